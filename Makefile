@@ -1,0 +1,46 @@
+# Thin wrapper over Meson for the README's commands.  Run as root on a fresh Debian 12
+# machine: missing packages are installed first (tools/install-deps.sh).
+BUILD ?= build
+ASAN ?= build-asan
+MESON_FLAGS ?= -Dwerror=true
+
+.PHONY: all deps build build-asan check unit demo bench clean
+
+all: build
+
+deps:
+	@./tools/install-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_FLAGS)
+
+# The sanitizer build: AddressSanitizer + UndefinedBehaviorSanitizer, any report fatal.
+$(ASAN)/build.ninja:
+	meson setup $(ASAN) $(MESON_FLAGS) -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dbuildtype=debug
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+build-asan: deps $(ASAN)/build.ninja
+	ninja -C $(ASAN)
+
+# Every test suite, in the normal build and again under the sanitizers.
+check: build build-asan
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C $(ASAN) --print-errorlogs --num-processes 2
+
+# Unit tests only, for a quick loop while editing.
+unit: build
+	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+demo: build
+	./tools/demo.sh $(BUILD)
+
+bench: build
+	./bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

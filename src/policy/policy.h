@@ -1,0 +1,177 @@
+/* The IPsec policy model, shaped like Windows 2000's: a policy is a set of rules; a rule
+ * ties a filter list to a filter action and to authentication methods.  The loader
+ * (load.c) builds it from YAML; built-in policies (builtin.c) build it from code.
+ * Everything a rule points to is owned by the ss_policy and freed with it. */
+#ifndef SS_POLICY_POLICY_H
+#define SS_POLICY_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/addr.h"
+
+/* Where something was written in the policy file (1-based); 0 for built-in policies. */
+typedef struct ss_srcloc {
+	unsigned line, col;
+} ss_srcloc;
+
+enum ss_ep_kind {
+	SS_EP_ANY = 0,  /* any address of either family */
+	SS_EP_ME,       /* the local side of the packet (src outbound, dst inbound) */
+	SS_EP_PREFIX,   /* an address or CIDR prefix (DNS names are resolved to these at load) */
+};
+
+typedef struct ss_endpoint {
+	uint8_t kind; /* enum ss_ep_kind */
+	ss_prefix prefix;
+} ss_endpoint;
+
+typedef struct ss_port_range {
+	uint16_t lo, hi; /* inclusive; 0..65535 means any */
+} ss_port_range;
+
+#define SS_PROTO_ANY (-1)
+
+typedef struct ss_filter {
+	ss_endpoint src, dst;
+	int proto;            /* SS_PROTO_ANY or 0..255 */
+	ss_port_range sport, dport;
+	bool mirrored;        /* default true: the reverse filter is implied */
+	char *description;    /* may be NULL */
+	ss_srcloc loc;
+} ss_filter;
+
+typedef struct ss_filter_list {
+	char *name;
+	ss_filter *filters;
+	size_t n_filters;
+	ss_srcloc loc;
+} ss_filter_list;
+
+enum ss_action_kind { SS_ACT_PERMIT = 0, SS_ACT_BLOCK, SS_ACT_NEGOTIATE };
+
+/* IKEv2 transform IDs (RFC 7296 §3.3.2, IANA) so that no translation table is needed. */
+enum ss_encr { SS_ENCR_AES_CBC = 12, SS_ENCR_AES_GCM_16 = 20 };
+enum ss_integ {
+	SS_INTEG_NONE = 0,
+	SS_INTEG_HMAC_SHA2_256_128 = 12,
+	SS_INTEG_HMAC_SHA2_384_192 = 13,
+	SS_INTEG_HMAC_SHA2_512_256 = 14,
+};
+enum ss_prf { SS_PRF_HMAC_SHA2_256 = 5, SS_PRF_HMAC_SHA2_384 = 6, SS_PRF_HMAC_SHA2_512 = 7 };
+enum ss_dh {
+	SS_DH_NONE = 0,
+	SS_DH_MODP2048 = 14,
+	SS_DH_ECP256 = 19,
+	SS_DH_ECP384 = 20,
+	SS_DH_CURVE25519 = 31,
+};
+
+/* One ESP security method of a negotiate action, in the administrator's order. */
+typedef struct ss_sec_method {
+	uint16_t encr;       /* enum ss_encr */
+	uint16_t key_bits;   /* 128 or 256 */
+	uint16_t integ;      /* enum ss_integ; NONE with GCM */
+	uint64_t life_seconds; /* 0 = default (3600) */
+	uint64_t life_bytes;   /* 0 = no byte limit */
+	ss_srcloc loc;
+} ss_sec_method;
+
+typedef struct ss_filter_action {
+	char *name;
+	uint8_t kind; /* enum ss_action_kind */
+	/* The rest applies to SS_ACT_NEGOTIATE only. */
+	ss_sec_method *methods;
+	size_t n_methods;
+	uint16_t pfs_group;          /* session key PFS: SS_DH_NONE = off */
+	bool accept_unsecured;       /* "Accept unsecured communication, but always respond using IPsec" */
+	bool fallback_to_clear;      /* "Allow unsecured communication with non-IPsec-aware computers" */
+	bool discovery;              /* send in the clear while negotiating, move each flow to ESP once up */
+	bool fallback_after_secured; /* allow fallback even for peers that completed IKE recently */
+	uint32_t soft_idle_lifetime; /* seconds a soft association lives without traffic; default 300 */
+	ss_srcloc loc;
+} ss_filter_action;
+
+enum ss_auth_kind { SS_AUTH_PSK = 1 };
+
+/* IKEv2 identification types (RFC 7296 §3.5). */
+enum ss_id_type { SS_ID_NONE = 0, SS_ID_IPV4 = 1, SS_ID_FQDN = 2, SS_ID_IPV6 = 5, SS_ID_KEY_ID = 11 };
+
+typedef struct ss_identity {
+	uint8_t type; /* enum ss_id_type; NONE = our/their IP address */
+	char *value;  /* text form: address, name, or key id */
+} ss_identity;
+
+typedef struct ss_auth_method {
+	uint8_t kind;        /* enum ss_auth_kind */
+	uint8_t *secret;     /* PSK bytes; wiped when the policy is freed */
+	size_t secret_len;
+	ss_identity local_id, remote_id;
+	ss_srcloc loc;
+} ss_auth_method;
+
+typedef struct ss_rule {
+	char *name;
+	const ss_filter_list *list;
+	const ss_filter_action *action;
+	ss_auth_method *auth;        /* in order of preference */
+	size_t n_auth;
+	bool tunnel;                 /* false: transport mode */
+	ss_addr tunnel_endpoint;     /* valid when tunnel */
+	ss_srcloc loc;
+} ss_rule;
+
+/* One proposal for the IKE SA itself (Windows: "key exchange security methods"). */
+typedef struct ss_ike_proposal {
+	uint16_t encr, key_bits, integ, prf, dh;
+} ss_ike_proposal;
+
+typedef struct ss_ike_settings {
+	ss_ike_proposal *proposals;
+	size_t n_proposals;
+	uint32_t lifetime;           /* IKE SA lifetime in seconds; default 28800 */
+	uint32_t attempts;           /* IKE_SA_INIT transmissions before giving up; default 4 */
+	uint32_t retransmit_ms[8];   /* delay after attempt i (last repeats); default 500,1000,2000 */
+	uint32_t min_fallback_ms;    /* ICMP never brings the outcome before this; default = sum */
+} ss_ike_settings;
+
+typedef struct ss_policy {
+	char *name;
+	char *description;
+	ss_filter_list *lists;
+	size_t n_lists;
+	ss_filter_action *actions;
+	size_t n_actions;
+	ss_rule *rules;
+	size_t n_rules;
+	/* The Default Response rule: answer IKE from peers no rule covers, never initiate. */
+	bool default_response;
+	ss_auth_method *default_response_auth;
+	size_t n_default_response_auth;
+	ss_ike_settings ike;
+	uint32_t downgrade_protection; /* seconds a peer that did IKE is not soft-associated; default 7 days */
+} ss_policy;
+
+/* Weight of a filter for "most specific wins" (doc/policy.md, section Ordering):
+ * compared lexicographically, larger is more specific:
+ *   1. address specificity: src bits + dst bits, where an IPv4 prefix of length L counts as
+ *      96 + L (so a /32 host equals an IPv6 /128 host), `me` counts as a host (128), `any` 0;
+ *   2. protocol: 1 if a protocol is named, else 0;
+ *   3. port specificity: (65536 - size of sport range) + (65536 - size of dport range);
+ * ties go to the filter that comes first in the file (rule order, then filter order). */
+typedef struct ss_weight {
+	uint16_t addr;
+	uint8_t proto;
+	uint32_t ports;
+} ss_weight;
+
+ss_weight ss_filter_weight(const ss_filter *f);
+/* <0 if a is less specific than b, 0 equal, >0 more specific. */
+int ss_weight_cmp(ss_weight a, ss_weight b);
+
+void ss_policy_free(ss_policy *p);
+
+const char *ss_action_kind_name(unsigned kind);
+
+#endif

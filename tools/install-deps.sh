@@ -1,0 +1,37 @@
+#!/bin/sh
+# Install the Debian packages softsa needs to build, test and demo, when they are missing.
+# Run as root (CI and `make check` on a fresh machine); as another user it only reports.
+set -eu
+
+# Build and unit tests.
+PKGS="meson ninja-build pkg-config gcc libc6-dev libssl-dev libyaml-dev libcmocka-dev
+libjansson-dev libmnl-dev libnftables-dev"
+# Fuzz targets (libFuzzer) and sanitizers.
+PKGS="$PKGS clang libclang-rt-14-dev"
+# Real-network tests: namespaces, nftables, capture and dissection, independent ESP, strongSwan peer.
+PKGS="$PKGS iproute2 iputils-ping nftables tcpdump tshark python3 python3-scapy netcat-openbsd
+strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins"
+# Benchmarks.
+PKGS="$PKGS iperf3 hyperfine"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "installed" ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "softsa: missing Debian packages:$missing" >&2
+	echo "softsa: run as root, or: sudo apt-get install$missing" >&2
+	exit 1
+fi
+echo "softsa: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; the answer does not matter here.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+# shellcheck disable=SC2086
+if ! apt-get install -y -q --no-install-recommends $missing; then
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends $missing
+fi
