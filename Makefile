@@ -11,13 +11,19 @@ all: build
 deps:
 	@./tools/install-deps.sh
 
-$(BUILD)/build.ninja:
-	meson setup $(BUILD) $(MESON_FLAGS)
+# Components are picked up by fs.is_file() at configure time, so a new meson.build anywhere
+# must reconfigure.
+MESON_FILES := meson.build meson_options.txt $(shell find src tests bench -name meson.build 2>/dev/null)
+
+$(BUILD)/build.ninja: $(MESON_FILES)
+	if [ -f $@ ]; then meson setup --reconfigure $(BUILD) $(MESON_FLAGS); \
+	else meson setup $(BUILD) $(MESON_FLAGS); fi
 
 # The sanitizer build: AddressSanitizer + UndefinedBehaviorSanitizer, any report fatal.
-$(ASAN)/build.ninja:
-	meson setup $(ASAN) $(MESON_FLAGS) -Db_sanitize=address,undefined -Db_lundef=false \
-		-Dbuildtype=debug
+ASAN_FLAGS := $(MESON_FLAGS) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+$(ASAN)/build.ninja: $(MESON_FILES)
+	if [ -f $@ ]; then meson setup --reconfigure $(ASAN) $(ASAN_FLAGS); \
+	else meson setup $(ASAN) $(ASAN_FLAGS); fi
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)

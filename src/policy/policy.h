@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "base/addr.h"
+#include "ike/schedule.h"
 
 /* Where something was written in the policy file (1-based); 0 for built-in policies. */
 typedef struct ss_srcloc {
@@ -131,9 +132,7 @@ typedef struct ss_ike_settings {
 	ss_ike_proposal *proposals;
 	size_t n_proposals;
 	uint32_t lifetime;           /* IKE SA lifetime in seconds; default 28800 */
-	uint32_t attempts;           /* IKE_SA_INIT transmissions before giving up; default 4 */
-	uint32_t retransmit_ms[8];   /* delay after attempt i (last repeats); default 500,1000,2000 */
-	uint32_t min_fallback_ms;    /* ICMP never brings the outcome before this; default = sum */
+	ss_retx_params retx;         /* attempts (default 4) and timing; see ike/schedule.h */
 } ss_ike_settings;
 
 typedef struct ss_policy {
