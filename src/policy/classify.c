@@ -25,19 +25,19 @@
  *
  * Compiled form.  Every candidate carries a 64-bit rank — the weight in the high bits, the
  * inverse of its position in the candidate order in the low bits — so that "greatest rank"
- * is exactly the winner.  Per address family:
- *  - the distinct prefixes the candidates name get ids (0 is `any`, 1 is `me`), kept in one
- *    hash table per prefix length; each prefix knows its ancestors (the shorter prefixes of
- *    the set that contain it), so one longest-prefix match gives every prefix containing an
- *    address: the address's chain, in decreasing weight, ending with `me` (local side only)
- *    and `any`;
- *  - candidates are grouped by (src id, dst id); a hash table maps the pair to its group,
- *    sorted best first, so within a group the first candidate whose protocol and ports fit
- *    is the group's winner.
- * A lookup builds the chains of src and dst and visits the pairs in decreasing address
- * weight, stopping as soon as no remaining pair can outrank the best match found: the
- * address weight of a pair is the sum of its two endpoint weights.  An IPv4 policy of host
- * filters therefore costs one probe per length for each address, then usually one pair. */
+ * is exactly the winner.  Per address family, candidates are grouped by their exact
+ * (src endpoint, dst endpoint) pair — a prefix with its length, `me` or `any` — in one hash
+ * table, each group sorted best first, so the first candidate of a group whose protocol
+ * and ports fit is the group's winner.
+ *
+ * A lookup needs, for each address, the endpoints that contain it.  Those are the address
+ * masked to each prefix length some filter uses on that side, plus `me` (local side only)
+ * and `any`; a per-side Bloom filter, small enough to stay in cache, drops the lengths at
+ * which no filter names this address, so what is left is almost exactly the set of
+ * containing prefixes (a false positive costs one probe that finds nothing).  The address
+ * weight of a pair is the sum of its endpoint weights, so pairs are visited in decreasing
+ * weight and the search stops as soon as no remaining pair can outrank the best match:
+ * the usual lookup costs one probe of the pair table, its only cache miss. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -46,61 +46,51 @@
 #include "policy/classify_tables.h"
 
 enum { PROTO_TCP = 6, PROTO_UDP = 17, PROTO_SCTP = 132 };
-enum { ID_ANY = 0, ID_ME = 1, ID_FIRST_PREFIX = 2 };
+enum { SRC = 0, DST = 1 };
 enum { ME_WEIGHT = 128 }; /* `me` weighs as a host (policy.h) */
-enum { SIDE_SRC = 1, SIDE_DST = 2 };
 enum { CF_MIRRORED = 1, CF_PORTS = 2, CF_NEEDS_PORTED = 4 };
-#define CHAIN_MAX (129 + 2)
+#define MAX_LEN 128
+#define CHAIN_MAX (MAX_LEN + 1 + 2)
 
 typedef cl_cand cand;
 
-typedef struct result {
-	const ss_rule *rule;
-	const ss_filter *filter;
-} result;
-
 typedef struct fam {
-	cl_ptable *pt; /* one per prefix length present, longest first */
-	unsigned n_pt;
-	uint64_t *bloom;    /* over all (length, prefix) keys of the tables */
+	unsigned family;               /* SS_AF_INET or SS_AF_INET6 */
+	uint8_t lens[2][MAX_LEN + 1];  /* prefix lengths used on each side, longest first */
+	cl_akey masks[2][MAX_LEN + 1]; /* their masks */
+	uint16_t weights[2][MAX_LEN + 1];
+	unsigned n_lens[2];
+	unsigned me_at[2];             /* `me` goes before lens[side][me_at] in a chain */
+	bool me[2], any[2];            /* `me` / `any` used on that side */
+	uint64_t *bloom[2];            /* per side, over (length, masked address) */
 	uint32_t bloom_mask;
-	uint32_t n_ids;
-	uint8_t side_me, side_any; /* SIDE_* `me` and `any` are used on */
-	cl_anc *anc;
+	uint64_t *pbloom;              /* over the pairs of bt */
+	uint32_t pbloom_mask;
 	cl_bslot *bt;
 	uint32_t bmask;
-	uint64_t *pbloom;   /* over the keys of bt */
-	uint32_t pbloom_mask;
-	/* Only while building: weight and sides of each id. */
-	uint16_t *w;
-	uint8_t *side;
-	cand *c;
+	cand *c;                       /* every group, best first, back to back */
 	uint32_t n_c;
 } fam;
 
 struct ss_classifier {
-	result *res;
-	size_t n_res;
 	fam f[2]; /* IPv4, IPv6 */
 	size_t memory;
 };
 
+static unsigned code_weight(unsigned family, unsigned code)
+{
+	if (code == CL_CODE_ME)
+		return ME_WEIGHT;
+	if (code == CL_CODE_ANY)
+		return 0;
+	return family == SS_AF_INET ? 96 + code : code;
+}
+
 /* ------------------------------------------------------------------ build */
-
-/* A candidate as it is laid out before grouping. */
-typedef struct pre {
-	uint32_t sid, did;
-	cand c;
-} pre;
-
-typedef struct pfx {
-	cl_akey a;
-	uint8_t len;
-} pfx;
 
 /* Large tables are probed at random; on 4 KiB pages nearly every probe would also miss the
  * TLB (and under virtualisation a TLB miss costs more than the cache miss), so they ask for
- * transparent huge pages.  Sizes overflow-checked; memory counted. */
+ * transparent huge pages.  Zeroed, overflow-checked, counted. */
 static void *cl_alloc(ss_classifier *c, size_t n, size_t size)
 {
 	enum { HUGE = 2u << 20 };
@@ -140,8 +130,6 @@ static uint64_t make_rank(const ss_filter *f, uint32_t order)
 	       (uint32_t)(UINT32_MAX - order);
 }
 
-static unsigned prefix_weight(unsigned family, unsigned len) { return family == SS_AF_INET ? 96 + len : len; }
-
 /* Which family structures a filter goes into: bit 0 IPv4, bit 1 IPv6.  A prefix pins the
  * family; `any` and `me` fit both; a filter naming both families matches nothing. */
 static unsigned families_of(const ss_filter *f)
@@ -157,11 +145,29 @@ static unsigned families_of(const ss_filter *f)
 	return m;
 }
 
-static int pfx_cmp(const void *x, const void *y)
+static cl_ep ep_of(const ss_endpoint *e)
 {
-	const pfx *a = x, *b = y;
-	if (a->len != b->len)
-		return a->len > b->len ? -1 : 1;
+	cl_ep x = { { 0, 0 }, e->kind == SS_EP_ME ? CL_CODE_ME : CL_CODE_ANY };
+	if (e->kind == SS_EP_PREFIX) {
+		cl_akey m = cl_mask_of(e->prefix.len);
+		x.a = cl_akey_of(&e->prefix.addr);
+		x.a.hi &= m.hi;
+		x.a.lo &= m.lo;
+		x.code = e->prefix.len;
+	}
+	return x;
+}
+
+/* A candidate as it is laid out before grouping. */
+typedef struct pre {
+	cl_ep s, d;
+	cand c;
+} pre;
+
+static int ep_cmp(const cl_ep *a, const cl_ep *b)
+{
+	if (a->code != b->code)
+		return a->code < b->code ? -1 : 1;
 	if (a->a.hi != b->a.hi)
 		return a->a.hi < b->a.hi ? -1 : 1;
 	if (a->a.lo != b->a.lo)
@@ -169,134 +175,48 @@ static int pfx_cmp(const void *x, const void *y)
 	return 0;
 }
 
-static pfx pfx_of(const ss_endpoint *e)
-{
-	pfx p = { cl_akey_of(&e->prefix.addr), e->prefix.len };
-	cl_akey m = cl_mask_of(p.len);
-	p.a.hi &= m.hi;
-	p.a.lo &= m.lo;
-	return p;
-}
-
-/* Gives ids to the distinct prefixes in ps (sorted, longest first) and builds the tables. */
-static bool build_prefixes(ss_classifier *c, fam *f, unsigned family, pfx *ps, size_t n)
-{
-	size_t u = 0;
-	unsigned lens = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (u && pfx_cmp(&ps[u - 1], &ps[i]) == 0)
-			continue;
-		lens += !u || ps[u - 1].len != ps[i].len;
-		ps[u++] = ps[i];
-	}
-	f->n_ids = (uint32_t)(ID_FIRST_PREFIX + u);
-	f->w = calloc(f->n_ids, sizeof(*f->w));
-	f->side = calloc(f->n_ids, sizeof(*f->side));
-	f->pt = cl_alloc(c, lens, sizeof(*f->pt));
-	if (!f->w || !f->side || !f->pt)
-		return false;
-	f->w[ID_ME] = ME_WEIGHT;
-	f->bloom_mask = pow2_at_least(u / 4 + 1) - 1;
-	f->bloom = cl_alloc(c, f->bloom_mask + 1, sizeof(*f->bloom));
-	if (!f->bloom)
-		return false;
-	for (size_t i = 0, start = 0; i < u; i++) {
-		if (i + 1 < u && ps[i + 1].len == ps[i].len)
-			continue;
-		/* ps[start .. i] share one length */
-		cl_ptable *t = &f->pt[f->n_pt++];
-		t->len = ps[i].len;
-		t->m = cl_mask_of(t->len);
-		t->mask = pow2_at_least(2 * (i + 1 - start)) - 1;
-		t->slot = cl_alloc(c, t->mask + 1, sizeof(cl_pslot));
-		if (!t->slot)
-			return false;
-		for (size_t j = start; j <= i; j++) {
-			uint32_t id = (uint32_t)(ID_FIRST_PREFIX + j);
-			cl_akey a = ps[j].a;
-			uint64_t hash = cl_phash(a, t->len);
-			f->bloom[(hash >> 20) & f->bloom_mask] |= cl_bloom_bits(hash);
-			uint32_t h = (uint32_t)hash & t->mask;
-			while (t->slot[h].id)
-				h = (h + 1) & t->mask;
-			t->slot[h] = (cl_pslot){ .hi = a.hi, .lo = a.lo, .id = id,
-						 .w = (uint16_t)prefix_weight(family, t->len) };
-			f->w[id] = (uint16_t)prefix_weight(family, t->len);
-			t->count++;
-		}
-		start = i + 1;
-	}
-	return true;
-}
-
-static uint32_t endpoint_id(const fam *f, const ss_endpoint *e)
-{
-	if (e->kind == SS_EP_ANY)
-		return ID_ANY;
-	if (e->kind == SS_EP_ME)
-		return ID_ME;
-	pfx p = pfx_of(e);
-	for (unsigned i = 0; i < f->n_pt; i++)
-		if (f->pt[i].len == p.len)
-			return cl_ptable_find(&f->pt[i], p.a);
-	return ID_ANY; /* not reached: every prefix was interned */
-}
-
-/* For every prefix, the shorter prefixes of the set that contain it, longest first; and
- * the sides each prefix is used on, copied into its slot. */
-static bool build_ancestors(ss_classifier *c, fam *f)
-{
-	size_t n = 0, cap = 0;
-	for (int pass = 0; pass < 2; pass++) {
-		for (unsigned ti = 0; ti < f->n_pt; ti++) {
-			cl_ptable *t = &f->pt[ti];
-			for (uint32_t s = 0; s <= t->mask; s++) {
-				cl_pslot *sl = &t->slot[s];
-				if (!sl->id)
-					continue;
-				sl->side = f->side[sl->id];
-				sl->anc_off = (uint32_t)n;
-				sl->anc_n = 0;
-				cl_akey a = { sl->hi, sl->lo };
-				for (unsigned tj = ti + 1; tj < f->n_pt; tj++) {
-					uint32_t up = cl_ptable_find(&f->pt[tj], a);
-					if (!up)
-						continue;
-					if (pass)
-						f->anc[n] = (cl_anc){ up, f->w[up], f->side[up] };
-					n++;
-					sl->anc_n++;
-				}
-			}
-		}
-		if (pass)
-			break;
-		cap = n;
-		n = 0;
-		f->anc = cl_alloc(c, cap, sizeof(*f->anc));
-		if (!f->anc)
-			return false;
-	}
-	return n == cap;
-}
-
 static int pre_cmp(const void *x, const void *y)
 {
 	const pre *a = x, *b = y;
-	if (a->sid != b->sid)
-		return a->sid < b->sid ? -1 : 1;
-	if (a->did != b->did)
-		return a->did < b->did ? -1 : 1;
-	return a->c.rank < b->c.rank ? 1 : a->c.rank > b->c.rank ? -1 : 0;
+	int r = ep_cmp(&a->s, &b->s);
+	if (!r)
+		r = ep_cmp(&a->d, &b->d);
+	if (!r)
+		r = a->c.rank < b->c.rank ? 1 : a->c.rank > b->c.rank ? -1 : 0;
+	return r;
 }
 
-/* Groups the candidates by address pair and fills the pair table. */
+static cand make_cand(const ss_rule *r, const ss_filter *f, bool mirror, uint32_t order)
+{
+	const ss_port_range *s = mirror ? &f->dport : &f->sport, *d = mirror ? &f->sport : &f->dport;
+	cand x = { .rank = make_rank(f, order), .rule = r, .filter = f, .proto = (int16_t)f->proto,
+		   .slo = s->lo, .shi = s->hi, .dlo = d->lo, .dhi = d->hi };
+	x.flags = mirror ? CF_MIRRORED : 0;
+	if (!full_range(f->sport) || !full_range(f->dport))
+		x.flags |= CF_PORTS | (f->proto == SS_PROTO_ANY ? CF_NEEDS_PORTED : 0);
+	return x;
+}
+
+/* Records an endpoint on one side: its length, or the `me` / `any` flag, and the Bloom bit. */
+static void note_endpoint(fam *f, int side, const cl_ep *e, bool used[2][MAX_LEN + 1])
+{
+	if (e->code == CL_CODE_ME)
+		f->me[side] = true;
+	else if (e->code == CL_CODE_ANY)
+		f->any[side] = true;
+	else {
+		used[side][e->code] = true;
+		cl_bloom_add(f->bloom[side], f->bloom_mask, cl_ep_hash(e->a, e->code));
+	}
+}
+
+/* Groups the candidates by endpoint pair and fills the pair table and its Bloom filter. */
 static bool build_pairs(ss_classifier *c, fam *f, pre *ps, size_t n)
 {
 	qsort(ps, n, sizeof(*ps), pre_cmp);
 	size_t groups = 0;
 	for (size_t i = 0; i < n; i++)
-		groups += i == 0 || ps[i].sid != ps[i - 1].sid || ps[i].did != ps[i - 1].did;
+		groups += i == 0 || ep_cmp(&ps[i].s, &ps[i - 1].s) || ep_cmp(&ps[i].d, &ps[i - 1].d);
 	f->c = cl_alloc(c, n, sizeof(*f->c));
 	f->bmask = pow2_at_least(2 * groups) - 1;
 	f->bt = cl_alloc(c, f->bmask + 1, sizeof(*f->bt));
@@ -307,59 +227,40 @@ static bool build_pairs(ss_classifier *c, fam *f, pre *ps, size_t n)
 	f->n_c = (uint32_t)n;
 	for (size_t i = 0, start = 0; i < n; i++) {
 		f->c[i] = ps[i].c;
-		f->side[ps[i].sid] |= SIDE_SRC;
-		f->side[ps[i].did] |= SIDE_DST;
-		if (i + 1 < n && ps[i + 1].sid == ps[i].sid && ps[i + 1].did == ps[i].did)
+		if (i + 1 < n && !ep_cmp(&ps[i + 1].s, &ps[i].s) && !ep_cmp(&ps[i + 1].d, &ps[i].d))
 			continue;
-		uint64_t key = cl_pair_key(ps[i].sid, ps[i].did), hash = cl_mix(key);
-		f->pbloom[(hash >> 20) & f->pbloom_mask] |= cl_bloom_bits(hash);
-		uint32_t h = (uint32_t)hash & f->bmask;
-		while (f->bt[h].count)
-			h = (h + 1) & f->bmask;
-		f->bt[h] = (cl_bslot){ key, (uint32_t)start, (uint32_t)(i + 1 - start), ps[start].c };
+		const cl_ep *s = &ps[i].s, *d = &ps[i].d;
+		uint64_t h = cl_pair_hash(cl_ep_hash(s->a, s->code), cl_ep_hash(d->a, d->code));
+		cl_bloom_add(f->pbloom, f->pbloom_mask, h);
+		uint32_t at = (uint32_t)h & f->bmask;
+		while (f->bt[at].count)
+			at = (at + 1) & f->bmask;
+		f->bt[at] = (cl_bslot){ .first = ps[start].c, .s = s->a, .d = d->a, .start = (uint32_t)start,
+					.count = (uint32_t)(i + 1 - start), .scode = s->code, .dcode = d->code };
 		start = i + 1;
 	}
 	return true;
 }
 
-static cand make_cand(const ss_filter *f, bool mirror, uint32_t order, uint32_t res)
-{
-	const ss_port_range *s = mirror ? &f->dport : &f->sport, *d = mirror ? &f->sport : &f->dport;
-	cand x = { .rank = make_rank(f, order), .proto = (int16_t)f->proto, .res = res,
-		   .slo = s->lo, .shi = s->hi, .dlo = d->lo, .dhi = d->hi };
-	x.flags = mirror ? CF_MIRRORED : 0;
-	if (!full_range(f->sport) || !full_range(f->dport))
-		x.flags |= CF_PORTS | (f->proto == SS_PROTO_ANY ? CF_NEEDS_PORTED : 0);
-	return x;
-}
-
 static bool build_family(ss_classifier *c, const ss_policy *p, unsigned fi)
 {
 	fam *f = &c->f[fi];
-	unsigned family = fi == 0 ? SS_AF_INET : SS_AF_INET6;
-	size_t n_pfx = 0, n_pre = 0;
+	f->family = fi == 0 ? SS_AF_INET : SS_AF_INET6;
+	size_t n = 0;
 	for (size_t i = 0; i < p->n_rules; i++)
-		for (size_t j = 0; p->rules[i].list && j < p->rules[i].list->n_filters; j++)
-			n_pfx += 2 * !!(families_of(&p->rules[i].list->filters[j]) & (1u << fi));
-	/* Temporary arrays are not counted in the classifier's memory. */
-	pfx *ps = calloc(n_pfx ? n_pfx : 1, sizeof(*ps));
-	pre *pr = calloc(n_pfx ? n_pfx : 1, sizeof(*pr));
-	bool ok = ps && pr;
-	size_t k = 0;
-	for (size_t i = 0; ok && i < p->n_rules; i++)
 		for (size_t j = 0; p->rules[i].list && j < p->rules[i].list->n_filters; j++) {
 			const ss_filter *flt = &p->rules[i].list->filters[j];
-			if (!(families_of(flt) & (1u << fi)))
-				continue;
-			if (flt->src.kind == SS_EP_PREFIX)
-				ps[k++] = pfx_of(&flt->src);
-			if (flt->dst.kind == SS_EP_PREFIX)
-				ps[k++] = pfx_of(&flt->dst);
+			if (families_of(flt) & (1u << fi))
+				n += 1 + flt->mirrored;
 		}
-	if (ok) {
-		qsort(ps, k, sizeof(*ps), pfx_cmp);
-		ok = build_prefixes(c, f, family, ps, k);
-	}
+	f->bloom_mask = pow2_at_least(n / 4 + 1) - 1;
+	f->bloom[SRC] = cl_alloc(c, f->bloom_mask + 1, sizeof(uint64_t));
+	f->bloom[DST] = cl_alloc(c, f->bloom_mask + 1, sizeof(uint64_t));
+	/* The candidates before grouping are temporary, not counted in the memory. */
+	pre *ps = calloc(n ? n : 1, sizeof(*ps));
+	bool used[2][MAX_LEN + 1] = { { false } };
+	bool ok = ps && f->bloom[SRC] && f->bloom[DST];
+	size_t k = 0;
 	/* Candidates in order: rule, filter, forward before mirror. */
 	uint32_t order = 0;
 	for (size_t i = 0; ok && i < p->n_rules; i++)
@@ -368,21 +269,28 @@ static bool build_family(ss_classifier *c, const ss_policy *p, unsigned fi)
 			for (int m = 0; m <= flt->mirrored; m++, order++) {
 				if (!(families_of(flt) & (1u << fi)))
 					continue;
-				uint32_t s = endpoint_id(f, &flt->src), d = endpoint_id(f, &flt->dst);
-				pr[n_pre++] = (pre){ m ? d : s, m ? s : d, make_cand(flt, m, order, order) };
+				pre *x = &ps[k++];
+				x->s = ep_of(m ? &flt->dst : &flt->src);
+				x->d = ep_of(m ? &flt->src : &flt->dst);
+				x->c = make_cand(&p->rules[i], flt, m, order);
+				note_endpoint(f, SRC, &x->s, used);
+				note_endpoint(f, DST, &x->d, used);
 			}
 		}
-	ok = ok && build_pairs(c, f, pr, n_pre) && build_ancestors(c, f);
-	if (ok) {
-		f->side_me = f->side[ID_ME];
-		f->side_any = f->side[ID_ANY];
+	for (int side = 0; side < 2; side++) {
+		for (int len = MAX_LEN; len >= 0; len--) {
+			if (!used[side][len])
+				continue;
+			unsigned i = f->n_lens[side]++, w = code_weight(f->family, (unsigned)len);
+			f->lens[side][i] = (uint8_t)len;
+			f->masks[side][i] = cl_mask_of((unsigned)len);
+			f->weights[side][i] = (uint16_t)w;
+			if (w >= ME_WEIGHT)
+				f->me_at[side] = i + 1;
+		}
 	}
-	free(f->w);
-	free(f->side);
-	f->w = NULL;
-	f->side = NULL;
+	ok = ok && build_pairs(c, f, ps, k);
 	free(ps);
-	free(pr);
 	return ok;
 }
 
@@ -392,25 +300,11 @@ ss_classifier *ss_classifier_build(const ss_policy *p)
 	if (!c)
 		return NULL;
 	c->memory = sizeof(*c);
-	size_t n = 0;
-	for (size_t i = 0; i < p->n_rules; i++)
-		for (size_t j = 0; p->rules[i].list && j < p->rules[i].list->n_filters; j++)
-			n += 1 + p->rules[i].list->filters[j].mirrored;
-	c->res = cl_alloc(c, n, sizeof(*c->res));
-	if (!c->res)
-		goto fail;
-	for (size_t i = 0; i < p->n_rules; i++)
-		for (size_t j = 0; p->rules[i].list && j < p->rules[i].list->n_filters; j++) {
-			const ss_filter *f = &p->rules[i].list->filters[j];
-			for (int m = 0; m <= f->mirrored; m++)
-				c->res[c->n_res++] = (result){ &p->rules[i], f };
-		}
-	if (!build_family(c, p, 0) || !build_family(c, p, 1))
-		goto fail;
+	if (!build_family(c, p, 0) || !build_family(c, p, 1)) {
+		ss_classifier_free(c);
+		return NULL;
+	}
 	return c;
-fail:
-	ss_classifier_free(c);
-	return NULL;
 }
 
 void ss_classifier_free(ss_classifier *c)
@@ -419,18 +313,12 @@ void ss_classifier_free(ss_classifier *c)
 		return;
 	for (int i = 0; i < 2; i++) {
 		fam *f = &c->f[i];
-		for (unsigned j = 0; j < f->n_pt; j++)
-			free(f->pt[j].slot);
-		free(f->pt);
-		free(f->bloom);
-		free(f->w);
-		free(f->side);
-		free(f->anc);
-		free(f->bt);
+		free(f->bloom[SRC]);
+		free(f->bloom[DST]);
 		free(f->pbloom);
+		free(f->bt);
 		free(f->c);
 	}
-	free(c->res);
 	free(c);
 }
 
@@ -438,50 +326,47 @@ size_t ss_classifier_memory(const ss_classifier *c) { return c->memory; }
 
 /* ----------------------------------------------------------------- lookup */
 
+typedef struct link {
+	cl_ep ep;
+	uint64_t h;
+	unsigned w;
+} link;
+
 typedef struct chain {
-	uint32_t id[CHAIN_MAX];
-	uint16_t w[CHAIN_MAX];
+	link l[CHAIN_MAX];
 	unsigned n;
 } chain;
 
-static inline void chain_push(chain *ch, uint32_t id, unsigned w, unsigned used, unsigned side)
+static inline void chain_set(link *l, cl_akey a, unsigned code, uint64_t h, unsigned w)
 {
-	if (used & side) {
-		ch->id[ch->n] = id;
-		ch->w[ch->n++] = (uint16_t)w;
-	}
+	l->ep.a = a;
+	l->ep.code = (uint8_t)code;
+	l->h = h;
+	l->w = w;
 }
 
-/* Every id on this side that contains the address, in decreasing weight. */
-static void build_chain(const fam *f, const ss_addr *addr, bool local, unsigned side, chain *ch)
+/* The endpoints on this side that may contain the address, in decreasing weight.  Written
+ * without a branch on the Bloom filter's answer (each slot is written, then kept or not):
+ * those answers are unpredictable, and mispredictions would cost more than the probes. */
+static void build_chain(const fam *f, const ss_addr *addr, bool local, int side, chain *ch)
 {
-	cl_akey a = cl_akey_of(addr);
-	ch->n = 0;
-	for (unsigned i = 0; i < f->n_pt; i++) {
-		const cl_ptable *t = &f->pt[i];
-		cl_akey m = { a.hi & t->m.hi, a.lo & t->m.lo };
-		uint64_t h = cl_phash(m, t->len);
-		if (!cl_bloom_maybe(f->bloom, f->bloom_mask, h))
-			continue;
-		const cl_pslot *s = cl_ptable_slot(t, m, h);
-		if (!s)
-			continue;
-		chain_push(ch, s->id, s->w, s->side, side);
-		for (const cl_anc *x = &f->anc[s->anc_off], *end = x + s->anc_n; x < end; x++)
-			chain_push(ch, x->id, x->w, x->side, side);
-		break;
+	cl_akey a = cl_akey_of(addr), zero = { 0, 0 };
+	unsigned n = 0, me_at = local && f->me[side] ? f->me_at[side] : UINT32_MAX;
+	const uint8_t *lens = f->lens[side];
+	const cl_akey *masks = f->masks[side];
+	for (unsigned i = 0; i < f->n_lens[side]; i++) {
+		if (i == me_at)
+			chain_set(&ch->l[n++], zero, CL_CODE_ME, cl_ep_hash(zero, CL_CODE_ME), ME_WEIGHT);
+		cl_akey m = { a.hi & masks[i].hi, a.lo & masks[i].lo };
+		uint64_t h = cl_ep_hash(m, lens[i]);
+		chain_set(&ch->l[n], m, lens[i], h, f->weights[side][i]);
+		n += cl_bloom_maybe(f->bloom[side], f->bloom_mask, h);
 	}
-	if (local && (f->side_me & side)) {
-		unsigned at = ch->n;
-		while (at > 0 && ch->w[at - 1] < ME_WEIGHT)
-			at--;
-		memmove(&ch->id[at + 1], &ch->id[at], (ch->n - at) * sizeof(ch->id[0]));
-		memmove(&ch->w[at + 1], &ch->w[at], (ch->n - at) * sizeof(ch->w[0]));
-		ch->id[at] = ID_ME;
-		ch->w[at] = ME_WEIGHT;
-		ch->n++;
-	}
-	chain_push(ch, ID_ANY, 0, f->side_any, side);
+	if (me_at != UINT32_MAX && me_at >= f->n_lens[side])
+		chain_set(&ch->l[n++], zero, CL_CODE_ME, cl_ep_hash(zero, CL_CODE_ME), ME_WEIGHT);
+	if (f->any[side])
+		chain_set(&ch->l[n++], zero, CL_CODE_ANY, cl_ep_hash(zero, CL_CODE_ANY), 0);
+	ch->n = n;
 }
 
 static inline bool cand_fits(const cand *x, const ss_pkt_key *k)
@@ -496,58 +381,114 @@ static inline bool cand_fits(const cand *x, const ss_pkt_key *k)
 	return k->sport >= x->slo && k->sport <= x->shi && k->dport >= x->dlo && k->dport <= x->dhi;
 }
 
-bool ss_classify(const ss_classifier *c, const ss_pkt_key *k, ss_match *out)
+/* The best candidate of one pair group that outranks best_rank, or NULL. */
+static inline const cand *group_best(const fam *f, const cl_bslot *b, const ss_pkt_key *k, uint64_t best_rank)
+{
+	if (b->first.rank <= best_rank)
+		return NULL;
+	if (cand_fits(&b->first, k))
+		return &b->first;
+	for (const cand *x = &f->c[b->start + 1], *end = &f->c[b->start + b->count]; x < end; x++) {
+		if (x->rank <= best_rank)
+			return NULL;
+		if (cand_fits(x, k))
+			return x;
+	}
+	return NULL;
+}
+
+/* A lookup in two steps, so that a batch can prefetch between them. */
+typedef struct lookup {
+	const fam *f;
+	chain cs, cd;
+} lookup;
+
+/* false when nothing can match; otherwise the chains are ready. */
+static bool lookup_prepare(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
 {
 	if (k->src.family != k->dst.family ||
 	    (k->src.family != SS_AF_INET && k->src.family != SS_AF_INET6))
 		return false;
-	const fam *f = &c->f[k->src.family == SS_AF_INET ? 0 : 1];
-	if (!f->n_c)
+	l->f = &c->f[k->src.family == SS_AF_INET ? 0 : 1];
+	if (!l->f->n_c)
 		return false;
-	chain cs, cd;
-	build_chain(f, &k->src, k->dir == SS_DIR_OUT, SIDE_SRC, &cs);
-	if (!cs.n)
-		return false;
-	build_chain(f, &k->dst, k->dir == SS_DIR_IN, SIDE_DST, &cd);
-	if (!cd.n)
-		return false;
+	build_chain(l->f, &k->src, k->dir == SS_DIR_OUT, SRC, &l->cs);
+	build_chain(l->f, &k->dst, k->dir == SS_DIR_IN, DST, &l->cd);
+	return l->cs.n && l->cd.n;
+}
+
+/* Starts loading the slot the search will probe first: in a batch, the cache misses of
+ * several packets overlap instead of following one another. */
+static void lookup_prefetch(const lookup *l)
+{
+	const fam *f = l->f;
+	for (unsigned i = 0; i < l->cs.n; i++)
+		for (unsigned j = 0; j < l->cd.n; j++) {
+			uint64_t h = cl_pair_hash(l->cs.l[i].h, l->cd.l[j].h);
+			if (!cl_bloom_maybe(f->pbloom, f->pbloom_mask, h))
+				continue;
+			const cl_bslot *b = &f->bt[(uint32_t)h & f->bmask];
+			__builtin_prefetch(b);
+			__builtin_prefetch((const char *)(b + 1) - 1);
+			return;
+		}
+}
+
+static bool lookup_finish(const lookup *l, const ss_pkt_key *k, ss_match *out)
+{
+	const fam *f = l->f;
 	const cand *best = NULL;
 	uint64_t best_rank = 0;
 	unsigned best_addr = 0;
-	for (unsigned i = 0; i < cs.n; i++) {
-		if (best && cs.w[i] + cd.w[0] < best_addr)
+	for (unsigned i = 0; i < l->cs.n; i++) {
+		const link *s = &l->cs.l[i];
+		if (best && s->w + l->cd.l[0].w < best_addr)
 			break;
-		for (unsigned j = 0; j < cd.n; j++) {
-			if (best && cs.w[i] + cd.w[j] < best_addr)
+		for (unsigned j = 0; j < l->cd.n; j++) {
+			const link *d = &l->cd.l[j];
+			if (best && s->w + d->w < best_addr)
 				break;
-			uint64_t key = cl_pair_key(cs.id[i], cd.id[j]), h = cl_mix(key);
+			uint64_t h = cl_pair_hash(s->h, d->h);
 			if (!cl_bloom_maybe(f->pbloom, f->pbloom_mask, h))
 				continue;
-			const cl_bslot *b = cl_btable_get(f->bt, f->bmask, key, h);
-			if (!b || (best && b->first.rank <= best_rank))
-				continue;
-			if (cand_fits(&b->first, k)) {
-				best = &b->first;
-				best_rank = best->rank;
+			const cl_bslot *b = cl_pairs_get(f->bt, f->bmask, &s->ep, &d->ep, h);
+			const cand *x = b ? group_best(f, b, k, best ? best_rank : 0) : NULL;
+			if (x) {
+				best = x;
+				best_rank = x->rank;
 				best_addr = (unsigned)(best_rank >> 51);
-				continue;
-			}
-			for (const cand *x = &f->c[b->start + 1], *end = &f->c[b->start + b->count]; x < end; x++) {
-				if (best && x->rank <= best_rank)
-					break;
-				if (cand_fits(x, k)) {
-					best = x;
-					best_rank = x->rank;
-					best_addr = (unsigned)(x->rank >> 51);
-					break;
-				}
 			}
 		}
 	}
 	if (!best)
 		return false;
-	out->rule = c->res[best->res].rule;
-	out->filter = c->res[best->res].filter;
+	out->rule = best->rule;
+	out->filter = best->filter;
 	out->mirrored = best->flags & CF_MIRRORED;
 	return true;
+}
+
+bool ss_classify(const ss_classifier *c, const ss_pkt_key *k, ss_match *out)
+{
+	lookup l;
+	return lookup_prepare(c, k, &l) && lookup_finish(&l, k, out);
+}
+
+size_t ss_classify_batch(const ss_classifier *c, const ss_pkt_key *keys, size_t n, ss_match *out, bool *found)
+{
+	enum { GROUP = 8 };
+	lookup l[GROUP];
+	bool ready[GROUP];
+	size_t hits = 0;
+	for (size_t base = 0; base < n; base += GROUP) {
+		size_t g = n - base < GROUP ? n - base : GROUP;
+		for (size_t i = 0; i < g; i++)
+			if ((ready[i] = lookup_prepare(c, &keys[base + i], &l[i])))
+				lookup_prefetch(&l[i]);
+		for (size_t i = 0; i < g; i++) {
+			found[base + i] = ready[i] && lookup_finish(&l[i], &keys[base + i], &out[base + i]);
+			hits += found[base + i];
+		}
+	}
+	return hits;
 }

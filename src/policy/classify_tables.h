@@ -1,7 +1,7 @@
-/* Internal to the classifier: addresses as two 64-bit words and the two open-addressing
- * hash tables it is built from.  Both tables are filled once at compile time and never
- * change, at most half full, so a probe sequence is short and bounded by the policy, not
- * by the packets that are looked up. */
+/* Internal to the classifier: addresses as two 64-bit words, the hashing, the Bloom
+ * filters and the pair table it is built from.  Everything is filled once at compile time
+ * and never changes; the table is at most half full, so a probe sequence is short and
+ * bounded by the policy, not by the packets that are looked up. */
 #ifndef SS_POLICY_CLASSIFY_TABLES_H
 #define SS_POLICY_CLASSIFY_TABLES_H
 
@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "base/addr.h"
+#include "policy/policy.h"
 
 /* An address as a 128-bit big-endian number; IPv4 in the top 32 bits of hi. */
 typedef struct cl_akey {
@@ -31,7 +32,7 @@ static inline cl_akey cl_akey_of(const ss_addr *a)
 	return k;
 }
 
-/* The mask of a prefix length counted from the top of the 128 bits. */
+/* The mask of a prefix length counted from the top of the 128 bits (IPv4 lengths too). */
 static inline cl_akey cl_mask_of(unsigned bits)
 {
 	cl_akey m;
@@ -50,64 +51,42 @@ static inline uint64_t cl_mix(uint64_t h)
 	return h;
 }
 
-/* Prefixes of one length: masked address -> prefix id (0 marks an empty slot). */
-typedef struct cl_pslot {
-	uint64_t hi, lo;
-	uint32_t id;
-	/* What a lookup needs next lives in the slot, so that finding the prefix costs one
-	 * cache miss: its ancestors (cl_anc[anc_off .. anc_off + anc_n)), the sides it is
-	 * used on and its weight. */
-	uint32_t anc_off;
-	uint8_t anc_n;
-	uint8_t side;
-	uint16_t w;
-} cl_pslot;
+/* An endpoint as the tables see it: a prefix (code = its length, address masked) or one
+ * of the two that stand for no fixed address (address zero). */
+enum { CL_CODE_ANY = 200, CL_CODE_ME = 201 };
 
-typedef struct cl_anc {
-	uint32_t id;
-	uint16_t w;
-	uint8_t side;
-} cl_anc;
+typedef struct cl_ep {
+	cl_akey a;
+	uint8_t code;
+} cl_ep;
 
-typedef struct cl_ptable {
-	cl_pslot *slot;
-	uint32_t mask;   /* slots - 1 */
-	uint32_t count;
-	cl_akey m;       /* address mask for this length */
-	uint8_t len;     /* prefix length within its family */
-} cl_ptable;
-
-/* The hash of a masked address of a given length: the same for the table and the filter. */
-static inline uint64_t cl_phash(cl_akey a, unsigned len)
+/* Multiply, then fold the high half into the low half: a few cycles, with the packet's
+ * endpoints hashed at every prefix length on both sides this is the lookup's main cost.
+ * The tables are built once and never grow, so hash quality only decides how long the
+ * probe sequences of this policy are, not anything a packet could make worse. */
+static inline uint64_t cl_ep_hash(cl_akey a, unsigned code)
 {
-	return cl_mix(a.hi ^ (a.lo * 0x9e3779b97f4a7c15ULL) ^ (len * 0xd6e8feb86659fd93ULL));
+	uint64_t h = (a.hi ^ (a.lo * 0x9e3779b97f4a7c15ULL) ^ code) * 0xd6e8feb86659fd93ULL;
+	return h ^ h >> 32;
 }
 
-static inline const cl_pslot *cl_ptable_slot(const cl_ptable *t, cl_akey a, uint64_t h)
+static inline uint64_t cl_pair_hash(uint64_t hs, uint64_t hd)
 {
-	for (uint32_t i = (uint32_t)h & t->mask;; i = (i + 1) & t->mask) {
-		const cl_pslot *s = &t->slot[i];
-		if (s->id == 0)
-			return NULL;
-		if (s->hi == a.hi && s->lo == a.lo)
-			return s;
-	}
+	uint64_t h = (hs ^ (hd * 0xbf58476d1ce4e5b9ULL)) * 0x94d049bb133111ebULL;
+	return h ^ h >> 32;
 }
 
-static inline uint32_t cl_ptable_find(const cl_ptable *t, cl_akey a)
-{
-	a.hi &= t->m.hi;
-	a.lo &= t->m.lo;
-	const cl_pslot *s = cl_ptable_slot(t, a, cl_phash(a, t->len));
-	return s ? s->id : 0;
-}
-
-/* A blocked Bloom filter over every (length, prefix) of a family: three bits in one 64-bit
- * word, about 16 bits per prefix, so it stays in cache where the tables do not, and most
- * lengths an address has no prefix of cost no table probe. */
+/* Blocked Bloom filters: three bits in one 64-bit word, about 16 bits per key, small enough
+ * to stay in cache where the pair table cannot; most endpoints and pairs that no filter
+ * names are turned away here without touching the table. */
 static inline uint64_t cl_bloom_bits(uint64_t h)
 {
 	return 1ULL << ((h >> 40) & 63) | 1ULL << ((h >> 46) & 63) | 1ULL << ((h >> 52) & 63);
+}
+
+static inline void cl_bloom_add(uint64_t *words, uint32_t wmask, uint64_t h)
+{
+	words[(h >> 20) & wmask] |= cl_bloom_bits(h);
 }
 
 static inline bool cl_bloom_maybe(const uint64_t *words, uint32_t wmask, uint64_t h)
@@ -119,31 +98,33 @@ static inline bool cl_bloom_maybe(const uint64_t *words, uint32_t wmask, uint64_
 /* A candidate: one filter or mirror of one rule, in the form a lookup tests. */
 typedef struct cl_cand {
 	uint64_t rank;
+	const ss_rule *rule;
+	const ss_filter *filter;
 	int16_t proto;
 	uint8_t flags; /* CF_* in classify.c */
 	uint16_t slo, shi, dlo, dhi;
-	uint32_t res;  /* index of its (rule, filter) */
 } cl_cand;
 
-/* Address pairs: (src id, dst id) -> the candidates with exactly those endpoints, best
- * first; the best is copied into the slot (most groups have one candidate), the others are
- * at start + 1 .. start + count - 1 of the candidate array.  count 0 marks an empty slot. */
+/* One address pair -> the candidates with exactly those endpoints, best first.  The best
+ * is copied into the slot (most pairs have one candidate), the others are at
+ * start + 1 .. start + count - 1 of the candidate array.  count 0 marks an empty slot. */
 typedef struct cl_bslot {
-	uint64_t key; /* src id << 32 | dst id */
-	uint32_t start, count;
 	cl_cand first;
+	cl_akey s, d;
+	uint32_t start, count;
+	uint8_t scode, dcode;
 } cl_bslot;
 
-static inline uint64_t cl_pair_key(uint32_t s, uint32_t d) { return (uint64_t)s << 32 | d; }
-
-static inline const cl_bslot *cl_btable_get(const cl_bslot *t, uint32_t mask, uint64_t key, uint64_t h)
+static inline const cl_bslot *cl_pairs_get(const cl_bslot *t, uint32_t mask, const cl_ep *s,
+					   const cl_ep *d, uint64_t h)
 {
 	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
-		const cl_bslot *s = &t[i];
-		if (s->count == 0)
+		const cl_bslot *b = &t[i];
+		if (b->count == 0)
 			return NULL;
-		if (s->key == key)
-			return s;
+		if (b->s.hi == s->a.hi && b->s.lo == s->a.lo && b->d.hi == d->a.hi && b->d.lo == d->a.lo &&
+		    b->scode == s->code && b->dcode == d->code)
+			return b;
 	}
 }
 
