@@ -27,11 +27,13 @@ void yn_free(ynode *n)
 {
 	if (!n)
 		return;
-	size_t items = n->kind == YN_MAP ? 2 * n->n : n->n;
+	/* A map's len counts filled slots, including a key still waiting for its value. */
+	size_t items = n->kind == YN_MAP ? n->len : n->n;
 	for (size_t i = 0; i < items; i++)
 		yn_free(n->items[i]);
 	free(n->items);
-	ss_free_secret(n->str, n->len);
+	if (n->kind == YN_SCALAR)
+		ss_free_secret(n->str, n->len);
 	free(n);
 }
 
