@@ -19,10 +19,15 @@ typedef struct ss_load_opts {
 	ss_resolve_fn resolve;   /* NULL: getaddrinfo() */
 	void *resolve_ctx;
 	bool no_resolve;         /* DNS names are an error (fuzzing, offline checks) */
-	bool no_files;           /* psk_file is an error (fuzzing) */
+	/* Key files are not read: each psk_file stands for a placeholder key of
+	 * SS_PSK_PLACEHOLDER_LEN zero bytes.  For fuzzing (deterministic, no file access) and
+	 * for checking a policy where its keys are not; never for a running daemon. */
+	bool skip_key_files;
 	const char *psk_file;    /* overrides the policy-wide psk_file (CLI --psk-file) */
 	const char *base_dir;    /* relative psk_file paths for memory buffers; NULL: "." */
 } ss_load_opts;
+
+#define SS_PSK_PLACEHOLDER_LEN 32
 
 #define SS_LOAD_MSG_MAX 320
 
