@@ -14,6 +14,7 @@
 
 #include "base/addr.h"
 #include "base/cursor.h"
+#include "ike/crypto.h"
 #include "ike/wire.h"
 
 /* Bounds that keep a parsed message a fixed-size struct (bounded memory per message). */

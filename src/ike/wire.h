@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "ike/crypto.h"  /* SS_ENCR_*, SS_PRF_*, SS_INTEG_*, SS_DH_* */
+
 /* §3.1: the fixed header. */
 enum {
 	SS_IKE_HDR_LEN = 28,
