@@ -117,7 +117,7 @@ static enum ss_ike_codec_err parse_transform(ss_cur *c, bool last_expected, ss_i
 }
 
 static enum ss_ike_codec_err parse_proposal(ss_cur *c, uint8_t expect_num, ss_ike_sa_pl *sa,
-					    ss_ike_codec_stats *st)
+					    uint8_t *num, ss_ike_codec_stats *st)
 {
 	if (ss_cur_left(c) < 8)
 		return reject(st, SS_CODEC_TRUNCATED, "proposal: expected >= 8 bytes, got %zu",
@@ -139,10 +139,11 @@ static enum ss_ike_codec_err parse_proposal(ss_cur *c, uint8_t expect_num, ss_ik
 	pr.spi_size = ss_cur_u8(&body);
 	uint8_t n_tr = ss_cur_u8(&body);
 	/* §3.3.1: numbering starts at 1 and grows by one; equal numbers would mean AND-ed
-	 * proposals (AH+ESP), which IKEv2 no longer has for our protocols. */
-	if (pr.num != expect_num)
-		return reject(st, SS_CODEC_BAD_COUNT, "proposal number: expected %u, got %u",
-			      expect_num, pr.num);
+	 * proposals (AH+ESP), which IKEv2 no longer has for our protocols.  A response's single
+	 * proposal carries the number of the one accepted, so the first may be any but 0. */
+	if (expect_num == 0 ? pr.num == 0 : pr.num != expect_num)
+		return reject(st, SS_CODEC_BAD_COUNT, "proposal number: expected %s%u, got %u",
+			      expect_num ? "" : ">= ", expect_num ? expect_num : 1u, pr.num);
 	if (pr.spi_size > SS_IKE_MAX_SPI || pr.spi_size > ss_cur_left(&body))
 		return reject(st, SS_CODEC_BAD_LENGTH, "proposal SPI size: expected <= %zu, got %u",
 			      ss_cur_left(&body) < SS_IKE_MAX_SPI ? ss_cur_left(&body) : SS_IKE_MAX_SPI,
@@ -163,6 +164,7 @@ static enum ss_ike_codec_err parse_proposal(ss_cur *c, uint8_t expect_num, ss_ik
 		return reject(st, SS_CODEC_BAD_LENGTH,
 			      "proposal %u: expected no bytes after %u transforms, got %zu",
 			      pr.num, n_tr, ss_cur_left(&body));
+	*num = pr.num;
 	if (sa->n < SS_IKE_MAX_PROPOSALS)
 		sa->prop[sa->n++] = pr;
 	else
@@ -174,12 +176,15 @@ static enum ss_ike_codec_err parse_sa(ss_cur *c, ss_ike_sa_pl *sa, ss_ike_codec_
 {
 	if (ss_cur_left(c) == 0)
 		return reject(st, SS_CODEC_BAD_COUNT, "SA: expected >= 1 proposal, got 0");
-	for (unsigned num = 1; ss_cur_left(c) > 0; num++) {
-		if (num > 255)
-			return reject(st, SS_CODEC_BAD_COUNT, "SA: expected <= 255 proposals, got more");
-		enum ss_ike_codec_err e = parse_proposal(c, (uint8_t)num, sa, st);
+	unsigned num = 0;
+	while (ss_cur_left(c) > 0) {
+		if (num >= 255)
+			return reject(st, SS_CODEC_BAD_COUNT, "SA: expected proposal numbers <= 255, got more");
+		uint8_t got = 0;
+		enum ss_ike_codec_err e = parse_proposal(c, (uint8_t)(num ? num + 1 : 0), sa, &got, st);
 		if (e)
 			return e;
+		num = got;
 	}
 	return SS_CODEC_OK;
 }

@@ -284,7 +284,7 @@ static void malformed_fields_rejected(void **state)
 		/*  5 */ { "SA payload length beyond message", 30, 1, SS_CODEC_TRUNCATED },
 		/*  6 */ { "proposal says more follow", 32, 2, SS_CODEC_BAD_VALUE },
 		/*  7 */ { "proposal length short", 35, 7, SS_CODEC_BAD_LENGTH },
-		/*  8 */ { "proposal number 2 first", 36, 2, SS_CODEC_BAD_COUNT },
+		/*  8 */ { "proposal number 0", 36, 0, SS_CODEC_BAD_COUNT },
 		/*  9 */ { "proposal transform count 3", 39, 3, SS_CODEC_BAD_VALUE },
 		/* 10 */ { "proposal transform count 1", 39, 1, SS_CODEC_BAD_VALUE },
 		/* 11 */ { "proposal transform count 0", 39, 0, SS_CODEC_BAD_COUNT },
