@@ -10,7 +10,8 @@ libjansson-dev libmnl-dev libnftables-dev"
 PKGS="$PKGS clang libclang-rt-14-dev"
 # Real-network tests: namespaces, nftables, capture and dissection, independent ESP, strongSwan peer.
 PKGS="$PKGS iproute2 iputils-ping nftables tcpdump tshark python3 python3-scapy netcat-openbsd
-strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins"
+strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins
+libstrongswan-standard-plugins"
 # Benchmarks.
 PKGS="$PKGS iperf3 hyperfine"
 
