@@ -222,9 +222,10 @@ bool ss_ike_keys_derive(ss_ike_keys *out, const ss_ike_suite *s,
                         const uint8_t *g_ir, size_t g_ir_len,
                         const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
                         const uint8_t spi_i[8], const uint8_t spi_r[8]);
-/* Rekeyed IKE SA (§2.18): SKEYSEED = prf_old(SK_d(old), g^ir(new) | Ni | Nr), with the old
- * SA's PRF (as strongSwan does); then prf+ with the new suite's PRF as above.  Ni, Nr and
- * the SPIs are those of the CREATE_CHILD_SA exchange / the new SA. */
+/* Rekeyed IKE SA (§2.18): SKEYSEED = prf_old(SK_d(old), g^ir(new) | Ni | Nr) with the old
+ * SA's PRF, and prf+ also with the old SA's PRF (as strongSwan does; the key lengths, SK_d
+ * included, follow the new suite).  Ni, Nr and the SPIs are those of the CREATE_CHILD_SA
+ * exchange / the new SA. */
 /* out must not be old. */
 bool ss_ike_keys_rekey(ss_ike_keys *out, const ss_ike_suite *s, const ss_ike_keys *old,
                        const uint8_t *g_ir, size_t g_ir_len,
