@@ -468,6 +468,32 @@ static void modp_out_of_range_values_are_refused(void **state)
 	ss_dh_free(a);
 }
 
+/* Random KE data: any 32 octets are an X25519 u-coordinate and almost any 256 octets a MODP
+ * value in range, but a random x || y is essentially never on the curve. */
+static void random_peer_values(void **state)
+{
+	uint64_t x = 0x0123456789abcdefu;
+	size_t n;
+	const ss_dh_desc *all = ss_dh_all(&n);
+	for (size_t g = 0; g < n; g++) {
+		ss_dh *a = ss_dh_new(all[g].id);
+		int rounds = all[g].kind == SS_DH_KIND_MODP || all[g].id == SS_DH_ECP_384 ? 10 : 100;
+		for (int r = 0; r < rounds; r++) {
+			uint8_t v[SS_DH_PUB_MAX], sec[SS_DH_SECRET_MAX];
+			for (size_t i = 0; i < all[g].pub_len; i++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				v[i] = (uint8_t)x;
+			}
+			enum ss_dh_err e = ss_dh_derive(a, v, all[g].pub_len, sec, all[g].secret_len);
+			if (all[g].kind == SS_DH_KIND_ECP)
+				assert_int_equal(e, SS_DH_BAD_VALUE);
+			else
+				assert_true(e == SS_DH_OK || e == SS_DH_BAD_VALUE);
+		}
+		ss_dh_free(a);
+	}
+}
+
 static void from_private_rejects_nonsense(void **state)
 {
 	uint8_t k[32] = { 1 };
@@ -494,6 +520,7 @@ int main(void)
 		cmocka_unit_test(ecp_points_off_the_curve_are_refused),
 		cmocka_unit_test(x25519_low_order_points_are_refused),
 		cmocka_unit_test(modp_out_of_range_values_are_refused),
+		cmocka_unit_test(random_peer_values),
 		cmocka_unit_test(from_private_rejects_nonsense),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
