@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "ike/crypto.h"
 
 static double now_s(void)
@@ -78,6 +80,37 @@ static bool dh_keygen_only(void *p)
 	ss_dh *dh = ss_dh_new(c->group);
 	ss_dh_free(dh);
 	return dh != NULL;
+}
+
+/* The floor: OpenSSL's own derivation with the context and the peer key prepared once,
+ * as `openssl speed ecdh...` measures it. */
+struct raw_ctx {
+	EVP_PKEY_CTX *ctx;
+	size_t len;
+};
+
+static bool raw_derive(void *p)
+{
+	struct raw_ctx *c = p;
+	uint8_t sec[SS_DH_SECRET_MAX];
+	size_t len = c->len;
+	return EVP_PKEY_derive(c->ctx, sec, &len) == 1;
+}
+
+static void raw_row(const char *group, const char *type, double secs)
+{
+	EVP_PKEY *a = strcmp(type, "EC") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", group)
+	                                      : EVP_PKEY_Q_keygen(NULL, NULL, type);
+	EVP_PKEY *b = strcmp(type, "EC") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", group)
+	                                      : EVP_PKEY_Q_keygen(NULL, NULL, type);
+	struct raw_ctx c = { EVP_PKEY_CTX_new_from_pkey(NULL, a, NULL), SS_DH_SECRET_MAX };
+	char name[64];
+	snprintf(name, sizeof(name), "  floor: raw EVP derive %s (prepared)", group);
+	if (c.ctx && EVP_PKEY_derive_init(c.ctx) == 1 && EVP_PKEY_derive_set_peer_ex(c.ctx, b, 0) == 1)
+		row(name, raw_derive, &c, secs);
+	EVP_PKEY_CTX_free(c.ctx);
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(b);
 }
 
 /* ---- Key derivation ---- */
@@ -162,6 +195,12 @@ int main(int argc, char **argv)
 		         ss_dh_find(groups[i])->name);
 		row(name, dh_derive_only, &c, secs);
 		ss_dh_free(c.mine);
+		if (groups[i] == SS_DH_ECP_256)
+			raw_row("P-256", "EC", secs);
+		else if (groups[i] == SS_DH_ECP_384)
+			raw_row("P-384", "EC", secs);
+		else if (groups[i] == SS_DH_CURVE25519)
+			raw_row("X25519", "X25519", secs);
 		snprintf(name, sizeof(name), "DH %s keygen + derive (one side)",
 		         ss_dh_find(groups[i])->name);
 		row(name, dh_side, &c, secs);
