@@ -152,9 +152,11 @@ size_t ss_dh_secret_len(uint16_t group);
  * ECP x || y each padded to the field size, no 0x04 prefix (RFC 5903 §7); X25519 the
  * 32-byte u-coordinate (RFC 8031 §3).  out_len must be ss_dh_pub_len(). */
 bool ss_dh_public(const ss_dh *dh, uint8_t *out, size_t out_len);
-/* g^ir from the peer's KE data after validating it: MODP padded to the prime length (§2.14),
- * ECP the x-coordinate (RFC 5903 §7), X25519 32 octets (RFC 8031 §3; all-zero refused).
- * secret_len must be ss_dh_secret_len(); on error the secret buffer is wiped. */
+/* g^ir from the peer's KE data after validating it as RFC 6989 asks for ephemeral keys
+ * (MODP 1 < y < p - 1; ECP a point on the curve; X25519 a non-zero result).  The secret:
+ * MODP padded to the prime length (§2.14), ECP the x-coordinate (RFC 5903 §7), X25519 32
+ * octets (RFC 8031 §3).  secret_len must be ss_dh_secret_len(); on error the secret buffer
+ * is wiped. */
 enum ss_dh_err ss_dh_derive(const ss_dh *dh, const uint8_t *peer, size_t peer_len,
                             uint8_t *secret, size_t secret_len);
 /* Frees and wipes the private key; NULL is fine. */
@@ -222,10 +224,10 @@ bool ss_ike_keys_derive(ss_ike_keys *out, const ss_ike_suite *s,
                         const uint8_t *g_ir, size_t g_ir_len,
                         const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
                         const uint8_t spi_i[8], const uint8_t spi_r[8]);
-/* Rekeyed IKE SA (§2.18): SKEYSEED = prf_old(SK_d(old), g^ir(new) | Ni | Nr), with the old
- * SA's PRF (as strongSwan does); then prf+ with the new suite's PRF as above.  Ni, Nr and
- * the SPIs are those of the CREATE_CHILD_SA exchange / the new SA. */
-/* out must not be old. */
+/* Rekeyed IKE SA (§2.18): SKEYSEED = prf_old(SK_d(old), g^ir(new) | Ni | Nr) with the old
+ * SA's PRF, and prf+ also with the old SA's PRF (as strongSwan does; the key lengths, SK_d
+ * included, follow the new suite).  Ni, Nr and the SPIs are those of the CREATE_CHILD_SA
+ * exchange / the new SA.  out must not be old. */
 bool ss_ike_keys_rekey(ss_ike_keys *out, const ss_ike_suite *s, const ss_ike_keys *old,
                        const uint8_t *g_ir, size_t g_ir_len,
                        const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
@@ -282,7 +284,8 @@ enum ss_sk_err {
 	SS_SK_OK = 0,
 	SS_SK_MALFORMED,      /* too short for IV + ICV, or ciphertext not block-aligned */
 	SS_SK_AUTH_FAILED,    /* ICV / tag mismatch: nothing was decrypted */
-	SS_SK_BAD_PADDING,    /* pad length exceeds the decrypted data */
+	SS_SK_BAD_PADDING,    /* authentic, but the pad length exceeds the decrypted data
+	                       * (the decrypted bytes are wiped) */
 	SS_SK_FAILED,         /* OpenSSL failure */
 };
 const char *ss_sk_err_name(enum ss_sk_err e);

@@ -2,6 +2,7 @@
  * Curve25519 (RFC 8031), through EVP_PKEY.  Peer values are validated before use: a
  * malicious KE payload must never reach the shared secret (small subgroups, invalid curve
  * points, the all-zero X25519 result). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,16 +91,65 @@ static ss_dh *wrap(const ss_dh_desc *d, EVP_PKEY *key)
 	return dh;
 }
 
-static EVP_PKEY *keygen_modp(const ss_dh_desc *d)
+/* Domain parameters of each MODP/ECP group, made once: keys generated from them skip the
+ * group lookup by name, a third of an ECP-256 key generation. */
+#define MAX_GROUPS 8
+static pthread_once_t params_once = PTHREAD_ONCE_INIT;
+static EVP_PKEY *group_params[MAX_GROUPS];
+
+static const char *pkey_type(const ss_dh_desc *d)
 {
-	EVP_PKEY *key = NULL;
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
-	OSSL_PARAM p[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)d->ossl, 0),
-		OSSL_PARAM_construct_end(),
-	};
-	if (!ctx || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_CTX_set_params(ctx, p) != 1 ||
-	    EVP_PKEY_generate(ctx, &key) != 1)
+	return d->kind == SS_DH_KIND_MODP ? "DH" : d->kind == SS_DH_KIND_ECP ? "EC" : "X25519";
+}
+
+static void release_params(void)
+{
+	for (size_t i = 0; i < MAX_GROUPS; i++) {
+		EVP_PKEY_free(group_params[i]);
+		group_params[i] = NULL;
+	}
+}
+
+static void make_params(void)
+{
+	size_t n;
+	const ss_dh_desc *all = ss_dh_all(&n);
+	for (size_t i = 0; i < n && i < MAX_GROUPS; i++) {
+		if (all[i].kind == SS_DH_KIND_X25519)
+			continue;
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, pkey_type(&all[i]), NULL);
+		OSSL_PARAM p[] = {
+			OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+			                                 (char *)all[i].ossl, 0),
+			OSSL_PARAM_construct_end(),
+		};
+		if (!ctx || EVP_PKEY_paramgen_init(ctx) != 1 || EVP_PKEY_CTX_set_params(ctx, p) != 1 ||
+		    EVP_PKEY_generate(ctx, &group_params[i]) != 1)
+			group_params[i] = NULL;
+		EVP_PKEY_CTX_free(ctx);
+	}
+	atexit(release_params);
+}
+
+/* The group's parameters, NULL for X25519 (which has none) or on failure. */
+static EVP_PKEY *params_of(const ss_dh_desc *d)
+{
+	size_t n;
+	const ss_dh_desc *all = ss_dh_all(&n);
+	pthread_once(&params_once, make_params);
+	size_t i = (size_t)(d - all);
+	return i < MAX_GROUPS ? group_params[i] : NULL;
+}
+
+static EVP_PKEY *keygen(const ss_dh_desc *d)
+{
+	EVP_PKEY *key = NULL, *params = NULL;
+	EVP_PKEY_CTX *ctx;
+	if (d->kind == SS_DH_KIND_X25519)
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+	else
+		ctx = (params = params_of(d)) ? EVP_PKEY_CTX_new_from_pkey(NULL, params, NULL) : NULL;
+	if (!ctx || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_generate(ctx, &key) != 1)
 		key = NULL;
 	EVP_PKEY_CTX_free(ctx);
 	return key;
@@ -108,21 +158,7 @@ static EVP_PKEY *keygen_modp(const ss_dh_desc *d)
 ss_dh *ss_dh_new(uint16_t group)
 {
 	const ss_dh_desc *d = ss_dh_find(group);
-	if (!d)
-		return NULL;
-	EVP_PKEY *key = NULL;
-	switch (d->kind) {
-	case SS_DH_KIND_MODP:
-		key = keygen_modp(d);
-		break;
-	case SS_DH_KIND_ECP:
-		key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", d->ossl);
-		break;
-	case SS_DH_KIND_X25519:
-		key = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
-		break;
-	}
-	return wrap(d, key);
+	return d ? wrap(d, keygen(d)) : NULL;
 }
 
 void ss_dh_free(ss_dh *dh)
@@ -155,12 +191,23 @@ static EVP_PKEY *from_params(const char *type, OSSL_PARAM_BLD *bld, int selectio
 	return key;
 }
 
-/* MODP peer value: 1 < y < p - 1 (RFC 7296 §5 points at small-subgroup attacks; OpenSSL's
- * public-key check below adds y^q == 1 for the named safe-prime group). */
+/* The peer's public value in a copy of the group's parameters: cheaper than building a key
+ * from the group's name, and it cannot end up in another group. */
+static EVP_PKEY *peer_in_group(const ss_dh_desc *d, const uint8_t *enc, size_t len)
+{
+	EVP_PKEY *params = params_of(d), *key = params ? EVP_PKEY_dup(params) : NULL;
+	if (key && EVP_PKEY_set1_encoded_public_key(key, enc, len) != 1) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	return key;
+}
+
+/* MODP peer value: 1 < y < p - 1.  With a safe prime the only small subgroup is {1, p - 1}
+ * (RFC 6989 §2.2), so the range check is the whole validation for ephemeral keys. */
 static EVP_PKEY *peer_modp(const ss_dh *dh, const uint8_t *v, size_t len, enum ss_dh_err *err)
 {
 	BIGNUM *y = BN_bin2bn(v, (int)len, NULL), *p = NULL, *pm1 = NULL;
-	OSSL_PARAM_BLD *bld = NULL;
 	EVP_PKEY *key = NULL;
 	*err = SS_DH_FAILED;
 	if (!y || EVP_PKEY_get_bn_param(dh->key, OSSL_PKEY_PARAM_FFC_P, &p) != 1 ||
@@ -170,14 +217,9 @@ static EVP_PKEY *peer_modp(const ss_dh *dh, const uint8_t *v, size_t len, enum s
 		*err = SS_DH_BAD_VALUE;
 		goto out;
 	}
-	bld = OSSL_PARAM_BLD_new();
-	if (!bld || !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, dh->d->ossl, 0) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, y))
-		goto out;
-	key = from_params("DH", bld, EVP_PKEY_PUBLIC_KEY);
+	key = peer_in_group(dh->d, v, len);
 	*err = key ? SS_DH_OK : SS_DH_BAD_VALUE;
 out:
-	OSSL_PARAM_BLD_free(bld);
 	BN_free(y);
 	BN_free(p);
 	BN_free(pm1);
@@ -185,21 +227,15 @@ out:
 }
 
 /* ECP peer value: x || y becomes a SEC1 uncompressed point; OpenSSL's decoder refuses points
- * that are not on the curve, and the point at infinity has no x || y encoding. */
+ * that are not on the curve (EC_POINT_oct2point), and the point at infinity has no x || y
+ * encoding.  On a prime-order curve that is the whole validation (RFC 6989 §2.3). */
 static EVP_PKEY *peer_ecp(const ss_dh *dh, const uint8_t *v, size_t len, enum ss_dh_err *err)
 {
 	uint8_t sec1[1 + SS_DH_PUB_MAX];
 	sec1[0] = 0x04;
 	memcpy(sec1 + 1, v, len);
-	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	EVP_PKEY *key = NULL;
-	*err = SS_DH_FAILED;
-	if (bld && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, dh->d->ossl, 0) &&
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, sec1, 1 + len)) {
-		key = from_params("EC", bld, EVP_PKEY_PUBLIC_KEY);
-		*err = key ? SS_DH_OK : SS_DH_BAD_VALUE;
-	}
-	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY *key = peer_in_group(dh->d, sec1, 1 + len);
+	*err = key ? SS_DH_OK : SS_DH_BAD_VALUE;
 	return key;
 }
 
@@ -235,7 +271,7 @@ enum ss_dh_err ss_dh_derive(const ss_dh *dh, const uint8_t *peer, size_t peer_le
 	const ss_dh_desc *d = dh->d;
 	enum ss_dh_err err = SS_DH_FAILED;
 	EVP_PKEY *pk = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY_CTX *ctx = NULL, *check = NULL;
 	if (secret_len != d->secret_len)
 		goto out;
 	if (peer_len != d->pub_len) {
@@ -252,7 +288,13 @@ enum ss_dh_err ss_dh_derive(const ss_dh *dh, const uint8_t *peer, size_t peer_le
 	/* §2.14: g^ir is padded to the prime length; OpenSSL strips leading zeros otherwise. */
 	if (d->kind == SS_DH_KIND_MODP && EVP_PKEY_CTX_set_dh_pad(ctx, 1) != 1)
 		goto out;
-	if (EVP_PKEY_derive_set_peer_ex(ctx, pk, 1) != 1) {
+	/* The quick check is all a prime-order curve or a safe-prime group needs (RFC 6989
+	 * §2.2, §2.3: on the curve and not infinity; 1 < y < p - 1); the full check costs a
+	 * scalar multiplication by the group order, four times the derivation itself. */
+	check = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+	if (!check)
+		goto out;
+	if (EVP_PKEY_public_check_quick(check) != 1 || EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) != 1) {
 		err = SS_DH_BAD_VALUE;
 		goto out;
 	}
@@ -268,6 +310,7 @@ enum ss_dh_err ss_dh_derive(const ss_dh *dh, const uint8_t *peer, size_t peer_le
 out:
 	if (err != SS_DH_OK)
 		ss_wipe(secret, secret_len);
+	EVP_PKEY_CTX_free(check);
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(pk);
 	return err;
@@ -277,7 +320,7 @@ out:
 
 static EVP_PKEY *modp_from_private(const ss_dh_desc *d, BIGNUM *x)
 {
-	EVP_PKEY *params = keygen_modp(d);  /* only for p and g of the named group */
+	EVP_PKEY *params = params_of(d);  /* p and g of the named group */
 	BIGNUM *p = NULL, *g = NULL, *y = BN_new();
 	BN_CTX *bnctx = BN_CTX_new();
 	OSSL_PARAM_BLD *bld = NULL;
@@ -291,7 +334,6 @@ static EVP_PKEY *modp_from_private(const ss_dh_desc *d, BIGNUM *x)
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, y))
 		key = from_params("DH", bld, EVP_PKEY_KEYPAIR);
 	OSSL_PARAM_BLD_free(bld);
-	EVP_PKEY_free(params);
 	BN_free(p);
 	BN_free(g);
 	BN_free(y);

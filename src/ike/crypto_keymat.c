@@ -16,8 +16,9 @@ static bool dir_lens(uint16_t encr, uint16_t bits, uint16_t integ, size_t *e_len
 	return true;
 }
 
-/* Splits prf+ output in order: SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr. */
-static bool ike_keys_expand(ss_ike_keys *out, const ss_ike_suite *s,
+/* Splits prf+ output in order: SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr; the
+ * lengths follow suite s, prf+ runs with plus_prf (s->prf except when rekeying). */
+static bool ike_keys_expand(ss_ike_keys *out, const ss_ike_suite *s, uint16_t plus_prf,
                             const uint8_t *skeyseed, size_t seed_len,
                             const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
                             const uint8_t spi_i[8], const uint8_t spi_r[8])
@@ -30,7 +31,7 @@ static bool ike_keys_expand(ss_ike_keys *out, const ss_ike_suite *s,
 	ss_chunk seed[] = {
 		SS_CHUNK(ni, ni_len), SS_CHUNK(nr, nr_len), SS_CHUNK(spi_i, 8), SS_CHUNK(spi_r, 8),
 	};
-	bool ok = ss_prf_plus(s->prf, skeyseed, seed_len, seed, 4, km, total);
+	bool ok = ss_prf_plus(plus_prf, skeyseed, seed_len, seed, 4, km, total);
 	if (ok) {
 		const uint8_t *p = km;
 		out->suite = *s;
@@ -63,8 +64,8 @@ bool ss_ike_keys_derive(ss_ike_keys *out, const ss_ike_suite *s,
 	memcpy(key, ni, ni_len);
 	memcpy(key + ni_len, nr, nr_len);
 	bool ok = ss_prf(s->prf, key, ni_len + nr_len, g_ir, g_ir_len, skeyseed) &&
-	          ike_keys_expand(out, s, skeyseed, ss_prf_len(s->prf), ni, ni_len, nr, nr_len,
-	                          spi_i, spi_r);
+	          ike_keys_expand(out, s, s->prf, skeyseed, ss_prf_len(s->prf), ni, ni_len, nr,
+	                          nr_len, spi_i, spi_r);
 	ss_wipe(key, sizeof(key));
 	ss_wipe(skeyseed, sizeof(skeyseed));
 	if (!ok)
@@ -82,9 +83,11 @@ bool ss_ike_keys_rekey(ss_ike_keys *out, const ss_ike_suite *s, const ss_ike_key
 		return false;
 	uint8_t skeyseed[SS_PRF_MAX];
 	ss_chunk data[] = { SS_CHUNK(g_ir, g_ir_len), SS_CHUNK(ni, ni_len), SS_CHUNK(nr, nr_len) };
+	/* The exchange belongs to the old SA, so its PRF makes SKEYSEED (§2.18); strongSwan
+	 * also runs prf+ with it, and interoperating with it is what counts here. */
 	bool ok = ss_prf_v(old->suite.prf, old->sk_d, old->sk_d_len, data, 3, skeyseed) &&
-	          ike_keys_expand(out, s, skeyseed, ss_prf_len(old->suite.prf), ni, ni_len,
-	                          nr, nr_len, spi_i, spi_r);
+	          ike_keys_expand(out, s, old->suite.prf, skeyseed, ss_prf_len(old->suite.prf),
+	                          ni, ni_len, nr, nr_len, spi_i, spi_r);
 	ss_wipe(skeyseed, sizeof(skeyseed));
 	if (!ok)
 		ss_ike_keys_wipe(out);
