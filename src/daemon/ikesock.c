@@ -172,10 +172,6 @@ int ss_ikesock_recv(const ss_ikesock *s, int which, uint8_t (*bufs)[65536], ss_d
 		d->kind = SS_NATT_IKE;
 		if (is_natt(which)) {
 			d->kind = (uint8_t)ss_natt_classify(d->data, d->len);
-			if (d->kind == SS_NATT_IKE) {
-				d->data += 4;
-				d->len -= 4;
-			}
 		}
 	}
 	return n;
@@ -223,11 +219,6 @@ int ss_ikesock_recv_error(const ss_ikesock *s, int which, uint8_t *buf, size_t b
 	}
 	out->quoted = buf;
 	out->quoted_len = (size_t)n;
-	/* On a NAT-T port our datagram began with the non-ESP marker; hand over the IKE part. */
-	if (is_natt(which) && out->quoted_len >= 4 && !buf[0] && !buf[1] && !buf[2] && !buf[3]) {
-		out->quoted += 4;
-		out->quoted_len -= 4;
-	}
 	return 1;
 }
 
@@ -235,16 +226,12 @@ bool ss_ikesock_send(const ss_ikesock *s, const ss_addr *local, uint16_t lport,
 		     const ss_addr *remote, uint16_t rport, const uint8_t *data, size_t len)
 {
 	bool v4 = remote->family == SS_AF_INET;
-	bool natt = lport == s->natt_port;
+	bool natt = lport == s->natt_port && lport != s->port;
 	int which = v4 ? (natt ? SS_IKESOCK_V4_4500 : SS_IKESOCK_V4_500)
 		       : (natt ? SS_IKESOCK_V6_4500 : SS_IKESOCK_V6_500);
 	if (s->fd[which] < 0)
 		return false;
-	static const uint8_t marker[4];
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)marker, .iov_len = 4 },
-		{ .iov_base = (void *)data, .iov_len = len },
-	};
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
 	struct sockaddr_storage to;
 	socklen_t tl = (socklen_t)ss_addr_to_sockaddr(remote, rport, &to);
 	union {
@@ -254,7 +241,7 @@ bool ss_ikesock_send(const ss_ikesock *s, const ss_addr *local, uint16_t lport,
 	memset(&ctl, 0, sizeof(ctl));
 	struct msghdr m = {
 		.msg_name = &to, .msg_namelen = tl,
-		.msg_iov = natt ? iov : iov + 1, .msg_iovlen = natt ? 2 : 1,
+		.msg_iov = &iov, .msg_iovlen = 1,
 	};
 	if (local && local->family == remote->family) {
 		struct cmsghdr *c = (struct cmsghdr *)ctl.buf;
@@ -279,5 +266,5 @@ bool ss_ikesock_send(const ss_ikesock *s, const ss_addr *local, uint16_t lport,
 		}
 		m.msg_control = ctl.buf;
 	}
-	return sendmsg(s->fd[which], &m, MSG_DONTWAIT) == (ssize_t)(len + (natt ? 4 : 0));
+	return sendmsg(s->fd[which], &m, MSG_DONTWAIT) == (ssize_t)len;
 }

@@ -25,7 +25,8 @@ enum ss_natt_kind ss_natt_classify(const uint8_t *p, size_t len);
 typedef struct ss_dgram {
 	ss_addr local, remote;
 	uint16_t lport, rport;
-	uint8_t *data; /* into the caller's buffer; for IKE on 4500 the marker is stripped */
+	uint8_t *data; /* into the caller's buffer, exactly as on the wire (IKE on a NAT-T port
+	                * keeps its non-ESP marker: the IKE engine expects it) */
 	size_t len;
 	uint8_t kind;  /* enum ss_natt_kind; SS_NATT_IKE for port 500 */
 } ss_dgram;
@@ -36,7 +37,7 @@ typedef struct ss_icmp_report {
 	uint16_t rport;
 	uint8_t origin, type, code; /* SO_EE_ORIGIN_ICMP/ICMP6, ICMP type and code */
 	int err;                /* errno equivalent, e.g. ECONNREFUSED */
-	const uint8_t *quoted;  /* what the error quoted of our datagram (IKE header first) */
+	const uint8_t *quoted;  /* what the error quoted of our datagram's UDP payload */
 	size_t quoted_len;
 } ss_icmp_report;
 
@@ -53,8 +54,9 @@ int ss_ikesock_recv(const ss_ikesock *s, int which, uint8_t (*bufs)[65536], ss_d
 /* Reads one ICMP error from the socket's error queue: 1 read, 0 none, -1 error. */
 int ss_ikesock_recv_error(const ss_ikesock *s, int which, uint8_t *buf, size_t bufsize,
 			  ss_icmp_report *out);
-/* Sends from local:lport (the address must be ours; an unspecified local lets the kernel
- * choose).  IKE to a NAT-T port gets the non-ESP marker prepended here. */
+/* Sends a UDP payload as given (IKE on the NAT-T port already carries its non-ESP marker)
+ * from local:lport (the address must be ours; an unspecified local lets the kernel
+ * choose). */
 bool ss_ikesock_send(const ss_ikesock *s, const ss_addr *local, uint16_t lport,
 		     const ss_addr *remote, uint16_t rport, const uint8_t *data, size_t len);
 
