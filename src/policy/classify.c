@@ -62,7 +62,7 @@ typedef struct fam {
 	unsigned n_lens[2];
 	unsigned me_at[2];             /* `me` goes before lens[side][me_at] in a chain */
 	bool me[2], any[2];            /* `me` / `any` used on that side */
-	uint64_t *bloom[2];            /* per side, over (length, masked address) */
+	uint64_t *bloom;               /* over (length, masked address), both sides */
 	uint32_t bloom_mask;
 	uint64_t *pbloom;              /* over the pairs of bt */
 	uint32_t pbloom_mask;
@@ -206,7 +206,7 @@ static void note_endpoint(fam *f, int side, const cl_ep *e, bool used[2][MAX_LEN
 		f->any[side] = true;
 	else {
 		used[side][e->code] = true;
-		cl_bloom_add(f->bloom[side], f->bloom_mask, cl_ep_hash(e->a, e->code));
+		cl_bloom_add(f->bloom, f->bloom_mask, cl_ep_hash(e->a, e->code));
 	}
 }
 
@@ -220,7 +220,7 @@ static bool build_pairs(ss_classifier *c, fam *f, pre *ps, size_t n)
 	f->c = cl_alloc(c, n, sizeof(*f->c));
 	f->bmask = pow2_at_least(2 * groups) - 1;
 	f->bt = cl_alloc(c, f->bmask + 1, sizeof(*f->bt));
-	f->pbloom_mask = pow2_at_least(groups / 4 + 1) - 1;
+	f->pbloom_mask = pow2_at_least(groups / 6 + 1) - 1; /* 10 to 21 bits per pair */
 	f->pbloom = cl_alloc(c, f->pbloom_mask + 1, sizeof(*f->pbloom));
 	if (!f->c || !f->bt || !f->pbloom)
 		return false;
@@ -253,13 +253,14 @@ static bool build_family(ss_classifier *c, const ss_policy *p, unsigned fi)
 			if (families_of(flt) & (1u << fi))
 				n += 1 + flt->mirrored;
 		}
-	f->bloom_mask = pow2_at_least(n / 4 + 1) - 1;
-	f->bloom[SRC] = cl_alloc(c, f->bloom_mask + 1, sizeof(uint64_t));
-	f->bloom[DST] = cl_alloc(c, f->bloom_mask + 1, sizeof(uint64_t));
+	/* One filter for both sides: mirrors put most prefixes on both anyway, and one small
+	 * filter stays in cache better than two.  About 8 to 16 bits per prefix. */
+	f->bloom_mask = pow2_at_least(n / 8 + 1) - 1;
+	f->bloom = cl_alloc(c, f->bloom_mask + 1, sizeof(uint64_t));
 	/* The candidates before grouping are temporary, not counted in the memory. */
 	pre *ps = calloc(n ? n : 1, sizeof(*ps));
 	bool used[2][MAX_LEN + 1] = { { false } };
-	bool ok = ps && f->bloom[SRC] && f->bloom[DST];
+	bool ok = ps && f->bloom;
 	size_t k = 0;
 	/* Candidates in order: rule, filter, forward before mirror. */
 	uint32_t order = 0;
@@ -313,8 +314,7 @@ void ss_classifier_free(ss_classifier *c)
 		return;
 	for (int i = 0; i < 2; i++) {
 		fam *f = &c->f[i];
-		free(f->bloom[SRC]);
-		free(f->bloom[DST]);
+		free(f->bloom);
 		free(f->pbloom);
 		free(f->bt);
 		free(f->c);
@@ -332,41 +332,73 @@ typedef struct link {
 	unsigned w;
 } link;
 
+/* The endpoints on one side that may contain the address, in decreasing weight, made on
+ * demand: the usual lookup finds its winner in the first pair or two, and then the
+ * lighter endpoints are never hashed at all. */
 typedef struct chain {
 	link l[CHAIN_MAX];
-	unsigned n;
+	unsigned n;     /* links made so far */
+	unsigned li;    /* next prefix length to try */
+	bool me, any;   /* still to add */
+	int side;
+	cl_akey a;
 } chain;
 
-static inline void chain_set(link *l, cl_akey a, unsigned code, uint64_t h, unsigned w)
+static void chain_start(chain *ch, const fam *f, const ss_addr *addr, bool local, int side)
 {
+	ch->n = ch->li = 0;
+	ch->me = local && f->me[side];
+	ch->any = f->any[side];
+	ch->side = side;
+	ch->a = cl_akey_of(addr);
+}
+
+static void chain_add(chain *ch, cl_akey a, unsigned code, uint64_t h, unsigned w)
+{
+	link *l = &ch->l[ch->n++];
 	l->ep.a = a;
 	l->ep.code = (uint8_t)code;
 	l->h = h;
 	l->w = w;
 }
 
-/* The endpoints on this side that may contain the address, in decreasing weight.  Written
- * without a branch on the Bloom filter's answer (each slot is written, then kept or not):
- * those answers are unpredictable, and mispredictions would cost more than the probes. */
-static void build_chain(const fam *f, const ss_addr *addr, bool local, int side, chain *ch)
+/* Makes links until there are more than idx, skipping lengths the Bloom filter rules out;
+ * false when the chain ends first, or when the next link would weigh less than min_w
+ * (the caller has no use for it). */
+static bool chain_grow(const fam *f, chain *ch, unsigned idx, int min_w)
 {
-	cl_akey a = cl_akey_of(addr), zero = { 0, 0 };
-	unsigned n = 0, me_at = local && f->me[side] ? f->me_at[side] : UINT32_MAX;
-	const uint8_t *lens = f->lens[side];
-	const cl_akey *masks = f->masks[side];
-	for (unsigned i = 0; i < f->n_lens[side]; i++) {
-		if (i == me_at)
-			chain_set(&ch->l[n++], zero, CL_CODE_ME, cl_ep_hash(zero, CL_CODE_ME), ME_WEIGHT);
-		cl_akey m = { a.hi & masks[i].hi, a.lo & masks[i].lo };
-		uint64_t h = cl_ep_hash(m, lens[i]);
-		chain_set(&ch->l[n], m, lens[i], h, f->weights[side][i]);
-		n += cl_bloom_maybe(f->bloom[side], f->bloom_mask, h);
+	static const cl_akey zero = { 0, 0 };
+	while (ch->n <= idx) {
+		int side = ch->side;
+		if (ch->me && ch->li >= f->me_at[side]) {
+			if (ME_WEIGHT < min_w)
+				return false;
+			ch->me = false;
+			chain_add(ch, zero, CL_CODE_ME, cl_ep_hash(zero, CL_CODE_ME), ME_WEIGHT);
+		} else if (ch->li < f->n_lens[side]) {
+			unsigned i = ch->li, w = f->weights[side][i];
+			if ((int)w < min_w)
+				return false;
+			ch->li++;
+			cl_akey m = { ch->a.hi & f->masks[side][i].hi, ch->a.lo & f->masks[side][i].lo };
+			uint64_t h = cl_ep_hash(m, f->lens[side][i]);
+			if (cl_bloom_maybe(f->bloom, f->bloom_mask, h))
+				chain_add(ch, m, f->lens[side][i], h, w);
+		} else if (ch->any) {
+			if (min_w > 0)
+				return false;
+			ch->any = false;
+			chain_add(ch, zero, CL_CODE_ANY, cl_ep_hash(zero, CL_CODE_ANY), 0);
+		} else {
+			return false;
+		}
 	}
-	if (me_at != UINT32_MAX && me_at >= f->n_lens[side])
-		chain_set(&ch->l[n++], zero, CL_CODE_ME, cl_ep_hash(zero, CL_CODE_ME), ME_WEIGHT);
-	if (f->any[side])
-		chain_set(&ch->l[n++], zero, CL_CODE_ANY, cl_ep_hash(zero, CL_CODE_ANY), 0);
-	ch->n = n;
+	return true;
+}
+
+static inline bool chain_fill(const fam *f, chain *ch, unsigned idx, int min_w)
+{
+	return ch->n > idx || chain_grow(f, ch, idx, min_w);
 }
 
 static inline bool cand_fits(const cand *x, const ss_pkt_key *k)
@@ -397,14 +429,25 @@ static inline const cand *group_best(const fam *f, const cl_bslot *b, const ss_p
 	return NULL;
 }
 
-/* A lookup in two steps, so that a batch can prefetch between them. */
+/* A lookup as a resumable search, so that a batch can run several side by side: each
+ * stops where it is about to probe the pair table, asks for the slot to be loaded, and
+ * lets the others run meanwhile; the cache misses of the batch then overlap instead of
+ * following one another (a large policy does not fit in cache: each probe is a miss). */
 typedef struct lookup {
 	const fam *f;
+	const ss_pkt_key *k;
 	chain cs, cd;
+	unsigned i, j;        /* the pair (cs.l[i], cd.l[j]) under consideration */
+	int dmax;             /* weight of cd.l[0] */
+	uint64_t h;           /* hash of that pair when a probe is pending */
+	bool pending;
+	const cand *best;
+	uint64_t best_rank;
+	int best_addr;
 } lookup;
 
-/* false when nothing can match; otherwise the chains are ready. */
-static bool lookup_prepare(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
+/* false when nothing can match; otherwise ready for lookup_step. */
+static bool lookup_start(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
 {
 	if (k->src.family != k->dst.family ||
 	    (k->src.family != SS_AF_INET && k->src.family != SS_AF_INET6))
@@ -412,83 +455,112 @@ static bool lookup_prepare(const ss_classifier *c, const ss_pkt_key *k, lookup *
 	l->f = &c->f[k->src.family == SS_AF_INET ? 0 : 1];
 	if (!l->f->n_c)
 		return false;
-	build_chain(l->f, &k->src, k->dir == SS_DIR_OUT, SRC, &l->cs);
-	build_chain(l->f, &k->dst, k->dir == SS_DIR_IN, DST, &l->cd);
-	return l->cs.n && l->cd.n;
+	l->k = k;
+	chain_start(&l->cs, l->f, &k->src, k->dir == SS_DIR_OUT, SRC);
+	chain_start(&l->cd, l->f, &k->dst, k->dir == SS_DIR_IN, DST);
+	if (!chain_fill(l->f, &l->cd, 0, 0))
+		return false;
+	l->dmax = (int)l->cd.l[0].w;
+	l->i = l->j = 0;
+	l->pending = false;
+	l->best = NULL;
+	l->best_rank = 0;
+	l->best_addr = 0;
+	return true;
 }
 
-/* Starts loading the slot the search will probe first: in a batch, the cache misses of
- * several packets overlap instead of following one another. */
-static void lookup_prefetch(const lookup *l)
+/* Visits the pairs in decreasing address weight; a pair lighter than the best match so
+ * far cannot beat it (address weight comes first), so the search stops there.  Returns
+ * false when the search is over, true when it stopped before a probe, whose slot it has
+ * asked to be loaded: call again to go on. */
+static bool lookup_step(lookup *l)
 {
 	const fam *f = l->f;
-	for (unsigned i = 0; i < l->cs.n; i++)
-		for (unsigned j = 0; j < l->cd.n; j++) {
-			uint64_t h = cl_pair_hash(l->cs.l[i].h, l->cd.l[j].h);
+	if (l->pending) {
+		const link *s = &l->cs.l[l->i], *d = &l->cd.l[l->j];
+		const cl_bslot *b = cl_pairs_get(f->bt, f->bmask, &s->ep, &d->ep, l->h);
+		const cand *x = b ? group_best(f, b, l->k, l->best ? l->best_rank : 0) : NULL;
+		if (x) {
+			l->best = x;
+			l->best_rank = x->rank;
+			l->best_addr = (int)(x->rank >> 51);
+		}
+		l->pending = false;
+		l->j++;
+	}
+	for (;; l->i++, l->j = 0) {
+		if (!chain_fill(f, &l->cs, l->i, l->best ? l->best_addr - l->dmax : 0))
+			return false;
+		const link *s = &l->cs.l[l->i];
+		for (; chain_fill(f, &l->cd, l->j, l->best ? l->best_addr - (int)s->w : 0); l->j++) {
+			const link *d = &l->cd.l[l->j];
+			uint64_t h = cl_pair_hash(s->h, d->h);
 			if (!cl_bloom_maybe(f->pbloom, f->pbloom_mask, h))
 				continue;
 			const cl_bslot *b = &f->bt[(uint32_t)h & f->bmask];
 			__builtin_prefetch(b);
 			__builtin_prefetch((const char *)(b + 1) - 1);
-			return;
-		}
-}
-
-static bool lookup_finish(const lookup *l, const ss_pkt_key *k, ss_match *out)
-{
-	const fam *f = l->f;
-	const cand *best = NULL;
-	uint64_t best_rank = 0;
-	unsigned best_addr = 0;
-	for (unsigned i = 0; i < l->cs.n; i++) {
-		const link *s = &l->cs.l[i];
-		if (best && s->w + l->cd.l[0].w < best_addr)
-			break;
-		for (unsigned j = 0; j < l->cd.n; j++) {
-			const link *d = &l->cd.l[j];
-			if (best && s->w + d->w < best_addr)
-				break;
-			uint64_t h = cl_pair_hash(s->h, d->h);
-			if (!cl_bloom_maybe(f->pbloom, f->pbloom_mask, h))
-				continue;
-			const cl_bslot *b = cl_pairs_get(f->bt, f->bmask, &s->ep, &d->ep, h);
-			const cand *x = b ? group_best(f, b, k, best ? best_rank : 0) : NULL;
-			if (x) {
-				best = x;
-				best_rank = x->rank;
-				best_addr = (unsigned)(best_rank >> 51);
-			}
+			l->h = h;
+			l->pending = true;
+			return true;
 		}
 	}
-	if (!best)
+}
+
+static bool lookup_result(const lookup *l, ss_match *out)
+{
+	if (!l->best)
 		return false;
-	out->rule = best->rule;
-	out->filter = best->filter;
-	out->mirrored = best->flags & CF_MIRRORED;
+	out->rule = l->best->rule;
+	out->filter = l->best->filter;
+	out->mirrored = l->best->flags & CF_MIRRORED;
 	return true;
 }
 
 bool ss_classify(const ss_classifier *c, const ss_pkt_key *k, ss_match *out)
 {
 	lookup l;
-	return lookup_prepare(c, k, &l) && lookup_finish(&l, k, out);
+	if (!lookup_start(c, k, &l))
+		return false;
+	while (lookup_step(&l))
+		;
+	return lookup_result(&l, out);
 }
 
+/* Up to WAYS searches in flight; when one ends, the next packet takes its place. */
 size_t ss_classify_batch(const ss_classifier *c, const ss_pkt_key *keys, size_t n, ss_match *out, bool *found)
 {
-	enum { GROUP = 8 };
-	lookup l[GROUP];
-	bool ready[GROUP];
-	size_t hits = 0;
-	for (size_t base = 0; base < n; base += GROUP) {
-		size_t g = n - base < GROUP ? n - base : GROUP;
-		for (size_t i = 0; i < g; i++)
-			if ((ready[i] = lookup_prepare(c, &keys[base + i], &l[i])))
-				lookup_prefetch(&l[i]);
-		for (size_t i = 0; i < g; i++) {
-			found[base + i] = ready[i] && lookup_finish(&l[i], &keys[base + i], &out[base + i]);
-			hits += found[base + i];
+	enum { WAYS = 8 };
+	lookup store[WAYS], *l[WAYS];
+	size_t idx[WAYS], next = 0, hits = 0;
+	unsigned active = 0;
+	for (unsigned w = 0; w < WAYS; w++)
+		l[w] = &store[w];
+	for (;;) {
+		/* Fill the free ways with new packets; a search that ends before its first probe
+		 * has found nothing. */
+		while (active < WAYS && next < n) {
+			size_t p = next++;
+			found[p] = false;
+			if (lookup_start(c, &keys[p], l[active]) && lookup_step(l[active]))
+				idx[active++] = p;
+		}
+		if (!active)
+			return hits;
+		for (unsigned w = 0; w < active;) {
+			if (lookup_step(l[w])) {
+				w++;
+				continue;
+			}
+			size_t p = idx[w];
+			found[p] = lookup_result(l[w], &out[p]);
+			hits += found[p];
+			/* The last way takes the finished one's place. */
+			active--;
+			lookup *t = l[w];
+			l[w] = l[active];
+			l[active] = t;
+			idx[w] = idx[active];
 		}
 	}
-	return hits;
 }

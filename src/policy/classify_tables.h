@@ -5,8 +5,10 @@
 #ifndef SS_POLICY_CLASSIFY_TABLES_H
 #define SS_POLICY_CLASSIFY_TABLES_H
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/addr.h"
 #include "policy/policy.h"
@@ -18,10 +20,9 @@ typedef struct cl_akey {
 
 static inline uint64_t cl_be64(const uint8_t *p)
 {
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return be64toh(v);
 }
 
 static inline cl_akey cl_akey_of(const ss_addr *a)
@@ -76,12 +77,12 @@ static inline uint64_t cl_pair_hash(uint64_t hs, uint64_t hd)
 	return h ^ h >> 32;
 }
 
-/* Blocked Bloom filters: three bits in one 64-bit word, about 16 bits per key, small enough
- * to stay in cache where the pair table cannot; most endpoints and pairs that no filter
- * names are turned away here without touching the table. */
+/* Blocked Bloom filters: two bits in one 64-bit word, 8 to 21 bits per key, small enough to
+ * stay in cache where the pair table cannot; most endpoints and pairs that no filter names
+ * are turned away here without touching the table. */
 static inline uint64_t cl_bloom_bits(uint64_t h)
 {
-	return 1ULL << ((h >> 40) & 63) | 1ULL << ((h >> 46) & 63) | 1ULL << ((h >> 52) & 63);
+	return 1ULL << (h >> 58) | 1ULL << ((h >> 52) & 63);
 }
 
 static inline void cl_bloom_add(uint64_t *words, uint32_t wmask, uint64_t h)
