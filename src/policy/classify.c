@@ -68,6 +68,7 @@ typedef struct fam {
 	uint32_t pbloom_mask;
 	cl_bslot *bt;
 	uint32_t bmask;
+	cl_key6 *keys6;                /* IPv6 only: the addresses of each pair */
 	cand *c;                       /* every group, best first, back to back */
 	uint32_t n_c;
 } fam;
@@ -106,8 +107,12 @@ static void *cl_alloc(ss_classifier *c, size_t n, size_t size)
 			return NULL;
 		madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure just means small pages */
 		memset(p, 0, bytes);
-	} else if (!(p = calloc(n, size))) {
-		return NULL;
+	} else {
+		/* Cache-line aligned, so that a pair slot is one line. */
+		bytes = (bytes + 63) / 64 * 64;
+		if (posix_memalign(&p, 64, bytes) != 0)
+			return NULL;
+		memset(p, 0, bytes);
 	}
 	c->memory += bytes;
 	return p;
@@ -218,13 +223,18 @@ static bool build_pairs(ss_classifier *c, fam *f, pre *ps, size_t n)
 	for (size_t i = 0; i < n; i++)
 		groups += i == 0 || ep_cmp(&ps[i].s, &ps[i - 1].s) || ep_cmp(&ps[i].d, &ps[i - 1].d);
 	f->c = cl_alloc(c, n, sizeof(*f->c));
-	f->bmask = pow2_at_least(2 * groups) - 1;
+	/* At most about 3/4 full: the Bloom filter turns away most absent pairs, so the longer
+	 * probe sequences matter less than the table's size in cache. */
+	f->bmask = pow2_at_least(groups + groups / 3 + 1) - 1;
+	if (f->family == SS_AF_INET6 && !(f->keys6 = cl_alloc(c, groups, sizeof(*f->keys6))))
+		return false;
 	f->bt = cl_alloc(c, f->bmask + 1, sizeof(*f->bt));
 	f->pbloom_mask = pow2_at_least(groups / 6 + 1) - 1; /* 10 to 21 bits per pair */
 	f->pbloom = cl_alloc(c, f->pbloom_mask + 1, sizeof(*f->pbloom));
 	if (!f->c || !f->bt || !f->pbloom)
 		return false;
 	f->n_c = (uint32_t)n;
+	size_t g = 0;
 	for (size_t i = 0, start = 0; i < n; i++) {
 		f->c[i] = ps[i].c;
 		if (i + 1 < n && !ep_cmp(&ps[i + 1].s, &ps[i].s) && !ep_cmp(&ps[i + 1].d, &ps[i].d))
@@ -235,8 +245,17 @@ static bool build_pairs(ss_classifier *c, fam *f, pre *ps, size_t n)
 		uint32_t at = (uint32_t)h & f->bmask;
 		while (f->bt[at].count)
 			at = (at + 1) & f->bmask;
-		f->bt[at] = (cl_bslot){ .first = ps[start].c, .s = s->a, .d = d->a, .start = (uint32_t)start,
-					.count = (uint32_t)(i + 1 - start), .scode = s->code, .dcode = d->code };
+		cl_bslot *b = &f->bt[at];
+		*b = (cl_bslot){ .first = ps[start].c, .start = (uint32_t)start,
+				 .count = (uint32_t)(i + 1 - start), .scode = s->code, .dcode = d->code };
+		if (f->keys6) {
+			b->key.k6 = (uint32_t)g;
+			f->keys6[g] = (cl_key6){ s->a, d->a };
+		} else {
+			b->key.k4.s = (uint32_t)(s->a.hi >> 32);
+			b->key.k4.d = (uint32_t)(d->a.hi >> 32);
+		}
+		g++;
 		start = i + 1;
 	}
 	return true;
@@ -317,6 +336,7 @@ void ss_classifier_free(ss_classifier *c)
 		free(f->bloom);
 		free(f->pbloom);
 		free(f->bt);
+		free(f->keys6);
 		free(f->c);
 	}
 	free(c);
@@ -486,7 +506,7 @@ static bool lookup_start(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
 static void probe(lookup *l)
 {
 	const fam *f = l->f;
-	const cl_bslot *b = cl_pairs_get(f->bt, f->bmask, &l->ps->ep, &l->pd->ep, l->h);
+	const cl_bslot *b = cl_pairs_get(f->bt, f->bmask, f->keys6, &l->ps->ep, &l->pd->ep, l->h);
 	const cand *x = b ? group_best(f, b, l->k, l->best ? l->best_rank : 0) : NULL;
 	if (x) {
 		l->best = x;
@@ -498,9 +518,7 @@ static void probe(lookup *l)
 
 static bool ask(lookup *l, const link *s, const link *d, uint64_t h)
 {
-	const cl_bslot *b = &l->f->bt[(uint32_t)h & l->f->bmask];
-	__builtin_prefetch(b);
-	__builtin_prefetch((const char *)(b + 1) - 1);
+	__builtin_prefetch(&l->f->bt[(uint32_t)h & l->f->bmask]);
 	l->ps = s;
 	l->pd = d;
 	l->h = h;
