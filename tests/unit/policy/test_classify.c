@@ -182,6 +182,36 @@ static void empty_policy_matches_nothing(void **state)
 	ss_policy_free(p);
 }
 
+/* Filters the loader would refuse never match, and never crash the compiler. */
+static void malformed_filters_match_nothing(void **state)
+{
+	ss_policy *p = tp_new(1, 1, 1);
+	ss_filter_list *l = tp_list(p, "bad");
+	tp_rule(p, "r", l, tp_action(p, "a", SS_ACT_BLOCK));
+	ss_endpoint long4 = tp_pfx("10.0.0.0/8"), long6 = tp_pfx("2001:db8::/32"), odd = tp_any();
+	long4.prefix.len = 33;
+	long6.prefix.len = 255;
+	odd.kind = 9;
+	ss_endpoint nofam = tp_pfx("10.0.0.0/8");
+	nofam.prefix.addr.family = SS_AF_NONE;
+	tp_filter(l, long4, tp_any(), SS_PROTO_ANY, true);
+	tp_filter(l, tp_me(), long6, SS_PROTO_ANY, true);
+	tp_filter(l, odd, tp_any(), SS_PROTO_ANY, true);
+	tp_filter(l, tp_any(), nofam, SS_PROTO_ANY, true);
+	tp_filter(l, tp_pfx("10.0.0.0/8"), tp_pfx("2001:db8::/32"), SS_PROTO_ANY, true);
+	ss_classifier *cl = ss_classifier_build(p);
+	assert_non_null(cl);
+	static const char *const addrs[][2] = { { "10.1.2.3", "10.3.2.1" }, { "2001:db8::1", "2001:db8::2" } };
+	for (int i = 0; i < 2; i++)
+		for (uint8_t dir = 0; dir < 2; dir++) {
+			ss_pkt_key k = tp_key(dir, addrs[i][0], addrs[i][1], 6, 1, 2);
+			ss_match m;
+			assert_false(ss_classify(cl, &k, &m));
+		}
+	ss_classifier_free(cl);
+	ss_policy_free(p);
+}
+
 /* ------------------------------------------------------ random differential */
 
 /* Addresses come from a small pool so that filters overlap, nest and tie often. */
@@ -526,6 +556,7 @@ int main(void)
 		cmocka_unit_test(weight_order_is_lexicographic),
 		cmocka_unit_test(edge_cases),
 		cmocka_unit_test(empty_policy_matches_nothing),
+		cmocka_unit_test(malformed_filters_match_nothing),
 		cmocka_unit_test(random_policies_agree_with_oracle),
 		cmocka_unit_test(every_prefix_length),
 		cmocka_unit_test(large_dense_policy),
