@@ -478,7 +478,7 @@ static void every_prefix_length(void **state)
 		}
 	}
 	tp_rng r = { 0x1234567 };
-	enum { N = 4000 };
+	enum { N = 2000 };
 	ss_pkt_key *keys = calloc(N, sizeof(*keys));
 	assert_non_null(keys);
 	for (size_t i = 0; i < N; i++) {
@@ -513,7 +513,7 @@ static void large_dense_policy(void **state)
 	ss_policy *p = tp_new(3, 1, 4);
 	ss_filter_action *act = tp_action(p, "a", SS_ACT_BLOCK);
 	ss_filter_list *ls[3] = { tp_list(p, "a"), tp_list(p, "b"), tp_list(p, "c") };
-	for (int i = 0; i < 6000; i++) {
+	for (int i = 0; i < 4000; i++) {
 		ss_filter_list *l = ls[tp_below(&r, 3)];
 		ss_addr x = ss_addr_v4(0x0a000000u | tp_below(&r, 4096)), y = ss_addr_v4(0x0a000000u | tp_below(&r, 4096));
 		ss_endpoint ex = { .kind = SS_EP_PREFIX, .prefix = ss_prefix_make(&x, 24 + tp_below(&r, 9)) };
@@ -532,7 +532,7 @@ static void large_dense_policy(void **state)
 	tp_rule(p, "r1", ls[1], act);
 	tp_rule(p, "r2", ls[2], act);
 	tp_rule(p, "r3", ls[0], act);
-	enum { N = 3000 };
+	enum { N = 1500 };
 	ss_pkt_key *keys = calloc(N, sizeof(*keys));
 	assert_non_null(keys);
 	for (size_t i = 0; i < N; i++) {
