@@ -61,11 +61,26 @@ static bool parse_port(const char *s, uint16_t *out)
 	return true;
 }
 
+static void explain_inbound(explain *e, const ss_filter_action *a)
+{
+	if (a->accept_unsecured)
+		say(e, "Unsecured inbound from %s: accepted, and softsa negotiates toward it "
+			"(accept unsecured, always respond using IPsec); once secured, clear packets from it are dropped.",
+			e->peer);
+	else
+		say(e, "Unsecured inbound from %s: dropped; softsa still negotiates toward it.", e->peer);
+}
+
 static void explain_negotiate(explain *e, const ss_filter_action *a, const ss_rule *r)
 {
 	const ss_policy *p = e->p;
 	char ab[400];
 	say(e, "Action %s.", cli_action_fmt(a, ab, sizeof(ab)));
+	/* For an inbound packet, what happens to it comes first. */
+	if (e->k.dir == SS_DIR_IN) {
+		say(e, "Secured inbound (ESP from %s under an SA for this rule): accepted.", e->peer);
+		explain_inbound(e, a);
+	}
 	if (r->tunnel) {
 		char t[SS_ADDR_STRLEN];
 		say(e, "ESP in tunnel mode to %s.", ss_addr_fmt(&r->tunnel_endpoint, t));
@@ -95,12 +110,8 @@ static void explain_negotiate(explain *e, const ss_filter_action *a, const ss_ru
 	}
 	say(e, "If %s answers IKE but the negotiation fails (no common proposal, bad credentials): "
 		"traffic is blocked; fallback is only for peers that never answer.", e->peer);
-	if (a->accept_unsecured)
-		say(e, "Unsecured inbound from %s: accepted, and softsa negotiates toward it "
-			"(accept unsecured, always respond using IPsec); once secured, clear packets from it are dropped.",
-			e->peer);
-	else
-		say(e, "Unsecured inbound from %s: dropped; softsa still negotiates toward it.", e->peer);
+	if (e->k.dir == SS_DIR_OUT)
+		explain_inbound(e, a);
 }
 
 static void run_explain(explain *e)

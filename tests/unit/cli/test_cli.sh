@@ -90,6 +90,16 @@ CMD="explain --json none"; expect 0 "$SOFTSA" explain --json "$EX/demo.yaml" 10.
 json 'not j["matched"] and j["default_response"]'
 CMD="explain builtin secure-server"; expect 0 "$SOFTSA" explain --builtin secure-server --psk-file "$EX/example.psk" 10.0.0.1 192.0.2.7 tcp 1 2
 has out "rule 'all-ip'"; has out "blocked (no fallback to clear)"
+# IPv6, and one-way (mirrored: false) filters.
+CMD="explain ipv6"; expect 0 "$SOFTSA" explain "$EX/filters.yaml" 2001:db8::5 2001:db8:100::1 tcp 1 2
+has out "match: rule 'examples', filter 3 of list 'examples' (line 19): me <-> 2001:db8:100::/48 any"
+CMD="explain ipv6 in"; expect 0 "$SOFTSA" explain --in "$EX/filters.yaml" 2001:db8::53 2001:db8::5 icmpv6
+has out "filter 5 of list 'examples'"; has out "(mirrored)"
+CMD="explain one-way out"; expect 0 "$SOFTSA" explain "$EX/filters.yaml" 10.0.0.1 8.8.8.8 udp 5000 123
+has out "filter 7 of list 'examples' (line 30): me -> any udp dport 123"
+CMD="explain one-way in"; expect 0 "$SOFTSA" explain --in "$EX/filters.yaml" 8.8.8.8 10.0.0.1 udp 123 5000
+has out "match: none"
+
 CMD="explain bad policy"; expect 1 "$SOFTSA" explain "$TMP/bad.yaml" 10.0.0.1 192.0.2.7
 has err "$TMP/bad.yaml:3:7:"
 
