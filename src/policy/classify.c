@@ -1,6 +1,6 @@
 /* The classifier: a policy compiled for "which rule and filter apply to this packet?".
  *
- * Semantics (the naive oracle in tests/unit/policy/oracle.c states the same thing as a
+ * Semantics (the naive oracle in tests/unit/policy/tpolicy.c states the same thing as a
  * linear scan; the two are compared on random policies):
  *
  *  - A packet key has a direction (out: its src is the local side; in: its dst is), a
@@ -23,31 +23,103 @@
  *  - The winner is the match with the greatest ss_filter_weight; ties go to the earliest
  *    candidate in the order above.
  *
- * Compiled form: every candidate becomes an entry carrying a 64-bit rank — weight in the
- * high bits, the inverse of its position in the candidate order in the low bits — so that
- * "greatest rank" is exactly the winner. */
+ * Compiled form.  Every candidate carries a 64-bit rank — the weight in the high bits, the
+ * inverse of its position in the candidate order in the low bits — so that "greatest rank"
+ * is exactly the winner.  Per address family, candidates are grouped by their exact
+ * (src endpoint, dst endpoint) pair — a prefix with its length, `me` or `any` — in one hash
+ * table, each group sorted best first, so the first candidate of a group whose protocol
+ * and ports fit is the group's winner.
+ *
+ * A lookup needs, for each address, the endpoints that contain it.  Those are the address
+ * masked to each prefix length some filter uses on that side, plus `me` (local side only)
+ * and `any`; a per-side Bloom filter, small enough to stay in cache, drops the lengths at
+ * which no filter names this address, so what is left is almost exactly the set of
+ * containing prefixes (a false positive costs one probe that finds nothing).  The address
+ * weight of a pair is the sum of its endpoint weights, so pairs are visited in decreasing
+ * weight and the search stops as soon as no remaining pair can outrank the best match:
+ * the usual lookup costs one probe of the pair table, its only cache miss. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "policy/classify.h"
+#include "policy/classify_tables.h"
 
-enum { IPPROTO_TCP_ = 6, IPPROTO_UDP_ = 17, IPPROTO_SCTP_ = 132 };
+enum { PROTO_TCP = 6, PROTO_UDP = 17, PROTO_SCTP = 132 };
+enum { SRC = 0, DST = 1 };
+enum { ME_WEIGHT = 128 }; /* `me` weighs as a host (policy.h) */
+enum { CF_MIRRORED = 1, CF_PORTS = 2, CF_NEEDS_PORTED = 4 };
+#define MAX_LEN 128
+#define CHAIN_MAX (MAX_LEN + 1 + 2)
 
-typedef struct entry {
-	uint64_t rank;
-	const ss_rule *rule;
-	const ss_filter *filter;
-	ss_endpoint src, dst;
-	int16_t proto;
-	bool mirrored;
-	bool needs_ports; /* restricted port range: only TCP/UDP/SCTP packets */
-	ss_port_range sport, dport;
-} entry;
+typedef cl_cand cand;
+
+typedef struct fam {
+	unsigned family;               /* SS_AF_INET or SS_AF_INET6 */
+	uint8_t lens[2][MAX_LEN + 1];  /* prefix lengths used on each side, longest first */
+	cl_akey masks[2][MAX_LEN + 1]; /* their masks */
+	uint16_t weights[2][MAX_LEN + 1];
+	unsigned n_lens[2];
+	unsigned me_at[2];             /* `me` goes before lens[side][me_at] in a chain */
+	bool me[2], any[2];            /* `me` / `any` used on that side */
+	uint64_t *bloom;               /* over (length, masked address), both sides */
+	uint32_t bloom_mask;
+	uint64_t *pbloom;              /* over the pairs of bt */
+	uint32_t pbloom_mask;
+	cl_bslot *bt;
+	uint32_t bmask;
+	cand *c;                       /* every group, best first, back to back */
+	uint32_t n_c;
+} fam;
 
 struct ss_classifier {
-	entry *e;
-	size_t n;
+	fam f[2]; /* IPv4, IPv6 */
+	size_t memory;
 };
+
+static unsigned code_weight(unsigned family, unsigned code)
+{
+	if (code == CL_CODE_ME)
+		return ME_WEIGHT;
+	if (code == CL_CODE_ANY)
+		return 0;
+	return family == SS_AF_INET ? 96 + code : code;
+}
+
+/* ------------------------------------------------------------------ build */
+
+/* Large tables are probed at random; on 4 KiB pages nearly every probe would also miss the
+ * TLB (and under virtualisation a TLB miss costs more than the cache miss), so they ask for
+ * transparent huge pages.  Zeroed, overflow-checked, counted. */
+static void *cl_alloc(ss_classifier *c, size_t n, size_t size)
+{
+	enum { HUGE = 2u << 20 };
+	if (n == 0)
+		n = 1;
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	size_t bytes = n * size;
+	void *p;
+	if (bytes >= HUGE) {
+		bytes = (bytes + HUGE - 1) / HUGE * HUGE;
+		if (posix_memalign(&p, HUGE, bytes) != 0)
+			return NULL;
+		madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure just means small pages */
+		memset(p, 0, bytes);
+	} else if (!(p = calloc(n, size))) {
+		return NULL;
+	}
+	c->memory += bytes;
+	return p;
+}
+
+static uint32_t pow2_at_least(size_t n)
+{
+	uint32_t s = 4;
+	while (s < n)
+		s <<= 1;
+	return s;
+}
 
 static bool full_range(ss_port_range r) { return r.lo == 0 && r.hi == 65535; }
 
@@ -58,27 +130,169 @@ static uint64_t make_rank(const ss_filter *f, uint32_t order)
 	       (uint32_t)(UINT32_MAX - order);
 }
 
-static entry make_entry(const ss_rule *r, const ss_filter *f, bool mirror, uint32_t order)
+/* Which family structures a filter goes into: bit 0 IPv4, bit 1 IPv6.  A prefix pins the
+ * family; `any` and `me` fit both; a filter naming both families matches nothing. */
+static unsigned families_of(const ss_filter *f)
 {
-	entry e = {
-		.rank = make_rank(f, order),
-		.rule = r,
-		.filter = f,
-		.src = mirror ? f->dst : f->src,
-		.dst = mirror ? f->src : f->dst,
-		.proto = (int16_t)f->proto,
-		.mirrored = mirror,
-		.needs_ports = !full_range(f->sport) || !full_range(f->dport),
-		.sport = mirror ? f->dport : f->sport,
-		.dport = mirror ? f->sport : f->dport,
-	};
-	return e;
+	unsigned m = 3;
+	const ss_endpoint *e[2] = { &f->src, &f->dst };
+	for (int i = 0; i < 2; i++) {
+		if (e[i]->kind == SS_EP_PREFIX)
+			m &= e[i]->prefix.addr.family == SS_AF_INET ? 1 : e[i]->prefix.addr.family == SS_AF_INET6 ? 2 : 0;
+		else if (e[i]->kind != SS_EP_ANY && e[i]->kind != SS_EP_ME)
+			m = 0;
+	}
+	return m;
 }
 
-static int rank_desc(const void *a, const void *b)
+static cl_ep ep_of(const ss_endpoint *e)
 {
-	uint64_t x = ((const entry *)a)->rank, y = ((const entry *)b)->rank;
-	return x < y ? 1 : x > y ? -1 : 0;
+	cl_ep x = { { 0, 0 }, e->kind == SS_EP_ME ? CL_CODE_ME : CL_CODE_ANY };
+	if (e->kind == SS_EP_PREFIX) {
+		cl_akey m = cl_mask_of(e->prefix.len);
+		x.a = cl_akey_of(&e->prefix.addr);
+		x.a.hi &= m.hi;
+		x.a.lo &= m.lo;
+		x.code = e->prefix.len;
+	}
+	return x;
+}
+
+/* A candidate as it is laid out before grouping. */
+typedef struct pre {
+	cl_ep s, d;
+	cand c;
+} pre;
+
+static int ep_cmp(const cl_ep *a, const cl_ep *b)
+{
+	if (a->code != b->code)
+		return a->code < b->code ? -1 : 1;
+	if (a->a.hi != b->a.hi)
+		return a->a.hi < b->a.hi ? -1 : 1;
+	if (a->a.lo != b->a.lo)
+		return a->a.lo < b->a.lo ? -1 : 1;
+	return 0;
+}
+
+static int pre_cmp(const void *x, const void *y)
+{
+	const pre *a = x, *b = y;
+	int r = ep_cmp(&a->s, &b->s);
+	if (!r)
+		r = ep_cmp(&a->d, &b->d);
+	if (!r)
+		r = a->c.rank < b->c.rank ? 1 : a->c.rank > b->c.rank ? -1 : 0;
+	return r;
+}
+
+static cand make_cand(const ss_rule *r, const ss_filter *f, bool mirror, uint32_t order)
+{
+	const ss_port_range *s = mirror ? &f->dport : &f->sport, *d = mirror ? &f->sport : &f->dport;
+	cand x = { .rank = make_rank(f, order), .rule = r, .filter = f, .proto = (int16_t)f->proto,
+		   .slo = s->lo, .shi = s->hi, .dlo = d->lo, .dhi = d->hi };
+	x.flags = mirror ? CF_MIRRORED : 0;
+	if (!full_range(f->sport) || !full_range(f->dport))
+		x.flags |= CF_PORTS | (f->proto == SS_PROTO_ANY ? CF_NEEDS_PORTED : 0);
+	return x;
+}
+
+/* Records an endpoint on one side: its length, or the `me` / `any` flag, and the Bloom bit. */
+static void note_endpoint(fam *f, int side, const cl_ep *e, bool used[2][MAX_LEN + 1])
+{
+	if (e->code == CL_CODE_ME)
+		f->me[side] = true;
+	else if (e->code == CL_CODE_ANY)
+		f->any[side] = true;
+	else {
+		used[side][e->code] = true;
+		cl_bloom_add(f->bloom, f->bloom_mask, cl_ep_hash(e->a, e->code));
+	}
+}
+
+/* Groups the candidates by endpoint pair and fills the pair table and its Bloom filter. */
+static bool build_pairs(ss_classifier *c, fam *f, pre *ps, size_t n)
+{
+	qsort(ps, n, sizeof(*ps), pre_cmp);
+	size_t groups = 0;
+	for (size_t i = 0; i < n; i++)
+		groups += i == 0 || ep_cmp(&ps[i].s, &ps[i - 1].s) || ep_cmp(&ps[i].d, &ps[i - 1].d);
+	f->c = cl_alloc(c, n, sizeof(*f->c));
+	f->bmask = pow2_at_least(2 * groups) - 1;
+	f->bt = cl_alloc(c, f->bmask + 1, sizeof(*f->bt));
+	f->pbloom_mask = pow2_at_least(groups / 6 + 1) - 1; /* 10 to 21 bits per pair */
+	f->pbloom = cl_alloc(c, f->pbloom_mask + 1, sizeof(*f->pbloom));
+	if (!f->c || !f->bt || !f->pbloom)
+		return false;
+	f->n_c = (uint32_t)n;
+	for (size_t i = 0, start = 0; i < n; i++) {
+		f->c[i] = ps[i].c;
+		if (i + 1 < n && !ep_cmp(&ps[i + 1].s, &ps[i].s) && !ep_cmp(&ps[i + 1].d, &ps[i].d))
+			continue;
+		const cl_ep *s = &ps[i].s, *d = &ps[i].d;
+		uint64_t h = cl_pair_hash(cl_ep_hash(s->a, s->code), cl_ep_hash(d->a, d->code));
+		cl_bloom_add(f->pbloom, f->pbloom_mask, h);
+		uint32_t at = (uint32_t)h & f->bmask;
+		while (f->bt[at].count)
+			at = (at + 1) & f->bmask;
+		f->bt[at] = (cl_bslot){ .first = ps[start].c, .s = s->a, .d = d->a, .start = (uint32_t)start,
+					.count = (uint32_t)(i + 1 - start), .scode = s->code, .dcode = d->code };
+		start = i + 1;
+	}
+	return true;
+}
+
+static bool build_family(ss_classifier *c, const ss_policy *p, unsigned fi)
+{
+	fam *f = &c->f[fi];
+	f->family = fi == 0 ? SS_AF_INET : SS_AF_INET6;
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_rules; i++)
+		for (size_t j = 0; p->rules[i].list && j < p->rules[i].list->n_filters; j++) {
+			const ss_filter *flt = &p->rules[i].list->filters[j];
+			if (families_of(flt) & (1u << fi))
+				n += 1 + flt->mirrored;
+		}
+	/* One filter for both sides: mirrors put most prefixes on both anyway, and one small
+	 * filter stays in cache better than two.  About 8 to 16 bits per prefix. */
+	f->bloom_mask = pow2_at_least(n / 8 + 1) - 1;
+	f->bloom = cl_alloc(c, f->bloom_mask + 1, sizeof(uint64_t));
+	/* The candidates before grouping are temporary, not counted in the memory. */
+	pre *ps = calloc(n ? n : 1, sizeof(*ps));
+	bool used[2][MAX_LEN + 1] = { { false } };
+	bool ok = ps && f->bloom;
+	size_t k = 0;
+	/* Candidates in order: rule, filter, forward before mirror. */
+	uint32_t order = 0;
+	for (size_t i = 0; ok && i < p->n_rules; i++)
+		for (size_t j = 0; p->rules[i].list && j < p->rules[i].list->n_filters; j++) {
+			const ss_filter *flt = &p->rules[i].list->filters[j];
+			for (int m = 0; m <= flt->mirrored; m++, order++) {
+				if (!(families_of(flt) & (1u << fi)))
+					continue;
+				pre *x = &ps[k++];
+				x->s = ep_of(m ? &flt->dst : &flt->src);
+				x->d = ep_of(m ? &flt->src : &flt->dst);
+				x->c = make_cand(&p->rules[i], flt, m, order);
+				note_endpoint(f, SRC, &x->s, used);
+				note_endpoint(f, DST, &x->d, used);
+			}
+		}
+	for (int side = 0; side < 2; side++) {
+		for (int len = MAX_LEN; len >= 0; len--) {
+			if (!used[side][len])
+				continue;
+			unsigned i = f->n_lens[side]++, w = code_weight(f->family, (unsigned)len);
+			f->lens[side][i] = (uint8_t)len;
+			f->masks[side][i] = cl_mask_of((unsigned)len);
+			f->weights[side][i] = (uint16_t)w;
+			if (w >= ME_WEIGHT)
+				f->me_at[side] = i + 1;
+		}
+	}
+	ok = ok && build_pairs(c, f, ps, k);
+	free(ps);
+	return ok;
 }
 
 ss_classifier *ss_classifier_build(const ss_policy *p)
@@ -86,28 +300,11 @@ ss_classifier *ss_classifier_build(const ss_policy *p)
 	ss_classifier *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	size_t cap = 0;
-	for (size_t i = 0; i < p->n_rules; i++)
-		if (p->rules[i].list)
-			cap += 2 * p->rules[i].list->n_filters;
-	c->e = calloc(cap ? cap : 1, sizeof(entry));
-	if (!c->e) {
-		free(c);
+	c->memory = sizeof(*c);
+	if (!build_family(c, p, 0) || !build_family(c, p, 1)) {
+		ss_classifier_free(c);
 		return NULL;
 	}
-	uint32_t order = 0;
-	for (size_t i = 0; i < p->n_rules; i++) {
-		const ss_rule *r = &p->rules[i];
-		if (!r->list)
-			continue;
-		for (size_t j = 0; j < r->list->n_filters; j++) {
-			const ss_filter *f = &r->list->filters[j];
-			c->e[c->n++] = make_entry(r, f, false, order++);
-			if (f->mirrored)
-				c->e[c->n++] = make_entry(r, f, true, order++);
-		}
-	}
-	qsort(c->e, c->n, sizeof(entry), rank_desc);
 	return c;
 }
 
@@ -115,58 +312,255 @@ void ss_classifier_free(ss_classifier *c)
 {
 	if (!c)
 		return;
-	free(c->e);
+	for (int i = 0; i < 2; i++) {
+		fam *f = &c->f[i];
+		free(f->bloom);
+		free(f->pbloom);
+		free(f->bt);
+		free(f->c);
+	}
 	free(c);
 }
 
-static bool ep_match(const ss_endpoint *ep, const ss_addr *a, bool local)
+size_t ss_classifier_memory(const ss_classifier *c) { return c->memory; }
+
+/* ----------------------------------------------------------------- lookup */
+
+typedef struct link {
+	cl_ep ep;
+	uint64_t h;
+	unsigned w;
+} link;
+
+/* The endpoints on one side that may contain the address, in decreasing weight, made on
+ * demand: the usual lookup finds its winner in the first pair or two, and then the
+ * lighter endpoints are never hashed at all. */
+typedef struct chain {
+	link l[CHAIN_MAX];
+	unsigned n;     /* links made so far */
+	unsigned li;    /* next prefix length to try */
+	bool me, any;   /* still to add */
+	int side;
+	cl_akey a;
+} chain;
+
+static void chain_start(chain *ch, const fam *f, const ss_addr *addr, bool local, int side)
 {
-	switch (ep->kind) {
-	case SS_EP_ANY:
+	ch->n = ch->li = 0;
+	ch->me = local && f->me[side];
+	ch->any = f->any[side];
+	ch->side = side;
+	ch->a = cl_akey_of(addr);
+}
+
+static void chain_add(chain *ch, cl_akey a, unsigned code, uint64_t h, unsigned w)
+{
+	link *l = &ch->l[ch->n++];
+	l->ep.a = a;
+	l->ep.code = (uint8_t)code;
+	l->h = h;
+	l->w = w;
+}
+
+/* Makes links until there are more than idx, skipping lengths the Bloom filter rules out;
+ * false when the chain ends first, or when the next link would weigh less than min_w
+ * (the caller has no use for it). */
+static bool chain_grow(const fam *f, chain *ch, unsigned idx, int min_w)
+{
+	static const cl_akey zero = { 0, 0 };
+	while (ch->n <= idx) {
+		int side = ch->side;
+		if (ch->me && ch->li >= f->me_at[side]) {
+			if (ME_WEIGHT < min_w)
+				return false;
+			ch->me = false;
+			chain_add(ch, zero, CL_CODE_ME, cl_ep_hash(zero, CL_CODE_ME), ME_WEIGHT);
+		} else if (ch->li < f->n_lens[side]) {
+			unsigned i = ch->li, w = f->weights[side][i];
+			if ((int)w < min_w)
+				return false;
+			ch->li++;
+			cl_akey m = { ch->a.hi & f->masks[side][i].hi, ch->a.lo & f->masks[side][i].lo };
+			uint64_t h = cl_ep_hash(m, f->lens[side][i]);
+			if (cl_bloom_maybe(f->bloom, f->bloom_mask, h))
+				chain_add(ch, m, f->lens[side][i], h, w);
+		} else if (ch->any) {
+			if (min_w > 0)
+				return false;
+			ch->any = false;
+			chain_add(ch, zero, CL_CODE_ANY, cl_ep_hash(zero, CL_CODE_ANY), 0);
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+static inline bool chain_fill(const fam *f, chain *ch, unsigned idx, int min_w)
+{
+	return ch->n > idx || chain_grow(f, ch, idx, min_w);
+}
+
+static inline bool cand_fits(const cand *x, const ss_pkt_key *k)
+{
+	if (x->proto != SS_PROTO_ANY && x->proto != k->proto)
+		return false;
+	if (!(x->flags & CF_PORTS))
 		return true;
-	case SS_EP_ME:
-		return local;
-	case SS_EP_PREFIX:
-		return ss_prefix_contains(&ep->prefix, a);
-	default:
+	if ((x->flags & CF_NEEDS_PORTED) && k->proto != PROTO_TCP && k->proto != PROTO_UDP &&
+	    k->proto != PROTO_SCTP)
 		return false;
-	}
+	return k->sport >= x->slo && k->sport <= x->shi && k->dport >= x->dlo && k->dport <= x->dhi;
 }
 
-static bool entry_match(const entry *e, const ss_pkt_key *k)
+/* The best candidate of one pair group that outranks best_rank, or NULL. */
+static inline const cand *group_best(const fam *f, const cl_bslot *b, const ss_pkt_key *k, uint64_t best_rank)
 {
-	if (e->proto != SS_PROTO_ANY && e->proto != k->proto)
-		return false;
-	if (e->needs_ports) {
-		if (e->proto == SS_PROTO_ANY && k->proto != IPPROTO_TCP_ && k->proto != IPPROTO_UDP_ &&
-		    k->proto != IPPROTO_SCTP_)
-			return false;
-		if (k->sport < e->sport.lo || k->sport > e->sport.hi ||
-		    k->dport < e->dport.lo || k->dport > e->dport.hi)
-			return false;
+	if (b->first.rank <= best_rank)
+		return NULL;
+	if (cand_fits(&b->first, k))
+		return &b->first;
+	for (const cand *x = &f->c[b->start + 1], *end = &f->c[b->start + b->count]; x < end; x++) {
+		if (x->rank <= best_rank)
+			return NULL;
+		if (cand_fits(x, k))
+			return x;
 	}
-	return ep_match(&e->src, &k->src, k->dir == SS_DIR_OUT) &&
-	       ep_match(&e->dst, &k->dst, k->dir == SS_DIR_IN);
+	return NULL;
 }
 
-bool ss_classify(const ss_classifier *c, const ss_pkt_key *k, ss_match *out)
+/* A lookup as a resumable search, so that a batch can run several side by side: each
+ * stops where it is about to probe the pair table, asks for the slot to be loaded, and
+ * lets the others run meanwhile; the cache misses of the batch then overlap instead of
+ * following one another (a large policy does not fit in cache: each probe is a miss). */
+typedef struct lookup {
+	const fam *f;
+	const ss_pkt_key *k;
+	chain cs, cd;
+	unsigned i, j;        /* the pair (cs.l[i], cd.l[j]) under consideration */
+	int dmax;             /* weight of cd.l[0] */
+	uint64_t h;           /* hash of that pair when a probe is pending */
+	bool pending;
+	const cand *best;
+	uint64_t best_rank;
+	int best_addr;
+} lookup;
+
+/* false when nothing can match; otherwise ready for lookup_step. */
+static bool lookup_start(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
 {
 	if (k->src.family != k->dst.family ||
 	    (k->src.family != SS_AF_INET && k->src.family != SS_AF_INET6))
 		return false;
-	for (size_t i = 0; i < c->n; i++) {
-		const entry *e = &c->e[i];
-		if (entry_match(e, k)) {
-			out->rule = e->rule;
-			out->filter = e->filter;
-			out->mirrored = e->mirrored;
+	l->f = &c->f[k->src.family == SS_AF_INET ? 0 : 1];
+	if (!l->f->n_c)
+		return false;
+	l->k = k;
+	chain_start(&l->cs, l->f, &k->src, k->dir == SS_DIR_OUT, SRC);
+	chain_start(&l->cd, l->f, &k->dst, k->dir == SS_DIR_IN, DST);
+	if (!chain_fill(l->f, &l->cd, 0, 0))
+		return false;
+	l->dmax = (int)l->cd.l[0].w;
+	l->i = l->j = 0;
+	l->pending = false;
+	l->best = NULL;
+	l->best_rank = 0;
+	l->best_addr = 0;
+	return true;
+}
+
+/* Visits the pairs in decreasing address weight; a pair lighter than the best match so
+ * far cannot beat it (address weight comes first), so the search stops there.  Returns
+ * false when the search is over, true when it stopped before a probe, whose slot it has
+ * asked to be loaded: call again to go on. */
+static bool lookup_step(lookup *l)
+{
+	const fam *f = l->f;
+	if (l->pending) {
+		const link *s = &l->cs.l[l->i], *d = &l->cd.l[l->j];
+		const cl_bslot *b = cl_pairs_get(f->bt, f->bmask, &s->ep, &d->ep, l->h);
+		const cand *x = b ? group_best(f, b, l->k, l->best ? l->best_rank : 0) : NULL;
+		if (x) {
+			l->best = x;
+			l->best_rank = x->rank;
+			l->best_addr = (int)(x->rank >> 51);
+		}
+		l->pending = false;
+		l->j++;
+	}
+	for (;; l->i++, l->j = 0) {
+		if (!chain_fill(f, &l->cs, l->i, l->best ? l->best_addr - l->dmax : 0))
+			return false;
+		const link *s = &l->cs.l[l->i];
+		for (; chain_fill(f, &l->cd, l->j, l->best ? l->best_addr - (int)s->w : 0); l->j++) {
+			const link *d = &l->cd.l[l->j];
+			uint64_t h = cl_pair_hash(s->h, d->h);
+			if (!cl_bloom_maybe(f->pbloom, f->pbloom_mask, h))
+				continue;
+			const cl_bslot *b = &f->bt[(uint32_t)h & f->bmask];
+			__builtin_prefetch(b);
+			__builtin_prefetch((const char *)(b + 1) - 1);
+			l->h = h;
+			l->pending = true;
 			return true;
 		}
 	}
-	return false;
 }
 
-size_t ss_classifier_memory(const ss_classifier *c)
+static bool lookup_result(const lookup *l, ss_match *out)
 {
-	return sizeof(*c) + c->n * sizeof(entry);
+	if (!l->best)
+		return false;
+	out->rule = l->best->rule;
+	out->filter = l->best->filter;
+	out->mirrored = l->best->flags & CF_MIRRORED;
+	return true;
+}
+
+bool ss_classify(const ss_classifier *c, const ss_pkt_key *k, ss_match *out)
+{
+	lookup l;
+	if (!lookup_start(c, k, &l))
+		return false;
+	while (lookup_step(&l))
+		;
+	return lookup_result(&l, out);
+}
+
+/* Up to WAYS searches in flight; when one ends, the next packet takes its place. */
+size_t ss_classify_batch(const ss_classifier *c, const ss_pkt_key *keys, size_t n, ss_match *out, bool *found)
+{
+	enum { WAYS = 8 };
+	lookup store[WAYS], *l[WAYS];
+	size_t idx[WAYS], next = 0, hits = 0;
+	unsigned active = 0;
+	for (unsigned w = 0; w < WAYS; w++)
+		l[w] = &store[w];
+	for (;;) {
+		/* Fill the free ways with new packets; a search that ends before its first probe
+		 * has found nothing. */
+		while (active < WAYS && next < n) {
+			size_t p = next++;
+			found[p] = false;
+			if (lookup_start(c, &keys[p], l[active]) && lookup_step(l[active]))
+				idx[active++] = p;
+		}
+		if (!active)
+			return hits;
+		for (unsigned w = 0; w < active;) {
+			if (lookup_step(l[w])) {
+				w++;
+				continue;
+			}
+			size_t p = idx[w];
+			found[p] = lookup_result(l[w], &out[p]);
+			hits += found[p];
+			/* The last way takes the finished one's place. */
+			active--;
+			lookup *t = l[w];
+			l[w] = l[active];
+			l[active] = t;
+			idx[w] = idx[active];
+		}
+	}
 }

@@ -113,23 +113,13 @@ ss_pkt_key tp_key(enum ss_dir dir, const char *src, const char *dst, uint8_t pro
 
 /* ---- the oracle: written from the semantics, sharing no code with classify.c ---- */
 
-static bool addr_in(const ss_prefix *p, const ss_addr *a)
-{
-	if (p->addr.family != a->family)
-		return false;
-	for (unsigned i = 0; i < p->len; i++)
-		if (ss_addr_bit(&p->addr, i) != ss_addr_bit(a, i))
-			return false;
-	return true;
-}
-
 static bool endpoint_ok(const ss_endpoint *e, const ss_addr *a, bool is_local)
 {
 	if (e->kind == SS_EP_ANY)
 		return true;
 	if (e->kind == SS_EP_ME)
 		return is_local;
-	return addr_in(&e->prefix, a);
+	return ss_prefix_contains(&e->prefix, a); /* base/addr.c, not the classifier's masks */
 }
 
 static bool in_range(ss_port_range r, uint16_t port) { return port >= r.lo && port <= r.hi; }
