@@ -37,6 +37,7 @@ typedef struct cli_source {
 	const char *builtin;
 	const char *psk_file;
 	bool no_dns;
+	bool skip_key_files;
 	bool json;
 } cli_source;
 
@@ -45,6 +46,7 @@ typedef struct cli_source {
 	{ "builtin", required_argument, NULL, 'b' }, \
 	{ "psk-file", required_argument, NULL, 'k' }, \
 	{ "no-dns", no_argument, NULL, 'n' }, \
+	{ "skip-key-files", no_argument, NULL, 's' }, \
 	{ "json", no_argument, NULL, 'j' }, \
 	{ "help", no_argument, NULL, 'h' }
 bool cli_source_opt(cli_source *s, int opt, const char *arg);

@@ -12,6 +12,7 @@ bool cli_source_opt(cli_source *s, int opt, const char *arg)
 	case 'b': s->builtin = arg; return true;
 	case 'k': s->psk_file = arg; return true;
 	case 'n': s->no_dns = true; return true;
+	case 's': s->skip_key_files = true; return true;
 	case 'j': s->json = true; return true;
 	}
 	return false;
@@ -40,7 +41,7 @@ void cli_print_json(json_t *j)
 
 ss_policy *cli_load(const cli_source *s)
 {
-	ss_load_opts o = { .no_resolve = s->no_dns, .psk_file = s->psk_file };
+	ss_load_opts o = { .no_resolve = s->no_dns, .skip_key_files = s->skip_key_files, .psk_file = s->psk_file };
 	ss_load_error err;
 	ss_policy *p = s->builtin ? ss_policy_builtin(s->builtin, &o, &err)
 				  : ss_policy_load_file(s->file, &o, &err);

@@ -58,11 +58,18 @@ CMD="check bad --json"; expect 1 "$SOFTSA" check --json "$TMP/bad.yaml"
 json 'not j["valid"] and j["error"]["line"] == 3 and j["error"]["col"] == 7 and "proto" in j["error"]["message"]'
 CMD="check missing"; expect 1 "$SOFTSA" check "$TMP/none.yaml"; has err "none.yaml: cannot read: No such file or directory"
 
+# Checking without the key files (they are not read; placeholders stand in).
+mkdir "$TMP/nokeys"
+sed 's|psk_file: example.psk|psk_file: missing.psk|' "$EX/demo.yaml" >"$TMP/nokeys/demo.yaml"
+CMD="check missing key"; expect 1 "$SOFTSA" check "$TMP/nokeys/demo.yaml"; has err "cannot read psk_file"
+CMD="check --skip-key-files"; expect 0 "$SOFTSA" check --skip-key-files "$TMP/nokeys/demo.yaml"
+
 # built-ins.
 CMD="check --builtin server"; expect 0 "$SOFTSA" check --builtin server --psk-file "$EX/example.psk"
 has out "policy 'server'"; has out "accept unsecured; fallback to clear"
 CMD="check --builtin without psk"; expect 1 "$SOFTSA" check --builtin client
 has err "needs a pre-shared key"
+CMD="check --builtin --skip-key-files"; expect 0 "$SOFTSA" check --builtin secure-server --skip-key-files
 CMD="check --builtin nope"; expect 1 "$SOFTSA" check --builtin nope --psk-file "$EX/example.psk"
 CMD="check --builtin and file"; expect 2 "$SOFTSA" check --builtin server "$EX/demo.yaml"
 
