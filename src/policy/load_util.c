@@ -193,11 +193,12 @@ static bool with_unit(struct ld *l, const ynode *n, const char *what, const char
 	const char *rest = parse_u64(n->str, &v);
 	uint64_t m = 1;
 	if (rest && *rest) {
+		/* One unit letter, last. */
 		const char *u = rest[1] == 0 ? strchr(units, *rest) : NULL;
-		if (!u || !*rest)
-			rest = NULL;
-		else
+		if (u)
 			m = mult[u - units];
+		else
+			rest = NULL;
 	}
 	if (!rest)
 		return ld_fail(l, n, "%s must be a number with an optional unit (%s), got '%s'", what,
