@@ -41,6 +41,27 @@ static ranked *rank(const ss_policy *p, size_t *n)
 	return r;
 }
 
+/* Lists and actions no rule uses are legal (Windows keeps them too) but worth a note. */
+static void print_unused(const ss_policy *p)
+{
+	for (size_t i = 0; i < p->n_lists; i++) {
+		bool used = false;
+		for (size_t j = 0; j < p->n_rules && !used; j++)
+			used = p->rules[j].list == &p->lists[i];
+		if (!used)
+			printf("  note: filter list '%s' (line %u) is not used by any rule\n", p->lists[i].name,
+				p->lists[i].loc.line);
+	}
+	for (size_t i = 0; i < p->n_actions; i++) {
+		bool used = false;
+		for (size_t j = 0; j < p->n_rules && !used; j++)
+			used = p->rules[j].action == &p->actions[i];
+		if (!used)
+			printf("  note: filter action '%s' (line %u) is not used by any rule\n", p->actions[i].name,
+				p->actions[i].loc.line);
+	}
+}
+
 static void print_text(const ss_policy *p, const ranked *r, size_t n)
 {
 	printf("policy '%s' (%s): valid\n", p->name, p->source);
@@ -65,6 +86,7 @@ static void print_text(const ss_policy *p, const ranked *r, size_t n)
 			printf("  rule '%s' uses tunnel mode to %s\n", p->rules[i].name,
 				ss_addr_fmt(&p->rules[i].tunnel_endpoint, a));
 		}
+	print_unused(p);
 	printf("\nIKE: ");
 	for (size_t i = 0; i < p->ike.n_proposals; i++) {
 		char b[64];

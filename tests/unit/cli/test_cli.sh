@@ -64,6 +64,12 @@ sed 's|psk_file: example.psk|psk_file: missing.psk|' "$EX/demo.yaml" >"$TMP/noke
 CMD="check missing key"; expect 1 "$SOFTSA" check "$TMP/nokeys/demo.yaml"; has err "cannot read psk_file"
 CMD="check --skip-key-files"; expect 0 "$SOFTSA" check --skip-key-files "$TMP/nokeys/demo.yaml"
 
+# Unused lists and actions are legal, and noted.
+printf 'filter_lists:\n  spare: [{dst: any}]\nfilter_actions:\n  idle: {action: block}\n' >"$TMP/unused.yaml"
+CMD="check unused"; expect 0 "$SOFTSA" check "$TMP/unused.yaml"
+has out "note: filter list 'spare' (line 2) is not used by any rule"
+has out "note: filter action 'idle' (line 4) is not used by any rule"
+
 # built-ins.
 CMD="check --builtin server"; expect 0 "$SOFTSA" check --builtin server --psk-file "$EX/example.psk"
 has out "policy 'server'"; has out "accept unsecured; fallback to clear"
