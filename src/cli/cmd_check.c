@@ -74,8 +74,8 @@ static void print_text(const ss_policy *p, const ranked *r, size_t n)
 		const ss_filter *f = &r[i].rule->list->filters[r[i].filter_idx];
 		char fb[200], ab[400];
 		printf("  %2zu. %-44s rule '%s' (list '%s' #%zu, line %u) -> %s\n", i + 1,
-			cli_filter_fmt(f, fb, sizeof(fb)), r[i].rule->name, r[i].rule->list->name,
-			r[i].filter_idx + 1, f->loc.line, cli_action_fmt(r[i].rule->action, ab, sizeof(ab)));
+			ss_filter_fmt(f, fb, sizeof(fb)), r[i].rule->name, r[i].rule->list->name,
+			r[i].filter_idx + 1, f->loc.line, ss_action_fmt(r[i].rule->action, ab, sizeof(ab)));
 	}
 	printf("  %2zu. %-44s %s\n", n + 1, "anything else",
 		p->default_response ? "permit in the clear; Default Response answers IKE, never initiates"
@@ -93,7 +93,7 @@ static void print_text(const ss_policy *p, const ranked *r, size_t n)
 		printf("%s%s", i ? ", " : "", ss_ike_proposal_fmt(&p->ike.proposals[i], b, sizeof(b)));
 	}
 	printf("; lifetime %u s; %u attempts, a silent peer is decided after %.1f s\n", p->ike.lifetime,
-		p->ike.retx.attempts, cli_silent_ms(p) / 1000.0);
+		p->ike.retx.attempts, ss_retx_silent_decision(&p->ike.retx) / 1000.0);
 	printf("Downgrade protection: %u s (%.1f days)\n", p->downgrade_protection,
 		p->downgrade_protection / 86400.0);
 }
@@ -104,8 +104,8 @@ static json_t *to_json(const ss_policy *p, const ranked *r, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const ss_filter *f = &r[i].rule->list->filters[r[i].filter_idx];
 		json_t *e = json_pack("{s:s, s:s, s:i, s:o, s:o}", "rule", r[i].rule->name, "filter_list",
-			r[i].rule->list->name, "filter_index", (int)r[i].filter_idx + 1, "filter", cli_filter_json(f),
-			"action", cli_action_json(r[i].rule->action));
+			r[i].rule->list->name, "filter_index", (int)r[i].filter_idx + 1, "filter", ss_filter_json(f),
+			"action", ss_action_json(r[i].rule->action));
 		json_object_set_new(e, "weight", json_pack("{s:i, s:i, s:I}", "addr", r[i].w.addr, "proto",
 			r[i].w.proto, "ports", (json_int_t)r[i].w.ports));
 		if (r[i].rule->tunnel) {
@@ -124,7 +124,7 @@ static json_t *to_json(const ss_policy *p, const ranked *r, size_t n)
 	if (p->builtin)
 		json_object_set_new(j, "builtin", json_string(p->builtin));
 	json_object_set_new(j, "ike", json_pack("{s:o, s:i, s:i, s:I}", "proposals", ike, "lifetime",
-		p->ike.lifetime, "attempts", p->ike.retx.attempts, "silent_decision_ms", (json_int_t)cli_silent_ms(p)));
+		p->ike.lifetime, "attempts", p->ike.retx.attempts, "silent_decision_ms", (json_int_t)ss_retx_silent_decision(&p->ike.retx)));
 	json_object_set_new(j, "downgrade_protection", json_integer(p->downgrade_protection));
 	return j;
 }

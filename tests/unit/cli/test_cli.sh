@@ -96,11 +96,11 @@ has out "Action permit 'permit'"
 CMD="explain no match"; expect 0 "$SOFTSA" explain "$EX/demo.yaml" 10.0.0.1 8.8.8.8 udp 5000 53
 has out "match: none"; has out "Default Response rule"
 CMD="explain --json"; expect 0 "$SOFTSA" explain --json --in "$EX/demo.yaml" 192.0.2.7 10.0.0.1 tcp 80 40000
-json 'j["matched"] and j["rule"] == "request" and j["mirrored"] and j["packet"]["direction"] == "in"'
+json 'j["matched"] and j["rule"] == "request" and j["mirrored"] and j["packet"]["dir"] == "in" and j["packet"]["proto"] == "tcp" and j["packet"]["sport"] == 80'
 json 'j["action"]["accept_unsecured"] and j["action"]["fallback_to_clear"] and j["peer"] == "192.0.2.7"'
 json 'any("soft association" in s for s in j["explanation"])'
 CMD="explain --json none"; expect 0 "$SOFTSA" explain --json "$EX/demo.yaml" 10.0.0.1 8.8.8.8
-json 'not j["matched"] and j["default_response"]'
+json 'not j["matched"] and j["default_response"] and "proto" not in j["packet"] and j["policy"] == "demo"'
 CMD="explain builtin secure-server"; expect 0 "$SOFTSA" explain --builtin secure-server --psk-file "$EX/example.psk" 10.0.0.1 192.0.2.7 tcp 1 2
 has out "rule 'all-ip'"; has out "blocked (no fallback to clear)"
 # IPv6, and one-way (mirrored: false) filters.
