@@ -259,6 +259,9 @@ static bool ld_filter(struct ld *l, const ynode *fn, ss_filter_list *fl)
 			return false;
 		t.description = v->str; /* copied per filter */
 	}
+	/* Traffic from this host to itself never leaves it: such a filter is a mistake. */
+	if (src[0].kind == SS_EP_ME && dst[0].kind == SS_EP_ME)
+		return ld_fail(l, fn, "src and dst cannot both be me");
 	return add_filters(l, fn, fl, &t, src, n_src, dst, n_dst);
 }
 

@@ -70,6 +70,14 @@ CMD="check unused"; expect 0 "$SOFTSA" check "$TMP/unused.yaml"
 has out "note: filter list 'spare' (line 2) is not used by any rule"
 has out "note: filter action 'idle' (line 4) is not used by any rule"
 
+# A filter written twice: the later copy never applies (unless only it is mirrored).
+printf 'auth: [{psk: 0123456789abcdef}]\nfilter_lists:\n  a: [{dst: 192.0.2.1, proto: tcp}]\n  b:\n    - {dst: 192.0.2.1, proto: tcp}\n    - {dst: 192.0.2.2, mirrored: false}\n    - {dst: 192.0.2.2}\nfilter_actions:\n  n: {action: negotiate}\n  p: {action: permit}\nrules:\n  - {name: first, filter_list: a, filter_action: n}\n  - {name: second, filter_list: b, filter_action: p}\n' >"$TMP/dup.yaml"
+CMD="check duplicate"; expect 0 "$SOFTSA" check "$TMP/dup.yaml"
+has out "note: filter 2 (rule 'second', line 5) never applies: filter 1 (rule 'first', line 3) matches the same packets first"
+grep -q "filter 4 (rule 'second', line 7) never applies" "$TMP/out" && fail "a mirrored copy of a one-way filter still applies in reverse"
+CMD="check duplicate --json"; expect 0 "$SOFTSA" check --json "$TMP/dup.yaml"
+json 'len(j["notes"]) == 1 and "never applies" in j["notes"][0]'
+
 # built-ins.
 CMD="check --builtin server"; expect 0 "$SOFTSA" check --builtin server --psk-file "$EX/example.psk"
 has out "policy 'server'"; has out "accept unsecured; fallback to clear"

@@ -59,6 +59,7 @@ static const struct row {
 	{ "filter_lists:\n  a:\n    - src: 10.0.0.1\n      dst: 2001:db8::1\n", "t.yaml:3:7: src and dst are of different address families" },
 	{ "filter_lists:\n  a:\n    - dst: 2001:db8::1\n      proto: icmp\n", "t.yaml:3:7: proto icmp cannot match IPv6 addresses" },
 	{ "filter_lists:\n  a:\n    - dst: v4.test\n      proto: icmpv6\n", "t.yaml:3:7: proto icmpv6 cannot match IPv4 addresses" },
+	{ "filter_lists:\n  a:\n    - { src: me, dst: me }\n", "t.yaml:3:7: src and dst cannot both be me" },
 	/* 5. DNS names */
 	{ "filter_lists:\n  a:\n    - dst: nowhere.test\n", "t.yaml:3:12: dst: cannot resolve DNS name 'nowhere.test': no such name (fake resolver)" },
 	/* 6. protocols and ports */
