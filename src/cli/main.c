@@ -11,7 +11,7 @@ static const cli_cmd commands[] = {
 		"Validates the policy file (or a built-in policy) and prints every filter in the order\n"
 		"softsa applies them: most specific first, ties in file order (doc/policy.md, Ordering),\n"
 		"with its rule and action.  Exit status 0 when valid, 1 when not (the error is printed\n"
-		"as FILE:LINE:COL: message), 2 on bad usage.\n"
+		"as FILE:LINE:COL: message), 2 on bad usage.  FILE - reads standard input.\n"
 		"\n"
 		"  --builtin NAME   a built-in policy: client, server, secure-server\n"
 		"  --psk-file FILE  the pre-shared key for policy-wide authentication (needed by\n"

@@ -2,7 +2,7 @@
 # softsa check and explain, end to end: exit codes, human output and --json.
 # usage: test_cli.sh SOFTSA EXAMPLES_DIR
 set -u
-SOFTSA=$1
+SOFTSA=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 EX=$2
 TMP=$(mktemp -d /tmp/ssp-cli.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT INT TERM
@@ -56,6 +56,10 @@ CMD="check bad"; expect 1 "$SOFTSA" check "$TMP/bad.yaml"
 has err "$TMP/bad.yaml:3:7: unknown key 'protocol' in filter (did you mean 'proto'?)"
 CMD="check bad --json"; expect 1 "$SOFTSA" check --json "$TMP/bad.yaml"
 json 'not j["valid"] and j["error"]["line"] == 3 and j["error"]["col"] == 7 and "proto" in j["error"]["message"]'
+CMD="check stdin"; expect 1 sh -c '"$1" check - <"$2"' sh "$SOFTSA" "$TMP/bad.yaml"
+has err "<stdin>:3:7: unknown key 'protocol' in filter"
+CMD="check stdin ok"; expect 0 sh -c 'cd "$2" && "$1" check - <demo.yaml' sh "$SOFTSA" "$EX"
+has out "policy 'demo' (<stdin>): valid"
 CMD="check missing"; expect 1 "$SOFTSA" check "$TMP/none.yaml"; has err "none.yaml: cannot read: No such file or directory"
 
 # Checking without the key files (they are not read; placeholders stand in).
