@@ -32,12 +32,28 @@
  *
  * A lookup needs, for each address, the endpoints that contain it.  Those are the address
  * masked to each prefix length some filter uses on that side, plus `me` (local side only)
- * and `any`; a per-side Bloom filter, small enough to stay in cache, drops the lengths at
- * which no filter names this address, so what is left is almost exactly the set of
- * containing prefixes (a false positive costs one probe that finds nothing).  The address
- * weight of a pair is the sum of its endpoint weights, so pairs are visited in decreasing
- * weight and the search stops as soon as no remaining pair can outrank the best match:
- * the usual lookup costs one probe of the pair table, its only cache miss. */
+ * and `any`; a Bloom filter over all (length, prefix) keys, small enough to stay in cache,
+ * drops the lengths at which no filter names this address, so what is left (the address's
+ * chain) is almost exactly the set of containing prefixes; a false positive costs at most
+ * one probe that finds nothing.  The address weight of a pair is the sum of its endpoint
+ * weights, so pairs are visited in decreasing weight and the search stops as soon as no
+ * remaining pair can outrank the best match.  A second Bloom filter, over the pairs,
+ * spares the probes of pairs no filter names.
+ *
+ * Most packets of most policies belong to a host-to-host or me-to-host filter, the
+ * heaviest pairs there are; so a lookup first tries just those (at most two pairs,
+ * hashing one length per side) and builds the chains only if nothing matched there.
+ *
+ * Large policies do not fit in cache and each probe of the pair table is a cache miss
+ * (one cache line per slot).  A lookup is therefore a resumable search that stops before
+ * each probe after asking for the slot to be prefetched; ss_classify_batch runs several at
+ * once so that their misses overlap.
+ *
+ * Cost: compile O(n log n) for n filters (a sort); memory about 300 bytes per filter at
+ * 100,000 filters (bench/classify prints it); a lookup O(L^2) in the number L of distinct
+ * prefix lengths a packet's addresses fall in, usually one or two probes.  The tables are
+ * built once and never change, so their probe sequences depend on the policy only, never
+ * on what packets arrive. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -68,6 +84,7 @@ typedef struct fam {
 	uint32_t pbloom_mask;
 	cl_bslot *bt;
 	uint32_t bmask;
+	cl_key6 *keys6;                /* IPv6 only: the addresses of each pair */
 	cand *c;                       /* every group, best first, back to back */
 	uint32_t n_c;
 } fam;
@@ -106,8 +123,12 @@ static void *cl_alloc(ss_classifier *c, size_t n, size_t size)
 			return NULL;
 		madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure just means small pages */
 		memset(p, 0, bytes);
-	} else if (!(p = calloc(n, size))) {
-		return NULL;
+	} else {
+		/* Cache-line aligned, so that a pair slot is one line. */
+		bytes = (bytes + 63) / 64 * 64;
+		if (posix_memalign(&p, 64, bytes) != 0)
+			return NULL;
+		memset(p, 0, bytes);
 	}
 	c->memory += bytes;
 	return p;
@@ -131,14 +152,18 @@ static uint64_t make_rank(const ss_filter *f, uint32_t order)
 }
 
 /* Which family structures a filter goes into: bit 0 IPv4, bit 1 IPv6.  A prefix pins the
- * family; `any` and `me` fit both; a filter naming both families matches nothing. */
+ * family; `any` and `me` fit both; a filter naming both families matches nothing, and so
+ * does one the loader would have refused (unknown kind or family, prefix too long). */
 static unsigned families_of(const ss_filter *f)
 {
 	unsigned m = 3;
 	const ss_endpoint *e[2] = { &f->src, &f->dst };
 	for (int i = 0; i < 2; i++) {
-		if (e[i]->kind == SS_EP_PREFIX)
-			m &= e[i]->prefix.addr.family == SS_AF_INET ? 1 : e[i]->prefix.addr.family == SS_AF_INET6 ? 2 : 0;
+		const ss_prefix *p = &e[i]->prefix;
+		if (e[i]->kind == SS_EP_PREFIX && p->addr.family == SS_AF_INET && p->len <= 32)
+			m &= 1;
+		else if (e[i]->kind == SS_EP_PREFIX && p->addr.family == SS_AF_INET6 && p->len <= 128)
+			m &= 2;
 		else if (e[i]->kind != SS_EP_ANY && e[i]->kind != SS_EP_ME)
 			m = 0;
 	}
@@ -218,13 +243,18 @@ static bool build_pairs(ss_classifier *c, fam *f, pre *ps, size_t n)
 	for (size_t i = 0; i < n; i++)
 		groups += i == 0 || ep_cmp(&ps[i].s, &ps[i - 1].s) || ep_cmp(&ps[i].d, &ps[i - 1].d);
 	f->c = cl_alloc(c, n, sizeof(*f->c));
-	f->bmask = pow2_at_least(2 * groups) - 1;
+	/* At most about 3/4 full: the Bloom filter turns away most absent pairs, so the longer
+	 * probe sequences matter less than the table's size in cache. */
+	f->bmask = pow2_at_least(groups + groups / 3 + 1) - 1;
+	if (f->family == SS_AF_INET6 && !(f->keys6 = cl_alloc(c, groups, sizeof(*f->keys6))))
+		return false;
 	f->bt = cl_alloc(c, f->bmask + 1, sizeof(*f->bt));
 	f->pbloom_mask = pow2_at_least(groups / 6 + 1) - 1; /* 10 to 21 bits per pair */
 	f->pbloom = cl_alloc(c, f->pbloom_mask + 1, sizeof(*f->pbloom));
 	if (!f->c || !f->bt || !f->pbloom)
 		return false;
 	f->n_c = (uint32_t)n;
+	size_t g = 0;
 	for (size_t i = 0, start = 0; i < n; i++) {
 		f->c[i] = ps[i].c;
 		if (i + 1 < n && !ep_cmp(&ps[i + 1].s, &ps[i].s) && !ep_cmp(&ps[i + 1].d, &ps[i].d))
@@ -235,8 +265,17 @@ static bool build_pairs(ss_classifier *c, fam *f, pre *ps, size_t n)
 		uint32_t at = (uint32_t)h & f->bmask;
 		while (f->bt[at].count)
 			at = (at + 1) & f->bmask;
-		f->bt[at] = (cl_bslot){ .first = ps[start].c, .s = s->a, .d = d->a, .start = (uint32_t)start,
-					.count = (uint32_t)(i + 1 - start), .scode = s->code, .dcode = d->code };
+		cl_bslot *b = &f->bt[at];
+		*b = (cl_bslot){ .first = ps[start].c, .start = (uint32_t)start,
+				 .count = (uint32_t)(i + 1 - start), .scode = s->code, .dcode = d->code };
+		if (f->keys6) {
+			b->key.k6 = (uint32_t)g;
+			f->keys6[g] = (cl_key6){ s->a, d->a };
+		} else {
+			b->key.k4.s = (uint32_t)(s->a.hi >> 32);
+			b->key.k4.d = (uint32_t)(d->a.hi >> 32);
+		}
+		g++;
 		start = i + 1;
 	}
 	return true;
@@ -301,7 +340,12 @@ ss_classifier *ss_classifier_build(const ss_policy *p)
 	if (!c)
 		return NULL;
 	c->memory = sizeof(*c);
-	if (!build_family(c, p, 0) || !build_family(c, p, 1)) {
+	/* Positions in the candidate order must fit the rank's 32 low bits. */
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].list)
+			n += 2 * p->rules[i].list->n_filters;
+	if (n >= UINT32_MAX || !build_family(c, p, 0) || !build_family(c, p, 1)) {
 		ss_classifier_free(c);
 		return NULL;
 	}
@@ -317,6 +361,7 @@ void ss_classifier_free(ss_classifier *c)
 		free(f->bloom);
 		free(f->pbloom);
 		free(f->bt);
+		free(f->keys6);
 		free(f->c);
 	}
 	free(c);
@@ -332,73 +377,53 @@ typedef struct link {
 	unsigned w;
 } link;
 
-/* The endpoints on one side that may contain the address, in decreasing weight, made on
- * demand: the usual lookup finds its winner in the first pair or two, and then the
- * lighter endpoints are never hashed at all. */
+/* The endpoints on one side that may contain the address, in decreasing weight. */
 typedef struct chain {
 	link l[CHAIN_MAX];
-	unsigned n;     /* links made so far */
-	unsigned li;    /* next prefix length to try */
-	bool me, any;   /* still to add */
-	int side;
-	cl_akey a;
+	unsigned n;
 } chain;
 
-static void chain_start(chain *ch, const fam *f, const ss_addr *addr, bool local, int side)
+static inline void chain_set(link *l, cl_akey a, unsigned code, uint64_t h, unsigned w)
 {
-	ch->n = ch->li = 0;
-	ch->me = local && f->me[side];
-	ch->any = f->any[side];
-	ch->side = side;
-	ch->a = cl_akey_of(addr);
-}
-
-static void chain_add(chain *ch, cl_akey a, unsigned code, uint64_t h, unsigned w)
-{
-	link *l = &ch->l[ch->n++];
 	l->ep.a = a;
 	l->ep.code = (uint8_t)code;
 	l->h = h;
 	l->w = w;
 }
 
-/* Makes links until there are more than idx, skipping lengths the Bloom filter rules out;
- * false when the chain ends first, or when the next link would weigh less than min_w
- * (the caller has no use for it). */
-static bool chain_grow(const fam *f, chain *ch, unsigned idx, int min_w)
+/* Written without a branch on the Bloom filter's answer (each link is written, then kept
+ * or not): those answers are unpredictable, and mispredictions would cost more than
+ * hashing every length. */
+static void chain_build(const fam *f, const ss_addr *addr, bool local, int side, chain *ch)
 {
-	static const cl_akey zero = { 0, 0 };
-	while (ch->n <= idx) {
-		int side = ch->side;
-		if (ch->me && ch->li >= f->me_at[side]) {
-			if (ME_WEIGHT < min_w)
-				return false;
-			ch->me = false;
-			chain_add(ch, zero, CL_CODE_ME, cl_ep_hash(zero, CL_CODE_ME), ME_WEIGHT);
-		} else if (ch->li < f->n_lens[side]) {
-			unsigned i = ch->li, w = f->weights[side][i];
-			if ((int)w < min_w)
-				return false;
-			ch->li++;
-			cl_akey m = { ch->a.hi & f->masks[side][i].hi, ch->a.lo & f->masks[side][i].lo };
-			uint64_t h = cl_ep_hash(m, f->lens[side][i]);
-			if (cl_bloom_maybe(f->bloom, f->bloom_mask, h))
-				chain_add(ch, m, f->lens[side][i], h, w);
-		} else if (ch->any) {
-			if (min_w > 0)
-				return false;
-			ch->any = false;
-			chain_add(ch, zero, CL_CODE_ANY, cl_ep_hash(zero, CL_CODE_ANY), 0);
-		} else {
-			return false;
-		}
+	const unsigned n_lens = f->n_lens[side], me_at = local && f->me[side] ? f->me_at[side] : UINT32_MAX;
+	const uint8_t *lens = f->lens[side];
+	const uint16_t *ws = f->weights[side];
+	const cl_akey *masks = f->masks[side];
+	const uint64_t *bloom = f->bloom;
+	const uint32_t bmask = f->bloom_mask;
+	const cl_akey a = cl_akey_of(addr), zero = { 0, 0 };
+	link *l = ch->l;
+	unsigned n = 0;
+	for (unsigned i = 0; i < n_lens; i++) {
+		if (i == me_at)
+			chain_set(&l[n++], zero, CL_CODE_ME, cl_ep_hash(zero, CL_CODE_ME), ME_WEIGHT);
+		cl_akey m = { a.hi & masks[i].hi, a.lo & masks[i].lo };
+		uint64_t h = cl_ep_hash(m, lens[i]);
+		chain_set(&l[n], m, lens[i], h, ws[i]);
+		n += cl_bloom_maybe(bloom, bmask, h);
 	}
-	return true;
+	if (me_at != UINT32_MAX && me_at >= n_lens)
+		chain_set(&l[n++], zero, CL_CODE_ME, cl_ep_hash(zero, CL_CODE_ME), ME_WEIGHT);
+	if (f->any[side])
+		chain_set(&l[n++], zero, CL_CODE_ANY, cl_ep_hash(zero, CL_CODE_ANY), 0);
+	ch->n = n;
 }
 
-static inline bool chain_fill(const fam *f, chain *ch, unsigned idx, int min_w)
+/* Whether link idx exists and weighs at least min_w (lighter ones cannot help). */
+static inline bool chain_has(const chain *ch, unsigned idx, int min_w)
 {
-	return ch->n > idx || chain_grow(f, ch, idx, min_w);
+	return idx < ch->n && (int)ch->l[idx].w >= min_w;
 }
 
 static inline bool cand_fits(const cand *x, const ss_pkt_key *k)
@@ -436,15 +461,44 @@ static inline const cand *group_best(const fam *f, const cl_bslot *b, const ss_p
 typedef struct lookup {
 	const fam *f;
 	const ss_pkt_key *k;
+	/* First phase: the pairs of the greatest address weight (two hosts, or `me` and a
+	 * host), where most packets of most policies end.  Nothing lighter can beat a match
+	 * found there, so the chains are not even built. */
+	link top[2][2];       /* [pair][src, dst] */
+	unsigned n_top, ti;
+	bool full;            /* second phase: the chains */
 	chain cs, cd;
 	unsigned i, j;        /* the pair (cs.l[i], cd.l[j]) under consideration */
 	int dmax;             /* weight of cd.l[0] */
-	uint64_t h;           /* hash of that pair when a probe is pending */
+	const link *ps, *pd;  /* the pair whose probe is pending, and its hash */
+	uint64_t h;
 	bool pending;
 	const cand *best;
 	uint64_t best_rank;
 	int best_addr;
 } lookup;
+
+/* The host-length link of one side's address, when some filter may name that host. */
+static bool host_link(const fam *f, int side, const ss_addr *addr, link *out)
+{
+	unsigned host = f->family == SS_AF_INET ? 32 : 128;
+	if (!f->n_lens[side] || f->lens[side][0] != host)
+		return false;
+	cl_akey a = cl_akey_of(addr);
+	uint64_t h = cl_ep_hash(a, host);
+	chain_set(out, a, host, h, ME_WEIGHT);
+	return cl_bloom_maybe(f->bloom, f->bloom_mask, h);
+}
+
+static void add_top(lookup *l, const link *s, const link *d)
+{
+	uint64_t h = cl_pair_hash(s->h, d->h);
+	if (!cl_bloom_maybe(l->f->pbloom, l->f->pbloom_mask, h))
+		return;
+	l->top[l->n_top][0] = *s;
+	l->top[l->n_top][1] = *d;
+	l->n_top++;
+}
 
 /* false when nothing can match; otherwise ready for lookup_step. */
 static bool lookup_start(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
@@ -452,21 +506,63 @@ static bool lookup_start(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
 	if (k->src.family != k->dst.family ||
 	    (k->src.family != SS_AF_INET && k->src.family != SS_AF_INET6))
 		return false;
-	l->f = &c->f[k->src.family == SS_AF_INET ? 0 : 1];
-	if (!l->f->n_c)
+	const fam *f = l->f = &c->f[k->src.family == SS_AF_INET ? 0 : 1];
+	if (!f->n_c)
 		return false;
 	l->k = k;
-	chain_start(&l->cs, l->f, &k->src, k->dir == SS_DIR_OUT, SRC);
-	chain_start(&l->cd, l->f, &k->dst, k->dir == SS_DIR_IN, DST);
-	if (!chain_fill(l->f, &l->cd, 0, 0))
-		return false;
-	l->dmax = (int)l->cd.l[0].w;
-	l->i = l->j = 0;
-	l->pending = false;
+	l->n_top = l->ti = 0;
+	l->full = l->pending = false;
 	l->best = NULL;
 	l->best_rank = 0;
 	l->best_addr = 0;
+	link hs, hd, me;
+	static const cl_akey zero = { 0, 0 };
+	chain_set(&me, zero, CL_CODE_ME, cl_ep_hash(zero, CL_CODE_ME), ME_WEIGHT);
+	bool s_host = host_link(f, SRC, &k->src, &hs), d_host = host_link(f, DST, &k->dst, &hd);
+	if (s_host && d_host)
+		add_top(l, &hs, &hd);
+	if (k->dir == SS_DIR_OUT && f->me[SRC] && d_host)
+		add_top(l, &me, &hd);
+	if (k->dir == SS_DIR_IN && f->me[DST] && s_host)
+		add_top(l, &hs, &me);
 	return true;
+}
+
+static void probe(lookup *l)
+{
+	const fam *f = l->f;
+	const cl_bslot *b = cl_pairs_get(f->bt, f->bmask, f->keys6, &l->ps->ep, &l->pd->ep, l->h);
+	const cand *x = b ? group_best(f, b, l->k, l->best ? l->best_rank : 0) : NULL;
+	if (x) {
+		l->best = x;
+		l->best_rank = x->rank;
+		l->best_addr = (int)(x->rank >> 51);
+	}
+	l->pending = false;
+}
+
+static bool ask(lookup *l, const link *s, const link *d, uint64_t h)
+{
+	__builtin_prefetch(&l->f->bt[(uint32_t)h & l->f->bmask]);
+	l->ps = s;
+	l->pd = d;
+	l->h = h;
+	l->pending = true;
+	return true;
+}
+
+/* Phase one: the heaviest pairs.  false once they are done. */
+static bool step_top(lookup *l)
+{
+	if (l->pending) {
+		probe(l);
+		l->ti++;
+	}
+	if (l->ti < l->n_top) {
+		const link *s = &l->top[l->ti][0], *d = &l->top[l->ti][1];
+		return ask(l, s, d, cl_pair_hash(s->h, d->h));
+	}
+	return false;
 }
 
 /* Visits the pairs in decreasing address weight; a pair lighter than the best match so
@@ -476,33 +572,32 @@ static bool lookup_start(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
 static bool lookup_step(lookup *l)
 {
 	const fam *f = l->f;
+	if (!l->full) {
+		if (step_top(l))
+			return true;
+		if (l->best)
+			return false;
+		l->full = true;
+		chain_build(f, &l->k->src, l->k->dir == SS_DIR_OUT, SRC, &l->cs);
+		chain_build(f, &l->k->dst, l->k->dir == SS_DIR_IN, DST, &l->cd);
+		if (!l->cs.n || !l->cd.n)
+			return false;
+		l->dmax = (int)l->cd.l[0].w;
+		l->i = l->j = 0;
+	}
 	if (l->pending) {
-		const link *s = &l->cs.l[l->i], *d = &l->cd.l[l->j];
-		const cl_bslot *b = cl_pairs_get(f->bt, f->bmask, &s->ep, &d->ep, l->h);
-		const cand *x = b ? group_best(f, b, l->k, l->best ? l->best_rank : 0) : NULL;
-		if (x) {
-			l->best = x;
-			l->best_rank = x->rank;
-			l->best_addr = (int)(x->rank >> 51);
-		}
-		l->pending = false;
+		probe(l);
 		l->j++;
 	}
 	for (;; l->i++, l->j = 0) {
-		if (!chain_fill(f, &l->cs, l->i, l->best ? l->best_addr - l->dmax : 0))
+		if (!chain_has(&l->cs, l->i, l->best ? l->best_addr - l->dmax : 0))
 			return false;
 		const link *s = &l->cs.l[l->i];
-		for (; chain_fill(f, &l->cd, l->j, l->best ? l->best_addr - (int)s->w : 0); l->j++) {
+		for (; chain_has(&l->cd, l->j, l->best ? l->best_addr - (int)s->w : 0); l->j++) {
 			const link *d = &l->cd.l[l->j];
 			uint64_t h = cl_pair_hash(s->h, d->h);
-			if (!cl_bloom_maybe(f->pbloom, f->pbloom_mask, h))
-				continue;
-			const cl_bslot *b = &f->bt[(uint32_t)h & f->bmask];
-			__builtin_prefetch(b);
-			__builtin_prefetch((const char *)(b + 1) - 1);
-			l->h = h;
-			l->pending = true;
-			return true;
+			if (cl_bloom_maybe(f->pbloom, f->pbloom_mask, h))
+				return ask(l, s, d, h);
 		}
 	}
 }
