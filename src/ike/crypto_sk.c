@@ -114,9 +114,12 @@ bool ss_sk_seal(ss_sk *sk, uint8_t *msg, size_t cap, size_t aad_len, size_t plai
                 size_t *msg_len)
 {
 	const ss_encr_desc *e = sk->encr;
+	/* Bounded first, so that none of the sums below can wrap. */
+	if (aad_len > INT32_MAX || plain_len > INT32_MAX)
+		return false;
 	size_t iv_len = e->iv_len, ct_len = padded_len(sk, plain_len), icv = icv_len(sk);
 	size_t total = aad_len + iv_len + ct_len + icv;
-	if (total > cap || total > INT32_MAX || total < aad_len)
+	if (total > cap || total > INT32_MAX)
 		return false;
 	uint8_t *iv = msg + aad_len, *ct = iv + iv_len, *tag = ct + ct_len;
 	/* Padding of zeros, then the Pad Length octet (§3.14). */

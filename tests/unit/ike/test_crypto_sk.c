@@ -273,6 +273,8 @@ static void seal_refuses_small_buffers(void **state)
 		uint8_t msg[256];
 		size_t need = 28 + ss_sk_body_len(&sk, 50), len = 0;
 		assert_false(ss_sk_seal(&sk, msg, need - 1, 28, 50, &len));
+		assert_false(ss_sk_seal(&sk, msg, SIZE_MAX, 28, SIZE_MAX - 2, &len));
+		assert_false(ss_sk_seal(&sk, msg, SIZE_MAX, SIZE_MAX - 8, 50, &len));
 		assert_true(ss_sk_seal(&sk, msg, need, 28, 50, &len));
 		assert_int_equal(len, need);
 		ss_sk_wipe(&sk);
