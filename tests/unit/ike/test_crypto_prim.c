@@ -13,6 +13,9 @@
 
 static void suite_tables_give_lengths(void **state)
 {
+	assert_null(ss_crypto_preload());
+	assert_null(ss_crypto_preload());  /* idempotent */
+
 	const ss_encr_desc *e = ss_encr_find(SS_ENCR_AES_GCM_16, 256);
 	assert_non_null(e);
 	assert_int_equal(e->key_len, 32);
