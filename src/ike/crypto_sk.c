@@ -114,8 +114,9 @@ bool ss_sk_seal(ss_sk *sk, uint8_t *msg, size_t cap, size_t aad_len, size_t plai
                 size_t *msg_len)
 {
 	const ss_encr_desc *e = sk->encr;
-	/* Bounded first, so that none of the sums below can wrap. */
-	if (aad_len > INT32_MAX || plain_len > INT32_MAX)
+	/* A direction never set up (or wiped) seals nothing.  Bounded first, so that none of
+	 * the sums below can wrap. */
+	if (!e || aad_len > INT32_MAX || plain_len > INT32_MAX)
 		return false;
 	size_t iv_len = e->iv_len, ct_len = padded_len(sk, plain_len), icv = icv_len(sk);
 	size_t total = aad_len + iv_len + ct_len + icv;
@@ -173,6 +174,8 @@ enum ss_sk_err ss_sk_open(const ss_sk *sk, uint8_t *msg, size_t msg_len, size_t 
                           size_t *inner_off, size_t *inner_len)
 {
 	const ss_encr_desc *e = sk->encr;
+	if (!e)
+		return SS_SK_FAILED;
 	size_t iv_len = e->iv_len, icv = icv_len(sk);
 	if (msg_len > INT32_MAX || aad_len > msg_len || msg_len - aad_len < iv_len + icv + 1)
 		return SS_SK_MALFORMED;

@@ -337,6 +337,13 @@ static void init_refuses_mismatched_keys(void **state)
 	pattern_keys(&suites[6], &k, 1);
 	k.encr_len = 16;  /* GCM without its salt */
 	assert_false(ss_sk_init(&sk, &suites[6], &k));
+	/* A wiped direction refuses to work rather than crash. */
+	ss_sk none;
+	memset(&none, 0, sizeof(none));
+	uint8_t msg[64] = { 0 };
+	size_t len, off, inner;
+	assert_false(ss_sk_seal(&none, msg, sizeof(msg), 8, 8, &len));
+	assert_int_equal(ss_sk_open(&none, msg, sizeof(msg), 8, &off, &inner), SS_SK_FAILED);
 	ss_ike_suite bad = suites[6];
 	bad.integ = SS_INTEG_HMAC_SHA2_256_128;
 	pattern_keys(&suites[6], &k, 1);
