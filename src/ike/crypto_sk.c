@@ -61,7 +61,7 @@ static size_t icv_len(const ss_sk *sk)
 
 size_t ss_sk_iv_len(const ss_sk *sk)
 {
-	return sk->encr->iv_len;
+	return sk->encr ? sk->encr->iv_len : 0;
 }
 
 /* Inner payloads + padding + Pad Length, rounded up to the alignment. */
@@ -73,6 +73,8 @@ static size_t padded_len(const ss_sk *sk, size_t plain_len)
 
 size_t ss_sk_body_len(const ss_sk *sk, size_t plain_len)
 {
+	if (!sk->encr)
+		return 0;  /* and ss_sk_seal() will refuse */
 	return sk->encr->iv_len + padded_len(sk, plain_len) + icv_len(sk);
 }
 
