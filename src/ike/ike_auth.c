@@ -25,15 +25,16 @@ static ss_ike_id id_from(const ss_ike_id_pl *pl)
 	return id;
 }
 
-static void child_info(ike_sa *sa, const ss_child_keys *ck, uint32_t spi_in, uint32_t spi_out,
-		       const ss_ike_ts_pl *tsl, const ss_ike_ts_pl *tsr, ss_ike_child_info *ci)
+void child_info(ike_sa *sa, const ss_child_keys *ck, bool exch_initiator, uint32_t spi_in,
+		uint32_t spi_out, const ss_ike_ts_pl *tsl, const ss_ike_ts_pl *tsr, ss_ike_child_info *ci)
 {
+	/* §2.17: i2r is from whoever initiated the exchange that made this CHILD SA. */
 	memset(ci, 0, sizeof(*ci));
 	ci->spi_in = spi_in;
 	ci->spi_out = spi_out;
 	ci->suite = ck->suite;
-	ci->key_out = sa->initiator ? ck->i2r : ck->r2i;
-	ci->key_in = sa->initiator ? ck->r2i : ck->i2r;
+	ci->key_out = exch_initiator ? ck->i2r : ck->r2i;
+	ci->key_in = exch_initiator ? ck->r2i : ck->i2r;
 	ci->ts_local = *tsl;
 	ci->ts_remote = *tsr;
 	ci->mode = sa->cfg->mode;
@@ -41,11 +42,11 @@ static void child_info(ike_sa *sa, const ss_child_keys *ck, uint32_t spi_in, uin
 	ci->udp_encap = sa->natt;
 	ci->local = sa->local;
 	ci->remote = sa->remote;
-	ci->initiator = sa->initiator;
+	ci->initiator = exch_initiator;
 }
 
 /* Emits CHILD_UP and remembers the CHILD SA (without its keys). */
-static void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci)
+void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci)
 {
 	act_child(e, sa, SS_IKE_ACT_CHILD_UP, ci);
 	ss_wipe(&ci->key_in, sizeof(ci->key_in));
@@ -58,7 +59,7 @@ static void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci)
 		}
 }
 
-static void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote)
+void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote)
 {
 	ts_default(local, &sa->cfg->ts_local, &sa->local.addr);
 	ts_default(remote, &sa->cfg->ts_remote, &sa->remote.addr);
@@ -190,7 +191,7 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done");
 	e->st.sa_established++;
 	ss_ike_child_info ci;
-	child_info(sa, &ck, sa->child_spi, peer_spi, &m->tsi, &m->tsr, &ci);
+	child_info(sa, &ck, true, sa->child_spi, peer_spi, &m->tsi, &m->tsr, &ci);
 	ss_child_keys_wipe(&ck);
 	child_up(e, sa, &ci);
 	act_outcome(e, sa, SS_IKE_SECURED, 0, "IKE SA and CHILD SA established");
@@ -214,14 +215,14 @@ static void auth_fail_reply(ss_ike_engine *e, ike_sa *sa, const char *why)
 }
 
 /* Negotiates the CHILD SA; returns 0 or the error notify to send instead. */
-static uint16_t child_select(ike_sa *sa, const ss_ike_msg *m, ss_esp_suite *es, uint8_t *num,
-			     uint32_t *peer_spi, ss_ike_ts_pl *ni, ss_ike_ts_pl *nr)
+uint16_t child_select(ike_sa *sa, const ss_ike_msg *m, bool ignore_dh, ss_esp_suite *es,
+		      uint8_t *num, uint32_t *peer_spi, ss_ike_ts_pl *ni, ss_ike_ts_pl *nr)
 {
 	bool transport = ss_ike_find_notify(m, SS_N_USE_TRANSPORT_MODE) != NULL;
 	if (!ss_ike_has(m, SS_PL_SA) || !ss_ike_has(m, SS_PL_TSI) || !ss_ike_has(m, SS_PL_TSR))
 		return SS_N_INVALID_SYNTAX;
 	if (transport != (sa->cfg->mode == SS_MODE_TRANSPORT) ||
-	    !prop_select_esp(&m->sa, sa->cfg->esp, sa->cfg->n_esp, true, es, num, peer_spi))
+	    !prop_select_esp(&m->sa, sa->cfg->esp, sa->cfg->n_esp, ignore_dh, es, num, peer_spi))
 		return SS_N_NO_PROPOSAL_CHOSEN;
 	ss_ike_ts_pl tsl, tsr;
 	our_ts(sa, &tsl, &tsr);
@@ -303,7 +304,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	uint8_t num = 0;
 	uint32_t peer_spi = 0;
 	ss_ike_ts_pl ni, nr;
-	uint16_t child_err = child_select(sa, m, &es, &num, &peer_spi, &ni, &nr);
+	uint16_t child_err = child_select(sa, m, true, &es, &num, &peer_spi, &ni, &nr);
 	sa->child_spi = child_err ? 0 : new_child_spi();
 	uint8_t out[SS_IKE_BUF];
 	size_t n = build_auth_response(sa, child_err, &es, num, &ni, &nr, out, sizeof(out));
@@ -322,7 +323,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	if (!ss_child_keys_derive(&ck, &es, &sa->keys, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len))
 		return;
 	ss_ike_child_info ci;
-	child_info(sa, &ck, sa->child_spi, peer_spi, &nr, &ni, &ci);
+	child_info(sa, &ck, false, sa->child_spi, peer_spi, &nr, &ni, &ci);
 	ss_child_keys_wipe(&ck);
 	child_up(e, sa, &ci);
 	act_outcome(e, sa, SS_IKE_SECURED, 0, "peer established IKE SA and CHILD SA");

@@ -239,7 +239,7 @@ static void dispatch(ss_ike_engine *e, ss_ike_msg *m, const uint8_t *p, size_t l
 		switch (h->exchange) {
 		case SS_IKE_AUTH: fn = response ? auth_response_in : auth_request_in; break;
 		case SS_IKE_INFORMATIONAL: fn = response ? info_response_in : info_request_in; break;
-		case SS_IKE_CREATE_CHILD_SA: fn = response ? NULL : child_request_in; break;
+		case SS_IKE_CREATE_CHILD_SA: fn = response ? child_response_in : child_request_in; break;
 		}
 		if (fn)
 			fn(e, sa, m, now);

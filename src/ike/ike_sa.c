@@ -15,7 +15,8 @@ static const char *const state_name[ST_COUNT] = {
 /* Legal moves: legal[from] has bit (1 << to).  Everything may die. */
 #define B(s) (1u << (s))
 static const unsigned legal[ST_COUNT] = {
-	[ST_INIT_SENT] = B(ST_INIT_SENT) | B(ST_AUTH_SENT) | B(ST_DEAD),
+	/* INIT_SENT -> ESTABLISHED only for an IKE SA born from a rekey (§1.3.2). */
+	[ST_INIT_SENT] = B(ST_INIT_SENT) | B(ST_AUTH_SENT) | B(ST_ESTABLISHED) | B(ST_DEAD),
 	[ST_AUTH_SENT] = B(ST_ESTABLISHED) | B(ST_DEAD),
 	[ST_HALF_OPEN] = B(ST_ESTABLISHED) | B(ST_DEAD),
 	[ST_ESTABLISHED] = B(ST_DELETING) | B(ST_DEAD),
@@ -35,7 +36,7 @@ void sa_set_state(ike_sa *sa, enum ike_state to, const char *reason)
 	sa->state = to;
 }
 
-static uint64_t new_spi(void)
+uint64_t sa_new_spi(void)
 {
 	uint64_t s = 0;
 	/* Never 0 (means "unknown"), and never 32 leading zero bits, so that a quoted datagram
@@ -63,7 +64,7 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	ike_sa *sa = calloc(1, sizeof(*sa));
 	if (!sa)
 		return NULL;
-	uint64_t spi = new_spi();
+	uint64_t spi = sa_new_spi();
 	if (!spi) {
 		free(sa);
 		return NULL;
@@ -154,8 +155,13 @@ void sa_reap(ss_ike_engine *e)
 			continue;
 		}
 		*pp = sa->next;
-		if (sa->keyed && sa->outcome_sent)
+		/* A rekeyed SA handed its CHILD SAs and its handle to its successor. */
+		if (sa->keyed && sa->outcome_sent && !sa->rekeyed) {
+			for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
+				if (sa->child[i].used)
+					act_child(e, sa, SS_IKE_ACT_CHILD_DELETED, &sa->child[i].info);
 			act_ike_deleted(e, sa);
+		}
 		e->st.sas--;
 		sa_leave_half_open(e, sa);
 		sa_free(sa);
@@ -294,6 +300,23 @@ void sa_send_request(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len,
 		sa->out.next = now + 1000;
 	}
 	act_send(e, sa, &sa->local, &sa->remote, p, len);
+}
+
+bool sa_request(ss_ike_engine *e, ike_sa *sa, uint8_t exch, const ss_ike_writer *w, ss_time now)
+{
+	uint8_t out[SS_IKE_BUF];
+	size_t n = sa_seal(sa, exch, false, sa->my_msg_id, w, out, sizeof(out));
+	if (n)
+		sa_send_request(e, sa, out, n, exch, now);
+	return n != 0;
+}
+
+void sa_respond(ss_ike_engine *e, ike_sa *sa, uint8_t exch, const ss_ike_writer *w)
+{
+	uint8_t out[SS_IKE_BUF];
+	size_t n = sa_seal(sa, exch, true, sa->peer_msg_id, w, out, sizeof(out));
+	if (n)
+		sa_send_response(e, sa, out, n);
 }
 
 void sa_send_response(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len)

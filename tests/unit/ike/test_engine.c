@@ -421,6 +421,120 @@ static void half_open_limit(void **state)
 	h_free(&H);
 }
 
+/* Each side's live CHILD SAs pair up: same count, and each of A's has B's mirror image. */
+static void assert_children_mirrored(int want)
+{
+	h_side *a = &H.side[0], *b = &H.side[1];
+	assert_int_equal(a->n_alive, want);
+	assert_int_equal(b->n_alive, want);
+	for (int i = 0; i < a->n_alive; i++) {
+		const ss_ike_child_info *ca = &a->alive[i], *cb = NULL;
+		for (int j = 0; j < b->n_alive; j++)
+			if (b->alive[j].spi_in == ca->spi_out)
+				cb = &b->alive[j];
+		assert_non_null(cb);
+		assert_int_equal(cb->spi_out, ca->spi_in);
+		assert_int_equal(ca->key_out.encr_len, cb->key_in.encr_len);
+		assert_memory_equal(ca->key_out.encr, cb->key_in.encr, ca->key_out.encr_len);
+		assert_memory_equal(ca->key_in.encr, cb->key_out.encr, ca->key_in.encr_len);
+		assert_memory_equal(ca->key_out.integ, cb->key_in.integ, ca->key_out.integ_len);
+	}
+}
+
+static void create_child_with_pfs(void **state)
+{
+	ss_esp_suite pfs = ESP_CBC256;
+	pfs.dh = SS_DH_CURVE25519;
+	start(NULL, &GCM128_ECP256, &pfs);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	/* The first CHILD SA comes without DH (§1.2), whatever the PFS setting. */
+	assert_int_equal(H.side[0].child.suite.dh, SS_DH_NONE);
+	assert_true(ss_ike_create_child(H.side[0].eng, ha, H.now));
+	assert_false(ss_ike_create_child(H.side[0].eng, ha, H.now)); /* window 1 */
+	h_run(&H, H.now + SS_SEC(60));
+	assert_children_mirrored(2);
+	assert_int_equal(H.side[0].child.suite.dh, SS_DH_CURVE25519);
+	assert_int_equal(H.side[1].child.suite.dh, SS_DH_CURVE25519);
+	assert_true(H.side[0].child.initiator);
+	assert_false(H.side[1].child.initiator);
+	/* The responder of the IKE SA can create one too. */
+	uint32_t hb = 0;
+	ss_ike_sa_info ib;
+	for (uint32_t h = 1; h < 10 && !hb; h++)
+		if (ss_ike_sa_get(H.side[1].eng, h, &ib))
+			hb = h;
+	assert_true(ss_ike_create_child(H.side[1].eng, hb, H.now));
+	h_run(&H, H.now + SS_SEC(60));
+	assert_children_mirrored(3);
+	h_free(&H);
+}
+
+static void rekey_child_replaces_old(void **state)
+{
+	start(NULL, &CBC256_MODP2048, &ESP_CBC256);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	uint32_t old_in = H.side[0].child.spi_in, old_out = H.side[0].child.spi_out;
+	ss_ike_child_info before = H.side[0].child;
+	assert_true(ss_ike_rekey_child(H.side[0].eng, ha, old_in, H.now));
+	h_run(&H, H.now + SS_SEC(60));
+	assert_children_mirrored(1);
+	assert_int_equal(H.side[0].child.rekey_of, old_in);
+	assert_int_equal(H.side[1].child.rekey_of, old_out);
+	assert_int_not_equal(H.side[0].alive[0].spi_in, old_in);
+	assert_memory_not_equal(before.key_out.encr, H.side[0].alive[0].key_out.encr, before.key_out.encr_len);
+	assert_int_equal(H.side[0].n_child_deleted, 1);
+	assert_int_equal(H.side[1].n_child_deleted, 1);
+	/* Rekeying an SPI we don't have is refused locally. */
+	assert_false(ss_ike_rekey_child(H.side[0].eng, ha, old_in, H.now));
+	h_free(&H);
+}
+
+static void rekey_ike_keeps_children(void **state)
+{
+	start(NULL, &GCM256_X25519, &ESP_GCM256);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	ss_ike_sa_info old;
+	assert_true(ss_ike_sa_get(H.side[0].eng, ha, &old));
+	uint8_t old_skd[SS_PRF_MAX];
+	memcpy(old_skd, old.keys->sk_d, old.keys->sk_d_len);
+	assert_true(ss_ike_rekey_ike(H.side[0].eng, ha, H.now));
+	h_run(&H, H.now + SS_SEC(60));
+	assert_int_equal(H.side[0].n_ike_rekeyed, 1);
+	assert_int_equal(H.side[1].n_ike_rekeyed, 1);
+	assert_int_equal(H.side[0].n_ike_deleted, 0);
+	assert_int_equal(H.side[1].n_ike_deleted, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 1);
+	ss_ike_sa_info na, nb;
+	assert_true(ss_ike_sa_get(H.side[0].eng, ha, &na));   /* same handle */
+	assert_true(na.established);
+	assert_true(na.spi_i != old.spi_i && na.spi_r != old.spi_r);
+	bool found = false;
+	for (uint32_t h = 1; h < 10 && !found; h++)
+		found = ss_ike_sa_get(H.side[1].eng, h, &nb) && nb.established;
+	assert_true(found);
+	assert_true(nb.spi_i == na.spi_i && nb.spi_r == na.spi_r);
+	assert_memory_equal(na.keys->sk_d, nb.keys->sk_d, na.keys->sk_d_len);
+	assert_memory_not_equal(na.keys->sk_d, old_skd, na.keys->sk_d_len);
+	assert_children_mirrored(1);
+	/* The new SA works: a CHILD SA over it, then a delete takes everything down. */
+	assert_true(ss_ike_create_child(H.side[0].eng, ha, H.now));
+	h_run(&H, H.now + SS_SEC(60));
+	assert_children_mirrored(2);
+	assert_true(ss_ike_delete(H.side[0].eng, ha, H.now));
+	h_run(&H, H.now + SS_SEC(60));
+	assert_children_mirrored(0);
+	assert_int_equal(H.side[0].n_ike_deleted, 1);
+	assert_int_equal(H.side[1].n_ike_deleted, 1);
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +555,9 @@ int main(void)
 		cmocka_unit_test(delete_and_liveness),
 		cmocka_unit_test(unknown_critical_payload_answered),
 		cmocka_unit_test(half_open_limit),
+		cmocka_unit_test(create_child_with_pfs),
+		cmocka_unit_test(rekey_child_replaces_old),
+		cmocka_unit_test(rekey_ike_keeps_children),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
