@@ -91,6 +91,43 @@ static bool peer_auth_ok(const ike_sa *sa, const ss_ike_msg *m, const ss_ike_id_
 				  m->auth.data.p, m->auth.data.len);
 }
 
+/* The smallest of an SA's two nonces, compared as §2.8.1 compares them. */
+static int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+	return c ? c : (al > bl) - (al < bl);
+}
+
+static void min_nonce(const ike_sa *sa, const uint8_t **p, size_t *len)
+{
+	bool ni = nonce_cmp(sa->ni, sa->ni_len, sa->nr, sa->nr_len) < 0;
+	*p = ni ? sa->ni : sa->nr;
+	*len = ni ? sa->ni_len : sa->nr_len;
+}
+
+/* Simultaneous initiation: both sides started an IKE SA toward each other and both came up.
+ * Like colliding rekeys (§2.8.1), the pair holding the lowest nonce is redundant; both ends
+ * see the same nonces, so they agree, and the initiator of the redundant one deletes it. */
+static void converge(ss_ike_engine *e, ike_sa *sa, ss_time now)
+{
+	for (ike_sa *o = e->sas; o; o = o->next) {
+		if (o == sa || o->state != ST_ESTABLISHED || o->rekeyed ||
+		    !ss_addr_eq(&o->remote.addr, &sa->remote.addr) ||
+		    !ss_addr_eq(&o->local.addr, &sa->local.addr))
+			continue;
+		const uint8_t *pa, *pb;
+		size_t la, lb;
+		min_nonce(sa, &pa, &la);
+		min_nonce(o, &pb, &lb);
+		ike_sa *redundant = nonce_cmp(pa, la, pb, lb) < 0 ? sa : o;
+		SS_INFO(SUB, "SA %u and SA %u join the same peers: SA %u is redundant", sa->handle,
+			o->handle, redundant->handle);
+		if (redundant->initiator && !redundant->out.req)
+			ss_ike_delete_sa(e, redundant, now);
+		return;
+	}
+}
+
 /* ---- Initiator ---- */
 
 void auth_start(ss_ike_engine *e, ike_sa *sa, ss_time now)
@@ -195,6 +232,7 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	ss_child_keys_wipe(&ck);
 	child_up(e, sa, &ci);
 	act_outcome(e, sa, SS_IKE_SECURED, 0, "IKE SA and CHILD SA established");
+	converge(e, sa, now);
 }
 
 /* ---- Responder ---- */
@@ -327,4 +365,5 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	ss_child_keys_wipe(&ck);
 	child_up(e, sa, &ci);
 	act_outcome(e, sa, SS_IKE_SECURED, 0, "peer established IKE SA and CHILD SA");
+	converge(e, sa, now);
 }

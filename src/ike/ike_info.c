@@ -87,7 +87,12 @@ bool ss_ike_delete(ss_ike_engine *e, uint32_t h, ss_time now)
 {
 	eng_begin(e);
 	ike_sa *sa = sa_by_handle(e, h);
-	if (!sa || sa->state != ST_ESTABLISHED || sa->out.req)
+	return sa && ss_ike_delete_sa(e, sa, now);
+}
+
+bool ss_ike_delete_sa(ss_ike_engine *e, ike_sa *sa, ss_time now)
+{
+	if (sa->state != ST_ESTABLISHED || sa->out.req)
 		return false;
 	uint8_t inner[16];
 	ss_ike_writer w;

@@ -210,5 +210,6 @@ bool child_send_delete(ss_ike_engine *e, ike_sa *sa, uint32_t spi_in, ss_time no
 /* ike_info.c */
 void info_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
 void info_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
+bool ss_ike_delete_sa(ss_ike_engine *e, ike_sa *sa, ss_time now);
 
 #endif

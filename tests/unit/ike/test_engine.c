@@ -535,6 +535,34 @@ static void rekey_ike_keeps_children(void **state)
 	h_free(&H);
 }
 
+static void simultaneous_initiation_converges(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint32_t ha = h_initiate(&H, 0);
+	uint32_t hb = h_initiate(&H, 1);
+	assert_true(ha && hb);
+	h_run(&H, SS_SEC(60));
+	/* Both negotiations succeeded... */
+	assert_int_equal(H.side[0].outcome, SS_IKE_SECURED);
+	assert_int_equal(H.side[1].outcome, SS_IKE_SECURED);
+	assert_int_equal(H.side[0].n_child_up, 2);
+	/* ...and one pair was deleted, the same on both ends. */
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 1);
+	assert_int_equal(H.side[0].n_ike_deleted, 1);
+	assert_int_equal(H.side[1].n_ike_deleted, 1);
+	assert_children_mirrored(1);
+	ss_ike_sa_info ia = { 0 }, ib = { 0 };
+	for (uint32_t h = 1; h < 10; h++) {
+		ss_ike_sa_get(H.side[0].eng, h, &ia);
+		ss_ike_sa_get(H.side[1].eng, h, &ib);
+	}
+	assert_true(ia.established && ib.established);
+	assert_true(ia.spi_i == ib.spi_i && ia.spi_r == ib.spi_r);
+	assert_memory_equal(ia.keys->sk_d, ib.keys->sk_d, ia.keys->sk_d_len);
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -558,6 +586,7 @@ int main(void)
 		cmocka_unit_test(create_child_with_pfs),
 		cmocka_unit_test(rekey_child_replaces_old),
 		cmocka_unit_test(rekey_ike_keeps_children),
+		cmocka_unit_test(simultaneous_initiation_converges),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
