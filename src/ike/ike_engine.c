@@ -260,10 +260,13 @@ void ss_ike_input(ss_ike_engine *e, const uint8_t *p, size_t len, const ss_ike_e
 	if (!m)
 		return;
 	enum ss_ike_codec_err err = ss_ike_parse(p, len, m, &e->st.codec);
-	if (err == SS_CODEC_CRITICAL && m->hdr.exchange == SS_IKE_SA_INIT &&
-	    !(m->hdr.flags & SS_IKE_FLAG_RESPONSE)) {
+	bool init_req = m->hdr.exchange == SS_IKE_SA_INIT && !(m->hdr.flags & SS_IKE_FLAG_RESPONSE);
+	if (err == SS_CODEC_CRITICAL && init_req) {
 		/* §2.5: refuse the request, naming the payload, without creating state. */
 		init_request_in(e, m, p, len, local, remote, now);
+	} else if (err == SS_CODEC_BAD_VERSION && init_req && (m->hdr.version >> 4) > 2) {
+		/* §2.5: a higher major version is answered, from version 2, so the peer falls back. */
+		init_version_reply(e, m, local, remote);
 	} else if (err) {
 		e->st.dropped++;
 	} else {

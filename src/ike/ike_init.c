@@ -197,6 +197,12 @@ static void stateless_reply(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_
 	SS_DEBUG(SUB, "IKE_SA_INIT: answered %s without state", ss_ike_notify_name(type));
 }
 
+void init_version_reply(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *local,
+			const ss_ike_endpoint *remote)
+{
+	stateless_reply(e, m, local, remote, SS_N_INVALID_MAJOR_VERSION, NULL, 0);
+}
+
 /* §2.6: cookie = prf(secret, Ni | IPi | SPIi), recomputable without state. */
 static bool make_cookie(const ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *remote,
 			uint8_t out[32])

@@ -183,6 +183,8 @@ bool nat_detected(const ss_ike_msg *m, const ss_ike_endpoint *local, const ss_ik
 bool init_start(ss_ike_engine *e, ike_sa *sa, ss_time now);
 void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, size_t len,
 		     const ss_ike_endpoint *local, const ss_ike_endpoint *remote, ss_time now);
+void init_version_reply(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *local,
+			const ss_ike_endpoint *remote);
 void init_response_in(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const uint8_t *p,
 		      size_t len, ss_time now);
 

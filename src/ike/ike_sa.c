@@ -261,11 +261,24 @@ bool sa_open(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len, ss_ike_
 		return false;
 	}
 	ss_cur c = ss_cur_init(scratch + off, ilen);
-	if (ss_ike_parse_payloads(&c, m->sk.first_inner, NULL, m, &e->st.codec) != SS_CODEC_OK) {
-		e->st.dropped++;
-		return false;
+	enum ss_ike_codec_err ce = ss_ike_parse_payloads(&c, m->sk.first_inner, NULL, m, &e->st.codec);
+	if (ce == SS_CODEC_OK)
+		return true;
+	e->st.dropped++;
+	if (!(m->hdr.flags & SS_IKE_FLAG_RESPONSE)) {
+		/* §2.21.2, §2.5: an authenticated request we cannot process still gets an answer,
+		 * naming the unsupported critical payload, or INVALID_SYNTAX. */
+		uint8_t inner[32], t = m->unsupported_critical;
+		ss_ike_writer w;
+		ss_ikew_init_inner(&w, inner, sizeof(inner));
+		if (ce == SS_CODEC_CRITICAL)
+			ss_ikew_notify(&w, 0, NULL, 0, SS_N_UNSUPPORTED_CRITICAL_PAYLOAD, &t, 1);
+		else
+			ss_ikew_notify(&w, 0, NULL, 0, SS_N_INVALID_SYNTAX, NULL, 0);
+		ss_ikew_finish(&w);
+		sa_respond(e, sa, m->hdr.exchange, &w);
 	}
-	return true;
+	return false;
 }
 
 void sa_clear_request(ike_sa *sa)

@@ -563,6 +563,85 @@ static void simultaneous_initiation_converges(void **state)
 	h_free(&H);
 }
 
+static void higher_major_version_answered(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint8_t buf[64];
+	ss_ike_writer w;
+	ss_ike_hdr hd = { .spi_i = 0x1122334455667788ull, .version = 0x30, .exchange = SS_IKE_SA_INIT,
+			  .flags = SS_IKE_FLAG_INITIATOR };
+	ss_ikew_init(&w, buf, sizeof(buf), &hd);
+	size_t n = ss_ikew_finish(&w);
+	ss_ike_input(H.side[1].eng, buf, n, &H.side[1].ep, &H.side[0].ep, H.now);
+	ss_ike_action a;
+	assert_true(ss_ike_next_action(H.side[1].eng, &a));
+	ss_ike_msg m;
+	assert_int_equal(ss_ike_parse(a.data, a.len, &m, NULL), SS_CODEC_OK);
+	assert_int_equal(m.hdr.version, SS_IKE_VERSION);
+	assert_int_equal(m.notify[0].type, SS_N_INVALID_MAJOR_VERSION);
+	h_free(&H);
+}
+
+/* An authenticated request with an unknown critical payload inside SK gets a sealed answer
+ * naming it, and consumes its message ID (the next request is still accepted). */
+static void encrypted_critical_payload_answered(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	ss_ike_sa_info ia;
+	assert_true(ss_ike_sa_get(H.side[0].eng, ha, &ia));
+	ss_sk sk;
+	assert_true(ss_sk_init(&sk, &ia.suite, &ia.keys->i2r));
+	sk.next_iv = 1000;  /* the engine's own counter is elsewhere: stay clear of its IVs */
+	uint8_t msg[512], body[4] = { 1, 2, 3, 4 };
+	ss_ike_writer inner;
+	uint8_t ib[64];
+	ss_ikew_init_inner(&inner, ib, sizeof(ib));
+	ss_ikew_raw(&inner, 250, true, body, 4);
+	size_t plain = ss_ikew_finish(&inner);
+	size_t aad = SS_IKE_HDR_LEN + 4, bl = ss_sk_body_len(&sk, plain);
+	ss_buf b = ss_buf_init(msg, sizeof(msg));
+	ss_ike_hdr hd = { .spi_i = ia.spi_i, .spi_r = ia.spi_r, .next_payload = SS_PL_SK,
+			  .exchange = SS_IKE_INFORMATIONAL, .flags = SS_IKE_FLAG_INITIATOR,
+			  .msg_id = 2, .length = (uint32_t)(aad + bl) };
+	ss_ike_hdr_write(&b, &hd);
+	ss_buf_u8(&b, 250);
+	ss_buf_u8(&b, 0);
+	ss_buf_be16(&b, (uint16_t)(4 + bl));
+	memcpy(msg + aad + ss_sk_iv_len(&sk), ib, plain);
+	size_t len = 0;
+	assert_true(ss_sk_seal(&sk, msg, sizeof(msg), aad, plain, &len));
+	ss_sk_wipe(&sk);
+	ss_ike_input(H.side[1].eng, msg, len, &H.side[1].ep, &H.side[0].ep, H.now);
+	ss_ike_action a;
+	assert_true(ss_ike_next_action(H.side[1].eng, &a));
+	assert_int_equal(a.kind, SS_IKE_ACT_SEND);
+	ss_ike_msg m;
+	assert_int_equal(ss_ike_parse(a.data, a.len, &m, NULL), SS_CODEC_OK);
+	assert_int_equal(m.hdr.msg_id, 2);
+	assert_true(m.hdr.flags & SS_IKE_FLAG_RESPONSE);
+	assert_true(ss_ike_has(&m, SS_PL_SK));
+	/* Open it with the responder-to-initiator keys: one notify naming payload 250. */
+	uint8_t copy[512];
+	memcpy(copy, a.data, a.len);
+	ss_sk rk;
+	assert_true(ss_sk_init(&rk, &ia.suite, &ia.keys->r2i));
+	size_t off = 0, ilen = 0;
+	assert_int_equal(ss_sk_open(&rk, copy, a.len, m.sk.offset + 4, &off, &ilen), SS_SK_OK);
+	ss_sk_wipe(&rk);
+	ss_ike_msg in = { 0 };
+	ss_cur c = ss_cur_init(copy + off, ilen);
+	assert_int_equal(ss_ike_parse_payloads(&c, m.sk.first_inner, NULL, &in, NULL), SS_CODEC_OK);
+	assert_int_equal(in.n_notify, 1);
+	assert_int_equal(in.notify[0].type, SS_N_UNSUPPORTED_CRITICAL_PAYLOAD);
+	assert_int_equal(in.notify[0].data.len, 1);
+	assert_int_equal(in.notify[0].data.p[0], 250);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->codec.rejected[SS_CODEC_CRITICAL], 1);
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -587,6 +666,8 @@ int main(void)
 		cmocka_unit_test(rekey_child_replaces_old),
 		cmocka_unit_test(rekey_ike_keeps_children),
 		cmocka_unit_test(simultaneous_initiation_converges),
+		cmocka_unit_test(higher_major_version_answered),
+		cmocka_unit_test(encrypted_critical_payload_answered),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
