@@ -45,18 +45,35 @@ void child_info(ike_sa *sa, const ss_child_keys *ck, bool exch_initiator, uint32
 	ci->initiator = exch_initiator;
 }
 
+/* §2.8: the side that made a CHILD SA rekeys it at 90% of its lifetime; both drop it at
+ * 100% if that did not happen.  A lifetime of 0 means "never". */
+static ss_time at_fraction(ss_time now, uint32_t lifetime_s, unsigned percent)
+{
+	return lifetime_s ? now + (ss_time)lifetime_s * 10u * percent : SS_NEVER;
+}
+
 /* Emits CHILD_UP and remembers the CHILD SA (without its keys). */
-void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci)
+void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci, ss_time now)
 {
 	act_child(e, sa, SS_IKE_ACT_CHILD_UP, ci);
 	ss_wipe(&ci->key_in, sizeof(ci->key_in));
 	ss_wipe(&ci->key_out, sizeof(ci->key_out));
 	for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
 		if (!sa->child[i].used) {
-			sa->child[i].used = true;
-			sa->child[i].info = *ci;
+			ike_child *c = &sa->child[i];
+			c->used = true;
+			c->info = *ci;
+			c->rekey_at = ci->initiator ? at_fraction(now, ci->lifetime_s, 90) : SS_NEVER;
+			c->expire_at = at_fraction(now, ci->lifetime_s, 100);
 			return;
 		}
+	SS_WARN(SUB, "SA %u: more than %d CHILD SAs: not tracking SPI %08x", sa->handle,
+		SS_IKE_MAX_CHILD, ci->spi_in);
+}
+
+void ike_lifetime_start(ike_sa *sa, ss_time now)
+{
+	sa->rekey_at = sa->initiator ? at_fraction(now, sa->cfg->ike_lifetime_s, 90) : SS_NEVER;
 }
 
 void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote)
@@ -227,10 +244,11 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	}
 	sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done");
 	e->st.sa_established++;
+	ike_lifetime_start(sa, now);
 	ss_ike_child_info ci;
 	child_info(sa, &ck, true, sa->child_spi, peer_spi, &m->tsi, &m->tsr, &ci);
 	ss_child_keys_wipe(&ck);
-	child_up(e, sa, &ci);
+	child_up(e, sa, &ci, now);
 	act_outcome(e, sa, SS_IKE_SECURED, 0, "IKE SA and CHILD SA established");
 	converge(e, sa, now);
 }
@@ -353,6 +371,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	sa_send_response(e, sa, out, n);
 	sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done");
 	e->st.sa_established++;
+	ike_lifetime_start(sa, now);
 	if (child_err) {
 		SS_INFO(SUB, "SA %u: CHILD SA refused: %s", sa->handle, ss_ike_notify_name(child_err));
 		return;
@@ -363,7 +382,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	ss_ike_child_info ci;
 	child_info(sa, &ck, false, sa->child_spi, peer_spi, &nr, &ni, &ci);
 	ss_child_keys_wipe(&ck);
-	child_up(e, sa, &ci);
+	child_up(e, sa, &ci, now);
 	act_outcome(e, sa, SS_IKE_SECURED, 0, "peer established IKE SA and CHILD SA");
 	converge(e, sa, now);
 }

@@ -195,7 +195,7 @@ static void child_done(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, enum ike_op 
 	child_info(sa, &ck, true, sa->child_spi, peer_spi, &m->tsi, &m->tsr, &ci);
 	ss_child_keys_wipe(&ck);
 	ci.rekey_of = old ? old->info.spi_in : 0;
-	child_up(e, sa, &ci);
+	child_up(e, sa, &ci, now);
 	/* §1.3.3: the rekeying side deletes the old CHILD SA once the new one is up. */
 	if (old)
 		child_send_delete(e, sa, ci.rekey_of, now);
@@ -235,6 +235,7 @@ static ike_sa *ike_successor(ss_ike_engine *e, ike_sa *old, bool initiator, uint
 	old->handle = n->handle;
 	n->handle = h;
 	sa_set_state(n, ST_ESTABLISHED, "rekeyed IKE SA");
+	ike_lifetime_start(n, now);
 	act_child(e, n, SS_IKE_ACT_IKE_REKEYED, &(ss_ike_child_info){ 0 });
 	SS_INFO(SUB, "SA %u: IKE SA rekeyed", n->handle);
 	return n;
@@ -300,7 +301,7 @@ static void refuse(ss_ike_engine *e, ike_sa *sa, uint16_t type, uint16_t group)
 	SS_INFO(SUB, "SA %u: CREATE_CHILD_SA answered %s", sa->handle, ss_ike_notify_name(type));
 }
 
-static void child_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m)
+static void child_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 {
 	const ss_ike_notify_pl *rk = ss_ike_find_notify(m, SS_N_REKEY_SA);
 	ike_child *old = NULL;
@@ -347,7 +348,7 @@ static void child_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m)
 	child_info(sa, &ck, false, sa->child_spi, peer_spi, &tnr, &tni, &ci);
 	ss_child_keys_wipe(&ck);
 	ci.rekey_of = old ? old->info.spi_in : 0;
-	child_up(e, sa, &ci);
+	child_up(e, sa, &ci, now);
 }
 
 static void ike_rekey_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
@@ -407,7 +408,52 @@ void child_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	if (m->sa.prop[0].proto == SS_PROTO_IKE)
 		ike_rekey_respond(e, sa, m, now);
 	else
-		child_respond(e, sa, m);
+		child_respond(e, sa, m, now);
 	ss_dh_free(sa->dh);
 	sa->dh = NULL;
+}
+
+/* ---- Lifetimes ---- */
+
+static bool idle(const ike_sa *sa)
+{
+	return sa->state == ST_ESTABLISHED && !sa->out.req && !sa->rekeyed;
+}
+
+ss_time lifetime_deadline(const ike_sa *sa)
+{
+	if (!idle(sa))
+		return SS_NEVER;
+	ss_time t = sa->rekey_at;
+	for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
+		if (sa->child[i].used)
+			t = ss_time_min(t, ss_time_min(sa->child[i].rekey_at, sa->child[i].expire_at));
+	return t;
+}
+
+void lifetime_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
+{
+	if (!idle(sa))
+		return;
+	for (int i = 0; i < SS_IKE_MAX_CHILD; i++) {
+		ike_child *c = &sa->child[i];
+		if (!c->used)
+			continue;
+		if (now >= c->expire_at) {
+			SS_INFO(SUB, "SA %u: CHILD SA %08x expired", sa->handle, c->info.spi_in);
+			c->expire_at = SS_NEVER;  /* once, even if the delete cannot go now */
+			c->rekey_at = SS_NEVER;
+			child_send_delete(e, sa, c->info.spi_in, now);
+			return;
+		}
+		if (now >= c->rekey_at) {
+			c->rekey_at = SS_NEVER;
+			if (start_child(e, sa, c, now))
+				return;
+		}
+	}
+	if (now >= sa->rekey_at) {
+		sa->rekey_at = SS_NEVER;
+		ss_ike_rekey_ike(e, sa->handle, now);
+	}
 }

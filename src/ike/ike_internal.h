@@ -35,7 +35,8 @@ enum ike_op {
 
 typedef struct ike_child {
 	bool used;
-	ss_ike_child_info info;
+	ss_ike_child_info info;   /* keys wiped once handed out */
+	ss_time rekey_at, expire_at;
 } ike_child;
 
 /* The request we have outstanding (window 1) and the last response we sent. */
@@ -93,6 +94,7 @@ typedef struct ike_sa {
 	size_t xn_len;
 	uint64_t new_spi;      /* OP_REKEY_IKE: our SPI of the new IKE SA */
 	bool rekeyed;          /* superseded by a new IKE SA: its children moved there */
+	ss_time rekey_at;      /* when we rekey this IKE SA (we initiated it), else SS_NEVER */
 	ike_child child[SS_IKE_MAX_CHILD];
 	struct ike_sa *next;
 } ike_sa;
@@ -195,7 +197,8 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
 
 void child_info(ike_sa *sa, const ss_child_keys *ck, bool exch_initiator, uint32_t spi_in,
 		uint32_t spi_out, const ss_ike_ts_pl *tsl, const ss_ike_ts_pl *tsr, ss_ike_child_info *ci);
-void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci);
+void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci, ss_time now);
+void ike_lifetime_start(ike_sa *sa, ss_time now);
 void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote);
 /* Negotiates a CHILD SA as responder; 0 or the error notify to answer with. */
 uint16_t child_select(ike_sa *sa, const ss_ike_msg *m, bool ignore_dh, ss_esp_suite *es,
@@ -208,6 +211,9 @@ ike_child *child_by_spi_in(ike_sa *sa, uint32_t spi);
 ike_child *child_by_spi_out(ike_sa *sa, uint32_t spi);
 /* Sends INFORMATIONAL DELETE for one of our CHILD SAs (op OP_DELETE_CHILD). */
 bool child_send_delete(ss_ike_engine *e, ike_sa *sa, uint32_t spi_in, ss_time now);
+/* Lifetimes of an established, idle SA: starts at most one rekey or delete that is due. */
+void lifetime_timer(ss_ike_engine *e, ike_sa *sa, ss_time now);
+ss_time lifetime_deadline(const ike_sa *sa);
 
 /* ike_info.c */
 void info_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);

@@ -357,8 +357,10 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 		sa_set_state(sa, ST_DEAD, "half-open timeout");
 		return;
 	}
-	if (!sa->out.req)
+	if (!sa->out.req) {
+		lifetime_timer(e, sa, now);
 		return;
+	}
 	if (sa->out.first) {
 		enum ss_retx_step s;
 		while ((s = ss_retx_poll(&sa->out.retx, &sa->cfg->retx, now)) == SS_RETX_SEND) {
@@ -396,5 +398,5 @@ ss_time sa_deadline(const ike_sa *sa)
 		t = sa->out.first ? ss_retx_deadline(&sa->out.retx) : sa->out.next;
 	if (sa->state == ST_HALF_OPEN)
 		t = ss_time_min(t, sa->expires);
-	return t;
+	return ss_time_min(t, lifetime_deadline(sa));
 }

@@ -642,6 +642,46 @@ static void encrypted_critical_payload_answered(void **state)
 	h_free(&H);
 }
 
+static void lifetimes_drive_rekeys(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	for (int i = 0; i < 2; i++) {
+		H.side[i].cfg.child_lifetime_s = 300;
+		H.side[i].cfg.ike_lifetime_s = 1000;
+	}
+	ss_time t0 = H.now;
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, t0 + SS_SEC(269));
+	assert_pair(ha);
+	assert_int_equal(H.side[0].child.lifetime_s, 300);
+	/* The creator rekeys its CHILD SA at 90%: 270 s, 540 s, 810 s; the IKE SA at 900 s. */
+	h_run(&H, t0 + SS_SEC(271));
+	assert_int_equal(H.side[0].n_child_up, 2);
+	assert_int_equal(H.side[1].n_child_up, 2);
+	assert_children_mirrored(1);
+	h_run(&H, t0 + SS_SEC(950));
+	assert_int_equal(H.side[0].n_child_up, 4);
+	assert_int_equal(H.side[0].n_child_deleted, 3);
+	assert_int_equal(H.side[0].n_ike_rekeyed, 1);
+	assert_int_equal(H.side[1].n_ike_rekeyed, 1);
+	assert_children_mirrored(1);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 1);
+	h_free(&H);
+
+	/* A CHILD SA the peer made and never rekeys is dropped at 100% by us. */
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.side[0].cfg.child_lifetime_s = 0;     /* A never rekeys */
+	H.side[1].cfg.child_lifetime_s = 100;   /* B's copy expires */
+	t0 = H.now;
+	ha = h_initiate(&H, 0);
+	h_run(&H, t0 + SS_SEC(200));
+	assert_pair(ha);
+	assert_children_mirrored(0);
+	assert_int_equal(H.side[1].n_child_deleted, 1);
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -668,6 +708,7 @@ int main(void)
 		cmocka_unit_test(simultaneous_initiation_converges),
 		cmocka_unit_test(higher_major_version_answered),
 		cmocka_unit_test(encrypted_critical_payload_answered),
+		cmocka_unit_test(lifetimes_drive_rekeys),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
