@@ -8,7 +8,9 @@
  *
  * usage: ike_peer (--initiate|--respond) --local IP --remote IP --id ID --remote-id ID
  *                 --psk SECRET --ike PROPOSAL --esp PROPOSAL [--tunnel] [--timeout S]
- * IDs are FQDNs, or IPv4/IPv6 addresses. Exit 0 once a CHILD SA is up (after --linger ms). */
+ * IDs are FQDNs, or IPv4/IPv6 addresses. Exit 0 once a CHILD SA is up (after --linger ms).
+ * With --rekey, once the first CHILD SA is up we rekey it, then the IKE SA, printing the new
+ * CHILD and IKE lines; the last lines printed describe the SAs in force. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -56,15 +58,21 @@ static int udp_socket(const ss_addr *a, uint16_t port)
 	return fd;
 }
 
-static void print_child(const ss_ike_engine *e, const ss_ike_action *a)
+static void print_ike(const ss_ike_engine *e, uint32_t sa)
 {
 	ss_ike_sa_info info;
 	char alg[96];
-	if (ss_ike_sa_get(e, a->sa, &info)) {
+	if (ss_ike_sa_get(e, sa, &info)) {
 		ss_ike_suite_swan(&info.suite, alg, sizeof(alg));
 		printf("IKE spi_i=%016" PRIx64 " spi_r=%016" PRIx64 " alg=%s natt=%s\n", info.spi_i,
 		       info.spi_r, alg, info.natt ? "yes" : "no");
 	}
+}
+
+static void print_child(const ss_ike_engine *e, const ss_ike_action *a)
+{
+	char alg[96];
+	print_ike(e, a->sa);
 	ss_esp_suite_swan(&a->child.suite, alg, sizeof(alg));
 	printf("CHILD spi_in=%08x spi_out=%08x esp=%s mode=%s encap=%s\n", a->child.spi_in,
 	       a->child.spi_out, alg, a->child.mode == SS_MODE_TUNNEL ? "tunnel" : "transport",
@@ -81,9 +89,10 @@ int main(int argc, char **argv)
 		{ "psk", required_argument, NULL, 'p' }, { "ike", required_argument, NULL, 'k' },
 		{ "esp", required_argument, NULL, 'e' }, { "tunnel", no_argument, NULL, 't' },
 		{ "timeout", required_argument, NULL, 'T' }, { "linger", required_argument, NULL, 'L' },
-		{ "verbose", no_argument, NULL, 'v' }, { 0 },
+		{ "verbose", no_argument, NULL, 'v' }, { "rekey", no_argument, NULL, 'K' }, { 0 },
 	};
-	bool initiate = false;
+	bool initiate = false, rekey = false;
+	int stage = 0;  /* --rekey: 0 first CHILD, 1 CHILD rekey sent, 2 IKE rekey sent, 3 done */
 	ss_addr local = { 0 }, remote = { 0 };
 	int timeout_s = 20, linger_ms = 500, c;
 	const char *why = NULL;
@@ -113,6 +122,7 @@ int main(int argc, char **argv)
 		case 'T': timeout_s = atoi(optarg); break;
 		case 'L': linger_ms = atoi(optarg); break;
 		case 'v': ss_log_set_level(SS_LOG_DEBUG); break;
+		case 'K': rekey = true; break;
 		default: why = "unknown option"; break;
 		}
 		if (why) {
@@ -149,6 +159,28 @@ int main(int argc, char **argv)
 				print_child(e, &a);
 				rc = 0;
 				done_at = now + (ss_time)linger_ms;
+				uint32_t sa = a.sa, spi = a.child.spi_in;
+				if (rekey && stage == 0 && ss_ike_rekey_child(e, sa, spi, now)) {
+					stage = 1;
+					done_at = end;
+				} else if (rekey && stage == 1 && a.child.rekey_of) {
+					stage = 2;
+					done_at = end;
+				}
+			} else if (a.kind == SS_IKE_ACT_IKE_REKEYED) {
+				print_ike(e, a.sa);
+				fflush(stdout);
+				if (stage == 2) {
+					stage = 3;
+					done_at = now + (ss_time)linger_ms;
+				}
+			} else if (a.kind == SS_IKE_ACT_CHILD_DELETED) {
+				printf("CHILD-DELETED spi_in=%08x\n", a.child.spi_in);
+				fflush(stdout);
+				/* The old CHILD SA is gone: now the IKE SA. */
+				uint32_t sa = a.sa;
+				if (stage == 2 && !ss_ike_rekey_ike(e, sa, now))
+					done_at = now;
 			} else if (a.kind == SS_IKE_ACT_OUTCOME) {
 				printf("OUTCOME %s notify=%u (%s)\n", ss_ike_outcome_name(a.outcome), a.notify,
 				       a.reason);

@@ -28,7 +28,7 @@ static void parses_and_prints(void **state)
 	assert_null(ss_esp_suite_parse("aes128gcm16-ecp256", &e));
 	assert_int_equal(e.dh, SS_DH_ECP_256);
 	ss_esp_suite_swan(&e, buf, sizeof(buf));
-	assert_string_equal(buf, "AES_GCM_16-128");
+	assert_string_equal(buf, "AES_GCM_16-128/ECP_256");
 	assert_null(ss_esp_suite_parse("aes256-sha256", &e));
 	ss_esp_suite_swan(&e, buf, sizeof(buf));
 	assert_string_equal(buf, "AES_CBC-256/HMAC_SHA2_256_128");
