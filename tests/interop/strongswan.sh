@@ -38,8 +38,14 @@ cleanup() {
             kill -9 "$pid" 2>/dev/null
         fi
     fi
-    ip netns del "$NS_S" 2>/dev/null
-    ip netns del "$NS_P" 2>/dev/null
+    # A namespace file can stay busy for a moment while charon's mount namespace goes away.
+    for ns in "$NS_S" "$NS_P"; do
+        for _ in $(seq 20); do
+            ip netns del "$ns" 2>/dev/null
+            ip netns list | grep -qw "$ns" || break
+            sleep 0.1
+        done
+    done
     rm -rf "$W"
 }
 trap cleanup EXIT
