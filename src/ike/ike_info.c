@@ -6,18 +6,14 @@
 #include "base/secure.h"
 #include "ike/ike_internal.h"
 
-static uint32_t be32_at(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Deletes our CHILD SAs whose outbound SPI the peer names; writes our inbound SPIs. */
 static uint16_t delete_children(ss_ike_engine *e, ike_sa *sa, const ss_ike_delete_pl *d,
 				uint8_t *ours, uint16_t max)
 {
 	uint16_t n = 0;
+	ss_cur spis = ss_cur_init(d->spis.p, d->spis.len);  /* n_spi * 4 bytes, checked by the codec */
 	for (uint16_t i = 0; i < d->n_spi; i++) {
-		uint32_t spi = be32_at(d->spis.p + 4u * i);
+		uint32_t spi = ss_cur_be32(&spis);
 		for (int k = 0; k < SS_IKE_MAX_CHILD; k++) {
 			ike_child *c = &sa->child[k];
 			if (!c->used || c->info.spi_out != spi || n >= max)

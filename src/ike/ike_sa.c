@@ -260,7 +260,8 @@ bool sa_open(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len, ss_ike_
 		e->st.dropped_auth++;
 		return false;
 	}
-	ss_cur c = ss_cur_init(scratch + off, ilen);
+	ss_cur c = ss_cur_init(scratch, off + ilen);
+	ss_cur_skip(&c, off);
 	enum ss_ike_codec_err ce = ss_ike_parse_payloads(&c, m->sk.first_inner, NULL, m, &e->st.codec);
 	if (ce == SS_CODEC_OK)
 		return true;
