@@ -27,6 +27,10 @@ void ss_ike_config_init(ss_ike_config *c)
 
 ss_ike_engine *ss_ike_engine_new(const ss_ike_engine_params *p)
 {
+	/* Algorithms and group parameters fetched once per process, not in the first handshake. */
+	const char *missing = ss_crypto_preload();
+	if (missing)
+		SS_WARN(SUB, "crypto: %s is unavailable; suites using it will not be negotiated", missing);
 	ss_ike_engine *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;

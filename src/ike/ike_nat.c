@@ -4,12 +4,25 @@
  * SHA-1 is what the RFC fixes for these notifies and is no secret here; the crypto layer
  * has no plain hash, so this small wrapper calls EVP directly. */
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "ike/ike_internal.h"
 
+static EVP_MD *sha1;
+static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
+
+/* An explicit fetch, once: EVP_sha1() would look the algorithm up on every call. */
+static void fetch_sha1(void)
+{
+	sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+}
+
 bool nat_hash(uint64_t spi_i, uint64_t spi_r, const ss_ike_endpoint *ep, uint8_t out[20])
 {
+	pthread_once(&sha1_once, fetch_sha1);
+	if (!sha1)
+		return false;
 	uint8_t in[8 + 8 + 16 + 2];
 	size_t alen = ep->addr.family == SS_AF_INET ? 4 : 16;
 	for (int i = 0; i < 8; i++) {
@@ -20,7 +33,7 @@ bool nat_hash(uint64_t spi_i, uint64_t spi_r, const ss_ike_endpoint *ep, uint8_t
 	in[16 + alen] = (uint8_t)(ep->port >> 8);
 	in[17 + alen] = (uint8_t)ep->port;
 	unsigned int n = 0;
-	return EVP_Digest(in, 18 + alen, out, &n, EVP_sha1(), NULL) == 1 && n == 20;
+	return EVP_Digest(in, 18 + alen, out, &n, sha1, NULL) == 1 && n == 20;
 }
 
 void nat_add_notifies(ss_ike_writer *w, uint64_t spi_i, uint64_t spi_r,
