@@ -207,7 +207,7 @@ check "softsa rekeys CHILD (PFS ecp256) and IKE SA at charon"
 [ "$(grep -c 'INSTALLED' "$W/sas")" = 1 ] || fail "charon holds other than one CHILD SA after rekey"
 terminate
 
-peer --respond "$ike" "$esp" --linger 4000 &
+peer --respond "$ike" "$esp" --linger 6000 &
 PEER_PID=$!
 sleep 0.3
 sw --initiate --child sa --timeout 15 > "$W/init.out" 2>&1 || fail "charon->softsa for rekey: initiate failed"
