@@ -156,6 +156,7 @@ typedef struct ss_ike_stats {
 	uint64_t dropped_auth;          /* SK payload failed integrity */
 	uint64_t cookies_sent, half_open_refused;
 	uint64_t icmp_counted, icmp_ignored;
+	uint64_t keepalives, keepalives_rx;  /* NAT keepalives sent / received (RFC 3948 §2.3) */
 	uint64_t sa_established, sa_failed;
 	uint32_t half_open, sas;
 } ss_ike_stats;

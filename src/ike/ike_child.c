@@ -215,6 +215,7 @@ static ike_sa *ike_successor(ss_ike_engine *e, ike_sa *old, bool initiator, uint
 	n->spi_r = spi_r;
 	n->suite = *s;
 	n->natt = old->natt;
+	n->keepalive_at = old->keepalive_at;
 	n->cfg = malloc(sizeof(*n->cfg));
 	uint8_t si[8], sr[8];
 	spi_bytes(spi_i, si);

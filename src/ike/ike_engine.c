@@ -89,12 +89,9 @@ static ss_ike_action *act_push(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_
 	return a;
 }
 
-void act_send(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
-	      const ss_ike_endpoint *remote, const uint8_t *p, size_t len)
+static void send_raw(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
+		     const ss_ike_endpoint *remote, const uint8_t *p, size_t len, size_t mk)
 {
-	/* On 4500 every IKE message starts with the non-ESP marker (RFC 3948 §2.2). */
-	size_t mk = local->port == SS_IKE_NATT_PORT || remote->port == SS_IKE_NATT_PORT ?
-		SS_IKE_NON_ESP_MARKER_LEN : 0;
 	uint8_t *copy = malloc(len + mk);
 	if (!copy)
 		return;
@@ -111,6 +108,21 @@ void act_send(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
 	a->len = len + mk;
 	e->act_data[(e->act_head + e->act_n - 1) % MAX_ACTIONS] = copy;
 	e->st.tx++;
+}
+
+void act_send(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
+	      const ss_ike_endpoint *remote, const uint8_t *p, size_t len)
+{
+	/* On 4500 every IKE message starts with the non-ESP marker (RFC 3948 §2.2). */
+	bool natt = local->port == SS_IKE_NATT_PORT || remote->port == SS_IKE_NATT_PORT;
+	send_raw(e, sa, local, remote, p, len, natt ? SS_IKE_NON_ESP_MARKER_LEN : 0);
+}
+
+void act_keepalive(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
+		   const ss_ike_endpoint *remote, const uint8_t *p, size_t len)
+{
+	send_raw(e, sa, local, remote, p, len, 0);
+	e->st.keepalives++;
 }
 
 void act_outcome(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify,
@@ -165,6 +177,12 @@ static bool strip_marker(ss_ike_engine *e, const uint8_t **p, size_t *len,
 	if (local->port != SS_IKE_NATT_PORT)
 		return true;
 	ss_cur c = ss_cur_init(*p, *len);
+	if (*len == 1 && ss_cur_u8(&c) == 0xff) {
+		/* RFC 3948 §2.3: a NAT keepalive; nothing to do, and nothing wrong. */
+		e->st.keepalives_rx++;
+		return false;
+	}
+	c = ss_cur_init(*p, *len);
 	uint32_t marker = ss_cur_be32(&c);
 	if (!ss_cur_ok(&c) || marker != 0) {
 		SS_DEBUG(SUB, "on 4500: expected non-ESP marker 0, got %s",

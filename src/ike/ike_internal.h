@@ -95,6 +95,7 @@ typedef struct ike_sa {
 	uint64_t new_spi;      /* OP_REKEY_IKE: our SPI of the new IKE SA */
 	bool rekeyed;          /* superseded by a new IKE SA: its children moved there */
 	ss_time rekey_at;      /* when we rekey this IKE SA (we initiated it), else SS_NEVER */
+	ss_time keepalive_at;  /* next NAT keepalive when we are behind a NAT, else SS_NEVER */
 	ike_child child[SS_IKE_MAX_CHILD];
 	struct ike_sa *next;
 } ike_sa;
@@ -118,6 +119,9 @@ struct ss_ike_engine {
 void eng_begin(ss_ike_engine *e);   /* frees what the previous pop handed out */
 void act_send(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
 	      const ss_ike_endpoint *remote, const uint8_t *p, size_t len);
+/* A datagram as is, without the non-ESP marker (NAT keepalives). */
+void act_keepalive(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
+		   const ss_ike_endpoint *remote, const uint8_t *p, size_t len);
 void act_outcome(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify,
 		 const char *reason);
 void act_child(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_kind k, const ss_ike_child_info *c);
@@ -179,7 +183,10 @@ bool nat_hash(uint64_t spi_i, uint64_t spi_r, const ss_ike_endpoint *ep, uint8_t
 void nat_add_notifies(ss_ike_writer *w, uint64_t spi_i, uint64_t spi_r,
 		      const ss_ike_endpoint *local, const ss_ike_endpoint *remote);
 /* True when the peer's hashes show a NAT on either side (or a peer faking one). */
-bool nat_detected(const ss_ike_msg *m, const ss_ike_endpoint *local, const ss_ike_endpoint *remote);
+bool nat_detected(const ss_ike_msg *m, const ss_ike_endpoint *local, const ss_ike_endpoint *remote,
+		  bool *behind_nat);
+#define SS_NATT_KEEPALIVE_MS 20000
+void nat_keepalive_timer(ss_ike_engine *e, ike_sa *sa, ss_time now);
 
 /* ike_init.c */
 bool init_start(ss_ike_engine *e, ike_sa *sa, ss_time now);

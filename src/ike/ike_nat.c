@@ -46,10 +46,12 @@ void nat_add_notifies(ss_ike_writer *w, uint64_t spi_i, uint64_t spi_r,
 		ss_ikew_notify(w, 0, NULL, 0, SS_N_NAT_DETECTION_DESTINATION_IP, h, 20);
 }
 
-bool nat_detected(const ss_ike_msg *m, const ss_ike_endpoint *local, const ss_ike_endpoint *remote)
+bool nat_detected(const ss_ike_msg *m, const ss_ike_endpoint *local, const ss_ike_endpoint *remote,
+		  bool *behind_nat)
 {
 	uint8_t h[20];
 	bool have_src = false, src_ok = false, dst_ok = false, have_dst = false;
+	*behind_nat = false;
 	/* The source hash may come several times (multi-homed peers): any match will do. */
 	for (unsigned i = 0; i < m->n_notify; i++) {
 		const ss_ike_notify_pl *n = &m->notify[i];
@@ -65,5 +67,17 @@ bool nat_detected(const ss_ike_msg *m, const ss_ike_endpoint *local, const ss_ik
 	}
 	if (!have_src || !have_dst)
 		return false;  /* the peer does not do NAT-T: stay on 500 */
+	/* The peer saw another address than ours: a NAT in front of us (§2.23). */
+	*behind_nat = !dst_ok;
 	return !src_ok || !dst_ok;
+}
+
+/* RFC 3948 §2.3: behind a NAT, one 0xFF octet on 4500 every 20 s keeps the mapping open. */
+void nat_keepalive_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
+{
+	if (sa->keepalive_at == SS_NEVER || now < sa->keepalive_at || sa->state != ST_ESTABLISHED)
+		return;
+	static const uint8_t ka = 0xff;
+	act_keepalive(e, sa, &sa->local, &sa->remote, &ka, 1);
+	sa->keepalive_at = now + SS_NATT_KEEPALIVE_MS;
 }

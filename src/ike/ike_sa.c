@@ -80,6 +80,8 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	sa->local = *local;
 	sa->remote = *remote;
 	sa->created = now;
+	sa->rekey_at = SS_NEVER;
+	sa->keepalive_at = SS_NEVER;
 	sa->state = initiator ? ST_INIT_SENT : ST_HALF_OPEN;
 	sa->next = e->sas;
 	e->sas = sa;
@@ -358,6 +360,7 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 		sa_set_state(sa, ST_DEAD, "half-open timeout");
 		return;
 	}
+	nat_keepalive_timer(e, sa, now);
 	if (!sa->out.req) {
 		lifetime_timer(e, sa, now);
 		return;
@@ -399,5 +402,7 @@ ss_time sa_deadline(const ike_sa *sa)
 		t = sa->out.first ? ss_retx_deadline(&sa->out.retx) : sa->out.next;
 	if (sa->state == ST_HALF_OPEN)
 		t = ss_time_min(t, sa->expires);
+	if (sa->state == ST_ESTABLISHED)
+		t = ss_time_min(t, sa->keepalive_at);
 	return ss_time_min(t, lifetime_deadline(sa));
 }

@@ -352,6 +352,18 @@ static void nat_moves_to_4500_with_marker(void **state)
 	assert_int_equal(H.log[2].dst.port, SS_IKE_NATT_PORT);
 	assert_memory_equal(H.log[2].data, "\0\0\0\0", 4);
 	assert_int_equal(H.log[0].dst.port, SS_IKE_PORT);
+	/* A, behind the NAT, keeps its mapping open: one 0xFF octet every 20 s; B is not. */
+	int before = H.n_log;
+	uint64_t rx = ss_ike_get_stats(H.side[1].eng)->keepalives_rx;
+	h_run(&H, H.now + SS_SEC(45));
+	assert_int_equal(H.n_log - before, 2);
+	assert_int_equal(H.log[before].from, 0);
+	assert_int_equal(H.log[before].len, 1);
+	assert_int_equal(H.log[before].data[0], 0xff);
+	assert_int_equal(H.log[before].dst.port, SS_IKE_NATT_PORT);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->keepalives_rx - rx, 2);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->dropped, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->keepalives, 0);
 	h_free(&H);
 }
 
