@@ -123,10 +123,10 @@ static int decap_one(ss_esp_sad *sad, ss_esp_pkt *pk, ss_time now)
 	if (pk->off > pk->cap || pk->len > pk->cap - pk->off)
 		return SS_ESP_E_MALFORMED;
 	ss_cur c = ss_cur_init(pk->base + pk->off, pk->len);
-	uint32_t spi = ss_cur_be32(&c);
-	uint32_t seq = ss_cur_be32(&c);
-	if (!ss_cur_ok(&c))
+	const uint8_t *h = ss_cur_take(&c, SS_ESP_HDR_LEN);
+	if (!h)
 		return SS_ESP_E_MALFORMED;
+	uint32_t spi = ss_get32(h), seq = ss_get32(h + 4);
 	ss_esp_sa *sa = ss_esp_sad_lookup_in(sad, spi);
 	if (!sa)
 		return SS_ESP_E_NOSA;

@@ -1,50 +1,46 @@
 /* Outbound ESP (RFC 4303 §3.3): inner IP packet in, outer packet out, in place. */
 #include <string.h>
 
-#include "base/cursor.h"
 #include "esp/ip.h"
 #include "esp/sa.h"
 #include "esp/wire.h"
 
-/* Writes the outer IPv4 header (RFC 791) at b; proto is ESP or UDP. */
+/* Header writers: plan() has checked the room, so they store directly. */
+
+/* The outer IPv4 header (RFC 791); proto is ESP or UDP. */
 static void put_ipv4(uint8_t *b, const ss_addr *src, const ss_addr *dst, uint8_t tos, uint16_t id,
 		     bool df, uint8_t ttl, uint8_t proto, size_t total)
 {
-	ss_buf w = ss_buf_init(b, SS_IPV4_HDR_LEN);
-	ss_buf_u8(&w, 0x45);
-	ss_buf_u8(&w, tos);
-	ss_buf_be16(&w, (uint16_t)total);
-	ss_buf_be16(&w, id);
-	ss_buf_be16(&w, df ? SS_IPV4_DF : 0);
-	ss_buf_u8(&w, ttl);
-	ss_buf_u8(&w, proto);
-	ss_buf_be16(&w, 0);
-	ss_buf_put(&w, src->a, 4);
-	ss_buf_put(&w, dst->a, 4);
-	ss_buf_set_be16(&w, 10, (uint16_t)~ss_csum_fold(ss_csum_add(0, b, SS_IPV4_HDR_LEN)));
+	ss_put32(b, 0x45000000u | (uint32_t)tos << 16 | (uint32_t)total);
+	ss_put16(b + 4, id);
+	ss_put16(b + 6, df ? SS_IPV4_DF : 0);
+	b[8] = ttl;
+	b[9] = proto;
+	ss_put16(b + 10, 0);
+	memcpy(b + 12, src->a, 4);
+	memcpy(b + 16, dst->a, 4);
+	ss_put16(b + 10, (uint16_t)~ss_csum_fold(ss_csum_add(0, b, SS_IPV4_HDR_LEN)));
 }
 
 static void put_ipv6(uint8_t *b, const ss_addr *src, const ss_addr *dst, uint8_t tclass,
 		     uint8_t hops, uint8_t nh, size_t payload)
 {
-	ss_buf w = ss_buf_init(b, SS_IPV6_HDR_LEN);
-	ss_buf_be32(&w, 6u << 28 | (uint32_t)tclass << 20);
-	ss_buf_be16(&w, (uint16_t)payload);
-	ss_buf_u8(&w, nh);
-	ss_buf_u8(&w, hops);
-	ss_buf_put(&w, src->a, 16);
-	ss_buf_put(&w, dst->a, 16);
+	ss_put32(b, 6u << 28 | (uint32_t)tclass << 20);
+	ss_put16(b + 4, (uint16_t)payload);
+	b[6] = nh;
+	b[7] = hops;
+	memcpy(b + 8, src->a, 16);
+	memcpy(b + 24, dst->a, 16);
 }
 
 /* RFC 3948 §2.1: UDP header before the ESP header.  The IPv4 checksum is zero (§2.1 SHOULD);
  * IPv6 requires one (RFC 8200 §8.1), computed over the pseudo-header. */
 static void put_udp(uint8_t *u, const ss_esp_sa *sa, size_t udp_len)
 {
-	ss_buf w = ss_buf_init(u, SS_UDP_HDR_LEN);
-	ss_buf_be16(&w, sa->p.udp_local_port);
-	ss_buf_be16(&w, sa->p.udp_remote_port);
-	ss_buf_be16(&w, (uint16_t)udp_len);
-	ss_buf_be16(&w, 0);
+	ss_put16(u, sa->p.udp_local_port);
+	ss_put16(u + 2, sa->p.udp_remote_port);
+	ss_put16(u + 4, (uint16_t)udp_len);
+	ss_put16(u + 6, 0);
 	if (sa->p.local.family != SS_AF_INET6)
 		return;
 	uint8_t ph[8] = { 0, 0, (uint8_t)(udp_len >> 8), (uint8_t)udp_len, 0, 0, 0, SS_IPPROTO_UDP };
@@ -53,7 +49,7 @@ static void put_udp(uint8_t *u, const ss_esp_sa *sa, size_t udp_len)
 	s = ss_csum_add(s, ph, sizeof(ph));
 	s = ss_csum_add(s, u, udp_len);
 	uint16_t c = (uint16_t)~ss_csum_fold(s);
-	ss_buf_set_be16(&w, 6, c ? c : 0xffff);
+	ss_put16(u + 6, c ? c : 0xffff);
 }
 
 /* Where each part goes, computed before anything is written. */
@@ -116,21 +112,15 @@ static bool next_seq(ss_esp_sa *sa, uint64_t *seq)
 
 /* Transport mode keeps the inner header (moved in front of ESP): only its length and
  * protocol fields change, and the IPv4 checksum. */
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 static void patch_inner_hdr(uint8_t *h, const ss_flow *f, uint8_t proto, size_t total)
 {
 	if (f->version == 4) {
-		put16(h + 2, (uint16_t)total);
+		ss_put16(h + 2, (uint16_t)total);
 		h[9] = proto;
-		put16(h + 10, 0);
-		put16(h + 10, (uint16_t)~ss_csum_fold(ss_csum_add(0, h, f->hdr_len)));
+		ss_put16(h + 10, 0);
+		ss_put16(h + 10, (uint16_t)~ss_csum_fold(ss_csum_add(0, h, f->hdr_len)));
 	} else {
-		put16(h + 4, (uint16_t)(total - SS_IPV6_HDR_LEN));
+		ss_put16(h + 4, (uint16_t)(total - SS_IPV6_HDR_LEN));
 		h[6] = proto;
 	}
 }
@@ -163,14 +153,12 @@ static void put_outer(ss_esp_sa *sa, ss_esp_pkt *pk, const ss_flow *f, const lay
  * copied (RFC 4301 §5.1.2.1, RFC 6040 normal mode), DF too (RFC 4301 §8.1). */
 static void inner_bits(const ss_esp_pkt *pk, const ss_flow *f, uint8_t *tos, bool *df)
 {
-	ss_cur c = ss_cur_init(pk->base + pk->off, f->hdr_len);
+	const uint8_t *h = pk->base + pk->off; /* ss_ip_parse validated the header */
 	if (f->version == 4) {
-		ss_cur_skip(&c, 1);
-		*tos = ss_cur_u8(&c);
-		ss_cur_skip(&c, 4);
-		*df = (ss_cur_be16(&c) & SS_IPV4_DF) != 0;
+		*tos = h[1];
+		*df = (ss_get16(h + 6) & SS_IPV4_DF) != 0;
 	} else {
-		*tos = (uint8_t)(ss_cur_be32(&c) >> 20);
+		*tos = (uint8_t)(ss_get32(h) >> 20);
 		*df = false;
 	}
 }
@@ -205,9 +193,8 @@ static int encap_one(ss_esp_sa *sa, ss_esp_pkt *pk)
 		t[i] = (uint8_t)(i + 1);
 	t[pad] = (uint8_t)pad;
 	t[pad + 1] = l.nh;
-	ss_buf w = ss_buf_init(pk->base + l.esp, SS_ESP_HDR_LEN);
-	ss_buf_be32(&w, sa->p.spi);
-	ss_buf_be32(&w, (uint32_t)seq);
+	ss_put32(pk->base + l.esp, sa->p.spi);
+	ss_put32(pk->base + l.esp + 4, (uint32_t)seq);
 	if (!ss_esp_seal(&sa->cr, pk->base + l.esp, l.clen, seq, sa->p.esn))
 		return SS_ESP_E_CRYPTO;
 	size_t total = l.payload + l.clen + sa->cr.icv_len - l.out;
