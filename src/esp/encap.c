@@ -61,14 +61,15 @@ typedef struct layout {
 	size_t clen;     /* payload + padding + trailer */
 	size_t hdr;      /* outer IP header length */
 	uint8_t nh;      /* next header */
+	bool esp_only;   /* no outer IP/UDP header: the socket adds them */
 } layout;
 
 static int plan(const ss_esp_sa *sa, const ss_esp_pkt *pk, const ss_flow *f, layout *l)
 {
-	bool udp = sa->p.udp_local_port != 0;
+	bool udp = sa->p.udp_local_port != 0 && !l->esp_only;
 	size_t pre = SS_ESP_HDR_LEN + sa->cr.iv_len + (udp ? SS_UDP_HDR_LEN : 0);
 	if (sa->p.mode == SS_ESP_TUNNEL) {
-		l->hdr = sa->p.local.family == SS_AF_INET6 ? SS_IPV6_HDR_LEN : SS_IPV4_HDR_LEN;
+		l->hdr = l->esp_only ? 0 : sa->p.local.family == SS_AF_INET6 ? SS_IPV6_HDR_LEN : SS_IPV4_HDR_LEN;
 		l->payload = pk->off;
 		l->plen = f->total_len;
 		l->nh = f->version == 4 ? SS_IPPROTO_IPIP : SS_IPPROTO_IPV6;
@@ -78,7 +79,9 @@ static int plan(const ss_esp_sa *sa, const ss_esp_pkt *pk, const ss_flow *f, lay
 		 * that case is refused rather than half done. */
 		if (f->fragment || (f->version == 6 && f->first_nh != f->proto))
 			return SS_ESP_E_UNSUPPORTED;
-		l->hdr = f->hdr_len;
+		/* ESP-only output drops the inner header: the kernel builds one from the socket's
+		 * addressing, the same addresses. */
+		l->hdr = l->esp_only ? 0 : f->hdr_len;
 		l->payload = pk->off + f->hdr_len;
 		l->plen = f->total_len - f->hdr_len;
 		l->nh = f->proto;
@@ -134,13 +137,15 @@ static void put_outer(ss_esp_sa *sa, ss_esp_pkt *pk, const ss_flow *f, const lay
 	bool tunnel = sa->p.mode == SS_ESP_TUNNEL;
 	const ss_addr *src = tunnel ? &sa->p.local : &f->src;
 	const ss_addr *dst = tunnel ? &sa->p.remote : &f->dst;
-	if (!tunnel)
+	if (l->esp_only)
+		;
+	else if (!tunnel)
 		patch_inner_hdr(b + l->out, f, proto, total);
 	else if (src->family == SS_AF_INET)
 		put_ipv4(b + l->out, src, dst, tos, sa->ip_id++, df, SS_IP_DEFAULT_TTL, proto, total);
 	else
 		put_ipv6(b + l->out, src, dst, tos, SS_IP_DEFAULT_TTL, proto, total - SS_IPV6_HDR_LEN);
-	if (udp)
+	if (udp && !l->esp_only)
 		put_udp(b + l->out + l->hdr, sa, total - l->hdr);
 	pk->src = *src;
 	pk->dst = *dst;
@@ -163,14 +168,14 @@ static void inner_bits(const ss_esp_pkt *pk, const ss_flow *f, uint8_t *tos, boo
 	}
 }
 
-static int encap_one(ss_esp_sa *sa, ss_esp_pkt *pk)
+static int encap_one(ss_esp_sa *sa, ss_esp_pkt *pk, unsigned flags)
 {
 	if (sa->dead)
 		return SS_ESP_E_EXPIRED;
 	if (pk->off > pk->cap || pk->len > pk->cap - pk->off)
 		return SS_ESP_E_MALFORMED;
 	ss_flow f;
-	layout l;
+	layout l = { .esp_only = (flags & SS_ESP_ENCAP_ESP_ONLY) != 0 };
 	int r = ss_ip_parse(pk->base + pk->off, pk->len, &f);
 	if (r == SS_ESP_OK && !ss_ts_match(&sa->p, &f, false))
 		r = SS_ESP_E_SELECTOR;
@@ -181,7 +186,7 @@ static int encap_one(ss_esp_sa *sa, ss_esp_pkt *pk)
 	uint8_t tos;
 	bool df;
 	inner_bits(pk, &f, &tos, &df);
-	if (sa->p.mode == SS_ESP_TRANSPORT)
+	if (sa->p.mode == SS_ESP_TRANSPORT && !l.esp_only)
 		memmove(pk->base + l.out, pk->base + pk->off, l.hdr); /* keep the inner header */
 	uint64_t seq;
 	if (!next_seq(sa, &seq))
@@ -207,10 +212,15 @@ static int encap_one(ss_esp_sa *sa, ss_esp_pkt *pk)
 
 size_t ss_esp_encap_batch(ss_esp_sa *sa, ss_esp_pkt *pkts, size_t n, ss_time now)
 {
+	return ss_esp_encap_batch_flags(sa, pkts, n, now, 0);
+}
+
+size_t ss_esp_encap_batch_flags(ss_esp_sa *sa, ss_esp_pkt *pkts, size_t n, ss_time now, unsigned flags)
+{
 	size_t ok = 0;
 	ss_esp_sa_check_time(sa, now); /* a time limit may have passed since the last tick */
 	for (size_t i = 0; i < n; i++) {
-		int r = sa->p.dir == SS_ESP_OUT ? encap_one(sa, &pkts[i]) : SS_ESP_E_UNSUPPORTED;
+		int r = sa->p.dir == SS_ESP_OUT ? encap_one(sa, &pkts[i], flags) : SS_ESP_E_UNSUPPORTED;
 		pkts[i].result = (int16_t)r;
 		pkts[i].sa = sa;
 		if (r == SS_ESP_OK)

@@ -175,6 +175,17 @@ size_t ss_esp_sa_overhead(const ss_esp_sa *sa, size_t inner_len);
  * IP[+UDP] before the ESP header).  Returns how many succeeded. */
 size_t ss_esp_encap_batch(ss_esp_sa *sa, ss_esp_pkt *pkts, size_t n, ss_time now);
 
+enum ss_esp_encap_flags {
+	/* Output starts at the ESP header (outer_hdr_len 0): for a UDP socket (which adds IP and
+	 * UDP) or a raw IPPROTO_ESP socket (which adds IP); src/dst/ports still say where to.
+	 * Needs only 8 + IV bytes of headroom, so in tunnel mode equal-size inner packets placed
+	 * at a stride of the ESP size come out back to back -- one UDP GSO (UDP_SEGMENT) send.
+	 * (Not in transport mode: its inner header, dropped, sits where the previous packet's
+	 * ICV goes, so such a batch would have to be encapsulated last to first.) */
+	SS_ESP_ENCAP_ESP_ONLY = 1,
+};
+size_t ss_esp_encap_batch_flags(ss_esp_sa *sa, ss_esp_pkt *pkts, size_t n, ss_time now, unsigned flags);
+
 /* Decapsulates n ESP packets (each starting at the ESP header, src/dst set) in place, in the
  * RFC 4303 §3.4 order: SPI lookup, replay pre-check, ICV, window update, padding and next
  * header, selectors.  Good ones become the inner IP packet.  Returns how many succeeded. */

@@ -175,6 +175,80 @@ static void batch(void **state)
 	freepair(&pr);
 }
 
+static int decap1(pair *pr, pkt *k)
+{
+	ss_esp_decap_batch(pr->b, &k->p, 1, 0);
+	return k->p.result;
+}
+
+/* ESP-only output at a stride: equal inner packets come out as back-to-back ESP packets, the
+ * layout one UDP GSO send wants.  Each slice then decapsulates to its inner packet.  (Tunnel
+ * mode: in transport mode the inner header is dropped from in front of the ESP header, where
+ * the previous packet's ICV lands -- see esp.h.) */
+static void gso_layout(void **state)
+{
+	for (size_t s = 0; s < TU_NSUITES; s++)
+	for (int mode = 1; mode <= 1; mode++) {
+		pair pr = mkpair(&tu_suites[s], mode, 4, true, true);
+		pkt one;
+		mkpkt(&one, 4, 300, 0);
+		assert_int_equal(ss_esp_encap_batch_flags(pr.out, &one.p, 1, 0, SS_ESP_ENCAP_ESP_ONLY), 1);
+		assert_int_equal(one.p.outer_hdr_len, 0);
+		assert_int_equal(one.p.sport, 4500);
+		size_t S = one.p.len, L = one.orig_len;
+		size_t pre = 8 + pr.out->cr.iv_len, base = 64;
+		size_t hl = mode == SS_ESP_TRANSPORT ? 20 : 0;
+		static uint8_t big[8 * CAP];
+		ss_esp_pkt v[4];
+		for (int i = 0; i < 4; i++) {
+			size_t at = base + (size_t)i * S + pre - hl;
+			memcpy(big + at, one.orig, L);
+			big[at + L - 1] = (uint8_t)i; /* tell them apart */
+			v[i] = (ss_esp_pkt){ .base = big, .cap = sizeof(big), .off = (uint32_t)at, .len = (uint32_t)L };
+		}
+		size_t got = ss_esp_encap_batch_flags(pr.out, v, 4, 0, SS_ESP_ENCAP_ESP_ONLY);
+		if (got != 4)
+			fail_msg("%s mode %d: %s %s %s %s", tu_suites[s].name, mode, ss_esp_result_name(v[0].result),
+				 ss_esp_result_name(v[1].result), ss_esp_result_name(v[2].result), ss_esp_result_name(v[3].result));
+		for (int i = 0; i < 4; i++) {
+			assert_int_equal(v[i].off, base + (size_t)i * S);
+			assert_int_equal(v[i].len, S);
+		}
+		for (int i = 0; i < 4; i++) {
+			pkt k;
+			memset(&k, 0, sizeof(k));
+			memcpy(k.buf + HEAD, big + base + (size_t)i * S, S);
+			k.p = (ss_esp_pkt){ .base = k.buf, .cap = CAP, .off = HEAD, .len = (uint32_t)S,
+					    .src = v[i].src, .dst = v[i].dst };
+			if (decap1(&pr, &k) != SS_ESP_OK)
+				fail_msg("%s mode %d slice %d: %s", tu_suites[s].name, mode, i, ss_esp_result_name(k.p.result));
+			assert_int_equal(k.p.len, L);
+			assert_memory_equal(k.buf + k.p.off + hl, one.orig + hl, L - hl - 1);
+			assert_int_equal(k.buf[k.p.off + L - 1], i);
+		}
+		freepair(&pr);
+	}
+}
+
+/* ESP-only in transport mode: the inner header goes, the addresses stay in the pkt. */
+static void esp_only_transport(void **state)
+{
+	for (int fam = 4; fam <= 6; fam += 2) {
+		pair pr = mkpair(&tu_suites[2], SS_ESP_TRANSPORT, fam, false, false);
+		pkt k;
+		mkpkt_transport(&k, fam, 77, 3);
+		assert_int_equal(ss_esp_encap_batch_flags(pr.out, &k.p, 1, 0, SS_ESP_ENCAP_ESP_ONLY), 1);
+		assert_int_equal(k.p.outer_hdr_len, 0);
+		assert_int_equal(k.buf[k.p.off + 3], 0x01); /* SPI 0x1001 first */
+		assert_true(ss_addr_eq(&k.p.dst, &pr.out->p.remote));
+		assert_int_equal(decap1(&pr, &k), SS_ESP_OK);
+		assert_int_equal(k.p.len, k.orig_len);
+		size_t hl = fam == 4 ? 20 : 40;
+		assert_memory_equal(k.buf + k.p.off + hl, k.orig + hl, k.orig_len - hl);
+		freepair(&pr);
+	}
+}
+
 /* Encapsulate one packet, return with k->p at the ESP header (outer stripped). */
 static void sealed(pair *pr, pkt *k, int fam, size_t payload)
 {
@@ -183,11 +257,6 @@ static void sealed(pair *pr, pkt *k, int fam, size_t payload)
 	assert_int_equal(ss_esp_parse_outer(&k->p), SS_ESP_OK);
 }
 
-static int decap1(pair *pr, pkt *k)
-{
-	ss_esp_decap_batch(pr->b, &k->p, 1, 0);
-	return k->p.result;
-}
 
 static uint64_t err(const ss_esp_sa *sa, int kind) { return ss_esp_sa_counters(sa)->errors[kind]; }
 
@@ -674,6 +743,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(roundtrip_all),
 		cmocka_unit_test(batch),
+		cmocka_unit_test(gso_layout),
+		cmocka_unit_test(esp_only_transport),
 		cmocka_unit_test(error_nosa_and_short),
 		cmocka_unit_test(error_replay),
 		cmocka_unit_test(error_auth),
