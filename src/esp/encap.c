@@ -149,6 +149,7 @@ static void put_outer(ss_esp_sa *sa, ss_esp_pkt *pk, const ss_flow *f, const lay
 		put_udp(b + l->out + l->hdr, sa, total - l->hdr);
 	pk->src = *src;
 	pk->dst = *dst;
+	pk->outer_tos = tos;
 	pk->sport = sa->p.udp_local_port;
 	pk->dport = sa->p.udp_remote_port;
 	pk->outer_hdr_len = (uint16_t)(l->esp - l->out);

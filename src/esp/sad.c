@@ -28,6 +28,7 @@ static const char *const result_names[SS_ESP_E_COUNT] = {
 	[SS_ESP_E_NOROOM] = "no-room",
 	[SS_ESP_E_UNSUPPORTED] = "unsupported",
 	[SS_ESP_E_CRYPTO] = "crypto",
+	[SS_ESP_E_ECN] = "ecn",
 };
 
 const char *ss_esp_result_name(int r)

@@ -230,6 +230,58 @@ static void gso_layout(void **state)
 	}
 }
 
+/* Inner ECN bits of packet k (IPv4 or IPv6 at p.off). */
+static uint8_t ecn_of(const uint8_t *h) { return (uint8_t)((h[0] >> 4 == 4 ? h[1] : (h[0] << 4 | h[1] >> 4)) & 3); }
+
+static void set_ecn(uint8_t *h, uint8_t e)
+{
+	if (h[0] >> 4 == 4) {
+		h[1] = (uint8_t)((h[1] & ~3) | e);
+		h[10] = h[11] = 0;
+		uint16_t c = (uint16_t)~ss_csum_fold(ss_csum_add(0, h, 20));
+		h[10] = (uint8_t)(c >> 8), h[11] = (uint8_t)c;
+	} else {
+		h[1] = (uint8_t)((h[1] & ~0x30) | e << 4);
+	}
+}
+
+/* RFC 6040: the inner ECN is copied out on encap and combined with the outer one on decap. */
+static void ecn(void **state)
+{
+	enum { NOT = 0, E1 = 1, E0 = 2, CE = 3, DROP = 9 };
+	static const struct { uint8_t inner, outer, want; } t[] = {
+		/* 1 */ { E0, CE, CE },
+		/* 2 */ { E1, CE, CE },
+		/* 3 */ { NOT, CE, DROP },
+		/* 4 */ { E0, E1, E1 },
+		/* 5 */ { E1, E0, E1 },
+		/* 6 */ { NOT, E0, NOT },
+		/* 7 */ { CE, NOT, CE },
+		/* 8 */ { E0, NOT, E0 },
+	};
+	for (int fam = 4; fam <= 6; fam += 2)
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		pair pr = mkpair(&tu_suites[0], SS_ESP_TUNNEL, fam, false, false);
+		pkt k;
+		mkpkt(&k, fam, 20, 0);
+		set_ecn(k.buf + HEAD, t[i].inner);
+		assert_int_equal(ss_esp_encap_batch(pr.out, &k.p, 1, 0), 1);
+		assert_int_equal(ecn_of(k.buf + k.p.off), t[i].inner); /* copied to the outer header */
+		set_ecn(k.buf + k.p.off, t[i].outer);                  /* the network marks it */
+		int r = receive(&pr, &k);
+		if (t[i].want == DROP) {
+			assert_int_equal(r, SS_ESP_E_ECN);
+		} else {
+			if (r != SS_ESP_OK)
+				fail_msg("v%d case %zu: %s", fam, i + 1, ss_esp_result_name(r));
+			assert_int_equal(ecn_of(k.buf + k.p.off), t[i].want);
+			if (fam == 4)
+				assert_int_equal(ss_csum_fold(ss_csum_add(0, k.buf + k.p.off, 20)), 0xffff);
+		}
+		freepair(&pr);
+	}
+}
+
 /* ESP-only in transport mode: the inner header goes, the addresses stay in the pkt. */
 static void esp_only_transport(void **state)
 {
@@ -745,6 +797,7 @@ int main(void)
 		cmocka_unit_test(batch),
 		cmocka_unit_test(gso_layout),
 		cmocka_unit_test(esp_only_transport),
+		cmocka_unit_test(ecn),
 		cmocka_unit_test(error_nosa_and_short),
 		cmocka_unit_test(error_replay),
 		cmocka_unit_test(error_auth),
