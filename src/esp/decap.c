@@ -113,6 +113,11 @@ static int inner(ss_esp_sa *sa, ss_esp_pkt *pk, size_t payload, size_t plen, uin
 		return SS_ESP_E_MALFORMED;
 	/* TFC padding (RFC 4303 §2.7) may follow the inner packet: its own length rules. */
 	pk->len = f.total_len;
+	/* Transport mode over UDP means a NAT may sit between us: the sender's TCP/UDP checksum
+	 * covers addresses we did not receive (RFC 3948 §3.1.2).  The ICV has vouched for the
+	 * payload, so the checksum is recomputed for the header we rebuilt. */
+	if (sa->p.mode == SS_ESP_TRANSPORT && sa->p.udp_local_port)
+		ss_l4_csum_fix(pk->base + pk->off, &f);
 	if (!ss_ts_match(&sa->p, &f, true))
 		return SS_ESP_E_SELECTOR;
 	return sa->p.mode == SS_ESP_TUNNEL ? apply_ecn(pk, &f) : SS_ESP_OK;

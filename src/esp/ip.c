@@ -165,3 +165,37 @@ bool ss_ts_match(const ss_esp_params *p, const ss_flow *f, bool inbound)
 	return ts_list(p->local_ts, p->n_local_ts, f, local, lport) &&
 		ts_list(p->remote_ts, p->n_remote_ts, f, remote, rport);
 }
+
+void ss_l4_csum_fix(uint8_t *p, const ss_flow *f)
+{
+	size_t at;
+	switch (f->proto) {
+	case SS_IPPROTO_TCP: at = 16; break;
+	case SS_IPPROTO_UDP: at = 6; break;
+	case SS_IPPROTO_ICMPV6: at = 2; break;
+	default: return; /* ICMP for IPv4 has no pseudo-header */
+	}
+	/* Only a whole, unfragmented datagram with no IPv6 extension headers in the way. */
+	if (f->fragment || f->first_nh != f->proto)
+		return;
+	size_t l4len = f->total_len - f->hdr_len;
+	if (l4len < at + 2)
+		return;
+	uint8_t *l4 = p + f->hdr_len;
+	if (f->proto == SS_IPPROTO_UDP && f->version == 4 && ss_get16(l4 + at) == 0)
+		return; /* IPv4 UDP without a checksum stays without */
+	size_t alen = f->version == 4 ? 4 : 16;
+	uint8_t ph[8] = { 0, 0, (uint8_t)(l4len >> 8), (uint8_t)l4len, 0, 0, 0, f->proto };
+	if (f->version == 6) {
+		ph[0] = (uint8_t)(l4len >> 24), ph[1] = (uint8_t)(l4len >> 16);
+	}
+	ss_put16(l4 + at, 0);
+	uint32_t s = ss_csum_add(0, f->src.a, alen);
+	s = ss_csum_add(s, f->dst.a, alen);
+	s = ss_csum_add(s, ph, sizeof(ph));
+	s = ss_csum_add(s, l4, l4len);
+	uint16_t c = (uint16_t)~ss_csum_fold(s);
+	if (c == 0 && f->proto == SS_IPPROTO_UDP)
+		c = 0xffff; /* RFC 768: 0 means "no checksum" */
+	ss_put16(l4 + at, c);
+}

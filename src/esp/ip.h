@@ -50,6 +50,11 @@ static inline ss_addr ss_addr_from(const uint8_t *p, int family)
 	return a;
 }
 
+/* Recomputes the TCP/UDP/ICMPv6 checksum of a whole packet (header at p) for its current
+ * addresses; an IPv4 UDP checksum becomes 0 (RFC 3948 §3.1.2).  For transport mode behind a
+ * NAT, where the sender summed over addresses that the NAT changed. */
+void ss_l4_csum_fix(uint8_t *p, const ss_flow *f);
+
 /* RFC 1071 one's-complement sum (not yet complemented), to continue with more data. */
 uint32_t ss_csum_add(uint32_t sum, const uint8_t *p, size_t n);
 uint16_t ss_csum_fold(uint32_t sum);

@@ -282,6 +282,47 @@ static void ecn(void **state)
 	}
 }
 
+/* A UDP checksum verified 16 bits at a time, independent of the library's. */
+static bool udp_ok(const uint8_t *h)
+{
+	bool v4 = h[0] >> 4 == 4;
+	size_t hl = v4 ? (size_t)(h[0] & 15) * 4 : 40, alen = v4 ? 4 : 16;
+	const uint8_t *src = h + (v4 ? 12 : 8), *dst = src + alen, *u = h + hl;
+	size_t ulen = (size_t)(u[4] << 8 | u[5]);
+	uint32_t sum = SS_IPPROTO_UDP + (uint32_t)ulen;
+	for (size_t i = 0; i < alen; i += 2)
+		sum += (uint32_t)(src[i] << 8 | src[i + 1]) + (uint32_t)(dst[i] << 8 | dst[i + 1]);
+	for (size_t i = 0; i < ulen; i += 2)
+		sum += (uint32_t)(u[i] << 8 | (i + 1 < ulen ? u[i + 1] : 0));
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+/* Transport mode over UDP through a NAT (RFC 3948 §3.1.2): the sender summed its private
+ * address into the UDP checksum; the receiver rebuilds the header with the address the NAT
+ * gave it and must fix the checksum, or the stack drops the packet. */
+static void natt_transport_checksum(void **state)
+{
+	for (int fam = 4; fam <= 6; fam += 2) {
+		pair pr = mkpair(&tu_suites[0], SS_ESP_TRANSPORT, fam, false, true);
+		pkt k;
+		memset(&k, 0, sizeof(k));
+		size_t n = tu_inner(k.buf + HEAD, CAP - HEAD, fam == 4 ? "10.0.0.5" : "fd00::5",
+				    fam == 4 ? "192.0.2.2" : "2001:db8::2", 4321, 53, 33, 1);
+		k.p = (ss_esp_pkt){ .base = k.buf, .cap = CAP, .off = HEAD, .len = (uint32_t)n };
+		assert_true(udp_ok(k.buf + HEAD));
+		assert_int_equal(ss_esp_encap_batch(pr.out, &k.p, 1, 0), 1);
+		assert_int_equal(ss_esp_parse_outer(&k.p), SS_ESP_OK);
+		k.p.src = tu_addr(fam == 4 ? "198.51.100.7" : "2001:db8:ff::7"); /* what the NAT made */
+		assert_int_equal(decap1(&pr, &k), SS_ESP_OK);
+		const uint8_t *h = k.buf + k.p.off;
+		assert_int_equal(h[fam == 4 ? 12 : 8], fam == 4 ? 198 : 0x20);
+		assert_true(udp_ok(h));
+		freepair(&pr);
+	}
+}
+
 /* ESP-only in transport mode: the inner header goes, the addresses stay in the pkt. */
 static void esp_only_transport(void **state)
 {
@@ -798,6 +839,7 @@ int main(void)
 		cmocka_unit_test(gso_layout),
 		cmocka_unit_test(esp_only_transport),
 		cmocka_unit_test(ecn),
+		cmocka_unit_test(natt_transport_checksum),
 		cmocka_unit_test(error_nosa_and_short),
 		cmocka_unit_test(error_replay),
 		cmocka_unit_test(error_auth),
