@@ -545,6 +545,65 @@ static void error_selector(void **state)
 	ss_esp_sad_free(b);
 }
 
+/* Selector fields from inner packets (RFC 4301 §4.4.1): ports behind IPv6 extension headers,
+ * ICMP type/code as the port, fragments whose ports are unknown (OPAQUE matches only ANY). */
+static void selector_fields(void **state)
+{
+	ss_esp_params p;
+	memset(&p, 0, sizeof(p));
+	p.local_ts[0] = ts("fd00::", "fd00::ffff", 0, 0, 0xffff);
+	p.remote_ts[0] = ts("fd01::", "fd01::ffff", SS_IPPROTO_UDP, 53, 53);
+	p.remote_ts[1] = ts("192.0.2.0", "192.0.2.255", SS_IPPROTO_ICMP, 8 << 8, 8 << 8 | 255); /* echo */
+	p.local_ts[1] = ts("198.51.100.0", "198.51.100.255", 0, 0, 0xffff);
+	p.n_local_ts = p.n_remote_ts = 2;
+	uint8_t b[256];
+	ss_flow f;
+
+	/* UDP from fd01::1 port 53 behind a hop-by-hop and a destination options header. */
+	size_t n = tu_inner(b, sizeof(b), "fd01::1", "fd00::2", 53, 9999, 4, 0);
+	uint8_t ext[16] = { SS_IPPROTO_DSTOPTS, 0, 1, 4, 0, 0, 0, 0, SS_IPPROTO_UDP, 0, 1, 4, 0, 0, 0, 0 };
+	memmove(b + 56, b + 40, n - 40);
+	memcpy(b + 40, ext, 16);
+	b[6] = SS_IPPROTO_HOPOPTS;
+	b[5] = (uint8_t)(b[5] + 16);
+	assert_int_equal(ss_ip_parse(b, n + 16, &f), SS_ESP_OK);
+	assert_int_equal(f.proto, SS_IPPROTO_UDP);
+	assert_int_equal(f.sport, 53);
+	assert_true(ss_ts_match(&p, &f, true));
+	/* The same as a non-first fragment: no ports, the port-53 selector cannot match. */
+	uint8_t frag[8] = { SS_IPPROTO_UDP, 0, 0x00, 0x08, 0, 0, 0, 1 };
+	memcpy(b + 48, frag, 8);
+	b[40] = SS_IPPROTO_FRAGMENT;
+	assert_int_equal(ss_ip_parse(b, n + 16, &f), SS_ESP_OK);
+	assert_true(f.fragment && !f.ports_known);
+	assert_false(ss_ts_match(&p, &f, true));
+	/* An extension header running past the packet. */
+	b[41] = 200;
+	b[40] = SS_IPPROTO_DSTOPTS;
+	assert_int_equal(ss_ip_parse(b, n + 16, &f), SS_ESP_E_MALFORMED);
+
+	/* ICMP echo request (type 8) from 192.0.2.7 matches; echo reply (type 0) does not. */
+	uint8_t icmp[28] = { 0x45, 0, 0, 28, 0, 0, 0, 0, 64, SS_IPPROTO_ICMP, 0, 0, 192, 0, 2, 7,
+			     198, 51, 100, 1, 8, 0, 0, 0, 0, 0, 0, 0 };
+	assert_int_equal(ss_ip_parse(icmp, sizeof(icmp), &f), SS_ESP_OK);
+	assert_int_equal(f.sport, 8 << 8);
+	assert_true(ss_ts_match(&p, &f, true));
+	icmp[20] = 0;
+	assert_int_equal(ss_ip_parse(icmp, sizeof(icmp), &f), SS_ESP_OK);
+	assert_false(ss_ts_match(&p, &f, true));
+	/* Outbound the sides swap: our address is the source. */
+	icmp[20] = 8;
+	memcpy(icmp + 12, (uint8_t[]){ 198, 51, 100, 1, 192, 0, 2, 7 }, 8);
+	assert_int_equal(ss_ip_parse(icmp, sizeof(icmp), &f), SS_ESP_OK);
+	assert_true(ss_ts_match(&p, &f, false));
+	assert_false(ss_ts_match(&p, &f, true));
+	/* Header length fields that lie. */
+	icmp[0] = 0x44;
+	assert_int_equal(ss_ip_parse(icmp, sizeof(icmp), &f), SS_ESP_E_MALFORMED);
+	icmp[0] = 0x45, icmp[3] = 29;
+	assert_int_equal(ss_ip_parse(icmp, sizeof(icmp), &f), SS_ESP_E_MALFORMED);
+}
+
 static void encap_refusals(void **state)
 {
 	pair pr = mkpair(&tu_suites[0], SS_ESP_TRANSPORT, 6, false, false);
@@ -853,6 +912,7 @@ int main(void)
 		cmocka_unit_test(error_malformed),
 		cmocka_unit_test(error_pad_dummy_nexthdr),
 		cmocka_unit_test(error_selector),
+		cmocka_unit_test(selector_fields),
 		cmocka_unit_test(encap_refusals),
 		cmocka_unit_test(lifetimes),
 		cmocka_unit_test(seq_exhaustion),
