@@ -186,6 +186,11 @@ const ss_esp_counters *ss_esp_sa_counters(const ss_esp_sa *sa);
  * the replay window. */
 uint64_t ss_esp_sa_seq(const ss_esp_sa *sa);
 bool ss_esp_sa_dead(const ss_esp_sa *sa);
+/* The parameters the SA was made with, for display (key pointers NULL: keys are not kept
+ * outside the crypto contexts). */
+const ss_esp_params *ss_esp_sa_params(const ss_esp_sa *sa);
+/* When the time lifetimes run out (SS_NEVER if unlimited), and bytes carried so far. */
+void ss_esp_sa_lifetime(const ss_esp_sa *sa, ss_time *soft_at, ss_time *hard_at, uint64_t *bytes);
 /* Bytes of overhead encap adds to an inner packet of inner_len bytes (for MTU decisions). */
 size_t ss_esp_sa_overhead(const ss_esp_sa *sa, size_t inner_len);
 

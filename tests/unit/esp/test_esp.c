@@ -645,6 +645,13 @@ static void lifetimes(void **state)
 	ss_esp_sa *sa = ss_esp_sad_add(sad, &o, t0, NULL);
 	assert_non_null(sa);
 	ss_esp_event ev[4];
+	ss_time soft_at, hard_at;
+	uint64_t bytes;
+	ss_esp_sa_lifetime(sa, &soft_at, &hard_at, &bytes);
+	assert_true(soft_at == t0 + 10000 && hard_at == t0 + 20000 && bytes == 0);
+	assert_null(ss_esp_sa_params(sa)->encr_key);
+	assert_null(ss_esp_sa_params(sa)->integ_key);
+	assert_int_equal(ss_esp_sa_params(sa)->spi, 0x3003);
 	assert_int_equal(ss_esp_sad_tick(sad, t0), t0 + 10000);
 	assert_int_equal(ss_esp_sad_events(sad, ev, 4), 0);
 	/* Bytes: 600 per packet; the second crosses soft, the fourth hard. */
