@@ -136,6 +136,9 @@ void ss_agent_outcome(ss_agent *ag, ss_time now, const ss_addr *local, const ss_
 		      enum ss_ike_outcome o);
 /* The engine deleted or expired the pair's SAs: the association returns to idle. */
 void ss_agent_sa_down(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
+/* Does what is due at now, at most a batch (1024 expiries) per call so that the action
+ * queue stays small: drain the actions, and if ss_agent_deadline() is still <= now, call
+ * again. */
 void ss_agent_timer(ss_agent *ag, ss_time now);
 /* A new policy: every association is re-classified; those whose rule changed are
  * re-evaluated so that none stays in a state the new policy forbids.  The old policy must
