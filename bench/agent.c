@@ -4,9 +4,10 @@
  *   2. creating one million soft associations (inbound clear from a million sources, each
  *      negotiation reported unreachable) and expiring them all;
  *   3. bytes per association at a million.
- * Usage: bench_agent [associations]   (default 1000000) */
+ * Usage: bench/agent [associations]   (default 1000000);  bench/agent --quick: a smoke run. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "agent/agent.h"
@@ -21,6 +22,7 @@ static double secs(void)
 }
 
 static ss_addr me;
+static uint32_t rounds = 2000000;
 
 static ss_addr peer_addr(uint32_t i)
 {
@@ -62,11 +64,11 @@ static ss_agent *populate(sim_policy *sp, uint32_t n, double *create_s)
 	return ag;
 }
 
-static double decide(ss_agent *ag, uint32_t lo, uint32_t hi, uint32_t rounds)
+static double decide(ss_agent *ag, uint32_t lo, uint32_t hi, uint32_t n_rounds)
 {
 	uint64_t x = 12345;
 	double t0 = secs();
-	for (uint32_t j = 0; j < rounds; j++) {
+	for (uint32_t j = 0; j < n_rounds; j++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
@@ -75,14 +77,13 @@ static double decide(ss_agent *ag, uint32_t lo, uint32_t hi, uint32_t rounds)
 		ss_agent_outbound(ag, 1000 + j / 1000, &k, 100, j);
 		drain(ag);
 	}
-	return rounds / (secs() - t0);
+	return n_rounds / (secs() - t0);
 }
 
 static void run(sim_policy *sp, uint32_t n, bool full)
 {
 	double create_s;
 	ss_agent *ag = populate(sp, n, &create_s);
-	uint32_t rounds = 2000000;
 	double sec = decide(ag, 0, n / 2, rounds);
 	double soft = decide(ag, n / 2, n, rounds);
 	ss_agent_stats st;
@@ -138,11 +139,19 @@ static void soft_million(sim_policy *sp, uint32_t n)
 
 int main(int argc, char **argv)
 {
-	uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
+	uint32_t n = 1000000;
+	if (argc > 1 && !strcmp(argv[1], "--quick")) {
+		n = 20000;
+		rounds = 100000;
+	} else if (argc > 1) {
+		n = (uint32_t)strtoul(argv[1], NULL, 10);
+	}
+	if (n < 2000)
+		n = 2000;
 	ss_log_set_level(SS_LOG_WARN);
 	ss_addr_parse("10.0.0.1", &me);
 	sim_policy *sp = simpol_builtin("server");
-	printf("bench/agent (classifier: simulator's naive test double, 2 rules)\n");
+	printf("bench/agent (compiled classifier; Server policy: 2 rules)\n");
 	run(sp, 1000, false);
 	run(sp, n, true);
 	soft_million(sp, n);

@@ -51,6 +51,16 @@ const char *ss_drop_reason_name(unsigned r)
 	return r < SS_DROP_REASON_COUNT ? drop_names[r] : "?";
 }
 
+static bool classify_compiled(const void *ctx, const ss_pkt_key *k, ss_match *out)
+{
+	return ss_classify(ctx, k, out);
+}
+
+ss_agent_policy ss_agent_policy_compiled(const ss_policy *p, const ss_classifier *c)
+{
+	return (ss_agent_policy){ .policy = p, .classify = classify_compiled, .ctx = c };
+}
+
 void ss_agent_config_default(ss_agent_config *c)
 {
 	memset(c, 0, sizeof(*c));

@@ -96,6 +96,9 @@ typedef struct ss_agent_policy {
 	const void *ctx;
 } ss_agent_policy;
 
+/* The usual one: the model and its compiled classifier (policy/classify.h). */
+ss_agent_policy ss_agent_policy_compiled(const ss_policy *p, const ss_classifier *c);
+
 typedef struct ss_agent_config {
 	uint32_t max_held_per_peer;    /* default 32 */
 	uint32_t max_held_total;       /* default 4096 */

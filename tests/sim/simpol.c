@@ -40,13 +40,25 @@ sim_policy *simpol_clone(const sim_policy *src)
 	if (!sp)
 		return NULL;
 	*sp = *src;
+	sp->cls = NULL;
 	fix_pointers(sp);
 	return sp;
 }
 
 void simpol_free(sim_policy *sp)
 {
+	if (sp)
+		ss_classifier_free(sp->cls);
 	free(sp);
+}
+
+ss_agent_policy simpol_agent_policy(sim_policy *sp)
+{
+	if (!sp->cls)
+		sp->cls = ss_classifier_build(&sp->p);
+	if (!sp->cls)
+		abort();
+	return ss_agent_policy_compiled(&sp->p, sp->cls);
 }
 
 bool simpol_option(sim_policy *sp, const char *tok)

@@ -1,9 +1,8 @@
 /* Policies for the simulator: the three built-in Windows 2000 policies and a compact inline
- * form, built as ss_policy values, plus a naive classifier over them.
- *
- * TEST DOUBLE: the naive classifier stands in for the compiled one (src/policy/classify.c,
- * another branch) until it lands; it follows the header's semantics closely enough for the
- * simulator's small policies (most specific filter wins, ties to the first). */
+ * form, built as ss_policy values.  The agent gets them with the real compiled classifier
+ * (simpol_agent_policy); simpol_classify is an independent naive matcher (a test oracle)
+ * that the simulator uses to check rule 8 on every clear packet, so that the check does
+ * not share a bug with the code it checks. */
 #ifndef SS_SIM_SIMPOL_H
 #define SS_SIM_SIMPOL_H
 
@@ -23,6 +22,7 @@ typedef struct sim_policy {
 	ss_filter filters[SIMPOL_MAX_RULES];
 	ss_filter_action actions[SIMPOL_MAX_RULES];
 	char rule_names[SIMPOL_MAX_RULES][16];
+	ss_classifier *cls; /* built on first use; add no rules after that */
 } sim_policy;
 
 /* "client", "server", "secure-server"; NULL if unknown. */
@@ -41,9 +41,7 @@ bool simpol_rule_option(sim_policy *sp, ss_rule *r, const char *tok);
 void simpol_free(sim_policy *sp);
 
 bool simpol_classify(const void *ctx, const ss_pkt_key *k, ss_match *out);
-static inline ss_agent_policy simpol_agent_policy(const sim_policy *sp)
-{
-	return (ss_agent_policy){ .policy = &sp->p, .classify = simpol_classify, .ctx = sp };
-}
+/* The policy with its compiled classifier, for ss_agent_new/ss_agent_reload. */
+ss_agent_policy simpol_agent_policy(sim_policy *sp);
 
 #endif

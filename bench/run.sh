@@ -1,0 +1,12 @@
+#!/bin/sh
+# Runs every benchmark against a build directory: ./bench/run.sh build
+set -eu
+BUILD=${1:-build}
+for b in classify agent; do
+	if [ ! -x "$BUILD/bench/$b" ]; then
+		echo "$BUILD/bench/$b not built; run 'make build' first" >&2
+		exit 1
+	fi
+done
+"$BUILD/bench/classify"
+"$BUILD/bench/agent"
