@@ -1,5 +1,6 @@
-/* Policies for the simulator: the three built-in Windows 2000 policies and a compact inline
- * form, built as ss_policy values.  The agent gets them with the real compiled classifier
+/* Policies for the simulator: the three built-in Windows 2000 policies (loaded by the real
+ * loader, src/policy/builtin.c), a policy file (YAML, real loader), or a compact inline
+ * form built here as an ss_policy value.  The agent gets them with the real compiled classifier
  * (simpol_agent_policy); simpol_classify is an independent naive matcher (a test oracle)
  * that the simulator uses to check rule 8 on every clear packet, so that the check does
  * not share a bug with the code it checks. */
@@ -23,14 +24,21 @@ typedef struct sim_policy {
 	ss_filter_action actions[SIMPOL_MAX_RULES];
 	char rule_names[SIMPOL_MAX_RULES][16];
 	ss_classifier *cls; /* built on first use; add no rules after that */
+	ss_policy *loaded;  /* built-in or file: the loader's policy (then p is unused) */
+	char source[256];   /* built-in name or file path, to load a copy */
+	bool is_file;
 } sim_policy;
 
-/* "client", "server", "secure-server"; NULL if unknown. */
+/* "client", "server", "secure-server" through the real loader; NULL if unknown. */
 sim_policy *simpol_builtin(const char *name);
+/* A YAML policy file through the real loader (key files not read); NULL with a message. */
+sim_policy *simpol_file(const char *path);
+/* The model the agent sees. */
+ss_policy *simpol_model(sim_policy *sp);
 /* An empty policy with defaults (downgrade 7 days, default retransmission, no default response). */
 sim_policy *simpol_new(const char *name);
 sim_policy *simpol_clone(const sim_policy *sp);
-/* Option token for the policy: default-response, downgrade=S, gap=MS, floor=MS, attempts=N,
+/* Inline policies only.  Option token for the policy: default-response, downgrade=S, gap=MS, floor=MS, attempts=N,
  * final=MS.  false if unknown. */
 bool simpol_option(sim_policy *sp, const char *tok);
 /* Adds a rule: "permit" | "block" | "negotiate"; then tokens via simpol_rule_option. */

@@ -72,7 +72,7 @@ static void round_trip(void **state)
 {
 	(void)state;
 	sim_policy *sp = simpol_builtin("server");
-	sp->p.downgrade_protection = 3600;
+	simpol_model(sp)->downgrade_protection = 3600;
 	ss_agent *ag = new_agent(sp);
 	ss_addr p1 = A("192.0.2.1"), p2 = A("2001:db8::2"), p3 = A("192.0.2.3");
 	ss_agent_remember(ag, 1000, &p1, 10000);    /* 10 s ago */
