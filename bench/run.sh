@@ -2,8 +2,11 @@
 # Runs every benchmark against a build directory: ./bench/run.sh build
 set -eu
 BUILD=${1:-build}
-if [ ! -x "$BUILD/bench/classify" ]; then
-	echo "$BUILD/bench/classify not built; run 'make build' first" >&2
-	exit 1
-fi
+for b in classify agent; do
+	if [ ! -x "$BUILD/bench/$b" ]; then
+		echo "$BUILD/bench/$b not built; run 'make build' first" >&2
+		exit 1
+	fi
+done
 "$BUILD/bench/classify"
+"$BUILD/bench/agent"
