@@ -40,3 +40,14 @@ ip netns exec $A nft list table inet softsa >/dev/null 2>&1 && fail "table left 
 [ "$(count_routes -4)" -eq 0 ] && [ "$(count_routes -6)" -eq 0 ] || fail "routes left after a clean exit"
 ip -n $A link show softsa0 >/dev/null 2>&1 && fail "TUN left after a clean exit"
 ok "clean exit: nothing left"
+
+# A start that cannot make its TUN (the name is taken by another kind of device) says so and
+# leaves nothing installed.
+ip -n $A link add softsa0 type veth peer name ssdp-peer || fail "cannot make the squatting device"
+# shellcheck disable=SC2086
+ip netns exec $A "$DRIVER" $FILTERS </dev/null >/dev/null 2>"$TMP/fail.err" && fail "driver started without its TUN"
+cat "$TMP/fail.err"
+grep -q "cannot create TUN device softsa0" "$TMP/fail.err" || fail "no clear message"
+ip netns exec $A nft list table inet softsa >/dev/null 2>&1 && fail "table left after a failed start"
+[ "$(count_rules -4)" -eq 0 ] && [ "$(count_routes -4)" -eq 0 ] || fail "routing left after a failed start"
+ok "failed start: clear message, nothing left"

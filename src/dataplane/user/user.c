@@ -128,8 +128,8 @@ int ss_dp_user_flush(const ss_dp_user_config *cfg, char *err, size_t errlen)
 	struct mnl_socket *nl = ss_rtnl_open();
 	int r = 0;
 	if (!nft || !nl) {
-		errf(err, errlen, "cannot open netlink: %s", strerror(errno));
-		r = -errno ? -errno : -ENOMEM;
+		r = errno ? -errno : -ENOMEM;
+		errf(err, errlen, "cannot open netlink: %s", strerror(-r));
 	} else {
 		ss_sb sb = { 0 };
 		ss_nft_delete_table(&sb);
@@ -277,7 +277,7 @@ int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dp **out, char *err, size_t
 	d->nft = nft_new();
 	d->rtnl = ss_rtnl_open();
 	if (!d->nft || !d->rtnl) {
-		r = -errno ? -errno : -ENOMEM;
+		r = errno ? -errno : -ENOMEM;
 		errf(err, errlen, "cannot open netlink: %s", strerror(-r));
 		goto fail;
 	}
@@ -285,7 +285,9 @@ int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dp **out, char *err, size_t
 	d->tun = ss_tun_open(cfg->tun_name, cfg->vnet_hdr, &d->ifindex);
 	if (d->tun < 0) {
 		r = d->tun;
-		errf(err, errlen, "cannot create TUN device %s: %s", cfg->tun_name, strerror(-r));
+		errf(err, errlen, "cannot create TUN device %s: %s%s", cfg->tun_name, strerror(-r),
+		     r == -EINVAL ? " (is the name taken by a device of another kind?)"
+		     : r == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
 		goto fail;
 	}
 	if ((r = install_routing(d, err, errlen)) < 0)
