@@ -31,20 +31,30 @@ FILTERS="--filter 10.77.0.0/24 10.77.0.2/32 drop --filter 10.77.0.0/24 10.77.0.3
 	--filter fd77::/64 fd77::2/128 drop --filter fd77::/64 fd77::3/128 accept"
 TMP=$(mktemp -d /tmp/ssdp.XXXXXX)
 BG_PIDS=""
-DRV_PID=""
+DRIVER_PID=""
 
 cleanup() {
-	for p in $BG_PIDS $DRV_PID; do
+	for p in $BG_PIDS $DRIVER_PID; do
 		kill "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
-	for n in $A $B $C $SW; do
-		ip netns del "$n" 2>/dev/null
-	done
+	netns_del_all
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+
+# Our namespaces, and any process of ours still inside one (an earlier run killed midway):
+# a process keeps a deleted namespace, and the TUN in it, alive.
+netns_del_all() {
+	local n p
+	for n in $A $B $C $SW; do
+		for p in $(ip netns pids "$n" 2>/dev/null); do
+			kill -9 "$p" 2>/dev/null
+		done
+		ip netns del "$n" 2>/dev/null
+	done
+}
 
 fail() {
 	echo "FAIL: $*"
@@ -57,20 +67,19 @@ fail() {
 ok() { echo "ok: $*"; }
 
 topo_up() {
+	netns_del_all
 	for n in $A $B $C $SW; do
-		ip netns del "$n" 2>/dev/null
 		ip netns add "$n" || fail "cannot create namespace $n"
 		ip -n "$n" link set lo up
 	done
-	ip -n $SW link add br0 type bridge
-	ip -n $SW link set br0 up
+	ip -n $SW link add br0 type bridge && ip -n $SW link set br0 up || fail "bridge"
 	i=1
 	for n in $A $B $C; do
-		ip -n $SW link add "p$i" type veth peer name eth0 netns "$n"
-		ip -n $SW link set "p$i" master br0 up
-		ip -n "$n" addr add "10.77.0.$i/24" dev eth0
-		ip -n "$n" addr add "fd77::$i/64" dev eth0 nodad
-		ip -n "$n" link set eth0 up
+		ip -n $SW link add "p$i" type veth peer name eth0 netns "$n" &&
+		ip -n $SW link set "p$i" master br0 up &&
+		ip -n "$n" addr add "10.77.0.$i/24" dev eth0 &&
+		ip -n "$n" addr add "fd77::$i/64" dev eth0 nodad &&
+		ip -n "$n" link set eth0 up || fail "topology: $n"
 		i=$((i + 1))
 	done
 }
@@ -78,7 +87,8 @@ topo_up() {
 # drv_start ARGS...: runs the driver in A, waits for "ready".
 drv_start() {
 	coproc DRV { exec ip netns exec $A "$DRIVER" "$@" 2>>"$TMP/drv.err"; }
-	DRV_PID=$DRV_PID
+	# bash unsets DRV_PID when the coprocess ends: keep our own copy.
+	DRIVER_PID=$DRV_PID
 	DRV_IN=${DRV[1]}
 	DRV_OUT=${DRV[0]}
 	local line=""
@@ -101,16 +111,16 @@ expect() {
 }
 
 drv_kill9() {
-	kill -9 "$DRV_PID" 2>/dev/null
-	wait "$DRV_PID" 2>/dev/null
-	DRV_PID=""
+	kill -9 "$DRIVER_PID" 2>/dev/null
+	wait "$DRIVER_PID" 2>/dev/null
+	DRIVER_PID=""
 }
 
 drv_quit() {
 	echo quit >&"$DRV_IN"
-	wait "$DRV_PID"
+	wait "$DRIVER_PID"
 	local rc=$?
-	DRV_PID=""
+	DRIVER_PID=""
 	[ $rc -eq 0 ] || fail "driver exited with $rc"
 }
 
