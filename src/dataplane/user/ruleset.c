@@ -68,7 +68,9 @@ static void table_sets(ss_sb *s)
 	}
 }
 
-/* IPv6 neighbour discovery (RFC 4861) stays in the clear: without it no packet, clear or
+/* Traffic to our own addresses goes over lo and is never secured (a filter whose prefix
+ * covers the host itself must not send its loopback traffic into the TUN).
+ * IPv6 neighbour discovery (RFC 4861) stays in the clear: without it no packet, clear or
  * ESP, reaches the peer at all.  ARP needs nothing: it is not IP. */
 #define ND_BYPASS                                                                        \
 	"icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "     \
@@ -82,6 +84,7 @@ static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
 		"  chain out {\n"
 		"    type route hook output priority mangle; policy accept;\n"
 		"    meta mark & 0x%x == 0x%x accept\n"
+		"    oifname \"lo\" accept\n"
 		"    meta l4proto udp th sport { 500, 4500 } accept\n"
 		"    meta l4proto udp th dport { 500, 4500 } accept\n"
 		"    " ND_BYPASS "\n"
@@ -114,7 +117,7 @@ static void table_in(ss_sb *s, const ss_dp_user_config *cfg)
 	ss_sb_printf(s,
 		"  chain in {\n"
 		"    type filter hook input priority filter; policy accept;\n"
-		"    iifname \"%s\" accept\n"
+		"    iifname { \"%s\", \"lo\" } accept\n"
 		"    meta l4proto esp accept\n"
 		"    meta l4proto udp th dport { 500, 4500 } accept\n"
 		"    " ND_BYPASS "\n"

@@ -47,7 +47,8 @@ static void test_table(void **state)
 	/* The fail-closed guard looks at the device after rerouting: postrouting. */
 	assert_true(has(&s, "type filter hook postrouting priority filter; policy accept;\n"
 			    "    meta mark & 0x100000 == 0x100000 oifname != \"tunx\" counter drop"));
-	assert_true(has(&s, "iifname \"tunx\" accept"));
+	assert_true(has(&s, "iifname { \"tunx\", \"lo\" } accept"));
+	assert_true(has(&s, "oifname \"lo\" accept"));
 	assert_true(has(&s, "meta l4proto udp th dport { 500, 4500 } accept"));
 	assert_true(has(&s, "nd-neighbor-advert"));
 	assert_true(has(&s, "log prefix \"softsa:a\" group 21331 snaplen 128 accept"));
