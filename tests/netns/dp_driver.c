@@ -32,6 +32,7 @@ static void usage(void)
 		"                 --filter LOCAL REMOTE [PROTO LPORT RPORT] accept|drop ...\n"
 		"commands: expect-capture MS | expect-no-capture MS | release | drop-held\n"
 		"          peer none|secured|soft|blocked ADDR [TIMEOUT_MS] | expect-notice MS\n"
+		"          count-notices MS\n"
 		"          send-esp ADDR SPI [UDPPORT] | recv-esp MS | deliver-udp SRC DST SPORT DPORT TEXT\n"
 		"          stats | quit\n");
 	exit(2);
@@ -130,6 +131,24 @@ static void cmd_notice(int ms)
 		}
 		wait_role(SS_DP_FD_NOTICE, (int)(end - now));
 	}
+}
+
+/* Counts every notice that arrives within ms. */
+static void cmd_count_notices(int ms)
+{
+	ss_dp_notice n[64];
+	size_t total = 0;
+	ss_time end = ss_now_ms() + (ss_time)ms;
+	for (;;) {
+		int r = ss_dp_read_notices(dp, n, 64);
+		if (r > 0)
+			total += (size_t)r;
+		ss_time now = ss_now_ms();
+		if (now >= end)
+			break;
+		wait_role(SS_DP_FD_NOTICE, (int)(end - now));
+	}
+	printf("notices %zu\n", total);
 }
 
 static void cmd_send_esp(char *addr, char *spi, char *port)
@@ -231,6 +250,8 @@ static bool run(char *line)
 		cmd_peer(a[1], a[2], a[3]);
 	else if (!strcmp(a[0], "expect-notice"))
 		cmd_notice(ms);
+	else if (!strcmp(a[0], "count-notices"))
+		cmd_count_notices(ms);
 	else if (!strcmp(a[0], "send-esp"))
 		cmd_send_esp(a[1], a[2], a[3]);
 	else if (!strcmp(a[0], "recv-esp"))

@@ -28,6 +28,9 @@ static int config(struct mnl_socket *nl, uint16_t group, uint8_t cmd, uint32_t c
 		struct nfulnl_msg_config_mode m = { .copy_range = htonl(copy_range),
 						    .copy_mode = NFULNL_COPY_PACKET };
 		mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof m, &m);
+		/* Send each notice at once: the kernel otherwise gathers up to 100 of them or
+		 * waits a second, and a negotiation should not start a second late. */
+		mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(1));
 	}
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;

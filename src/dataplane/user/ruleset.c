@@ -57,8 +57,14 @@ static const char *const set_base[] = {
 	[SS_DP_PEER_BLOCKED] = "blocked",
 };
 
-static void table_sets(ss_sb *s)
+static void table_sets(ss_sb *s, const ss_dp_user_config *cfg)
 {
+	/* Sources recently reported, for the per-source notice rate; a full set means no
+	 * more notices for new sources, never a different verdict. */
+	if (cfg->notice_rate)
+		for (int f = 4; f <= 6; f += 2)
+			ss_sb_printf(s, "  set notice%d { type ipv%d_addr; size 65536; "
+				     "flags dynamic,timeout; timeout 10s; }\n", f, f);
 	for (int st = SS_DP_PEER_SECURED; st <= SS_DP_PEER_BLOCKED; st++) {
 		/* Only soft associations expire by themselves: the backend enforces their bound
 		 * even when the daemon is gone. */
@@ -112,6 +118,25 @@ static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
 		cfg->capture_mark, cfg->capture_mark, cfg->tun_name);
 }
 
+/* The log rules of one verdict chain.  128 bytes hold any IP header plus the ports.  With a
+ * rate, each source gets at most that many notices a second (a flood of clear packets from
+ * one peer must not bury the daemon in notices); the rate limits only the log, never the
+ * verdict, which the next rule gives to every packet. */
+static void notice_rules(ss_sb *s, const ss_dp_user_config *cfg, char verdict)
+{
+	if (!cfg->notice_rate) {
+		ss_sb_printf(s, "    log prefix \"softsa:%c\" group %u snaplen 128\n", verdict,
+			     cfg->nflog_group);
+		return;
+	}
+	static const char *const fam[] = { "4", "ip", "6", "ip6" };
+	for (int i = 0; i < 4; i += 2)
+		ss_sb_printf(s,
+			"    update @notice%s { %s saddr limit rate %u/second burst %u packets } "
+			"log prefix \"softsa:%c\" group %u snaplen 128\n",
+			fam[i], fam[i + 1], cfg->notice_rate, cfg->notice_rate, verdict, cfg->nflog_group);
+}
+
 static void table_in(ss_sb *s, const ss_dp_user_config *cfg)
 {
 	ss_sb_printf(s,
@@ -133,25 +158,20 @@ static void table_in(ss_sb *s, const ss_dp_user_config *cfg)
 		"    ip6 saddr @soft6 accept\n"
 		"  }\n",
 		cfg->tun_name);
-	/* Unknown peers: report (the prefix tells the daemon what we did), then the verdict.
-	 * 128 bytes hold any IP header plus the ports. */
-	ss_sb_printf(s,
-		"  chain need_in_accept {\n"
-		"    jump in_peer\n"
-		"    log prefix \"softsa:a\" group %u snaplen 128 accept\n"
-		"  }\n"
-		"  chain need_in_drop {\n"
-		"    jump in_peer\n"
-		"    log prefix \"softsa:d\" group %u snaplen 128 drop\n"
-		"  }\n",
-		cfg->nflog_group, cfg->nflog_group);
+	/* Unknown peers: report (the prefix tells the daemon what we did), then the verdict. */
+	static const char *const verdicts[] = { "accept", "drop" };
+	for (int i = 0; i < 2; i++) {
+		ss_sb_printf(s, "  chain need_in_%s {\n    jump in_peer\n", verdicts[i]);
+		notice_rules(s, cfg, verdicts[i][0]);
+		ss_sb_printf(s, "    %s\n  }\n", verdicts[i]);
+	}
 }
 
 void ss_nft_table(ss_sb *s, const ss_dp_user_config *cfg)
 {
 	ss_nft_delete_table(s);
 	ss_sb_printf(s, "table " T " {\n");
-	table_sets(s);
+	table_sets(s, cfg);
 	table_out(s, cfg);
 	table_in(s, cfg);
 	ss_sb_printf(s, "}\n");

@@ -54,6 +54,7 @@ void ss_dp_user_config_default(ss_dp_user_config *cfg)
 		.route_table = 0x5353, /* "SS" */
 		.rule_priority = 1000,
 		.nflog_group = 0x5353,
+		.notice_rate = 10,
 		.esp_udp_fd4 = -1,
 		.esp_udp_fd6 = -1,
 		.ipv6 = true,

@@ -21,6 +21,7 @@ typedef struct ss_dp_user_config {
 	uint32_t route_table;   /* the policy routing table holding the TUN route */
 	uint32_t rule_priority; /* of the ip rule "fwmark capture lookup route_table" */
 	uint16_t nflog_group;   /* nfnetlink_log group for inbound clear packets */
+	uint32_t notice_rate;   /* notices per second per source at most (0 = every packet) */
 	/* UDP-encapsulated ESP (RFC 3948): the daemon's NAT-T sockets to send from (they own
 	 * port 4500 and receive ESP-in-UDP themselves), or -1; or a port the backend binds its
 	 * own sockets to (tests, tools), 0 = none. */

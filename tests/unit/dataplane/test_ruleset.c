@@ -51,8 +51,23 @@ static void test_table(void **state)
 	assert_true(has(&s, "oifname \"lo\" accept"));
 	assert_true(has(&s, "meta l4proto udp th dport { 500, 4500 } accept"));
 	assert_true(has(&s, "nd-neighbor-advert"));
-	assert_true(has(&s, "log prefix \"softsa:a\" group 21331 snaplen 128 accept"));
-	assert_true(has(&s, "log prefix \"softsa:d\" group 21331 snaplen 128 drop"));
+	/* Notices at most 10 a second per source; the verdict applies to every packet. */
+	assert_true(has(&s, "set notice6 { type ipv6_addr; size 65536; flags dynamic,timeout; timeout 10s; }"));
+	assert_true(has(&s, "chain need_in_accept {\n    jump in_peer\n"
+			    "    update @notice4 { ip saddr limit rate 10/second burst 10 packets } "
+			    "log prefix \"softsa:a\" group 21331 snaplen 128\n"
+			    "    update @notice6 { ip6 saddr limit rate 10/second burst 10 packets } "
+			    "log prefix \"softsa:a\" group 21331 snaplen 128\n"
+			    "    accept\n  }"));
+	assert_true(has(&s, "log prefix \"softsa:d\" group 21331 snaplen 128\n    drop\n  }"));
+	ss_sb_free(&s);
+
+	/* Unlimited: one plain log rule per chain, no notice sets. */
+	cfg.notice_rate = 0;
+	ss_nft_table(&s, &cfg);
+	assert_true(has(&s, "chain need_in_drop {\n    jump in_peer\n"
+			    "    log prefix \"softsa:d\" group 21331 snaplen 128\n    drop\n  }"));
+	assert_null(strstr(s.p, "notice4"));
 	ss_sb_free(&s);
 }
 
