@@ -32,7 +32,7 @@ static void usage(void)
 		"                 --filter LOCAL REMOTE [PROTO LPORT RPORT] accept|drop ...\n"
 		"commands: expect-capture MS | expect-no-capture MS | release | drop-held\n"
 		"          peer none|secured|soft|blocked ADDR [TIMEOUT_MS] | expect-notice MS\n"
-		"          count-notices MS\n"
+		"          count-notices MS | pass MS [IDLE_MS]\n"
 		"          send-esp ADDR SPI [UDPPORT] | recv-esp MS | deliver-udp SRC DST SPORT DPORT TEXT\n"
 		"          stats | quit\n");
 	exit(2);
@@ -131,6 +131,44 @@ static void cmd_notice(int ms)
 		}
 		wait_role(SS_DP_FD_NOTICE, (int)(end - now));
 	}
+}
+
+/* For ms at most, releases everything captured at once (what the daemon does for a flow it
+ * lets through) and discards notices: a whole TCP transfer then runs through the capture.
+ * Ends early once traffic has flowed and then stopped for idle_ms. */
+static void cmd_pass(int ms, int idle_ms)
+{
+	ss_time last = 0;
+	ss_dp_notice n[64];
+	uint64_t pkts = 0, reads = 0;
+	ss_time end = ss_now_ms() + (ss_time)ms;
+	for (;;) {
+		for (size_t i = 0; i < MAXHOLD; i++)
+			held[i] = (ss_dp_pkt){ .buf = hold_mem[i], .cap = PKTSZ };
+		int r = ss_dp_read_outbound(dp, held, 64);
+		ss_time now = ss_now_ms();
+		if (r > 0) {
+			ss_dp_release_clear(dp, held, (size_t)r);
+			pkts += (uint64_t)r;
+			reads++;
+			last = now;
+		}
+		while (ss_dp_read_notices(dp, n, 64) > 0)
+			;
+		if (now >= end || (last && now - last >= (ss_time)idle_ms))
+			break;
+		if (r <= 0) {
+			ss_dp_fd fds[8];
+			struct pollfd p[8];
+			size_t k = ss_dp_poll_fds(dp, fds, 8), m = 0;
+			for (size_t i = 0; i < k; i++)
+				if (fds[i].role != SS_DP_FD_ESP)
+					p[m++] = (struct pollfd){ .fd = fds[i].fd, .events = POLLIN };
+			poll(p, m, 100);
+		}
+	}
+	nheld = 0;
+	printf("passed %llu in %llu reads\n", (unsigned long long)pkts, (unsigned long long)reads);
 }
 
 /* Counts every notice that arrives within ms. */
@@ -250,6 +288,8 @@ static bool run(char *line)
 		cmd_peer(a[1], a[2], a[3]);
 	else if (!strcmp(a[0], "expect-notice"))
 		cmd_notice(ms);
+	else if (!strcmp(a[0], "pass"))
+		cmd_pass(ms, a[2] ? atoi(a[2]) : 500);
 	else if (!strcmp(a[0], "count-notices"))
 		cmd_count_notices(ms);
 	else if (!strcmp(a[0], "send-esp"))

@@ -104,6 +104,14 @@ drv() {
 	echo "  A> $* -> $REPLY"
 }
 
+# drv_send CMD... then drv_reply: a command that runs while the shell does something else.
+drv_send() { echo "$*" >&"$DRV_IN"; }
+drv_reply() {
+	REPLY=""
+	read -r -t 30 REPLY <&"$DRV_OUT" || fail "driver gave no answer"
+	echo "  A> ... -> $REPLY"
+}
+
 # expect PATTERN: the last answer matches the shell pattern.
 expect() {
 	# shellcheck disable=SC2053
