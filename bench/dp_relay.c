@@ -44,6 +44,7 @@ static int relay(double secs, const char *prefix, int spin)
 	if (!ss_prefix_parse(prefix, &f.remote, true, &why))
 		return 2;
 	f.local = (ss_prefix){ .addr = { .family = f.remote.addr.family }, .len = 0 };
+	f.accept_inbound_clear = true; /* the peer's answers (TCP ACKs) come back in the clear */
 	ss_dp *dp;
 	char err[512];
 	if (ss_dp_user_open(&cfg, &dp, err, sizeof err) < 0 || ss_dp_set_filters(dp, &f, 1) < 0) {
