@@ -40,6 +40,9 @@ struct user_dp {
 	struct nft_ctx *nft;
 	int rel4, rel6, esp4, esp6, udp4, udp6;
 	bool own_udp;
+	/* Set once we hold the TUN: the TUN is the instance lock (a second TUNSETIFF on an
+	 * attached device fails), and only its holder may flush the table, rules and routes. */
+	bool owns_system;
 	ss_dp_stats st;
 	/* nfnetlink datagrams; netlink messages are 4-byte aligned within it. */
 	_Alignas(8) uint8_t nlbuf[8192];
@@ -169,16 +172,16 @@ static void rp_filter_off(const char *dev)
 
 static void teardown(struct user_dp *d)
 {
-	if (d->nft) {
+	if (d->nft && d->owns_system) {
 		ss_sb sb = { 0 };
 		ss_nft_delete_table(&sb);
 		nft_run(d->nft, &sb, NULL, 0);
+	}
+	if (d->nft)
 		nft_ctx_free(d->nft);
-	}
-	if (d->rtnl) {
+	if (d->rtnl && d->owns_system)
 		ss_rtnl_flush(d->rtnl, d->cfg.capture_mark, d->cfg.route_table, d->cfg.rule_priority);
-		ss_rtnl_close(d->rtnl);
-	}
+	ss_rtnl_close(d->rtnl);
 	ss_nflog_close(d->nflog, d->cfg.nflog_group);
 	int *fds[] = { &d->tun, &d->rel4, &d->rel6, &d->esp4, &d->esp6 };
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
@@ -282,15 +285,19 @@ int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dp **out, char *err, size_t
 		errf(err, errlen, "cannot open netlink: %s", strerror(-r));
 		goto fail;
 	}
-	ss_rtnl_flush(d->rtnl, cfg->capture_mark, cfg->route_table, cfg->rule_priority);
+	/* The TUN first: if another instance holds it, fail before touching its state; if we
+	 * cannot make it at all, a crashed run's leftovers keep guarding. */
 	d->tun = ss_tun_open(cfg->tun_name, cfg->vnet_hdr, &d->ifindex);
 	if (d->tun < 0) {
 		r = d->tun;
 		errf(err, errlen, "cannot create TUN device %s: %s%s", cfg->tun_name, strerror(-r),
 		     r == -EINVAL ? " (is the name taken by a device of another kind?)"
+		     : r == -EBUSY ? " (is another instance running?)"
 		     : r == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
 		goto fail;
 	}
+	d->owns_system = true;
+	ss_rtnl_flush(d->rtnl, cfg->capture_mark, cfg->route_table, cfg->rule_priority);
 	if ((r = install_routing(d, err, errlen)) < 0)
 		goto fail;
 	ss_sb sb = { 0 };

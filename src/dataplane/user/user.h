@@ -33,9 +33,11 @@ typedef struct ss_dp_user_config {
 
 void ss_dp_user_config_default(ss_dp_user_config *cfg);
 
-/* Flushes whatever an earlier run left (table, rules, routes), then installs its own.
- * Needs CAP_NET_ADMIN and CAP_NET_RAW.  On failure returns a negative errno, with a
- * sentence in err, and leaves nothing installed. */
+/* Creates the TUN (which fails, EBUSY, while another instance holds it), flushes whatever
+ * an earlier run left (table, rules, routes), then installs its own.  Needs CAP_NET_ADMIN
+ * and CAP_NET_RAW.  On failure returns a negative errno with a sentence in err; if it got
+ * as far as the TUN it removes everything, otherwise it touches nothing (a crashed run's
+ * leftovers keep failing closed). */
 int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dp **out, char *err, size_t errlen);
 
 /* Removes everything a run with this configuration may have left (for tools and tests;
