@@ -1,9 +1,10 @@
 /* dp_relay: how fast the userspace dataplane's clear-release path moves packets.
  *
- *   dp_relay relay SECS DST_PREFIX [SPIN]
+ *   dp_relay relay SECS DST_PREFIX [SPIN [vnet]]
  *                                      in A: open the dataplane with a negotiate filter for
  *                                      DST_PREFIX, then TUN read (batched) -> raw sendmmsg;
- *                                      SPIN empty reads before sleeping in poll (default 0)
+ *                                      SPIN empty reads before sleeping in poll (default 0);
+ *                                      vnet: IFF_VNET_HDR, TCP split in userspace
  *   dp_relay gen DST PORT SECS SIZE    in A: blast UDP datagrams of SIZE bytes at DST:PORT
  *   dp_relay sink PORT SECS            in B: count what arrives
  *
@@ -34,11 +35,12 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int relay(double secs, const char *prefix, int spin)
+static int relay(double secs, const char *prefix, int spin, bool vnet)
 {
 	ss_dp_user_config cfg;
 	ss_dp_user_config_default(&cfg);
 	cfg.tun_mtu = 1500;
+	cfg.vnet_hdr = vnet;
 	ss_dp_filter f = { 0 };
 	const char *why;
 	if (!ss_prefix_parse(prefix, &f.remote, true, &why))
@@ -95,9 +97,10 @@ static int relay(double secs, const char *prefix, int spin)
 	double dt = now_s() - t0;
 	ss_dp_stats st;
 	ss_dp_get_stats(dp, &st);
-	printf("relay spin=%d pkts=%llu kpps=%.1f gbps=%.2f wakeups=%llu mean_batch=%.2f release_err=%llu "
-	       "batches[1,2-3,4-7,8-15,16-31,32-63,64]=%llu,%llu,%llu,%llu,%llu,%llu,%llu\n",
-	       spin, (unsigned long long)st.out_pkts, (double)st.out_pkts / dt / 1e3,
+	printf("relay spin=%d vnet=%d pkts=%llu gso_in=%llu kpps=%.1f gbps=%.2f wakeups=%llu "
+	       "mean_batch=%.2f release_err=%llu batches[1,2-3,4-7,8-15,16-31,32-63,64]=%llu,%llu,%llu,%llu,%llu,%llu,%llu\n",
+	       spin, vnet, (unsigned long long)st.out_pkts, (unsigned long long)st.out_gso,
+	       (double)st.out_pkts / dt / 1e3,
 	       (double)bytes * 8 / dt / 1e9, (unsigned long long)st.out_reads,
 	       st.out_reads ? (double)st.out_pkts / (double)st.out_reads : 0.0,
 	       (unsigned long long)st.release_err, (unsigned long long)hist[0],
@@ -181,8 +184,9 @@ static int sink(int port, double secs)
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
-	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "relay"))
-		return relay(atof(argv[2]), argv[3], argc == 5 ? atoi(argv[4]) : 0);
+	if (argc >= 4 && argc <= 6 && !strcmp(argv[1], "relay"))
+		return relay(atof(argv[2]), argv[3], argc >= 5 ? atoi(argv[4]) : 0,
+			     argc == 6 && !strcmp(argv[5], "vnet"));
 	if (argc == 6 && !strcmp(argv[1], "gen"))
 		return gen(argv[2], atoi(argv[3]), atof(argv[4]), (size_t)atoi(argv[5]));
 	if (argc == 4 && !strcmp(argv[1], "sink"))

@@ -53,13 +53,13 @@ run() { # $1 = with/without dataplane, $2 = spin
 	cat "$TMP/gen" "$TMP/sink"
 	[ -n "$rp" ] && cat "$TMP/relay"
 }
-tcp() { # $1 = with/without dataplane: iperf3 TCP A -> B
+tcp() { # $1 = with/without dataplane, $2 = vnet or nothing: iperf3 TCP A -> B
 	ip netns exec $B iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
 	PIDS="$PIDS $!"
 	sleep 0.3
 	local rp=""
 	if [ "$1" = with ]; then
-		ip netns exec $A "$BIN" relay $((SECS + 1)) 10.78.0.2/32 >"$TMP/relay" 2>&1 &
+		ip netns exec $A "$BIN" relay $((SECS + 1)) 10.78.0.2/32 0 "${2:-}" >"$TMP/relay" 2>&1 &
 		rp=$!
 		PIDS="$PIDS $rp"
 		waitfor ready "$TMP/relay" || { cat "$TMP/relay"; exit 1; }
@@ -67,7 +67,7 @@ tcp() { # $1 = with/without dataplane: iperf3 TCP A -> B
 	local bps
 	bps=$(ip netns exec $A iperf3 -c 10.78.0.2 -p 5201 -t "$SECS" -J 2>/dev/null |
 		python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))')
-	echo "== TCP (iperf3, ${SECS}s) $1 dataplane: $bps Gbit/s"
+	echo "== TCP (iperf3, ${SECS}s) $1 dataplane ${2:-}: $bps Gbit/s"
 	if [ -n "$rp" ]; then
 		wait $rp # it stops 2 s after iperf3, timed from its first packet
 		grep "^relay" "$TMP/relay"
@@ -79,4 +79,5 @@ run with 200
 if command -v iperf3 >/dev/null; then
 	tcp without
 	tcp with
+	tcp with vnet
 fi

@@ -84,6 +84,7 @@ typedef struct ss_dp_fd {
 
 typedef struct ss_dp_stats {
 	uint64_t out_pkts, out_reads;     /* captured packets, and wake-ups that found some */
+	uint64_t out_gso;                 /* TCP super-packets split (IFF_VNET_HDR offloads) */
 	uint64_t released, release_err;
 	uint64_t esp_tx, esp_tx_err, esp_rx;
 	uint64_t delivered, deliver_err;

@@ -28,7 +28,7 @@ static size_t nheld;
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: dp_driver [--tun NAME] [--udp-port P] [--no-ipv6] [--flush-only]\n"
+		"usage: dp_driver [--tun NAME] [--udp-port P] [--no-ipv6] [--vnet] [--flush-only]\n"
 		"                 --filter LOCAL REMOTE [PROTO LPORT RPORT] accept|drop ...\n"
 		"commands: expect-capture MS | expect-no-capture MS | release | drop-held\n"
 		"          peer none|secured|soft|blocked ADDR [TIMEOUT_MS] | expect-notice MS\n"
@@ -254,10 +254,10 @@ static void cmd_stats(void)
 {
 	ss_dp_stats s;
 	ss_dp_get_stats(dp, &s);
-	printf("stats out_pkts=%llu out_reads=%llu released=%llu release_err=%llu esp_tx=%llu "
+	printf("stats out_pkts=%llu out_reads=%llu out_gso=%llu released=%llu release_err=%llu esp_tx=%llu "
 	       "delivered=%llu notices=%llu malformed=%llu\n",
 	       (unsigned long long)s.out_pkts, (unsigned long long)s.out_reads,
-	       (unsigned long long)s.released, (unsigned long long)s.release_err,
+	       (unsigned long long)s.out_gso, (unsigned long long)s.released, (unsigned long long)s.release_err,
 	       (unsigned long long)s.esp_tx, (unsigned long long)s.delivered,
 	       (unsigned long long)s.notices, (unsigned long long)s.malformed);
 }
@@ -338,6 +338,8 @@ int main(int argc, char **argv)
 			snprintf(cfg.tun_name, sizeof cfg.tun_name, "%s", argv[++i]);
 		else if (!strcmp(argv[i], "--udp-port") && i + 1 < argc)
 			cfg.esp_udp_port = (uint16_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--vnet"))
+			cfg.vnet_hdr = true;
 		else if (!strcmp(argv[i], "--flush-only"))
 			flush_only = true;
 		else if (!strcmp(argv[i], "--no-ipv6"))

@@ -28,7 +28,9 @@ typedef struct ss_dp_user_config {
 	int esp_udp_fd4, esp_udp_fd6;
 	uint16_t esp_udp_port;
 	bool ipv6;              /* also install IPv6 routing and sockets (default true) */
-	bool vnet_hdr;          /* reserved for IFF_VNET_HDR offloads; must be false for now */
+	/* IFF_VNET_HDR with checksum and TCP segmentation offloads: the kernel hands us TCP
+	 * super-packets (up to 64 KB per read) and we split them (dataplane/gso.h). */
+	bool vnet_hdr;
 } ss_dp_user_config;
 
 void ss_dp_user_config_default(ss_dp_user_config *cfg);

@@ -48,9 +48,6 @@ static void test_refusals(void **state)
 	c.route_table = 0;
 	refused(&c, "reserved");
 
-	ss_dp_user_config_default(&c);
-	c.vnet_hdr = true;
-	refused(&c, "VNET_HDR");
 }
 
 int main(void)
