@@ -2,10 +2,10 @@
 # Benchmark of the userspace dataplane's clear-release path (TUN read -> raw sendmmsg),
 # between two namespaces on a veth pair, against the same UDP stream with no dataplane.
 #
-#   ssdp-a  10.78.0.1 eth0 ===== veth ===== eth0 10.78.0.2  ssdp-b
+#   ssdp-a-N  10.78.0.1 eth0 ===== veth ===== eth0 10.78.0.2  ssdp-b-N   (N: this PID)
 #   gen -> (capture) -> softsa0 -> dp_relay -> raw socket -> eth0       sink
 #
-# Usage: bench/dp_relay.sh BUILD_DIR [SECONDS] [SIZE]   (root; namespaces ssdp-a, ssdp-b)
+# Usage: bench/dp_relay.sh BUILD_DIR [SECONDS] [SIZE]   (root; namespaces ssdp-{a,b}-PID)
 set -u
 BUILD=${1:-build}
 SECS=${2:-3}
@@ -13,7 +13,7 @@ SIZE=${3:-1400}
 BIN=$BUILD/bench/dp_relay
 [ "$(id -u)" -eq 0 ] || { echo "dp_relay.sh: needs root"; exit 77; }
 [ -x "$BIN" ] || { echo "dp_relay.sh: build $BIN first"; exit 1; }
-A=ssdp-a B=ssdp-b
+A=ssdp-a-$$ B=ssdp-b-$$
 TMP=$(mktemp -d /tmp/ssdp-bench.XXXXXX)
 PIDS=""
 cleanup() {

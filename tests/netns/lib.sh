@@ -1,14 +1,15 @@
 # Shared by the dataplane netns tests: the topology, the driver as a coprocess, assertions.
 #
-#                         ssdp-sw (bridge br0)
+#                         ssdp-sw-N (bridge br0)
 #              +----------------+----------------+
 #              |                |                |
-#        ssdp-a eth0      ssdp-b eth0      ssdp-c eth0
+#       ssdp-a-N eth0    ssdp-b-N eth0    ssdp-c-N eth0
 #        10.77.0.1        10.77.0.2        10.77.0.3
 #        fd77::1          fd77::2          fd77::3
 #        dp_driver        nsprobe          nsprobe
 #        (softsa0, table inet softsa)
 #
+# N is the test's PID: several checkouts may run these tests at once.
 # A runs the dataplane driver with negotiate filters for B and C; B and C are plain hosts
 # whose side of each check nsprobe or tcpdump does.  Run as root; exit 77 (skip) otherwise.
 set -u
@@ -23,7 +24,8 @@ done
 
 DRIVER=${DP_DRIVER:?set DP_DRIVER to the dp_driver binary}
 PROBE=${NSPROBE:?set NSPROBE to the nsprobe binary}
-A=ssdp-a B=ssdp-b C=ssdp-c SW=ssdp-sw
+RUN=$$
+A=ssdp-a-$RUN B=ssdp-b-$RUN C=ssdp-c-$RUN SW=ssdp-sw-$RUN
 A4=10.77.0.1 B4=10.77.0.2 C4=10.77.0.3
 A6=fd77::1 B6=fd77::2 C6=fd77::3
 # The negotiate filters of the driver: B's inbound clear is dropped, C's accepted.
@@ -44,15 +46,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# Our namespaces, and any process of ours still inside one (an earlier run killed midway):
-# a process keeps a deleted namespace, and the TUN in it, alive.
+# Deletes a namespace of ours with any process still inside (a process keeps a deleted
+# namespace, and the TUN in it, alive).
+netns_del() {
+	local p
+	for p in $(ip netns pids "$1" 2>/dev/null); do
+		kill -9 "$p" 2>/dev/null
+	done
+	ip netns del "$1" 2>/dev/null
+}
 netns_del_all() {
-	local n p
+	local n
 	for n in $A $B $C $SW; do
-		for p in $(ip netns pids "$n" 2>/dev/null); do
-			kill -9 "$p" 2>/dev/null
-		done
-		ip netns del "$n" 2>/dev/null
+		netns_del "$n"
+	done
+}
+# Namespaces that a test run killed midway left behind: its PID is in the name.
+reap_stale() {
+	local n pid
+	for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^ssdp-[a-z]+-[0-9]+$'); do
+		pid=${n##*-}
+		kill -0 "$pid" 2>/dev/null || netns_del "$n"
 	done
 }
 
@@ -67,6 +81,7 @@ fail() {
 ok() { echo "ok: $*"; }
 
 topo_up() {
+	reap_stale
 	netns_del_all
 	for n in $A $B $C $SW; do
 		ip netns add "$n" || fail "cannot create namespace $n"
