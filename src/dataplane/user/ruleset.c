@@ -82,6 +82,21 @@ static void table_sets(ss_sb *s, const ss_dp_user_config *cfg)
 	"icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "     \
 	"nd-neighbor-advert, nd-redirect } accept"
 
+/* TCP over the TUN: the socket sized its segments for the first route (eth0), but the
+ * capture reroutes them into the TUN, whose smaller MTU (room for ESP) they do not fit, and
+ * local path-MTU discovery does not see that reroute.  So the MSS of SYNs we send into the
+ * TUN, and of SYNs that arrive decrypted from it, is clamped to what the TUN carries.
+ * (From the daemon branch, where the end-to-end tests found it.) */
+static void mss_clamp(ss_sb *s, const ss_dp_user_config *cfg, const char *match)
+{
+	for (int v6 = 0; v6 < 2; v6++) {
+		int mss = cfg->tun_mtu - (v6 ? 60 : 40);
+		ss_sb_printf(s, "    %smeta nfproto ipv%d tcp flags & syn == syn "
+			     "tcp option maxseg size > %d tcp option maxseg size set %d\n",
+			     match, v6 ? 6 : 4, mss, mss);
+	}
+}
+
 static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
 {
 	/* A route chain: changing the mark here makes the kernel route the packet again, so
@@ -101,10 +116,13 @@ static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
 		"    ip daddr @soft4 accept\n"
 		"    ip6 daddr @soft6 accept\n"
 		"    ip daddr @blocked4 counter drop\n"
-		"    ip6 daddr @blocked6 counter drop\n"
+		"    ip6 daddr @blocked6 counter drop\n",
+		cfg->bypass_mark, cfg->bypass_mark);
+	mss_clamp(s, cfg, "");
+	ss_sb_printf(s,
 		"    meta mark set meta mark | 0x%x counter accept\n"
 		"  }\n",
-		cfg->bypass_mark, cfg->bypass_mark, cfg->capture_mark);
+		cfg->capture_mark);
 	/* Fail closed: a captured packet that is about to leave by any interface but the TUN
 	 * (the TUN died with the daemon, or its route is gone) is dropped.  This table is not
 	 * tied to the process, so the guard outlives it.  It sits in postrouting because only
@@ -139,9 +157,13 @@ static void notice_rules(ss_sb *s, const ss_dp_user_config *cfg, char verdict)
 
 static void table_in(ss_sb *s, const ss_dp_user_config *cfg)
 {
+	char iif[48];
+	snprintf(iif, sizeof iif, "iifname \"%s\" ", cfg->tun_name);
 	ss_sb_printf(s,
 		"  chain in {\n"
-		"    type filter hook input priority filter; policy accept;\n"
+		"    type filter hook input priority filter; policy accept;\n");
+	mss_clamp(s, cfg, iif);
+	ss_sb_printf(s,
 		"    iifname { \"%s\", \"lo\" } accept\n"
 		"    meta l4proto esp accept\n"
 		"    meta l4proto udp th dport { 500, 4500 } accept\n"

@@ -49,6 +49,13 @@ static void test_table(void **state)
 			    "    meta mark & 0x100000 == 0x100000 oifname != \"tunx\" counter drop"));
 	assert_true(has(&s, "iifname { \"tunx\", \"lo\" } accept"));
 	assert_true(has(&s, "oifname \"lo\" accept"));
+	/* SYNs into and out of the TUN get an MSS that fits its MTU (1400). */
+	assert_true(has(&s, "    meta nfproto ipv4 tcp flags & syn == syn tcp option maxseg size > 1360 "
+			    "tcp option maxseg size set 1360\n    meta nfproto ipv6 tcp flags & syn == syn "
+			    "tcp option maxseg size > 1340 tcp option maxseg size set 1340\n"
+			    "    meta mark set meta mark | 0x100000 counter accept"));
+	assert_true(has(&s, "    iifname \"tunx\" meta nfproto ipv4 tcp flags & syn == syn tcp option "
+			    "maxseg size > 1360 tcp option maxseg size set 1360\n"));
 	assert_true(has(&s, "meta l4proto udp th dport { 500, 4500 } accept"));
 	assert_true(has(&s, "nd-neighbor-advert"));
 	/* Notices at most 10 a second per source; the verdict applies to every packet. */
