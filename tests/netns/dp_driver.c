@@ -34,7 +34,7 @@ static void usage(void)
 		"          peer none|secured|soft|blocked ADDR [TIMEOUT_MS] | expect-notice MS\n"
 		"          count-notices MS | pass MS [IDLE_MS]\n"
 		"          send-esp ADDR SPI [UDPPORT] | recv-esp MS | deliver-udp SRC DST SPORT DPORT TEXT\n"
-		"          stats | quit\n");
+		"          list-soft | stats | quit\n");
 	exit(2);
 }
 
@@ -250,6 +250,18 @@ static void cmd_recv_esp(int ms)
 	}
 }
 
+static void cmd_list_soft(void)
+{
+	ss_dp_soft_info s[16];
+	int n = ss_dp_list_soft(dp, s, 16);
+	printf("soft %d", n);
+	for (int i = 0; i < n; i++) {
+		char a[SS_ADDR_STRLEN];
+		printf(" %s:packets=%llu", ss_addr_fmt(&s[i].peer, a), (unsigned long long)s[i].packets);
+	}
+	printf("\n");
+}
+
 static void cmd_stats(void)
 {
 	ss_dp_stats s;
@@ -298,6 +310,8 @@ static bool run(char *line)
 		cmd_recv_esp(ms);
 	else if (!strcmp(a[0], "deliver-udp"))
 		cmd_deliver(a + 1);
+	else if (!strcmp(a[0], "list-soft"))
+		cmd_list_soft();
 	else if (!strcmp(a[0], "stats"))
 		cmd_stats();
 	else

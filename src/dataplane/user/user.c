@@ -22,6 +22,7 @@
 #include "dataplane/user/nflog.h"
 #include "dataplane/user/rtnl.h"
 #include "dataplane/user/ruleset.h"
+#include "dataplane/user/softlist.h"
 #include "dataplane/user/tun.h"
 
 #define SUB "dataplane"
@@ -533,6 +534,29 @@ static int user_read_notices(ss_dp *dp, ss_dp_notice *out, size_t n)
 
 static void user_get_stats(ss_dp *dp, ss_dp_stats *out) { *out = U(dp)->st; }
 
+static int user_list_soft(ss_dp *dp, ss_dp_soft_info *out, size_t n)
+{
+	/* A context of its own: JSON output is a property of the context. */
+	struct nft_ctx *nft = nft_new();
+	if (!nft)
+		return -ENOMEM;
+	nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
+	int total = 0;
+	for (int fam = 4; fam <= 6 && total >= 0; fam += 2) {
+		char cmd[64];
+		snprintf(cmd, sizeof cmd, "list set inet %s soft%d", SS_DP_TABLE_NAME, fam);
+		if (nft_run_cmd_from_buffer(nft, cmd) != 0) {
+			total = -EIO;
+			break;
+		}
+		int r = ss_nft_parse_soft_json(nft_ctx_get_output_buffer(nft), out + total, n - (size_t)total);
+		total = r < 0 ? -EIO : total + r;
+	}
+	(void)dp;
+	nft_ctx_free(nft);
+	return total;
+}
+
 static const struct ss_dp_ops user_ops = {
 	.close = user_close,
 	.set_filters = user_set_filters,
@@ -545,4 +569,5 @@ static const struct ss_dp_ops user_ops = {
 	.deliver = user_deliver,
 	.read_notices = user_read_notices,
 	.get_stats = user_get_stats,
+	.list_soft = user_list_soft,
 };
