@@ -39,7 +39,7 @@ static void test_table(void **state)
 	assert_false(s.err);
 	/* A leftover table is replaced in the same transaction. */
 	assert_true(has(&s, "add table inet softsa\ndelete table inet softsa\ntable inet softsa {"));
-	assert_true(has(&s, "set soft4 { type ipv4_addr; flags timeout; }"));
+	assert_true(has(&s, "set soft4 { type ipv4_addr; flags timeout; counter; }"));
 	assert_true(has(&s, "set blocked6 { type ipv6_addr; }"));
 	assert_true(has(&s, "type route hook output priority mangle"));
 	assert_true(has(&s, "meta mark & 0x200000 == 0x200000 accept"));
