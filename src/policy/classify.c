@@ -65,7 +65,8 @@ enum { SRC = 0, DST = 1 };
 enum { ME_WEIGHT = 128 }; /* `me` weighs as a host (policy.h) */
 enum { CF_MIRRORED = 1, CF_PORTS = 2, CF_NEEDS_PORTED = 4 };
 #define MAX_LEN 128
-enum { IDX_ME = 254, IDX_ANY = 255 }; /* endpoint indices that are not prefix lengths */
+/* Endpoint indices on one side: 0 .. n_lens - 1 are its prefix lengths, then these. */
+enum { IDX_ME = MAX_LEN + 1, IDX_ANY = MAX_LEN + 2, N_IDX = MAX_LEN + 3 };
 
 typedef cl_cand cand;
 
@@ -300,7 +301,7 @@ static int tuple_cmp(const void *x, const void *y)
 /* The distinct kinds of pair, heaviest first: the order a lookup visits them in. */
 static bool build_tuples(ss_classifier *c, fam *f, const pre *ps, size_t n)
 {
-	static const size_t side = 256;
+	static const size_t side = N_IDX;
 	bool *seen = calloc(side * side, sizeof(*seen));
 	if (!seen)
 		return false;
@@ -463,8 +464,7 @@ typedef struct lookup {
 	/* The address masked to each length of its side, hashed, and whether the Bloom filter
 	 * lets it through: made when a tuple first needs it (bit set in made). */
 	uint64_t made[2][3], pass[2][3];
-	link memo[2][MAX_LEN + 1];
-	link me, any;
+	link memo[2][N_IDX];
 	unsigned t;            /* next tuple */
 	const link *ps, *pd;   /* the pair whose probe is pending, and its hash */
 	uint64_t h;
@@ -489,9 +489,15 @@ static bool lookup_start(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
 	l->a[DST] = cl_akey_of(&k->dst);
 	l->local[SRC] = k->dir == SS_DIR_OUT;
 	l->local[DST] = k->dir == SS_DIR_IN;
-	memset(l->made, 0, sizeof(l->made));
-	l->me = (link){ { zero, CL_CODE_ME }, cl_ep_hash(zero, CL_CODE_ME) };
-	l->any = (link){ { zero, CL_CODE_ANY }, cl_ep_hash(zero, CL_CODE_ANY) };
+	/* `any` and `me` are made up front: `any` always passes, `me` on the local side. */
+	_Static_assert(IDX_ME / 64 == 2 && IDX_ANY / 64 == 2, "me and any share the last word");
+	for (int side = 0; side < 2; side++) {
+		l->made[side][0] = l->made[side][1] = 0;
+		l->made[side][2] = 1ULL << (IDX_ME & 63) | 1ULL << (IDX_ANY & 63);
+		l->pass[side][2] = 1ULL << (IDX_ANY & 63) | (uint64_t)l->local[side] << (IDX_ME & 63);
+		l->memo[side][IDX_ME] = (link){ { zero, CL_CODE_ME }, cl_ep_hash(zero, CL_CODE_ME) };
+		l->memo[side][IDX_ANY] = (link){ { zero, CL_CODE_ANY }, cl_ep_hash(zero, CL_CODE_ANY) };
+	}
 	l->t = 0;
 	l->pending = false;
 	l->best = NULL;
@@ -503,10 +509,6 @@ static bool lookup_start(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
 /* The endpoint of index idx on one side if it may contain the address, else NULL. */
 static inline const link *endpoint(lookup *l, int side, unsigned idx)
 {
-	if (idx == IDX_ANY)
-		return &l->any;
-	if (idx == IDX_ME)
-		return l->local[side] ? &l->me : NULL;
 	uint64_t bit = 1ULL << (idx & 63);
 	link *x = &l->memo[side][idx];
 	if (!(l->made[side][idx >> 6] & bit)) {
