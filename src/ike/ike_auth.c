@@ -111,8 +111,8 @@ static bool peer_auth_ok(const ike_sa *sa, const ss_ike_msg *m, const ss_ike_id_
 				  m->auth.data.p, m->auth.data.len);
 }
 
-/* The smallest of an SA's two nonces, compared as §2.8.1 compares them. */
-static int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+/* Nonces compared as §2.8.1 compares them: bytes, then length. */
+int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
 	int c = memcmp(a, b, al < bl ? al : bl);
 	return c ? c : (al > bl) - (al < bl);

@@ -94,6 +94,11 @@ typedef struct ike_sa {
 	size_t xn_len;
 	uint64_t new_spi;      /* OP_REKEY_IKE: our SPI of the new IKE SA */
 	bool rekeyed;          /* superseded by a new IKE SA: its children moved there */
+	/* §2.8.1 CHILD rekey collision: the child we made answering the peer's rekey of the
+	 * CHILD SA we were rekeying too, and the lower nonce of that exchange. */
+	uint32_t coll_spi;
+	uint8_t coll_nonce[256];
+	size_t coll_nonce_len;
 	ss_time rekey_at;      /* when we rekey this IKE SA (we initiated it), else SS_NEVER */
 	ss_time keepalive_at;  /* next NAT keepalive when we are behind a NAT, else SS_NEVER */
 	ike_child child[SS_IKE_MAX_CHILD];
@@ -207,6 +212,7 @@ void child_info(ike_sa *sa, const ss_child_keys *ck, bool exch_initiator, uint32
 void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci, ss_time now);
 void ike_lifetime_start(ike_sa *sa, ss_time now);
 void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote);
+int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
 /* Negotiates a CHILD SA as responder; 0 or the error notify to answer with. */
 uint16_t child_select(ike_sa *sa, const ss_ike_msg *m, bool ignore_dh, ss_esp_suite *es,
 		      uint8_t *num, uint32_t *peer_spi, ss_ike_ts_pl *ni, ss_ike_ts_pl *nr);

@@ -694,6 +694,43 @@ static void lifetimes_drive_rekeys(void **state)
 	h_free(&H);
 }
 
+/* §2.8.1: both ends rekey the same CHILD SA at once; one new pair survives, mirrored. */
+static void simultaneous_child_rekey(void **state)
+{
+	ss_esp_suite pfs = ESP_GCM128;
+	pfs.dh = SS_DH_ECP_256;
+	const ss_esp_suite *esps[2] = { &ESP_GCM128, &pfs };
+	for (int v = 0; v < 2; v++) {
+		start(NULL, &GCM128_ECP256, esps[v]);
+		uint32_t ha = h_initiate(&H, 0);
+		h_run(&H, SS_SEC(60));
+		assert_pair(ha);
+		uint32_t hb = 0;
+		ss_ike_sa_info ib;
+		for (uint32_t h = 1; h < 10 && !hb; h++)
+			if (ss_ike_sa_get(H.side[1].eng, h, &ib))
+				hb = h;
+		assert_true(ss_ike_rekey_child(H.side[0].eng, ha, H.side[0].child.spi_in, H.now));
+		assert_true(ss_ike_rekey_child(H.side[1].eng, hb, H.side[1].child.spi_in, H.now));
+		h_run(&H, H.now + SS_SEC(60));
+		assert_int_equal(H.side[0].n_child_up, 3);
+		assert_int_equal(H.side[1].n_child_up, 3);
+		assert_children_mirrored(1);
+		assert_int_equal(H.side[0].alive[0].suite.dh, esps[v]->dh);
+		/* Colliding IKE rekeys are both refused (TEMPORARY_FAILURE); nothing breaks. */
+		assert_true(ss_ike_rekey_ike(H.side[0].eng, ha, H.now));
+		assert_true(ss_ike_rekey_ike(H.side[1].eng, hb, H.now));
+		h_run(&H, H.now + SS_SEC(60));
+		assert_int_equal(H.side[0].n_ike_rekeyed, 0);
+		assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 1);
+		assert_true(ss_ike_rekey_ike(H.side[0].eng, ha, H.now));
+		h_run(&H, H.now + SS_SEC(60));
+		assert_int_equal(H.side[1].n_ike_rekeyed, 1);
+		assert_children_mirrored(1);
+		h_free(&H);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +758,7 @@ int main(void)
 		cmocka_unit_test(higher_major_version_answered),
 		cmocka_unit_test(encrypted_critical_payload_answered),
 		cmocka_unit_test(lifetimes_drive_rekeys),
+		cmocka_unit_test(simultaneous_child_rekey),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
