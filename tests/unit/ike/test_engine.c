@@ -731,6 +731,54 @@ static void simultaneous_child_rekey(void **state)
 	}
 }
 
+/* Under load (half-open SAs at the threshold) newcomers must echo a cookie first; a huge
+ * IKE_SA_INIT is refused outright, so that no half-open SA holds more than a bounded amount. */
+static void cookies_under_load_and_bounded_half_open(void **state)
+{
+	ss_ike_engine_params pb;
+	ss_ike_engine_params_default(&pb);
+	pb.cookie_threshold = 1;
+	start(&pb, &GCM128_ECP256, &ESP_GCM128);
+	/* The first request comes in alone and gets no cookie; its IKE_AUTH (datagram 2) is
+	 * lost and the clock does not move, so it stays half-open and the second request,
+	 * arriving at the threshold, must prove its address. */
+	h_initiate(&H, 0);
+	H.drop[2] = true;
+	h_run(&H, H.now);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->half_open, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->cookies_sent, 0);
+	uint32_t h2 = h_initiate(&H, 0);
+	h_run(&H, H.now);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->cookies_sent, 1);
+	ss_ike_sa_info i2;
+	assert_true(ss_ike_sa_get(H.side[0].eng, h2, &i2));
+	assert_true(i2.established);
+	h_free(&H);
+
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint8_t buf[3000], big[2500] = { 0 }, nonce[32] = { 1 }, ke[64] = { 0 };
+	ss_ike_writer w;
+	ss_ike_hdr hd = { .spi_i = 0x1122334455667788ull, .exchange = SS_IKE_SA_INIT,
+			  .flags = SS_IKE_FLAG_INITIATOR };
+	ss_ike_sa_pl sa = { .n = 1 };
+	sa.prop[0] = (ss_ike_proposal){ .num = 1, .proto = SS_PROTO_IKE, .n_transforms = 3, .tr = {
+		{ SS_TR_ENCR, SS_ENCR_AES_GCM_16, 128, false }, { SS_TR_PRF, SS_PRF_HMAC_SHA2_256, 0, false },
+		{ SS_TR_DH, SS_DH_ECP_256, 0, false } } };
+	ss_ikew_init(&w, buf, sizeof(buf), &hd);
+	ss_ikew_sa(&w, &sa);
+	ss_ikew_ke(&w, SS_DH_ECP_256, ke, sizeof(ke));
+	ss_ikew_nonce(&w, nonce, sizeof(nonce));
+	ss_ikew_vendor(&w, big, sizeof(big));
+	size_t n = ss_ikew_finish(&w);
+	assert_true(n > 2048);
+	ss_ike_input(H.side[1].eng, buf, n, &H.side[1].ep, &H.side[0].ep, H.now);
+	ss_ike_action a;
+	assert_false(ss_ike_next_action(H.side[1].eng, &a));
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->dropped, 1);
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -759,6 +807,7 @@ int main(void)
 		cmocka_unit_test(encrypted_critical_payload_answered),
 		cmocka_unit_test(lifetimes_drive_rekeys),
 		cmocka_unit_test(simultaneous_child_rekey),
+		cmocka_unit_test(cookies_under_load_and_bounded_half_open),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
