@@ -779,6 +779,24 @@ static void cookies_under_load_and_bounded_half_open(void **state)
 	h_free(&H);
 }
 
+static void ipv6_endpoints(void **state)
+{
+	start(NULL, &GCM256_X25519, &ESP_GCM256);
+	for (int i = 0; i < 2; i++) {
+		uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = (uint8_t)(1 + i) };
+		H.side[i].ep.addr = ss_addr_v6(a);
+		H.side[i].public_ep = H.side[i].ep;
+	}
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	const ss_ike_ts *t = &H.side[0].child.ts_local.ts[0];
+	assert_int_equal(t->type, SS_TS_IPV6_ADDR_RANGE);
+	assert_true(ss_addr_eq(&t->start, &H.side[0].ep.addr));
+	assert_false(H.side[0].child.udp_encap);
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -808,6 +826,7 @@ int main(void)
 		cmocka_unit_test(lifetimes_drive_rekeys),
 		cmocka_unit_test(simultaneous_child_rekey),
 		cmocka_unit_test(cookies_under_load_and_bounded_half_open),
+		cmocka_unit_test(ipv6_endpoints),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
