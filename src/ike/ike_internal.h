@@ -105,15 +105,22 @@ typedef struct ike_sa {
 	struct ike_sa *next;
 } ike_sa;
 
-#define MAX_ACTIONS 64
+/* Actions queue up until the caller drains them; a timer pass over many SAs can emit many
+ * at once, so the queue grows (to a hard bound, beyond which actions are dropped, logged). */
+#define ACT_INITIAL 32
+#define ACT_MAX 65536
+
+typedef struct ike_act {
+	ss_ike_action a;
+	uint8_t *data;         /* owned copy of a SEND's bytes */
+} ike_act;
 
 struct ss_ike_engine {
 	ss_ike_engine_params p;
 	ike_sa *sas;
 	uint32_t next_handle;
-	ss_ike_action act[MAX_ACTIONS];
-	uint8_t *act_data[MAX_ACTIONS];
-	size_t act_head, act_n;
+	ike_act *act;          /* act[head .. head + n) are pending */
+	size_t act_cap, act_head, act_n;
 	uint8_t *prev_data;    /* data of the last popped SEND, freed at the next call */
 	ss_ike_action prev;
 	uint8_t cookie_secret[32];

@@ -797,6 +797,36 @@ static void ipv6_endpoints(void **state)
 	h_free(&H);
 }
 
+/* One timer pass over many SAs emits many actions at once: none may be lost. */
+static void many_sas_no_lost_actions(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	ss_ike_engine *e = H.side[0].eng;
+	enum { N = 300 };
+	for (int i = 0; i < N; i++)
+		assert_int_not_equal(h_initiate(&H, 0), 0);
+	ss_ike_action a;
+	int sends = 0;
+	while (ss_ike_next_action(e, &a))
+		sends += a.kind == SS_IKE_ACT_SEND;
+	assert_int_equal(sends, N);
+	ss_ike_timer(e, H.now + 500);   /* every SA's second attempt, in one pass */
+	sends = 0;
+	while (ss_ike_next_action(e, &a))
+		sends += a.kind == SS_IKE_ACT_SEND;
+	assert_int_equal(sends, N);
+	/* Following the deadlines, every SA gives up: one outcome each. */
+	int outcomes = 0;
+	for (ss_time t; (t = ss_ike_next_deadline(e)) != SS_NEVER;) {
+		ss_ike_timer(e, t);
+		while (ss_ike_next_action(e, &a))
+			outcomes += a.kind == SS_IKE_ACT_OUTCOME && a.outcome == SS_IKE_PEER_SILENT;
+	}
+	assert_int_equal(outcomes, N);
+	assert_int_equal(ss_ike_get_stats(e)->sas, 0);
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -827,6 +857,7 @@ int main(void)
 		cmocka_unit_test(simultaneous_child_rekey),
 		cmocka_unit_test(cookies_under_load_and_bounded_half_open),
 		cmocka_unit_test(ipv6_endpoints),
+		cmocka_unit_test(many_sas_no_lost_actions),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
