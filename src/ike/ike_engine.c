@@ -247,7 +247,8 @@ static void dispatch(ss_ike_engine *e, ss_ike_msg *m, const uint8_t *p, size_t l
 	}
 	/* The I flag says who sent it: it must be the other side's role. */
 	if (!!(h->flags & SS_IKE_FLAG_INITIATOR) == sa->initiator) {
-		SS_DEBUG(SUB, "expected I flag %d, got %d", !sa->initiator, !sa->initiator ^ 1);
+		SS_DEBUG(SUB, "expected I flag %d, got %d", !sa->initiator,
+			 !!(h->flags & SS_IKE_FLAG_INITIATOR));
 		e->st.dropped++;
 		return;
 	}
