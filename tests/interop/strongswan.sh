@@ -173,6 +173,29 @@ terminate() {
     sw --terminate --ike sa --force >/dev/null 2>&1
 }
 
+# Seed behaviour 1 on real sockets: a host without IKE answers ICMP port unreachable; the
+# errors come back through IP_RECVERR quoting our SPIi, and the outcome is PEER_UNREACHABLE
+# (never before the retransmission schedule's floor).
+ip -n "$NS_P" addr add 10.78.0.4/24 dev ssike$$p
+ip netns exec "$NS_P" "$PEER" --initiate --local $IP_P --remote 10.78.0.4 --id $ID_P --psk "$PSK" \
+    --ike aes128gcm16-prfsha256-ecp256 --esp aes128gcm16 --timeout 10 > "$W/peer.out" 2> "$W/peer.err"
+grep -q "^OUTCOME peer-unreachable" "$W/peer.out" || fail "no-IKE host: expected peer-unreachable"
+[ "$(grep -c '^ICMP error' "$W/peer.out")" -ge 4 ] || fail "no-IKE host: expected an ICMP error per attempt"
+echo "ok: host without IKE: $(grep -c '^ICMP error' "$W/peer.out") ICMP errors, outcome peer-unreachable"
+
+# The peer answers but refuses: PEER_REFUSED with the notify, never a fallback.
+load_conn aes128gcm16-prfsha256-ecp256 aes128gcm16
+ip netns exec "$NS_P" "$PEER" --initiate --local $IP_P --remote $IP_S --id $ID_P --remote-id $ID_S \
+    --psk "wrong-$PSK" --ike aes128gcm16-prfsha256-ecp256 --esp aes128gcm16 --tunnel --timeout 10 \
+    > "$W/peer.out" 2> "$W/peer.err"
+grep -q "^OUTCOME peer-refused notify=24" "$W/peer.out" || fail "wrong PSK: expected peer-refused (AUTHENTICATION_FAILED)"
+ip netns exec "$NS_P" "$PEER" --initiate --local $IP_P --remote $IP_S --id $ID_P --remote-id $ID_S \
+    --psk "$PSK" --ike aes256-sha256-modp2048 --esp aes128gcm16 --tunnel --timeout 10 \
+    > "$W/peer.out" 2> "$W/peer.err"
+grep -q "^OUTCOME peer-refused notify=14" "$W/peer.out" || fail "no common proposal: expected peer-refused (NO_PROPOSAL_CHOSEN)"
+echo "ok: charon refuses a wrong PSK (24) and an unknown proposal (14): peer-refused"
+terminate
+
 SUITES="aes128gcm16-prfsha256-ecp256:aes128gcm16
 aes256-sha256-modp2048:aes256-sha256
 aes256gcm16-prfsha384-x25519:aes256gcm16
