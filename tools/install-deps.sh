@@ -9,8 +9,9 @@ libjansson-dev libmnl-dev libnftables-dev"
 # Fuzz targets (libFuzzer) and sanitizers.
 PKGS="$PKGS clang libclang-rt-14-dev"
 # Real-network tests: namespaces, nftables, capture and dissection, independent ESP, strongSwan peer.
-PKGS="$PKGS iproute2 iputils-ping nftables tcpdump tshark python3 python3-scapy netcat-openbsd
-strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins"
+PKGS="$PKGS iproute2 iputils-ping nftables tcpdump tshark python3 python3-scapy python3-cryptography netcat-openbsd
+strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins
+libstrongswan-standard-plugins"
 # Benchmarks.
 PKGS="$PKGS iperf3 hyperfine"
 

@@ -138,6 +138,12 @@ typedef struct ss_ike_settings {
 typedef struct ss_policy {
 	char *name;
 	char *description;
+	char *source;                  /* file the policy came from, or "<builtin NAME>" */
+	char *builtin;                 /* name of the built-in policy it is, or NULL */
+	/* Policy-wide authentication methods (`auth`/`psk_file` at top level): copied into every
+	 * negotiate rule that names none and into the Default Response rule. */
+	ss_auth_method *auth;
+	size_t n_auth;
 	ss_filter_list *lists;
 	size_t n_lists;
 	ss_filter_action *actions;
@@ -169,8 +175,26 @@ ss_weight ss_filter_weight(const ss_filter *f);
 /* <0 if a is less specific than b, 0 equal, >0 more specific. */
 int ss_weight_cmp(ss_weight a, ss_weight b);
 
+/* Frees everything the policy owns, wiping every secret first.  NULL is fine. */
 void ss_policy_free(ss_policy *p);
+void ss_auth_methods_free(ss_auth_method *a, size_t n);
 
+/* "permit", "block", "negotiate". */
 const char *ss_action_kind_name(unsigned kind);
+/* "any", "tcp", "udp", "icmp", "icmpv6", "sctp", or NULL for other numbers. */
+const char *ss_proto_name(int proto);
+/* Text forms used in files and in `softsa check`: "aes256gcm16", "aes128-sha256". */
+const char *ss_sec_method_fmt(const ss_sec_method *m, char *buf, size_t n);
+/* "aes256gcm16-prfsha384-ecp384". */
+const char *ss_ike_proposal_fmt(const ss_ike_proposal *p, char *buf, size_t n);
+/* "modp2048", "ecp256", "ecp384", "curve25519", "none", or NULL. */
+const char *ss_dh_name(unsigned group);
+
+/* Defaults that apply when the file does not say (doc/policy.md). */
+#define SS_DEFAULT_SA_LIFETIME 3600u
+#define SS_DEFAULT_IKE_LIFETIME 28800u
+#define SS_DEFAULT_SOFT_IDLE 300u
+#define SS_DEFAULT_DOWNGRADE_PROTECTION (7u * 24 * 3600)
+#define SS_PSK_MIN_LEN 16
 
 #endif

@@ -1,0 +1,734 @@
+/* The policy agent's events.  Each event looks up (or creates) the association for its
+ * address pair and acts on its state; state changes go through ss_assoc_set_state().
+ *
+ * Which clear traffic is ever allowed with a negotiate rule, per packet and by its own
+ * rule's action (never by another rule that happens to share the address pair):
+ *   outbound clear   only with fallback_to_clear: in a soft association, or (discovery)
+ *                    while negotiating with a peer that never spoke IKE or had an SA;
+ *   inbound clear    with accept_unsecured (before and during negotiation, and in a soft
+ *                    association), or with fallback_to_clear in a soft association.
+ * A rule with none of these never sees a clear packet pass (row 8 of the seed table). */
+#include "agent/agent_core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+
+/* Downgrade-memory times are stored as now + PM_BIAS so that a peer remembered from before
+ * this process's clock started (restored from the state file) has a representable time. */
+#define PM_BIAS ((ss_time)1 << 42)
+#define DEFAULT_SOFT_LIFETIME_S 300u
+#define SOFT_REFRESH_EVERY_MS 1000u
+
+static const char *const action_names[] = {
+	[SS_AA_PASS_CLEAR] = "pass-clear", [SS_AA_DROP] = "drop", [SS_AA_HOLD] = "hold",
+	[SS_AA_RELEASE_CLEAR] = "release-clear", [SS_AA_RELEASE_SA] = "release-sa",
+	[SS_AA_ENCRYPT] = "encrypt", [SS_AA_START_NEGOTIATION] = "start-negotiation",
+	[SS_AA_STOP_NEGOTIATION] = "stop-negotiation", [SS_AA_SOFT_CREATE] = "soft-create",
+	[SS_AA_SOFT_REFRESH] = "soft-refresh", [SS_AA_SOFT_EXPIRE] = "soft-expire",
+	[SS_AA_BLOCK] = "block", [SS_AA_UNBLOCK] = "unblock",
+};
+
+const char *ss_agent_action_name(unsigned k)
+{
+	return k < sizeof(action_names) / sizeof(action_names[0]) && action_names[k] ? action_names[k] : "?";
+}
+
+static const char *const drop_names[SS_DROP_REASON_COUNT] = {
+	[SS_DROP_NONE] = "none", [SS_DROP_RULE_BLOCK] = "rule-block", [SS_DROP_NO_CLEAR] = "no-clear",
+	[SS_DROP_CLEAR_FROM_SECURE] = "clear-from-ipsec-peer", [SS_DROP_BLOCKED] = "blocked",
+	[SS_DROP_HELD_OVERFLOW] = "held-overflow", [SS_DROP_HELD_FAILED] = "held-failed",
+	[SS_DROP_TABLE_FULL] = "table-full",
+};
+
+const char *ss_drop_reason_name(unsigned r)
+{
+	return r < SS_DROP_REASON_COUNT ? drop_names[r] : "?";
+}
+
+void ss_agent_config_default(ss_agent_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->max_held_per_peer = 32;
+	c->max_held_total = 4096;
+	c->max_assocs = 4u << 20;
+	c->max_remembered = 65536;
+	c->block_ms = 60000;
+	c->negotiate_timeout_ms = 120000;
+}
+
+ss_agent *ss_agent_new(const ss_agent_config *cfg, const ss_agent_policy *pol)
+{
+	ss_agent *ag = calloc(1, sizeof(*ag));
+	if (!ag)
+		return NULL;
+	if (cfg)
+		ag->cfg = *cfg;
+	else
+		ss_agent_config_default(&ag->cfg);
+	ag->pol = *pol;
+	ag->qcap = 256;
+	ag->q = malloc(ag->qcap * sizeof(*ag->q));
+	if (!ag->q || !ss_at_init(&ag->t) || !ss_hp_init(&ag->held, ag->cfg.max_held_total) ||
+	    !ss_pm_init(&ag->mem)) {
+		ss_agent_free(ag);
+		return NULL;
+	}
+	return ag;
+}
+
+void ss_agent_free(ss_agent *ag)
+{
+	if (!ag)
+		return;
+	ss_at_fini(&ag->t);
+	ss_hp_fini(&ag->held);
+	ss_pm_fini(&ag->mem);
+	free(ag->q);
+	free(ag);
+}
+
+void ss_agent_set_observer(ss_agent *ag, ss_agent_observer fn, void *ctx)
+{
+	ag->observer = fn;
+	ag->observer_ctx = ctx;
+}
+
+/* --- actions ----------------------------------------------------------------------------- */
+
+static ss_agent_action *emit(ss_agent *ag, unsigned kind, const ss_addr *local, const ss_addr *remote)
+{
+	if (ag->qhead == ag->qlen)
+		ag->qhead = ag->qlen = 0;
+	if (ag->qlen == ag->qcap) {
+		size_t n = ag->qcap * 2;
+		ss_agent_action *q = realloc(ag->q, n * sizeof(*q));
+		if (!q) {
+			/* Out of memory: the action is lost; the caller's packet is never released. */
+			SS_ERR("agent", "out of memory queueing a %s action", ss_agent_action_name(kind));
+			return NULL;
+		}
+		ag->q = q;
+		ag->qcap = n;
+	}
+	ss_agent_action *x = &ag->q[ag->qlen++];
+	memset(x, 0, sizeof(*x));
+	x->kind = (uint8_t)kind;
+	x->local = *local;
+	x->remote = *remote;
+	return x;
+}
+
+static void emit_pkt(ss_agent *ag, unsigned kind, unsigned reason, const ss_assoc *a, const ss_addr *local,
+		     const ss_addr *remote, unsigned dir, uint64_t handle, uint32_t len)
+{
+	(void)a;
+	ss_agent_action *x = emit(ag, kind, local, remote);
+	if (!x)
+		return;
+	x->reason = (uint8_t)reason;
+	x->dir = (uint8_t)dir;
+	x->handle = handle;
+	x->len = len;
+	if (kind == SS_AA_DROP && reason < SS_DROP_REASON_COUNT)
+		ag->stats.dropped[reason]++;
+}
+
+bool ss_agent_pop(ss_agent *ag, ss_agent_action *out)
+{
+	if (ag->qhead == ag->qlen)
+		return false;
+	*out = ag->q[ag->qhead++];
+	return true;
+}
+
+/* --- helpers ----------------------------------------------------------------------------- */
+
+static const ss_filter_action *rule_action(const ss_rule *r)
+{
+	return r ? r->action : NULL;
+}
+
+static ss_time soft_life(const ss_assoc *a)
+{
+	const ss_filter_action *act = rule_action(a->rule);
+	uint32_t s = act && act->soft_idle_lifetime ? act->soft_idle_lifetime : DEFAULT_SOFT_LIFETIME_S;
+	return SS_SEC(s);
+}
+
+static ss_time mem_window(const ss_agent *ag)
+{
+	return SS_SEC(ag->pol.policy ? ag->pol.policy->downgrade_protection : 0);
+}
+
+static bool remembered(ss_agent *ag, ss_time now, const ss_addr *remote)
+{
+	ss_time w = mem_window(ag);
+	return w && ss_pm_check(&ag->mem, remote, w, now + PM_BIAS);
+}
+
+static bool classify(const ss_agent *ag, const ss_pkt_key *k, const ss_rule **rule)
+{
+	ss_match m;
+	*rule = NULL;
+	if (!ag->pol.classify || !ag->pol.classify(ag->pol.ctx, k, &m) || !m.rule)
+		return false;
+	*rule = m.rule;
+	return true;
+}
+
+/* Moves to idle and frees the record.  Held packets, if any, are dropped. */
+static void retire(ss_agent *ag, uint32_t i, ss_time now, const char *reason)
+{
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	ss_held h;
+	while (ss_hp_pop(&ag->held, a, &h)) {
+		ag->stats.held_dropped++;
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+	}
+	ss_assoc_set_state(ag, a, SS_AS_IDLE, 0, now, reason);
+	ss_at_remove(&ag->t, i);
+}
+
+static void begin_negotiation(ss_agent *ag, uint32_t i, ss_time now, bool initiate, const char *reason)
+{
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	if (!ss_assoc_set_state(ag, a, SS_AS_NEGOTIATING, 0, now, reason))
+		return;
+	if (remembered(ag, now, &a->remote))
+		a->flags |= SS_AF_REMEMBERED;
+	ss_at_set_deadline(&ag->t, i, now + ag->cfg.negotiate_timeout_ms);
+	if (initiate) {
+		ss_agent_action *x = emit(ag, SS_AA_START_NEGOTIATION, &a->local, &a->remote);
+		if (x)
+			x->rule = a->rule;
+		ag->stats.negotiations++;
+	}
+}
+
+static void release_held(ss_agent *ag, ss_assoc *a, bool via_sa)
+{
+	ss_held h;
+	while (ss_hp_pop(&ag->held, a, &h)) {
+		if (via_sa) {
+			ag->stats.released_sa++;
+			emit_pkt(ag, SS_AA_RELEASE_SA, 0, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+		} else if (h.may_clear) {
+			ag->stats.released_clear++;
+			emit_pkt(ag, SS_AA_RELEASE_CLEAR, 0, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+		} else {
+			ag->stats.held_dropped++;
+			emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+		}
+	}
+}
+
+static void to_secured(ss_agent *ag, uint32_t i, ss_time now)
+{
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	if (!ss_assoc_set_state(ag, a, SS_AS_SECURED, 0, now, "ike secured"))
+		return;
+	a->flags |= SS_AF_EVER_SECURED;
+	a->last_used = now;
+	ss_at_clear_deadline(&ag->t, i);
+	ss_pm_put(&ag->mem, &a->remote, now + PM_BIAS, mem_window(ag), now + PM_BIAS, ag->cfg.max_remembered);
+	ag->stats.secured++;
+	release_held(ag, a, true);
+}
+
+static void to_soft(ss_agent *ag, uint32_t i, ss_time now, const char *reason)
+{
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	if (!ss_assoc_set_state(ag, a, SS_AS_SOFT, 0, now, reason))
+		return;
+	a->last_used = a->refresh_sent = now;
+	ss_at_set_deadline(&ag->t, i, now + soft_life(a));
+	ss_agent_action *x = emit(ag, SS_AA_SOFT_CREATE, &a->local, &a->remote);
+	if (x)
+		x->until = now + soft_life(a);
+	ag->stats.soft_created++;
+	release_held(ag, a, false);
+}
+
+static void to_blocked(ss_agent *ag, uint32_t i, ss_time now, const char *reason)
+{
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	if (!ss_assoc_set_state(ag, a, SS_AS_BLOCKED, 0, now, reason))
+		return;
+	ss_at_set_deadline(&ag->t, i, now + ag->cfg.block_ms);
+	ss_agent_action *x = emit(ag, SS_AA_BLOCK, &a->local, &a->remote);
+	if (x)
+		x->until = now + ag->cfg.block_ms;
+	ag->stats.blocked++;
+	ss_held h;
+	while (ss_hp_pop(&ag->held, a, &h)) {
+		ag->stats.held_dropped++;
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+	}
+}
+
+static void touch_soft(ss_agent *ag, ss_assoc *a, ss_time now)
+{
+	/* Lazy: the expiry timer re-checks last_used, so a refresh costs no heap work. */
+	a->last_used = now;
+	if (now - a->refresh_sent >= SOFT_REFRESH_EVERY_MS) {
+		a->refresh_sent = now;
+		ss_agent_action *x = emit(ag, SS_AA_SOFT_REFRESH, &a->local, &a->remote);
+		if (x)
+			x->until = now + soft_life(a);
+	}
+}
+
+/* Discovery sends clear while negotiating, but never to a peer that is IPsec-aware as far
+ * as we know: each flow moves to ESP once an SA is up and never returns to clear. */
+static bool discovery_ok(const ss_assoc *a, const ss_filter_action *act)
+{
+	return act->discovery && act->fallback_to_clear &&
+	       !(a->flags & (SS_AF_SPOKE_IKE | SS_AF_EVER_SECURED | SS_AF_REMEMBERED));
+}
+
+/* Finds or creates the association for a packet under a negotiate rule. */
+static uint32_t assoc_for(ss_agent *ag, const ss_addr *local, const ss_addr *remote, const ss_pkt_key *k,
+			  const ss_rule *rule, bool *created)
+{
+	*created = false;
+	uint32_t i = ss_at_find(&ag->t, local, remote);
+	if (i != SS_NIL)
+		return i;
+	if (ag->t.count >= ag->cfg.max_assocs)
+		return SS_NIL;
+	i = ss_at_insert(&ag->t, local, remote);
+	if (i == SS_NIL)
+		return SS_NIL;
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	a->rule = rule;
+	a->key_dir = k->dir;
+	a->key_proto = k->proto;
+	a->key_sport = k->sport;
+	a->key_dport = k->dport;
+	*created = true;
+	return i;
+}
+
+/* --- packet events ----------------------------------------------------------------------- */
+
+static void hold(ss_agent *ag, ss_assoc *a, const ss_filter_action *act, const ss_pkt_key *k, uint32_t len,
+		 uint64_t handle)
+{
+	ss_held h = { .handle = handle, .len = len, .may_clear = act->fallback_to_clear, .dir = k->dir };
+	if (a->held_n >= ag->cfg.max_held_per_peer || !ss_hp_push(&ag->held, a, &h)) {
+		ag->stats.held_overflow++;
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_OVERFLOW, a, &k->src, &k->dst, k->dir, handle, len);
+		return;
+	}
+	ag->stats.held++;
+	emit_pkt(ag, SS_AA_HOLD, 0, a, &k->src, &k->dst, k->dir, handle, len);
+}
+
+void ss_agent_outbound(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t len, uint64_t handle)
+{
+	const ss_addr *local = &k->src, *remote = &k->dst;
+	const ss_rule *rule;
+	ag->stats.decisions++;
+	if (!classify(ag, k, &rule)) {
+		/* No rule: clear, unless we answered this peer's IKE (Default Response rule) and
+		 * have an SA, which then carries the traffic. */
+		uint32_t i = ss_at_find(&ag->t, local, remote);
+		bool sa = i != SS_NIL && ss_at_get(&ag->t, i)->state == SS_AS_SECURED;
+		emit_pkt(ag, sa ? SS_AA_ENCRYPT : SS_AA_PASS_CLEAR, 0, NULL, local, remote, k->dir, handle, len);
+		return;
+	}
+	const ss_filter_action *act = rule->action;
+	if (act->kind != SS_ACT_NEGOTIATE) {
+		bool permit = act->kind == SS_ACT_PERMIT;
+		emit_pkt(ag, permit ? SS_AA_PASS_CLEAR : SS_AA_DROP, permit ? 0 : SS_DROP_RULE_BLOCK, NULL, local,
+			 remote, k->dir, handle, len);
+		return;
+	}
+	bool created;
+	uint32_t i = assoc_for(ag, local, remote, k, rule, &created);
+	if (i == SS_NIL) {
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_TABLE_FULL, NULL, local, remote, k->dir, handle, len);
+		return;
+	}
+	if (created)
+		begin_negotiation(ag, i, now, true, "outbound packet");
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	switch (a->state) {
+	case SS_AS_NEGOTIATING:
+		if (discovery_ok(a, act))
+			emit_pkt(ag, SS_AA_PASS_CLEAR, 0, a, local, remote, k->dir, handle, len);
+		else
+			hold(ag, a, act, k, len, handle);
+		break;
+	case SS_AS_SECURED:
+		a->last_used = now;
+		emit_pkt(ag, SS_AA_ENCRYPT, 0, a, local, remote, k->dir, handle, len);
+		break;
+	case SS_AS_SOFT:
+		if (act->fallback_to_clear) {
+			touch_soft(ag, a, now);
+			emit_pkt(ag, SS_AA_PASS_CLEAR, 0, a, local, remote, k->dir, handle, len);
+		} else {
+			emit_pkt(ag, SS_AA_DROP, SS_DROP_NO_CLEAR, a, local, remote, k->dir, handle, len);
+		}
+		break;
+	default:
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_BLOCKED, a, local, remote, k->dir, handle, len);
+		break;
+	}
+}
+
+void ss_agent_inbound_clear(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t len, uint64_t handle)
+{
+	const ss_addr *local = &k->dst, *remote = &k->src;
+	const ss_rule *rule;
+	ag->stats.decisions++;
+	if (!classify(ag, k, &rule)) {
+		emit_pkt(ag, SS_AA_PASS_CLEAR, 0, NULL, local, remote, k->dir, handle, len);
+		return;
+	}
+	const ss_filter_action *act = rule->action;
+	if (act->kind != SS_ACT_NEGOTIATE) {
+		bool permit = act->kind == SS_ACT_PERMIT;
+		emit_pkt(ag, permit ? SS_AA_PASS_CLEAR : SS_AA_DROP, permit ? 0 : SS_DROP_RULE_BLOCK, NULL, local,
+			 remote, k->dir, handle, len);
+		return;
+	}
+	bool created;
+	uint32_t i = assoc_for(ag, local, remote, k, rule, &created);
+	if (i == SS_NIL) {
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_TABLE_FULL, NULL, local, remote, k->dir, handle, len);
+		return;
+	}
+	/* Rows 2 and 3: whether or not the packet is accepted, we negotiate toward the sender. */
+	if (created)
+		begin_negotiation(ag, i, now, true, "inbound clear packet");
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	unsigned verdict = SS_AA_DROP, reason = SS_DROP_NO_CLEAR;
+	switch (a->state) {
+	case SS_AS_NEGOTIATING:
+		/* A soft peer that started IKE is being upgraded: its clear packets would be the
+		 * stale pass-through of the soft association (row 7), so they stop now.  Any other
+		 * peer's clear is accepted while negotiating if the rule accepts unsecured
+		 * communication, which is what lets a discovery-mode peer reach us. */
+		if (a->flags & SS_AF_UPGRADING)
+			reason = SS_DROP_CLEAR_FROM_SECURE;
+		else if (act->accept_unsecured || discovery_ok(a, act))
+			verdict = SS_AA_PASS_CLEAR;
+		break;
+	case SS_AS_SECURED:
+		reason = SS_DROP_CLEAR_FROM_SECURE;
+		break;
+	case SS_AS_SOFT:
+		if (act->fallback_to_clear || act->accept_unsecured) {
+			touch_soft(ag, a, now);
+			verdict = SS_AA_PASS_CLEAR;
+		}
+		break;
+	default:
+		reason = SS_DROP_BLOCKED;
+		break;
+	}
+	emit_pkt(ag, verdict, verdict == SS_AA_DROP ? reason : 0, a, local, remote, k->dir, handle, len);
+}
+
+/* --- IKE events -------------------------------------------------------------------------- */
+
+bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote)
+{
+	uint32_t i = ss_at_find(&ag->t, local, remote);
+	if (i == SS_NIL) {
+		/* Which rule covers this peer, judged on addresses alone (the traffic selectors
+		 * come later in IKE_AUTH); none: the Default Response rule, if the policy has it. */
+		ss_pkt_key k = { .dir = SS_DIR_IN, .src = *remote, .dst = *local };
+		const ss_rule *rule;
+		bool hit = classify(ag, &k, &rule);
+		if (hit && rule->action->kind != SS_ACT_NEGOTIATE)
+			return false;
+		if (!hit && !(ag->pol.policy && ag->pol.policy->default_response))
+			return false;
+		bool created;
+		i = assoc_for(ag, local, remote, &k, rule, &created);
+		if (i == SS_NIL)
+			return false;
+	}
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	/* It spoke IKE: it is IPsec-aware, so it will never get a soft association. */
+	a->flags |= SS_AF_SPOKE_IKE;
+	switch (a->state) {
+	case SS_AS_IDLE:
+		begin_negotiation(ag, i, now, false, "peer started ike");
+		break;
+	case SS_AS_SOFT:
+		emit(ag, SS_AA_SOFT_EXPIRE, &a->local, &a->remote);
+		ag->stats.soft_expired++;
+		a->flags |= SS_AF_UPGRADING;
+		begin_negotiation(ag, i, now, false, "soft peer started ike");
+		break;
+	case SS_AS_BLOCKED:
+		emit(ag, SS_AA_UNBLOCK, &a->local, &a->remote);
+		begin_negotiation(ag, i, now, false, "blocked peer started ike");
+		break;
+	default:
+		break; /* negotiating: crossing initiations; secured: a rekey or a second SA */
+	}
+	return true;
+}
+
+void ss_agent_attempt(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n)
+{
+	uint32_t i = ss_at_find(&ag->t, local, remote);
+	if (i == SS_NIL)
+		return;
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	if (a->state != SS_AS_NEGOTIATING || n <= a->attempt)
+		return;
+	ss_assoc_set_state(ag, a, SS_AS_NEGOTIATING, n, now, "ike attempt sent");
+}
+
+void ss_agent_outcome(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote,
+		      enum ss_ike_outcome o)
+{
+	uint32_t i = ss_at_find(&ag->t, local, remote);
+	if (i == SS_NIL || ss_at_get(&ag->t, i)->state != SS_AS_NEGOTIATING) {
+		/* Abandoned (reload, watchdog) or duplicate: nothing waits for it. */
+		ag->stats.stale_outcomes++;
+		return;
+	}
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	const ss_filter_action *act = rule_action(a->rule);
+	if (o == SS_IKE_SECURED) {
+		to_secured(ag, i, now);
+		return;
+	}
+	if (!ss_ike_outcome_allows_fallback(o)) {
+		/* Row 5: it answered IKE, so it is IPsec-aware: never clear. */
+		to_blocked(ag, i, now, ss_ike_outcome_name(o));
+		return;
+	}
+	if (a->flags & SS_AF_SPOKE_IKE) {
+		to_blocked(ag, i, now, "peer spoke ike before");
+		return;
+	}
+	if (!act || !act->fallback_to_clear) {
+		to_blocked(ag, i, now, "rule does not allow clear");
+		return;
+	}
+	if (!act->fallback_after_secured &&
+	    ((a->flags & SS_AF_REMEMBERED) || remembered(ag, now, &a->remote))) {
+		to_blocked(ag, i, now, "downgrade protection: peer completed ike recently");
+		return;
+	}
+	to_soft(ag, i, now, ss_ike_outcome_name(o));
+}
+
+void ss_agent_sa_down(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote)
+{
+	uint32_t i = ss_at_find(&ag->t, local, remote);
+	if (i != SS_NIL && ss_at_get(&ag->t, i)->state == SS_AS_SECURED)
+		retire(ag, i, now, "sa deleted");
+}
+
+void ss_agent_timer(ss_agent *ag, ss_time now)
+{
+	uint32_t i;
+	while ((i = ss_at_top(&ag->t)) != SS_NIL && ss_at_get(&ag->t, i)->deadline <= now) {
+		ss_assoc *a = ss_at_get(&ag->t, i);
+		switch (a->state) {
+		case SS_AS_NEGOTIATING:
+			ag->stats.watchdog_fired++;
+			emit(ag, SS_AA_STOP_NEGOTIATION, &a->local, &a->remote);
+			to_blocked(ag, i, now, "no outcome from ike (watchdog)");
+			break;
+		case SS_AS_SOFT: {
+			ss_time exp = a->last_used + soft_life(a);
+			if (exp > now) {
+				ss_at_set_deadline(&ag->t, i, exp);
+				break;
+			}
+			emit(ag, SS_AA_SOFT_EXPIRE, &a->local, &a->remote);
+			ag->stats.soft_expired++;
+			retire(ag, i, now, "soft idle lifetime over");
+			break;
+		}
+		case SS_AS_BLOCKED:
+			emit(ag, SS_AA_UNBLOCK, &a->local, &a->remote);
+			retire(ag, i, now, "back-off over");
+			break;
+		default:
+			ss_at_clear_deadline(&ag->t, i);
+			break;
+		}
+	}
+}
+
+ss_time ss_agent_deadline(const ss_agent *ag)
+{
+	uint32_t i = ss_at_top(&ag->t);
+	return i == SS_NIL ? SS_NEVER : ss_at_get(&ag->t, i)->deadline;
+}
+
+/* --- policy reload ----------------------------------------------------------------------- */
+
+/* Two actions ask the same of an association when every field the agent acts on agrees. */
+static bool same_action(const ss_filter_action *x, const ss_filter_action *y)
+{
+	if (!x || !y)
+		return x == y;
+	return x->kind == y->kind && x->accept_unsecured == y->accept_unsecured &&
+	       x->fallback_to_clear == y->fallback_to_clear && x->discovery == y->discovery &&
+	       x->fallback_after_secured == y->fallback_after_secured &&
+	       x->soft_idle_lifetime == y->soft_idle_lifetime;
+}
+
+/* Re-evaluates one association under its new rule (NULL: no rule covers it any more). */
+static void reevaluate(ss_agent *ag, uint32_t i, ss_time now, const ss_rule *rule)
+{
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	const ss_filter_action *act = rule_action(rule);
+	bool negotiate = act && act->kind == SS_ACT_NEGOTIATE;
+	/* An SA we answered through the Default Response rule stays if that rule still exists. */
+	bool responder = !act && (a->flags & SS_AF_SPOKE_IKE) && ag->pol.policy && ag->pol.policy->default_response;
+	a->rule = rule;
+	switch (a->state) {
+	case SS_AS_NEGOTIATING:
+		if (negotiate || responder) {
+			/* Held packets follow the new rule: clear only if it allows it. */
+			for (uint32_t h = a->held_head; h != SS_NIL; h = ag->held.nodes[h].next)
+				ag->held.nodes[h].may_clear = negotiate && act->fallback_to_clear;
+			return;
+		}
+		emit(ag, SS_AA_STOP_NEGOTIATION, &a->local, &a->remote);
+		/* No negotiate rule now: held packets go as the new rule says (permit: clear). */
+		for (uint32_t h = a->held_head; h != SS_NIL; h = ag->held.nodes[h].next)
+			ag->held.nodes[h].may_clear = !act || act->kind == SS_ACT_PERMIT;
+		release_held(ag, a, false);
+		retire(ag, i, now, "policy reload: rule no longer negotiates");
+		return;
+	case SS_AS_SECURED:
+		if (negotiate || responder)
+			return;
+		emit(ag, SS_AA_STOP_NEGOTIATION, &a->local, &a->remote);
+		retire(ag, i, now, "policy reload: rule no longer negotiates");
+		return;
+	case SS_AS_SOFT:
+		if (negotiate && act->fallback_to_clear) {
+			ss_at_set_deadline(&ag->t, i, ss_time_min(a->deadline, a->last_used + soft_life(a)));
+			return;
+		}
+		emit(ag, SS_AA_SOFT_EXPIRE, &a->local, &a->remote);
+		ag->stats.soft_expired++;
+		retire(ag, i, now, "policy reload: rule no longer allows clear");
+		return;
+	case SS_AS_BLOCKED:
+		/* The block was decided under the old rule; the next packet decides afresh. */
+		emit(ag, SS_AA_UNBLOCK, &a->local, &a->remote);
+		retire(ag, i, now, "policy reload: rule changed");
+		return;
+	default:
+		return;
+	}
+}
+
+void ss_agent_reload(ss_agent *ag, ss_time now, const ss_agent_policy *pol)
+{
+	ss_agent_policy old = ag->pol;
+	ag->pol = *pol;
+	/* Walk the slab; retire() may free the whole slab when the last record goes, which
+	 * sets used_hw to 0 and ends the loop. */
+	for (uint32_t i = 0; i < ag->t.used_hw; i++) {
+		ss_assoc *a = ss_at_get(&ag->t, i);
+		if (a->state == SS_AS_FREE_SLOT)
+			continue;
+		ss_pkt_key k = { .dir = a->key_dir, .proto = a->key_proto, .sport = a->key_sport,
+				 .dport = a->key_dport };
+		k.src = a->key_dir == SS_DIR_OUT ? a->local : a->remote;
+		k.dst = a->key_dir == SS_DIR_OUT ? a->remote : a->local;
+		const ss_rule *rule;
+		classify(ag, &k, &rule);
+		if (same_action(rule_action(a->rule), rule_action(rule)) &&
+		    (!!a->rule == !!rule)) {
+			a->rule = rule;
+			continue;
+		}
+		reevaluate(ag, i, now, rule);
+	}
+	(void)old;
+}
+
+/* --- introspection ----------------------------------------------------------------------- */
+
+bool ss_agent_state(const ss_agent *ag, const ss_addr *local, const ss_addr *remote,
+		    enum ss_assoc_state *st, uint32_t *attempt)
+{
+	uint32_t i = ss_at_find(&ag->t, local, remote);
+	if (i == SS_NIL) {
+		if (st)
+			*st = SS_AS_IDLE;
+		if (attempt)
+			*attempt = 0;
+		return false;
+	}
+	if (st)
+		*st = ss_at_get(&ag->t, i)->state;
+	if (attempt)
+		*attempt = ss_at_get(&ag->t, i)->attempt;
+	return true;
+}
+
+void ss_agent_get_stats(const ss_agent *ag, ss_agent_stats *st)
+{
+	*st = ag->stats;
+	st->assocs = ag->t.count;
+	st->held_now = ag->held.in_use;
+	st->remembered = ag->mem.count;
+}
+
+size_t ss_agent_memory(const ss_agent *ag)
+{
+	return sizeof(*ag) + ss_at_memory(&ag->t) + (size_t)ag->held.cap * sizeof(ss_held) +
+	       ss_pm_memory(&ag->mem) + ag->qcap * sizeof(ss_agent_action);
+}
+
+void ss_agent_each(const ss_agent *ag, ss_agent_assoc_fn fn, void *ctx)
+{
+	for (uint32_t i = 0; i < ag->t.used_hw; i++) {
+		const ss_assoc *a = ss_at_get(&ag->t, i);
+		if (a->state != SS_AS_FREE_SLOT)
+			fn(ctx, &a->local, &a->remote, a->state, a->since, a->held_n);
+	}
+}
+
+size_t ss_agent_assoc_size(void)
+{
+	return sizeof(ss_assoc);
+}
+
+/* --- downgrade memory -------------------------------------------------------------------- */
+
+struct each_ctx {
+	ss_agent_peer_fn fn;
+	void *ctx;
+};
+
+void ss_agent_remembered_each(ss_agent *ag, ss_time now, ss_agent_peer_fn fn, void *ctx)
+{
+	ss_time w = mem_window(ag);
+	if (w)
+		ss_pm_each(&ag->mem, w, now + PM_BIAS, fn, ctx);
+}
+
+void ss_agent_remember(ss_agent *ag, ss_time now, const ss_addr *remote, ss_time age_ms)
+{
+	ss_time w = mem_window(ag);
+	if (!w || age_ms >= w)
+		return;
+	ss_pm_put(&ag->mem, remote, now + PM_BIAS - age_ms, w, now + PM_BIAS, ag->cfg.max_remembered);
+}
+
+bool ss_agent_is_remembered(ss_agent *ag, ss_time now, const ss_addr *remote)
+{
+	return remembered(ag, now, remote);
+}

@@ -1,0 +1,178 @@
+/* The policy agent: for every (local, remote) address pair, decides what each packet gets —
+ * clear, drop, hold, or ESP — and owns soft associations (KB Q234580): when a peer never
+ * answers IKE and the filter action allows it, traffic with it goes in the clear for a
+ * bounded idle time.
+ *
+ * Sans-I/O: no sockets, no clock, no packet bytes.  The caller feeds events with "now"
+ * (ss_time, milliseconds), drains the actions they produce (ss_agent_pop), and calls
+ * ss_agent_timer() at ss_agent_deadline().  A packet is known only by its 5-tuple, its
+ * length and an opaque handle the caller chooses; a held packet is that handle and length,
+ * which the agent later hands back in a release or drop action, in arrival order.
+ *
+ * Association states (transition table in assoc.c; every change goes through one function
+ * that refuses illegal moves and logs `old -> new (reason)`):
+ *   idle         no decision; a fresh entry, or one about to be freed
+ *   negotiating  IKE under way (attempt n, as reported by the engine)
+ *   secured      an SA is up: traffic is ESP, clear packets from the peer are dropped
+ *   soft         the peer never answered IKE and the rule allows clear: traffic is clear
+ *                until the association sits idle for the rule's soft_idle_lifetime
+ *   blocked      negotiation failed and clear is not allowed: everything dropped for a
+ *                back-off, then the entry is freed and the next packet negotiates again */
+#ifndef SS_AGENT_AGENT_H
+#define SS_AGENT_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/addr.h"
+#include "base/clock.h"
+#include "ike/outcome.h"
+#include "policy/classify.h"
+#include "policy/policy.h"
+
+enum ss_assoc_state {
+	SS_AS_IDLE = 0,
+	SS_AS_NEGOTIATING,
+	SS_AS_SECURED,
+	SS_AS_SOFT,
+	SS_AS_BLOCKED,
+	SS_AS_COUNT
+};
+
+const char *ss_assoc_state_name(unsigned s);
+
+enum ss_agent_action_kind {
+	SS_AA_PASS_CLEAR = 1,   /* packet: send (outbound) or accept (inbound) in the clear */
+	SS_AA_DROP,             /* packet: drop it (reason says why) */
+	SS_AA_HOLD,             /* packet: keep it; a RELEASE_* or DROP with its handle follows */
+	SS_AA_RELEASE_CLEAR,    /* held packet: send it in the clear now */
+	SS_AA_RELEASE_SA,       /* held packet: encrypt it with the pair's SA and send it now */
+	SS_AA_ENCRYPT,          /* packet: encrypt with the pair's SA */
+	SS_AA_START_NEGOTIATION,/* ask the IKE engine to negotiate with remote (rule given) */
+	SS_AA_STOP_NEGOTIATION, /* abandon the negotiation / delete the SAs with remote */
+	SS_AA_SOFT_CREATE,      /* install a soft association (security: none) for the pair */
+	SS_AA_SOFT_REFRESH,     /* traffic used it: push its idle expiry out */
+	SS_AA_SOFT_EXPIRE,      /* remove it */
+	SS_AA_BLOCK,            /* drop everything with the pair until `until` */
+	SS_AA_UNBLOCK,          /* the back-off is over */
+};
+
+const char *ss_agent_action_name(unsigned k);
+
+enum ss_drop_reason {
+	SS_DROP_NONE = 0,
+	SS_DROP_RULE_BLOCK,       /* the matching filter action is block */
+	SS_DROP_NO_CLEAR,         /* the rule does not allow clear with this peer */
+	SS_DROP_CLEAR_FROM_SECURE,/* clear packet from a peer we have (or are building) an SA with */
+	SS_DROP_BLOCKED,          /* the pair is blocked after a failed negotiation */
+	SS_DROP_HELD_OVERFLOW,    /* the per-peer or global hold limit was reached */
+	SS_DROP_HELD_FAILED,      /* was held; negotiation failed and clear is not allowed */
+	SS_DROP_TABLE_FULL,       /* no room for a new association */
+	SS_DROP_REASON_COUNT
+};
+
+const char *ss_drop_reason_name(unsigned r);
+
+typedef struct ss_agent_action {
+	uint8_t kind;        /* enum ss_agent_action_kind */
+	uint8_t reason;      /* enum ss_drop_reason, for DROP */
+	uint8_t dir;         /* enum ss_dir of the packet, for packet actions */
+	ss_addr local, remote;
+	uint64_t handle;     /* packet actions */
+	uint32_t len;
+	const ss_rule *rule; /* START_NEGOTIATION: the rule to negotiate for (NULL: default response) */
+	ss_time until;       /* BLOCK: end of the back-off; SOFT_*: expiry */
+} ss_agent_action;
+
+/* How the agent sees the policy: the model and a classifier over it.  The function has the
+ * shape of ss_classify() so that the daemon passes that (with the ss_classifier as ctx);
+ * tests may pass a naive one.  Both must stay valid until the next reload. */
+typedef bool (*ss_agent_classify_fn)(const void *ctx, const ss_pkt_key *k, ss_match *out);
+
+typedef struct ss_agent_policy {
+	const ss_policy *policy;
+	ss_agent_classify_fn classify;
+	const void *ctx;
+} ss_agent_policy;
+
+typedef struct ss_agent_config {
+	uint32_t max_held_per_peer;    /* default 32 */
+	uint32_t max_held_total;       /* default 4096 */
+	uint32_t max_assocs;           /* default 4M: bound against floods of spoofed sources */
+	uint32_t max_remembered;       /* peers in the downgrade memory; default 65536 */
+	uint32_t block_ms;             /* back-off after a failed negotiation; default 60 s */
+	uint32_t negotiate_timeout_ms; /* watchdog if the engine never reports; default 120 s */
+} ss_agent_config;
+
+void ss_agent_config_default(ss_agent_config *c);
+
+typedef struct ss_agent_stats {
+	uint64_t decisions;
+	uint64_t dropped[SS_DROP_REASON_COUNT];
+	uint64_t held, held_overflow, released_clear, released_sa, held_dropped;
+	uint64_t negotiations, soft_created, soft_expired, blocked, secured;
+	uint64_t illegal_transitions, stale_outcomes, watchdog_fired;
+	uint32_t assocs, held_now, remembered;
+} ss_agent_stats;
+
+typedef struct ss_agent ss_agent;
+
+/* NULL on allocation failure.  cfg may be NULL for the defaults. */
+ss_agent *ss_agent_new(const ss_agent_config *cfg, const ss_agent_policy *pol);
+void ss_agent_free(ss_agent *ag);
+
+/* Events.  Packet keys carry the direction: for SS_DIR_OUT, src is local; for SS_DIR_IN,
+ * dst is local.  Each packet event produces exactly one action with its handle (PASS_CLEAR,
+ * DROP, HOLD or ENCRYPT), possibly with others. */
+void ss_agent_outbound(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t len, uint64_t handle);
+void ss_agent_inbound_clear(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t len, uint64_t handle);
+/* A peer started IKE toward local.  Returns true if the engine should answer it (a rule
+ * asks for security with that peer, or the Default Response rule), false to ignore it. */
+bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
+/* The engine sent attempt n of its first request (informational: negotiating(attempt n)). */
+void ss_agent_attempt(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n);
+void ss_agent_outcome(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote,
+		      enum ss_ike_outcome o);
+/* The engine deleted or expired the pair's SAs: the association returns to idle. */
+void ss_agent_sa_down(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
+void ss_agent_timer(ss_agent *ag, ss_time now);
+/* A new policy: every association is re-classified; those whose rule changed are
+ * re-evaluated so that none stays in a state the new policy forbids.  The old policy must
+ * stay valid until this returns. */
+void ss_agent_reload(ss_agent *ag, ss_time now, const ss_agent_policy *pol);
+
+/* Earliest time ss_agent_timer() has something to do, or SS_NEVER. */
+ss_time ss_agent_deadline(const ss_agent *ag);
+/* Next pending action, oldest first; false when none. */
+bool ss_agent_pop(ss_agent *ag, ss_agent_action *out);
+
+/* Introspection. */
+bool ss_agent_state(const ss_agent *ag, const ss_addr *local, const ss_addr *remote,
+		    enum ss_assoc_state *st, uint32_t *attempt);
+void ss_agent_get_stats(const ss_agent *ag, ss_agent_stats *st);
+/* Bytes of heap the agent uses now (tables, pools, pending actions). */
+size_t ss_agent_memory(const ss_agent *ag);
+/* Size of one association record (for the 256-byte budget). */
+size_t ss_agent_assoc_size(void);
+
+/* Calls fn for every association (monitoring, the simulator's invariants). */
+typedef void (*ss_agent_assoc_fn)(void *ctx, const ss_addr *local, const ss_addr *remote,
+				  enum ss_assoc_state st, ss_time since, uint32_t held);
+void ss_agent_each(const ss_agent *ag, ss_agent_assoc_fn fn, void *ctx);
+
+/* Called on every state change, after it is made (for monitors and the simulator). */
+typedef void (*ss_agent_observer)(void *ctx, ss_time now, const ss_addr *local, const ss_addr *remote,
+				  enum ss_assoc_state from, enum ss_assoc_state to, uint32_t attempt,
+				  const char *reason);
+void ss_agent_set_observer(ss_agent *ag, ss_agent_observer fn, void *ctx);
+
+/* Downgrade memory: peers that completed IKE, with how long ago (ms).  Export calls fn for
+ * every peer still inside the policy's downgrade_protection window; import adds one (used to
+ * restore the memory after a restart, see statefile.h). */
+typedef void (*ss_agent_peer_fn)(void *ctx, const ss_addr *remote, ss_time age_ms);
+void ss_agent_remembered_each(ss_agent *ag, ss_time now, ss_agent_peer_fn fn, void *ctx);
+void ss_agent_remember(ss_agent *ag, ss_time now, const ss_addr *remote, ss_time age_ms);
+bool ss_agent_is_remembered(ss_agent *ag, ss_time now, const ss_addr *remote);
+
+#endif

@@ -1,0 +1,68 @@
+/* softsa, the command-line tool: subcommands by table (main.c), each in its own file.  Later
+ * subcommands (status, sas, soft, peers, stats, monitor) talk to softsad over its control
+ * socket and slot into the same table. */
+#ifndef SS_CLI_CLI_H
+#define SS_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "policy/classify.h"
+#include "policy/load.h"
+#include "policy/policy.h"
+
+/* Exit codes: 0 success, 1 the input is bad (invalid policy, no such file), 2 bad usage. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+typedef struct cli_cmd {
+	const char *name;
+	const char *args;     /* synopsis after the name */
+	const char *summary;  /* one line for `softsa --help` */
+	const char *help;     /* the rest of `softsa NAME --help` */
+	int (*run)(const struct cli_cmd *cmd, int argc, char **argv);
+} cli_cmd;
+
+int cmd_check(const cli_cmd *cmd, int argc, char **argv);
+int cmd_explain(const cli_cmd *cmd, int argc, char **argv);
+
+void cli_usage(const cli_cmd *cmd, FILE *out);
+/* Prints "softsa NAME: message" and the synopsis to stderr; returns CLI_USAGE. */
+int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Where a policy comes from, as every policy-reading subcommand takes it. */
+typedef struct cli_source {
+	const char *file;
+	const char *builtin;
+	const char *psk_file;
+	bool no_dns;
+	bool json;
+} cli_source;
+
+/* Options every policy-reading subcommand accepts (getopt_long entries and their handler). */
+#define CLI_SOURCE_OPTS \
+	{ "builtin", required_argument, NULL, 'b' }, \
+	{ "psk-file", required_argument, NULL, 'k' }, \
+	{ "no-dns", no_argument, NULL, 'n' }, \
+	{ "json", no_argument, NULL, 'j' }, \
+	{ "help", no_argument, NULL, 'h' }
+bool cli_source_opt(cli_source *s, int opt, const char *arg);
+
+/* Loads the policy; on error prints FILE:LINE:COL: message (or JSON) and returns NULL. */
+ss_policy *cli_load(const cli_source *s);
+json_t *cli_error_json(const ss_load_error *e);
+/* Prints JSON to stdout with a newline and frees it. */
+void cli_print_json(json_t *j);
+
+/* Words about policy elements, shared by check and explain (describe.c). */
+const char *cli_endpoint_fmt(const ss_endpoint *e, char *buf, size_t n);
+const char *cli_filter_fmt(const ss_filter *f, char *buf, size_t n);
+json_t *cli_filter_json(const ss_filter *f);
+json_t *cli_action_json(const ss_filter_action *a);
+/* One line: "negotiate 'secure' (aes256gcm16, aes128gcm16; pfs ecp256; ...)". */
+const char *cli_action_fmt(const ss_filter_action *a, char *buf, size_t n);
+/* Decision time for a silent peer, in milliseconds. */
+unsigned long cli_silent_ms(const ss_policy *p);
+
+#endif

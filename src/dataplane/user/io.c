@@ -1,0 +1,245 @@
+#include "dataplane/user/io.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/cursor.h"
+#include "dataplane/pkt.h"
+
+static int set_common(int fd, uint32_t mark)
+{
+	int sz = 4 << 20;
+	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0)
+		return -errno;
+	/* Large buffers absorb a burst of released packets; FORCE needs CAP_NET_ADMIN,
+	 * which we have, and falls back to the capped size otherwise. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	return 0;
+}
+
+int ss_io_raw_socket(int family, int proto, uint32_t mark)
+{
+	int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	if (fd < 0)
+		return -errno;
+	int r = set_common(fd, mark);
+	int one = 1;
+	if (r == 0 && family == AF_INET6 && proto != IPPROTO_RAW &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) < 0)
+		r = -errno;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int ss_io_udp_socket(int family, uint16_t port, uint32_t mark)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1, r = set_common(fd, mark);
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl;
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		sl = sizeof *s6;
+		if (r == 0 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
+			r = -errno;
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		sl = sizeof *s4;
+	}
+	if (r == 0 && bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		r = -errno;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Sends a prepared batch.  A packet the kernel refuses is dropped and counted and the rest
+ * go; when the socket buffer is full the rest of the batch is dropped and counted, as a
+ * router would: the senders' own congestion control sees the loss. */
+static void flush_batch(int fd, struct mmsghdr *mm, size_t k, uint64_t *errs)
+{
+	size_t i = 0;
+	while (i < k) {
+		int r = sendmmsg(fd, mm + i, (unsigned)(k - i), 0);
+		if (r > 0) {
+			i += (size_t)r;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == ENOBUFS) {
+			*errs += k - i;
+			return;
+		}
+		(*errs)++; /* this one is refused (EMSGSIZE, unreachable, ...): skip it */
+		i++;
+	}
+}
+
+size_t ss_io_send_whole(int fd4, int fd6, const ss_dp_pkt *pkts, size_t n, uint64_t *errs)
+{
+	struct mmsghdr mm[SS_IO_BATCH];
+	struct iovec iov[SS_IO_BATCH];
+	struct sockaddr_storage to[SS_IO_BATCH];
+	size_t k = 0;
+	int cur = -1;
+	for (size_t i = 0; i < n; i++) {
+		ss_pkt_tuple t;
+		int fd = -1;
+		if (ss_pkt_tuple_parse(pkts[i].data, pkts[i].len, &t))
+			fd = t.src.family == SS_AF_INET ? fd4 : fd6;
+		if (fd < 0) {
+			(*errs)++;
+			continue;
+		}
+		if (k && (fd != cur || k == SS_IO_BATCH)) {
+			flush_batch(cur, mm, k, errs);
+			k = 0;
+		}
+		cur = fd;
+		/* The kernel routes by the address given here; the packet keeps its own header. */
+		socklen_t sl = (socklen_t)ss_addr_to_sockaddr(&t.dst, 0, &to[k]);
+		iov[k] = (struct iovec){ .iov_base = pkts[i].data, .iov_len = pkts[i].len };
+		mm[k] = (struct mmsghdr){ .msg_hdr = { .msg_name = &to[k], .msg_namelen = sl,
+						       .msg_iov = &iov[k], .msg_iovlen = 1 } };
+		k++;
+	}
+	if (k)
+		flush_batch(cur, mm, k, errs);
+	return n;
+}
+
+size_t ss_io_send_to(int fd, const ss_dp_pkt *pkts, size_t n, uint64_t *errs)
+{
+	struct mmsghdr mm[SS_IO_BATCH];
+	struct iovec iov[SS_IO_BATCH];
+	struct sockaddr_storage to[SS_IO_BATCH];
+	size_t done = 0;
+	while (done < n) {
+		size_t k = n - done < SS_IO_BATCH ? n - done : SS_IO_BATCH;
+		for (size_t j = 0; j < k; j++) {
+			const ss_dp_pkt *p = &pkts[done + j];
+			socklen_t sl = (socklen_t)ss_addr_to_sockaddr(&p->remote, p->port, &to[j]);
+			iov[j] = (struct iovec){ .iov_base = p->data, .iov_len = p->len };
+			mm[j] = (struct mmsghdr){ .msg_hdr = { .msg_name = &to[j], .msg_namelen = sl,
+							       .msg_iov = &iov[j], .msg_iovlen = 1 } };
+		}
+		flush_batch(fd, mm, k, errs);
+		done += k;
+	}
+	return done;
+}
+
+/* IPv4 raw sockets hand us the IP header too (raw(7)): skip it, keep its destination. */
+static bool strip_v4(ss_dp_pkt *p)
+{
+	ss_cur c = ss_cur_init(p->data, p->len);
+	uint8_t vihl = ss_cur_u8(&c);
+	size_t ihl = (size_t)(vihl & 0x0f) * 4;
+	uint8_t dst[4];
+	if (!ss_cur_peek(&c, 15, dst, 4) || vihl >> 4 != 4 || ihl < 20 || !ss_cur_skip(&c, ihl - 1))
+		return false;
+	p->local = ss_addr_v4((uint32_t)dst[0] << 24 | (uint32_t)dst[1] << 16 | (uint32_t)dst[2] << 8 | dst[3]);
+	p->data = (uint8_t *)ss_cur_ptr(&c);
+	p->len = ss_cur_left(&c);
+	return true;
+}
+
+static void pktinfo6(struct msghdr *mh, ss_dp_pkt *p)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(cm), sizeof pi);
+			p->local = ss_addr_v6(pi.ipi6_addr.s6_addr);
+		}
+	}
+}
+
+/* RFC 3948 §2: a zero non-ESP marker means IKE, a single 0xff is a NAT keepalive. */
+static bool classify_udp(ss_dp_pkt *p)
+{
+	static const uint8_t zero[4];
+	if (p->len == 1 && p->data[0] == 0xff)
+		return false;
+	if (p->len < 4)
+		return false;
+	if (memcmp(p->data, zero, 4) == 0) {
+		p->kind = SS_DP_RX_IKE;
+		p->data += 4;
+		p->len -= 4;
+	} else {
+		p->kind = SS_DP_RX_ESP;
+	}
+	return true;
+}
+
+int ss_io_recv(int fd, enum ss_io_rx how, ss_dp_pkt *pkts, size_t n, uint64_t *bad)
+{
+	struct mmsghdr mm[SS_IO_BATCH];
+	struct iovec iov[SS_IO_BATCH];
+	struct sockaddr_storage from[SS_IO_BATCH];
+	union { char b[CMSG_SPACE(sizeof(struct in6_pktinfo))]; struct cmsghdr align; } cb[SS_IO_BATCH];
+	if (n > SS_IO_BATCH)
+		n = SS_IO_BATCH;
+	for (size_t i = 0; i < n; i++) {
+		iov[i] = (struct iovec){ .iov_base = pkts[i].buf, .iov_len = pkts[i].cap };
+		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &from[i], .msg_namelen = sizeof from[i],
+						       .msg_iov = &iov[i], .msg_iovlen = 1,
+						       .msg_control = cb[i].b, .msg_controllen = sizeof cb[i].b } };
+	}
+	int r = recvmmsg(fd, mm, (unsigned)n, MSG_DONTWAIT, NULL);
+	if (r <= 0)
+		return r < 0 && errno != EAGAIN && errno != EINTR ? -errno : 0;
+	size_t out = 0;
+	for (int i = 0; i < r; i++) {
+		ss_dp_pkt *p = &pkts[out];
+		if (p != &pkts[i]) {
+			/* Compact: the datagram sits in pkts[i]'s buffer; swap the buffers. */
+			uint8_t *b = p->buf;
+			size_t c = p->cap;
+			p->buf = pkts[i].buf;
+			p->cap = pkts[i].cap;
+			pkts[i].buf = b;
+			pkts[i].cap = c;
+		}
+		p->data = p->buf;
+		p->len = mm[i].msg_len;
+		p->local = (ss_addr){ 0 };
+		p->kind = SS_DP_RX_ESP;
+		p->port = 0;
+		uint16_t port = 0;
+		bool ok = (mm[i].msg_hdr.msg_flags & MSG_TRUNC) == 0 &&
+			  ss_addr_from_sockaddr((struct sockaddr *)&from[i], &p->remote, &port);
+		if (ok && how == SS_IO_RX_RAW4)
+			ok = strip_v4(p);
+		if (ok && how != SS_IO_RX_RAW4)
+			pktinfo6(&mm[i].msg_hdr, p);
+		if (ok && how == SS_IO_RX_UDP) {
+			p->port = port;
+			ok = classify_udp(p);
+		}
+		if (ok)
+			out++;
+		else
+			(*bad)++;
+	}
+	return (int)out;
+}

@@ -1,0 +1,233 @@
+#include "dataplane/user/ruleset.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "dataplane/pkt.h"
+
+#define T "inet " SS_DP_TABLE_NAME
+
+void ss_sb_printf(ss_sb *s, const char *fmt, ...)
+{
+	if (s->err)
+		return;
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		size_t room = s->cap - s->len;
+		int n = vsnprintf(s->p ? s->p + s->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			s->err = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			s->len += (size_t)n;
+			return;
+		}
+		size_t cap = (s->cap + (size_t)n + 1) * 2;
+		char *p = realloc(s->p, cap);
+		if (!p) {
+			s->err = true;
+			return;
+		}
+		s->p = p;
+		s->cap = cap;
+	}
+}
+
+void ss_sb_free(ss_sb *s)
+{
+	free(s->p);
+	*s = (ss_sb){ 0 };
+}
+
+void ss_nft_delete_table(ss_sb *s)
+{
+	/* "add" is a no-op on an existing table, so the pair deletes it whether or not an
+	 * earlier run left it. */
+	ss_sb_printf(s, "add table " T "\ndelete table " T "\n");
+}
+
+/* Peer sets: one per state and family, because an nftables set has one key type. */
+static const char *const set_base[] = {
+	[SS_DP_PEER_SECURED] = "secured",
+	[SS_DP_PEER_SOFT] = "soft",
+	[SS_DP_PEER_BLOCKED] = "blocked",
+};
+
+static void table_sets(ss_sb *s)
+{
+	for (int st = SS_DP_PEER_SECURED; st <= SS_DP_PEER_BLOCKED; st++) {
+		/* Only soft associations expire by themselves: the backend enforces their bound
+		 * even when the daemon is gone. */
+		const char *flags = st == SS_DP_PEER_SOFT ? " flags timeout;" : "";
+		ss_sb_printf(s, "  set %s4 { type ipv4_addr;%s }\n", set_base[st], flags);
+		ss_sb_printf(s, "  set %s6 { type ipv6_addr;%s }\n", set_base[st], flags);
+	}
+}
+
+/* IPv6 neighbour discovery (RFC 4861) stays in the clear: without it no packet, clear or
+ * ESP, reaches the peer at all.  ARP needs nothing: it is not IP. */
+#define ND_BYPASS                                                                        \
+	"icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "     \
+	"nd-neighbor-advert, nd-redirect } accept"
+
+static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
+{
+	/* A route chain: changing the mark here makes the kernel route the packet again, so
+	 * the capture mark sends it to the policy routing table with the TUN route. */
+	ss_sb_printf(s,
+		"  chain out {\n"
+		"    type route hook output priority mangle; policy accept;\n"
+		"    meta mark & 0x%x == 0x%x accept\n"
+		"    meta l4proto udp th sport { 500, 4500 } accept\n"
+		"    meta l4proto udp th dport { 500, 4500 } accept\n"
+		"    " ND_BYPASS "\n"
+		"    jump filt_out\n"
+		"  }\n"
+		"  chain filt_out {\n  }\n"
+		"  chain need_out {\n"
+		"    ip daddr @soft4 accept\n"
+		"    ip6 daddr @soft6 accept\n"
+		"    ip daddr @blocked4 counter drop\n"
+		"    ip6 daddr @blocked6 counter drop\n"
+		"    meta mark set meta mark | 0x%x counter accept\n"
+		"  }\n",
+		cfg->bypass_mark, cfg->bypass_mark, cfg->capture_mark);
+	/* Fail closed: a captured packet that is about to leave by any interface but the TUN
+	 * (the TUN died with the daemon, or its route is gone) is dropped.  This table is not
+	 * tied to the process, so the guard outlives it.  It sits in postrouting because only
+	 * there does oifname see the device chosen after the mark rerouted the packet (the
+	 * output hooks keep the device of the first route lookup). */
+	ss_sb_printf(s,
+		"  chain guard {\n"
+		"    type filter hook postrouting priority filter; policy accept;\n"
+		"    meta mark & 0x%x == 0x%x oifname != \"%s\" counter drop\n"
+		"  }\n",
+		cfg->capture_mark, cfg->capture_mark, cfg->tun_name);
+}
+
+static void table_in(ss_sb *s, const ss_dp_user_config *cfg)
+{
+	ss_sb_printf(s,
+		"  chain in {\n"
+		"    type filter hook input priority filter; policy accept;\n"
+		"    iifname \"%s\" accept\n"
+		"    meta l4proto esp accept\n"
+		"    meta l4proto udp th dport { 500, 4500 } accept\n"
+		"    " ND_BYPASS "\n"
+		"    jump filt_in\n"
+		"  }\n"
+		"  chain filt_in {\n  }\n"
+		"  chain in_peer {\n"
+		"    ip saddr @secured4 counter drop\n"
+		"    ip6 saddr @secured6 counter drop\n"
+		"    ip saddr @blocked4 counter drop\n"
+		"    ip6 saddr @blocked6 counter drop\n"
+		"    ip saddr @soft4 accept\n"
+		"    ip6 saddr @soft6 accept\n"
+		"  }\n",
+		cfg->tun_name);
+	/* Unknown peers: report (the prefix tells the daemon what we did), then the verdict.
+	 * 128 bytes hold any IP header plus the ports. */
+	ss_sb_printf(s,
+		"  chain need_in_accept {\n"
+		"    jump in_peer\n"
+		"    log prefix \"softsa:a\" group %u snaplen 128 accept\n"
+		"  }\n"
+		"  chain need_in_drop {\n"
+		"    jump in_peer\n"
+		"    log prefix \"softsa:d\" group %u snaplen 128 drop\n"
+		"  }\n",
+		cfg->nflog_group, cfg->nflog_group);
+}
+
+void ss_nft_table(ss_sb *s, const ss_dp_user_config *cfg)
+{
+	ss_nft_delete_table(s);
+	ss_sb_printf(s, "table " T " {\n");
+	table_sets(s);
+	table_out(s, cfg);
+	table_in(s, cfg);
+	ss_sb_printf(s, "}\n");
+}
+
+static void match_prefix(ss_sb *s, const char *fam, const char *dir, const ss_prefix *p)
+{
+	if (p->len == 0)
+		return;
+	char buf[SS_PREFIX_STRLEN];
+	ss_sb_printf(s, " %s %s %s", fam, dir, ss_prefix_fmt(p, buf));
+}
+
+static void filter_rule(ss_sb *s, const ss_dp_filter *f, bool inbound)
+{
+	bool v4 = f->local.addr.family == SS_AF_INET;
+	const char *fam = v4 ? "ip" : "ip6";
+	ss_sb_printf(s, "add rule " T " %s meta nfproto %s", inbound ? "filt_in" : "filt_out",
+		     v4 ? "ipv4" : "ipv6");
+	match_prefix(s, fam, inbound ? "daddr" : "saddr", &f->local);
+	match_prefix(s, fam, inbound ? "saddr" : "daddr", &f->remote);
+	if (f->proto)
+		ss_sb_printf(s, " meta l4proto %u", f->proto);
+	if (f->local_port)
+		ss_sb_printf(s, " th %s %u", inbound ? "dport" : "sport", f->local_port);
+	if (f->remote_port)
+		ss_sb_printf(s, " th %s %u", inbound ? "sport" : "dport", f->remote_port);
+	const char *target = !inbound ? "need_out"
+			     : f->accept_inbound_clear ? "need_in_accept" : "need_in_drop";
+	ss_sb_printf(s, " goto %s\n", target);
+}
+
+static bool filter_ok(const ss_dp_filter *f, const char **why)
+{
+	uint8_t fl = f->local.addr.family, fr = f->remote.addr.family;
+	if ((fl != SS_AF_INET && fl != SS_AF_INET6) || fl != fr) {
+		*why = "local and remote prefixes must be of one family";
+		return false;
+	}
+	if ((f->local_port || f->remote_port) && !ss_ipproto_has_ports(f->proto)) {
+		*why = "ports need protocol TCP, UDP, UDP-Lite or SCTP";
+		return false;
+	}
+	return true;
+}
+
+bool ss_nft_filters(ss_sb *s, const ss_dp_filter *f, size_t n, const char **why)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!filter_ok(&f[i], why))
+			return false;
+	ss_sb_printf(s, "flush chain " T " filt_out\nflush chain " T " filt_in\n");
+	for (size_t i = 0; i < n; i++) {
+		filter_rule(s, &f[i], false);
+		filter_rule(s, &f[i], true);
+	}
+	return true;
+}
+
+bool ss_nft_peer(ss_sb *s, const ss_addr *peer, enum ss_dp_peer_state st, ss_time timeout)
+{
+	if (peer->family != SS_AF_INET && peer->family != SS_AF_INET6)
+		return false;
+	if (st > SS_DP_PEER_BLOCKED)
+		return false;
+	char a[SS_ADDR_STRLEN];
+	ss_addr_fmt(peer, a);
+	int fam = peer->family == SS_AF_INET ? 4 : 6;
+	/* nftables 1.0.6 has no "destroy element": add (a no-op when present) then delete
+	 * removes it whether or not it was there, in the same atomic batch.  Re-adding to the
+	 * target set also resets a soft timeout, which a plain add would not. */
+	for (int i = SS_DP_PEER_SECURED; i <= SS_DP_PEER_BLOCKED; i++)
+		ss_sb_printf(s, "add element " T " %s%d { %s }\ndelete element " T " %s%d { %s }\n",
+			     set_base[i], fam, a, set_base[i], fam, a);
+	if (st == SS_DP_PEER_NONE)
+		return true;
+	ss_sb_printf(s, "add element " T " %s%d { %s", set_base[st], fam, a);
+	if (st == SS_DP_PEER_SOFT && timeout != SS_NEVER)
+		ss_sb_printf(s, " timeout %llums", (unsigned long long)(timeout ? timeout : 1));
+	ss_sb_printf(s, " }\n");
+	return true;
+}

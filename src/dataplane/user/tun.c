@@ -1,0 +1,70 @@
+#include "dataplane/user/tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+int ss_tun_open(const char *name, bool vnet_hdr, unsigned *ifindex)
+{
+	if (vnet_hdr)
+		return -ENOTSUP;
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	*ifindex = if_nametoindex(ifr.ifr_name);
+	if (!*ifindex) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, pkts[got].buf, pkts[got].cap);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (got == 0 && errno != EAGAIN)
+				return -errno;
+			break;
+		}
+		pkts[got].data = pkts[got].buf;
+		pkts[got].len = (size_t)r;
+		got++;
+	}
+	return (int)got;
+}
+
+int ss_tun_write_batch(int fd, const ss_dp_pkt *pkts, size_t n, uint64_t *errs)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t r = write(fd, pkts[done].data, pkts[done].len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			break;
+		if (r < 0)
+			(*errs)++; /* a malformed packet: the kernel refused it, go on */
+		done++;
+	}
+	return (int)done;
+}

@@ -1,0 +1,22 @@
+/* The TUN device: whole IP packets, no packet-information header (IFF_NO_PI). */
+#ifndef SS_DATAPLANE_TUN_H
+#define SS_DATAPLANE_TUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dataplane/dataplane.h"
+
+/* Creates (or attaches to) the device, non-blocking.  Not persistent: it disappears with
+ * the last descriptor, i.e. with the process.  vnet_hdr is reserved (IFF_VNET_HDR, for
+ * TSO/USO offloads later).  Returns the descriptor or a negative errno. */
+int ss_tun_open(const char *name, bool vnet_hdr, unsigned *ifindex);
+
+/* Reads up to n packets, stopping at the first EAGAIN: several per wake-up.  Returns how
+ * many, or a negative errno when the first read fails otherwise. */
+int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n);
+/* Writes packets, one write(2) each (TUN has no batched write without IFF_VNET_HDR);
+ * returns how many were taken. */
+int ss_tun_write_batch(int fd, const ss_dp_pkt *pkts, size_t n, uint64_t *errs);
+
+#endif

@@ -1,0 +1,477 @@
+/* The userspace backend: ties the TUN, the nftables table, policy routing, raw sockets and
+ * NFLOG together behind the ss_dp interface.  The order of installation is what keeps it
+ * failing closed; doc/dataplane.md explains it. */
+#include "dataplane/user/user.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <nftables/libnftables.h>
+
+#include "base/log.h"
+#include "dataplane/user/io.h"
+#include "dataplane/user/nflog.h"
+#include "dataplane/user/rtnl.h"
+#include "dataplane/user/ruleset.h"
+#include "dataplane/user/tun.h"
+
+#define SUB "dataplane"
+
+/* Metric of the blackhole default route that stays when the TUN route goes (with the TUN,
+ * when the process dies): captured packets then have nowhere to go but the bin. */
+enum { BLACKHOLE_METRIC = 4000000000u };
+
+enum { NFLOG_SNAP = 128 };
+
+struct user_dp {
+	ss_dp base;
+	ss_dp_user_config cfg;
+	int tun;
+	unsigned ifindex;
+	struct mnl_socket *rtnl, *nflog;
+	struct nft_ctx *nft;
+	int rel4, rel6, esp4, esp6, udp4, udp6;
+	bool own_udp;
+	ss_dp_stats st;
+	/* nfnetlink datagrams; netlink messages are 4-byte aligned within it. */
+	_Alignas(8) uint8_t nlbuf[8192];
+};
+
+void ss_dp_user_config_default(ss_dp_user_config *cfg)
+{
+	*cfg = (ss_dp_user_config){
+		.tun_mtu = 1400,
+		.capture_mark = 0x00100000,
+		.bypass_mark = 0x00200000,
+		.route_table = 0x5353, /* "SS" */
+		.rule_priority = 1000,
+		.nflog_group = 0x5353,
+		.esp_udp_fd4 = -1,
+		.esp_udp_fd6 = -1,
+		.ipv6 = true,
+	};
+	snprintf(cfg->tun_name, sizeof cfg->tun_name, "%s", SS_DP_TUN_DEFAULT);
+}
+
+static void errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Runs nft commands as one atomic transaction. */
+static int nft_run(struct nft_ctx *nft, ss_sb *sb, char *err, size_t errlen)
+{
+	if (sb->err) {
+		ss_sb_free(sb);
+		errf(err, errlen, "out of memory building nftables commands");
+		return -ENOMEM;
+	}
+	int r = nft_run_cmd_from_buffer(nft, sb->p ? sb->p : "");
+	if (r != 0) {
+		const char *e = nft_ctx_get_error_buffer(nft);
+		errf(err, errlen, "nftables refused the commands: %s", e ? e : "(no message)");
+		SS_DEBUG(SUB, "nft input was:\n%s", sb->p);
+	}
+	ss_sb_free(sb);
+	return r ? -EIO : 0;
+}
+
+static struct nft_ctx *nft_new(void)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (nft) {
+		nft_ctx_buffer_output(nft);
+		nft_ctx_buffer_error(nft);
+	}
+	return nft;
+}
+
+static bool cfg_ok(const ss_dp_user_config *c, char *err, size_t errlen)
+{
+	if (!c->tun_name[0] || strlen(c->tun_name) >= 16 || strchr(c->tun_name, '"')) {
+		errf(err, errlen, "bad TUN device name");
+		return false;
+	}
+	if (!c->capture_mark || !c->bypass_mark || (c->capture_mark & c->bypass_mark)) {
+		errf(err, errlen, "capture and bypass marks must be non-zero and disjoint");
+		return false;
+	}
+	if (c->vnet_hdr) {
+		errf(err, errlen, "IFF_VNET_HDR offloads are not implemented yet");
+		return false;
+	}
+	/* 0 is "unspecified"; 253, 254 and 255 are the kernel's default, main and local. */
+	if (c->route_table == 0 || (c->route_table >= 253 && c->route_table <= 255)) {
+		errf(err, errlen, "route table %u is reserved", c->route_table);
+		return false;
+	}
+	return true;
+}
+
+int ss_dp_user_flush(const ss_dp_user_config *cfg, char *err, size_t errlen)
+{
+	struct nft_ctx *nft = nft_new();
+	struct mnl_socket *nl = ss_rtnl_open();
+	int r = 0;
+	if (!nft || !nl) {
+		errf(err, errlen, "cannot open netlink: %s", strerror(errno));
+		r = -errno ? -errno : -ENOMEM;
+	} else {
+		ss_sb sb = { 0 };
+		ss_nft_delete_table(&sb);
+		r = nft_run(nft, &sb, err, errlen);
+		ss_rtnl_flush(nl, cfg->capture_mark, cfg->route_table, cfg->rule_priority);
+	}
+	if (nft)
+		nft_ctx_free(nft);
+	ss_rtnl_close(nl);
+	return r;
+}
+
+/* The kernel's reverse-path filter would drop decrypted packets we write into the TUN
+ * (their source is routed elsewhere); turn it off for the TUN.  The effective value is the
+ * larger of "all" and the device's, so say so when "all" keeps it on. */
+static void rp_filter_off(const char *dev)
+{
+	char path[96];
+	snprintf(path, sizeof path, "/proc/sys/net/ipv4/conf/%s/rp_filter", dev);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "0", 1) != 1)
+			SS_WARN(SUB, "cannot write %s: %s", path, strerror(errno));
+		close(fd);
+	}
+	char v = '0';
+	fd = open("/proc/sys/net/ipv4/conf/all/rp_filter", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &v, 1) != 1)
+			v = '0';
+		close(fd);
+	}
+	if (v != '0')
+		SS_WARN(SUB, "net.ipv4.conf.all.rp_filter=%c: decrypted IPv4 packets may be dropped", v);
+}
+
+static void teardown(struct user_dp *d)
+{
+	if (d->nft) {
+		ss_sb sb = { 0 };
+		ss_nft_delete_table(&sb);
+		nft_run(d->nft, &sb, NULL, 0);
+		nft_ctx_free(d->nft);
+	}
+	if (d->rtnl) {
+		ss_rtnl_flush(d->rtnl, d->cfg.capture_mark, d->cfg.route_table, d->cfg.rule_priority);
+		ss_rtnl_close(d->rtnl);
+	}
+	ss_nflog_close(d->nflog, d->cfg.nflog_group);
+	int *fds[] = { &d->tun, &d->rel4, &d->rel6, &d->esp4, &d->esp6 };
+	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+	if (d->own_udp) {
+		if (d->udp4 >= 0)
+			close(d->udp4);
+		if (d->udp6 >= 0)
+			close(d->udp6);
+	}
+	free(d);
+}
+
+/* Routing first, table last: the nftables transaction that replaces a leftover table with
+ * ours is atomic, and until it commits the leftover (if any) still guards. */
+static int install_routing(struct user_dp *d, char *err, size_t errlen)
+{
+	const ss_dp_user_config *c = &d->cfg;
+	int r = c->ipv6 ? ss_rtnl_link_no_ipv6_addr(d->rtnl, d->ifindex) : 0;
+	if (r < 0)
+		SS_WARN(SUB, "cannot turn off IPv6 addresses on %s: %s", c->tun_name, strerror(-r));
+	r = ss_rtnl_link_up(d->rtnl, d->ifindex, (unsigned)c->tun_mtu);
+	if (r < 0) {
+		errf(err, errlen, "cannot bring %s up: %s", c->tun_name, strerror(-r));
+		return r;
+	}
+	rp_filter_off(c->tun_name);
+	int fams[2] = { AF_INET, AF_INET6 };
+	for (int i = 0; i < (c->ipv6 ? 2 : 1); i++) {
+		const char *what = "route";
+		r = ss_rtnl_default_route(d->rtnl, true, fams[i], c->route_table, d->ifindex, 0);
+		if (r == 0)
+			r = ss_rtnl_default_route(d->rtnl, true, fams[i], c->route_table, 0, BLACKHOLE_METRIC);
+		if (r == 0) {
+			what = "rule";
+			r = ss_rtnl_rule(d->rtnl, true, fams[i], c->capture_mark, c->route_table,
+					 c->rule_priority);
+		}
+		if (r < 0) {
+			errf(err, errlen, "cannot add the IPv%d policy %s (table %u): %s",
+			     fams[i] == AF_INET ? 4 : 6, what, c->route_table, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int open_sockets(struct user_dp *d, char *err, size_t errlen)
+{
+	const ss_dp_user_config *c = &d->cfg;
+	uint32_t m = c->bypass_mark;
+	struct { int *fd; int fam, proto; const char *what; } raw[] = {
+		{ &d->rel4, AF_INET, IPPROTO_RAW, "IPv4 raw" },
+		{ &d->esp4, AF_INET, IPPROTO_ESP, "IPv4 ESP" },
+		{ &d->rel6, AF_INET6, IPPROTO_RAW, "IPv6 raw" },
+		{ &d->esp6, AF_INET6, IPPROTO_ESP, "IPv6 ESP" },
+	};
+	for (size_t i = 0; i < (c->ipv6 ? 4u : 2u); i++) {
+		*raw[i].fd = ss_io_raw_socket(raw[i].fam, raw[i].proto, m);
+		if (*raw[i].fd < 0) {
+			errf(err, errlen, "cannot open the %s socket: %s", raw[i].what, strerror(-*raw[i].fd));
+			return *raw[i].fd;
+		}
+	}
+	if (c->esp_udp_port) {
+		d->own_udp = true;
+		d->udp4 = ss_io_udp_socket(AF_INET, c->esp_udp_port, m);
+		if (d->udp4 >= 0 && c->ipv6)
+			d->udp6 = ss_io_udp_socket(AF_INET6, c->esp_udp_port, m);
+		int r = d->udp4 < 0 ? d->udp4 : (c->ipv6 && d->udp6 < 0) ? d->udp6 : 0;
+		if (r < 0) {
+			errf(err, errlen, "cannot bind UDP port %u: %s", c->esp_udp_port, strerror(-r));
+			return r;
+		}
+	} else {
+		d->udp4 = c->esp_udp_fd4;
+		d->udp6 = c->esp_udp_fd6;
+	}
+	return 0;
+}
+
+static const struct ss_dp_ops user_ops;
+
+int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dp **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!cfg_ok(cfg, err, errlen))
+		return -EINVAL;
+	struct user_dp *d = calloc(1, sizeof *d);
+	if (!d)
+		return -ENOMEM;
+	d->base.ops = &user_ops;
+	d->cfg = *cfg;
+	d->tun = d->rel4 = d->rel6 = d->esp4 = d->esp6 = d->udp4 = d->udp6 = -1;
+	int r = -ENOMEM;
+	d->nft = nft_new();
+	d->rtnl = ss_rtnl_open();
+	if (!d->nft || !d->rtnl) {
+		r = -errno ? -errno : -ENOMEM;
+		errf(err, errlen, "cannot open netlink: %s", strerror(-r));
+		goto fail;
+	}
+	ss_rtnl_flush(d->rtnl, cfg->capture_mark, cfg->route_table, cfg->rule_priority);
+	d->tun = ss_tun_open(cfg->tun_name, cfg->vnet_hdr, &d->ifindex);
+	if (d->tun < 0) {
+		r = d->tun;
+		errf(err, errlen, "cannot create TUN device %s: %s", cfg->tun_name, strerror(-r));
+		goto fail;
+	}
+	if ((r = install_routing(d, err, errlen)) < 0)
+		goto fail;
+	ss_sb sb = { 0 };
+	ss_nft_table(&sb, cfg);
+	if ((r = nft_run(d->nft, &sb, err, errlen)) < 0)
+		goto fail;
+	if ((r = open_sockets(d, err, errlen)) < 0)
+		goto fail;
+	d->nflog = ss_nflog_open(cfg->nflog_group, NFLOG_SNAP, &r);
+	if (!d->nflog) {
+		errf(err, errlen, "cannot bind nfnetlink_log group %u: %s", cfg->nflog_group, strerror(-r));
+		goto fail;
+	}
+	SS_INFO(SUB, "userspace dataplane up: tun %s, table inet %s, fwmark 0x%x -> table %u",
+		cfg->tun_name, SS_DP_TABLE_NAME, cfg->capture_mark, cfg->route_table);
+	*out = &d->base;
+	return 0;
+fail:
+	teardown(d);
+	return r;
+}
+
+static struct user_dp *U(ss_dp *dp) { return (struct user_dp *)dp; }
+
+static void user_close(ss_dp *dp)
+{
+	SS_INFO(SUB, "userspace dataplane down: table, rules, routes and %s removed", U(dp)->cfg.tun_name);
+	teardown(U(dp));
+}
+
+static int user_set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n)
+{
+	ss_sb sb = { 0 };
+	const char *why = NULL;
+	if (!ss_nft_filters(&sb, f, n, &why)) {
+		ss_sb_free(&sb);
+		SS_WARN(SUB, "negotiate filters refused: %s", why);
+		return -EINVAL;
+	}
+	char err[512];
+	int r = nft_run(U(dp)->nft, &sb, err, sizeof err);
+	if (r < 0)
+		SS_ERR(SUB, "%s", err);
+	return r;
+}
+
+static int user_set_peer(ss_dp *dp, const ss_addr *peer, enum ss_dp_peer_state st, ss_time timeout)
+{
+	ss_sb sb = { 0 };
+	if (!ss_nft_peer(&sb, peer, st, timeout)) {
+		ss_sb_free(&sb);
+		return -EINVAL;
+	}
+	char err[512];
+	int r = nft_run(U(dp)->nft, &sb, err, sizeof err);
+	if (r < 0)
+		SS_ERR(SUB, "%s", err);
+	return r;
+}
+
+static size_t user_poll_fds(ss_dp *dp, ss_dp_fd *out, size_t max)
+{
+	struct user_dp *d = U(dp);
+	ss_dp_fd all[] = {
+		{ d->tun, SS_DP_FD_OUTBOUND },
+		{ mnl_socket_get_fd(d->nflog), SS_DP_FD_NOTICE },
+		{ d->esp4, SS_DP_FD_ESP },
+		{ d->esp6, SS_DP_FD_ESP },
+		{ d->own_udp ? d->udp4 : -1, SS_DP_FD_ESP },
+		{ d->own_udp ? d->udp6 : -1, SS_DP_FD_ESP },
+	};
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof all / sizeof all[0] && n < max; i++)
+		if (all[i].fd >= 0)
+			out[n++] = all[i];
+	return n;
+}
+
+static int user_read_outbound(ss_dp *dp, ss_dp_pkt *p, size_t n)
+{
+	struct user_dp *d = U(dp);
+	int r = ss_tun_read_batch(d->tun, p, n);
+	if (r > 0) {
+		d->st.out_pkts += (uint64_t)r;
+		d->st.out_reads++;
+	}
+	return r;
+}
+
+static int user_release_clear(ss_dp *dp, const ss_dp_pkt *p, size_t n)
+{
+	struct user_dp *d = U(dp);
+	uint64_t errs = 0;
+	size_t k = ss_io_send_whole(d->rel4, d->rel6, p, n, &errs);
+	d->st.released += k - errs;
+	d->st.release_err += errs;
+	return (int)k;
+}
+
+static int user_send_esp(ss_dp *dp, const ss_dp_pkt *p, size_t n)
+{
+	struct user_dp *d = U(dp);
+	uint64_t errs = 0;
+	/* Runs of packets for one socket go in one sendmmsg. */
+	size_t i = 0;
+	while (i < n) {
+		bool v4 = p[i].remote.family == SS_AF_INET;
+		int fd = p[i].port ? (v4 ? d->udp4 : d->udp6) : (v4 ? d->esp4 : d->esp6);
+		size_t j = i + 1;
+		while (j < n && p[j].remote.family == p[i].remote.family && !p[j].port == !p[i].port)
+			j++;
+		if (fd < 0 || (p[i].remote.family != SS_AF_INET && p[i].remote.family != SS_AF_INET6))
+			errs += j - i;
+		else
+			ss_io_send_to(fd, p + i, j - i, &errs);
+		i = j;
+	}
+	d->st.esp_tx += n - errs;
+	d->st.esp_tx_err += errs;
+	return (int)n;
+}
+
+static int user_recv_esp(ss_dp *dp, ss_dp_pkt *p, size_t n)
+{
+	struct user_dp *d = U(dp);
+	struct { int fd; enum ss_io_rx how; } src[] = {
+		{ d->esp4, SS_IO_RX_RAW4 }, { d->esp6, SS_IO_RX_RAW6 },
+		{ d->own_udp ? d->udp4 : -1, SS_IO_RX_UDP }, { d->own_udp ? d->udp6 : -1, SS_IO_RX_UDP },
+	};
+	size_t got = 0;
+	for (size_t i = 0; i < sizeof src / sizeof src[0] && got < n; i++) {
+		if (src[i].fd < 0)
+			continue;
+		int r = ss_io_recv(src[i].fd, src[i].how, p + got, n - got, &d->st.malformed);
+		if (r > 0)
+			got += (size_t)r;
+	}
+	d->st.esp_rx += got;
+	return (int)got;
+}
+
+static int user_deliver(ss_dp *dp, const ss_dp_pkt *p, size_t n)
+{
+	struct user_dp *d = U(dp);
+	uint64_t errs = 0;
+	int k = ss_tun_write_batch(d->tun, p, n, &errs);
+	d->st.delivered += (uint64_t)k - errs;
+	d->st.deliver_err += errs;
+	return k;
+}
+
+static int user_read_notices(ss_dp *dp, ss_dp_notice *out, size_t n)
+{
+	struct user_dp *d = U(dp);
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = recv(mnl_socket_get_fd(d->nflog), d->nlbuf, sizeof d->nlbuf, MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == ENOBUFS) {
+			/* The kernel dropped notices: the daemon will hear from those peers again. */
+			SS_WARN(SUB, "nflog receive buffer overrun: notices lost");
+			continue;
+		}
+		if (r <= 0)
+			break;
+		got += ss_nflog_parse(d->nlbuf, (size_t)r, out + got, n - got, &d->st.malformed);
+	}
+	d->st.notices += got;
+	return (int)got;
+}
+
+static void user_get_stats(ss_dp *dp, ss_dp_stats *out) { *out = U(dp)->st; }
+
+static const struct ss_dp_ops user_ops = {
+	.close = user_close,
+	.set_filters = user_set_filters,
+	.set_peer = user_set_peer,
+	.poll_fds = user_poll_fds,
+	.read_outbound = user_read_outbound,
+	.release_clear = user_release_clear,
+	.send_esp = user_send_esp,
+	.recv_esp = user_recv_esp,
+	.deliver = user_deliver,
+	.read_notices = user_read_notices,
+	.get_stats = user_get_stats,
+};

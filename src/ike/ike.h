@@ -1,0 +1,165 @@
+/* The IKEv2 engine (RFC 7296), initiator and responder, sans-I/O.
+ *
+ * No socket and no clock inside: the caller feeds events with the current time
+ * (ss_ike_input, ss_ike_timer, ss_ike_icmp, ss_ike_initiate), then drains actions with
+ * ss_ike_next_action() (datagrams to send, CHILD SAs ready, SAs deleted, outcomes) and sleeps
+ * until ss_ike_next_deadline().  Datagrams on UDP 4500 carry the 4-byte non-ESP marker
+ * (RFC 3948 §2.2) both ways: the caller passes UDP payloads exactly as on the wire. */
+#ifndef SS_IKE_IKE_H
+#define SS_IKE_IKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/addr.h"
+#include "base/clock.h"
+#include "ike/codec.h"
+#include "ike/crypto.h"
+#include "ike/outcome.h"
+#include "ike/schedule.h"
+
+typedef struct ss_ike_endpoint {
+	ss_addr addr;
+	uint16_t port;
+} ss_ike_endpoint;
+
+/* An identity as carried in IDi/IDr (§3.5): IPv4, IPv6, FQDN or KEY_ID. */
+typedef struct ss_ike_id {
+	uint8_t type;       /* enum ss_ike_id_type */
+	uint8_t len;
+	uint8_t data[255];
+} ss_ike_id;
+
+ss_ike_id ss_ike_id_addr(const ss_addr *a);
+ss_ike_id ss_ike_id_fqdn(const char *name);
+ss_ike_id ss_ike_id_key(const void *key, size_t len);
+bool ss_ike_id_eq(const ss_ike_id *a, const ss_ike_id *b);
+
+#define SS_IKE_MAX_SUITES 8
+
+enum ss_ike_mode { SS_MODE_TRANSPORT = 0, SS_MODE_TUNNEL = 1 };
+
+/* What one side wants from a negotiation with one peer. */
+typedef struct ss_ike_config {
+	ss_ike_id local_id, remote_id;    /* remote_id.type 0: accept any identity */
+	uint8_t psk[128];
+	size_t psk_len;
+	ss_ike_suite ike[SS_IKE_MAX_SUITES];  /* in preference order; ike[0].dh goes in the first KE */
+	size_t n_ike;
+	ss_esp_suite esp[SS_IKE_MAX_SUITES];  /* .dh is the PFS group of CREATE_CHILD_SA */
+	size_t n_esp;
+	enum ss_ike_mode mode;
+	/* Traffic selectors; with n == 0 the local / remote host address, all protocols. */
+	ss_ike_ts_pl ts_local, ts_remote;
+	uint32_t ike_lifetime_s, child_lifetime_s;  /* 0: defaults (4 h, 1 h) */
+	ss_retx_params retx;              /* first request (IKE_SA_INIT) */
+} ss_ike_config;
+
+/* Fills defaults: retx default schedule, transport mode, lifetimes. */
+void ss_ike_config_init(ss_ike_config *c);
+
+/* Responder side: the configuration for a peer.  idi is NULL during IKE_SA_INIT (only the
+ * IKE proposals are used then) and the peer's identity at IKE_AUTH.  NULL refuses the peer
+ * (NO_PROPOSAL_CHOSEN at IKE_SA_INIT, AUTHENTICATION_FAILED at IKE_AUTH).  The result is
+ * copied; it need not outlive the call. */
+typedef const ss_ike_config *(*ss_ike_lookup_fn)(void *ctx, const ss_ike_endpoint *local,
+						 const ss_ike_endpoint *remote, const ss_ike_id *idi);
+
+typedef struct ss_ike_engine_params {
+	ss_ike_lookup_fn lookup;
+	void *lookup_ctx;
+	uint32_t max_half_open;     /* IKE_SA_INIT requests beyond this are dropped (default 1000) */
+	uint32_t cookie_threshold;  /* half-open SAs from which COOKIEs are required (default 50) */
+	uint32_t half_open_timeout_ms; /* responder state without IKE_AUTH dies after (30 s) */
+	uint32_t max_sas;           /* all IKE SAs (default 10000) */
+} ss_ike_engine_params;
+
+void ss_ike_engine_params_default(ss_ike_engine_params *p);
+
+typedef struct ss_ike_engine ss_ike_engine;
+
+ss_ike_engine *ss_ike_engine_new(const ss_ike_engine_params *p);
+void ss_ike_engine_free(ss_ike_engine *e);
+
+/* ---- Events in ---- */
+
+/* Starts a negotiation toward remote; returns the IKE SA's handle (never 0), 0 on failure. */
+uint32_t ss_ike_initiate(ss_ike_engine *e, const ss_ike_endpoint *local,
+			 const ss_ike_endpoint *remote, const ss_ike_config *cfg, ss_time now);
+void ss_ike_input(ss_ike_engine *e, const uint8_t *p, size_t len, const ss_ike_endpoint *local,
+		  const ss_ike_endpoint *remote, ss_time now);
+void ss_ike_timer(ss_ike_engine *e, ss_time now);
+/* An ICMP error quoting one of our datagrams: the quoted UDP payload (after the UDP header,
+ * with the non-ESP marker if it was sent on 4500).  Counted only when it carries our SPIi. */
+void ss_ike_icmp(ss_ike_engine *e, const uint8_t *quoted, size_t len, ss_time now);
+/* Deletes an established IKE SA (INFORMATIONAL with DELETE) and its CHILD SAs. */
+bool ss_ike_delete(ss_ike_engine *e, uint32_t sa, ss_time now);
+/* Starts a liveness check (empty INFORMATIONAL). */
+bool ss_ike_dpd(ss_ike_engine *e, uint32_t sa, ss_time now);
+
+ss_time ss_ike_next_deadline(const ss_ike_engine *e);
+
+/* ---- Actions out ---- */
+
+enum ss_ike_action_kind {
+	SS_IKE_ACT_SEND = 1,
+	SS_IKE_ACT_CHILD_UP,       /* a CHILD SA to install */
+	SS_IKE_ACT_CHILD_DELETED,  /* remove the CHILD SA with these SPIs */
+	SS_IKE_ACT_IKE_DELETED,    /* the IKE SA is gone (with all its CHILD SAs) */
+	SS_IKE_ACT_OUTCOME,        /* how a negotiation ended (initiator, and SECURED as responder) */
+};
+
+typedef struct ss_ike_child_info {
+	uint32_t spi_in, spi_out;       /* host order */
+	ss_esp_suite suite;
+	ss_dir_keys key_in, key_out;
+	ss_ike_ts_pl ts_local, ts_remote;
+	enum ss_ike_mode mode;
+	uint32_t lifetime_s;
+	bool udp_encap;                 /* ESP in UDP (RFC 3948) between the ports below */
+	ss_ike_endpoint local, remote;
+	bool initiator;                 /* we initiated the exchange that made it */
+} ss_ike_child_info;
+
+typedef struct ss_ike_action {
+	enum ss_ike_action_kind kind;
+	uint32_t sa;                    /* IKE SA handle */
+	ss_ike_endpoint local, remote;  /* SEND: from/to; others: the IKE SA's endpoints */
+	const uint8_t *data;            /* SEND: valid until the next call into the engine */
+	size_t len;
+	ss_ike_child_info child;        /* CHILD_UP / CHILD_DELETED (SPIs only) */
+	enum ss_ike_outcome outcome;    /* OUTCOME */
+	uint16_t notify;                /* OUTCOME: the error notify behind a refusal, or 0 */
+	const char *reason;             /* OUTCOME: static text */
+} ss_ike_action;
+
+/* Pops the next action; false when none.  Key material in *out is wiped by the engine at
+ * the next call; the caller copies what it keeps. */
+bool ss_ike_next_action(ss_ike_engine *e, ss_ike_action *out);
+
+/* Counters, for `softsa stats` and tests. */
+typedef struct ss_ike_stats {
+	ss_ike_codec_stats codec;
+	uint64_t rx, tx, retransmits, responses_resent;
+	uint64_t dropped;               /* any input dropped: unknown SPI, bad state, ... */
+	uint64_t dropped_auth;          /* SK payload failed integrity */
+	uint64_t cookies_sent, half_open_refused;
+	uint64_t icmp_counted, icmp_ignored;
+	uint64_t sa_established, sa_failed;
+	uint32_t half_open, sas;
+} ss_ike_stats;
+
+const ss_ike_stats *ss_ike_get_stats(const ss_ike_engine *e);
+
+/* Test/tool access to an IKE SA's negotiated state (NULL when no such SA). */
+typedef struct ss_ike_sa_info {
+	bool established, initiator, natt;
+	uint64_t spi_i, spi_r;
+	ss_ike_suite suite;
+	ss_ike_endpoint local, remote;
+	const ss_ike_keys *keys;
+} ss_ike_sa_info;
+bool ss_ike_sa_get(const ss_ike_engine *e, uint32_t sa, ss_ike_sa_info *out);
+
+#endif

@@ -1,0 +1,329 @@
+/* IKE_AUTH (§1.2, §2.15): identities, pre-shared-key AUTH both ways, and the first CHILD SA
+ * (§1.3.1 proposals without DH, §2.9 traffic selectors, §1.3.1 USE_TRANSPORT_MODE). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/secure.h"
+#include "ike/ike_internal.h"
+
+/* The ID payload body the AUTH covers: type, three reserved octets, data. */
+static size_t id_body(const ss_ike_id *id, uint8_t out[4 + 255])
+{
+	out[0] = id->type;
+	out[1] = out[2] = out[3] = 0;
+	memcpy(out + 4, id->data, id->len);
+	return 4u + id->len;
+}
+
+static ss_ike_id id_from(const ss_ike_id_pl *pl)
+{
+	ss_ike_id id = { 0 };
+	id.type = pl->type;
+	id.len = (uint8_t)(pl->data.len > 255 ? 255 : pl->data.len);
+	memcpy(id.data, pl->data.p, id.len);
+	return id;
+}
+
+static void child_info(ike_sa *sa, const ss_child_keys *ck, uint32_t spi_in, uint32_t spi_out,
+		       const ss_ike_ts_pl *tsl, const ss_ike_ts_pl *tsr, ss_ike_child_info *ci)
+{
+	memset(ci, 0, sizeof(*ci));
+	ci->spi_in = spi_in;
+	ci->spi_out = spi_out;
+	ci->suite = ck->suite;
+	ci->key_out = sa->initiator ? ck->i2r : ck->r2i;
+	ci->key_in = sa->initiator ? ck->r2i : ck->i2r;
+	ci->ts_local = *tsl;
+	ci->ts_remote = *tsr;
+	ci->mode = sa->cfg->mode;
+	ci->lifetime_s = sa->cfg->child_lifetime_s;
+	ci->udp_encap = sa->natt;
+	ci->local = sa->local;
+	ci->remote = sa->remote;
+	ci->initiator = sa->initiator;
+}
+
+/* Emits CHILD_UP and remembers the CHILD SA (without its keys). */
+static void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci)
+{
+	act_child(e, sa, SS_IKE_ACT_CHILD_UP, ci);
+	ss_wipe(&ci->key_in, sizeof(ci->key_in));
+	ss_wipe(&ci->key_out, sizeof(ci->key_out));
+	for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
+		if (!sa->child[i].used) {
+			sa->child[i].used = true;
+			sa->child[i].info = *ci;
+			return;
+		}
+}
+
+static void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote)
+{
+	ts_default(local, &sa->cfg->ts_local, &sa->local.addr);
+	ts_default(remote, &sa->cfg->ts_remote, &sa->remote.addr);
+}
+
+static bool my_auth(ike_sa *sa, const uint8_t *idb, size_t idb_len, uint8_t *out)
+{
+	/* §2.15: we sign our own IKE_SA_INIT message and the peer's nonce. */
+	const uint8_t *msg = sa->initiator ? sa->init_req : sa->init_resp;
+	size_t msg_len = sa->initiator ? sa->init_req_len : sa->init_resp_len;
+	const uint8_t *nonce = sa->initiator ? sa->nr : sa->ni;
+	size_t nonce_len = sa->initiator ? sa->nr_len : sa->ni_len;
+	const uint8_t *skp = sa->initiator ? sa->keys.sk_pi : sa->keys.sk_pr;
+	return ss_auth_psk(sa->suite.prf, sa->cfg->psk, sa->cfg->psk_len, msg, msg_len, nonce,
+			   nonce_len, skp, sa->keys.sk_p_len, idb, idb_len, out);
+}
+
+static bool peer_auth_ok(const ike_sa *sa, const ss_ike_msg *m, const ss_ike_id_pl *id)
+{
+	if (m->auth.method != SS_AUTH_PSK)
+		return false;
+	const uint8_t *msg = sa->initiator ? sa->init_resp : sa->init_req;
+	size_t msg_len = sa->initiator ? sa->init_resp_len : sa->init_req_len;
+	const uint8_t *nonce = sa->initiator ? sa->ni : sa->nr;
+	size_t nonce_len = sa->initiator ? sa->ni_len : sa->nr_len;
+	const uint8_t *skp = sa->initiator ? sa->keys.sk_pr : sa->keys.sk_pi;
+	return ss_auth_psk_verify(sa->suite.prf, sa->cfg->psk, sa->cfg->psk_len, msg, msg_len,
+				  nonce, nonce_len, skp, sa->keys.sk_p_len, id->body.p, id->body.len,
+				  m->auth.data.p, m->auth.data.len);
+}
+
+/* ---- Initiator ---- */
+
+void auth_start(ss_ike_engine *e, ike_sa *sa, ss_time now)
+{
+	uint8_t inner[SS_IKE_BUF], out[SS_IKE_BUF], idb[4 + 255], auth[SS_PRF_MAX];
+	size_t idb_len = id_body(&sa->cfg->local_id, idb);
+	sa->child_spi = new_child_spi();
+	if (!my_auth(sa, idb, idb_len, auth) || !sa->child_spi) {
+		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "cannot compute AUTH");
+		return;
+	}
+	ss_ike_writer w;
+	ss_ikew_init_inner(&w, inner, sizeof(inner));
+	ss_ikew_id(&w, SS_PL_IDI, sa->cfg->local_id.type, sa->cfg->local_id.data, sa->cfg->local_id.len);
+	if (sa->cfg->remote_id.type)
+		ss_ikew_id(&w, SS_PL_IDR, sa->cfg->remote_id.type, sa->cfg->remote_id.data,
+			   sa->cfg->remote_id.len);
+	ss_ikew_auth(&w, SS_AUTH_PSK, auth, ss_prf_len(sa->suite.prf));
+	if (sa->cfg->mode == SS_MODE_TRANSPORT)
+		ss_ikew_notify(&w, 0, NULL, 0, SS_N_USE_TRANSPORT_MODE, NULL, 0);
+	ss_ike_sa_pl *sap = malloc(sizeof(*sap));
+	if (sap) {
+		prop_build_esp(sap, sa->cfg->esp, sa->cfg->n_esp, sa->child_spi, false);
+		ss_ikew_sa(&w, sap);
+		free(sap);
+	}
+	ss_ike_ts_pl tsl, tsr;
+	our_ts(sa, &tsl, &tsr);
+	ss_ikew_ts(&w, SS_PL_TSI, &tsl);
+	ss_ikew_ts(&w, SS_PL_TSR, &tsr);
+	ss_ikew_finish(&w);
+	size_t n = sap ? sa_seal(sa, SS_IKE_AUTH, false, sa->my_msg_id, &w, out, sizeof(out)) : 0;
+	ss_wipe(auth, sizeof(auth));
+	ss_wipe(inner, sizeof(inner));
+	if (!n) {
+		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "cannot build IKE_AUTH");
+		return;
+	}
+	sa_set_state(sa, ST_AUTH_SENT, "IKE_SA_INIT done");
+	sa_send_request(e, sa, out, n, SS_IKE_AUTH, now);
+}
+
+/* An authenticated IKE SA whose CHILD SA failed: tell the peer we delete it (best effort). */
+static void delete_and_die(ss_ike_engine *e, ike_sa *sa, uint16_t notify, const char *why)
+{
+	uint8_t inner[64], out[512];
+	ss_ike_writer w;
+	ss_ikew_init_inner(&w, inner, sizeof(inner));
+	ss_ikew_delete(&w, SS_PROTO_IKE, 0, 0, NULL);
+	ss_ikew_finish(&w);
+	size_t n = sa_seal(sa, SS_IKE_INFORMATIONAL, false, sa->my_msg_id, &w, out, sizeof(out));
+	if (n)
+		act_send(e, sa, &sa->local, &sa->remote, out, n);
+	sa_fail(e, sa, SS_IKE_PEER_REFUSED, notify, why);
+}
+
+void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
+{
+	sa_clear_request(sa);
+	sa->my_msg_id++;
+	const ss_ike_notify_pl *err = ss_ike_first_error(m);
+	if (!ss_ike_has(m, SS_PL_AUTH) || !ss_ike_has(m, SS_PL_IDR)) {
+		uint16_t t = err ? err->type : SS_N_AUTHENTICATION_FAILED;
+		sa_fail(e, sa, SS_IKE_PEER_REFUSED, t, err ? ss_ike_notify_name(t) : "no AUTH in response");
+		return;
+	}
+	ss_ike_id idr = id_from(&m->idr);
+	if ((sa->cfg->remote_id.type && !ss_ike_id_eq(&idr, &sa->cfg->remote_id)) ||
+	    !peer_auth_ok(sa, m, &m->idr)) {
+		sa_fail(e, sa, SS_IKE_PEER_REFUSED, SS_N_AUTHENTICATION_FAILED,
+			"responder failed to authenticate");
+		return;
+	}
+	if (err) {
+		delete_and_die(e, sa, err->type, ss_ike_notify_name(err->type));
+		return;
+	}
+	ss_esp_suite es;
+	uint32_t peer_spi = 0;
+	ss_ike_ts_pl tsl, tsr;
+	our_ts(sa, &tsl, &tsr);
+	bool transport = ss_ike_find_notify(m, SS_N_USE_TRANSPORT_MODE) != NULL;
+	if (!ss_ike_has(m, SS_PL_SA) ||
+	    !prop_accept_esp(&m->sa, sa->cfg->esp, sa->cfg->n_esp, true, &es, &peer_spi) ||
+	    transport != (sa->cfg->mode == SS_MODE_TRANSPORT)) {
+		delete_and_die(e, sa, SS_N_NO_PROPOSAL_CHOSEN, "responder's CHILD SA is not one we offered");
+		return;
+	}
+	if (!ts_subset(&m->tsi, &tsl) || !ts_subset(&m->tsr, &tsr)) {
+		delete_and_die(e, sa, SS_N_TS_UNACCEPTABLE, "responder's selectors exceed ours");
+		return;
+	}
+	ss_child_keys ck;
+	if (!ss_child_keys_derive(&ck, &es, &sa->keys, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len)) {
+		delete_and_die(e, sa, 0, "CHILD SA key derivation failed");
+		return;
+	}
+	sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done");
+	e->st.sa_established++;
+	ss_ike_child_info ci;
+	child_info(sa, &ck, sa->child_spi, peer_spi, &m->tsi, &m->tsr, &ci);
+	ss_child_keys_wipe(&ck);
+	child_up(e, sa, &ci);
+	act_outcome(e, sa, SS_IKE_SECURED, 0, "IKE SA and CHILD SA established");
+}
+
+/* ---- Responder ---- */
+
+static void auth_fail_reply(ss_ike_engine *e, ike_sa *sa, const char *why)
+{
+	uint8_t inner[64], out[512];
+	ss_ike_writer w;
+	ss_ikew_init_inner(&w, inner, sizeof(inner));
+	ss_ikew_notify(&w, 0, NULL, 0, SS_N_AUTHENTICATION_FAILED, NULL, 0);
+	ss_ikew_finish(&w);
+	size_t n = sa_seal(sa, SS_IKE_AUTH, true, sa->peer_msg_id, &w, out, sizeof(out));
+	if (n)
+		sa_send_response(e, sa, out, n);
+	SS_INFO(SUB, "SA %u: IKE_AUTH refused: %s", sa->handle, why);
+	e->st.sa_failed++;
+	sa_set_state(sa, ST_DEAD, why);
+}
+
+/* Negotiates the CHILD SA; returns 0 or the error notify to send instead. */
+static uint16_t child_select(ike_sa *sa, const ss_ike_msg *m, ss_esp_suite *es, uint8_t *num,
+			     uint32_t *peer_spi, ss_ike_ts_pl *ni, ss_ike_ts_pl *nr)
+{
+	bool transport = ss_ike_find_notify(m, SS_N_USE_TRANSPORT_MODE) != NULL;
+	if (!ss_ike_has(m, SS_PL_SA) || !ss_ike_has(m, SS_PL_TSI) || !ss_ike_has(m, SS_PL_TSR))
+		return SS_N_INVALID_SYNTAX;
+	if (transport != (sa->cfg->mode == SS_MODE_TRANSPORT) ||
+	    !prop_select_esp(&m->sa, sa->cfg->esp, sa->cfg->n_esp, true, es, num, peer_spi))
+		return SS_N_NO_PROPOSAL_CHOSEN;
+	ss_ike_ts_pl tsl, tsr;
+	our_ts(sa, &tsl, &tsr);
+	/* §2.23.1: in transport mode behind a NAT the initiator names its private address,
+	 * which we cannot check against what we see; with no configured remote selectors we
+	 * take its claim (its packets arrive UDP-encapsulated from the NAT's address). */
+	if (sa->natt && transport && sa->cfg->ts_remote.n == 0)
+		tsr = m->tsi;
+	/* The initiator's TSi are its side, i.e. our remote; TSr our local. */
+	if (!ts_narrow(&tsr, &m->tsi, ni) || !ts_narrow(&tsl, &m->tsr, nr))
+		return SS_N_TS_UNACCEPTABLE;
+	return 0;
+}
+
+static size_t build_auth_response(ike_sa *sa, uint16_t child_err, const ss_esp_suite *es,
+				  uint8_t num, const ss_ike_ts_pl *ni, const ss_ike_ts_pl *nr,
+				  uint8_t *out, size_t cap)
+{
+	uint8_t inner[SS_IKE_BUF], idb[4 + 255], auth[SS_PRF_MAX];
+	size_t idb_len = id_body(&sa->cfg->local_id, idb);
+	if (!my_auth(sa, idb, idb_len, auth))
+		return 0;
+	ss_ike_writer w;
+	ss_ikew_init_inner(&w, inner, sizeof(inner));
+	ss_ikew_id(&w, SS_PL_IDR, sa->cfg->local_id.type, sa->cfg->local_id.data, sa->cfg->local_id.len);
+	ss_ikew_auth(&w, SS_AUTH_PSK, auth, ss_prf_len(sa->suite.prf));
+	ss_wipe(auth, sizeof(auth));
+	if (child_err) {
+		ss_ikew_notify(&w, 0, NULL, 0, child_err, NULL, 0);
+	} else {
+		if (sa->cfg->mode == SS_MODE_TRANSPORT)
+			ss_ikew_notify(&w, 0, NULL, 0, SS_N_USE_TRANSPORT_MODE, NULL, 0);
+		ss_ike_sa_pl *sap = malloc(sizeof(*sap));
+		if (!sap)
+			return 0;
+		prop_build_esp(sap, es, 1, sa->child_spi, false);
+		sap->prop[0].num = num;
+		ss_ikew_sa(&w, sap);
+		free(sap);
+		ss_ikew_ts(&w, SS_PL_TSI, ni);
+		ss_ikew_ts(&w, SS_PL_TSR, nr);
+	}
+	ss_ikew_finish(&w);
+	size_t n = sa_seal(sa, SS_IKE_AUTH, true, sa->peer_msg_id, &w, out, cap);
+	ss_wipe(inner, sizeof(inner));
+	return n;
+}
+
+void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
+{
+	if (sa->state != ST_HALF_OPEN) {
+		e->st.dropped++;
+		return;
+	}
+	sa_leave_half_open(e, sa);
+	if (!ss_ike_has(m, SS_PL_IDI) || !ss_ike_has(m, SS_PL_AUTH)) {
+		/* The refusal is still sealed: the keys come from IKE_SA_INIT, not from a config. */
+		auth_fail_reply(e, sa, "expected IDi and AUTH");
+		return;
+	}
+	ss_ike_id idi = id_from(&m->idi);
+	const ss_ike_config *cfg = e->p.lookup ?
+		e->p.lookup(e->p.lookup_ctx, &sa->local, &sa->remote, &idi) : NULL;
+	if (!cfg) {
+		auth_fail_reply(e, sa, "no configuration for this identity");
+		return;
+	}
+	sa->cfg = malloc(sizeof(*sa->cfg));
+	if (!sa->cfg) {
+		sa_set_state(sa, ST_DEAD, "out of memory");
+		return;
+	}
+	*sa->cfg = *cfg;
+	if ((cfg->remote_id.type && !ss_ike_id_eq(&idi, &cfg->remote_id)) || !peer_auth_ok(sa, m, &m->idi)) {
+		auth_fail_reply(e, sa, "initiator failed to authenticate");
+		return;
+	}
+	ss_esp_suite es = { 0 };
+	uint8_t num = 0;
+	uint32_t peer_spi = 0;
+	ss_ike_ts_pl ni, nr;
+	uint16_t child_err = child_select(sa, m, &es, &num, &peer_spi, &ni, &nr);
+	sa->child_spi = child_err ? 0 : new_child_spi();
+	uint8_t out[SS_IKE_BUF];
+	size_t n = build_auth_response(sa, child_err, &es, num, &ni, &nr, out, sizeof(out));
+	if (!n) {
+		sa_set_state(sa, ST_DEAD, "cannot build IKE_AUTH response");
+		return;
+	}
+	sa_send_response(e, sa, out, n);
+	sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done");
+	e->st.sa_established++;
+	if (child_err) {
+		SS_INFO(SUB, "SA %u: CHILD SA refused: %s", sa->handle, ss_ike_notify_name(child_err));
+		return;
+	}
+	ss_child_keys ck;
+	if (!ss_child_keys_derive(&ck, &es, &sa->keys, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len))
+		return;
+	ss_ike_child_info ci;
+	child_info(sa, &ck, sa->child_spi, peer_spi, &nr, &ni, &ci);
+	ss_child_keys_wipe(&ck);
+	child_up(e, sa, &ci);
+	act_outcome(e, sa, SS_IKE_SECURED, 0, "peer established IKE SA and CHILD SA");
+}

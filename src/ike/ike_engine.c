@@ -1,0 +1,334 @@
+/* The engine's edges: construction, the action queue, and dispatch of datagrams, timers and
+ * ICMP errors to the exchange handlers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/secure.h"
+#include "ike/ike_internal.h"
+
+void ss_ike_engine_params_default(ss_ike_engine_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->max_half_open = 1000;
+	p->cookie_threshold = 50;
+	p->half_open_timeout_ms = 30000;
+	p->max_sas = 10000;
+}
+
+void ss_ike_config_init(ss_ike_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mode = SS_MODE_TRANSPORT;
+	c->ike_lifetime_s = 4 * 3600;
+	c->child_lifetime_s = 3600;
+	ss_retx_params_default(&c->retx);
+}
+
+ss_ike_engine *ss_ike_engine_new(const ss_ike_engine_params *p)
+{
+	ss_ike_engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->p = *p;
+	e->next_handle = 1;
+	if (!ss_random(e->cookie_secret, sizeof(e->cookie_secret))) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void wipe_prev(ss_ike_engine *e)
+{
+	free(e->prev_data);
+	e->prev_data = NULL;
+	ss_wipe(&e->prev, sizeof(e->prev));
+}
+
+void ss_ike_engine_free(ss_ike_engine *e)
+{
+	if (!e)
+		return;
+	for (ike_sa *sa = e->sas; sa; sa = sa->next)
+		sa->state = ST_DEAD;
+	sa_reap(e);
+	ss_ike_action a;
+	while (ss_ike_next_action(e, &a))
+		;
+	wipe_prev(e);
+	ss_wipe(e, sizeof(*e));
+	free(e);
+}
+
+void eng_begin(ss_ike_engine *e)
+{
+	wipe_prev(e);
+}
+
+static ss_ike_action *act_push(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_kind k)
+{
+	if (e->act_n == MAX_ACTIONS) {
+		SS_WARN(SUB, "action queue full: dropping an action of kind %d", k);
+		return NULL;
+	}
+	size_t i = (e->act_head + e->act_n++) % MAX_ACTIONS;
+	ss_ike_action *a = &e->act[i];
+	memset(a, 0, sizeof(*a));
+	e->act_data[i] = NULL;
+	a->kind = k;
+	if (sa) {
+		a->sa = sa->handle;
+		a->local = sa->local;
+		a->remote = sa->remote;
+	}
+	return a;
+}
+
+void act_send(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
+	      const ss_ike_endpoint *remote, const uint8_t *p, size_t len)
+{
+	/* On 4500 every IKE message starts with the non-ESP marker (RFC 3948 §2.2). */
+	size_t mk = local->port == SS_IKE_NATT_PORT || remote->port == SS_IKE_NATT_PORT ?
+		SS_IKE_NON_ESP_MARKER_LEN : 0;
+	uint8_t *copy = malloc(len + mk);
+	if (!copy)
+		return;
+	memset(copy, 0, mk);
+	memcpy(copy + mk, p, len);
+	ss_ike_action *a = act_push(e, sa, SS_IKE_ACT_SEND);
+	if (!a) {
+		free(copy);
+		return;
+	}
+	a->local = *local;
+	a->remote = *remote;
+	a->data = copy;
+	a->len = len + mk;
+	e->act_data[(e->act_head + e->act_n - 1) % MAX_ACTIONS] = copy;
+	e->st.tx++;
+}
+
+void act_outcome(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify,
+		 const char *reason)
+{
+	if (sa->outcome_sent)
+		return;
+	sa->outcome_sent = true;
+	ss_ike_action *a = act_push(e, sa, SS_IKE_ACT_OUTCOME);
+	if (!a)
+		return;
+	a->outcome = o;
+	a->notify = notify;
+	a->reason = reason;
+	char buf[SS_ADDR_STRLEN];
+	SS_INFO(SUB, "negotiation with %s: %s (%s)", ss_addr_fmt(&sa->remote.addr, buf),
+		ss_ike_outcome_name(o), reason);
+}
+
+void act_child(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_kind k, const ss_ike_child_info *c)
+{
+	ss_ike_action *a = act_push(e, sa, k);
+	if (a)
+		a->child = *c;
+}
+
+void act_ike_deleted(ss_ike_engine *e, ike_sa *sa)
+{
+	act_push(e, sa, SS_IKE_ACT_IKE_DELETED);
+}
+
+bool ss_ike_next_action(ss_ike_engine *e, ss_ike_action *out)
+{
+	wipe_prev(e);
+	if (e->act_n == 0)
+		return false;
+	size_t i = e->act_head;
+	e->prev = e->act[i];
+	e->prev_data = e->act_data[i];
+	e->act_data[i] = NULL;
+	ss_wipe(&e->act[i], sizeof(e->act[i]));
+	e->act_head = (e->act_head + 1) % MAX_ACTIONS;
+	e->act_n--;
+	*out = e->prev;
+	return true;
+}
+
+/* Strips the non-ESP marker on 4500; an ESP packet there (non-zero SPI) is not ours. */
+static bool strip_marker(ss_ike_engine *e, const uint8_t **p, size_t *len,
+			 const ss_ike_endpoint *local)
+{
+	if (local->port != SS_IKE_NATT_PORT)
+		return true;
+	ss_cur c = ss_cur_init(*p, *len);
+	uint32_t marker = ss_cur_be32(&c);
+	if (!ss_cur_ok(&c) || marker != 0) {
+		SS_DEBUG(SUB, "on 4500: expected non-ESP marker 0, got %s",
+			 ss_cur_ok(&c) ? "an ESP SPI" : "a short datagram");
+		e->st.dropped++;
+		return false;
+	}
+	*p = ss_cur_ptr(&c);
+	*len = ss_cur_left(&c);
+	return true;
+}
+
+static void dispatch(ss_ike_engine *e, ss_ike_msg *m, const uint8_t *p, size_t len,
+		     const ss_ike_endpoint *local, const ss_ike_endpoint *remote, ss_time now)
+{
+	const ss_ike_hdr *h = &m->hdr;
+	bool response = h->flags & SS_IKE_FLAG_RESPONSE;
+	if (h->exchange == SS_IKE_SA_INIT && !response) {
+		init_request_in(e, m, p, len, local, remote, now);
+		return;
+	}
+	ike_sa *sa = h->exchange == SS_IKE_SA_INIT ? sa_find(e, h->spi_i, 0)
+						   : sa_find(e, h->spi_i, h->spi_r);
+	if (!sa || sa->state == ST_DEAD) {
+		SS_DEBUG(SUB, "%s: no IKE SA for these SPIs", ss_ike_exchange_name(h->exchange));
+		e->st.dropped++;
+		return;
+	}
+	/* The I flag says who sent it: it must be the other side's role. */
+	if (!!(h->flags & SS_IKE_FLAG_INITIATOR) == sa->initiator) {
+		SS_DEBUG(SUB, "expected I flag %d, got %d", !sa->initiator, !sa->initiator ^ 1);
+		e->st.dropped++;
+		return;
+	}
+	if (response) {
+		if (!sa->out.req || h->msg_id != sa->out.msg_id || h->exchange != sa->out.exch) {
+			SS_DEBUG(SUB, "response: expected id %u, got %u", sa->out.msg_id, h->msg_id);
+			e->st.dropped++;
+			return;
+		}
+		if (h->exchange == SS_IKE_SA_INIT) {
+			init_response_in(e, sa, m, p, len, now);
+			return;
+		}
+	} else {
+		if (sa->has_resp && h->msg_id == sa->resp_id) {
+			/* A retransmitted request: the cached response, byte for byte. */
+			act_send(e, sa, &sa->local, &sa->remote, sa->resp, sa->resp_len);
+			e->st.responses_resent++;
+			return;
+		}
+		if (h->msg_id != sa->peer_msg_id) {
+			SS_DEBUG(SUB, "request: expected id %u, got %u", sa->peer_msg_id, h->msg_id);
+			e->st.dropped++;
+			return;
+		}
+	}
+	if (!ss_ike_has(m, SS_PL_SK) || !sa->keyed) {
+		SS_DEBUG(SUB, "%s: expected an SK payload, got none", ss_ike_exchange_name(h->exchange));
+		e->st.dropped++;
+		return;
+	}
+	uint8_t *scratch = malloc(len);
+	if (!scratch)
+		return;
+	if (sa_open(e, sa, p, len, m, scratch)) {
+		/* §2.23: a peer behind a NAT moves to 4500 and its mapping may change; follow
+		 * it, but only on a message that authenticated. */
+		if (local->port == SS_IKE_NATT_PORT)
+			sa->natt = true;
+		if (sa->natt) {
+			sa->local = *local;
+			sa->remote = *remote;
+		}
+		void (*fn)(ss_ike_engine *, ike_sa *, ss_ike_msg *, ss_time) = NULL;
+		switch (h->exchange) {
+		case SS_IKE_AUTH: fn = response ? auth_response_in : auth_request_in; break;
+		case SS_IKE_INFORMATIONAL: fn = response ? info_response_in : info_request_in; break;
+		case SS_IKE_CREATE_CHILD_SA: fn = response ? NULL : child_request_in; break;
+		}
+		if (fn)
+			fn(e, sa, m, now);
+		else
+			e->st.dropped++;
+	}
+	free(scratch);
+}
+
+void ss_ike_input(ss_ike_engine *e, const uint8_t *p, size_t len, const ss_ike_endpoint *local,
+		  const ss_ike_endpoint *remote, ss_time now)
+{
+	eng_begin(e);
+	e->st.rx++;
+	if (!strip_marker(e, &p, &len, local))
+		return;
+	ss_ike_msg *m = malloc(sizeof(*m));
+	if (!m)
+		return;
+	enum ss_ike_codec_err err = ss_ike_parse(p, len, m, &e->st.codec);
+	if (err == SS_CODEC_CRITICAL && m->hdr.exchange == SS_IKE_SA_INIT &&
+	    !(m->hdr.flags & SS_IKE_FLAG_RESPONSE)) {
+		/* §2.5: refuse the request, naming the payload, without creating state. */
+		init_request_in(e, m, p, len, local, remote, now);
+	} else if (err) {
+		e->st.dropped++;
+	} else {
+		dispatch(e, m, p, len, local, remote, now);
+	}
+	ss_wipe(m, sizeof(*m));
+	free(m);
+	sa_reap(e);
+}
+
+void ss_ike_timer(ss_ike_engine *e, ss_time now)
+{
+	eng_begin(e);
+	for (ike_sa *sa = e->sas; sa; sa = sa->next)
+		sa_timer(e, sa, now);
+	sa_reap(e);
+}
+
+void ss_ike_icmp(ss_ike_engine *e, const uint8_t *quoted, size_t len, ss_time now)
+{
+	eng_begin(e);
+	ss_cur c = ss_cur_init(quoted, len);
+	/* The quote may start with the non-ESP marker (4500) or directly with SPIi (500). */
+	if (len >= 12 && ss_cur_be32(&c) != 0)
+		c = ss_cur_init(quoted, len);  /* our SPIs never have 32 leading zero bits */
+	else if (len < 12)
+		c = ss_cur_init(quoted, len);  /* too short for a marker: SPIi from byte 0 */
+	uint64_t spi_i = ss_cur_be64(&c);
+	ike_sa *sa = ss_cur_ok(&c) && spi_i ? sa_find(e, spi_i, 0) : NULL;
+	/* Only our SPIi, unguessable off path, lets an ICMP error count (it is unauthenticated). */
+	if (!sa || !sa->initiator || sa->state != ST_INIT_SENT || !sa->out.first) {
+		e->st.icmp_ignored++;
+		return;
+	}
+	e->st.icmp_counted++;
+	ss_retx_icmp(&sa->out.retx, &sa->cfg->retx, now);
+}
+
+ss_time ss_ike_next_deadline(const ss_ike_engine *e)
+{
+	ss_time t = SS_NEVER;
+	for (const ike_sa *sa = e->sas; sa; sa = sa->next)
+		t = ss_time_min(t, sa_deadline(sa));
+	return t;
+}
+
+const ss_ike_stats *ss_ike_get_stats(const ss_ike_engine *e)
+{
+	return &e->st;
+}
+
+bool ss_ike_sa_get(const ss_ike_engine *e, uint32_t h, ss_ike_sa_info *out)
+{
+	const ike_sa *sa = sa_by_handle(e, h);
+	if (!sa)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->established = sa->state == ST_ESTABLISHED;
+	out->initiator = sa->initiator;
+	out->natt = sa->natt;
+	out->spi_i = sa->spi_i;
+	out->spi_r = sa->spi_r;
+	out->suite = sa->suite;
+	out->local = sa->local;
+	out->remote = sa->remote;
+	out->keys = sa->keyed ? &sa->keys : NULL;
+	return true;
+}

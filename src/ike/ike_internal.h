@@ -1,0 +1,178 @@
+/* Engine internals shared by the ike_*.c files; not a public interface. */
+#ifndef SS_IKE_INTERNAL_H
+#define SS_IKE_INTERNAL_H
+
+#include "ike/ike.h"
+
+#define SUB "ike"
+#define SS_IKE_NONCE_LEN 32
+#define SS_IKE_BUF 4096
+#define SS_IKE_MAX_CHILD 4
+#define SS_IKE_MAX_INIT_MSG 2048   /* bounded memory per half-open SA: larger SA_INITs dropped */
+
+/* §2 life of an IKE SA.  Transitions are the table in ike_sa.c; sa_set_state() refuses
+ * anything else. */
+enum ike_state {
+	ST_INIT_SENT = 0,   /* initiator: IKE_SA_INIT request out */
+	ST_AUTH_SENT,       /* initiator: IKE_AUTH request out */
+	ST_HALF_OPEN,       /* responder: IKE_SA_INIT answered, waiting for IKE_AUTH */
+	ST_ESTABLISHED,
+	ST_DELETING,        /* our DELETE is out */
+	ST_DEAD,            /* to be freed at the end of the current event */
+	ST_COUNT,
+};
+
+typedef struct ike_child {
+	bool used;
+	ss_ike_child_info info;
+} ike_child;
+
+/* The request we have outstanding (window 1) and the last response we sent. */
+typedef struct ike_exchange {
+	uint8_t *req;          /* exact bytes, resent bitwise identical */
+	size_t req_len;
+	uint8_t exch;
+	uint32_t msg_id;
+	bool first;            /* the IKE_SA_INIT request: scheduled by ss_retx */
+	ss_retx retx;
+	ss_time next;          /* other requests: next retransmission */
+	uint32_t tries;
+} ike_exchange;
+
+typedef struct ike_sa {
+	uint32_t handle;
+	enum ike_state state;
+	bool initiator;
+	bool natt;             /* moved to 4500 */
+	bool answered;         /* the peer said anything at all (for the outcome) */
+	bool outcome_sent;
+	bool half_open;        /* counted in stats.half_open (responder before IKE_AUTH) */
+	uint64_t spi_i, spi_r;
+	ss_ike_endpoint local, remote;
+	ss_time created, expires;
+	ss_ike_config *cfg;    /* owned copy; NULL for a half-open responder SA */
+
+	ss_ike_suite suite;
+	uint16_t ke_group;     /* group of our KE */
+	ss_dh *dh;
+	uint8_t ni[256], nr[256];
+	size_t ni_len, nr_len;
+	uint8_t *cookie;       /* initiator: cookie to echo */
+	size_t cookie_len;
+	uint32_t ke_retries;
+	uint8_t *init_req, *init_resp;   /* IKE_SA_INIT messages, for AUTH (§2.15) */
+	size_t init_req_len, init_resp_len;
+
+	ss_ike_keys keys;
+	ss_sk sk_send, sk_recv;
+	bool keyed;
+
+	uint32_t my_msg_id;    /* next request we send */
+	uint32_t peer_msg_id;  /* next request we expect */
+	ike_exchange out;      /* outstanding request, if out.req */
+	uint8_t *resp;         /* last response, resent on a retransmitted request */
+	size_t resp_len;
+	uint32_t resp_id;
+	bool has_resp;
+
+	uint32_t child_spi;    /* our inbound SPI for the CHILD SA being negotiated */
+	ike_child child[SS_IKE_MAX_CHILD];
+	struct ike_sa *next;
+} ike_sa;
+
+#define MAX_ACTIONS 64
+
+struct ss_ike_engine {
+	ss_ike_engine_params p;
+	ike_sa *sas;
+	uint32_t next_handle;
+	ss_ike_action act[MAX_ACTIONS];
+	uint8_t *act_data[MAX_ACTIONS];
+	size_t act_head, act_n;
+	uint8_t *prev_data;    /* data of the last popped SEND, freed at the next call */
+	ss_ike_action prev;
+	uint8_t cookie_secret[32];
+	ss_ike_stats st;
+};
+
+/* ike_engine.c */
+void eng_begin(ss_ike_engine *e);   /* frees what the previous pop handed out */
+void act_send(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
+	      const ss_ike_endpoint *remote, const uint8_t *p, size_t len);
+void act_outcome(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify,
+		 const char *reason);
+void act_child(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_kind k, const ss_ike_child_info *c);
+void act_ike_deleted(ss_ike_engine *e, ike_sa *sa);
+
+/* ike_sa.c */
+ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
+	       const ss_ike_endpoint *remote, ss_time now);
+void sa_set_state(ike_sa *sa, enum ike_state to, const char *reason);
+void sa_leave_half_open(ss_ike_engine *e, ike_sa *sa);
+ike_sa *sa_find(ss_ike_engine *e, uint64_t spi_i, uint64_t spi_r);
+ike_sa *sa_find_half(ss_ike_engine *e, uint64_t spi_i, const ss_ike_endpoint *remote);
+ike_sa *sa_by_handle(const ss_ike_engine *e, uint32_t h);
+void sa_reap(ss_ike_engine *e);
+void sa_fail(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify, const char *why);
+bool sa_keys(ike_sa *sa, const uint8_t *peer_ke, size_t len, uint16_t *err_notify);
+/* Sends a request (kept for retransmission) or a response (kept in the cache). */
+void sa_send_request(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len, uint8_t exch,
+		     ss_time now);
+void sa_send_response(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len);
+void sa_clear_request(ike_sa *sa);
+/* Protected message from an inner payload chain; returns the length, 0 on failure. */
+size_t sa_seal(ike_sa *sa, uint8_t exch, bool response, uint32_t msg_id,
+	       const ss_ike_writer *inner, uint8_t *out, size_t cap);
+/* Decrypts m's SK payload (msg copied into scratch) and parses the inner chain into m. */
+bool sa_open(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len, ss_ike_msg *m,
+	     uint8_t *scratch);
+ss_ike_hdr sa_hdr(const ike_sa *sa, uint8_t exch, bool response, uint32_t msg_id);
+void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now);
+ss_time sa_deadline(const ike_sa *sa);
+uint32_t new_child_spi(void);
+
+/* ike_proposal.c */
+void prop_build_ike(ss_ike_sa_pl *sa, const ss_ike_suite *s, size_t n, const uint8_t *spi, uint8_t spi_size);
+void prop_build_esp(ss_ike_sa_pl *sa, const ss_esp_suite *s, size_t n, uint32_t spi, bool with_dh);
+/* Responder: first peer proposal (in the peer's order) equal to one of ours. */
+bool prop_select_ike(const ss_ike_sa_pl *peer, const ss_ike_suite *ours, size_t n,
+		     ss_ike_suite *out, uint8_t *num);
+bool prop_select_esp(const ss_ike_sa_pl *peer, const ss_esp_suite *ours, size_t n, bool ignore_dh,
+		     ss_esp_suite *out, uint8_t *num, uint32_t *peer_spi);
+/* Initiator: the responder's single proposal must be one we offered. */
+bool prop_accept_ike(const ss_ike_sa_pl *peer, const ss_ike_suite *ours, size_t n, ss_ike_suite *out);
+bool prop_accept_esp(const ss_ike_sa_pl *peer, const ss_esp_suite *ours, size_t n, bool ignore_dh,
+		     ss_esp_suite *out, uint32_t *peer_spi);
+
+/* ike_ts.c */
+void ts_default(ss_ike_ts_pl *out, const ss_ike_ts_pl *cfg, const ss_addr *host);
+/* Narrows ours to what the peer proposed: each of ours intersected with each of theirs. */
+bool ts_narrow(const ss_ike_ts_pl *ours, const ss_ike_ts_pl *theirs, ss_ike_ts_pl *out);
+/* Every selector of got lies inside one of ours. */
+bool ts_subset(const ss_ike_ts_pl *got, const ss_ike_ts_pl *ours);
+
+/* ike_nat.c: NAT_DETECTION_*_IP data = SHA-1(SPIi | SPIr | IP | port) (§2.23). */
+bool nat_hash(uint64_t spi_i, uint64_t spi_r, const ss_ike_endpoint *ep, uint8_t out[20]);
+void nat_add_notifies(ss_ike_writer *w, uint64_t spi_i, uint64_t spi_r,
+		      const ss_ike_endpoint *local, const ss_ike_endpoint *remote);
+/* True when the peer's hashes show a NAT on either side (or a peer faking one). */
+bool nat_detected(const ss_ike_msg *m, const ss_ike_endpoint *local, const ss_ike_endpoint *remote);
+
+/* ike_init.c */
+bool init_start(ss_ike_engine *e, ike_sa *sa, ss_time now);
+void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, size_t len,
+		     const ss_ike_endpoint *local, const ss_ike_endpoint *remote, ss_time now);
+void init_response_in(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const uint8_t *p,
+		      size_t len, ss_time now);
+
+/* ike_auth.c */
+void auth_start(ss_ike_engine *e, ike_sa *sa, ss_time now);
+void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
+void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
+
+/* ike_info.c */
+void info_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
+void info_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
+void child_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
+
+#endif

@@ -1,0 +1,364 @@
+/* The IKE SA table, its one state-changing function, keys, SK protection, and the
+ * reliability layer: message IDs, window 1, retransmissions and the response cache. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/secure.h"
+#include "ike/ike_internal.h"
+
+static const char *const state_name[ST_COUNT] = {
+	[ST_INIT_SENT] = "init-sent", [ST_AUTH_SENT] = "auth-sent", [ST_HALF_OPEN] = "half-open",
+	[ST_ESTABLISHED] = "established", [ST_DELETING] = "deleting", [ST_DEAD] = "dead",
+};
+
+/* Legal moves: legal[from] has bit (1 << to).  Everything may die. */
+#define B(s) (1u << (s))
+static const unsigned legal[ST_COUNT] = {
+	[ST_INIT_SENT] = B(ST_INIT_SENT) | B(ST_AUTH_SENT) | B(ST_DEAD),
+	[ST_AUTH_SENT] = B(ST_ESTABLISHED) | B(ST_DEAD),
+	[ST_HALF_OPEN] = B(ST_ESTABLISHED) | B(ST_DEAD),
+	[ST_ESTABLISHED] = B(ST_DELETING) | B(ST_DEAD),
+	[ST_DELETING] = B(ST_DEAD),
+	[ST_DEAD] = 0,
+};
+
+void sa_set_state(ike_sa *sa, enum ike_state to, const char *reason)
+{
+	if (!(legal[sa->state] & B(to))) {
+		SS_ERR(SUB, "SA %u: refused illegal move %s -> %s (%s)", sa->handle,
+		       state_name[sa->state], state_name[to], reason);
+		return;
+	}
+	SS_DEBUG(SUB, "SA %u: %s -> %s (%s)", sa->handle, state_name[sa->state], state_name[to],
+		 reason);
+	sa->state = to;
+}
+
+static uint64_t new_spi(void)
+{
+	uint64_t s = 0;
+	/* Never 0 (means "unknown"), and never 32 leading zero bits, so that a quoted datagram
+	 * on 4500 is told apart from one on 500 by its first word (ss_ike_icmp). */
+	while ((s >> 32) == 0)
+		if (!ss_random(&s, sizeof(s)))
+			return 0;
+	return s;
+}
+
+uint32_t new_child_spi(void)
+{
+	uint32_t s = 0;
+	while (s < 256)  /* 1..255 are reserved (RFC 4303 §2.1) */
+		if (!ss_random(&s, sizeof(s)))
+			return 0;
+	return s;
+}
+
+ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
+	       const ss_ike_endpoint *remote, ss_time now)
+{
+	if (e->st.sas >= e->p.max_sas)
+		return NULL;
+	ike_sa *sa = calloc(1, sizeof(*sa));
+	if (!sa)
+		return NULL;
+	uint64_t spi = new_spi();
+	if (!spi) {
+		free(sa);
+		return NULL;
+	}
+	sa->handle = e->next_handle++;
+	if (e->next_handle == 0)
+		e->next_handle = 1;
+	sa->initiator = initiator;
+	if (initiator)
+		sa->spi_i = spi;
+	else
+		sa->spi_r = spi;
+	sa->local = *local;
+	sa->remote = *remote;
+	sa->created = now;
+	sa->state = initiator ? ST_INIT_SENT : ST_HALF_OPEN;
+	sa->next = e->sas;
+	e->sas = sa;
+	e->st.sas++;
+	if (!initiator) {
+		sa->half_open = true;
+		sa->expires = now + e->p.half_open_timeout_ms;
+		e->st.half_open++;
+	}
+	return sa;
+}
+
+void sa_leave_half_open(ss_ike_engine *e, ike_sa *sa)
+{
+	if (sa->half_open) {
+		sa->half_open = false;
+		e->st.half_open--;
+	}
+}
+
+ike_sa *sa_find(ss_ike_engine *e, uint64_t spi_i, uint64_t spi_r)
+{
+	for (ike_sa *sa = e->sas; sa; sa = sa->next) {
+		if (sa->spi_i != spi_i)
+			continue;
+		/* An IKE_SA_INIT response (spi_r 0 asked) finds our initiator SA by SPIi alone. */
+		if (spi_r == 0 ? sa->initiator && sa->state == ST_INIT_SENT : sa->spi_r == spi_r)
+			return sa;
+	}
+	return NULL;
+}
+
+ike_sa *sa_find_half(ss_ike_engine *e, uint64_t spi_i, const ss_ike_endpoint *remote)
+{
+	for (ike_sa *sa = e->sas; sa; sa = sa->next)
+		if (!sa->initiator && sa->spi_i == spi_i && ss_addr_eq(&sa->remote.addr, &remote->addr) &&
+		    sa->remote.port == remote->port)
+			return sa;
+	return NULL;
+}
+
+ike_sa *sa_by_handle(const ss_ike_engine *e, uint32_t h)
+{
+	for (ike_sa *sa = e->sas; sa; sa = sa->next)
+		if (sa->handle == h && sa->state != ST_DEAD)
+			return sa;
+	return NULL;
+}
+
+static void sa_free(ike_sa *sa)
+{
+	ss_dh_free(sa->dh);
+	free(sa->cookie);
+	free(sa->init_req);
+	free(sa->init_resp);
+	free(sa->out.req);
+	free(sa->resp);
+	if (sa->cfg)
+		ss_free_secret(sa->cfg, sizeof(*sa->cfg));
+	ss_ike_keys_wipe(&sa->keys);
+	ss_sk_wipe(&sa->sk_send);
+	ss_sk_wipe(&sa->sk_recv);
+	ss_wipe(sa, sizeof(*sa));
+	free(sa);
+}
+
+void sa_reap(ss_ike_engine *e)
+{
+	for (ike_sa **pp = &e->sas; *pp;) {
+		ike_sa *sa = *pp;
+		if (sa->state != ST_DEAD) {
+			pp = &sa->next;
+			continue;
+		}
+		*pp = sa->next;
+		if (sa->keyed && sa->outcome_sent)
+			act_ike_deleted(e, sa);
+		e->st.sas--;
+		sa_leave_half_open(e, sa);
+		sa_free(sa);
+	}
+}
+
+void sa_fail(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify, const char *why)
+{
+	if (sa->initiator && sa->state != ST_ESTABLISHED)
+		act_outcome(e, sa, o, notify, why);
+	if (sa->state != ST_ESTABLISHED)
+		e->st.sa_failed++;
+	sa_set_state(sa, ST_DEAD, why);
+}
+
+static void spi_bytes(uint64_t v, uint8_t out[8])
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)v;
+}
+
+bool sa_keys(ike_sa *sa, const uint8_t *peer_ke, size_t len, uint16_t *err_notify)
+{
+	uint8_t gir[SS_DH_SECRET_MAX], si[8], sr[8];
+	size_t glen = ss_dh_secret_len(sa->suite.dh);
+	bool ok = false;
+	*err_notify = SS_N_INVALID_SYNTAX;
+	enum ss_dh_err de = ss_dh_derive(sa->dh, peer_ke, len, gir, glen);
+	if (de != SS_DH_OK) {
+		SS_INFO(SUB, "SA %u: peer KE refused: %s", sa->handle, ss_dh_err_name(de));
+		goto out;
+	}
+	spi_bytes(sa->spi_i, si);
+	spi_bytes(sa->spi_r, sr);
+	ok = ss_ike_keys_derive(&sa->keys, &sa->suite, gir, glen, sa->ni, sa->ni_len, sa->nr,
+				sa->nr_len, si, sr) &&
+	     ss_sk_init_pair(&sa->sk_send, &sa->sk_recv, &sa->keys, sa->initiator);
+	sa->keyed = ok;
+	if (!ok)
+		*err_notify = SS_N_NO_PROPOSAL_CHOSEN;
+out:
+	ss_wipe(gir, sizeof(gir));
+	/* The private value is useless from now on: drop it early. */
+	ss_dh_free(sa->dh);
+	sa->dh = NULL;
+	return ok;
+}
+
+ss_ike_hdr sa_hdr(const ike_sa *sa, uint8_t exch, bool response, uint32_t msg_id)
+{
+	ss_ike_hdr h = { 0 };
+	h.spi_i = sa->spi_i;
+	h.spi_r = sa->spi_r;
+	h.version = SS_IKE_VERSION;
+	h.exchange = exch;
+	h.flags = (uint8_t)((sa->initiator ? SS_IKE_FLAG_INITIATOR : 0) |
+			    (response ? SS_IKE_FLAG_RESPONSE : 0));
+	h.msg_id = msg_id;
+	return h;
+}
+
+size_t sa_seal(ike_sa *sa, uint8_t exch, bool response, uint32_t msg_id,
+	       const ss_ike_writer *inner, uint8_t *out, size_t cap)
+{
+	size_t plain = inner->b.len;
+	if (!ss_buf_ok(&inner->b))
+		return 0;
+	size_t aad = SS_IKE_HDR_LEN + SS_IKE_GEN_HDR_LEN;
+	size_t body = ss_sk_body_len(&sa->sk_send, plain);
+	if (aad + body > cap || 4 + body > UINT16_MAX)
+		return 0;
+	ss_ike_hdr h = sa_hdr(sa, exch, response, msg_id);
+	h.next_payload = SS_PL_SK;
+	h.length = (uint32_t)(aad + body);
+	ss_buf b = ss_buf_init(out, cap);
+	ss_ike_hdr_write(&b, &h);
+	ss_buf_u8(&b, plain ? inner->first : SS_PL_NONE);
+	ss_buf_u8(&b, 0);
+	ss_buf_be16(&b, (uint16_t)(4 + body));
+	memcpy(out + aad + ss_sk_iv_len(&sa->sk_send), inner->b.p, plain);
+	size_t len = 0;
+	if (!ss_sk_seal(&sa->sk_send, out, cap, aad, plain, &len))
+		return 0;
+	return len;
+}
+
+bool sa_open(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len, ss_ike_msg *m,
+	     uint8_t *scratch)
+{
+	memcpy(scratch, p, len);
+	size_t off = 0, ilen = 0;
+	enum ss_sk_err err = ss_sk_open(&sa->sk_recv, scratch, len, m->sk.offset + SS_IKE_GEN_HDR_LEN,
+					&off, &ilen);
+	if (err != SS_SK_OK) {
+		SS_INFO(SUB, "SA %u: SK payload: expected valid, got %s", sa->handle, ss_sk_err_name(err));
+		e->st.dropped_auth++;
+		return false;
+	}
+	ss_cur c = ss_cur_init(scratch + off, ilen);
+	if (ss_ike_parse_payloads(&c, m->sk.first_inner, NULL, m, &e->st.codec) != SS_CODEC_OK) {
+		e->st.dropped++;
+		return false;
+	}
+	return true;
+}
+
+void sa_clear_request(ike_sa *sa)
+{
+	free(sa->out.req);
+	memset(&sa->out, 0, sizeof(sa->out));
+}
+
+void sa_send_request(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len, uint8_t exch,
+		     ss_time now)
+{
+	uint8_t *copy = malloc(len);
+	if (!copy)
+		return;
+	memcpy(copy, p, len);
+	bool first = exch == SS_IKE_SA_INIT;
+	ss_retx keep = sa->out.retx;
+	bool restart = !(first && sa->out.first);
+	sa_clear_request(sa);
+	sa->out.req = copy;
+	sa->out.req_len = len;
+	sa->out.exch = exch;
+	sa->out.msg_id = first ? 0 : sa->my_msg_id;
+	sa->out.first = first;
+	if (first) {
+		/* A COOKIE or INVALID_KE retry continues the same schedule of attempts. */
+		if (restart)
+			ss_retx_start(&sa->out.retx, &sa->cfg->retx, now);
+		else
+			sa->out.retx = keep;
+	} else {
+		sa->out.next = now + 1000;
+	}
+	act_send(e, sa, &sa->local, &sa->remote, p, len);
+}
+
+void sa_send_response(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len)
+{
+	uint8_t *copy = malloc(len);
+	if (!copy)
+		return;
+	memcpy(copy, p, len);
+	free(sa->resp);
+	sa->resp = copy;
+	sa->resp_len = len;
+	sa->resp_id = sa->peer_msg_id;
+	sa->has_resp = true;
+	sa->peer_msg_id++;
+	act_send(e, sa, &sa->local, &sa->remote, p, len);
+}
+
+#define MAX_TRIES 5
+
+void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
+{
+	if (sa->state == ST_DEAD)
+		return;
+	if (sa->state == ST_HALF_OPEN && now >= sa->expires) {
+		sa_set_state(sa, ST_DEAD, "half-open timeout");
+		return;
+	}
+	if (!sa->out.req)
+		return;
+	if (sa->out.first) {
+		enum ss_retx_step s;
+		while ((s = ss_retx_poll(&sa->out.retx, &sa->cfg->retx, now)) == SS_RETX_SEND) {
+			act_send(e, sa, &sa->local, &sa->remote, sa->out.req, sa->out.req_len);
+			e->st.retransmits++;
+		}
+		if (s == SS_RETX_GIVE_UP) {
+			if (sa->answered)
+				sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "peer stopped answering");
+			else if (sa->out.retx.icmp_errors)
+				sa_fail(e, sa, SS_IKE_PEER_UNREACHABLE, 0, "only ICMP errors came back");
+			else
+				sa_fail(e, sa, SS_IKE_PEER_SILENT, 0, "no answer to any attempt");
+		}
+		return;
+	}
+	if (now < sa->out.next)
+		return;
+	if (++sa->out.tries >= MAX_TRIES) {
+		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "no response to a request");
+		return;
+	}
+	act_send(e, sa, &sa->local, &sa->remote, sa->out.req, sa->out.req_len);
+	e->st.retransmits++;
+	/* After the first request, a plain doubling: 1, 2, 4, 8 s. */
+	sa->out.next = now + (1000u << sa->out.tries);
+}
+
+ss_time sa_deadline(const ike_sa *sa)
+{
+	ss_time t = SS_NEVER;
+	if (sa->state == ST_DEAD)
+		return 0;
+	if (sa->out.req)
+		t = sa->out.first ? ss_retx_deadline(&sa->out.retx) : sa->out.next;
+	if (sa->state == ST_HALF_OPEN)
+		t = ss_time_min(t, sa->expires);
+	return t;
+}

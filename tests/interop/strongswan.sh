@@ -1,0 +1,188 @@
+#!/bin/bash
+# Interop: our IKE engine (tests/interop/ike_peer) against Debian's strongSwan charon.
+#
+#   netns ssike-s-PID                          netns ssike-p-PID
+#   charon (kernel-libipsec, vici)  <- veth ->  ike_peer (softsa engine, UDP 500/4500)
+#   10.78.0.1                                   10.78.0.2
+#
+# For each suite: softsa initiates to charon, then charon initiates to softsa; PSK, tunnel
+# mode (kernel-libipsec does tunnel only and fakes a NAT, so every run also proves the move
+# to UDP 4500 with the non-ESP marker).  Asserts with `swanctl --list-sas` that the IKE SA is
+# ESTABLISHED with our SPIs and algorithms and the CHILD SA INSTALLED with our SPIs mirrored.
+#
+# usage: strongswan.sh path/to/ike_peer      (root; exit 77 = skipped when not root)
+set -u
+PEER=${1:?usage: $0 path/to/ike_peer}
+[ "$(id -u)" = 0 ] || { echo "SKIP: interop needs root (network namespaces)"; exit 77; }
+if ! command -v swanctl >/dev/null || [ ! -x /usr/lib/ipsec/charon ] ||
+   [ ! -f /usr/lib/ipsec/plugins/libstrongswan-openssl.so ]; then
+    apt-get install -y strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins >/dev/null 2>&1 ||
+        { echo "FAIL: strongSwan missing and could not be installed"; exit 1; }
+fi
+
+NS_S=ssike-s-$$; NS_P=ssike-p-$$
+IP_S=10.78.0.1;  IP_P=10.78.0.2
+ID_S=swan.ssike.test; ID_P=softsa.ssike.test
+PSK="ssike-interop-psk-0123456789"
+W=$(mktemp -d /tmp/ssike-interop.XXXXXX)
+PEER_PID=""
+
+cleanup() {
+    # Only what we started: the peer by its PID, charon by the PID in our private /run.
+    [ -n "$PEER_PID" ] && kill "$PEER_PID" 2>/dev/null
+    if [ -f "$W/run/charon.pid" ]; then
+        pid=$(cat "$W/run/charon.pid")
+        if [ -n "$pid" ] && [ "$(cat /proc/$pid/comm 2>/dev/null)" = charon ]; then
+            kill "$pid" 2>/dev/null
+            for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -9 "$pid" 2>/dev/null
+        fi
+    fi
+    ip netns del "$NS_S" 2>/dev/null
+    ip netns del "$NS_P" 2>/dev/null
+    rm -rf "$W"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*"
+    echo "--- ike_peer output"; cat "$W/peer.out" "$W/peer.err" 2>/dev/null | tail -30
+    echo "--- swanctl --list-sas"; sw --list-sas 2>&1 | tail -20
+    echo "--- charon log (tail)"; tail -40 "$W/charon.log" 2>/dev/null
+    exit 1
+}
+
+sw() { local cmd=$1; shift; swanctl "$cmd" --uri "unix://$W/run/charon.vici" "$@"; }
+
+# --- namespaces ---------------------------------------------------------------
+ip netns add "$NS_S" && ip netns add "$NS_P" || fail "cannot create namespaces"
+ip -n "$NS_S" link add ssike$$s type veth peer name ssike$$p netns "$NS_P"
+ip -n "$NS_S" addr add $IP_S/24 dev ssike$$s
+ip -n "$NS_P" addr add $IP_P/24 dev ssike$$p
+for ns in "$NS_S" "$NS_P"; do
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+done
+ip -n "$NS_S" link set ssike$$s up
+ip -n "$NS_P" link set ssike$$p up
+
+# --- charon -------------------------------------------------------------------
+mkdir -p "$W/run"
+cat > "$W/strongswan.conf" <<EOF
+charon {
+    load = random nonce openssl pem pkcs1 x509 pubkey constraints curve25519 kdf hmac gcm aes sha2 kernel-libipsec kernel-netlink socket-default vici
+    install_routes = yes
+    retransmit_tries = 2
+    plugins {
+        kernel-libipsec { allow_peer_ts = yes }
+        kernel-netlink { fwmark = !0x42 }
+        socket-default { fwmark = 0x42 }
+        vici { socket = unix://$W/run/charon.vici }
+    }
+    filelog {
+        log { path = $W/charon.log
+              time_format = %T
+              default = 1
+              ike = 2
+              flush_line = yes }
+    }
+    syslog { }
+}
+EOF
+# charon's pid file is fixed (/run/charon.pid): give it a private /run in its namespace.
+setsid -f ip netns exec "$NS_S" sh -c 'mount --bind "$1" /run && exec env STRONGSWAN_CONF="$2" /usr/lib/ipsec/charon' \
+    sh "$W/run" "$W/strongswan.conf" > "$W/charon.stdout" 2>&1
+for _ in $(seq 50); do [ -S "$W/run/charon.vici" ] && break; sleep 0.1; done
+[ -S "$W/run/charon.vici" ] || fail "charon did not start: $(cat "$W/charon.stdout")"
+
+load_conn() {  # $1 = IKE proposal, $2 = ESP proposal
+    cat > "$W/swanctl.conf" <<EOF
+connections {
+    sa {
+        version = 2
+        local_addrs = $IP_S
+        remote_addrs = $IP_P
+        proposals = $1
+        dpd_delay = 0
+        local { auth = psk
+                id = $ID_S }
+        remote { auth = psk
+                 id = $ID_P }
+        children {
+            sa { mode = tunnel
+                 local_ts = $IP_S/32
+                 remote_ts = $IP_P/32
+                 esp_proposals = $2
+                 start_action = none }
+        }
+    }
+}
+secrets {
+    ike-sa { id-1 = $ID_S
+             id-2 = $ID_P
+             secret = "$PSK" }
+}
+EOF
+    sw --load-all --noprompt --file "$W/swanctl.conf" >/dev/null 2>"$W/load.err" ||
+        fail "swanctl --load-all: $(cat "$W/load.err")"
+}
+
+peer() {  # $1 = --initiate|--respond, $2 = IKE, $3 = ESP
+    ip netns exec "$NS_P" "$PEER" "$1" --local $IP_P --remote $IP_S --id $ID_P --remote-id $ID_S \
+        --psk "$PSK" --ike "$2" --esp "$3" --tunnel --timeout 15 --linger 300 \
+        > "$W/peer.out" 2> "$W/peer.err"
+}
+
+# Compares what ike_peer printed with what charon lists.
+check() {  # $1 = label
+    local ike child spi_i spi_r alg in out esp
+    ike=$(grep '^IKE ' "$W/peer.out") || fail "$1: ike_peer reported no IKE SA"
+    child=$(grep '^CHILD ' "$W/peer.out") || fail "$1: ike_peer reported no CHILD SA"
+    spi_i=$(sed -n 's/.*spi_i=\([0-9a-f]*\).*/\1/p' <<<"$ike")
+    spi_r=$(sed -n 's/.*spi_r=\([0-9a-f]*\).*/\1/p' <<<"$ike")
+    alg=$(sed -n 's/.* alg=\([^ ]*\).*/\1/p' <<<"$ike")
+    in=$(sed -n 's/.*spi_in=\([0-9a-f]*\).*/\1/p' <<<"$child")
+    out=$(sed -n 's/.*spi_out=\([0-9a-f]*\).*/\1/p' <<<"$child")
+    esp=$(sed -n 's/.* esp=\([^ ]*\).*/\1/p' <<<"$child")
+    sw --list-sas > "$W/sas" 2>&1 || fail "$1: swanctl --list-sas failed"
+    grep -q "ESTABLISHED, IKEv2, ${spi_i}_i\*\? ${spi_r}_r\*\?" "$W/sas" ||
+        fail "$1: no ESTABLISHED IKE SA with SPIs $spi_i/$spi_r"
+    grep -qx "  $alg" "$W/sas" || fail "$1: charon's IKE algorithms differ from ours ($alg)"
+    grep -q "INSTALLED, TUNNEL-in-UDP, ESP:$esp\$" "$W/sas" ||
+        fail "$1: no INSTALLED CHILD SA with ESP:$esp in UDP"
+    # charon's inbound SPI is our outbound one and vice versa.
+    grep -q "^    in  $out," "$W/sas" || fail "$1: charon's inbound SPI is not our outbound $out"
+    grep -q "^    out $in," "$W/sas" || fail "$1: charon's outbound SPI is not our inbound $in"
+    grep -q "natt=yes" <<<"$ike" || fail "$1: we did not move to UDP 4500"
+    echo "ok: $1: IKE $spi_i/$spi_r $alg, CHILD in $in out $out ESP:$esp"
+}
+
+terminate() {
+    # --force: don't wait for the DELETE to be answered (our peer may be gone already).
+    sw --terminate --ike sa --force >/dev/null 2>&1
+}
+
+SUITES="aes128gcm16-prfsha256-ecp256:aes128gcm16
+aes256-sha256-modp2048:aes256-sha256
+aes256gcm16-prfsha384-x25519:aes256gcm16
+aes128-sha256-ecp384:aes128-sha384"
+
+for s in $SUITES; do
+    ike=${s%%:*}; esp=${s##*:}
+    load_conn "$ike" "$esp"
+
+    peer --initiate "$ike" "$esp" || fail "softsa->charon $ike: ike_peer exit $?"
+    check "softsa->charon $ike/$esp"
+    terminate
+
+    peer --respond "$ike" "$esp" &
+    PEER_PID=$!
+    sleep 0.3
+    sw --initiate --child sa --timeout 15 > "$W/init.out" 2>&1 ||
+        fail "charon->softsa $ike: swanctl --initiate failed: $(tail -5 "$W/init.out")"
+    wait "$PEER_PID" || fail "charon->softsa $ike: ike_peer exit $?"
+    PEER_PID=""
+    check "charon->softsa $ike/$esp"
+    terminate
+done
+echo "PASS: strongSwan interop, $(wc -l <<<"$SUITES") suites, both directions"

@@ -1,0 +1,35 @@
+#!/bin/bash
+# (1) Outbound traffic that matches a negotiate filter is captured by the dataplane, does
+# not reach the wire, and arrives once released in the clear.  IPv4 and IPv6.
+# Topology: see lib.sh.
+. "$(dirname "$0")/lib.sh"
+topo_up
+# shellcheck disable=SC2086
+drv_start $FILTERS
+
+for fam in 4 6; do
+	if [ $fam = 4 ]; then dst=$B4 src=$A4; else dst=$B6 src=$A6; fi
+	# Nothing may arrive at B while the packet is held.
+	bg held $B udp-recv 7777 800 0
+	probe $A udp-send "$dst" 7777 "hello$fam" 40000 || fail "send from A"
+	drv expect-capture 2000
+	expect "captured proto=17 src=$src sport=40000 dst=$dst dport=7777 *"
+	bg_wait held
+	ok "IPv$fam: UDP A->B captured, nothing on the wire"
+
+	bg rel $B udp-recv 7777 3000 1
+	drv release
+	expect "released 1"
+	bg_wait rel
+	grep -q "udp from $src: hello$fam" "$TMP/rel" || fail "released datagram not at B"
+	ok "IPv$fam: released in the clear, arrived at B"
+done
+
+# IKE always bypasses: UDP to port 500 goes straight to B, the driver sees nothing.
+bg ike $B udp-recv 500 3000 1
+probe $A udp-send $B4 500 "ike-init" 40001 || fail "send IKE from A"
+bg_wait ike
+drv expect-no-capture 300
+expect "none"
+ok "IKE (UDP 500) bypasses the capture"
+drv_quit

@@ -1,0 +1,314 @@
+/* dp_driver: the netns tests' hand on the userspace dataplane.  Opens it with the negotiate
+ * filters given on the command line, prints "ready", then obeys one command per line on
+ * stdin and answers one line each on stdout (see usage()).  Captured packets are held
+ * until "release" or "drop-held", as the daemon would while negotiating. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/addr.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/pkt.h"
+#include "dataplane/user/user.h"
+#include "pktbuild.h"
+
+enum { MAXHOLD = 256, PKTSZ = 2048 };
+
+static ss_dp *dp;
+static uint8_t hold_mem[MAXHOLD][PKTSZ];
+static ss_dp_pkt held[MAXHOLD];
+static size_t nheld;
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: dp_driver [--tun NAME] [--udp-port P] [--no-ipv6] [--flush-only]\n"
+		"                 --filter LOCAL REMOTE [PROTO LPORT RPORT] accept|drop ...\n"
+		"commands: expect-capture MS | expect-no-capture MS | release | drop-held\n"
+		"          peer none|secured|soft|blocked ADDR [TIMEOUT_MS] | expect-notice MS\n"
+		"          send-esp ADDR SPI [UDPPORT] | recv-esp MS | deliver-udp SRC DST SPORT DPORT TEXT\n"
+		"          stats | quit\n");
+	exit(2);
+}
+
+static void tuple_str(const ss_pkt_tuple *t, char *out, size_t n)
+{
+	char s[SS_ADDR_STRLEN], d[SS_ADDR_STRLEN];
+	snprintf(out, n, "proto=%u src=%s sport=%u dst=%s dport=%u", t->proto,
+		 ss_addr_fmt(&t->src, s), t->sport, ss_addr_fmt(&t->dst, d), t->dport);
+}
+
+/* Waits up to ms for something on a descriptor of the given role. */
+static bool wait_role(enum ss_dp_fd_role role, int ms)
+{
+	ss_dp_fd fds[8];
+	struct pollfd p[8];
+	size_t n = ss_dp_poll_fds(dp, fds, 8), k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (fds[i].role == role)
+			p[k++] = (struct pollfd){ .fd = fds[i].fd, .events = POLLIN };
+	int r = poll(p, k, ms);
+	return r > 0;
+}
+
+/* Reads captured packets into the hold queue until one arrives or ms pass. */
+static int capture(int ms)
+{
+	ss_time end = ss_now_ms() + (ss_time)ms;
+	for (;;) {
+		size_t room = MAXHOLD - nheld;
+		for (size_t i = 0; i < room; i++)
+			held[nheld + i] = (ss_dp_pkt){ .buf = hold_mem[nheld + i], .cap = PKTSZ };
+		int r = room ? ss_dp_read_outbound(dp, held + nheld, room) : 0;
+		if (r > 0) {
+			nheld += (size_t)r;
+			return r;
+		}
+		ss_time now = ss_now_ms();
+		if (now >= end)
+			return 0;
+		wait_role(SS_DP_FD_OUTBOUND, (int)(end - now));
+	}
+}
+
+static void cmd_capture(int ms, bool expect)
+{
+	size_t before = nheld;
+	int r = capture(ms);
+	if (r <= 0) {
+		printf("none\n");
+		return;
+	}
+	ss_pkt_tuple t;
+	char buf[200];
+	if (ss_pkt_tuple_parse(held[before].data, held[before].len, &t))
+		tuple_str(&t, buf, sizeof buf);
+	else
+		snprintf(buf, sizeof buf, "unparsable");
+	printf("captured %s len=%zu%s\n", buf, held[before].len, expect ? "" : " (unexpected)");
+}
+
+static void cmd_peer(char *st, char *addr, char *tmo)
+{
+	static const char *names[] = { "none", "secured", "soft", "blocked" };
+	ss_addr a;
+	int s = -1;
+	for (int i = 0; i < 4; i++)
+		if (st && strcmp(st, names[i]) == 0)
+			s = i;
+	if (s < 0 || !addr || !ss_addr_parse(addr, &a)) {
+		printf("err bad arguments\n");
+		return;
+	}
+	ss_time t = tmo ? (ss_time)strtoull(tmo, NULL, 10) : SS_NEVER;
+	int r = ss_dp_set_peer(dp, &a, (enum ss_dp_peer_state)s, t);
+	printf(r == 0 ? "ok\n" : "err %d\n", r);
+}
+
+static void cmd_notice(int ms)
+{
+	ss_dp_notice n;
+	ss_time end = ss_now_ms() + (ss_time)ms;
+	for (;;) {
+		if (ss_dp_read_notices(dp, &n, 1) == 1) {
+			char s[SS_ADDR_STRLEN], d[SS_ADDR_STRLEN];
+			printf("notice proto=%u src=%s sport=%u dst=%s dport=%u %s\n", n.proto,
+			       ss_addr_fmt(&n.src, s), n.sport, ss_addr_fmt(&n.dst, d), n.dport,
+			       n.accepted ? "accepted" : "dropped");
+			return;
+		}
+		ss_time now = ss_now_ms();
+		if (now >= end) {
+			printf("none\n");
+			return;
+		}
+		wait_role(SS_DP_FD_NOTICE, (int)(end - now));
+	}
+}
+
+static void cmd_send_esp(char *addr, char *spi, char *port)
+{
+	uint8_t b[64];
+	ss_dp_pkt p = { .buf = b, .cap = sizeof b, .data = b, .len = sizeof b };
+	if (!addr || !spi || !ss_addr_parse(addr, &p.remote)) {
+		printf("err bad arguments\n");
+		return;
+	}
+	uint32_t s = (uint32_t)strtoul(spi, NULL, 0);
+	memset(b, 0xab, sizeof b);
+	b[0] = (uint8_t)(s >> 24), b[1] = (uint8_t)(s >> 16), b[2] = (uint8_t)(s >> 8), b[3] = (uint8_t)s;
+	b[4] = b[5] = b[6] = 0, b[7] = 1; /* sequence number 1 */
+	p.port = port ? (uint16_t)atoi(port) : 0;
+	ss_dp_stats st0, st1;
+	ss_dp_get_stats(dp, &st0);
+	ss_dp_send_esp(dp, &p, 1);
+	ss_dp_get_stats(dp, &st1);
+	printf(st1.esp_tx > st0.esp_tx ? "sent\n" : "err not sent\n");
+}
+
+static void cmd_deliver(char **a)
+{
+	uint8_t b[PKTSZ];
+	ss_addr src, dst;
+	if (!a[0] || !a[1] || !a[2] || !a[3] || !a[4] || !ss_addr_parse(a[0], &src) ||
+	    !ss_addr_parse(a[1], &dst) || src.family != dst.family) {
+		printf("err bad arguments\n");
+		return;
+	}
+	size_t len = pb_udp(b, sizeof b, &src, &dst, (uint16_t)atoi(a[2]), (uint16_t)atoi(a[3]),
+			    a[4], strlen(a[4]));
+	ss_dp_pkt p = { .buf = b, .cap = sizeof b, .data = b, .len = len };
+	ss_dp_stats st;
+	int r = ss_dp_deliver(dp, &p, 1);
+	ss_dp_get_stats(dp, &st);
+	printf(r == 1 && st.deliver_err == 0 ? "delivered\n" : "err not delivered\n");
+}
+
+static void cmd_recv_esp(int ms)
+{
+	uint8_t b[PKTSZ];
+	ss_dp_pkt p = { .buf = b, .cap = sizeof b };
+	ss_time end = ss_now_ms() + (ss_time)ms;
+	for (;;) {
+		if (ss_dp_recv_esp(dp, &p, 1) == 1 && p.len >= 4) {
+			char a[SS_ADDR_STRLEN], l[SS_ADDR_STRLEN];
+			printf("esp from %s to %s port=%u kind=%s spi=0x%02x%02x%02x%02x len=%zu\n",
+			       ss_addr_fmt(&p.remote, a), p.local.family ? ss_addr_fmt(&p.local, l) : "?",
+			       p.port, p.kind == SS_DP_RX_IKE ? "ike" : "esp", p.data[0], p.data[1],
+			       p.data[2], p.data[3], p.len);
+			return;
+		}
+		ss_time now = ss_now_ms();
+		if (now >= end) {
+			printf("none\n");
+			return;
+		}
+		wait_role(SS_DP_FD_ESP, (int)(end - now));
+	}
+}
+
+static void cmd_stats(void)
+{
+	ss_dp_stats s;
+	ss_dp_get_stats(dp, &s);
+	printf("stats out_pkts=%llu out_reads=%llu released=%llu release_err=%llu esp_tx=%llu "
+	       "delivered=%llu notices=%llu malformed=%llu\n",
+	       (unsigned long long)s.out_pkts, (unsigned long long)s.out_reads,
+	       (unsigned long long)s.released, (unsigned long long)s.release_err,
+	       (unsigned long long)s.esp_tx, (unsigned long long)s.delivered,
+	       (unsigned long long)s.notices, (unsigned long long)s.malformed);
+}
+
+static bool run(char *line)
+{
+	char *a[8] = { 0 };
+	int n = 0;
+	for (char *t = strtok(line, " \t\n"); t && n < 8; t = strtok(NULL, " \t\n"))
+		a[n++] = t;
+	if (n == 0)
+		return true;
+	int ms = a[1] ? atoi(a[1]) : 1000;
+	if (!strcmp(a[0], "quit"))
+		return false;
+	else if (!strcmp(a[0], "expect-capture"))
+		cmd_capture(ms, true);
+	else if (!strcmp(a[0], "expect-no-capture"))
+		cmd_capture(ms, false);
+	else if (!strcmp(a[0], "release")) {
+		int r = ss_dp_release_clear(dp, held, nheld);
+		printf("released %d\n", r);
+		nheld = 0;
+	} else if (!strcmp(a[0], "drop-held")) {
+		printf("dropped %zu\n", nheld);
+		nheld = 0;
+	} else if (!strcmp(a[0], "peer"))
+		cmd_peer(a[1], a[2], a[3]);
+	else if (!strcmp(a[0], "expect-notice"))
+		cmd_notice(ms);
+	else if (!strcmp(a[0], "send-esp"))
+		cmd_send_esp(a[1], a[2], a[3]);
+	else if (!strcmp(a[0], "recv-esp"))
+		cmd_recv_esp(ms);
+	else if (!strcmp(a[0], "deliver-udp"))
+		cmd_deliver(a + 1);
+	else if (!strcmp(a[0], "stats"))
+		cmd_stats();
+	else
+		printf("err unknown command %s\n", a[0]);
+	return true;
+}
+
+static bool parse_filter(char **argv, int argc, int *i, ss_dp_filter *f)
+{
+	/* LOCAL REMOTE [PROTO LPORT RPORT] accept|drop */
+	const char *why;
+	memset(f, 0, sizeof *f);
+	if (*i + 3 > argc || !ss_prefix_parse(argv[*i + 1], &f->local, true, &why) ||
+	    !ss_prefix_parse(argv[*i + 2], &f->remote, true, &why))
+		return false;
+	*i += 3;
+	if (*i + 3 < argc + 0 && strcmp(argv[*i], "accept") && strcmp(argv[*i], "drop")) {
+		f->proto = (uint8_t)atoi(argv[*i]);
+		f->local_port = (uint16_t)atoi(argv[*i + 1]);
+		f->remote_port = (uint16_t)atoi(argv[*i + 2]);
+		*i += 3;
+	}
+	if (*i >= argc)
+		return false;
+	f->accept_inbound_clear = !strcmp(argv[*i], "accept");
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	ss_dp_user_config cfg;
+	ss_dp_user_config_default(&cfg);
+	ss_dp_filter filters[16];
+	size_t nf = 0;
+	bool flush_only = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--tun") && i + 1 < argc)
+			snprintf(cfg.tun_name, sizeof cfg.tun_name, "%s", argv[++i]);
+		else if (!strcmp(argv[i], "--udp-port") && i + 1 < argc)
+			cfg.esp_udp_port = (uint16_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--flush-only"))
+			flush_only = true;
+		else if (!strcmp(argv[i], "--no-ipv6"))
+			cfg.ipv6 = false;
+		else if (!strcmp(argv[i], "--filter") && nf < 16 && parse_filter(argv, argc, &i, &filters[nf]))
+			nf++;
+		else
+			usage();
+	}
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	char err[512];
+	if (flush_only) {
+		int fr = ss_dp_user_flush(&cfg, err, sizeof err);
+		if (fr < 0)
+			fprintf(stderr, "dp_driver: %s\n", err);
+		return fr < 0;
+	}
+	int r = ss_dp_user_open(&cfg, &dp, err, sizeof err);
+	if (r < 0) {
+		fprintf(stderr, "dp_driver: %s\n", err);
+		return 1;
+	}
+	if (ss_dp_set_filters(dp, filters, nf) < 0) {
+		fprintf(stderr, "dp_driver: filters refused\n");
+		ss_dp_close(dp);
+		return 1;
+	}
+	printf("ready\n");
+	char line[512];
+	while (fgets(line, sizeof line, stdin) && run(line))
+		;
+	ss_dp_close(dp);
+	return 0;
+}

@@ -1,0 +1,42 @@
+#!/bin/bash
+# (6) ESP: raw IP protocol 50 and UDP-4500-encapsulated packets sent by the driver reach
+# B's sockets (IPv4 and IPv6); ESP from B reaches the driver; an inner packet written to the
+# TUN is delivered to a local socket of A.
+# Topology: see lib.sh.
+. "$(dirname "$0")/lib.sh"
+topo_up
+# shellcheck disable=SC2086
+drv_start --udp-port 4500 $FILTERS
+
+bg esp $B esp-recv 3000 3 4500
+drv send-esp $B4 0x1234
+expect sent
+drv send-esp $B4 0x5678 4500
+expect sent
+drv send-esp $B6 0x9abc
+expect sent
+bg_wait esp
+grep -q "esp-raw4 from $A4 spi=0x00001234" "$TMP/esp" || fail "raw ESP not at B"
+grep -q "esp-udp from $A4 spi=0x00005678" "$TMP/esp" || fail "ESP-in-UDP not at B"
+grep -q "esp-raw6 from $A6 spi=0x00009abc" "$TMP/esp" || fail "IPv6 raw ESP not at B"
+ok "ESP A->B: raw v4, UDP 4500, raw v6"
+
+probe $B esp-send $A4 0xdead0001 || fail "ESP from B"
+drv recv-esp 2000
+expect "esp from $B4 to $A4 port=0 kind=esp spi=0xdead0001 len=48"
+probe $B udp-send $A4 4500 "xxxxIKE" 4500 || fail "UDP 4500 from B"
+drv recv-esp 2000
+expect "esp from $B4 to * port=4500 kind=esp spi=0x78787878 len=7"
+ok "ESP B->A received (raw, and UDP 4500)"
+
+bg inner $A udp-recv 7779 2000 1
+drv deliver-udp $B4 $A4 4444 7779 inner-hello
+expect delivered
+bg_wait inner
+grep -q "udp from $B4: inner-hello" "$TMP/inner" || fail "inner packet not delivered"
+bg inner6 $A udp-recv 7779 2000 1
+drv deliver-udp $B6 $A6 4444 7779 inner-hello6
+expect delivered
+bg_wait inner6
+ok "inner packets written to the TUN reach A's sockets (v4, v6)"
+drv_quit

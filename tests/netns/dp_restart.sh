@@ -1,0 +1,42 @@
+#!/bin/bash
+# (8) A start after a crash flushes what the crashed run left (table, peer sets, rules,
+# routes) and works; a clean exit leaves nothing behind.
+# Topology: see lib.sh.
+. "$(dirname "$0")/lib.sh"
+topo_up
+TABLE=21331 # the default route_table, 0x5353
+
+count_rules() { ip -n $A "$1" rule | grep -c "lookup $TABLE"; }
+count_routes() { ip -n $A "$1" route show table $TABLE 2>/dev/null | grep -c .; }
+
+# shellcheck disable=SC2086
+drv_start $FILTERS
+drv peer soft $C4 600000
+expect ok
+drv peer blocked $B4
+expect ok
+drv_kill9
+ip netns exec $A nft list set inet softsa soft4 | grep -q "$C4" || fail "leftover soft element missing"
+[ "$(count_rules -4)" -eq 1 ] || fail "expected the crashed run's IPv4 rule"
+[ "$(count_routes -4)" -eq 1 ] || fail "expected the blackhole route left"
+ok "crash leaves: table with its sets, rule, blackhole route"
+
+# shellcheck disable=SC2086
+drv_start $FILTERS
+ip netns exec $A nft list set inet softsa soft4 | grep -q "$C4" && fail "soft element survived the restart"
+ip netns exec $A nft list set inet softsa blocked4 | grep -q "$B4" && fail "blocked element survived the restart"
+[ "$(count_rules -4)" -eq 1 ] || fail "IPv4 rules: $(count_rules -4), expected 1"
+[ "$(count_rules -6)" -eq 1 ] || fail "IPv6 rules: $(count_rules -6), expected 1"
+[ "$(count_routes -4)" -eq 2 ] || fail "IPv4 routes in table $TABLE: $(count_routes -4), expected 2"
+[ "$(count_routes -6)" -eq 2 ] || fail "IPv6 routes in table $TABLE: $(count_routes -6), expected 2"
+probe $A udp-send $B4 7777 "restarted" 40000 || fail "send to B"
+drv expect-capture 2000
+expect "captured proto=17 src=$A4 * dst=$B4 *"
+ok "restart: leftovers flushed, one rule and two routes per family, capture works"
+
+drv_quit
+ip netns exec $A nft list table inet softsa >/dev/null 2>&1 && fail "table left after a clean exit"
+[ "$(count_rules -4)" -eq 0 ] && [ "$(count_rules -6)" -eq 0 ] || fail "rules left after a clean exit"
+[ "$(count_routes -4)" -eq 0 ] && [ "$(count_routes -6)" -eq 0 ] || fail "routes left after a clean exit"
+ip -n $A link show softsa0 >/dev/null 2>&1 && fail "TUN left after a clean exit"
+ok "clean exit: nothing left"

@@ -1,0 +1,50 @@
+#!/bin/bash
+# softsad refuses to start with a plain message when it lacks privileges or UDP 500 is
+# taken, answers on its control socket, and goes away cleanly on SIGTERM.
+set -u
+[ "$(id -u)" = 0 ] || exit 77
+SOFTSAD=$1
+. "$(dirname "$0")/topology.sh"
+fail() { echo "FAIL: $*"; exit 1; }
+trap topo_down EXIT
+topo_up ssstart a || fail "topo_up"
+tmp=$(mktemp -d)
+trap 'topo_down; rm -rf "$tmp"' EXIT
+
+out=$(topo_exec a setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	"$SOFTSAD" --control "$tmp/c1" 2>&1); rc=$?
+[ $rc = 1 ] || fail "unprivileged start: exit $rc"
+echo "$out" | grep -q "needs CAP_NET_ADMIN" || fail "unprivileged start said: $out"
+
+ip netns exec ssstart-a /usr/bin/python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",500)); time.sleep(30)' &
+holder=$!
+topo_track $holder
+sleep 0.3
+out=$(topo_exec a "$SOFTSAD" --control "$tmp/c2" 2>&1); rc=$?
+[ $rc = 1 ] || fail "port-taken start: exit $rc"
+echo "$out" | grep -q "UDP port 500 (IPv4) is in use" || fail "port-taken start said: $out"
+kill $holder; wait $holder 2>/dev/null
+
+ip netns exec ssstart-a "$SOFTSAD" --control "$tmp/c3" 2>"$tmp/log" &
+pid=$!
+for _ in $(seq 50); do [ -S "$tmp/c3" ] && break; sleep 0.1; done
+[ -S "$tmp/c3" ] || fail "no control socket; log: $(cat "$tmp/log")"
+[ "$(stat -c %a "$tmp/c3")" = 600 ] || fail "control socket mode $(stat -c %a "$tmp/c3")"
+reply=$(/usr/bin/python3 - "$tmp/c3" <<'PY'
+import socket, sys, json
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b'{"v":1,"id":1,"cmd":"status"}\n')
+buf = b""
+while b"\n" not in buf:
+    buf += s.recv(4096)
+r = json.loads(buf.split(b"\n")[0])
+print(r["ok"], r["result"]["ike_ports"]["ike"])
+PY
+)
+[ "$reply" = "True 500" ] || fail "status reply: $reply"
+kill -TERM $pid
+wait $pid; rc=$?
+[ $rc = 0 ] || fail "SIGTERM exit $rc; log: $(cat "$tmp/log")"
+[ -e "$tmp/c3" ] && fail "control socket left behind"
+grep -q "stopped" "$tmp/log" || fail "no stop line in the log"
+echo ok

@@ -1,0 +1,57 @@
+/* The seam between a simulated host and whatever negotiates IKE for it.
+ *
+ * Today the only implementation is the stand-in (standin.c, a TEST DOUBLE); the real IKE
+ * engine (src/ike, another branch) is meant to slot in behind the same operations, wrapped
+ * in a small adapter: datagrams in and out, ICMP errors in, the current time in, outcomes
+ * and attempt counts out through the environment's callbacks, and its next deadline. */
+#ifndef SS_SIM_NEGOTIATOR_H
+#define SS_SIM_NEGOTIATOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/addr.h"
+#include "base/clock.h"
+#include "ike/outcome.h"
+#include "ike/schedule.h"
+
+/* What the host offers the negotiator.  Callbacks must not call back into the negotiator:
+ * the host queues the agent's resulting actions and runs them after the call returns. */
+typedef struct sim_neg_env {
+	void *host;
+	void (*send_ike)(void *host, ss_time now, const ss_addr *src, const ss_addr *dst, const uint8_t *p,
+			 size_t n);
+	/* A peer started IKE with us: may we answer? (the agent decides) */
+	bool (*peer_starts)(void *host, ss_time now, const ss_addr *local, const ss_addr *remote);
+	void (*attempt)(void *host, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n);
+	void (*outcome)(void *host, ss_time now, const ss_addr *local, const ss_addr *remote,
+			enum ss_ike_outcome o);
+	void (*sa_down)(void *host, ss_time now, const ss_addr *local, const ss_addr *remote);
+} sim_neg_env;
+
+typedef struct sim_neg_config {
+	const char *credential; /* stands for the PSK and proposals: equal strings match */
+	ss_time sa_life_ms;     /* the SA is deleted (both ways) after this */
+	ss_time responder_timeout_ms; /* half-open responder gives up after this */
+} sim_neg_config;
+
+typedef struct sim_negotiator_ops {
+	const char *name;
+	void *(*create)(const sim_neg_env *env, const sim_neg_config *cfg);
+	void (*destroy)(void *n);
+	void (*start)(void *n, ss_time now, const ss_addr *local, const ss_addr *remote, const ss_retx_params *retx);
+	void (*stop)(void *n, ss_time now, const ss_addr *local, const ss_addr *remote);
+	void (*datagram)(void *n, ss_time now, const ss_addr *src, const ss_addr *dst, const uint8_t *p, size_t len);
+	/* An ICMP error about a datagram we sent from local to remote. */
+	void (*icmp)(void *n, ss_time now, const ss_addr *local, const ss_addr *remote);
+	bool (*has_sa)(void *n, const ss_addr *local, const ss_addr *remote);
+	ss_time (*deadline)(void *n);
+	void (*timer)(void *n, ss_time now);
+	/* Negotiations in progress and SAs up (for the memory invariant). */
+	size_t (*active)(void *n);
+} sim_negotiator_ops;
+
+extern const sim_negotiator_ops sim_standin_ops;
+
+#endif

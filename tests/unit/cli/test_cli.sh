@@ -1,0 +1,97 @@
+#!/bin/sh
+# softsa check and explain, end to end: exit codes, human output and --json.
+# usage: test_cli.sh SOFTSA EXAMPLES_DIR
+set -u
+SOFTSA=$1
+EX=$2
+TMP=$(mktemp -d /tmp/ssp-cli.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT INT TERM
+fails=0
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# expect RC CMD...: runs CMD, keeps stdout/stderr in $TMP/out, $TMP/err.
+expect() {
+	want=$1; shift
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	[ "$rc" -eq "$want" ] || fail "exit $rc, expected $want: $* ($(head -c 300 "$TMP/err"))"
+}
+has() { grep -qF -- "$2" "$TMP/$1" || fail "$1 of '$CMD' lacks: $2"; }
+# json EXPR: a Python expression over the parsed stdout `j` that must be true.
+json() {
+	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
+		"$TMP/out" "$1" || fail "json of '$CMD': $1"
+}
+
+# --help everywhere, usage errors are 2.
+CMD=help; expect 0 "$SOFTSA" --help; has out "check"; has out "explain"
+CMD="check --help"; expect 0 "$SOFTSA" check --help; has out "usage: softsa check"
+CMD="explain --help"; expect 0 "$SOFTSA" explain --help; has out "--in"
+CMD="help explain"; expect 0 "$SOFTSA" help explain; has out "usage: softsa explain"
+CMD=none; expect 2 "$SOFTSA"
+CMD=bogus; expect 2 "$SOFTSA" bogus; has err "unknown command 'bogus'"
+CMD="check no file"; expect 2 "$SOFTSA" check
+CMD="explain bad addr"; expect 2 "$SOFTSA" explain "$EX/demo.yaml" 10.0.0.1 not-an-ip
+CMD="explain mixed"; expect 2 "$SOFTSA" explain "$EX/demo.yaml" 10.0.0.1 2001:db8::1
+CMD="explain ports icmp"; expect 2 "$SOFTSA" explain "$EX/demo.yaml" 10.0.0.1 192.0.2.1 icmp 1 2
+
+# check: every example is valid.
+for f in "$EX"/*.yaml; do
+	CMD="check $f"; expect 0 "$SOFTSA" check "$f"; has out "valid"
+done
+
+# check: effective order, most specific first.
+CMD="check ordering"; expect 0 "$SOFTSA" check "$EX/ordering.yaml"
+sed -n 's/^ *\([0-9]*\)\. .*rule .\([a-z-]*\). .*/\1 \2/p' "$TMP/out" >"$TMP/order"
+printf '1 admin-ssh\n2 admin-host\n3 corp\n' | cmp -s - "$TMP/order" || fail "check ordering: $(cat "$TMP/order")"
+has out "anything else"
+CMD="check ordering --json"; expect 0 "$SOFTSA" check --json "$EX/ordering.yaml"
+json 'j["valid"] and [r["rule"] for r in j["rules"]] == ["admin-ssh", "admin-host", "corp"]'
+json 'j["rules"][0]["filter"]["dst_port"] == [22, 22] and j["rules"][0]["action"]["action"] == "negotiate"'
+json 'j["ike"]["attempts"] == 4 and j["ike"]["silent_decision_ms"] == 3000 and j["downgrade_protection"] == 604800'
+
+# check: invalid files give FILE:LINE:COL: message and exit 1, in text and JSON.
+printf 'filter_lists:\n  a:\n    - protocol: tcp\n' >"$TMP/bad.yaml"
+CMD="check bad"; expect 1 "$SOFTSA" check "$TMP/bad.yaml"
+has err "$TMP/bad.yaml:3:7: unknown key 'protocol' in filter (did you mean 'proto'?)"
+CMD="check bad --json"; expect 1 "$SOFTSA" check --json "$TMP/bad.yaml"
+json 'not j["valid"] and j["error"]["line"] == 3 and j["error"]["col"] == 7 and "proto" in j["error"]["message"]'
+CMD="check missing"; expect 1 "$SOFTSA" check "$TMP/none.yaml"; has err "none.yaml: cannot read: No such file or directory"
+
+# built-ins.
+CMD="check --builtin server"; expect 0 "$SOFTSA" check --builtin server --psk-file "$EX/example.psk"
+has out "policy 'server'"; has out "accept unsecured; fallback to clear"
+CMD="check --builtin without psk"; expect 1 "$SOFTSA" check --builtin client
+has err "needs a pre-shared key"
+CMD="check --builtin nope"; expect 1 "$SOFTSA" check --builtin nope --psk-file "$EX/example.psk"
+CMD="check --builtin and file"; expect 2 "$SOFTSA" check --builtin server "$EX/demo.yaml"
+
+# explain: the seed's rows as far as policy decides (examples/demo.yaml).
+CMD="explain row 1"; expect 0 "$SOFTSA" explain "$EX/demo.yaml" 10.0.0.1 192.0.2.7 tcp 40000 80
+has out "match: rule 'request', filter 1 of list 'request'"
+has out "not IPsec-aware (never answers IKE: 4 attempts, decided after 3.0 s): soft association"
+has out "answers IKE but the negotiation fails"
+CMD="explain row 2 --in"; expect 0 "$SOFTSA" explain --in "$EX/demo.yaml" 192.0.2.7 10.0.0.1 tcp 80 40000
+has out "(mirrored)"; has out "Unsecured inbound from 192.0.2.7: accepted, and softsa negotiates toward it"
+CMD="explain row 3 --in"; expect 0 "$SOFTSA" explain --in "$EX/demo.yaml" 198.51.100.7 10.0.0.1
+has out "Unsecured inbound from 198.51.100.7: dropped; softsa still negotiates toward it"
+has out "traffic with it is blocked (no fallback to clear)"
+CMD="explain discovery"; expect 0 "$SOFTSA" explain "$EX/demo.yaml" 10.0.0.1 203.0.113.9 udp 5000 53
+has out "(discovery) packets go in the clear"
+CMD="explain permit"; expect 0 "$SOFTSA" explain "$EX/demo.yaml" 10.0.0.1 8.8.8.8 icmp
+has out "Action permit 'permit'"
+CMD="explain no match"; expect 0 "$SOFTSA" explain "$EX/demo.yaml" 10.0.0.1 8.8.8.8 udp 5000 53
+has out "match: none"; has out "Default Response rule"
+CMD="explain --json"; expect 0 "$SOFTSA" explain --json --in "$EX/demo.yaml" 192.0.2.7 10.0.0.1 tcp 80 40000
+json 'j["matched"] and j["rule"] == "request" and j["mirrored"] and j["packet"]["direction"] == "in"'
+json 'j["action"]["accept_unsecured"] and j["action"]["fallback_to_clear"] and j["peer"] == "192.0.2.7"'
+json 'any("soft association" in s for s in j["explanation"])'
+CMD="explain --json none"; expect 0 "$SOFTSA" explain --json "$EX/demo.yaml" 10.0.0.1 8.8.8.8
+json 'not j["matched"] and j["default_response"]'
+CMD="explain builtin secure-server"; expect 0 "$SOFTSA" explain --builtin secure-server --psk-file "$EX/example.psk" 10.0.0.1 192.0.2.7 tcp 1 2
+has out "rule 'all-ip'"; has out "blocked (no fallback to clear)"
+CMD="explain bad policy"; expect 1 "$SOFTSA" explain "$TMP/bad.yaml" 10.0.0.1 192.0.2.7
+has err "$TMP/bad.yaml:3:7:"
+
+[ "$fails" -eq 0 ] && echo "all CLI checks passed"
+exit $((fails > 0))

@@ -1,0 +1,446 @@
+/* Two engines through the harness: messages, outcomes, and the keys both sides derive. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "base/log.h"
+#include "harness.h"
+
+static const ss_ike_suite GCM128_ECP256 = { SS_ENCR_AES_GCM_16, 128, SS_INTEG_NONE,
+					    SS_PRF_HMAC_SHA2_256, SS_DH_ECP_256 };
+static const ss_ike_suite CBC256_MODP2048 = { SS_ENCR_AES_CBC, 256, SS_INTEG_HMAC_SHA2_256_128,
+					      SS_PRF_HMAC_SHA2_256, SS_DH_MODP_2048 };
+static const ss_ike_suite GCM256_X25519 = { SS_ENCR_AES_GCM_16, 256, SS_INTEG_NONE,
+					    SS_PRF_HMAC_SHA2_384, SS_DH_CURVE25519 };
+static const ss_ike_suite CBC128_ECP384 = { SS_ENCR_AES_CBC, 128, SS_INTEG_HMAC_SHA2_256_128,
+					    SS_PRF_HMAC_SHA2_256, SS_DH_ECP_384 };
+static const ss_ike_suite CBC256_SHA512_X25519 = { SS_ENCR_AES_CBC, 256, SS_INTEG_HMAC_SHA2_512_256,
+						   SS_PRF_HMAC_SHA2_512, SS_DH_CURVE25519 };
+static const ss_esp_suite ESP_GCM128 = { SS_ENCR_AES_GCM_16, 128, SS_INTEG_NONE, SS_DH_NONE };
+static const ss_esp_suite ESP_CBC256 = { SS_ENCR_AES_CBC, 256, SS_INTEG_HMAC_SHA2_256_128, SS_DH_NONE };
+static const ss_esp_suite ESP_GCM256 = { SS_ENCR_AES_GCM_16, 256, SS_INTEG_NONE, SS_DH_NONE };
+static const ss_esp_suite ESP_CBC128_384 = { SS_ENCR_AES_CBC, 128, SS_INTEG_HMAC_SHA2_384_192, SS_DH_NONE };
+
+static harness H;
+
+static int setup(void **state)
+{
+	ss_log_set_level(getenv("IKE_DEBUG") ? SS_LOG_DEBUG : SS_LOG_ERR);
+	return 0;
+}
+
+static void start(const ss_ike_engine_params *pb, const ss_ike_suite *ike, const ss_esp_suite *esp)
+{
+	h_init(&H, pb);
+	h_config(&H.side[0].cfg, ike, esp, "a.example", "b.example", "secret-0123456789");
+	h_config(&H.side[1].cfg, ike, esp, "b.example", "a.example", "secret-0123456789");
+}
+
+/* Both sides up, with mirrored SPIs and keys, and the same IKE SA keys. */
+static void assert_pair(uint32_t ha)
+{
+	h_side *a = &H.side[0], *b = &H.side[1];
+	assert_int_equal(a->n_outcome, 1);
+	assert_int_equal(a->outcome, SS_IKE_SECURED);
+	assert_int_equal(b->outcome, SS_IKE_SECURED);
+	assert_int_equal(a->n_child_up, 1);
+	assert_int_equal(b->n_child_up, 1);
+	assert_int_equal(a->child.spi_out, b->child.spi_in);
+	assert_int_equal(a->child.spi_in, b->child.spi_out);
+	assert_true(a->child.spi_in >= 256);
+	assert_memory_equal(&a->child.suite, &b->child.suite, sizeof(ss_esp_suite));
+	assert_int_equal(a->child.key_out.encr_len, b->child.key_in.encr_len);
+	assert_true(a->child.key_out.encr_len > 0);
+	assert_memory_equal(a->child.key_out.encr, b->child.key_in.encr, a->child.key_out.encr_len);
+	assert_memory_equal(a->child.key_in.encr, b->child.key_out.encr, a->child.key_in.encr_len);
+	assert_int_equal(a->child.key_out.integ_len, b->child.key_in.integ_len);
+	assert_memory_equal(a->child.key_out.integ, b->child.key_in.integ, a->child.key_out.integ_len);
+	/* Directions differ. */
+	assert_memory_not_equal(a->child.key_out.encr, a->child.key_in.encr, a->child.key_in.encr_len);
+	assert_memory_equal(&a->child.ts_local, &b->child.ts_remote, sizeof(ss_ike_ts_pl));
+	assert_memory_equal(&a->child.ts_remote, &b->child.ts_local, sizeof(ss_ike_ts_pl));
+	ss_ike_sa_info ia, ib;
+	assert_true(ss_ike_sa_get(a->eng, ha, &ia));
+	assert_true(ia.established && ia.initiator);
+	/* Find B's SA by walking handles (B has exactly one). */
+	bool found = false;
+	for (uint32_t hb = 1; hb < 10 && !found; hb++)
+		found = ss_ike_sa_get(b->eng, hb, &ib) && ib.established;
+	assert_true(found);
+	assert_true(ia.spi_i == ib.spi_i && ia.spi_r == ib.spi_r);
+	assert_int_equal(ia.keys->sk_d_len, ib.keys->sk_d_len);
+	assert_memory_equal(ia.keys->sk_d, ib.keys->sk_d, ia.keys->sk_d_len);
+	assert_memory_equal(ia.keys->i2r.encr, ib.keys->i2r.encr, ia.keys->i2r.encr_len);
+	assert_int_equal(ss_ike_get_stats(b->eng)->half_open, 0);
+}
+
+static void every_suite_and_id_type(void **state)
+{
+	static const struct { const ss_ike_suite *ike; const ss_esp_suite *esp; uint8_t id; int mode; } rows[] = {
+		{ &GCM128_ECP256, &ESP_GCM128, SS_ID_FQDN, SS_MODE_TRANSPORT },
+		{ &CBC256_MODP2048, &ESP_CBC256, SS_ID_IPV4_ADDR, SS_MODE_TRANSPORT },
+		{ &GCM256_X25519, &ESP_GCM256, SS_ID_IPV6_ADDR, SS_MODE_TUNNEL },
+		{ &CBC128_ECP384, &ESP_CBC128_384, SS_ID_KEY_ID, SS_MODE_TUNNEL },
+		{ &CBC256_SHA512_X25519, &ESP_GCM128, SS_ID_FQDN, SS_MODE_TRANSPORT },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		start(NULL, rows[i].ike, rows[i].esp);
+		for (int s = 0; s < 2; s++) {
+			ss_ike_config *c = &H.side[s].cfg;
+			c->mode = (enum ss_ike_mode)rows[i].mode;
+			ss_addr me = ss_addr_v4(0x0a000001 + (uint32_t)s), peer = ss_addr_v4(0x0a000002 - (uint32_t)s);
+			uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = (uint8_t)(1 + s) };
+			uint8_t pv6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = (uint8_t)(2 - s) };
+			switch (rows[i].id) {
+			case SS_ID_IPV4_ADDR: c->local_id = ss_ike_id_addr(&me); c->remote_id = ss_ike_id_addr(&peer); break;
+			case SS_ID_IPV6_ADDR: {
+				ss_addr a6 = ss_addr_v6(v6), p6 = ss_addr_v6(pv6);
+				c->local_id = ss_ike_id_addr(&a6);
+				c->remote_id = ss_ike_id_addr(&p6);
+				break;
+			}
+			case SS_ID_KEY_ID: c->local_id = ss_ike_id_key(s ? "kb" : "ka", 2); c->remote_id = ss_ike_id_key(s ? "ka" : "kb", 2); break;
+			default: break;
+			}
+		}
+		uint32_t ha = h_initiate(&H, 0);
+		assert_int_not_equal(ha, 0);
+		h_run(&H, SS_SEC(60));
+		assert_pair(ha);
+		assert_int_equal(H.side[0].child.mode, rows[i].mode);
+		assert_false(H.side[0].child.udp_encap);
+		/* Exactly four datagrams: no retransmission when nothing is lost. */
+		assert_int_equal(H.n_log, 4);
+		assert_int_equal(h_count(&H, 0, SS_IKE_SA_INIT, false), 1);
+		assert_int_equal(h_count(&H, 1, SS_IKE_AUTH, true), 1);
+		h_free(&H);
+	}
+}
+
+static void wrong_psk_either_side_refused(void **state)
+{
+	for (int side = 0; side < 2; side++) {
+		start(NULL, &GCM128_ECP256, &ESP_GCM128);
+		H.side[side].cfg.psk[0] ^= 1;
+		h_initiate(&H, 0);
+		h_run(&H, SS_SEC(60));
+		assert_int_equal(H.side[0].outcome, SS_IKE_PEER_REFUSED);
+		assert_int_equal(H.side[0].outcome_notify, SS_N_AUTHENTICATION_FAILED);
+		assert_int_equal(H.side[0].n_child_up, 0);
+		assert_int_equal(H.side[1].n_child_up, 0);
+		assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 0);
+		assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 0);
+		h_free(&H);
+	}
+}
+
+static void responder_identity_mismatch_refused(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.side[1].cfg.local_id = ss_ike_id_fqdn("c.example");
+	H.side[1].cfg.remote_id.type = 0;
+	h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	/* B was satisfied, A was not: the responder's AUTH/identity is refused. */
+	assert_int_equal(H.side[0].outcome, SS_IKE_PEER_REFUSED);
+	assert_int_equal(H.side[0].outcome_notify, SS_N_AUTHENTICATION_FAILED);
+	assert_int_equal(H.side[0].n_child_up, 0);
+	h_free(&H);
+}
+
+static void no_common_proposal(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.side[1].cfg.ike[0] = CBC256_MODP2048;
+	h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_int_equal(H.side[0].outcome, SS_IKE_PEER_REFUSED);
+	assert_int_equal(H.side[0].outcome_notify, SS_N_NO_PROPOSAL_CHOSEN);
+	assert_int_equal(H.n_log, 2);
+	/* The responder kept nothing. */
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 0);
+	h_free(&H);
+
+	/* Same for the CHILD SA: the IKE SA comes up, the child is refused, A gives up. */
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.side[1].cfg.esp[0] = ESP_CBC256;
+	h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_int_equal(H.side[0].outcome, SS_IKE_PEER_REFUSED);
+	assert_int_equal(H.side[0].outcome_notify, SS_N_NO_PROPOSAL_CHOSEN);
+	assert_int_equal(H.side[1].n_child_up, 0);
+	h_free(&H);
+}
+
+static void ts_unacceptable(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	for (int s = 0; s < 2; s++)
+		H.side[s].cfg.mode = SS_MODE_TUNNEL;
+	ss_ike_ts_pl *ts = &H.side[1].cfg.ts_remote;
+	ts->n = 1;
+	ts->ts[0] = (ss_ike_ts){ .type = SS_TS_IPV4_ADDR_RANGE, .port_end = 65535,
+				 .start = ss_addr_v4(0xc0a80000), .end = ss_addr_v4(0xc0a800ff) };
+	h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_int_equal(H.side[0].outcome, SS_IKE_PEER_REFUSED);
+	assert_int_equal(H.side[0].outcome_notify, SS_N_TS_UNACCEPTABLE);
+	h_free(&H);
+}
+
+static void narrowing_to_responder_selectors(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	for (int s = 0; s < 2; s++)
+		H.side[s].cfg.mode = SS_MODE_TUNNEL;
+	/* A proposes 10.0.0.0/24 <-> any; B allows only its host, TCP. */
+	ss_ike_ts_pl *al = &H.side[0].cfg.ts_local, *ar = &H.side[0].cfg.ts_remote;
+	al->n = ar->n = 1;
+	al->ts[0] = (ss_ike_ts){ .type = SS_TS_IPV4_ADDR_RANGE, .port_end = 65535,
+				 .start = ss_addr_v4(0x0a000000), .end = ss_addr_v4(0x0a0000ff) };
+	ar->ts[0] = (ss_ike_ts){ .type = SS_TS_IPV4_ADDR_RANGE, .port_end = 65535,
+				 .start = ss_addr_v4(0), .end = ss_addr_v4(0xffffffff) };
+	ss_ike_ts_pl *bl = &H.side[1].cfg.ts_local;
+	bl->n = 1;
+	bl->ts[0] = (ss_ike_ts){ .type = SS_TS_IPV4_ADDR_RANGE, .ip_proto = 6, .port_end = 65535,
+				 .start = ss_addr_v4(0x0a000002), .end = ss_addr_v4(0x0a000002) };
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	assert_int_equal(H.side[0].child.ts_remote.n, 1);
+	assert_int_equal(H.side[0].child.ts_remote.ts[0].ip_proto, 6);
+	assert_true(ss_addr_eq(&H.side[0].child.ts_remote.ts[0].start, &H.side[1].ep.addr));
+	/* TSi narrowed to B's default remote: A's host. */
+	assert_true(ss_addr_eq(&H.side[0].child.ts_local.ts[0].end, &H.side[0].ep.addr));
+	h_free(&H);
+}
+
+static void invalid_ke_then_success(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	ss_ike_config *a = &H.side[0].cfg;
+	a->ike[1] = a->ike[0];
+	a->ike[1].dh = SS_DH_CURVE25519;
+	a->n_ike = 2;
+	H.side[1].cfg.ike[0].dh = SS_DH_CURVE25519;
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	assert_int_equal(h_count(&H, 0, SS_IKE_SA_INIT, false), 2);
+	assert_int_equal(H.side[0].child.suite.encr, SS_ENCR_AES_GCM_16);
+	ss_ike_sa_info ia;
+	assert_true(ss_ike_sa_get(H.side[0].eng, ha, &ia));
+	assert_int_equal(ia.suite.dh, SS_DH_CURVE25519);
+	h_free(&H);
+}
+
+static void cookie_round_trip(void **state)
+{
+	ss_ike_engine_params pb;
+	ss_ike_engine_params_default(&pb);
+	pb.cookie_threshold = 0;   /* always ask */
+	start(&pb, &GCM128_ECP256, &ESP_GCM128);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->cookies_sent, 1);
+	assert_int_equal(h_count(&H, 0, SS_IKE_SA_INIT, false), 2);
+	h_free(&H);
+}
+
+static void lost_request_retransmitted_identically(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.drop[0] = true;   /* IKE_SA_INIT request */
+	H.drop[3] = true;   /* first IKE_AUTH request (after the resend and the response) */
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	assert_int_equal(H.log[0].len, H.log[1].len);
+	assert_memory_equal(H.log[0].data, H.log[1].data, H.log[0].len);
+	assert_int_equal(H.log[3].len, H.log[4].len);
+	assert_memory_equal(H.log[3].data, H.log[4].data, H.log[3].len);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->retransmits, 2);
+	h_free(&H);
+}
+
+static void lost_response_resent_from_cache(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.drop[1] = true;   /* IKE_SA_INIT response */
+	H.drop[5] = true;   /* IKE_AUTH response (4 is its request) */
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	const ss_ike_stats *sb = ss_ike_get_stats(H.side[1].eng);
+	assert_int_equal(sb->responses_resent, 2);
+	assert_int_equal(sb->sas, 1);
+	/* The resent responses are the cached bytes. */
+	assert_memory_equal(H.log[1].data, H.log[3].data, H.log[1].len);
+	assert_memory_equal(H.log[5].data, H.log[7].data, H.log[5].len);
+	h_free(&H);
+}
+
+static void duplicated_request(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.dup[0] = true;
+	H.dup[3] = true;   /* 1 and 2 are the response and its resend */
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->responses_resent, 2);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 1);
+	assert_int_equal(H.side[1].n_child_up, 1);
+	h_free(&H);
+}
+
+static void silent_peer_after_four_attempts(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.drop_all_from[0] = true;
+	ss_time t0 = H.now;
+	h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_int_equal(H.side[0].outcome, SS_IKE_PEER_SILENT);
+	assert_int_equal(H.n_log, 4);
+	for (int i = 1; i < 4; i++)
+		assert_memory_equal(H.log[0].data, H.log[i].data, H.log[0].len);
+	assert_int_equal(H.now - t0, ss_retx_silent_decision(&H.side[0].cfg.retx));
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 0);
+	h_free(&H);
+}
+
+static void unreachable_peer_and_spoofed_icmp(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.icmp_for_all_from_a = true;
+	ss_time t0 = H.now;
+	/* A spoofed error with a wrong SPI is not counted. */
+	uint32_t ha = h_initiate(&H, 0);
+	uint8_t fake[28] = { 0x11, 0x22, 0x33, 0x44, 1, 2, 3, 4 };
+	ss_ike_icmp(H.side[0].eng, fake, sizeof(fake), H.now);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->icmp_ignored, 1);
+	(void)ha;
+	h_run(&H, SS_SEC(60));
+	assert_int_equal(H.side[0].outcome, SS_IKE_PEER_UNREACHABLE);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->icmp_counted, 4);
+	assert_int_equal(h_count(&H, 0, SS_IKE_SA_INIT, false), 4);
+	/* Never before the floor. */
+	assert_true(H.now - t0 >= H.side[0].cfg.retx.min_fallback_ms);
+	h_free(&H);
+}
+
+static void nat_moves_to_4500_with_marker(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.side[0].ep.addr = ss_addr_v4(0xc0a80001);            /* A is 192.168.0.1 behind a NAT */
+	H.side[0].public_ep.addr = ss_addr_v4(0x0a000001);
+	H.side[0].public_ep.port = 40000;
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	assert_true(H.side[0].child.udp_encap);
+	assert_true(H.side[1].child.udp_encap);
+	assert_int_equal(H.side[0].child.remote.port, SS_IKE_NATT_PORT);
+	assert_int_equal(H.side[1].child.remote.port, 40001);  /* the NAT's 4500 mapping */
+	/* IKE_AUTH went to 4500 with the non-ESP marker. */
+	assert_int_equal(H.log[2].dst.port, SS_IKE_NATT_PORT);
+	assert_memory_equal(H.log[2].data, "\0\0\0\0", 4);
+	assert_int_equal(H.log[0].dst.port, SS_IKE_PORT);
+	h_free(&H);
+}
+
+static void delete_and_liveness(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	assert_true(ss_ike_dpd(H.side[0].eng, ha, H.now));
+	h_run(&H, H.now + SS_SEC(60));
+	assert_int_equal(h_count(&H, 1, SS_IKE_INFORMATIONAL, true), 1);
+	assert_true(ss_ike_delete(H.side[0].eng, ha, H.now));
+	h_run(&H, H.now + SS_SEC(60));
+	assert_int_equal(H.side[0].n_ike_deleted, 1);
+	assert_int_equal(H.side[1].n_ike_deleted, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 0);
+	h_free(&H);
+}
+
+static void unknown_critical_payload_answered(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint8_t buf[256], nonce[32] = { 1 };
+	ss_ike_writer w;
+	ss_ike_hdr hd = { .spi_i = 0x1122334455667788ull, .exchange = SS_IKE_SA_INIT,
+			  .flags = SS_IKE_FLAG_INITIATOR };
+	ss_ikew_init(&w, buf, sizeof(buf), &hd);
+	ss_ikew_nonce(&w, nonce, sizeof(nonce));
+	ss_ikew_raw(&w, 222, true, nonce, 4);
+	size_t n = ss_ikew_finish(&w);
+	ss_ike_input(H.side[1].eng, buf, n, &H.side[1].ep, &H.side[0].ep, H.now);
+	ss_ike_action a;
+	assert_true(ss_ike_next_action(H.side[1].eng, &a));
+	assert_int_equal(a.kind, SS_IKE_ACT_SEND);
+	ss_ike_msg m;
+	assert_int_equal(ss_ike_parse(a.data, a.len, &m, NULL), SS_CODEC_OK);
+	assert_int_equal(m.n_notify, 1);
+	assert_int_equal(m.notify[0].type, SS_N_UNSUPPORTED_CRITICAL_PAYLOAD);
+	assert_int_equal(m.notify[0].data.len, 1);
+	assert_int_equal(m.notify[0].data.p[0], 222);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 0);
+	h_free(&H);
+}
+
+static void half_open_limit(void **state)
+{
+	ss_ike_engine_params pb;
+	ss_ike_engine_params_default(&pb);
+	pb.max_half_open = 2;
+	pb.cookie_threshold = 100;
+	start(&pb, &GCM128_ECP256, &ESP_GCM128);
+	/* Three initiations whose IKE_AUTH never arrives: drop everything after SA_INIT. */
+	for (int i = 0; i < 3; i++)
+		h_initiate(&H, 0);
+	for (int i = 0; i < H_MAX_LOG; i++)
+		H.drop[i] = i >= 3;  /* deliver the three requests only */
+	h_run(&H, H.now);
+	const ss_ike_stats *sb = ss_ike_get_stats(H.side[1].eng);
+	assert_int_equal(sb->half_open, 2);
+	assert_int_equal(sb->half_open_refused, 1);
+	/* Half-open state expires. */
+	h_run(&H, H.now + SS_SEC(40));
+	assert_int_equal(sb->half_open, 0);
+	assert_int_equal(sb->sas, 0);
+	h_free(&H);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_suite_and_id_type),
+		cmocka_unit_test(wrong_psk_either_side_refused),
+		cmocka_unit_test(responder_identity_mismatch_refused),
+		cmocka_unit_test(no_common_proposal),
+		cmocka_unit_test(ts_unacceptable),
+		cmocka_unit_test(narrowing_to_responder_selectors),
+		cmocka_unit_test(invalid_ke_then_success),
+		cmocka_unit_test(cookie_round_trip),
+		cmocka_unit_test(lost_request_retransmitted_identically),
+		cmocka_unit_test(lost_response_resent_from_cache),
+		cmocka_unit_test(duplicated_request),
+		cmocka_unit_test(silent_peer_after_four_attempts),
+		cmocka_unit_test(unreachable_peer_and_spoofed_icmp),
+		cmocka_unit_test(nat_moves_to_4500_with_marker),
+		cmocka_unit_test(delete_and_liveness),
+		cmocka_unit_test(unknown_critical_payload_answered),
+		cmocka_unit_test(half_open_limit),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
