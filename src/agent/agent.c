@@ -20,6 +20,10 @@
 #define PM_BIAS ((ss_time)1 << 42)
 #define DEFAULT_SOFT_LIFETIME_S 300u
 #define SOFT_REFRESH_EVERY_MS 1000u
+#define AGENT_Q_MIN 256
+/* Timer work per call: a million soft associations expiring at once must not queue a
+ * million actions; the deadline stays due, so the caller simply calls again. */
+#define TIMER_BATCH 1024
 
 static const char *const action_names[] = {
 	[SS_AA_PASS_CLEAR] = "pass-clear", [SS_AA_DROP] = "drop", [SS_AA_HOLD] = "hold",
@@ -47,6 +51,16 @@ const char *ss_drop_reason_name(unsigned r)
 	return r < SS_DROP_REASON_COUNT ? drop_names[r] : "?";
 }
 
+static bool classify_compiled(const void *ctx, const ss_pkt_key *k, ss_match *out)
+{
+	return ss_classify(ctx, k, out);
+}
+
+ss_agent_policy ss_agent_policy_compiled(const ss_policy *p, const ss_classifier *c)
+{
+	return (ss_agent_policy){ .policy = p, .classify = classify_compiled, .ctx = c };
+}
+
 void ss_agent_config_default(ss_agent_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -68,7 +82,7 @@ ss_agent *ss_agent_new(const ss_agent_config *cfg, const ss_agent_policy *pol)
 	else
 		ss_agent_config_default(&ag->cfg);
 	ag->pol = *pol;
-	ag->qcap = 256;
+	ag->qcap = AGENT_Q_MIN;
 	ag->q = malloc(ag->qcap * sizeof(*ag->q));
 	if (!ag->q || !ss_at_init(&ag->t) || !ss_hp_init(&ag->held, ag->cfg.max_held_total) ||
 	    !ss_pm_init(&ag->mem)) {
@@ -137,8 +151,18 @@ static void emit_pkt(ss_agent *ag, unsigned kind, unsigned reason, const ss_asso
 
 bool ss_agent_pop(ss_agent *ag, ss_agent_action *out)
 {
-	if (ag->qhead == ag->qlen)
+	if (ag->qhead == ag->qlen) {
+		/* Drained: give back what a burst (a reload of many associations) grew. */
+		if (ag->qcap > AGENT_Q_MIN) {
+			ss_agent_action *q = realloc(ag->q, AGENT_Q_MIN * sizeof(*q));
+			if (q) {
+				ag->q = q;
+				ag->qcap = AGENT_Q_MIN;
+			}
+		}
+		ag->qhead = ag->qlen = 0;
 		return false;
+	}
 	*out = ag->q[ag->qhead++];
 	return true;
 }
@@ -533,8 +557,8 @@ void ss_agent_sa_down(ss_agent *ag, ss_time now, const ss_addr *local, const ss_
 
 void ss_agent_timer(ss_agent *ag, ss_time now)
 {
-	uint32_t i;
-	while ((i = ss_at_top(&ag->t)) != SS_NIL && ss_at_get(&ag->t, i)->deadline <= now) {
+	uint32_t i, budget = TIMER_BATCH;
+	while (budget-- && (i = ss_at_top(&ag->t)) != SS_NIL && ss_at_get(&ag->t, i)->deadline <= now) {
 		ss_assoc *a = ss_at_get(&ag->t, i);
 		switch (a->state) {
 		case SS_AS_NEGOTIATING:

@@ -96,6 +96,9 @@ typedef struct ss_agent_policy {
 	const void *ctx;
 } ss_agent_policy;
 
+/* The usual one: the model and its compiled classifier (policy/classify.h). */
+ss_agent_policy ss_agent_policy_compiled(const ss_policy *p, const ss_classifier *c);
+
 typedef struct ss_agent_config {
 	uint32_t max_held_per_peer;    /* default 32 */
 	uint32_t max_held_total;       /* default 4096 */
@@ -136,6 +139,9 @@ void ss_agent_outcome(ss_agent *ag, ss_time now, const ss_addr *local, const ss_
 		      enum ss_ike_outcome o);
 /* The engine deleted or expired the pair's SAs: the association returns to idle. */
 void ss_agent_sa_down(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
+/* Does what is due at now, at most a batch (1024 expiries) per call so that the action
+ * queue stays small: drain the actions, and if ss_agent_deadline() is still <= now, call
+ * again. */
 void ss_agent_timer(ss_agent *ag, ss_time now);
 /* A new policy: every association is re-classified; those whose rule changed are
  * re-evaluated so that none stays in a state the new policy forbids.  The old policy must

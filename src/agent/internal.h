@@ -89,10 +89,12 @@ bool ss_hp_pop(ss_held_pool *p, ss_assoc *a, ss_held *out);
 typedef struct ss_peer_mem {
 	struct ss_remembered {
 		ss_addr remote;
-		uint32_t next;
+		uint32_t next;         /* hash chain, or free list */
+		uint32_t lprev, lnext; /* order of (re)insertion, oldest first */
 		ss_time at;
 	} *slab;
 	uint32_t cap, count, free_head, hw;
+	uint32_t lru_head, lru_tail;
 	uint32_t *buckets;
 	uint32_t nbuckets;
 	uint64_t seed;
@@ -100,7 +102,7 @@ typedef struct ss_peer_mem {
 
 bool ss_pm_init(ss_peer_mem *m);
 void ss_pm_fini(ss_peer_mem *m);
-/* Records (or refreshes) a peer; when max is reached, expired and then oldest entries go. */
+/* Records (or refreshes) a peer; when max is reached, the least recently secured goes. */
 void ss_pm_put(ss_peer_mem *m, const ss_addr *remote, ss_time at, ss_time window, ss_time now, uint32_t max);
 /* True if it completed IKE less than window ago; expired entries are removed on the way. */
 bool ss_pm_check(ss_peer_mem *m, const ss_addr *remote, ss_time window, ss_time now);

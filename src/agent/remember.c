@@ -2,8 +2,10 @@
  * did.  A peer remembered here is not soft-associated when it later falls silent (unless
  * the rule says fallback_after_secured): silence from a host that spoke IKE last week is
  * more likely an attack (UDP 500 filtered on path) than a host that forgot IPsec.
- * Bounded by max entries; expired entries are dropped when met, and the oldest goes first
- * when the table is full. */
+ *
+ * A chained hash for lookups plus a list in order of (re)insertion, so that when the
+ * table is full the least recently secured peer goes first in O(1).  Expired entries are
+ * dropped when met (lookup, export) and from the head of the list on insertion. */
 #include "agent/internal.h"
 
 #include <stdlib.h>
@@ -16,7 +18,7 @@ enum { PM_MIN = 64 };
 bool ss_pm_init(ss_peer_mem *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->free_head = SS_NIL;
+	m->free_head = m->lru_head = m->lru_tail = SS_NIL;
 	m->nbuckets = PM_MIN;
 	m->buckets = malloc(m->nbuckets * sizeof(*m->buckets));
 	if (!m->buckets)
@@ -50,11 +52,37 @@ static uint32_t pm_find(const ss_peer_mem *m, const ss_addr *a, uint32_t **link)
 	return *pp;
 }
 
+static void lru_unlink(ss_peer_mem *m, uint32_t i)
+{
+	struct ss_remembered *e = &m->slab[i];
+	if (e->lprev == SS_NIL)
+		m->lru_head = e->lnext;
+	else
+		m->slab[e->lprev].lnext = e->lnext;
+	if (e->lnext == SS_NIL)
+		m->lru_tail = e->lprev;
+	else
+		m->slab[e->lnext].lprev = e->lprev;
+}
+
+static void lru_append(ss_peer_mem *m, uint32_t i)
+{
+	struct ss_remembered *e = &m->slab[i];
+	e->lnext = SS_NIL;
+	e->lprev = m->lru_tail;
+	if (m->lru_tail == SS_NIL)
+		m->lru_head = i;
+	else
+		m->slab[m->lru_tail].lnext = i;
+	m->lru_tail = i;
+}
+
 static void pm_unlink(ss_peer_mem *m, uint32_t i)
 {
 	uint32_t *pp;
 	pm_find(m, &m->slab[i].remote, &pp);
 	*pp = m->slab[i].next;
+	lru_unlink(m, i);
 	m->slab[i].next = m->free_head;
 	m->free_head = i;
 	m->count--;
@@ -79,21 +107,9 @@ static void pm_rehash(ss_peer_mem *m, uint32_t nb)
 	m->nbuckets = nb;
 }
 
-/* Drops expired entries; if none expired and the table is at max, the oldest. */
-static void pm_make_room(ss_peer_mem *m, ss_time window, ss_time now, uint32_t max)
+static bool expired(const struct ss_remembered *e, ss_time window, ss_time now)
 {
-	uint32_t oldest = SS_NIL;
-	for (uint32_t k = 0; k < m->nbuckets; k++) {
-		for (uint32_t i = m->buckets[k], nx; i != SS_NIL; i = nx) {
-			nx = m->slab[i].next;
-			if (now - m->slab[i].at >= window && m->slab[i].at <= now)
-				pm_unlink(m, i);
-			else if (oldest == SS_NIL || m->slab[i].at < m->slab[oldest].at)
-				oldest = i;
-		}
-	}
-	if (m->count >= max && oldest != SS_NIL)
-		pm_unlink(m, oldest);
+	return e->at <= now && now - e->at >= window;
 }
 
 void ss_pm_put(ss_peer_mem *m, const ss_addr *remote, ss_time at, ss_time window, ss_time now, uint32_t max)
@@ -104,10 +120,14 @@ void ss_pm_put(ss_peer_mem *m, const ss_addr *remote, ss_time at, ss_time window
 	if (i != SS_NIL) {
 		if (at > m->slab[i].at)
 			m->slab[i].at = at;
+		lru_unlink(m, i);
+		lru_append(m, i);
 		return;
 	}
+	while (m->lru_head != SS_NIL && expired(&m->slab[m->lru_head], window, now))
+		pm_unlink(m, m->lru_head);
 	if (m->count >= max)
-		pm_make_room(m, window, now, max);
+		pm_unlink(m, m->lru_head); /* full: the least recently secured peer goes */
 	if (m->free_head == SS_NIL && m->hw == m->cap) {
 		uint32_t n = m->cap ? m->cap * 2 : PM_MIN;
 		void *s = realloc(m->slab, (size_t)n * sizeof(*m->slab));
@@ -127,6 +147,7 @@ void ss_pm_put(ss_peer_mem *m, const ss_addr *remote, ss_time at, ss_time window
 	uint32_t h = pm_bucket(m, remote, m->nbuckets);
 	m->slab[i].next = m->buckets[h];
 	m->buckets[h] = i;
+	lru_append(m, i);
 	m->count++;
 	if (m->count > m->nbuckets)
 		pm_rehash(m, m->nbuckets * 2);
@@ -139,7 +160,7 @@ bool ss_pm_check(ss_peer_mem *m, const ss_addr *remote, ss_time window, ss_time 
 	uint32_t i = pm_find(m, remote, NULL);
 	if (i == SS_NIL)
 		return false;
-	if (now - m->slab[i].at < window || m->slab[i].at > now)
+	if (!expired(&m->slab[i], window, now))
 		return true;
 	pm_unlink(m, i);
 	return false;
@@ -147,17 +168,13 @@ bool ss_pm_check(ss_peer_mem *m, const ss_addr *remote, ss_time window, ss_time 
 
 void ss_pm_each(ss_peer_mem *m, ss_time window, ss_time now, ss_agent_peer_fn fn, void *ctx)
 {
-	if (!m->buckets)
-		return;
-	for (uint32_t k = 0; k < m->nbuckets; k++) {
-		for (uint32_t i = m->buckets[k], nx; i != SS_NIL; i = nx) {
-			nx = m->slab[i].next;
-			ss_time at = m->slab[i].at;
-			if (at <= now && now - at >= window)
-				pm_unlink(m, i);
-			else
-				fn(ctx, &m->slab[i].remote, at <= now ? now - at : 0);
-		}
+	for (uint32_t i = m->lru_head, nx; i != SS_NIL; i = nx) {
+		nx = m->slab[i].lnext;
+		ss_time at = m->slab[i].at;
+		if (expired(&m->slab[i], window, now))
+			pm_unlink(m, i);
+		else
+			fn(ctx, &m->slab[i].remote, at <= now ? now - at : 0);
 	}
 }
 

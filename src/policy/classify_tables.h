@@ -5,8 +5,10 @@
 #ifndef SS_POLICY_CLASSIFY_TABLES_H
 #define SS_POLICY_CLASSIFY_TABLES_H
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/addr.h"
 #include "policy/policy.h"
@@ -18,10 +20,9 @@ typedef struct cl_akey {
 
 static inline uint64_t cl_be64(const uint8_t *p)
 {
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return be64toh(v);
 }
 
 static inline cl_akey cl_akey_of(const ss_addr *a)
@@ -76,12 +77,12 @@ static inline uint64_t cl_pair_hash(uint64_t hs, uint64_t hd)
 	return h ^ h >> 32;
 }
 
-/* Blocked Bloom filters: three bits in one 64-bit word, about 16 bits per key, small enough
- * to stay in cache where the pair table cannot; most endpoints and pairs that no filter
- * names are turned away here without touching the table. */
+/* Blocked Bloom filters: two bits in one 64-bit word, 8 to 21 bits per key, small enough to
+ * stay in cache where the pair table cannot; most endpoints and pairs that no filter names
+ * are turned away here without touching the table. */
 static inline uint64_t cl_bloom_bits(uint64_t h)
 {
-	return 1ULL << ((h >> 40) & 63) | 1ULL << ((h >> 46) & 63) | 1ULL << ((h >> 52) & 63);
+	return 1ULL << (h >> 58) | 1ULL << ((h >> 52) & 63);
 }
 
 static inline void cl_bloom_add(uint64_t *words, uint32_t wmask, uint64_t h)
@@ -107,23 +108,46 @@ typedef struct cl_cand {
 
 /* One address pair -> the candidates with exactly those endpoints, best first.  The best
  * is copied into the slot (most pairs have one candidate), the others are at
- * start + 1 .. start + count - 1 of the candidate array.  count 0 marks an empty slot. */
+ * start + 1 .. start + count - 1 of the candidate array.  count 0 marks an empty slot.
+ * One cache line: an IPv4 pair's addresses are in the slot, an IPv6 pair's (too large)
+ * in a side array at index k6. */
 typedef struct cl_bslot {
 	cl_cand first;
-	cl_akey s, d;
 	uint32_t start, count;
+	union {
+		struct {
+			uint32_t s, d;
+		} k4;
+		uint32_t k6;
+	} key;
 	uint8_t scode, dcode;
 } cl_bslot;
 
-static inline const cl_bslot *cl_pairs_get(const cl_bslot *t, uint32_t mask, const cl_ep *s,
-					   const cl_ep *d, uint64_t h)
+_Static_assert(sizeof(cl_bslot) == 64, "a pair slot is one cache line");
+
+typedef struct cl_key6 {
+	cl_akey s, d;
+} cl_key6;
+
+static inline bool cl_slot_is(const cl_bslot *b, const cl_key6 *keys6, const cl_ep *s, const cl_ep *d)
+{
+	if (b->scode != s->code || b->dcode != d->code)
+		return false;
+	if (!keys6)
+		return b->key.k4.s == (uint32_t)(s->a.hi >> 32) && b->key.k4.d == (uint32_t)(d->a.hi >> 32);
+	const cl_key6 *k = &keys6[b->key.k6];
+	return k->s.hi == s->a.hi && k->s.lo == s->a.lo && k->d.hi == d->a.hi && k->d.lo == d->a.lo;
+}
+
+/* keys6 is NULL for the IPv4 table. */
+static inline const cl_bslot *cl_pairs_get(const cl_bslot *t, uint32_t mask, const cl_key6 *keys6,
+					   const cl_ep *s, const cl_ep *d, uint64_t h)
 {
 	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
 		const cl_bslot *b = &t[i];
 		if (b->count == 0)
 			return NULL;
-		if (b->s.hi == s->a.hi && b->s.lo == s->a.lo && b->d.hi == d->a.hi && b->d.lo == d->a.lo &&
-		    b->scode == s->code && b->dcode == d->code)
+		if (cl_slot_is(b, keys6, s, d))
 			return b;
 	}
 }

@@ -226,6 +226,21 @@ static bool do_directive(scen *c, char **tok, int n)
 				return false;
 		return true;
 	}
+	if (!strcmp(d, "policy-file") && n == 3) {
+		/* A YAML policy through the real loader; the path is relative to the scenario. */
+		char path[1024];
+		const char *slash = strrchr(c->path, '/');
+		if (tok[2][0] == '/' || !slash)
+			snprintf(path, sizeof(path), "%s", tok[2]);
+		else
+			snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - c->path), c->path, tok[2]);
+		sim_policy *p = c->npol < MAX_POL ? simpol_file(path) : NULL;
+		if (!p)
+			return false;
+		snprintf(p->name, sizeof(p->name), "%s", tok[1]);
+		c->pols[c->npol++] = p;
+		return true;
+	}
 	if (!strcmp(d, "rule") && n >= 2 && c->npol) {
 		sim_policy *p = c->pols[c->npol - 1];
 		ss_rule *r = simpol_add_rule(p, tok[1]);

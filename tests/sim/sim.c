@@ -349,7 +349,7 @@ static void host_drain(sim_host *h)
 			do_packet_action(h, &x);
 			break;
 		case SS_AA_START_NEGOTIATION:
-			h->nops->start(h->neg, h->s->now, &x.local, &x.remote, &h->pol->p.ike.retx);
+			h->nops->start(h->neg, h->s->now, &x.local, &x.remote, &simpol_model(h->pol)->ike.retx);
 			break;
 		case SS_AA_STOP_NEGOTIATION:
 			h->nops->stop(h->neg, h->s->now, &x.local, &x.remote);

@@ -1,5 +1,7 @@
 #include "simpol.h"
 
+#include "policy/load.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,24 +36,84 @@ sim_policy *simpol_new(const char *name)
 	return sp;
 }
 
+static ss_policy *load(const char *source, bool is_file)
+{
+	/* Key files are not read: the stand-in negotiator carries its own credential. */
+	ss_load_opts o = { .no_resolve = true, .skip_key_files = true, .psk_file = "sim.psk" };
+	ss_load_error err;
+	ss_policy *p = is_file ? ss_policy_load_file(source, &o, &err) : ss_policy_builtin(source, &o, &err);
+	if (!p && is_file)
+		fprintf(stderr, "sim: %s\n", err.text);
+	return p;
+}
+
+static sim_policy *wrap_loaded(const char *source, bool is_file)
+{
+	ss_policy *p = load(source, is_file);
+	if (!p)
+		return NULL;
+	sim_policy *sp = simpol_new(source);
+	if (!sp) {
+		ss_policy_free(p);
+		return NULL;
+	}
+	sp->loaded = p;
+	sp->is_file = is_file;
+	snprintf(sp->source, sizeof(sp->source), "%s", source);
+	return sp;
+}
+
+sim_policy *simpol_builtin(const char *name)
+{
+	return wrap_loaded(name, false);
+}
+
+sim_policy *simpol_file(const char *path)
+{
+	return wrap_loaded(path, true);
+}
+
+ss_policy *simpol_model(sim_policy *sp)
+{
+	return sp->loaded ? sp->loaded : &sp->p;
+}
+
 sim_policy *simpol_clone(const sim_policy *src)
 {
+	if (src->loaded)
+		return wrap_loaded(src->source, src->is_file);
 	sim_policy *sp = malloc(sizeof(*sp));
 	if (!sp)
 		return NULL;
 	*sp = *src;
+	sp->cls = NULL;
 	fix_pointers(sp);
 	return sp;
 }
 
 void simpol_free(sim_policy *sp)
 {
+	if (sp) {
+		ss_classifier_free(sp->cls);
+		ss_policy_free(sp->loaded);
+	}
 	free(sp);
+}
+
+ss_agent_policy simpol_agent_policy(sim_policy *sp)
+{
+	if (!sp->cls)
+		sp->cls = ss_classifier_build(simpol_model(sp));
+	if (!sp->cls)
+		abort();
+	return ss_agent_policy_compiled(simpol_model(sp), sp->cls);
 }
 
 bool simpol_option(sim_policy *sp, const char *tok)
 {
 	ss_retx_params *r = &sp->p.ike.retx;
+	if (sp->loaded)
+		return false;
 	const char *eq = strchr(tok, '=');
 	unsigned long v = eq ? strtoul(eq + 1, NULL, 10) : 0;
 	if (!strcmp(tok, "default-response"))
@@ -74,7 +136,7 @@ bool simpol_option(sim_policy *sp, const char *tok)
 ss_rule *simpol_add_rule(sim_policy *sp, const char *action)
 {
 	size_t i = sp->p.n_rules;
-	if (i >= SIMPOL_MAX_RULES)
+	if (i >= SIMPOL_MAX_RULES || sp->loaded || sp->cls)
 		return NULL;
 	ss_filter_action *a = &sp->actions[i];
 	memset(a, 0, sizeof(*a));
@@ -131,31 +193,6 @@ bool simpol_rule_option(sim_policy *sp, ss_rule *r, const char *tok)
 	return true;
 }
 
-sim_policy *simpol_builtin(const char *name)
-{
-	sim_policy *sp = simpol_new(name);
-	if (!sp)
-		return NULL;
-	/* Windows 2000: every built-in policy has the Default Response rule. */
-	sp->p.default_response = true;
-	if (!strcmp(name, "client"))
-		return sp; /* Client (Respond Only): nothing but the Default Response rule */
-	bool server = !strcmp(name, "server");
-	if (!server && strcmp(name, "secure-server") != 0) {
-		simpol_free(sp);
-		return NULL;
-	}
-	/* Both: "All ICMP Traffic" permitted, "All IP Traffic" negotiated. */
-	ss_rule *icmp = simpol_add_rule(sp, "permit");
-	simpol_rule_option(sp, icmp, "proto=icmp");
-	ss_rule *all = simpol_add_rule(sp, "negotiate");
-	if (server) { /* Server (Request Security) */
-		simpol_rule_option(sp, all, "accept");
-		simpol_rule_option(sp, all, "fallback");
-	}
-	return sp;
-}
-
 /* --- naive classifier (test double) ------------------------------------------------------- */
 
 static bool ep_match(const ss_endpoint *e, const ss_addr *a, bool is_local)
@@ -193,21 +230,26 @@ static bool filter_match(const ss_filter *f, const ss_pkt_key *k, bool mirror)
 
 bool simpol_classify(const void *ctx, const ss_pkt_key *k, ss_match *out)
 {
-	const sim_policy *sp = ctx;
+	sim_policy *sp = (sim_policy *)ctx;
+	const ss_policy *p = simpol_model(sp);
 	long best = -1;
-	for (size_t i = 0; i < sp->p.n_rules; i++) {
-		const ss_filter *f = &sp->filters[i];
-		for (int m = 0; m < (f->mirrored ? 2 : 1); m++) {
-			if (!filter_match(f, k, m))
-				continue;
-			long w = (long)(ep_bits(&f->src) + ep_bits(&f->dst)) * 1000000L +
-				 (f->proto != SS_PROTO_ANY) * 200000L +
-				 (65536 - (f->sport.hi - f->sport.lo + 1)) + (65536 - (f->dport.hi - f->dport.lo + 1));
-			if (w > best) {
-				best = w;
-				out->rule = &sp->rules[i];
-				out->filter = f;
-				out->mirrored = m;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const ss_filter_list *fl = p->rules[i].list;
+		for (size_t j = 0; fl && j < fl->n_filters; j++) {
+			const ss_filter *f = &fl->filters[j];
+			for (int m = 0; m < (f->mirrored ? 2 : 1); m++) {
+				if (!filter_match(f, k, m))
+					continue;
+				long w = (long)(ep_bits(&f->src) + ep_bits(&f->dst)) * 1000000L +
+					 (f->proto != SS_PROTO_ANY) * 200000L +
+					 (65536 - (f->sport.hi - f->sport.lo + 1)) +
+					 (65536 - (f->dport.hi - f->dport.lo + 1));
+				if (w > best) {
+					best = w;
+					out->rule = &p->rules[i];
+					out->filter = f;
+					out->mirrored = m;
+				}
 			}
 		}
 	}

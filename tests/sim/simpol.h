@@ -1,9 +1,9 @@
-/* Policies for the simulator: the three built-in Windows 2000 policies and a compact inline
- * form, built as ss_policy values, plus a naive classifier over them.
- *
- * TEST DOUBLE: the naive classifier stands in for the compiled one (src/policy/classify.c,
- * another branch) until it lands; it follows the header's semantics closely enough for the
- * simulator's small policies (most specific filter wins, ties to the first). */
+/* Policies for the simulator: the three built-in Windows 2000 policies (loaded by the real
+ * loader, src/policy/builtin.c), a policy file (YAML, real loader), or a compact inline
+ * form built here as an ss_policy value.  The agent gets them with the real compiled classifier
+ * (simpol_agent_policy); simpol_classify is an independent naive matcher (a test oracle)
+ * that the simulator uses to check rule 8 on every clear packet, so that the check does
+ * not share a bug with the code it checks. */
 #ifndef SS_SIM_SIMPOL_H
 #define SS_SIM_SIMPOL_H
 
@@ -23,14 +23,22 @@ typedef struct sim_policy {
 	ss_filter filters[SIMPOL_MAX_RULES];
 	ss_filter_action actions[SIMPOL_MAX_RULES];
 	char rule_names[SIMPOL_MAX_RULES][16];
+	ss_classifier *cls; /* built on first use; add no rules after that */
+	ss_policy *loaded;  /* built-in or file: the loader's policy (then p is unused) */
+	char source[256];   /* built-in name or file path, to load a copy */
+	bool is_file;
 } sim_policy;
 
-/* "client", "server", "secure-server"; NULL if unknown. */
+/* "client", "server", "secure-server" through the real loader; NULL if unknown. */
 sim_policy *simpol_builtin(const char *name);
+/* A YAML policy file through the real loader (key files not read); NULL with a message. */
+sim_policy *simpol_file(const char *path);
+/* The model the agent sees. */
+ss_policy *simpol_model(sim_policy *sp);
 /* An empty policy with defaults (downgrade 7 days, default retransmission, no default response). */
 sim_policy *simpol_new(const char *name);
 sim_policy *simpol_clone(const sim_policy *sp);
-/* Option token for the policy: default-response, downgrade=S, gap=MS, floor=MS, attempts=N,
+/* Inline policies only.  Option token for the policy: default-response, downgrade=S, gap=MS, floor=MS, attempts=N,
  * final=MS.  false if unknown. */
 bool simpol_option(sim_policy *sp, const char *tok);
 /* Adds a rule: "permit" | "block" | "negotiate"; then tokens via simpol_rule_option. */
@@ -41,9 +49,7 @@ bool simpol_rule_option(sim_policy *sp, ss_rule *r, const char *tok);
 void simpol_free(sim_policy *sp);
 
 bool simpol_classify(const void *ctx, const ss_pkt_key *k, ss_match *out);
-static inline ss_agent_policy simpol_agent_policy(const sim_policy *sp)
-{
-	return (ss_agent_policy){ .policy = &sp->p, .classify = simpol_classify, .ctx = sp };
-}
+/* The policy with its compiled classifier, for ss_agent_new/ss_agent_reload. */
+ss_agent_policy simpol_agent_policy(sim_policy *sp);
 
 #endif

@@ -1,0 +1,363 @@
+/* The agent's core, event by event, without the simulator: the transition table (every
+ * pair), the log line of a change, refused illegal moves, the action stream of the main
+ * paths, global hold bounds, the watchdog, stale outcomes, a full table, reloads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/agent_core.h"
+#include "base/log.h"
+#include "simpol.h"
+
+static char last_log[512];
+static int errors;
+
+static void sink(void *ctx, enum ss_log_level lvl, const char *subsys, const char *msg)
+{
+	(void)ctx;
+	(void)subsys;
+	if (lvl == SS_LOG_ERR)
+		errors++;
+	if (lvl <= SS_LOG_INFO)
+		snprintf(last_log, sizeof(last_log), "%s", msg);
+}
+
+static ss_addr A(const char *s)
+{
+	ss_addr a;
+	assert_true(ss_addr_parse(s, &a));
+	return a;
+}
+
+static ss_addr me, peer, peer2;
+
+static ss_pkt_key out_key(const ss_addr *to)
+{
+	return (ss_pkt_key){ .dir = SS_DIR_OUT, .proto = 17, .sport = 4000, .dport = 53, .src = me, .dst = *to };
+}
+
+static ss_pkt_key in_key(const ss_addr *from)
+{
+	return (ss_pkt_key){ .dir = SS_DIR_IN, .proto = 17, .sport = 53, .dport = 4000, .src = *from, .dst = me };
+}
+
+typedef struct fixture {
+	sim_policy *sp;
+	ss_agent *ag;
+} fixture;
+
+static fixture make(const char *policy, const ss_agent_config *cfg)
+{
+	fixture f = { .sp = simpol_builtin(policy) };
+	assert_non_null(f.sp);
+	ss_agent_policy ap = simpol_agent_policy(f.sp);
+	f.ag = ss_agent_new(cfg, &ap);
+	assert_non_null(f.ag);
+	return f;
+}
+
+static void done(fixture *f)
+{
+	ss_agent_free(f->ag);
+	simpol_free(f->sp);
+}
+
+/* Pops the next action and checks its kind (and handle for packet actions). */
+static ss_agent_action expect_action(ss_agent *ag, unsigned kind, uint64_t handle)
+{
+	ss_agent_action x;
+	assert_true(ss_agent_pop(ag, &x));
+	if (x.kind != kind)
+		fail_msg("expected %s, got %s", ss_agent_action_name(kind), ss_agent_action_name(x.kind));
+	if (handle)
+		assert_int_equal(x.handle, handle);
+	return x;
+}
+
+static void expect_none(ss_agent *ag)
+{
+	ss_agent_action x;
+	if (ss_agent_pop(ag, &x))
+		fail_msg("unexpected action %s", ss_agent_action_name(x.kind));
+}
+
+static void transition_table(void **state)
+{
+	(void)state;
+	/* The full table, spelled out: rows from, columns to (idle negot secur soft block). */
+	static const char *const want[SS_AS_COUNT] = {
+		"01000", /* idle: only into a negotiation */
+		"11111", /* negotiating: anything (including another attempt) */
+		"10000", /* secured: only back to idle; never soft */
+		"11000", /* soft: expires, or the peer starts IKE */
+		"11000", /* blocked: back-off over, or the peer starts IKE */
+	};
+	for (unsigned f = 0; f < SS_AS_COUNT; f++)
+		for (unsigned t = 0; t < SS_AS_COUNT; t++)
+			assert_int_equal(ss_assoc_move_legal(f, t), want[f][t] == '1');
+}
+
+static void set_state_logs_and_refuses(void **state)
+{
+	(void)state;
+	fixture f = make("server", NULL);
+	ss_pkt_key k = out_key(&peer);
+	ss_agent_outbound(f.ag, 0, &k, 100, 1);
+	ss_agent_attempt(f.ag, 0, &me, &peer, 1);
+	assert_string_equal(last_log, "10.0.0.1 -> 10.0.0.3: negotiating -> negotiating(1) (ike attempt sent)");
+	ss_agent_outcome(f.ag, 40, &me, &peer, SS_IKE_SECURED);
+	assert_string_equal(last_log, "10.0.0.1 -> 10.0.0.3: negotiating(1) -> secured (ike secured)");
+	/* secured -> soft is a downgrade: refused, logged as an error, counted, no change. */
+	uint32_t i = ss_at_find(&f.ag->t, &me, &peer);
+	errors = 0;
+	assert_false(ss_assoc_set_state(f.ag, ss_at_get(&f.ag->t, i), SS_AS_SOFT, 0, 50, "test"));
+	assert_int_equal(errors, 1);
+	assert_non_null(strstr(last_log, "refused illegal move secured -> soft"));
+	enum ss_assoc_state st;
+	assert_true(ss_agent_state(f.ag, &me, &peer, &st, NULL));
+	assert_int_equal(st, SS_AS_SECURED);
+	ss_agent_stats s;
+	ss_agent_get_stats(f.ag, &s);
+	assert_int_equal(s.illegal_transitions, 1);
+	done(&f);
+}
+
+static void outbound_to_silent_peer_soft(void **state)
+{
+	(void)state;
+	fixture f = make("server", NULL);
+	ss_pkt_key k = out_key(&peer);
+	ss_agent_outbound(f.ag, 0, &k, 100, 11);
+	ss_agent_action x = expect_action(f.ag, SS_AA_START_NEGOTIATION, 0);
+	assert_true(ss_addr_eq(&x.remote, &peer));
+	assert_non_null(x.rule);
+	expect_action(f.ag, SS_AA_HOLD, 11);
+	ss_agent_outbound(f.ag, 10, &k, 100, 12);
+	expect_action(f.ag, SS_AA_HOLD, 12);
+	expect_none(f.ag);
+	ss_agent_outcome(f.ag, 3000, &me, &peer, SS_IKE_PEER_SILENT);
+	x = expect_action(f.ag, SS_AA_SOFT_CREATE, 0);
+	assert_int_equal(x.until, 3000 + 300000);
+	expect_action(f.ag, SS_AA_RELEASE_CLEAR, 11);
+	expect_action(f.ag, SS_AA_RELEASE_CLEAR, 12);
+	expect_none(f.ag);
+	assert_int_equal(ss_agent_deadline(f.ag), 303000);
+	/* Traffic at 100 s: passes, refreshes (lazily: the first deadline stays, then moves). */
+	ss_agent_outbound(f.ag, 100000, &k, 100, 13);
+	expect_action(f.ag, SS_AA_SOFT_REFRESH, 0);
+	expect_action(f.ag, SS_AA_PASS_CLEAR, 13);
+	ss_agent_timer(f.ag, 303000);
+	expect_none(f.ag);
+	assert_int_equal(ss_agent_deadline(f.ag), 400000);
+	ss_agent_timer(f.ag, 400000);
+	expect_action(f.ag, SS_AA_SOFT_EXPIRE, 0);
+	expect_none(f.ag);
+	assert_false(ss_agent_state(f.ag, &me, &peer, NULL, NULL));
+	assert_int_equal(ss_agent_deadline(f.ag), SS_NEVER);
+	done(&f);
+}
+
+static void refused_never_soft_and_block_backoff(void **state)
+{
+	(void)state;
+	fixture f = make("server", NULL);
+	ss_pkt_key k = out_key(&peer);
+	ss_agent_outbound(f.ag, 0, &k, 100, 1);
+	ss_agent_outcome(f.ag, 40, &me, &peer, SS_IKE_PEER_REFUSED);
+	expect_action(f.ag, SS_AA_START_NEGOTIATION, 0);
+	expect_action(f.ag, SS_AA_HOLD, 1);
+	ss_agent_action x = expect_action(f.ag, SS_AA_BLOCK, 0);
+	assert_int_equal(x.until, 60040);
+	x = expect_action(f.ag, SS_AA_DROP, 1);
+	assert_int_equal(x.reason, SS_DROP_HELD_FAILED);
+	ss_agent_outbound(f.ag, 50, &k, 100, 2);
+	x = expect_action(f.ag, SS_AA_DROP, 2);
+	assert_int_equal(x.reason, SS_DROP_BLOCKED);
+	ss_agent_timer(f.ag, 60040);
+	expect_action(f.ag, SS_AA_UNBLOCK, 0);
+	expect_none(f.ag);
+	ss_agent_outbound(f.ag, 60050, &k, 100, 3);
+	expect_action(f.ag, SS_AA_START_NEGOTIATION, 0);
+	done(&f);
+}
+
+static void global_hold_bound(void **state)
+{
+	(void)state;
+	ss_agent_config cfg;
+	ss_agent_config_default(&cfg);
+	cfg.max_held_per_peer = 4;
+	cfg.max_held_total = 6;
+	fixture f = make("server", &cfg);
+	ss_pkt_key k1 = out_key(&peer), k2 = out_key(&peer2);
+	for (uint64_t h = 1; h <= 5; h++)
+		ss_agent_outbound(f.ag, h, &k1, 100, h); /* 4 held, 1 over the peer bound */
+	for (uint64_t h = 11; h <= 14; h++)
+		ss_agent_outbound(f.ag, h, &k2, 100, h); /* 2 held, 2 over the global bound */
+	ss_agent_stats s;
+	ss_agent_get_stats(f.ag, &s);
+	assert_int_equal(s.held_now, 6);
+	assert_int_equal(s.held_overflow, 3);
+	assert_int_equal(s.dropped[SS_DROP_HELD_OVERFLOW], 3);
+	ss_agent_action x;
+	while (ss_agent_pop(f.ag, &x))
+		;
+	ss_agent_outcome(f.ag, 100, &me, &peer2, SS_IKE_SECURED);
+	expect_action(f.ag, SS_AA_RELEASE_SA, 11);
+	expect_action(f.ag, SS_AA_RELEASE_SA, 12);
+	expect_none(f.ag);
+	done(&f);
+}
+
+static void watchdog_and_stale_outcome(void **state)
+{
+	(void)state;
+	fixture f = make("server", NULL);
+	ss_pkt_key k = out_key(&peer);
+	ss_agent_outbound(f.ag, 0, &k, 100, 1);
+	assert_int_equal(ss_agent_deadline(f.ag), 120000);
+	ss_agent_action x;
+	while (ss_agent_pop(f.ag, &x))
+		;
+	ss_agent_timer(f.ag, 120000);
+	expect_action(f.ag, SS_AA_STOP_NEGOTIATION, 0);
+	expect_action(f.ag, SS_AA_BLOCK, 0);
+	expect_action(f.ag, SS_AA_DROP, 1);
+	/* The engine's late answer finds nothing waiting: ignored, counted. */
+	ss_agent_outcome(f.ag, 120001, &me, &peer, SS_IKE_PEER_SILENT);
+	expect_none(f.ag);
+	ss_agent_stats s;
+	ss_agent_get_stats(f.ag, &s);
+	assert_int_equal(s.stale_outcomes, 1);
+	assert_int_equal(s.watchdog_fired, 1);
+	done(&f);
+}
+
+static void table_full_drops(void **state)
+{
+	(void)state;
+	ss_agent_config cfg;
+	ss_agent_config_default(&cfg);
+	cfg.max_assocs = 1;
+	fixture f = make("server", &cfg);
+	ss_pkt_key k1 = in_key(&peer), k2 = in_key(&peer2);
+	ss_agent_inbound_clear(f.ag, 0, &k1, 100, 1);
+	expect_action(f.ag, SS_AA_START_NEGOTIATION, 0);
+	expect_action(f.ag, SS_AA_PASS_CLEAR, 1);
+	ss_agent_inbound_clear(f.ag, 0, &k2, 100, 2);
+	ss_agent_action x = expect_action(f.ag, SS_AA_DROP, 2);
+	assert_int_equal(x.reason, SS_DROP_TABLE_FULL);
+	done(&f);
+}
+
+static void ike_start_rules(void **state)
+{
+	(void)state;
+	/* Secure Server answers anyone (a negotiate rule covers all); a policy with only a
+	 * permit rule and no Default Response answers nobody. */
+	fixture f = make("secure-server", NULL);
+	assert_true(ss_agent_ike_start(f.ag, 0, &me, &peer));
+	expect_none(f.ag); /* responding is not initiating */
+	enum ss_assoc_state st;
+	ss_agent_state(f.ag, &me, &peer, &st, NULL);
+	assert_int_equal(st, SS_AS_NEGOTIATING);
+	/* A responder association never goes soft, even if the exchange dies silently. */
+	ss_agent_outcome(f.ag, 10, &me, &peer, SS_IKE_PEER_SILENT);
+	expect_action(f.ag, SS_AA_BLOCK, 0);
+	done(&f);
+
+	sim_policy *sp = simpol_new("permit-only");
+	ss_rule *r = simpol_add_rule(sp, "permit");
+	(void)r;
+	ss_agent_policy ap = simpol_agent_policy(sp);
+	ss_agent *ag = ss_agent_new(NULL, &ap);
+	assert_false(ss_agent_ike_start(ag, 0, &me, &peer));
+	assert_false(ss_agent_state(ag, &me, &peer, NULL, NULL));
+	ss_agent_free(ag);
+	simpol_free(sp);
+}
+
+static void reload_secured_to_permit(void **state)
+{
+	(void)state;
+	fixture f = make("server", NULL);
+	ss_pkt_key k = out_key(&peer);
+	ss_agent_outbound(f.ag, 0, &k, 100, 1);
+	ss_agent_outcome(f.ag, 40, &me, &peer, SS_IKE_SECURED);
+	ss_agent_action x;
+	while (ss_agent_pop(f.ag, &x))
+		;
+	sim_policy *np = simpol_new("permit-all");
+	simpol_add_rule(np, "permit");
+	ss_agent_policy ap = simpol_agent_policy(np);
+	ss_agent_reload(f.ag, 100, &ap);
+	expect_action(f.ag, SS_AA_STOP_NEGOTIATION, 0);
+	expect_none(f.ag);
+	assert_false(ss_agent_state(f.ag, &me, &peer, NULL, NULL));
+	ss_agent_outbound(f.ag, 200, &k, 100, 2);
+	expect_action(f.ag, SS_AA_PASS_CLEAR, 2);
+	/* And the same policy again: nothing changes, nothing is emitted. */
+	ss_agent_reload(f.ag, 300, &ap);
+	expect_none(f.ag);
+	ss_agent_free(f.ag);
+	simpol_free(np);
+	simpol_free(f.sp);
+}
+
+static void memory_back_to_baseline(void **state)
+{
+	(void)state;
+	fixture f = make("server", NULL);
+	size_t base = ss_agent_memory(f.ag);
+	for (uint32_t i = 0; i < 5000; i++) {
+		ss_addr r = ss_addr_v4(0xc6120000u + i);
+		ss_pkt_key k = out_key(&r);
+		ss_agent_outbound(f.ag, i, &k, 100, i + 1);
+		ss_agent_outcome(f.ag, i, &me, &r, SS_IKE_PEER_UNREACHABLE);
+	}
+	ss_agent_action x;
+	while (ss_agent_pop(f.ag, &x))
+		;
+	assert_true(ss_agent_memory(f.ag) > base);
+	int calls = 0;
+	while (ss_agent_deadline(f.ag) <= SS_SEC(10000)) {
+		ss_agent_timer(f.ag, SS_SEC(10000));
+		calls++;
+		while (ss_agent_pop(f.ag, &x))
+			;
+	}
+	assert_int_equal(calls, 5); /* 5000 expiries, 1024 per call */
+	ss_agent_stats s;
+	ss_agent_get_stats(f.ag, &s);
+	assert_int_equal(s.assocs, 0);
+	assert_int_equal(ss_agent_memory(f.ag), base);
+	done(&f);
+}
+
+int main(void)
+{
+	me = A("10.0.0.1");
+	peer = A("10.0.0.3");
+	peer2 = A("10.0.0.4");
+	ss_log_set_sink(sink, NULL);
+	ss_log_set_level(SS_LOG_INFO);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(transition_table),
+		cmocka_unit_test(set_state_logs_and_refuses),
+		cmocka_unit_test(outbound_to_silent_peer_soft),
+		cmocka_unit_test(refused_never_soft_and_block_backoff),
+		cmocka_unit_test(global_hold_bound),
+		cmocka_unit_test(watchdog_and_stale_outcome),
+		cmocka_unit_test(table_full_drops),
+		cmocka_unit_test(ike_start_rules),
+		cmocka_unit_test(reload_secured_to_permit),
+		cmocka_unit_test(memory_back_to_baseline),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
