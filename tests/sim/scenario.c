@@ -438,7 +438,7 @@ static void print_transcript(const scen *c)
 	}
 }
 
-int scenario_run(const char *path)
+int scenario_run(const char *path, const sim_negotiator_ops *nops)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
@@ -449,6 +449,8 @@ int scenario_run(const char *path)
 	c->path = path;
 	c->s = sim_new(1);
 	c->s->log_wire = true;
+	if (nops)
+		c->s->default_nops = nops;
 	c->s->on_check = on_check;
 	c->s->check_ctx = c;
 	c->run_until = SS_NEVER;

@@ -1,6 +1,6 @@
 /* A deterministic network simulator: a virtual clock, hosts, links with delay and loss, and
  * an event queue.  Hosts either run the real policy agent (src/agent) with a negotiator
- * behind negotiator.h, or are legacy hosts without IKE that answer UDP 500 with ICMP port
+ * behind negotiator.h (the stand-in, or the real IKEv2 engine), or are legacy hosts without IKE that answer UDP 500 with ICMP port
  * unreachable or drop it silently.  Everything that crosses the wire is counted per ordered
  * pair of hosts and kind, and (optionally) logged with its time. */
 #ifndef SS_SIM_SIM_H
