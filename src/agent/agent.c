@@ -708,6 +708,7 @@ void ss_agent_get_stats(const ss_agent *ag, ss_agent_stats *st)
 	st->assocs = ag->t.count;
 	st->held_now = ag->held.in_use;
 	st->remembered = ag->mem.count;
+	st->remembered_bytes = ss_pm_memory(&ag->mem);
 }
 
 size_t ss_agent_memory(const ss_agent *ag)

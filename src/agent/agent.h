@@ -117,6 +117,7 @@ typedef struct ss_agent_stats {
 	uint64_t negotiations, soft_created, soft_expired, blocked, secured;
 	uint64_t illegal_transitions, stale_outcomes, watchdog_fired;
 	uint32_t assocs, held_now, remembered;
+	uint64_t remembered_bytes; /* part of ss_agent_memory() that is the downgrade memory */
 } ss_agent_stats;
 
 typedef struct ss_agent ss_agent;
