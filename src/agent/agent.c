@@ -134,10 +134,9 @@ static ss_agent_action *emit(ss_agent *ag, unsigned kind, const ss_addr *local, 
 	return x;
 }
 
-static void emit_pkt(ss_agent *ag, unsigned kind, unsigned reason, const ss_assoc *a, const ss_addr *local,
-		     const ss_addr *remote, unsigned dir, uint64_t handle, uint32_t len)
+static void emit_pkt(ss_agent *ag, unsigned kind, unsigned reason, const ss_addr *local, const ss_addr *remote,
+		     unsigned dir, uint64_t handle, uint32_t len)
 {
-	(void)a;
 	ss_agent_action *x = emit(ag, kind, local, remote);
 	if (!x)
 		return;
@@ -209,7 +208,7 @@ static void retire(ss_agent *ag, uint32_t i, ss_time now, const char *reason)
 	ss_held h;
 	while (ss_hp_pop(&ag->held, a, &h)) {
 		ag->stats.held_dropped++;
-		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, &a->local, &a->remote, h.dir, h.handle, h.len);
 	}
 	ss_assoc_set_state(ag, a, SS_AS_IDLE, 0, now, reason);
 	ss_at_remove(&ag->t, i);
@@ -237,13 +236,13 @@ static void release_held(ss_agent *ag, ss_assoc *a, bool via_sa)
 	while (ss_hp_pop(&ag->held, a, &h)) {
 		if (via_sa) {
 			ag->stats.released_sa++;
-			emit_pkt(ag, SS_AA_RELEASE_SA, 0, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+			emit_pkt(ag, SS_AA_RELEASE_SA, 0, &a->local, &a->remote, h.dir, h.handle, h.len);
 		} else if (h.may_clear) {
 			ag->stats.released_clear++;
-			emit_pkt(ag, SS_AA_RELEASE_CLEAR, 0, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+			emit_pkt(ag, SS_AA_RELEASE_CLEAR, 0, &a->local, &a->remote, h.dir, h.handle, h.len);
 		} else {
 			ag->stats.held_dropped++;
-			emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+			emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, &a->local, &a->remote, h.dir, h.handle, h.len);
 		}
 	}
 }
@@ -288,7 +287,7 @@ static void to_blocked(ss_agent *ag, uint32_t i, ss_time now, const char *reason
 	ss_held h;
 	while (ss_hp_pop(&ag->held, a, &h)) {
 		ag->stats.held_dropped++;
-		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, &a->local, &a->remote, h.dir, h.handle, h.len);
 	}
 }
 
@@ -343,11 +342,11 @@ static void hold(ss_agent *ag, ss_assoc *a, const ss_filter_action *act, const s
 	ss_held h = { .handle = handle, .len = len, .may_clear = act->fallback_to_clear, .dir = k->dir };
 	if (a->held_n >= ag->cfg.max_held_per_peer || !ss_hp_push(&ag->held, a, &h)) {
 		ag->stats.held_overflow++;
-		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_OVERFLOW, a, &k->src, &k->dst, k->dir, handle, len);
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_OVERFLOW, &k->src, &k->dst, k->dir, handle, len);
 		return;
 	}
 	ag->stats.held++;
-	emit_pkt(ag, SS_AA_HOLD, 0, a, &k->src, &k->dst, k->dir, handle, len);
+	emit_pkt(ag, SS_AA_HOLD, 0, &k->src, &k->dst, k->dir, handle, len);
 }
 
 void ss_agent_outbound(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t len, uint64_t handle)
@@ -360,20 +359,20 @@ void ss_agent_outbound(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t 
 		 * have an SA, which then carries the traffic. */
 		uint32_t i = ss_at_find(&ag->t, local, remote);
 		bool sa = i != SS_NIL && ss_at_get(&ag->t, i)->state == SS_AS_SECURED;
-		emit_pkt(ag, sa ? SS_AA_ENCRYPT : SS_AA_PASS_CLEAR, 0, NULL, local, remote, k->dir, handle, len);
+		emit_pkt(ag, sa ? SS_AA_ENCRYPT : SS_AA_PASS_CLEAR, 0, local, remote, k->dir, handle, len);
 		return;
 	}
 	const ss_filter_action *act = rule->action;
 	if (act->kind != SS_ACT_NEGOTIATE) {
 		bool permit = act->kind == SS_ACT_PERMIT;
-		emit_pkt(ag, permit ? SS_AA_PASS_CLEAR : SS_AA_DROP, permit ? 0 : SS_DROP_RULE_BLOCK, NULL, local,
+		emit_pkt(ag, permit ? SS_AA_PASS_CLEAR : SS_AA_DROP, permit ? 0 : SS_DROP_RULE_BLOCK, local,
 			 remote, k->dir, handle, len);
 		return;
 	}
 	bool created;
 	uint32_t i = assoc_for(ag, local, remote, k, rule, &created);
 	if (i == SS_NIL) {
-		emit_pkt(ag, SS_AA_DROP, SS_DROP_TABLE_FULL, NULL, local, remote, k->dir, handle, len);
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_TABLE_FULL, local, remote, k->dir, handle, len);
 		return;
 	}
 	if (created)
@@ -382,24 +381,24 @@ void ss_agent_outbound(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t 
 	switch (a->state) {
 	case SS_AS_NEGOTIATING:
 		if (discovery_ok(a, act))
-			emit_pkt(ag, SS_AA_PASS_CLEAR, 0, a, local, remote, k->dir, handle, len);
+			emit_pkt(ag, SS_AA_PASS_CLEAR, 0, local, remote, k->dir, handle, len);
 		else
 			hold(ag, a, act, k, len, handle);
 		break;
 	case SS_AS_SECURED:
 		a->last_used = now;
-		emit_pkt(ag, SS_AA_ENCRYPT, 0, a, local, remote, k->dir, handle, len);
+		emit_pkt(ag, SS_AA_ENCRYPT, 0, local, remote, k->dir, handle, len);
 		break;
 	case SS_AS_SOFT:
 		if (act->fallback_to_clear) {
 			touch_soft(ag, a, now);
-			emit_pkt(ag, SS_AA_PASS_CLEAR, 0, a, local, remote, k->dir, handle, len);
+			emit_pkt(ag, SS_AA_PASS_CLEAR, 0, local, remote, k->dir, handle, len);
 		} else {
-			emit_pkt(ag, SS_AA_DROP, SS_DROP_NO_CLEAR, a, local, remote, k->dir, handle, len);
+			emit_pkt(ag, SS_AA_DROP, SS_DROP_NO_CLEAR, local, remote, k->dir, handle, len);
 		}
 		break;
 	default:
-		emit_pkt(ag, SS_AA_DROP, SS_DROP_BLOCKED, a, local, remote, k->dir, handle, len);
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_BLOCKED, local, remote, k->dir, handle, len);
 		break;
 	}
 }
@@ -410,20 +409,20 @@ void ss_agent_inbound_clear(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint
 	const ss_rule *rule;
 	ag->stats.decisions++;
 	if (!classify(ag, k, &rule)) {
-		emit_pkt(ag, SS_AA_PASS_CLEAR, 0, NULL, local, remote, k->dir, handle, len);
+		emit_pkt(ag, SS_AA_PASS_CLEAR, 0, local, remote, k->dir, handle, len);
 		return;
 	}
 	const ss_filter_action *act = rule->action;
 	if (act->kind != SS_ACT_NEGOTIATE) {
 		bool permit = act->kind == SS_ACT_PERMIT;
-		emit_pkt(ag, permit ? SS_AA_PASS_CLEAR : SS_AA_DROP, permit ? 0 : SS_DROP_RULE_BLOCK, NULL, local,
+		emit_pkt(ag, permit ? SS_AA_PASS_CLEAR : SS_AA_DROP, permit ? 0 : SS_DROP_RULE_BLOCK, local,
 			 remote, k->dir, handle, len);
 		return;
 	}
 	bool created;
 	uint32_t i = assoc_for(ag, local, remote, k, rule, &created);
 	if (i == SS_NIL) {
-		emit_pkt(ag, SS_AA_DROP, SS_DROP_TABLE_FULL, NULL, local, remote, k->dir, handle, len);
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_TABLE_FULL, local, remote, k->dir, handle, len);
 		return;
 	}
 	/* Rows 2 and 3: whether or not the packet is accepted, we negotiate toward the sender. */
@@ -455,7 +454,7 @@ void ss_agent_inbound_clear(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint
 		reason = SS_DROP_BLOCKED;
 		break;
 	}
-	emit_pkt(ag, verdict, verdict == SS_AA_DROP ? reason : 0, a, local, remote, k->dir, handle, len);
+	emit_pkt(ag, verdict, verdict == SS_AA_DROP ? reason : 0, local, remote, k->dir, handle, len);
 }
 
 /* --- IKE events -------------------------------------------------------------------------- */
@@ -658,7 +657,6 @@ static void reevaluate(ss_agent *ag, uint32_t i, ss_time now, const ss_rule *rul
 
 void ss_agent_reload(ss_agent *ag, ss_time now, const ss_agent_policy *pol)
 {
-	ss_agent_policy old = ag->pol;
 	ag->pol = *pol;
 	/* Walk the slab; retire() may free the whole slab when the last record goes, which
 	 * sets used_hw to 0 and ends the loop. */
@@ -679,7 +677,6 @@ void ss_agent_reload(ss_agent *ag, ss_time now, const ss_agent_policy *pol)
 		}
 		reevaluate(ag, i, now, rule);
 	}
-	(void)old;
 }
 
 /* --- introspection ----------------------------------------------------------------------- */
