@@ -486,7 +486,7 @@ bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const s
 		break;
 	case SS_AS_SOFT:
 		emit(ag, SS_AA_SOFT_EXPIRE, &a->local, &a->remote);
-		ag->stats.soft_expired++;
+		ag->stats.soft_upgraded++;
 		a->flags |= SS_AF_UPGRADING;
 		begin_negotiation(ag, i, now, false, "soft peer started ike");
 		break;
@@ -522,6 +522,9 @@ void ss_agent_outcome(ss_agent *ag, ss_time now, const ss_addr *local, const ss_
 	}
 	ss_assoc *a = ss_at_get(&ag->t, i);
 	const ss_filter_action *act = rule_action(a->rule);
+	a->last_outcome = (int8_t)o;
+	if ((unsigned)o <= SS_IKE_PEER_REFUSED)
+		ag->stats.outcomes[o]++;
 	if (o == SS_IKE_SECURED) {
 		to_secured(ag, i, now);
 		return;
@@ -681,22 +684,43 @@ void ss_agent_reload(ss_agent *ag, ss_time now, const ss_agent_policy *pol)
 
 /* --- introspection ----------------------------------------------------------------------- */
 
+static void fill_info(const ss_assoc *a, ss_agent_assoc_info *out)
+{
+	out->local = a->local;
+	out->remote = a->remote;
+	out->state = a->state;
+	out->attempt = a->attempt;
+	out->since = a->since;
+	out->last_used = a->last_used;
+	out->held = a->held_n;
+	out->rule = a->rule;
+	out->last_outcome = a->last_outcome;
+	out->reason = a->reason ? a->reason : "";
+	out->idle_lifetime_s = (uint32_t)(soft_life(a) / 1000);
+	out->expires = a->state == SS_AS_SOFT ? a->last_used + soft_life(a)
+		     : a->state == SS_AS_BLOCKED ? a->deadline
+						 : SS_NEVER;
+}
+
+bool ss_agent_get(const ss_agent *ag, const ss_addr *local, const ss_addr *remote, ss_agent_assoc_info *out)
+{
+	uint32_t i = ss_at_find(&ag->t, local, remote);
+	if (i == SS_NIL)
+		return false;
+	fill_info(ss_at_get(&ag->t, i), out);
+	return true;
+}
+
 bool ss_agent_state(const ss_agent *ag, const ss_addr *local, const ss_addr *remote,
 		    enum ss_assoc_state *st, uint32_t *attempt)
 {
-	uint32_t i = ss_at_find(&ag->t, local, remote);
-	if (i == SS_NIL) {
-		if (st)
-			*st = SS_AS_IDLE;
-		if (attempt)
-			*attempt = 0;
-		return false;
-	}
+	ss_agent_assoc_info info = { .state = SS_AS_IDLE };
+	bool found = ss_agent_get(ag, local, remote, &info);
 	if (st)
-		*st = ss_at_get(&ag->t, i)->state;
+		*st = info.state;
 	if (attempt)
-		*attempt = ss_at_get(&ag->t, i)->attempt;
-	return true;
+		*attempt = info.attempt;
+	return found;
 }
 
 void ss_agent_get_stats(const ss_agent *ag, ss_agent_stats *st)
@@ -718,9 +742,28 @@ void ss_agent_each(const ss_agent *ag, ss_agent_assoc_fn fn, void *ctx)
 {
 	for (uint32_t i = 0; i < ag->t.used_hw; i++) {
 		const ss_assoc *a = ss_at_get(&ag->t, i);
-		if (a->state != SS_AS_FREE_SLOT)
-			fn(ctx, &a->local, &a->remote, a->state, a->since, a->held_n);
+		if (a->state == SS_AS_FREE_SLOT)
+			continue;
+		ss_agent_assoc_info info;
+		fill_info(a, &info);
+		fn(ctx, &info);
 	}
+}
+
+uint32_t ss_agent_flush_soft(ss_agent *ag, ss_time now)
+{
+	uint32_t n = 0;
+	/* retire() may free the slab when the last record goes (used_hw becomes 0). */
+	for (uint32_t i = 0; i < ag->t.used_hw; i++) {
+		ss_assoc *a = ss_at_get(&ag->t, i);
+		if (a->state != SS_AS_SOFT)
+			continue;
+		emit(ag, SS_AA_SOFT_EXPIRE, &a->local, &a->remote);
+		ag->stats.soft_expired++;
+		retire(ag, i, now, "soft associations flushed");
+		n++;
+	}
+	return n;
 }
 
 size_t ss_agent_assoc_size(void)

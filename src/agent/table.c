@@ -117,6 +117,7 @@ uint32_t ss_at_insert(ss_assoc_table *t, const ss_addr *local, const ss_addr *re
 	a->local = *local;
 	a->remote = *remote;
 	a->state = SS_AS_IDLE;
+	a->last_outcome = -1;
 	a->held_head = a->held_tail = SS_NIL;
 	a->heap_pos = SS_NIL;
 	uint32_t h = bucket_of(t, local, remote);

@@ -82,11 +82,12 @@ struct stuck_ctx {
 	int stuck;
 };
 
-static void check_one(void *ctx, const ss_addr *l, const ss_addr *r, enum ss_assoc_state st, ss_time since,
-		      uint32_t held)
+static void check_one(void *ctx, const ss_agent_assoc_info *a)
 {
 	struct stuck_ctx *c = ctx;
-	(void)held;
+	const ss_addr *l = &a->local, *r = &a->remote;
+	enum ss_assoc_state st = a->state;
+	ss_time since = a->since;
 	if (st == SS_AS_NEGOTIATING && c->s->now - since > stuck_limit) {
 		char x[SS_ADDR_STRLEN], y[SS_ADDR_STRLEN];
 		if (c->s->now - since < 16000)
