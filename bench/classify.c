@@ -226,9 +226,9 @@ static void row(size_t n, bool quick, uint64_t seed)
 	double naive = (double)naive_n / t;
 
 	size_t mem = ss_classifier_memory(c);
-	printf("| %zu | %.2f | %zu | %.0f | %.2f M | %.2f M | %.3f M | %.0fx | %.0f%% |\n", n,
-	       compile * 1e3, mem, (double)mem / (double)n, fast / 1e6, batched / 1e6, naive / 1e6,
-	       batched / naive, 100.0 * (double)hits / (double)lookups);
+	printf("| %zu | %.2f | %zu | %.0f | %.2f M | %.2f M | %.1f k | %.0fx | %.0f%% |\n", n,
+	       compile * 1e3, mem, (double)mem / (double)n, fast / 1e6, batched / 1e6, naive / 1e3,
+	       fast / naive, 100.0 * (double)hits / (double)lookups);
 	if (mismatches) {
 		fprintf(stderr, "%zu of %zu sampled lookups disagree with the oracle\n", mismatches, naive_n);
 		exit(1);
@@ -252,11 +252,17 @@ int main(int argc, char **argv)
 	}
 	static const size_t sizes[] = { 10, 1000, 10000, 100000 };
 	printf("### Classifier (one core, CPU time, best of 3; %d distinct random packets, 3/4 of them from a filter)\n\n", N_KEYS);
-	printf("| filters | compile ms | memory bytes | bytes/filter | compiled lookups/s | batched (32) lookups/s | naive lookups/s | speedup | matched |\n");
+	printf("| filters | compile ms | memory bytes | bytes/filter | compiled lookups/s | batched (32) lookups/s | naive oracle lookups/s | compiled/naive | matched |\n");
 	printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	if (only)
 		row(only, false, 0x9e3779b97f4a7c15ULL);
 	for (size_t i = 0; !only && i < (quick ? 2 : 4); i++)
 		row(sizes[i], quick, 0x9e3779b97f4a7c15ULL + i);
+	printf("\nPolicies: 8 rules (1 below 8 filters); filters 40%% me<->host, 15%% host<->host, 13%% me<->subnet "
+	       "(/16-/28), 8%% subnet<->subnet, 16%% me->host with a TCP/UDP port, 6%% any->host or "
+	       "subnet with a TCP port, 1%% me->any ICMP, 1%% any<->any; 10%% IPv6; all mirrored; "
+	       "addresses in two /12s.  Packets: 3/4 inside a random filter (either direction), 1/4 "
+	       "random in the same space.  The naive oracle is sampled and every sampled answer is "
+	       "checked against the compiled classifier (single and batched).\n");
 	return 0;
 }

@@ -10,3 +10,9 @@ for b in classify agent; do
 done
 "$BUILD/bench/classify"
 "$BUILD/bench/agent"
+# The dataplane's release path needs root (namespaces, TUN, nftables).
+if [ "$(id -u)" -eq 0 ] && [ -x "$BUILD/bench/dp_relay" ]; then
+	"$(dirname "$0")/dp_relay.sh" "$BUILD" 3 1400
+else
+	echo "dp_relay: skipped (needs root)"
+fi

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "policy/classify.h"
+#include "policy/describe.h"
 #include "policy/load.h"
 #include "policy/policy.h"
 
@@ -37,6 +38,7 @@ typedef struct cli_source {
 	const char *builtin;
 	const char *psk_file;
 	bool no_dns;
+	bool skip_key_files;
 	bool json;
 } cli_source;
 
@@ -45,6 +47,7 @@ typedef struct cli_source {
 	{ "builtin", required_argument, NULL, 'b' }, \
 	{ "psk-file", required_argument, NULL, 'k' }, \
 	{ "no-dns", no_argument, NULL, 'n' }, \
+	{ "skip-key-files", no_argument, NULL, 's' }, \
 	{ "json", no_argument, NULL, 'j' }, \
 	{ "help", no_argument, NULL, 'h' }
 bool cli_source_opt(cli_source *s, int opt, const char *arg);
@@ -54,15 +57,5 @@ ss_policy *cli_load(const cli_source *s);
 json_t *cli_error_json(const ss_load_error *e);
 /* Prints JSON to stdout with a newline and frees it. */
 void cli_print_json(json_t *j);
-
-/* Words about policy elements, shared by check and explain (describe.c). */
-const char *cli_endpoint_fmt(const ss_endpoint *e, char *buf, size_t n);
-const char *cli_filter_fmt(const ss_filter *f, char *buf, size_t n);
-json_t *cli_filter_json(const ss_filter *f);
-json_t *cli_action_json(const ss_filter_action *a);
-/* One line: "negotiate 'secure' (aes256gcm16, aes128gcm16; pfs ecp256; ...)". */
-const char *cli_action_fmt(const ss_filter_action *a, char *buf, size_t n);
-/* Decision time for a silent peer, in milliseconds. */
-unsigned long cli_silent_ms(const ss_policy *p);
 
 #endif

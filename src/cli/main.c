@@ -6,17 +6,18 @@
 #include "cli/cli.h"
 
 static const cli_cmd commands[] = {
-	{ "check", "[--json] [--no-dns] (FILE | --builtin NAME) [--psk-file FILE]",
+	{ "check", "[--json] [--no-dns] [--skip-key-files] (FILE | --builtin NAME) [--psk-file FILE]",
 		"validate a policy and print its rules in effective order",
 		"Validates the policy file (or a built-in policy) and prints every filter in the order\n"
 		"softsa applies them: most specific first, ties in file order (doc/policy.md, Ordering),\n"
 		"with its rule and action.  Exit status 0 when valid, 1 when not (the error is printed\n"
-		"as FILE:LINE:COL: message), 2 on bad usage.\n"
+		"as FILE:LINE:COL: message), 2 on bad usage.  FILE - reads standard input.\n"
 		"\n"
 		"  --builtin NAME   a built-in policy: client, server, secure-server\n"
 		"  --psk-file FILE  the pre-shared key for policy-wide authentication (needed by\n"
 		"                   built-in policies; overrides the file's psk_file)\n"
 		"  --no-dns         do not resolve DNS names (they become errors)\n"
+		"  --skip-key-files do not read psk_file files (check a policy where its keys are not)\n"
 		"  --json           print JSON instead of text\n",
 		cmd_check },
 	{ "explain", "[--in|--out] [--json] (FILE | --builtin NAME) SRC DST [PROTO [SPORT DPORT]]",
@@ -29,7 +30,7 @@ static const cli_cmd commands[] = {
 		"\n"
 		"  --out            the packet leaves this host (SRC is me); the default\n"
 		"  --in             the packet arrives at this host (DST is me)\n"
-		"  --builtin NAME, --psk-file FILE, --no-dns, --json: as for check\n",
+		"  --builtin NAME, --psk-file FILE, --no-dns, --skip-key-files, --json: as for check\n",
 		cmd_explain },
 };
 

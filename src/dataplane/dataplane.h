@@ -76,6 +76,14 @@ typedef struct ss_dp_notice {
 	bool accepted;         /* what the backend did with it */
 } ss_dp_notice;
 
+/* A soft association as the backend holds it: what matched it (both directions) since it
+ * was set, and how long until the backend lets it expire. */
+typedef struct ss_dp_soft_info {
+	ss_addr peer;
+	uint64_t packets, bytes;
+	ss_time expires_in; /* SS_NEVER without a timeout; whole seconds in the userspace backend */
+} ss_dp_soft_info;
+
 enum ss_dp_fd_role { SS_DP_FD_OUTBOUND, SS_DP_FD_ESP, SS_DP_FD_NOTICE };
 typedef struct ss_dp_fd {
 	int fd;
@@ -84,6 +92,7 @@ typedef struct ss_dp_fd {
 
 typedef struct ss_dp_stats {
 	uint64_t out_pkts, out_reads;     /* captured packets, and wake-ups that found some */
+	uint64_t out_gso;                 /* TCP super-packets split (IFF_VNET_HDR offloads) */
 	uint64_t released, release_err;
 	uint64_t esp_tx, esp_tx_err, esp_rx;
 	uint64_t delivered, deliver_err;
@@ -104,6 +113,7 @@ struct ss_dp_ops {
 	int (*deliver)(ss_dp *dp, const ss_dp_pkt *pkts, size_t n);
 	int (*read_notices)(ss_dp *dp, ss_dp_notice *out, size_t n);
 	void (*get_stats)(ss_dp *dp, ss_dp_stats *out);
+	int (*list_soft)(ss_dp *dp, ss_dp_soft_info *out, size_t n);
 };
 
 struct ss_dp {
@@ -131,6 +141,10 @@ static inline int ss_dp_recv_esp(ss_dp *dp, ss_dp_pkt *p, size_t n) { return dp-
 static inline int ss_dp_deliver(ss_dp *dp, const ss_dp_pkt *p, size_t n) { return dp->ops->deliver(dp, p, n); }
 static inline int ss_dp_read_notices(ss_dp *dp, ss_dp_notice *out, size_t n) { return dp->ops->read_notices(dp, out, n); }
 static inline void ss_dp_get_stats(ss_dp *dp, ss_dp_stats *out) { dp->ops->get_stats(dp, out); }
+/* The soft associations with their traffic so far: a soft peer's packets never reach the
+ * daemon, so this is how it tells an idle one from a busy one (a control-plane call: it
+ * asks the kernel, milliseconds). */
+static inline int ss_dp_list_soft(ss_dp *dp, ss_dp_soft_info *out, size_t n) { return dp->ops->list_soft(dp, out, n); }
 
 const char *ss_dp_peer_state_name(enum ss_dp_peer_state st);
 

@@ -62,6 +62,36 @@ static int rebuild_hdr(ss_esp_sa *sa, ss_esp_pkt *pk, size_t payload, size_t ple
 	return SS_ESP_OK;
 }
 
+/* RFC 6040 §4.2, decapsulation: the inner ECN field from (inner, outer); 4 = drop. */
+enum { NOT_ECT = 0, ECT1 = 1, ECT0 = 2, CE = 3, DROP = 4 };
+static const uint8_t ecn_egress[4][4] = {
+	/* outer:      Not-ECT  ECT(1)  ECT(0)  CE */
+	[NOT_ECT] = { NOT_ECT, NOT_ECT, NOT_ECT, DROP },
+	[ECT1] =    { ECT1,    ECT1,    ECT1,    CE },
+	[ECT0] =    { ECT0,    ECT1,    ECT0,    CE },
+	[CE] =      { CE,      CE,      CE,      CE },
+};
+
+static int apply_ecn(ss_esp_pkt *pk, const ss_flow *f)
+{
+	uint8_t *h = pk->base + pk->off; /* ss_ip_parse validated the header */
+	uint8_t tos = f->version == 4 ? h[1] : (uint8_t)(ss_get16(h) >> 4);
+	uint8_t e = ecn_egress[tos & 3][pk->outer_tos & 3];
+	if (e == DROP)
+		return SS_ESP_E_ECN;
+	if (e == (tos & 3))
+		return SS_ESP_OK;
+	tos = (uint8_t)((tos & ~3) | e);
+	if (f->version == 4) {
+		h[1] = tos;
+		ss_put16(h + 10, 0);
+		ss_put16(h + 10, (uint16_t)~ss_csum_fold(ss_csum_add(0, h, f->hdr_len)));
+	} else {
+		ss_put16(h, (uint16_t)((ss_get16(h) & 0xf00f) | tos << 4));
+	}
+	return SS_ESP_OK;
+}
+
 /* After the trailer: the inner packet, validated and checked against the selectors. */
 static int inner(ss_esp_sa *sa, ss_esp_pkt *pk, size_t payload, size_t plen, uint8_t nh)
 {
@@ -83,9 +113,14 @@ static int inner(ss_esp_sa *sa, ss_esp_pkt *pk, size_t payload, size_t plen, uin
 		return SS_ESP_E_MALFORMED;
 	/* TFC padding (RFC 4303 §2.7) may follow the inner packet: its own length rules. */
 	pk->len = f.total_len;
+	/* Transport mode over UDP means a NAT may sit between us: the sender's TCP/UDP checksum
+	 * covers addresses we did not receive (RFC 3948 §3.1.2).  The ICV has vouched for the
+	 * payload, so the checksum is recomputed for the header we rebuilt. */
+	if (sa->p.mode == SS_ESP_TRANSPORT && sa->p.udp_local_port)
+		ss_l4_csum_fix(pk->base + pk->off, &f);
 	if (!ss_ts_match(&sa->p, &f, true))
 		return SS_ESP_E_SELECTOR;
-	return SS_ESP_OK;
+	return sa->p.mode == SS_ESP_TUNNEL ? apply_ecn(pk, &f) : SS_ESP_OK;
 }
 
 static int decap_sa(ss_esp_sa *sa, ss_esp_pkt *pk, uint32_t wire_seq, ss_time now)
@@ -123,10 +158,10 @@ static int decap_one(ss_esp_sad *sad, ss_esp_pkt *pk, ss_time now)
 	if (pk->off > pk->cap || pk->len > pk->cap - pk->off)
 		return SS_ESP_E_MALFORMED;
 	ss_cur c = ss_cur_init(pk->base + pk->off, pk->len);
-	uint32_t spi = ss_cur_be32(&c);
-	uint32_t seq = ss_cur_be32(&c);
-	if (!ss_cur_ok(&c))
+	const uint8_t *h = ss_cur_take(&c, SS_ESP_HDR_LEN);
+	if (!h)
 		return SS_ESP_E_MALFORMED;
+	uint32_t spi = ss_get32(h), seq = ss_get32(h + 4);
 	ss_esp_sa *sa = ss_esp_sad_lookup_in(sad, spi);
 	if (!sa)
 		return SS_ESP_E_NOSA;
@@ -179,37 +214,32 @@ int ss_esp_parse_outer(ss_esp_pkt *pk)
 	uint8_t v = 0, proto;
 	size_t consumed;
 	ss_cur_peek(&c, 0, &v, 1);
-	uint8_t a[16];
 	if (v >> 4 == 4) {
-		uint8_t ihl = (uint8_t)((ss_cur_u8(&c) & 15) * 4);
-		ss_cur_skip(&c, 1);
-		uint16_t tot = ss_cur_be16(&c);
-		ss_cur_skip(&c, 2);
-		uint16_t frag = ss_cur_be16(&c);
-		ss_cur_skip(&c, 1);
-		proto = ss_cur_u8(&c);
-		ss_cur_skip(&c, 2);
-		ss_cur_copy(&c, a, 4);
-		pk->src = ss_addr_v4((uint32_t)a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3]);
-		ss_cur_copy(&c, a, 4);
-		pk->dst = ss_addr_v4((uint32_t)a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3]);
-		if (!ss_cur_ok(&c) || ihl < SS_IPV4_HDR_LEN || tot < ihl || tot > pk->len)
+		const uint8_t *h = ss_cur_take(&c, SS_IPV4_HDR_LEN);
+		if (!h)
 			return SS_ESP_E_MALFORMED;
-		if (frag & (SS_IPV4_MF | SS_IPV4_OFFMASK))
+		size_t ihl = (size_t)(h[0] & 15) * 4, tot = ss_get16(h + 2);
+		pk->outer_tos = h[1];
+		proto = h[9];
+		pk->src = ss_addr_from(h + 12, SS_AF_INET);
+		pk->dst = ss_addr_from(h + 16, SS_AF_INET);
+		if (ihl < SS_IPV4_HDR_LEN || tot < ihl || tot > pk->len)
+			return SS_ESP_E_MALFORMED;
+		if (ss_get16(h + 6) & (SS_IPV4_MF | SS_IPV4_OFFMASK))
 			return SS_ESP_E_UNSUPPORTED; /* reassembly is the kernel's job */
+		c = ss_cur_sub(&c, tot - SS_IPV4_HDR_LEN);
 		ss_cur_skip(&c, ihl - SS_IPV4_HDR_LEN);
-		c = ss_cur_sub(&c, tot - ihl);
 		consumed = ihl;
 	} else if (v >> 4 == 6) {
-		ss_cur_skip(&c, 4);
-		uint16_t plen = ss_cur_be16(&c);
-		proto = ss_cur_u8(&c);
-		ss_cur_skip(&c, 1);
-		ss_cur_copy(&c, a, 16);
-		pk->src = ss_addr_v6(a);
-		ss_cur_copy(&c, a, 16);
-		pk->dst = ss_addr_v6(a);
-		if (!ss_cur_ok(&c) || plen > ss_cur_left(&c))
+		const uint8_t *h = ss_cur_take(&c, SS_IPV6_HDR_LEN);
+		if (!h)
+			return SS_ESP_E_MALFORMED;
+		size_t plen = ss_get16(h + 4);
+		pk->outer_tos = (uint8_t)(ss_get16(h) >> 4);
+		proto = h[6];
+		pk->src = ss_addr_from(h + 8, SS_AF_INET6);
+		pk->dst = ss_addr_from(h + 24, SS_AF_INET6);
+		if (plen > ss_cur_left(&c))
 			return SS_ESP_E_MALFORMED;
 		c = ss_cur_sub(&c, plen);
 		consumed = SS_IPV6_HDR_LEN;

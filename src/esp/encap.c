@@ -1,50 +1,46 @@
 /* Outbound ESP (RFC 4303 §3.3): inner IP packet in, outer packet out, in place. */
 #include <string.h>
 
-#include "base/cursor.h"
 #include "esp/ip.h"
 #include "esp/sa.h"
 #include "esp/wire.h"
 
-/* Writes the outer IPv4 header (RFC 791) at b; proto is ESP or UDP. */
+/* Header writers: plan() has checked the room, so they store directly. */
+
+/* The outer IPv4 header (RFC 791); proto is ESP or UDP. */
 static void put_ipv4(uint8_t *b, const ss_addr *src, const ss_addr *dst, uint8_t tos, uint16_t id,
 		     bool df, uint8_t ttl, uint8_t proto, size_t total)
 {
-	ss_buf w = ss_buf_init(b, SS_IPV4_HDR_LEN);
-	ss_buf_u8(&w, 0x45);
-	ss_buf_u8(&w, tos);
-	ss_buf_be16(&w, (uint16_t)total);
-	ss_buf_be16(&w, id);
-	ss_buf_be16(&w, df ? SS_IPV4_DF : 0);
-	ss_buf_u8(&w, ttl);
-	ss_buf_u8(&w, proto);
-	ss_buf_be16(&w, 0);
-	ss_buf_put(&w, src->a, 4);
-	ss_buf_put(&w, dst->a, 4);
-	ss_buf_set_be16(&w, 10, (uint16_t)~ss_csum_fold(ss_csum_add(0, b, SS_IPV4_HDR_LEN)));
+	ss_put32(b, 0x45000000u | (uint32_t)tos << 16 | (uint32_t)total);
+	ss_put16(b + 4, id);
+	ss_put16(b + 6, df ? SS_IPV4_DF : 0);
+	b[8] = ttl;
+	b[9] = proto;
+	ss_put16(b + 10, 0);
+	memcpy(b + 12, src->a, 4);
+	memcpy(b + 16, dst->a, 4);
+	ss_put16(b + 10, (uint16_t)~ss_csum_fold(ss_csum_add(0, b, SS_IPV4_HDR_LEN)));
 }
 
 static void put_ipv6(uint8_t *b, const ss_addr *src, const ss_addr *dst, uint8_t tclass,
 		     uint8_t hops, uint8_t nh, size_t payload)
 {
-	ss_buf w = ss_buf_init(b, SS_IPV6_HDR_LEN);
-	ss_buf_be32(&w, 6u << 28 | (uint32_t)tclass << 20);
-	ss_buf_be16(&w, (uint16_t)payload);
-	ss_buf_u8(&w, nh);
-	ss_buf_u8(&w, hops);
-	ss_buf_put(&w, src->a, 16);
-	ss_buf_put(&w, dst->a, 16);
+	ss_put32(b, 6u << 28 | (uint32_t)tclass << 20);
+	ss_put16(b + 4, (uint16_t)payload);
+	b[6] = nh;
+	b[7] = hops;
+	memcpy(b + 8, src->a, 16);
+	memcpy(b + 24, dst->a, 16);
 }
 
 /* RFC 3948 §2.1: UDP header before the ESP header.  The IPv4 checksum is zero (§2.1 SHOULD);
  * IPv6 requires one (RFC 8200 §8.1), computed over the pseudo-header. */
 static void put_udp(uint8_t *u, const ss_esp_sa *sa, size_t udp_len)
 {
-	ss_buf w = ss_buf_init(u, SS_UDP_HDR_LEN);
-	ss_buf_be16(&w, sa->p.udp_local_port);
-	ss_buf_be16(&w, sa->p.udp_remote_port);
-	ss_buf_be16(&w, (uint16_t)udp_len);
-	ss_buf_be16(&w, 0);
+	ss_put16(u, sa->p.udp_local_port);
+	ss_put16(u + 2, sa->p.udp_remote_port);
+	ss_put16(u + 4, (uint16_t)udp_len);
+	ss_put16(u + 6, 0);
 	if (sa->p.local.family != SS_AF_INET6)
 		return;
 	uint8_t ph[8] = { 0, 0, (uint8_t)(udp_len >> 8), (uint8_t)udp_len, 0, 0, 0, SS_IPPROTO_UDP };
@@ -53,7 +49,7 @@ static void put_udp(uint8_t *u, const ss_esp_sa *sa, size_t udp_len)
 	s = ss_csum_add(s, ph, sizeof(ph));
 	s = ss_csum_add(s, u, udp_len);
 	uint16_t c = (uint16_t)~ss_csum_fold(s);
-	ss_buf_set_be16(&w, 6, c ? c : 0xffff);
+	ss_put16(u + 6, c ? c : 0xffff);
 }
 
 /* Where each part goes, computed before anything is written. */
@@ -65,14 +61,15 @@ typedef struct layout {
 	size_t clen;     /* payload + padding + trailer */
 	size_t hdr;      /* outer IP header length */
 	uint8_t nh;      /* next header */
+	bool esp_only;   /* no outer IP/UDP header: the socket adds them */
 } layout;
 
 static int plan(const ss_esp_sa *sa, const ss_esp_pkt *pk, const ss_flow *f, layout *l)
 {
-	bool udp = sa->p.udp_local_port != 0;
+	bool udp = sa->p.udp_local_port != 0 && !l->esp_only;
 	size_t pre = SS_ESP_HDR_LEN + sa->cr.iv_len + (udp ? SS_UDP_HDR_LEN : 0);
 	if (sa->p.mode == SS_ESP_TUNNEL) {
-		l->hdr = sa->p.local.family == SS_AF_INET6 ? SS_IPV6_HDR_LEN : SS_IPV4_HDR_LEN;
+		l->hdr = l->esp_only ? 0 : sa->p.local.family == SS_AF_INET6 ? SS_IPV6_HDR_LEN : SS_IPV4_HDR_LEN;
 		l->payload = pk->off;
 		l->plen = f->total_len;
 		l->nh = f->version == 4 ? SS_IPPROTO_IPIP : SS_IPPROTO_IPV6;
@@ -82,7 +79,9 @@ static int plan(const ss_esp_sa *sa, const ss_esp_pkt *pk, const ss_flow *f, lay
 		 * that case is refused rather than half done. */
 		if (f->fragment || (f->version == 6 && f->first_nh != f->proto))
 			return SS_ESP_E_UNSUPPORTED;
-		l->hdr = f->hdr_len;
+		/* ESP-only output drops the inner header: the kernel builds one from the socket's
+		 * addressing, the same addresses. */
+		l->hdr = l->esp_only ? 0 : f->hdr_len;
 		l->payload = pk->off + f->hdr_len;
 		l->plen = f->total_len - f->hdr_len;
 		l->nh = f->proto;
@@ -116,21 +115,15 @@ static bool next_seq(ss_esp_sa *sa, uint64_t *seq)
 
 /* Transport mode keeps the inner header (moved in front of ESP): only its length and
  * protocol fields change, and the IPv4 checksum. */
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 static void patch_inner_hdr(uint8_t *h, const ss_flow *f, uint8_t proto, size_t total)
 {
 	if (f->version == 4) {
-		put16(h + 2, (uint16_t)total);
+		ss_put16(h + 2, (uint16_t)total);
 		h[9] = proto;
-		put16(h + 10, 0);
-		put16(h + 10, (uint16_t)~ss_csum_fold(ss_csum_add(0, h, f->hdr_len)));
+		ss_put16(h + 10, 0);
+		ss_put16(h + 10, (uint16_t)~ss_csum_fold(ss_csum_add(0, h, f->hdr_len)));
 	} else {
-		put16(h + 4, (uint16_t)(total - SS_IPV6_HDR_LEN));
+		ss_put16(h + 4, (uint16_t)(total - SS_IPV6_HDR_LEN));
 		h[6] = proto;
 	}
 }
@@ -144,16 +137,19 @@ static void put_outer(ss_esp_sa *sa, ss_esp_pkt *pk, const ss_flow *f, const lay
 	bool tunnel = sa->p.mode == SS_ESP_TUNNEL;
 	const ss_addr *src = tunnel ? &sa->p.local : &f->src;
 	const ss_addr *dst = tunnel ? &sa->p.remote : &f->dst;
-	if (!tunnel)
+	if (l->esp_only)
+		;
+	else if (!tunnel)
 		patch_inner_hdr(b + l->out, f, proto, total);
 	else if (src->family == SS_AF_INET)
 		put_ipv4(b + l->out, src, dst, tos, sa->ip_id++, df, SS_IP_DEFAULT_TTL, proto, total);
 	else
 		put_ipv6(b + l->out, src, dst, tos, SS_IP_DEFAULT_TTL, proto, total - SS_IPV6_HDR_LEN);
-	if (udp)
+	if (udp && !l->esp_only)
 		put_udp(b + l->out + l->hdr, sa, total - l->hdr);
 	pk->src = *src;
 	pk->dst = *dst;
+	pk->outer_tos = tos;
 	pk->sport = sa->p.udp_local_port;
 	pk->dport = sa->p.udp_remote_port;
 	pk->outer_hdr_len = (uint16_t)(l->esp - l->out);
@@ -163,26 +159,24 @@ static void put_outer(ss_esp_sa *sa, ss_esp_pkt *pk, const ss_flow *f, const lay
  * copied (RFC 4301 §5.1.2.1, RFC 6040 normal mode), DF too (RFC 4301 §8.1). */
 static void inner_bits(const ss_esp_pkt *pk, const ss_flow *f, uint8_t *tos, bool *df)
 {
-	ss_cur c = ss_cur_init(pk->base + pk->off, f->hdr_len);
+	const uint8_t *h = pk->base + pk->off; /* ss_ip_parse validated the header */
 	if (f->version == 4) {
-		ss_cur_skip(&c, 1);
-		*tos = ss_cur_u8(&c);
-		ss_cur_skip(&c, 4);
-		*df = (ss_cur_be16(&c) & SS_IPV4_DF) != 0;
+		*tos = h[1];
+		*df = (ss_get16(h + 6) & SS_IPV4_DF) != 0;
 	} else {
-		*tos = (uint8_t)(ss_cur_be32(&c) >> 20);
+		*tos = (uint8_t)(ss_get32(h) >> 20);
 		*df = false;
 	}
 }
 
-static int encap_one(ss_esp_sa *sa, ss_esp_pkt *pk)
+static int encap_one(ss_esp_sa *sa, ss_esp_pkt *pk, unsigned flags)
 {
 	if (sa->dead)
 		return SS_ESP_E_EXPIRED;
 	if (pk->off > pk->cap || pk->len > pk->cap - pk->off)
 		return SS_ESP_E_MALFORMED;
 	ss_flow f;
-	layout l;
+	layout l = { .esp_only = (flags & SS_ESP_ENCAP_ESP_ONLY) != 0 };
 	int r = ss_ip_parse(pk->base + pk->off, pk->len, &f);
 	if (r == SS_ESP_OK && !ss_ts_match(&sa->p, &f, false))
 		r = SS_ESP_E_SELECTOR;
@@ -193,7 +187,7 @@ static int encap_one(ss_esp_sa *sa, ss_esp_pkt *pk)
 	uint8_t tos;
 	bool df;
 	inner_bits(pk, &f, &tos, &df);
-	if (sa->p.mode == SS_ESP_TRANSPORT)
+	if (sa->p.mode == SS_ESP_TRANSPORT && !l.esp_only)
 		memmove(pk->base + l.out, pk->base + pk->off, l.hdr); /* keep the inner header */
 	uint64_t seq;
 	if (!next_seq(sa, &seq))
@@ -205,9 +199,8 @@ static int encap_one(ss_esp_sa *sa, ss_esp_pkt *pk)
 		t[i] = (uint8_t)(i + 1);
 	t[pad] = (uint8_t)pad;
 	t[pad + 1] = l.nh;
-	ss_buf w = ss_buf_init(pk->base + l.esp, SS_ESP_HDR_LEN);
-	ss_buf_be32(&w, sa->p.spi);
-	ss_buf_be32(&w, (uint32_t)seq);
+	ss_put32(pk->base + l.esp, sa->p.spi);
+	ss_put32(pk->base + l.esp + 4, (uint32_t)seq);
 	if (!ss_esp_seal(&sa->cr, pk->base + l.esp, l.clen, seq, sa->p.esn))
 		return SS_ESP_E_CRYPTO;
 	size_t total = l.payload + l.clen + sa->cr.icv_len - l.out;
@@ -220,10 +213,15 @@ static int encap_one(ss_esp_sa *sa, ss_esp_pkt *pk)
 
 size_t ss_esp_encap_batch(ss_esp_sa *sa, ss_esp_pkt *pkts, size_t n, ss_time now)
 {
+	return ss_esp_encap_batch_flags(sa, pkts, n, now, 0);
+}
+
+size_t ss_esp_encap_batch_flags(ss_esp_sa *sa, ss_esp_pkt *pkts, size_t n, ss_time now, unsigned flags)
+{
 	size_t ok = 0;
 	ss_esp_sa_check_time(sa, now); /* a time limit may have passed since the last tick */
 	for (size_t i = 0; i < n; i++) {
-		int r = sa->p.dir == SS_ESP_OUT ? encap_one(sa, &pkts[i]) : SS_ESP_E_UNSUPPORTED;
+		int r = sa->p.dir == SS_ESP_OUT ? encap_one(sa, &pkts[i], flags) : SS_ESP_E_UNSUPPORTED;
 		pkts[i].result = (int16_t)r;
 		pkts[i].sa = sa;
 		if (r == SS_ESP_OK)

@@ -7,7 +7,22 @@
  * a transport-mode SA needs SS_ESP_DECAP_HEADROOM before the ESP header to rebuild the IP
  * header.  Batch calls take N packets so the dataplane can use sendmmsg/recvmmsg and GSO.
  *
- * Not thread-safe: one SAD per datapath thread, or a lock around it. */
+ * Not thread-safe: one SAD per datapath thread, or a lock around it.
+ *
+ * How a datapath uses it:
+ *   sad = ss_esp_sad_new();
+ *   out = ss_esp_sad_add(sad, &params_out, now, &why);   // from the IKE engine's CHILD_SA
+ *   in  = ss_esp_sad_add(sad, &params_in, now, &why);
+ *   outbound: read inner packets at buf + SS_ESP_HEADROOM, ss_esp_encap_batch(out, ...) (or
+ *     _flags with SS_ESP_ENCAP_ESP_ONLY for a UDP/ESP socket), send pkts with result OK;
+ *   inbound: ESP from a UDP 4500 socket (after IKE's non-ESP-marker check) or a raw socket
+ *     (ss_esp_parse_outer), ss_esp_decap_batch(sad, ...), write OK ones to the TUN device;
+ *   timers: call ss_esp_sad_tick(sad, now) by the deadline it returns; after any call, drain
+ *     ss_esp_sad_events(): SOFT -> ask IKE to rekey, HARD -> ss_esp_sad_del (and tell IKE).
+ *
+ * Cost: the AES-GCM path makes no allocation per packet.  CBC + HMAC makes about two inside
+ * OpenSSL 3.0 (re-initialising HMAC duplicates the digest context), one more reason GCM is
+ * the fast path; bench/esp_micro prints both next to the bare EVP cost. */
 #ifndef SS_ESP_ESP_H
 #define SS_ESP_ESP_H
 
@@ -103,6 +118,7 @@ enum ss_esp_result {
 	SS_ESP_E_NOROOM,     /* caller's buffer lacks head/tailroom */
 	SS_ESP_E_UNSUPPORTED,/* e.g. transport mode over IPv6 extension headers, fragments */
 	SS_ESP_E_CRYPTO,     /* the crypto library failed (should not happen) */
+	SS_ESP_E_ECN,        /* outer CE over a Not-ECT inner packet: RFC 6040 §4.2 drops it */
 	SS_ESP_E_COUNT
 };
 const char *ss_esp_result_name(int r);
@@ -116,6 +132,9 @@ typedef struct ss_esp_pkt {
 	ss_addr src, dst;
 	uint16_t sport, dport;
 	uint16_t outer_hdr_len;   /* encap: bytes of IP (+UDP) header before the ESP header */
+	/* Outer TOS / traffic class: set by encap and by ss_esp_parse_outer (or by the caller from
+	 * IP_RECVTOS); tunnel decap applies its ECN bits to the inner packet (RFC 6040). */
+	uint8_t outer_tos;
 	int16_t result;           /* enum ss_esp_result */
 	struct ss_esp_sa *sa;     /* decap: the SA found by SPI (or NULL) */
 } ss_esp_pkt;
@@ -167,6 +186,11 @@ const ss_esp_counters *ss_esp_sa_counters(const ss_esp_sa *sa);
  * the replay window. */
 uint64_t ss_esp_sa_seq(const ss_esp_sa *sa);
 bool ss_esp_sa_dead(const ss_esp_sa *sa);
+/* The parameters the SA was made with, for display (key pointers NULL: keys are not kept
+ * outside the crypto contexts). */
+const ss_esp_params *ss_esp_sa_params(const ss_esp_sa *sa);
+/* When the time lifetimes run out (SS_NEVER if unlimited), and bytes carried so far. */
+void ss_esp_sa_lifetime(const ss_esp_sa *sa, ss_time *soft_at, ss_time *hard_at, uint64_t *bytes);
 /* Bytes of overhead encap adds to an inner packet of inner_len bytes (for MTU decisions). */
 size_t ss_esp_sa_overhead(const ss_esp_sa *sa, size_t inner_len);
 
@@ -174,6 +198,17 @@ size_t ss_esp_sa_overhead(const ss_esp_sa *sa, size_t inner_len);
  * its result; good ones become the outer packet (IP header first, outer_hdr_len bytes of
  * IP[+UDP] before the ESP header).  Returns how many succeeded. */
 size_t ss_esp_encap_batch(ss_esp_sa *sa, ss_esp_pkt *pkts, size_t n, ss_time now);
+
+enum ss_esp_encap_flags {
+	/* Output starts at the ESP header (outer_hdr_len 0): for a UDP socket (which adds IP and
+	 * UDP) or a raw IPPROTO_ESP socket (which adds IP); src/dst/ports still say where to.
+	 * Needs only 8 + IV bytes of headroom, so in tunnel mode equal-size inner packets placed
+	 * at a stride of the ESP size come out back to back -- one UDP GSO (UDP_SEGMENT) send.
+	 * (Not in transport mode: its inner header, dropped, sits where the previous packet's
+	 * ICV goes, so such a batch would have to be encapsulated last to first.) */
+	SS_ESP_ENCAP_ESP_ONLY = 1,
+};
+size_t ss_esp_encap_batch_flags(ss_esp_sa *sa, ss_esp_pkt *pkts, size_t n, ss_time now, unsigned flags);
 
 /* Decapsulates n ESP packets (each starting at the ESP header, src/dst set) in place, in the
  * RFC 4303 §3.4 order: SPI lookup, replay pre-check, ICV, window update, padding and next

@@ -5,11 +5,15 @@
 #include "base/cursor.h"
 #include "esp/wire.h"
 
+/* Sums 32-bit big-endian words into 64 bits: 2^16 = 1 modulo 0xffff, so folding later gives
+ * the RFC 1071 16-bit sum (RFC 1071 §2(C)), at a quarter of the loop iterations. */
 uint32_t ss_csum_add(uint32_t sum, const uint8_t *p, size_t n)
 {
 	uint64_t s = sum;
 	size_t i = 0;
-	for (; i + 1 < n; i += 2)
+	for (; i + 4 <= n; i += 4)
+		s += (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 | (uint32_t)p[i + 2] << 8 | p[i + 3];
+	for (; i + 2 <= n; i += 2)
 		s += (uint32_t)p[i] << 8 | p[i + 1];
 	if (i < n)
 		s += (uint32_t)p[i] << 8;
@@ -52,47 +56,40 @@ static void l4_ports(ss_cur *c, ss_flow *f)
 	f->ports_known = ss_cur_ok(c);
 }
 
-static int parse_v4(const uint8_t *pkt, ss_cur *c, size_t len, ss_flow *f)
+/* The fixed header is taken whole through the cursor, then decoded (validate, interpret). */
+static int parse_v4(ss_cur *c, size_t len, ss_flow *f)
 {
-	uint8_t vihl = ss_cur_u8(c);
-	ss_cur_skip(c, 1);
-	uint16_t tot = ss_cur_be16(c);
-	ss_cur_skip(c, 2);
-	uint16_t frag = ss_cur_be16(c);
-	ss_cur_skip(c, 1);
-	f->proto = f->first_nh = ss_cur_u8(c);
-	ss_cur_skip(c, 2);
-	uint8_t a[4];
-	ss_cur_copy(c, a, 4);
-	f->src = ss_addr_v4((uint32_t)a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3]);
-	ss_cur_copy(c, a, 4);
-	f->dst = ss_addr_v4((uint32_t)a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3]);
-	f->hdr_len = (uint16_t)((vihl & 15) * 4);
-	if (!ss_cur_ok(c) || f->hdr_len < SS_IPV4_HDR_LEN || tot < f->hdr_len || tot > len)
+	const uint8_t *h = ss_cur_take(c, SS_IPV4_HDR_LEN);
+	if (!h)
+		return SS_ESP_E_MALFORMED;
+	uint16_t tot = ss_get16(h + 2), frag = ss_get16(h + 6);
+	f->proto = f->first_nh = h[9];
+	f->src = ss_addr_from(h + 12, SS_AF_INET);
+	f->dst = ss_addr_from(h + 16, SS_AF_INET);
+	f->hdr_len = (uint16_t)((h[0] & 15) * 4);
+	if (f->hdr_len < SS_IPV4_HDR_LEN || tot < f->hdr_len || tot > len)
 		return SS_ESP_E_MALFORMED;
 	f->total_len = tot;
 	f->fragment = (frag & (SS_IPV4_MF | SS_IPV4_OFFMASK)) != 0;
 	if (frag & SS_IPV4_OFFMASK)
 		return SS_ESP_OK; /* a non-first fragment has no ports (RFC 4301 §4.4.1 OPAQUE) */
-	ss_cur l4 = ss_cur_init(pkt, tot);
-	ss_cur_skip(&l4, f->hdr_len);
+	ss_cur l4 = ss_cur_sub(c, tot - SS_IPV4_HDR_LEN);
+	ss_cur_skip(&l4, f->hdr_len - SS_IPV4_HDR_LEN);
 	l4_ports(&l4, f);
 	return SS_ESP_OK;
 }
 
 static int parse_v6(ss_cur *c, size_t len, ss_flow *f)
 {
-	ss_cur_skip(c, 4);
-	uint16_t plen = ss_cur_be16(c);
-	uint8_t nh = f->first_nh = ss_cur_u8(c);
-	ss_cur_skip(c, 1);
-	uint8_t a[16];
-	ss_cur_copy(c, a, 16);
-	f->src = ss_addr_v6(a);
-	ss_cur_copy(c, a, 16);
-	f->dst = ss_addr_v6(a);
+	const uint8_t *h = ss_cur_take(c, SS_IPV6_HDR_LEN);
+	if (!h)
+		return SS_ESP_E_MALFORMED;
+	uint16_t plen = ss_get16(h + 4);
+	uint8_t nh = f->first_nh = h[6];
+	f->src = ss_addr_from(h + 8, SS_AF_INET6);
+	f->dst = ss_addr_from(h + 24, SS_AF_INET6);
 	f->hdr_len = SS_IPV6_HDR_LEN;
-	if (!ss_cur_ok(c) || (size_t)plen + SS_IPV6_HDR_LEN > len)
+	if ((size_t)plen + SS_IPV6_HDR_LEN > len)
 		return SS_ESP_E_MALFORMED; /* jumbograms (plen 0) are not for a tunnel either */
 	f->total_len = (uint16_t)(plen + SS_IPV6_HDR_LEN);
 	ss_cur p = ss_cur_sub(c, plen);
@@ -129,7 +126,7 @@ int ss_ip_parse(const uint8_t *p, size_t len, ss_flow *f)
 		return SS_ESP_E_MALFORMED;
 	f->version = v >> 4;
 	if (f->version == 4)
-		return parse_v4(p, &c, len, f);
+		return parse_v4(&c, len, f);
 	if (f->version == 6)
 		return parse_v6(&c, len, f);
 	return SS_ESP_E_MALFORMED;
@@ -167,4 +164,38 @@ bool ss_ts_match(const ss_esp_params *p, const ss_flow *f, bool inbound)
 	uint16_t lport = inbound ? f->dport : f->sport, rport = inbound ? f->sport : f->dport;
 	return ts_list(p->local_ts, p->n_local_ts, f, local, lport) &&
 		ts_list(p->remote_ts, p->n_remote_ts, f, remote, rport);
+}
+
+void ss_l4_csum_fix(uint8_t *p, const ss_flow *f)
+{
+	size_t at;
+	switch (f->proto) {
+	case SS_IPPROTO_TCP: at = 16; break;
+	case SS_IPPROTO_UDP: at = 6; break;
+	case SS_IPPROTO_ICMPV6: at = 2; break;
+	default: return; /* ICMP for IPv4 has no pseudo-header */
+	}
+	/* Only a whole, unfragmented datagram with no IPv6 extension headers in the way. */
+	if (f->fragment || f->first_nh != f->proto)
+		return;
+	size_t l4len = f->total_len - f->hdr_len;
+	if (l4len < at + 2)
+		return;
+	uint8_t *l4 = p + f->hdr_len;
+	if (f->proto == SS_IPPROTO_UDP && f->version == 4 && ss_get16(l4 + at) == 0)
+		return; /* IPv4 UDP without a checksum stays without */
+	size_t alen = f->version == 4 ? 4 : 16;
+	uint8_t ph[8] = { 0, 0, (uint8_t)(l4len >> 8), (uint8_t)l4len, 0, 0, 0, f->proto };
+	if (f->version == 6) {
+		ph[0] = (uint8_t)(l4len >> 24), ph[1] = (uint8_t)(l4len >> 16);
+	}
+	ss_put16(l4 + at, 0);
+	uint32_t s = ss_csum_add(0, f->src.a, alen);
+	s = ss_csum_add(s, f->dst.a, alen);
+	s = ss_csum_add(s, ph, sizeof(ph));
+	s = ss_csum_add(s, l4, l4len);
+	uint16_t c = (uint16_t)~ss_csum_fold(s);
+	if (c == 0 && f->proto == SS_IPPROTO_UDP)
+		c = 0xffff; /* RFC 768: 0 means "no checksum" */
+	ss_put16(l4 + at, c);
 }

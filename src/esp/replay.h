@@ -7,16 +7,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Bitmap size in bits, a power of two; the window is one block smaller (RFC 6479 §2: the
- * block holding the top is only partly inside the window).  Default 4096 -> window 4032. */
-#ifndef SS_ESP_REPLAY_BITMAP_BITS
-#define SS_ESP_REPLAY_BITMAP_BITS 4096
+/* The window: how far behind the highest number a packet may arrive, a power of two (set it
+ * with -DSS_ESP_REPLAY_WINDOW=...).  The ring must hold the window plus the partly used block
+ * at the top (RFC 6479 §2) and be a power of two itself: twice the window, 1 KiB at 4096. */
+#ifndef SS_ESP_REPLAY_WINDOW
+#define SS_ESP_REPLAY_WINDOW 4096
 #endif
+#define SS_ESP_REPLAY_BITMAP_BITS (2 * SS_ESP_REPLAY_WINDOW)
 #define SS_ESP_REPLAY_BLOCKS (SS_ESP_REPLAY_BITMAP_BITS / 64)
-#define SS_ESP_REPLAY_WINDOW (SS_ESP_REPLAY_BITMAP_BITS - 64)
 
-_Static_assert((SS_ESP_REPLAY_BITMAP_BITS & (SS_ESP_REPLAY_BITMAP_BITS - 1)) == 0,
-	"replay bitmap must be a power of two");
+_Static_assert((SS_ESP_REPLAY_WINDOW & (SS_ESP_REPLAY_WINDOW - 1)) == 0,
+	"replay window must be a power of two");
 _Static_assert(SS_ESP_REPLAY_WINDOW >= 1024, "the issue asks for a window of at least 1024");
 
 typedef struct ss_replay {

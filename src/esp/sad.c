@@ -28,6 +28,7 @@ static const char *const result_names[SS_ESP_E_COUNT] = {
 	[SS_ESP_E_NOROOM] = "no-room",
 	[SS_ESP_E_UNSUPPORTED] = "unsupported",
 	[SS_ESP_E_CRYPTO] = "crypto",
+	[SS_ESP_E_ECN] = "ecn",
 };
 
 const char *ss_esp_result_name(int r)
@@ -315,6 +316,14 @@ int ss_esp_sa_dir(const ss_esp_sa *sa) { return sa->p.dir; }
 void *ss_esp_sa_user(const ss_esp_sa *sa) { return sa->p.user; }
 const ss_esp_counters *ss_esp_sa_counters(const ss_esp_sa *sa) { return &sa->ctr; }
 bool ss_esp_sa_dead(const ss_esp_sa *sa) { return sa->dead; }
+const ss_esp_params *ss_esp_sa_params(const ss_esp_sa *sa) { return &sa->p; }
+
+void ss_esp_sa_lifetime(const ss_esp_sa *sa, ss_time *soft_at, ss_time *hard_at, uint64_t *bytes)
+{
+	*soft_at = sa->soft_at;
+	*hard_at = sa->hard_at;
+	*bytes = sa->bytes;
+}
 
 uint64_t ss_esp_sa_seq(const ss_esp_sa *sa)
 {

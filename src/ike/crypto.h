@@ -112,6 +112,11 @@ const ss_integ_desc *ss_integ_all(size_t *n);
 const ss_prf_desc *ss_prf_all(size_t *n);
 const ss_dh_desc *ss_dh_all(size_t *n);
 
+/* Fetches every algorithm and builds every group's parameters now rather than at the first
+ * handshake (call it at daemon start, before dropping privileges).  NULL when everything
+ * supported is usable, else the name of what is missing ("AES-256-GCM", "ecp384", ...). */
+const char *ss_crypto_preload(void);
+
 /* A negotiated IKE SA suite. integ is SS_INTEG_NONE iff encr is AEAD. */
 typedef struct ss_ike_suite {
 	uint16_t encr, encr_bits, integ, prf, dh;

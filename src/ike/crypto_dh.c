@@ -141,6 +141,24 @@ static EVP_PKEY *params_of(const ss_dh_desc *d)
 	return i < MAX_GROUPS ? group_params[i] : NULL;
 }
 
+const char *ss_dh_preload(void)
+{
+	size_t n;
+	const ss_dh_desc *all = ss_dh_all(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (all[i].kind != SS_DH_KIND_X25519) {
+			if (!params_of(&all[i]))
+				return all[i].name;
+			continue;
+		}
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+		EVP_PKEY_CTX_free(ctx);
+		if (!ctx)
+			return all[i].name;
+	}
+	return NULL;
+}
+
 static EVP_PKEY *keygen(const ss_dh_desc *d)
 {
 	EVP_PKEY *key = NULL, *params = NULL;

@@ -13,4 +13,7 @@ EVP_MAC_CTX *ss_hmac_new(const char *digest, const uint8_t *key, size_t key_len)
 /* The fetched cipher for an encryption descriptor, NULL on failure. */
 const EVP_CIPHER *ss_cipher_get(const ss_encr_desc *e);
 
+/* crypto_dh.c: NULL when every group can make keys, else the missing group's name. */
+const char *ss_dh_preload(void);
+
 #endif

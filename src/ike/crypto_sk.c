@@ -61,7 +61,7 @@ static size_t icv_len(const ss_sk *sk)
 
 size_t ss_sk_iv_len(const ss_sk *sk)
 {
-	return sk->encr->iv_len;
+	return sk->encr ? sk->encr->iv_len : 0;
 }
 
 /* Inner payloads + padding + Pad Length, rounded up to the alignment. */
@@ -73,6 +73,8 @@ static size_t padded_len(const ss_sk *sk, size_t plain_len)
 
 size_t ss_sk_body_len(const ss_sk *sk, size_t plain_len)
 {
+	if (!sk->encr)
+		return 0;  /* and ss_sk_seal() will refuse */
 	return sk->encr->iv_len + padded_len(sk, plain_len) + icv_len(sk);
 }
 
@@ -114,9 +116,13 @@ bool ss_sk_seal(ss_sk *sk, uint8_t *msg, size_t cap, size_t aad_len, size_t plai
                 size_t *msg_len)
 {
 	const ss_encr_desc *e = sk->encr;
+	/* A direction never set up (or wiped) seals nothing.  Bounded first, so that none of
+	 * the sums below can wrap. */
+	if (!e || aad_len > INT32_MAX || plain_len > INT32_MAX)
+		return false;
 	size_t iv_len = e->iv_len, ct_len = padded_len(sk, plain_len), icv = icv_len(sk);
 	size_t total = aad_len + iv_len + ct_len + icv;
-	if (total > cap || total > INT32_MAX || total < aad_len)
+	if (total > cap || total > INT32_MAX)
 		return false;
 	uint8_t *iv = msg + aad_len, *ct = iv + iv_len, *tag = ct + ct_len;
 	/* Padding of zeros, then the Pad Length octet (§3.14). */
@@ -170,6 +176,8 @@ enum ss_sk_err ss_sk_open(const ss_sk *sk, uint8_t *msg, size_t msg_len, size_t 
                           size_t *inner_off, size_t *inner_len)
 {
 	const ss_encr_desc *e = sk->encr;
+	if (!e)
+		return SS_SK_FAILED;
 	size_t iv_len = e->iv_len, icv = icv_len(sk);
 	if (msg_len > INT32_MAX || aad_len > msg_len || msg_len - aad_len < iv_len + icv + 1)
 		return SS_SK_MALFORMED;

@@ -174,3 +174,15 @@ const EVP_CIPHER *ss_cipher_get(const ss_encr_desc *e)
 			return ciphers[i];
 	return NULL;
 }
+
+const char *ss_crypto_preload(void)
+{
+	pthread_once(&fetch_once, fetch_all);
+	for (size_t i = 0; i < COUNT(prfs); i++)
+		if (!hmac_tmpl[i])
+			return prfs[i].name;
+	for (size_t i = 0; i < COUNT(encrs); i++)
+		if (!ciphers[i])
+			return encrs[i].evp;
+	return ss_dh_preload();
+}

@@ -97,6 +97,14 @@ void ss_ike_icmp(ss_ike_engine *e, const uint8_t *quoted, size_t len, ss_time no
 bool ss_ike_delete(ss_ike_engine *e, uint32_t sa, ss_time now);
 /* Starts a liveness check (empty INFORMATIONAL). */
 bool ss_ike_dpd(ss_ike_engine *e, uint32_t sa, ss_time now);
+/* CREATE_CHILD_SA (§1.3) on an established IKE SA, one request at a time (window 1): false
+ * when the SA is busy or unknown.  PFS when the config's first ESP suite has a DH group. */
+bool ss_ike_create_child(ss_ike_engine *e, uint32_t sa, ss_time now);
+/* Rekeys the CHILD SA with this inbound SPI (§1.3.3); the old one is deleted once the new one
+ * is up (CHILD_UP with rekey_of, then CHILD_DELETED). */
+bool ss_ike_rekey_child(ss_ike_engine *e, uint32_t sa, uint32_t spi_in, ss_time now);
+/* Rekeys the IKE SA itself (§1.3.2, §2.18): new SPIs and keys, CHILD SAs carried over. */
+bool ss_ike_rekey_ike(ss_ike_engine *e, uint32_t sa, ss_time now);
 
 ss_time ss_ike_next_deadline(const ss_ike_engine *e);
 
@@ -108,6 +116,7 @@ enum ss_ike_action_kind {
 	SS_IKE_ACT_CHILD_DELETED,  /* remove the CHILD SA with these SPIs */
 	SS_IKE_ACT_IKE_DELETED,    /* the IKE SA is gone (with all its CHILD SAs) */
 	SS_IKE_ACT_OUTCOME,        /* how a negotiation ended (initiator, and SECURED as responder) */
+	SS_IKE_ACT_IKE_REKEYED,    /* the IKE SA was rekeyed (same handle, new SPIs and keys) */
 };
 
 typedef struct ss_ike_child_info {
@@ -120,6 +129,7 @@ typedef struct ss_ike_child_info {
 	bool udp_encap;                 /* ESP in UDP (RFC 3948) between the ports below */
 	ss_ike_endpoint local, remote;
 	bool initiator;                 /* we initiated the exchange that made it */
+	uint32_t rekey_of;              /* CHILD_UP: inbound SPI of the CHILD SA this replaces, or 0 */
 } ss_ike_child_info;
 
 typedef struct ss_ike_action {
@@ -146,6 +156,7 @@ typedef struct ss_ike_stats {
 	uint64_t dropped_auth;          /* SK payload failed integrity */
 	uint64_t cookies_sent, half_open_refused;
 	uint64_t icmp_counted, icmp_ignored;
+	uint64_t keepalives, keepalives_rx;  /* NAT keepalives sent / received (RFC 3948 §2.3) */
 	uint64_t sa_established, sa_failed;
 	uint32_t half_open, sas;
 } ss_ike_stats;

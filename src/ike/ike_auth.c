@@ -25,15 +25,16 @@ static ss_ike_id id_from(const ss_ike_id_pl *pl)
 	return id;
 }
 
-static void child_info(ike_sa *sa, const ss_child_keys *ck, uint32_t spi_in, uint32_t spi_out,
-		       const ss_ike_ts_pl *tsl, const ss_ike_ts_pl *tsr, ss_ike_child_info *ci)
+void child_info(ike_sa *sa, const ss_child_keys *ck, bool exch_initiator, uint32_t spi_in,
+		uint32_t spi_out, const ss_ike_ts_pl *tsl, const ss_ike_ts_pl *tsr, ss_ike_child_info *ci)
 {
+	/* §2.17: i2r is from whoever initiated the exchange that made this CHILD SA. */
 	memset(ci, 0, sizeof(*ci));
 	ci->spi_in = spi_in;
 	ci->spi_out = spi_out;
 	ci->suite = ck->suite;
-	ci->key_out = sa->initiator ? ck->i2r : ck->r2i;
-	ci->key_in = sa->initiator ? ck->r2i : ck->i2r;
+	ci->key_out = exch_initiator ? ck->i2r : ck->r2i;
+	ci->key_in = exch_initiator ? ck->r2i : ck->i2r;
 	ci->ts_local = *tsl;
 	ci->ts_remote = *tsr;
 	ci->mode = sa->cfg->mode;
@@ -41,24 +42,41 @@ static void child_info(ike_sa *sa, const ss_child_keys *ck, uint32_t spi_in, uin
 	ci->udp_encap = sa->natt;
 	ci->local = sa->local;
 	ci->remote = sa->remote;
-	ci->initiator = sa->initiator;
+	ci->initiator = exch_initiator;
+}
+
+/* §2.8: the side that made a CHILD SA rekeys it at 90% of its lifetime; both drop it at
+ * 100% if that did not happen.  A lifetime of 0 means "never". */
+static ss_time at_fraction(ss_time now, uint32_t lifetime_s, unsigned percent)
+{
+	return lifetime_s ? now + (ss_time)lifetime_s * 10u * percent : SS_NEVER;
 }
 
 /* Emits CHILD_UP and remembers the CHILD SA (without its keys). */
-static void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci)
+void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci, ss_time now)
 {
 	act_child(e, sa, SS_IKE_ACT_CHILD_UP, ci);
 	ss_wipe(&ci->key_in, sizeof(ci->key_in));
 	ss_wipe(&ci->key_out, sizeof(ci->key_out));
 	for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
 		if (!sa->child[i].used) {
-			sa->child[i].used = true;
-			sa->child[i].info = *ci;
+			ike_child *c = &sa->child[i];
+			c->used = true;
+			c->info = *ci;
+			c->rekey_at = ci->initiator ? at_fraction(now, ci->lifetime_s, 90) : SS_NEVER;
+			c->expire_at = at_fraction(now, ci->lifetime_s, 100);
 			return;
 		}
+	SS_WARN(SUB, "SA %u: more than %d CHILD SAs: not tracking SPI %08x", sa->handle,
+		SS_IKE_MAX_CHILD, ci->spi_in);
 }
 
-static void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote)
+void ike_lifetime_start(ike_sa *sa, ss_time now)
+{
+	sa->rekey_at = sa->initiator ? at_fraction(now, sa->cfg->ike_lifetime_s, 90) : SS_NEVER;
+}
+
+void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote)
 {
 	ts_default(local, &sa->cfg->ts_local, &sa->local.addr);
 	ts_default(remote, &sa->cfg->ts_remote, &sa->remote.addr);
@@ -88,6 +106,43 @@ static bool peer_auth_ok(const ike_sa *sa, const ss_ike_msg *m, const ss_ike_id_
 	return ss_auth_psk_verify(sa->suite.prf, sa->cfg->psk, sa->cfg->psk_len, msg, msg_len,
 				  nonce, nonce_len, skp, sa->keys.sk_p_len, id->body.p, id->body.len,
 				  m->auth.data.p, m->auth.data.len);
+}
+
+/* The smallest of an SA's two nonces, compared as §2.8.1 compares them. */
+static int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+	return c ? c : (al > bl) - (al < bl);
+}
+
+static void min_nonce(const ike_sa *sa, const uint8_t **p, size_t *len)
+{
+	bool ni = nonce_cmp(sa->ni, sa->ni_len, sa->nr, sa->nr_len) < 0;
+	*p = ni ? sa->ni : sa->nr;
+	*len = ni ? sa->ni_len : sa->nr_len;
+}
+
+/* Simultaneous initiation: both sides started an IKE SA toward each other and both came up.
+ * Like colliding rekeys (§2.8.1), the pair holding the lowest nonce is redundant; both ends
+ * see the same nonces, so they agree, and the initiator of the redundant one deletes it. */
+static void converge(ss_ike_engine *e, ike_sa *sa, ss_time now)
+{
+	for (ike_sa *o = e->sas; o; o = o->next) {
+		if (o == sa || o->state != ST_ESTABLISHED || o->rekeyed ||
+		    !ss_addr_eq(&o->remote.addr, &sa->remote.addr) ||
+		    !ss_addr_eq(&o->local.addr, &sa->local.addr))
+			continue;
+		const uint8_t *pa, *pb;
+		size_t la, lb;
+		min_nonce(sa, &pa, &la);
+		min_nonce(o, &pb, &lb);
+		ike_sa *redundant = nonce_cmp(pa, la, pb, lb) < 0 ? sa : o;
+		SS_INFO(SUB, "SA %u and SA %u join the same peers: SA %u is redundant", sa->handle,
+			o->handle, redundant->handle);
+		if (redundant->initiator && !redundant->out.req)
+			ss_ike_delete_sa(e, redundant, now);
+		return;
+	}
 }
 
 /* ---- Initiator ---- */
@@ -189,11 +244,13 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	}
 	sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done");
 	e->st.sa_established++;
+	ike_lifetime_start(sa, now);
 	ss_ike_child_info ci;
-	child_info(sa, &ck, sa->child_spi, peer_spi, &m->tsi, &m->tsr, &ci);
+	child_info(sa, &ck, true, sa->child_spi, peer_spi, &m->tsi, &m->tsr, &ci);
 	ss_child_keys_wipe(&ck);
-	child_up(e, sa, &ci);
+	child_up(e, sa, &ci, now);
 	act_outcome(e, sa, SS_IKE_SECURED, 0, "IKE SA and CHILD SA established");
+	converge(e, sa, now);
 }
 
 /* ---- Responder ---- */
@@ -214,14 +271,14 @@ static void auth_fail_reply(ss_ike_engine *e, ike_sa *sa, const char *why)
 }
 
 /* Negotiates the CHILD SA; returns 0 or the error notify to send instead. */
-static uint16_t child_select(ike_sa *sa, const ss_ike_msg *m, ss_esp_suite *es, uint8_t *num,
-			     uint32_t *peer_spi, ss_ike_ts_pl *ni, ss_ike_ts_pl *nr)
+uint16_t child_select(ike_sa *sa, const ss_ike_msg *m, bool ignore_dh, ss_esp_suite *es,
+		      uint8_t *num, uint32_t *peer_spi, ss_ike_ts_pl *ni, ss_ike_ts_pl *nr)
 {
 	bool transport = ss_ike_find_notify(m, SS_N_USE_TRANSPORT_MODE) != NULL;
 	if (!ss_ike_has(m, SS_PL_SA) || !ss_ike_has(m, SS_PL_TSI) || !ss_ike_has(m, SS_PL_TSR))
 		return SS_N_INVALID_SYNTAX;
 	if (transport != (sa->cfg->mode == SS_MODE_TRANSPORT) ||
-	    !prop_select_esp(&m->sa, sa->cfg->esp, sa->cfg->n_esp, true, es, num, peer_spi))
+	    !prop_select_esp(&m->sa, sa->cfg->esp, sa->cfg->n_esp, ignore_dh, es, num, peer_spi))
 		return SS_N_NO_PROPOSAL_CHOSEN;
 	ss_ike_ts_pl tsl, tsr;
 	our_ts(sa, &tsl, &tsr);
@@ -303,7 +360,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	uint8_t num = 0;
 	uint32_t peer_spi = 0;
 	ss_ike_ts_pl ni, nr;
-	uint16_t child_err = child_select(sa, m, &es, &num, &peer_spi, &ni, &nr);
+	uint16_t child_err = child_select(sa, m, true, &es, &num, &peer_spi, &ni, &nr);
 	sa->child_spi = child_err ? 0 : new_child_spi();
 	uint8_t out[SS_IKE_BUF];
 	size_t n = build_auth_response(sa, child_err, &es, num, &ni, &nr, out, sizeof(out));
@@ -314,6 +371,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	sa_send_response(e, sa, out, n);
 	sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done");
 	e->st.sa_established++;
+	ike_lifetime_start(sa, now);
 	if (child_err) {
 		SS_INFO(SUB, "SA %u: CHILD SA refused: %s", sa->handle, ss_ike_notify_name(child_err));
 		return;
@@ -322,8 +380,9 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	if (!ss_child_keys_derive(&ck, &es, &sa->keys, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len))
 		return;
 	ss_ike_child_info ci;
-	child_info(sa, &ck, sa->child_spi, peer_spi, &nr, &ni, &ci);
+	child_info(sa, &ck, false, sa->child_spi, peer_spi, &nr, &ni, &ci);
 	ss_child_keys_wipe(&ck);
-	child_up(e, sa, &ci);
+	child_up(e, sa, &ci, now);
 	act_outcome(e, sa, SS_IKE_SECURED, 0, "peer established IKE SA and CHILD SA");
+	converge(e, sa, now);
 }

@@ -27,6 +27,10 @@ void ss_ike_config_init(ss_ike_config *c)
 
 ss_ike_engine *ss_ike_engine_new(const ss_ike_engine_params *p)
 {
+	/* Algorithms and group parameters fetched once per process, not in the first handshake. */
+	const char *missing = ss_crypto_preload();
+	if (missing)
+		SS_WARN(SUB, "crypto: %s is unavailable; suites using it will not be negotiated", missing);
 	ss_ike_engine *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
@@ -85,12 +89,9 @@ static ss_ike_action *act_push(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_
 	return a;
 }
 
-void act_send(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
-	      const ss_ike_endpoint *remote, const uint8_t *p, size_t len)
+static void send_raw(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
+		     const ss_ike_endpoint *remote, const uint8_t *p, size_t len, size_t mk)
 {
-	/* On 4500 every IKE message starts with the non-ESP marker (RFC 3948 §2.2). */
-	size_t mk = local->port == SS_IKE_NATT_PORT || remote->port == SS_IKE_NATT_PORT ?
-		SS_IKE_NON_ESP_MARKER_LEN : 0;
 	uint8_t *copy = malloc(len + mk);
 	if (!copy)
 		return;
@@ -107,6 +108,21 @@ void act_send(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
 	a->len = len + mk;
 	e->act_data[(e->act_head + e->act_n - 1) % MAX_ACTIONS] = copy;
 	e->st.tx++;
+}
+
+void act_send(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
+	      const ss_ike_endpoint *remote, const uint8_t *p, size_t len)
+{
+	/* On 4500 every IKE message starts with the non-ESP marker (RFC 3948 §2.2). */
+	bool natt = local->port == SS_IKE_NATT_PORT || remote->port == SS_IKE_NATT_PORT;
+	send_raw(e, sa, local, remote, p, len, natt ? SS_IKE_NON_ESP_MARKER_LEN : 0);
+}
+
+void act_keepalive(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
+		   const ss_ike_endpoint *remote, const uint8_t *p, size_t len)
+{
+	send_raw(e, sa, local, remote, p, len, 0);
+	e->st.keepalives++;
 }
 
 void act_outcome(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify,
@@ -161,6 +177,12 @@ static bool strip_marker(ss_ike_engine *e, const uint8_t **p, size_t *len,
 	if (local->port != SS_IKE_NATT_PORT)
 		return true;
 	ss_cur c = ss_cur_init(*p, *len);
+	if (*len == 1 && ss_cur_u8(&c) == 0xff) {
+		/* RFC 3948 §2.3: a NAT keepalive; nothing to do, and nothing wrong. */
+		e->st.keepalives_rx++;
+		return false;
+	}
+	c = ss_cur_init(*p, *len);
 	uint32_t marker = ss_cur_be32(&c);
 	if (!ss_cur_ok(&c) || marker != 0) {
 		SS_DEBUG(SUB, "on 4500: expected non-ESP marker 0, got %s",
@@ -239,7 +261,7 @@ static void dispatch(ss_ike_engine *e, ss_ike_msg *m, const uint8_t *p, size_t l
 		switch (h->exchange) {
 		case SS_IKE_AUTH: fn = response ? auth_response_in : auth_request_in; break;
 		case SS_IKE_INFORMATIONAL: fn = response ? info_response_in : info_request_in; break;
-		case SS_IKE_CREATE_CHILD_SA: fn = response ? NULL : child_request_in; break;
+		case SS_IKE_CREATE_CHILD_SA: fn = response ? child_response_in : child_request_in; break;
 		}
 		if (fn)
 			fn(e, sa, m, now);
@@ -260,10 +282,13 @@ void ss_ike_input(ss_ike_engine *e, const uint8_t *p, size_t len, const ss_ike_e
 	if (!m)
 		return;
 	enum ss_ike_codec_err err = ss_ike_parse(p, len, m, &e->st.codec);
-	if (err == SS_CODEC_CRITICAL && m->hdr.exchange == SS_IKE_SA_INIT &&
-	    !(m->hdr.flags & SS_IKE_FLAG_RESPONSE)) {
+	bool init_req = m->hdr.exchange == SS_IKE_SA_INIT && !(m->hdr.flags & SS_IKE_FLAG_RESPONSE);
+	if (err == SS_CODEC_CRITICAL && init_req) {
 		/* §2.5: refuse the request, naming the payload, without creating state. */
 		init_request_in(e, m, p, len, local, remote, now);
+	} else if (err == SS_CODEC_BAD_VERSION && init_req && (m->hdr.version >> 4) > 2) {
+		/* §2.5: a higher major version is answered, from version 2, so the peer falls back. */
+		init_version_reply(e, m, local, remote);
 	} else if (err) {
 		e->st.dropped++;
 	} else {

@@ -1,31 +1,19 @@
 /* INFORMATIONAL (§1.4): DELETE of the IKE SA or of CHILD SAs, and liveness checks (an empty
- * request).  CREATE_CHILD_SA requests are answered NO_ADDITIONAL_SAS for now (§1.3). */
+ * request). */
 #include <string.h>
 
 #include "base/log.h"
 #include "base/secure.h"
 #include "ike/ike_internal.h"
 
-static void respond(ss_ike_engine *e, ike_sa *sa, uint8_t exch, const ss_ike_writer *w)
-{
-	uint8_t out[SS_IKE_BUF];
-	size_t n = sa_seal(sa, exch, true, sa->peer_msg_id, w, out, sizeof(out));
-	if (n)
-		sa_send_response(e, sa, out, n);
-}
-
-static uint32_t be32_at(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Deletes our CHILD SAs whose outbound SPI the peer names; writes our inbound SPIs. */
 static uint16_t delete_children(ss_ike_engine *e, ike_sa *sa, const ss_ike_delete_pl *d,
 				uint8_t *ours, uint16_t max)
 {
 	uint16_t n = 0;
+	ss_cur spis = ss_cur_init(d->spis.p, d->spis.len);  /* n_spi * 4 bytes, checked by the codec */
 	for (uint16_t i = 0; i < d->n_spi; i++) {
-		uint32_t spi = be32_at(d->spis.p + 4u * i);
+		uint32_t spi = ss_cur_be32(&spis);
 		for (int k = 0; k < SS_IKE_MAX_CHILD; k++) {
 			ike_child *c = &sa->child[k];
 			if (!c->used || c->info.spi_out != spi || n >= max)
@@ -69,7 +57,7 @@ void info_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		ss_ikew_init_inner(&w, inner, sizeof(inner));
 	}
 	ss_ikew_finish(&w);
-	respond(e, sa, SS_IKE_INFORMATIONAL, &w);
+	sa_respond(e, sa, SS_IKE_INFORMATIONAL, &w);
 	if (delete_ike) {
 		SS_INFO(SUB, "SA %u: peer deleted the IKE SA", sa->handle);
 		sa_set_state(sa, ST_DEAD, "peer sent DELETE");
@@ -80,47 +68,36 @@ void info_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 {
 	sa_clear_request(sa);
 	sa->my_msg_id++;
+	enum ike_op op = sa->op;
+	sa->op = OP_NONE;
+	ike_child *c = op == OP_DELETE_CHILD ? child_by_spi_in(sa, sa->op_spi) : NULL;
+	if (c) {
+		act_child(e, sa, SS_IKE_ACT_CHILD_DELETED, &c->info);
+		memset(c, 0, sizeof(*c));
+	}
 	if (sa->state == ST_DELETING)
 		sa_set_state(sa, ST_DEAD, "DELETE acknowledged");
-}
-
-void child_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
-{
-	if (sa->state != ST_ESTABLISHED) {
-		e->st.dropped++;
-		return;
-	}
-	uint8_t inner[64];
-	ss_ike_writer w;
-	ss_ikew_init_inner(&w, inner, sizeof(inner));
-	ss_ikew_notify(&w, 0, NULL, 0, SS_N_NO_ADDITIONAL_SAS, NULL, 0);
-	ss_ikew_finish(&w);
-	respond(e, sa, SS_IKE_CREATE_CHILD_SA, &w);
-}
-
-static bool request(ss_ike_engine *e, ike_sa *sa, const ss_ike_writer *w, ss_time now)
-{
-	uint8_t out[SS_IKE_BUF];
-	size_t n = sa_seal(sa, SS_IKE_INFORMATIONAL, false, sa->my_msg_id, w, out, sizeof(out));
-	if (!n)
-		return false;
-	sa_send_request(e, sa, out, n, SS_IKE_INFORMATIONAL, now);
-	return true;
 }
 
 bool ss_ike_delete(ss_ike_engine *e, uint32_t h, ss_time now)
 {
 	eng_begin(e);
 	ike_sa *sa = sa_by_handle(e, h);
-	if (!sa || sa->state != ST_ESTABLISHED || sa->out.req)
+	return sa && ss_ike_delete_sa(e, sa, now);
+}
+
+bool ss_ike_delete_sa(ss_ike_engine *e, ike_sa *sa, ss_time now)
+{
+	if (sa->state != ST_ESTABLISHED || sa->out.req)
 		return false;
 	uint8_t inner[16];
 	ss_ike_writer w;
 	ss_ikew_init_inner(&w, inner, sizeof(inner));
 	ss_ikew_delete(&w, SS_PROTO_IKE, 0, 0, NULL);
 	ss_ikew_finish(&w);
-	if (!request(e, sa, &w, now))
+	if (!sa_request(e, sa, SS_IKE_INFORMATIONAL, &w, now))
 		return false;
+	sa->op = OP_DELETE_IKE;
 	sa_set_state(sa, ST_DELETING, "local delete");
 	return true;
 }
@@ -135,5 +112,23 @@ bool ss_ike_dpd(ss_ike_engine *e, uint32_t h, ss_time now)
 	uint8_t inner[4];
 	ss_ikew_init_inner(&w, inner, sizeof(inner));
 	ss_ikew_finish(&w);
-	return request(e, sa, &w, now);
+	if (!sa_request(e, sa, SS_IKE_INFORMATIONAL, &w, now))
+		return false;
+	sa->op = OP_DPD;
+	return true;
+}
+
+bool child_send_delete(ss_ike_engine *e, ike_sa *sa, uint32_t spi_in, ss_time now)
+{
+	uint8_t inner[32], spi[4] = { (uint8_t)(spi_in >> 24), (uint8_t)(spi_in >> 16),
+				      (uint8_t)(spi_in >> 8), (uint8_t)spi_in };
+	ss_ike_writer w;
+	ss_ikew_init_inner(&w, inner, sizeof(inner));
+	ss_ikew_delete(&w, SS_PROTO_ESP, 4, 1, spi);
+	ss_ikew_finish(&w);
+	if (!sa_request(e, sa, SS_IKE_INFORMATIONAL, &w, now))
+		return false;
+	sa->op = OP_DELETE_CHILD;
+	sa->op_spi = spi_in;
+	return true;
 }

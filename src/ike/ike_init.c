@@ -167,13 +167,16 @@ void init_response_in(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const u
 		sa_fail(e, sa, SS_IKE_PEER_REFUSED, why, "key exchange failed");
 		return;
 	}
-	if (nat_detected(m, &sa->local, &sa->remote)) {
+	bool behind = false;
+	if (nat_detected(m, &sa->local, &sa->remote, &behind)) {
 		/* §2.23: both sides float to 4500 from IKE_AUTH on. */
 		sa->natt = true;
 		sa->local.port = SS_IKE_NATT_PORT;
 		sa->remote.port = SS_IKE_NATT_PORT;
-		SS_INFO(SUB, "SA %u: NAT detected, moving to UDP 4500", sa->handle);
+		SS_INFO(SUB, "SA %u: NAT detected%s, moving to UDP 4500", sa->handle,
+			behind ? " in front of us" : "");
 	}
+	sa->keepalive_at = behind ? now + SS_NATT_KEEPALIVE_MS : SS_NEVER;
 	sa_clear_request(sa);
 	sa->my_msg_id = 1;
 	auth_start(e, sa, now);
@@ -195,6 +198,12 @@ static void stateless_reply(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_
 	if (n)
 		act_send(e, NULL, local, remote, buf, n);
 	SS_DEBUG(SUB, "IKE_SA_INIT: answered %s without state", ss_ike_notify_name(type));
+}
+
+void init_version_reply(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *local,
+			const ss_ike_endpoint *remote)
+{
+	stateless_reply(e, m, local, remote, SS_N_INVALID_MAJOR_VERSION, NULL, 0);
 }
 
 /* §2.6: cookie = prf(secret, Ni | IPi | SPIi), recomputable without state. */
@@ -325,7 +334,9 @@ void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, si
 			stateless_reply(e, m, local, remote, why, NULL, 0);
 		return;
 	}
-	sa->natt = nat_detected(m, local, remote);
+	bool behind = false;
+	sa->natt = nat_detected(m, local, remote, &behind);
+	sa->keepalive_at = behind ? now + SS_NATT_KEEPALIVE_MS : SS_NEVER;
 	sa->init_resp = dup_bytes(buf, n);
 	sa->init_resp_len = n;
 	sa_send_response(e, sa, buf, n);

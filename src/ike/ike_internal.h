@@ -22,9 +22,21 @@ enum ike_state {
 	ST_COUNT,
 };
 
+/* What an outstanding request of ours is for, beyond its exchange type. */
+enum ike_op {
+	OP_NONE = 0,
+	OP_NEW_CHILD,
+	OP_REKEY_CHILD,
+	OP_REKEY_IKE,
+	OP_DELETE_CHILD,
+	OP_DELETE_IKE,
+	OP_DPD,
+};
+
 typedef struct ike_child {
 	bool used;
-	ss_ike_child_info info;
+	ss_ike_child_info info;   /* keys wiped once handed out */
+	ss_time rekey_at, expire_at;
 } ike_child;
 
 /* The request we have outstanding (window 1) and the last response we sent. */
@@ -76,6 +88,14 @@ typedef struct ike_sa {
 	bool has_resp;
 
 	uint32_t child_spi;    /* our inbound SPI for the CHILD SA being negotiated */
+	enum ike_op op;        /* what our outstanding request is about */
+	uint32_t op_spi;       /* OP_REKEY_CHILD / OP_DELETE_CHILD: our inbound SPI of that child */
+	uint8_t xn[256];       /* our nonce in the current CREATE_CHILD_SA exchange */
+	size_t xn_len;
+	uint64_t new_spi;      /* OP_REKEY_IKE: our SPI of the new IKE SA */
+	bool rekeyed;          /* superseded by a new IKE SA: its children moved there */
+	ss_time rekey_at;      /* when we rekey this IKE SA (we initiated it), else SS_NEVER */
+	ss_time keepalive_at;  /* next NAT keepalive when we are behind a NAT, else SS_NEVER */
 	ike_child child[SS_IKE_MAX_CHILD];
 	struct ike_sa *next;
 } ike_sa;
@@ -99,6 +119,9 @@ struct ss_ike_engine {
 void eng_begin(ss_ike_engine *e);   /* frees what the previous pop handed out */
 void act_send(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
 	      const ss_ike_endpoint *remote, const uint8_t *p, size_t len);
+/* A datagram as is, without the non-ESP marker (NAT keepalives). */
+void act_keepalive(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
+		   const ss_ike_endpoint *remote, const uint8_t *p, size_t len);
 void act_outcome(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify,
 		 const char *reason);
 void act_child(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_kind k, const ss_ike_child_info *c);
@@ -119,6 +142,10 @@ bool sa_keys(ike_sa *sa, const uint8_t *peer_ke, size_t len, uint16_t *err_notif
 void sa_send_request(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len, uint8_t exch,
 		     ss_time now);
 void sa_send_response(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len);
+/* Seals an inner chain and sends it as our next request / as the response to the current one. */
+bool sa_request(ss_ike_engine *e, ike_sa *sa, uint8_t exch, const ss_ike_writer *w, ss_time now);
+void sa_respond(ss_ike_engine *e, ike_sa *sa, uint8_t exch, const ss_ike_writer *w);
+uint64_t sa_new_spi(void);
 void sa_clear_request(ike_sa *sa);
 /* Protected message from an inner payload chain; returns the length, 0 on failure. */
 size_t sa_seal(ike_sa *sa, uint8_t exch, bool response, uint32_t msg_id,
@@ -156,12 +183,17 @@ bool nat_hash(uint64_t spi_i, uint64_t spi_r, const ss_ike_endpoint *ep, uint8_t
 void nat_add_notifies(ss_ike_writer *w, uint64_t spi_i, uint64_t spi_r,
 		      const ss_ike_endpoint *local, const ss_ike_endpoint *remote);
 /* True when the peer's hashes show a NAT on either side (or a peer faking one). */
-bool nat_detected(const ss_ike_msg *m, const ss_ike_endpoint *local, const ss_ike_endpoint *remote);
+bool nat_detected(const ss_ike_msg *m, const ss_ike_endpoint *local, const ss_ike_endpoint *remote,
+		  bool *behind_nat);
+#define SS_NATT_KEEPALIVE_MS 20000
+void nat_keepalive_timer(ss_ike_engine *e, ike_sa *sa, ss_time now);
 
 /* ike_init.c */
 bool init_start(ss_ike_engine *e, ike_sa *sa, ss_time now);
 void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, size_t len,
 		     const ss_ike_endpoint *local, const ss_ike_endpoint *remote, ss_time now);
+void init_version_reply(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *local,
+			const ss_ike_endpoint *remote);
 void init_response_in(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const uint8_t *p,
 		      size_t len, ss_time now);
 
@@ -170,9 +202,29 @@ void auth_start(ss_ike_engine *e, ike_sa *sa, ss_time now);
 void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
 void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
 
+void child_info(ike_sa *sa, const ss_child_keys *ck, bool exch_initiator, uint32_t spi_in,
+		uint32_t spi_out, const ss_ike_ts_pl *tsl, const ss_ike_ts_pl *tsr, ss_ike_child_info *ci);
+void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci, ss_time now);
+void ike_lifetime_start(ike_sa *sa, ss_time now);
+void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote);
+/* Negotiates a CHILD SA as responder; 0 or the error notify to answer with. */
+uint16_t child_select(ike_sa *sa, const ss_ike_msg *m, bool ignore_dh, ss_esp_suite *es,
+		      uint8_t *num, uint32_t *peer_spi, ss_ike_ts_pl *ni, ss_ike_ts_pl *nr);
+
+/* ike_child.c: CREATE_CHILD_SA both ways */
+void child_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
+void child_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
+ike_child *child_by_spi_in(ike_sa *sa, uint32_t spi);
+ike_child *child_by_spi_out(ike_sa *sa, uint32_t spi);
+/* Sends INFORMATIONAL DELETE for one of our CHILD SAs (op OP_DELETE_CHILD). */
+bool child_send_delete(ss_ike_engine *e, ike_sa *sa, uint32_t spi_in, ss_time now);
+/* Lifetimes of an established, idle SA: starts at most one rekey or delete that is due. */
+void lifetime_timer(ss_ike_engine *e, ike_sa *sa, ss_time now);
+ss_time lifetime_deadline(const ike_sa *sa);
+
 /* ike_info.c */
 void info_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
 void info_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
-void child_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
+bool ss_ike_delete_sa(ss_ike_engine *e, ike_sa *sa, ss_time now);
 
 #endif

@@ -15,7 +15,8 @@ static const char *const state_name[ST_COUNT] = {
 /* Legal moves: legal[from] has bit (1 << to).  Everything may die. */
 #define B(s) (1u << (s))
 static const unsigned legal[ST_COUNT] = {
-	[ST_INIT_SENT] = B(ST_INIT_SENT) | B(ST_AUTH_SENT) | B(ST_DEAD),
+	/* INIT_SENT -> ESTABLISHED only for an IKE SA born from a rekey (§1.3.2). */
+	[ST_INIT_SENT] = B(ST_INIT_SENT) | B(ST_AUTH_SENT) | B(ST_ESTABLISHED) | B(ST_DEAD),
 	[ST_AUTH_SENT] = B(ST_ESTABLISHED) | B(ST_DEAD),
 	[ST_HALF_OPEN] = B(ST_ESTABLISHED) | B(ST_DEAD),
 	[ST_ESTABLISHED] = B(ST_DELETING) | B(ST_DEAD),
@@ -35,7 +36,7 @@ void sa_set_state(ike_sa *sa, enum ike_state to, const char *reason)
 	sa->state = to;
 }
 
-static uint64_t new_spi(void)
+uint64_t sa_new_spi(void)
 {
 	uint64_t s = 0;
 	/* Never 0 (means "unknown"), and never 32 leading zero bits, so that a quoted datagram
@@ -63,7 +64,7 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	ike_sa *sa = calloc(1, sizeof(*sa));
 	if (!sa)
 		return NULL;
-	uint64_t spi = new_spi();
+	uint64_t spi = sa_new_spi();
 	if (!spi) {
 		free(sa);
 		return NULL;
@@ -79,6 +80,8 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	sa->local = *local;
 	sa->remote = *remote;
 	sa->created = now;
+	sa->rekey_at = SS_NEVER;
+	sa->keepalive_at = SS_NEVER;
 	sa->state = initiator ? ST_INIT_SENT : ST_HALF_OPEN;
 	sa->next = e->sas;
 	e->sas = sa;
@@ -154,8 +157,13 @@ void sa_reap(ss_ike_engine *e)
 			continue;
 		}
 		*pp = sa->next;
-		if (sa->keyed && sa->outcome_sent)
+		/* A rekeyed SA handed its CHILD SAs and its handle to its successor. */
+		if (sa->keyed && sa->outcome_sent && !sa->rekeyed) {
+			for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
+				if (sa->child[i].used)
+					act_child(e, sa, SS_IKE_ACT_CHILD_DELETED, &sa->child[i].info);
 			act_ike_deleted(e, sa);
+		}
 		e->st.sas--;
 		sa_leave_half_open(e, sa);
 		sa_free(sa);
@@ -254,12 +262,26 @@ bool sa_open(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len, ss_ike_
 		e->st.dropped_auth++;
 		return false;
 	}
-	ss_cur c = ss_cur_init(scratch + off, ilen);
-	if (ss_ike_parse_payloads(&c, m->sk.first_inner, NULL, m, &e->st.codec) != SS_CODEC_OK) {
-		e->st.dropped++;
-		return false;
+	ss_cur c = ss_cur_init(scratch, off + ilen);
+	ss_cur_skip(&c, off);
+	enum ss_ike_codec_err ce = ss_ike_parse_payloads(&c, m->sk.first_inner, NULL, m, &e->st.codec);
+	if (ce == SS_CODEC_OK)
+		return true;
+	e->st.dropped++;
+	if (!(m->hdr.flags & SS_IKE_FLAG_RESPONSE)) {
+		/* §2.21.2, §2.5: an authenticated request we cannot process still gets an answer,
+		 * naming the unsupported critical payload, or INVALID_SYNTAX. */
+		uint8_t inner[32], t = m->unsupported_critical;
+		ss_ike_writer w;
+		ss_ikew_init_inner(&w, inner, sizeof(inner));
+		if (ce == SS_CODEC_CRITICAL)
+			ss_ikew_notify(&w, 0, NULL, 0, SS_N_UNSUPPORTED_CRITICAL_PAYLOAD, &t, 1);
+		else
+			ss_ikew_notify(&w, 0, NULL, 0, SS_N_INVALID_SYNTAX, NULL, 0);
+		ss_ikew_finish(&w);
+		sa_respond(e, sa, m->hdr.exchange, &w);
 	}
-	return true;
+	return false;
 }
 
 void sa_clear_request(ike_sa *sa)
@@ -296,6 +318,23 @@ void sa_send_request(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len,
 	act_send(e, sa, &sa->local, &sa->remote, p, len);
 }
 
+bool sa_request(ss_ike_engine *e, ike_sa *sa, uint8_t exch, const ss_ike_writer *w, ss_time now)
+{
+	uint8_t out[SS_IKE_BUF];
+	size_t n = sa_seal(sa, exch, false, sa->my_msg_id, w, out, sizeof(out));
+	if (n)
+		sa_send_request(e, sa, out, n, exch, now);
+	return n != 0;
+}
+
+void sa_respond(ss_ike_engine *e, ike_sa *sa, uint8_t exch, const ss_ike_writer *w)
+{
+	uint8_t out[SS_IKE_BUF];
+	size_t n = sa_seal(sa, exch, true, sa->peer_msg_id, w, out, sizeof(out));
+	if (n)
+		sa_send_response(e, sa, out, n);
+}
+
 void sa_send_response(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len)
 {
 	uint8_t *copy = malloc(len);
@@ -321,8 +360,11 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 		sa_set_state(sa, ST_DEAD, "half-open timeout");
 		return;
 	}
-	if (!sa->out.req)
+	nat_keepalive_timer(e, sa, now);
+	if (!sa->out.req) {
+		lifetime_timer(e, sa, now);
 		return;
+	}
 	if (sa->out.first) {
 		enum ss_retx_step s;
 		while ((s = ss_retx_poll(&sa->out.retx, &sa->cfg->retx, now)) == SS_RETX_SEND) {
@@ -360,5 +402,7 @@ ss_time sa_deadline(const ike_sa *sa)
 		t = sa->out.first ? ss_retx_deadline(&sa->out.retx) : sa->out.next;
 	if (sa->state == ST_HALF_OPEN)
 		t = ss_time_min(t, sa->expires);
-	return t;
+	if (sa->state == ST_ESTABLISHED)
+		t = ss_time_min(t, sa->keepalive_at);
+	return ss_time_min(t, lifetime_deadline(sa));
 }

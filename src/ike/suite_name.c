@@ -129,5 +129,7 @@ void ss_ike_suite_swan(const ss_ike_suite *s, char *buf, size_t len)
 void ss_esp_suite_swan(const ss_esp_suite *s, char *buf, size_t len)
 {
 	const char *i = integ_swan(s->integ);
-	snprintf(buf, len, "%s-%u%s%s", encr_swan(s->encr), s->encr_bits, i ? "/" : "", i ? i : "");
+	bool pfs = s->dh != SS_DH_NONE;
+	snprintf(buf, len, "%s-%u%s%s%s%s", encr_swan(s->encr), s->encr_bits, i ? "/" : "", i ? i : "",
+		 pfs ? "/" : "", pfs ? dh_swan(s->dh) : "");
 }

@@ -16,7 +16,8 @@ const char *ss_ike_suite_parse(const char *s, ss_ike_suite *out);
 const char *ss_esp_suite_parse(const char *s, ss_esp_suite *out);
 /* "AES_GCM_16-128/PRF_HMAC_SHA2_256/ECP_256", as swanctl --list-sas prints an IKE SA. */
 void ss_ike_suite_swan(const ss_ike_suite *s, char *buf, size_t len);
-/* "AES_CBC-256/HMAC_SHA2_256_128" or "AES_GCM_16-128" (ESP:... in swanctl, without DH). */
+/* "AES_CBC-256/HMAC_SHA2_256_128", "AES_GCM_16-128", "AES_GCM_16-128/ECP_256" with PFS
+ * (ESP:... in swanctl). */
 void ss_esp_suite_swan(const ss_esp_suite *s, char *buf, size_t len);
 
 #endif

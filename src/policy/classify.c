@@ -30,14 +30,29 @@
  * table, each group sorted best first, so the first candidate of a group whose protocol
  * and ports fit is the group's winner.
  *
- * A lookup needs, for each address, the endpoints that contain it.  Those are the address
- * masked to each prefix length some filter uses on that side, plus `me` (local side only)
- * and `any`; a per-side Bloom filter, small enough to stay in cache, drops the lengths at
- * which no filter names this address, so what is left is almost exactly the set of
- * containing prefixes (a false positive costs one probe that finds nothing).  The address
- * weight of a pair is the sum of its endpoint weights, so pairs are visited in decreasing
- * weight and the search stops as soon as no remaining pair can outrank the best match:
- * the usual lookup costs one probe of the pair table, its only cache miss. */
+ * A lookup needs the endpoints that contain the packet's addresses: an address masked to
+ * each prefix length some filter uses on that side, `me` (local side only) and `any`.  A
+ * Bloom filter over all (length, prefix) keys, small enough to stay in cache, tells which
+ * lengths can name this address without touching the table.  The kinds of pair that
+ * exist — (src length or me or any, dst length or me or any), a few dozen in a typical
+ * policy — are kept sorted by address weight, which is the sum of the two endpoint
+ * weights; a lookup visits them heaviest first (hashing an address at a length only when
+ * a visited kind needs it), probes the pair table where both endpoints pass the filter
+ * and a second Bloom filter over the pairs agrees, and stops at the first kind lighter
+ * than its best match (address weight comes first, so nothing lighter can win).  Most
+ * packets of most policies belong to a host-to-host or me-to-host filter: the heaviest
+ * kinds, found by the first probe, after hashing one length per side.
+ *
+ * Large policies do not fit in cache and each probe of the pair table is a cache miss
+ * (one cache line per slot).  A lookup is therefore a resumable search that stops before
+ * each probe after asking for the slot to be prefetched; ss_classify_batch runs several at
+ * once so that their misses overlap.
+ *
+ * Cost: compile O(n log n) for n filters (a sort); memory about 300 bytes per filter at
+ * 100,000 filters (bench/classify prints it); a lookup visits at most every kind of pair
+ * (bounded by the policy's distinct length pairs), usually a handful, with one or two
+ * probes.  The tables are built once and never change, so their probe sequences depend on
+ * the policy only, never on what packets arrive. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -50,9 +65,17 @@ enum { SRC = 0, DST = 1 };
 enum { ME_WEIGHT = 128 }; /* `me` weighs as a host (policy.h) */
 enum { CF_MIRRORED = 1, CF_PORTS = 2, CF_NEEDS_PORTED = 4 };
 #define MAX_LEN 128
-#define CHAIN_MAX (MAX_LEN + 1 + 2)
+/* Endpoint indices on one side: 0 .. n_lens - 1 are its prefix lengths, then these. */
+enum { IDX_ME = MAX_LEN + 1, IDX_ANY = MAX_LEN + 2, N_IDX = MAX_LEN + 3 };
 
 typedef cl_cand cand;
+
+/* A kind of pair that some filter has: an index into each side's lengths, or IDX_ME /
+ * IDX_ANY, and the address weight of such a pair. */
+typedef struct tuple {
+	uint8_t si, di;
+	uint16_t w;
+} tuple;
 
 typedef struct fam {
 	unsigned family;               /* SS_AF_INET or SS_AF_INET6 */
@@ -60,14 +83,16 @@ typedef struct fam {
 	cl_akey masks[2][MAX_LEN + 1]; /* their masks */
 	uint16_t weights[2][MAX_LEN + 1];
 	unsigned n_lens[2];
-	unsigned me_at[2];             /* `me` goes before lens[side][me_at] in a chain */
-	bool me[2], any[2];            /* `me` / `any` used on that side */
+	uint8_t len_idx[2][MAX_LEN + 1]; /* length -> its index in lens[side] */
+	tuple *tuples;                 /* the endpoint kinds that pair up, heaviest first */
+	unsigned n_tuples;
 	uint64_t *bloom;               /* over (length, masked address), both sides */
 	uint32_t bloom_mask;
 	uint64_t *pbloom;              /* over the pairs of bt */
 	uint32_t pbloom_mask;
 	cl_bslot *bt;
 	uint32_t bmask;
+	cl_key6 *keys6;                /* IPv6 only: the addresses of each pair */
 	cand *c;                       /* every group, best first, back to back */
 	uint32_t n_c;
 } fam;
@@ -106,8 +131,12 @@ static void *cl_alloc(ss_classifier *c, size_t n, size_t size)
 			return NULL;
 		madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure just means small pages */
 		memset(p, 0, bytes);
-	} else if (!(p = calloc(n, size))) {
-		return NULL;
+	} else {
+		/* Cache-line aligned, so that a pair slot is one line. */
+		bytes = (bytes + 63) / 64 * 64;
+		if (posix_memalign(&p, 64, bytes) != 0)
+			return NULL;
+		memset(p, 0, bytes);
 	}
 	c->memory += bytes;
 	return p;
@@ -131,14 +160,18 @@ static uint64_t make_rank(const ss_filter *f, uint32_t order)
 }
 
 /* Which family structures a filter goes into: bit 0 IPv4, bit 1 IPv6.  A prefix pins the
- * family; `any` and `me` fit both; a filter naming both families matches nothing. */
+ * family; `any` and `me` fit both; a filter naming both families matches nothing, and so
+ * does one the loader would have refused (unknown kind or family, prefix too long). */
 static unsigned families_of(const ss_filter *f)
 {
 	unsigned m = 3;
 	const ss_endpoint *e[2] = { &f->src, &f->dst };
 	for (int i = 0; i < 2; i++) {
-		if (e[i]->kind == SS_EP_PREFIX)
-			m &= e[i]->prefix.addr.family == SS_AF_INET ? 1 : e[i]->prefix.addr.family == SS_AF_INET6 ? 2 : 0;
+		const ss_prefix *p = &e[i]->prefix;
+		if (e[i]->kind == SS_EP_PREFIX && p->addr.family == SS_AF_INET && p->len <= 32)
+			m &= 1;
+		else if (e[i]->kind == SS_EP_PREFIX && p->addr.family == SS_AF_INET6 && p->len <= 128)
+			m &= 2;
 		else if (e[i]->kind != SS_EP_ANY && e[i]->kind != SS_EP_ME)
 			m = 0;
 	}
@@ -200,11 +233,7 @@ static cand make_cand(const ss_rule *r, const ss_filter *f, bool mirror, uint32_
 /* Records an endpoint on one side: its length, or the `me` / `any` flag, and the Bloom bit. */
 static void note_endpoint(fam *f, int side, const cl_ep *e, bool used[2][MAX_LEN + 1])
 {
-	if (e->code == CL_CODE_ME)
-		f->me[side] = true;
-	else if (e->code == CL_CODE_ANY)
-		f->any[side] = true;
-	else {
+	if (e->code != CL_CODE_ME && e->code != CL_CODE_ANY) {
 		used[side][e->code] = true;
 		cl_bloom_add(f->bloom, f->bloom_mask, cl_ep_hash(e->a, e->code));
 	}
@@ -218,13 +247,18 @@ static bool build_pairs(ss_classifier *c, fam *f, pre *ps, size_t n)
 	for (size_t i = 0; i < n; i++)
 		groups += i == 0 || ep_cmp(&ps[i].s, &ps[i - 1].s) || ep_cmp(&ps[i].d, &ps[i - 1].d);
 	f->c = cl_alloc(c, n, sizeof(*f->c));
-	f->bmask = pow2_at_least(2 * groups) - 1;
+	/* At most about 3/4 full: the Bloom filter turns away most absent pairs, so the longer
+	 * probe sequences matter less than the table's size in cache. */
+	f->bmask = pow2_at_least(groups + groups / 3 + 1) - 1;
+	if (f->family == SS_AF_INET6 && !(f->keys6 = cl_alloc(c, groups, sizeof(*f->keys6))))
+		return false;
 	f->bt = cl_alloc(c, f->bmask + 1, sizeof(*f->bt));
 	f->pbloom_mask = pow2_at_least(groups / 6 + 1) - 1; /* 10 to 21 bits per pair */
 	f->pbloom = cl_alloc(c, f->pbloom_mask + 1, sizeof(*f->pbloom));
 	if (!f->c || !f->bt || !f->pbloom)
 		return false;
 	f->n_c = (uint32_t)n;
+	size_t g = 0;
 	for (size_t i = 0, start = 0; i < n; i++) {
 		f->c[i] = ps[i].c;
 		if (i + 1 < n && !ep_cmp(&ps[i + 1].s, &ps[i].s) && !ep_cmp(&ps[i + 1].d, &ps[i].d))
@@ -235,11 +269,64 @@ static bool build_pairs(ss_classifier *c, fam *f, pre *ps, size_t n)
 		uint32_t at = (uint32_t)h & f->bmask;
 		while (f->bt[at].count)
 			at = (at + 1) & f->bmask;
-		f->bt[at] = (cl_bslot){ .first = ps[start].c, .s = s->a, .d = d->a, .start = (uint32_t)start,
-					.count = (uint32_t)(i + 1 - start), .scode = s->code, .dcode = d->code };
+		cl_bslot *b = &f->bt[at];
+		*b = (cl_bslot){ .first = ps[start].c, .start = (uint32_t)start,
+				 .count = (uint32_t)(i + 1 - start), .scode = s->code, .dcode = d->code };
+		if (f->keys6) {
+			b->key.k6 = (uint32_t)g;
+			f->keys6[g] = (cl_key6){ s->a, d->a };
+		} else {
+			b->key.k4.s = (uint32_t)(s->a.hi >> 32);
+			b->key.k4.d = (uint32_t)(d->a.hi >> 32);
+		}
+		g++;
 		start = i + 1;
 	}
 	return true;
+}
+
+static uint8_t endpoint_idx(const fam *f, int side, unsigned code)
+{
+	return code == CL_CODE_ME ? IDX_ME : code == CL_CODE_ANY ? IDX_ANY : f->len_idx[side][code];
+}
+
+static int tuple_cmp(const void *x, const void *y)
+{
+	const tuple *a = x, *b = y;
+	if (a->w != b->w)
+		return a->w > b->w ? -1 : 1;
+	return a->si != b->si ? a->si - b->si : a->di - b->di;
+}
+
+/* The distinct kinds of pair, heaviest first: the order a lookup visits them in. */
+static bool build_tuples(ss_classifier *c, fam *f, const pre *ps, size_t n)
+{
+	static const size_t side = N_IDX;
+	bool *seen = calloc(side * side, sizeof(*seen));
+	if (!seen)
+		return false;
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t at = endpoint_idx(f, SRC, ps[i].s.code) * side + endpoint_idx(f, DST, ps[i].d.code);
+		count += !seen[at];
+		seen[at] = true;
+	}
+	f->tuples = cl_alloc(c, count, sizeof(*f->tuples));
+	if (f->tuples) {
+		for (size_t at = 0; at < side * side; at++) {
+			if (!seen[at])
+				continue;
+			tuple *t = &f->tuples[f->n_tuples++];
+			t->si = (uint8_t)(at / side);
+			t->di = (uint8_t)(at % side);
+			unsigned ws = t->si == IDX_ME ? ME_WEIGHT : t->si == IDX_ANY ? 0 : f->weights[SRC][t->si];
+			unsigned wd = t->di == IDX_ME ? ME_WEIGHT : t->di == IDX_ANY ? 0 : f->weights[DST][t->di];
+			t->w = (uint16_t)(ws + wd);
+		}
+		qsort(f->tuples, f->n_tuples, sizeof(*f->tuples), tuple_cmp);
+	}
+	free(seen);
+	return f->tuples != NULL;
 }
 
 static bool build_family(ss_classifier *c, const ss_policy *p, unsigned fi)
@@ -282,15 +369,14 @@ static bool build_family(ss_classifier *c, const ss_policy *p, unsigned fi)
 		for (int len = MAX_LEN; len >= 0; len--) {
 			if (!used[side][len])
 				continue;
-			unsigned i = f->n_lens[side]++, w = code_weight(f->family, (unsigned)len);
+			unsigned i = f->n_lens[side]++;
 			f->lens[side][i] = (uint8_t)len;
+			f->len_idx[side][len] = (uint8_t)i;
 			f->masks[side][i] = cl_mask_of((unsigned)len);
-			f->weights[side][i] = (uint16_t)w;
-			if (w >= ME_WEIGHT)
-				f->me_at[side] = i + 1;
+			f->weights[side][i] = (uint16_t)code_weight(f->family, (unsigned)len);
 		}
 	}
-	ok = ok && build_pairs(c, f, ps, k);
+	ok = ok && build_pairs(c, f, ps, k) && build_tuples(c, f, ps, k);
 	free(ps);
 	return ok;
 }
@@ -301,7 +387,12 @@ ss_classifier *ss_classifier_build(const ss_policy *p)
 	if (!c)
 		return NULL;
 	c->memory = sizeof(*c);
-	if (!build_family(c, p, 0) || !build_family(c, p, 1)) {
+	/* Positions in the candidate order must fit the rank's 32 low bits. */
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].list)
+			n += 2 * p->rules[i].list->n_filters;
+	if (n >= UINT32_MAX || !build_family(c, p, 0) || !build_family(c, p, 1)) {
 		ss_classifier_free(c);
 		return NULL;
 	}
@@ -317,7 +408,9 @@ void ss_classifier_free(ss_classifier *c)
 		free(f->bloom);
 		free(f->pbloom);
 		free(f->bt);
+		free(f->keys6);
 		free(f->c);
+		free(f->tuples);
 	}
 	free(c);
 }
@@ -329,57 +422,7 @@ size_t ss_classifier_memory(const ss_classifier *c) { return c->memory; }
 typedef struct link {
 	cl_ep ep;
 	uint64_t h;
-	unsigned w;
 } link;
-
-/* The endpoints on one side that may contain the address, in decreasing weight. */
-typedef struct chain {
-	link l[CHAIN_MAX];
-	unsigned n;
-} chain;
-
-static inline void chain_set(link *l, cl_akey a, unsigned code, uint64_t h, unsigned w)
-{
-	l->ep.a = a;
-	l->ep.code = (uint8_t)code;
-	l->h = h;
-	l->w = w;
-}
-
-/* Written without a branch on the Bloom filter's answer (each link is written, then kept
- * or not): those answers are unpredictable, and mispredictions would cost more than
- * hashing every length. */
-static void chain_build(const fam *f, const ss_addr *addr, bool local, int side, chain *ch)
-{
-	const unsigned n_lens = f->n_lens[side], me_at = local && f->me[side] ? f->me_at[side] : UINT32_MAX;
-	const uint8_t *lens = f->lens[side];
-	const uint16_t *ws = f->weights[side];
-	const cl_akey *masks = f->masks[side];
-	const uint64_t *bloom = f->bloom;
-	const uint32_t bmask = f->bloom_mask;
-	const cl_akey a = cl_akey_of(addr), zero = { 0, 0 };
-	link *l = ch->l;
-	unsigned n = 0;
-	for (unsigned i = 0; i < n_lens; i++) {
-		if (i == me_at)
-			chain_set(&l[n++], zero, CL_CODE_ME, cl_ep_hash(zero, CL_CODE_ME), ME_WEIGHT);
-		cl_akey m = { a.hi & masks[i].hi, a.lo & masks[i].lo };
-		uint64_t h = cl_ep_hash(m, lens[i]);
-		chain_set(&l[n], m, lens[i], h, ws[i]);
-		n += cl_bloom_maybe(bloom, bmask, h);
-	}
-	if (me_at != UINT32_MAX && me_at >= n_lens)
-		chain_set(&l[n++], zero, CL_CODE_ME, cl_ep_hash(zero, CL_CODE_ME), ME_WEIGHT);
-	if (f->any[side])
-		chain_set(&l[n++], zero, CL_CODE_ANY, cl_ep_hash(zero, CL_CODE_ANY), 0);
-	ch->n = n;
-}
-
-/* Whether link idx exists and weighs at least min_w (lighter ones cannot help). */
-static inline bool chain_has(const chain *ch, unsigned idx, int min_w)
-{
-	return idx < ch->n && (int)ch->l[idx].w >= min_w;
-}
 
 static inline bool cand_fits(const cand *x, const ss_pkt_key *k)
 {
@@ -416,16 +459,14 @@ static inline const cand *group_best(const fam *f, const cl_bslot *b, const ss_p
 typedef struct lookup {
 	const fam *f;
 	const ss_pkt_key *k;
-	/* First phase: the pairs of the greatest address weight (two hosts, or `me` and a
-	 * host), where most packets of most policies end.  Nothing lighter can beat a match
-	 * found there, so the chains are not even built. */
-	link top[2][2];       /* [pair][src, dst] */
-	unsigned n_top, ti;
-	bool full;            /* second phase: the chains */
-	chain cs, cd;
-	unsigned i, j;        /* the pair (cs.l[i], cd.l[j]) under consideration */
-	int dmax;             /* weight of cd.l[0] */
-	const link *ps, *pd;  /* the pair whose probe is pending, and its hash */
+	cl_akey a[2];          /* src, dst */
+	bool local[2];         /* which side `me` is */
+	/* The address masked to each length of its side, hashed, and whether the Bloom filter
+	 * lets it through: made when a tuple first needs it (bit set in made). */
+	uint64_t made[2][3], pass[2][3];
+	link memo[2][N_IDX];
+	unsigned t;            /* next tuple */
+	const link *ps, *pd;   /* the pair whose probe is pending, and its hash */
 	uint64_t h;
 	bool pending;
 	const cand *best;
@@ -433,31 +474,10 @@ typedef struct lookup {
 	int best_addr;
 } lookup;
 
-/* The host-length link of one side's address, when some filter may name that host. */
-static bool host_link(const fam *f, int side, const ss_addr *addr, link *out)
-{
-	unsigned host = f->family == SS_AF_INET ? 32 : 128;
-	if (!f->n_lens[side] || f->lens[side][0] != host)
-		return false;
-	cl_akey a = cl_akey_of(addr);
-	uint64_t h = cl_ep_hash(a, host);
-	chain_set(out, a, host, h, ME_WEIGHT);
-	return cl_bloom_maybe(f->bloom, f->bloom_mask, h);
-}
-
-static void add_top(lookup *l, const link *s, const link *d)
-{
-	uint64_t h = cl_pair_hash(s->h, d->h);
-	if (!cl_bloom_maybe(l->f->pbloom, l->f->pbloom_mask, h))
-		return;
-	l->top[l->n_top][0] = *s;
-	l->top[l->n_top][1] = *d;
-	l->n_top++;
-}
-
 /* false when nothing can match; otherwise ready for lookup_step. */
 static bool lookup_start(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
 {
+	static const cl_akey zero = { 0, 0 };
 	if (k->src.family != k->dst.family ||
 	    (k->src.family != SS_AF_INET && k->src.family != SS_AF_INET6))
 		return false;
@@ -465,28 +485,52 @@ static bool lookup_start(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
 	if (!f->n_c)
 		return false;
 	l->k = k;
-	l->n_top = l->ti = 0;
-	l->full = l->pending = false;
+	l->a[SRC] = cl_akey_of(&k->src);
+	l->a[DST] = cl_akey_of(&k->dst);
+	l->local[SRC] = k->dir == SS_DIR_OUT;
+	l->local[DST] = k->dir == SS_DIR_IN;
+	/* `any` and `me` are made up front: `any` always passes, `me` on the local side. */
+	_Static_assert(IDX_ME / 64 == 2 && IDX_ANY / 64 == 2, "me and any share the last word");
+	for (int side = 0; side < 2; side++) {
+		l->made[side][0] = l->made[side][1] = 0;
+		l->made[side][2] = 1ULL << (IDX_ME & 63) | 1ULL << (IDX_ANY & 63);
+		l->pass[side][2] = 1ULL << (IDX_ANY & 63) | (uint64_t)l->local[side] << (IDX_ME & 63);
+		l->memo[side][IDX_ME] = (link){ { zero, CL_CODE_ME }, cl_ep_hash(zero, CL_CODE_ME) };
+		l->memo[side][IDX_ANY] = (link){ { zero, CL_CODE_ANY }, cl_ep_hash(zero, CL_CODE_ANY) };
+	}
+	l->t = 0;
+	l->pending = false;
 	l->best = NULL;
 	l->best_rank = 0;
 	l->best_addr = 0;
-	link hs, hd, me;
-	static const cl_akey zero = { 0, 0 };
-	chain_set(&me, zero, CL_CODE_ME, cl_ep_hash(zero, CL_CODE_ME), ME_WEIGHT);
-	bool s_host = host_link(f, SRC, &k->src, &hs), d_host = host_link(f, DST, &k->dst, &hd);
-	if (s_host && d_host)
-		add_top(l, &hs, &hd);
-	if (k->dir == SS_DIR_OUT && f->me[SRC] && d_host)
-		add_top(l, &me, &hd);
-	if (k->dir == SS_DIR_IN && f->me[DST] && s_host)
-		add_top(l, &hs, &me);
 	return true;
+}
+
+/* The endpoint of index idx on one side if it may contain the address, else NULL. */
+static inline const link *endpoint(lookup *l, int side, unsigned idx)
+{
+	uint64_t bit = 1ULL << (idx & 63);
+	link *x = &l->memo[side][idx];
+	if (!(l->made[side][idx >> 6] & bit)) {
+		const fam *f = l->f;
+		cl_akey m = { l->a[side].hi & f->masks[side][idx].hi, l->a[side].lo & f->masks[side][idx].lo };
+		uint8_t len = f->lens[side][idx];
+		x->ep.a = m;
+		x->ep.code = len;
+		x->h = cl_ep_hash(m, len);
+		l->made[side][idx >> 6] |= bit;
+		if (cl_bloom_maybe(f->bloom, f->bloom_mask, x->h))
+			l->pass[side][idx >> 6] |= bit;
+		else
+			l->pass[side][idx >> 6] &= ~bit;
+	}
+	return l->pass[side][idx >> 6] & bit ? x : NULL;
 }
 
 static void probe(lookup *l)
 {
 	const fam *f = l->f;
-	const cl_bslot *b = cl_pairs_get(f->bt, f->bmask, &l->ps->ep, &l->pd->ep, l->h);
+	const cl_bslot *b = cl_pairs_get(f->bt, f->bmask, f->keys6, &l->ps->ep, &l->pd->ep, l->h);
 	const cand *x = b ? group_best(f, b, l->k, l->best ? l->best_rank : 0) : NULL;
 	if (x) {
 		l->best = x;
@@ -496,67 +540,37 @@ static void probe(lookup *l)
 	l->pending = false;
 }
 
-static bool ask(lookup *l, const link *s, const link *d, uint64_t h)
-{
-	const cl_bslot *b = &l->f->bt[(uint32_t)h & l->f->bmask];
-	__builtin_prefetch(b);
-	__builtin_prefetch((const char *)(b + 1) - 1);
-	l->ps = s;
-	l->pd = d;
-	l->h = h;
-	l->pending = true;
-	return true;
-}
-
-/* Phase one: the heaviest pairs.  false once they are done. */
-static bool step_top(lookup *l)
-{
-	if (l->pending) {
-		probe(l);
-		l->ti++;
-	}
-	if (l->ti < l->n_top) {
-		const link *s = &l->top[l->ti][0], *d = &l->top[l->ti][1];
-		return ask(l, s, d, cl_pair_hash(s->h, d->h));
-	}
-	return false;
-}
-
-/* Visits the pairs in decreasing address weight; a pair lighter than the best match so
- * far cannot beat it (address weight comes first), so the search stops there.  Returns
+/* Visits the kinds of pair in decreasing address weight; one lighter than the best match
+ * so far cannot beat it (address weight comes first), so the search stops there.  Returns
  * false when the search is over, true when it stopped before a probe, whose slot it has
  * asked to be loaded: call again to go on. */
 static bool lookup_step(lookup *l)
 {
 	const fam *f = l->f;
-	if (!l->full) {
-		if (step_top(l))
-			return true;
-		if (l->best)
-			return false;
-		l->full = true;
-		chain_build(f, &l->k->src, l->k->dir == SS_DIR_OUT, SRC, &l->cs);
-		chain_build(f, &l->k->dst, l->k->dir == SS_DIR_IN, DST, &l->cd);
-		if (!l->cs.n || !l->cd.n)
-			return false;
-		l->dmax = (int)l->cd.l[0].w;
-		l->i = l->j = 0;
-	}
-	if (l->pending) {
+	if (l->pending)
 		probe(l);
-		l->j++;
-	}
-	for (;; l->i++, l->j = 0) {
-		if (!chain_has(&l->cs, l->i, l->best ? l->best_addr - l->dmax : 0))
+	for (; l->t < f->n_tuples; l->t++) {
+		const tuple *t = &f->tuples[l->t];
+		if (l->best && (int)t->w < l->best_addr)
 			return false;
-		const link *s = &l->cs.l[l->i];
-		for (; chain_has(&l->cd, l->j, l->best ? l->best_addr - (int)s->w : 0); l->j++) {
-			const link *d = &l->cd.l[l->j];
-			uint64_t h = cl_pair_hash(s->h, d->h);
-			if (cl_bloom_maybe(f->pbloom, f->pbloom_mask, h))
-				return ask(l, s, d, h);
-		}
+		const link *s = endpoint(l, SRC, t->si);
+		if (!s)
+			continue;
+		const link *d = endpoint(l, DST, t->di);
+		if (!d)
+			continue;
+		uint64_t h = cl_pair_hash(s->h, d->h);
+		if (!cl_bloom_maybe(f->pbloom, f->pbloom_mask, h))
+			continue;
+		__builtin_prefetch(&f->bt[(uint32_t)h & f->bmask]);
+		l->ps = s;
+		l->pd = d;
+		l->h = h;
+		l->pending = true;
+		l->t++;
+		return true;
 	}
+	return false;
 }
 
 static bool lookup_result(const lookup *l, ss_match *out)

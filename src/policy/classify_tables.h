@@ -108,23 +108,46 @@ typedef struct cl_cand {
 
 /* One address pair -> the candidates with exactly those endpoints, best first.  The best
  * is copied into the slot (most pairs have one candidate), the others are at
- * start + 1 .. start + count - 1 of the candidate array.  count 0 marks an empty slot. */
+ * start + 1 .. start + count - 1 of the candidate array.  count 0 marks an empty slot.
+ * One cache line: an IPv4 pair's addresses are in the slot, an IPv6 pair's (too large)
+ * in a side array at index k6. */
 typedef struct cl_bslot {
 	cl_cand first;
-	cl_akey s, d;
 	uint32_t start, count;
+	union {
+		struct {
+			uint32_t s, d;
+		} k4;
+		uint32_t k6;
+	} key;
 	uint8_t scode, dcode;
 } cl_bslot;
 
-static inline const cl_bslot *cl_pairs_get(const cl_bslot *t, uint32_t mask, const cl_ep *s,
-					   const cl_ep *d, uint64_t h)
+_Static_assert(sizeof(cl_bslot) == 64, "a pair slot is one cache line");
+
+typedef struct cl_key6 {
+	cl_akey s, d;
+} cl_key6;
+
+static inline bool cl_slot_is(const cl_bslot *b, const cl_key6 *keys6, const cl_ep *s, const cl_ep *d)
+{
+	if (b->scode != s->code || b->dcode != d->code)
+		return false;
+	if (!keys6)
+		return b->key.k4.s == (uint32_t)(s->a.hi >> 32) && b->key.k4.d == (uint32_t)(d->a.hi >> 32);
+	const cl_key6 *k = &keys6[b->key.k6];
+	return k->s.hi == s->a.hi && k->s.lo == s->a.lo && k->d.hi == d->a.hi && k->d.lo == d->a.lo;
+}
+
+/* keys6 is NULL for the IPv4 table. */
+static inline const cl_bslot *cl_pairs_get(const cl_bslot *t, uint32_t mask, const cl_key6 *keys6,
+					   const cl_ep *s, const cl_ep *d, uint64_t h)
 {
 	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
 		const cl_bslot *b = &t[i];
 		if (b->count == 0)
 			return NULL;
-		if (b->s.hi == s->a.hi && b->s.lo == s->a.lo && b->d.hi == d->a.hi && b->d.lo == d->a.lo &&
-		    b->scode == s->code && b->dcode == d->code)
+		if (cl_slot_is(b, keys6, s, d))
 			return b;
 	}
 }

@@ -44,6 +44,8 @@ static bool ld_policy_auth(struct ld *l, const ynode *top, const ynode *builtin_
 		return ld_auth_list(l, auth, &p->auth, &p->n_auth);
 	if (file)
 		return ld_scalar(l, file, "psk_file") && ld_auth_psk_file(l, file, file->str, &p->auth, &p->n_auth);
+	if (builtin_key && l->o->skip_key_files)
+		return ld_auth_psk_file(l, NULL, "(placeholder)", &p->auth, &p->n_auth);
 	if (builtin_key)
 		return ld_fail(l, builtin_key, "built-in policy '%s' needs a pre-shared key: add psk_file "
 			"(or run with --psk-file)", p->builtin);

@@ -195,15 +195,13 @@ bool ld_filter_actions(struct ld *l, const ynode *n)
 		return ld_fail(l, n, "filter_actions must be a mapping of names to actions, got %s",
 			yn_kind_name(n->kind));
 	ss_policy *p = l->p;
+	if (!ld_unique_keys(l, n, "filter action"))
+		return false;
 	p->actions = ld_calloc(l, n, n->n, sizeof(*p->actions));
 	if (!p->actions)
 		return false;
 	for (size_t i = 0; i < n->n; i++) {
 		const ynode *k = yn_key(n, i), *v = yn_val(n, i), *kind;
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(yn_key(n, j)->str, k->str) == 0)
-				return ld_fail(l, k, "duplicate filter action name '%s' (first at line %u)", k->str,
-					yn_key(n, j)->line);
 		ss_filter_action *a = &p->actions[p->n_actions++];
 		a->loc = (ss_srcloc){ k->line, k->col };
 		a->soft_idle_lifetime = SS_DEFAULT_SOFT_IDLE;

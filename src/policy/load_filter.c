@@ -259,6 +259,9 @@ static bool ld_filter(struct ld *l, const ynode *fn, ss_filter_list *fl)
 			return false;
 		t.description = v->str; /* copied per filter */
 	}
+	/* Traffic from this host to itself never leaves it: such a filter is a mistake. */
+	if (src[0].kind == SS_EP_ME && dst[0].kind == SS_EP_ME)
+		return ld_fail(l, fn, "src and dst cannot both be me");
 	return add_filters(l, fn, fl, &t, src, n_src, dst, n_dst);
 }
 
@@ -268,15 +271,13 @@ bool ld_filter_lists(struct ld *l, const ynode *n)
 		return ld_fail(l, n, "filter_lists must be a mapping of names to filter sequences, got %s",
 			yn_kind_name(n->kind));
 	ss_policy *p = l->p;
+	if (!ld_unique_keys(l, n, "filter list"))
+		return false;
 	p->lists = ld_calloc(l, n, n->n, sizeof(*p->lists));
 	if (!p->lists)
 		return false;
 	for (size_t i = 0; i < n->n; i++) {
 		const ynode *k = yn_key(n, i), *v = yn_val(n, i);
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(yn_key(n, j)->str, k->str) == 0)
-				return ld_fail(l, k, "duplicate filter list name '%s' (first at line %u)", k->str,
-					yn_key(n, j)->line);
 		ss_filter_list *fl = &p->lists[p->n_lists++];
 		fl->loc = (ss_srcloc){ k->line, k->col };
 		if (!(fl->name = ld_strdup(l, k, k->str)))

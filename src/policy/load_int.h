@@ -78,6 +78,20 @@ void *ld_calloc(struct ld *l, const ynode *n, size_t count, size_t size);
 /* Grows *arr (of *n elements of size sz) by one zeroed element; returns it or NULL. */
 void *ld_push(struct ld *l, const ynode *n, void **arr, size_t *count, size_t sz);
 
+/* Names of lists, actions or rules, for duplicate checks and lookups in O(n log n). */
+typedef struct ld_name {
+	const char *s;
+	size_t i;          /* position in file order */
+	const ynode *at;   /* where the name is written */
+} ld_name;
+/* Sorts v by name (ties in file order) and fails at the first duplicate in file order:
+ * "duplicate WHAT name 'x' (first at line N)". */
+bool ld_unique(struct ld *l, ld_name *v, size_t n, const char *what);
+/* The same for the keys of a map (filter_lists, filter_actions). */
+bool ld_unique_keys(struct ld *l, const ynode *map, const char *what);
+/* In a vector sorted by ld_unique: the entry for s, or NULL. */
+const ld_name *ld_find(const ld_name *v, size_t n, const char *s);
+
 /* load_filter.c */
 bool ld_filter_lists(struct ld *l, const ynode *n);
 /* load_action.c */

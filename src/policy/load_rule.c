@@ -7,25 +7,38 @@
 
 static const char *const rule_keys[] = { "name", "filter_list", "filter_action", "auth", "tunnel", NULL };
 
+/* Names of the lists and actions, sorted for lookups. */
+typedef struct ld_refs {
+	ld_name *lists, *actions;
+	size_t n_lists, n_actions;
+} ld_refs;
+
 /* Finds a named list or action; a dangling name gets a "did you mean". */
-static bool ld_ref(struct ld *l, const ynode *n, const char *what, const char *const *names, size_t count,
+static bool ld_ref(struct ld *l, const ynode *n, const char *what, const ld_name *v, size_t count,
 	size_t *idx)
 {
 	if (!ld_scalar(l, n, what))
 		return false;
+	const ld_name *hit = ld_find(v, count, n->str);
+	if (hit) {
+		*idx = hit->i;
+		return true;
+	}
+	const char **names = ld_calloc(l, n, count, sizeof(*names));
+	if (!names)
+		return false;
 	for (size_t i = 0; i < count; i++)
-		if (strcmp(names[i], n->str) == 0) {
-			*idx = i;
-			return true;
-		}
+		names[i] = v[i].s;
 	const char *near = ld_suggest(n->str, names, count);
 	if (near)
-		return ld_fail(l, n, "unknown %s '%s' (did you mean '%s'?)", what, n->str, near);
-	return ld_fail(l, n, "unknown %s '%s'", what, n->str);
+		ld_fail(l, n, "unknown %s '%s' (did you mean '%s'?)", what, n->str, near);
+	else
+		ld_fail(l, n, "unknown %s '%s'", what, n->str);
+	free(names);
+	return false;
 }
 
-static bool ld_rule(struct ld *l, const ynode *n, ss_rule *r, const char **list_names,
-	const char **action_names)
+static bool ld_rule(struct ld *l, const ynode *n, ss_rule *r, const ld_refs *refs)
 {
 	ss_policy *p = l->p;
 	if (!ld_map(l, n, "rule", rule_keys))
@@ -37,16 +50,13 @@ static bool ld_rule(struct ld *l, const ynode *n, ss_rule *r, const char **list_
 		return ld_fail(l, n, "rule needs a name");
 	if (!ld_scalar(l, name, "name") || !(r->name = ld_strdup(l, name, name->str)))
 		return false;
-	for (ss_rule *o = p->rules; o < r; o++)
-		if (strcmp(o->name, r->name) == 0)
-			return ld_fail(l, name, "duplicate rule name '%s' (first at line %u)", r->name, o->loc.line);
 	if (!fl)
 		return ld_fail(l, n, "rule '%s' needs a filter_list", r->name);
 	if (!fa)
 		return ld_fail(l, n, "rule '%s' needs a filter_action", r->name);
 	size_t li, ai;
-	if (!ld_ref(l, fl, "filter list", list_names, p->n_lists, &li) ||
-		!ld_ref(l, fa, "filter action", action_names, p->n_actions, &ai))
+	if (!ld_ref(l, fl, "filter list", refs->lists, refs->n_lists, &li) ||
+		!ld_ref(l, fa, "filter action", refs->actions, refs->n_actions, &ai))
 		return false;
 	r->list = &p->lists[li];
 	r->action = &p->actions[ai];
@@ -71,25 +81,45 @@ static bool ld_rule(struct ld *l, const ynode *n, ss_rule *r, const char **list_
 	return !neg || ld_auth_copy(l, n, p->auth, p->n_auth, &r->auth, &r->n_auth);
 }
 
+static ld_name *sorted_names(struct ld *l, const ynode *at, size_t n, const char *(*name)(const ss_policy *, size_t))
+{
+	ld_name *v = ld_calloc(l, at, n, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++)
+		v[i] = (ld_name){ name(l->p, i), i, at };
+	/* Names are unique already (checked with their maps): this only sorts. */
+	if (v)
+		ld_unique(l, v, n, "");
+	return v;
+}
+
+static const char *list_name(const ss_policy *p, size_t i) { return p->lists[i].name; }
+static const char *action_name(const ss_policy *p, size_t i) { return p->actions[i].name; }
+
 bool ld_rules(struct ld *l, const ynode *n)
 {
 	ss_policy *p = l->p;
 	if (!ld_seq(l, n, "rules"))
 		return false;
-	const char **ln = ld_calloc(l, n, p->n_lists, sizeof(*ln));
-	const char **an = ld_calloc(l, n, p->n_actions, sizeof(*an));
-	bool ok = ln && an;
-	for (size_t i = 0; ok && i < p->n_lists; i++)
-		ln[i] = p->lists[i].name;
-	for (size_t i = 0; ok && i < p->n_actions; i++)
-		an[i] = p->actions[i].name;
+	ld_refs r = { .n_lists = p->n_lists, .n_actions = p->n_actions };
+	r.lists = sorted_names(l, n, p->n_lists, list_name);
+	r.actions = sorted_names(l, n, p->n_actions, action_name);
+	bool ok = r.lists && r.actions;
 	if (ok)
 		ok = (p->rules = ld_calloc(l, n, n->n, sizeof(*p->rules))) != NULL;
 	for (size_t i = 0; ok && i < n->n; i++) {
 		p->n_rules++; /* counted first so that a failure frees what was read */
-		ok = ld_rule(l, n->items[i], &p->rules[i], ln, an);
+		ok = ld_rule(l, n->items[i], &p->rules[i], &r);
 	}
-	free(ln);
-	free(an);
+	free(r.lists);
+	free(r.actions);
+	/* Rule names are unique; checked once all are read, in O(n log n). */
+	ld_name *names = ok ? ld_calloc(l, n, p->n_rules, sizeof(*names)) : NULL;
+	for (size_t i = 0; names && i < p->n_rules; i++)
+		names[i] = (ld_name){ p->rules[i].name, i, yn_get(n->items[i], "name") };
+	if (names)
+		ok = ld_unique(l, names, p->n_rules, "rule");
+	else
+		ok = false;
+	free(names);
 	return ok;
 }

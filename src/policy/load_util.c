@@ -193,11 +193,12 @@ static bool with_unit(struct ld *l, const ynode *n, const char *what, const char
 	const char *rest = parse_u64(n->str, &v);
 	uint64_t m = 1;
 	if (rest && *rest) {
+		/* One unit letter, last. */
 		const char *u = rest[1] == 0 ? strchr(units, *rest) : NULL;
-		if (!u || !*rest)
-			rest = NULL;
-		else
+		if (u)
 			m = mult[u - units];
+		else
+			rest = NULL;
 	}
 	if (!rest)
 		return ld_fail(l, n, "%s must be a number with an optional unit (%s), got '%s'", what,
@@ -260,4 +261,51 @@ void *ld_push(struct ld *l, const ynode *n, void **arr, size_t *count, size_t sz
 	memset(e, 0, sz);
 	(*count)++;
 	return e;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	const ld_name *x = a, *y = b;
+	int c = strcmp(x->s, y->s);
+	if (c)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+bool ld_unique(struct ld *l, ld_name *v, size_t n, const char *what)
+{
+	qsort(v, n, sizeof(*v), name_cmp);
+	const ld_name *dup = NULL, *first = NULL;
+	for (size_t k = 1; k < n; k++)
+		if (strcmp(v[k - 1].s, v[k].s) == 0 && (!dup || v[k].i < dup->i)) {
+			dup = &v[k];
+			first = &v[k - 1];
+			while (first > v && strcmp(first[-1].s, first->s) == 0)
+				first--;
+		}
+	if (dup)
+		return ld_fail(l, dup->at, "duplicate %s name '%s' (first at line %u)", what, dup->s, first->at->line);
+	return true;
+}
+
+static int find_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const ld_name *)elem)->s);
+}
+
+const ld_name *ld_find(const ld_name *v, size_t n, const char *s)
+{
+	return n ? bsearch(s, v, n, sizeof(*v), find_cmp) : NULL;
+}
+
+bool ld_unique_keys(struct ld *l, const ynode *map, const char *what)
+{
+	ld_name *v = ld_calloc(l, map, map->n, sizeof(*v));
+	if (!v)
+		return false;
+	for (size_t i = 0; i < map->n; i++)
+		v[i] = (ld_name){ yn_key(map, i)->str, i, yn_key(map, i) };
+	bool ok = ld_unique(l, v, map->n, what);
+	free(v);
+	return ok;
 }

@@ -8,7 +8,9 @@
  *
  * usage: ike_peer (--initiate|--respond) --local IP --remote IP --id ID --remote-id ID
  *                 --psk SECRET --ike PROPOSAL --esp PROPOSAL [--tunnel] [--timeout S]
- * IDs are FQDNs, or IPv4/IPv6 addresses. Exit 0 once a CHILD SA is up (after --linger ms). */
+ * IDs are FQDNs, or IPv4/IPv6 addresses. Exit 0 once a CHILD SA is up (after --linger ms).
+ * With --rekey, once the first CHILD SA is up we rekey it, then the IKE SA, printing the new
+ * CHILD and IKE lines; the last lines printed describe the SAs in force. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -56,15 +58,21 @@ static int udp_socket(const ss_addr *a, uint16_t port)
 	return fd;
 }
 
-static void print_child(const ss_ike_engine *e, const ss_ike_action *a)
+static void print_ike(const ss_ike_engine *e, uint32_t sa)
 {
 	ss_ike_sa_info info;
 	char alg[96];
-	if (ss_ike_sa_get(e, a->sa, &info)) {
+	if (ss_ike_sa_get(e, sa, &info)) {
 		ss_ike_suite_swan(&info.suite, alg, sizeof(alg));
 		printf("IKE spi_i=%016" PRIx64 " spi_r=%016" PRIx64 " alg=%s natt=%s\n", info.spi_i,
 		       info.spi_r, alg, info.natt ? "yes" : "no");
 	}
+}
+
+static void print_child(const ss_ike_engine *e, const ss_ike_action *a)
+{
+	char alg[96];
+	print_ike(e, a->sa);
 	ss_esp_suite_swan(&a->child.suite, alg, sizeof(alg));
 	printf("CHILD spi_in=%08x spi_out=%08x esp=%s mode=%s encap=%s\n", a->child.spi_in,
 	       a->child.spi_out, alg, a->child.mode == SS_MODE_TUNNEL ? "tunnel" : "transport",
@@ -72,7 +80,20 @@ static void print_child(const ss_ike_engine *e, const ss_ike_action *a)
 	fflush(stdout);
 }
 
-int main(int argc, char **argv)
+/* Everything the driver keeps between events. */
+struct peer {
+	ss_ike_engine *e;
+	int fd[2];              /* UDP 500, UDP 4500 */
+	ss_addr local, remote;
+	bool initiate, rekey;
+	int stage;              /* --rekey: 0 first CHILD, 1 CHILD rekey out, 2 IKE rekey next, 3 done */
+	int timeout_s, linger_ms;
+	ss_time end, done_at;
+	int rc;
+};
+
+/* 0 when the options are usable. */
+static int parse_args(int argc, char **argv, struct peer *P)
 {
 	static const struct option opts[] = {
 		{ "initiate", no_argument, NULL, 'I' }, { "respond", no_argument, NULL, 'R' },
@@ -81,20 +102,16 @@ int main(int argc, char **argv)
 		{ "psk", required_argument, NULL, 'p' }, { "ike", required_argument, NULL, 'k' },
 		{ "esp", required_argument, NULL, 'e' }, { "tunnel", no_argument, NULL, 't' },
 		{ "timeout", required_argument, NULL, 'T' }, { "linger", required_argument, NULL, 'L' },
-		{ "verbose", no_argument, NULL, 'v' }, { 0 },
+		{ "verbose", no_argument, NULL, 'v' }, { "rekey", no_argument, NULL, 'K' }, { 0 },
 	};
-	bool initiate = false;
-	ss_addr local = { 0 }, remote = { 0 };
-	int timeout_s = 20, linger_ms = 500, c;
 	const char *why = NULL;
-	ss_ike_config_init(&cfg);
-	ss_log_set_level(SS_LOG_INFO);
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	int c;
+	while (!why && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'I': initiate = true; break;
-		case 'R': initiate = false; break;
-		case 'l': if (!ss_addr_parse(optarg, &local)) why = "bad --local"; break;
-		case 'r': if (!ss_addr_parse(optarg, &remote)) why = "bad --remote"; break;
+		case 'I': P->initiate = true; break;
+		case 'R': P->initiate = false; break;
+		case 'l': if (!ss_addr_parse(optarg, &P->local)) why = "bad --local"; break;
+		case 'r': if (!ss_addr_parse(optarg, &P->remote)) why = "bad --remote"; break;
 		case 'i': cfg.local_id = parse_id(optarg); break;
 		case 'j': cfg.remote_id = parse_id(optarg); break;
 		case 'p':
@@ -110,81 +127,129 @@ int main(int argc, char **argv)
 				cfg.n_esp++;
 			break;
 		case 't': cfg.mode = SS_MODE_TUNNEL; break;
-		case 'T': timeout_s = atoi(optarg); break;
-		case 'L': linger_ms = atoi(optarg); break;
+		case 'T': P->timeout_s = atoi(optarg); break;
+		case 'L': P->linger_ms = atoi(optarg); break;
 		case 'v': ss_log_set_level(SS_LOG_DEBUG); break;
+		case 'K': P->rekey = true; break;
 		default: why = "unknown option"; break;
 		}
-		if (why) {
-			fprintf(stderr, "ike_peer: %s (%s)\n", why, optarg ? optarg : "");
-			return 2;
+	}
+	if (!why && (!P->local.family || !P->remote.family || !cfg.n_ike || !cfg.n_esp || !cfg.psk_len))
+		why = "need --local, --remote, --psk, --ike, --esp";
+	if (why)
+		fprintf(stderr, "ike_peer: %s\n", why);
+	return why ? 2 : 0;
+}
+
+static void on_action(struct peer *P, const ss_ike_action *a, ss_time now)
+{
+	uint32_t sa = a->sa;
+	switch (a->kind) {
+	case SS_IKE_ACT_SEND: {
+		struct sockaddr_storage ss;
+		size_t sl = ss_addr_to_sockaddr(&a->remote.addr, a->remote.port, &ss);
+		int s = a->local.port == SS_IKE_NATT_PORT ? P->fd[1] : P->fd[0];
+		if (sendto(s, a->data, a->len, 0, (struct sockaddr *)&ss, (socklen_t)sl) < 0)
+			perror("sendto");
+		break;
+	}
+	case SS_IKE_ACT_CHILD_UP: {
+		print_child(P->e, a);
+		P->rc = 0;
+		P->done_at = now + (ss_time)P->linger_ms;
+		bool rekeyed = a->child.rekey_of != 0;
+		if (P->rekey && P->stage == 0 && ss_ike_rekey_child(P->e, sa, a->child.spi_in, now)) {
+			P->stage = 1;
+			P->done_at = P->end;
+		} else if (P->rekey && P->stage == 1 && rekeyed) {
+			P->stage = 2;  /* the IKE SA once the old CHILD SA is deleted */
+			P->done_at = P->end;
 		}
+		break;
 	}
-	if (!local.family || !remote.family || !cfg.n_ike || !cfg.n_esp || !cfg.psk_len) {
-		fprintf(stderr, "ike_peer: need --local, --remote, --psk, --ike, --esp\n");
+	case SS_IKE_ACT_IKE_REKEYED:
+		print_ike(P->e, sa);
+		if (P->stage == 2) {
+			P->stage = 3;
+			P->done_at = now + (ss_time)P->linger_ms;
+		}
+		break;
+	case SS_IKE_ACT_CHILD_DELETED:
+		printf("CHILD-DELETED spi_in=%08x\n", a->child.spi_in);
+		if (P->stage == 2 && !ss_ike_rekey_ike(P->e, sa, now))
+			P->done_at = now;
+		break;
+	case SS_IKE_ACT_OUTCOME:
+		printf("OUTCOME %s notify=%u (%s)\n", ss_ike_outcome_name(a->outcome), a->notify,
+		       a->reason);
+		if (a->outcome != SS_IKE_SECURED && P->initiate)
+			P->done_at = now;
+		break;
+	case SS_IKE_ACT_IKE_DELETED:
+		break;
+	}
+	fflush(stdout);
+}
+
+static void receive(struct peer *P, const struct pollfd pf[2], ss_time now)
+{
+	for (int i = 0; i < 2; i++) {
+		if (!(pf[i].revents & POLLIN))
+			continue;
+		static uint8_t buf[65536];
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		ssize_t len = recvfrom(P->fd[i], buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		ss_ike_endpoint l = { P->local, i ? SS_IKE_NATT_PORT : SS_IKE_PORT }, r;
+		if (len < 0 || !ss_addr_from_sockaddr((struct sockaddr *)&from, &r.addr, &r.port))
+			continue;
+		ss_ike_input(P->e, buf, (size_t)len, &l, &r, now);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct peer P = { .timeout_s = 20, .linger_ms = 500, .rc = 1 };
+	ss_ike_config_init(&cfg);
+	ss_log_set_level(SS_LOG_INFO);
+	if (parse_args(argc, argv, &P))
 		return 2;
-	}
-	int fd[2] = { udp_socket(&local, SS_IKE_PORT), udp_socket(&local, SS_IKE_NATT_PORT) };
+	P.fd[0] = udp_socket(&P.local, SS_IKE_PORT);
+	P.fd[1] = udp_socket(&P.local, SS_IKE_NATT_PORT);
 	ss_ike_engine_params p;
 	ss_ike_engine_params_default(&p);
 	p.lookup = lookup;
-	ss_ike_engine *e = ss_ike_engine_new(&p);
-	ss_time now = ss_now_ms(), end = now + SS_SEC(timeout_s), done_at = SS_NEVER;
-	if (initiate) {
-		ss_ike_endpoint l = { local, SS_IKE_PORT }, r = { remote, SS_IKE_PORT };
-		if (!ss_ike_initiate(e, &l, &r, &cfg, now))
+	P.e = ss_ike_engine_new(&p);
+	ss_time now = ss_now_ms();
+	P.end = now + SS_SEC(P.timeout_s);
+	P.done_at = SS_NEVER;
+	if (P.initiate) {
+		ss_ike_endpoint l = { P.local, SS_IKE_PORT }, r = { P.remote, SS_IKE_PORT };
+		if (!P.e || !ss_ike_initiate(P.e, &l, &r, &cfg, now))
 			return 2;
 	}
-	int rc = 1;
 	for (;;) {
 		ss_ike_action a;
-		while (ss_ike_next_action(e, &a)) {
-			if (a.kind == SS_IKE_ACT_SEND) {
-				struct sockaddr_storage ss;
-				size_t sl = ss_addr_to_sockaddr(&a.remote.addr, a.remote.port, &ss);
-				int s = a.local.port == SS_IKE_NATT_PORT ? fd[1] : fd[0];
-				if (sendto(s, a.data, a.len, 0, (struct sockaddr *)&ss, (socklen_t)sl) < 0)
-					perror("sendto");
-			} else if (a.kind == SS_IKE_ACT_CHILD_UP) {
-				print_child(e, &a);
-				rc = 0;
-				done_at = now + (ss_time)linger_ms;
-			} else if (a.kind == SS_IKE_ACT_OUTCOME) {
-				printf("OUTCOME %s notify=%u (%s)\n", ss_ike_outcome_name(a.outcome), a.notify,
-				       a.reason);
-				fflush(stdout);
-				if (a.outcome != SS_IKE_SECURED && initiate)
-					done_at = now;
-			}
-		}
+		while (ss_ike_next_action(P.e, &a))
+			on_action(&P, &a, now);
 		now = ss_now_ms();
-		ss_time wake = ss_time_min(ss_time_min(ss_ike_next_deadline(e), end), done_at);
-		if (now >= end || now >= done_at)
+		ss_time wake = ss_time_min(ss_time_min(ss_ike_next_deadline(P.e), P.end), P.done_at);
+		if (now >= P.end || now >= P.done_at)
 			break;
-		struct pollfd pf[2] = { { fd[0], POLLIN, 0 }, { fd[1], POLLIN, 0 } };
+		struct pollfd pf[2] = { { P.fd[0], POLLIN, 0 }, { P.fd[1], POLLIN, 0 } };
 		int n = poll(pf, 2, wake > now ? (int)(wake - now) : 0);
 		now = ss_now_ms();
 		if (n < 0 && errno != EINTR)
 			break;
-		for (int i = 0; i < 2 && n > 0; i++) {
-			if (!(pf[i].revents & POLLIN))
-				continue;
-			uint8_t buf[65536];
-			struct sockaddr_storage from;
-			socklen_t fl = sizeof(from);
-			ssize_t len = recvfrom(fd[i], buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
-			ss_ike_endpoint l = { local, i ? SS_IKE_NATT_PORT : SS_IKE_PORT }, r;
-			if (len < 0 || !ss_addr_from_sockaddr((struct sockaddr *)&from, &r.addr, &r.port))
-				continue;
-			ss_ike_input(e, buf, (size_t)len, &l, &r, now);
-		}
-		ss_ike_timer(e, now);
+		if (n > 0)
+			receive(&P, pf, now);
+		ss_ike_timer(P.e, now);
 	}
-	const ss_ike_stats *st = ss_ike_get_stats(e);
+	const ss_ike_stats *st = ss_ike_get_stats(P.e);
 	fprintf(stderr, "ike_peer: rx %" PRIu64 " tx %" PRIu64 " dropped %" PRIu64 " auth-dropped %" PRIu64 "\n",
 		st->rx, st->tx, st->dropped, st->dropped_auth);
-	ss_ike_engine_free(e);
-	close(fd[0]);
-	close(fd[1]);
-	return rc;
+	ss_ike_engine_free(P.e);
+	close(P.fd[0]);
+	close(P.fd[1]);
+	return P.rc;
 }

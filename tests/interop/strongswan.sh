@@ -38,8 +38,14 @@ cleanup() {
             kill -9 "$pid" 2>/dev/null
         fi
     fi
-    ip netns del "$NS_S" 2>/dev/null
-    ip netns del "$NS_P" 2>/dev/null
+    # A namespace file can stay busy for a moment while charon's mount namespace goes away.
+    for ns in "$NS_S" "$NS_P"; do
+        for _ in $(seq 20); do
+            ip netns del "$ns" 2>/dev/null
+            ip netns list | grep -qw "$ns" || break
+            sleep 0.1
+        done
+    done
     rm -rf "$W"
 }
 trap cleanup EXIT
@@ -127,17 +133,22 @@ EOF
         fail "swanctl --load-all: $(cat "$W/load.err")"
 }
 
-peer() {  # $1 = --initiate|--respond, $2 = IKE, $3 = ESP
-    ip netns exec "$NS_P" "$PEER" "$1" --local $IP_P --remote $IP_S --id $ID_P --remote-id $ID_S \
-        --psk "$PSK" --ike "$2" --esp "$3" --tunnel --timeout 15 --linger 300 \
+peer() {  # $1 = --initiate|--respond, $2 = IKE, $3 = ESP, then extra options
+    local role=$1 ike=$2 esp=$3
+    shift 3
+    ip netns exec "$NS_P" "$PEER" "$role" --local $IP_P --remote $IP_S --id $ID_P --remote-id $ID_S \
+        --psk "$PSK" --ike "$ike" --esp "$esp" --tunnel --timeout 15 --linger 300 "$@" \
         > "$W/peer.out" 2> "$W/peer.err"
 }
 
 # Compares what ike_peer printed with what charon lists.
 check() {  # $1 = label
     local ike child spi_i spi_r alg in out esp
-    ike=$(grep '^IKE ' "$W/peer.out") || fail "$1: ike_peer reported no IKE SA"
-    child=$(grep '^CHILD ' "$W/peer.out") || fail "$1: ike_peer reported no CHILD SA"
+    # The last lines printed describe the SAs in force (after any rekey).
+    ike=$(grep '^IKE ' "$W/peer.out" | tail -1)
+    child=$(grep '^CHILD ' "$W/peer.out" | tail -1)
+    [ -n "$ike" ] || fail "$1: ike_peer reported no IKE SA"
+    [ -n "$child" ] || fail "$1: ike_peer reported no CHILD SA"
     spi_i=$(sed -n 's/.*spi_i=\([0-9a-f]*\).*/\1/p' <<<"$ike")
     spi_r=$(sed -n 's/.*spi_r=\([0-9a-f]*\).*/\1/p' <<<"$ike")
     alg=$(sed -n 's/.* alg=\([^ ]*\).*/\1/p' <<<"$ike")
@@ -185,4 +196,30 @@ for s in $SUITES; do
     check "charon->softsa $ike/$esp"
     terminate
 done
-echo "PASS: strongSwan interop, $(wc -l <<<"$SUITES") suites, both directions"
+# CREATE_CHILD_SA both ways, with PFS: CHILD SA rekey then IKE SA rekey.
+ike=aes128gcm16-prfsha256-ecp256; esp=aes128gcm16-ecp256
+load_conn "$ike" "$esp"
+peer --initiate "$ike" "$esp" --rekey || fail "softsa rekeys: ike_peer exit $?"
+[ "$(grep -c '^CHILD ' "$W/peer.out")" = 2 ] || fail "softsa rekeys: expected 2 CHILD SAs"
+[ "$(grep -c '^IKE ' "$W/peer.out")" = 3 ] || fail "softsa rekeys: expected the IKE SA rekeyed"
+grep -q '^CHILD-DELETED' "$W/peer.out" || fail "softsa rekeys: old CHILD SA not deleted"
+check "softsa rekeys CHILD (PFS ecp256) and IKE SA at charon"
+[ "$(grep -c 'INSTALLED' "$W/sas")" = 1 ] || fail "charon holds other than one CHILD SA after rekey"
+terminate
+
+peer --respond "$ike" "$esp" --linger 6000 &
+PEER_PID=$!
+sleep 0.3
+sw --initiate --child sa --timeout 15 > "$W/init.out" 2>&1 || fail "charon->softsa for rekey: initiate failed"
+sleep 0.3
+sw --rekey --child sa > "$W/rekey.out" 2>&1 || fail "swanctl --rekey --child: $(cat "$W/rekey.out")"
+sleep 0.5
+sw --rekey --ike sa > "$W/rekey.out" 2>&1 || fail "swanctl --rekey --ike: $(cat "$W/rekey.out")"
+wait "$PEER_PID" || fail "charon rekeys: ike_peer exit $?"
+PEER_PID=""
+[ "$(grep -c '^CHILD ' "$W/peer.out")" = 2 ] || fail "charon rekeys: expected 2 CHILD SAs at softsa"
+[ "$(grep -c '^IKE ' "$W/peer.out")" = 3 ] || fail "charon rekeys: expected the IKE SA rekeyed at softsa"
+check "charon rekeys CHILD (PFS ecp256) and IKE SA at softsa"
+terminate
+
+echo "PASS: strongSwan interop, $(wc -l <<<"$SUITES") suites both directions, rekeys both directions"

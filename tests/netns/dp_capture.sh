@@ -4,8 +4,9 @@
 # Topology: see lib.sh.
 . "$(dirname "$0")/lib.sh"
 topo_up
+# A last, broad filter covers A itself too (earlier filters win for B and C).
 # shellcheck disable=SC2086
-drv_start $FILTERS
+drv_start $FILTERS --filter 10.77.0.0/24 10.77.0.0/24 drop
 
 for fam in 4 6; do
 	if [ $fam = 4 ]; then dst=$B4 src=$A4; else dst=$B6 src=$A6; fi
@@ -24,6 +25,14 @@ for fam in 4 6; do
 	grep -q "udp from $src: hello$fam" "$TMP/rel" || fail "released datagram not at B"
 	ok "IPv$fam: released in the clear, arrived at B"
 done
+
+# Loopback traffic to A's own address is never captured, whatever the filters say.
+bg self $A udp-recv 7780 2000 1
+probe $A udp-send $A4 7780 "to-myself" 40002 || fail "send to self"
+bg_wait self
+drv expect-no-capture 300
+expect none
+ok "A->A over lo: not captured"
 
 # IKE always bypasses: UDP to port 500 goes straight to B, the driver sees nothing.
 bg ike $B udp-recv 500 3000 1

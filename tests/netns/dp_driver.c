@@ -28,12 +28,13 @@ static size_t nheld;
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: dp_driver [--tun NAME] [--udp-port P] [--no-ipv6] [--flush-only]\n"
+		"usage: dp_driver [--tun NAME] [--udp-port P] [--no-ipv6] [--vnet] [--flush-only]\n"
 		"                 --filter LOCAL REMOTE [PROTO LPORT RPORT] accept|drop ...\n"
 		"commands: expect-capture MS | expect-no-capture MS | release | drop-held\n"
 		"          peer none|secured|soft|blocked ADDR [TIMEOUT_MS] | expect-notice MS\n"
+		"          count-notices MS | pass MS [IDLE_MS]\n"
 		"          send-esp ADDR SPI [UDPPORT] | recv-esp MS | deliver-udp SRC DST SPORT DPORT TEXT\n"
-		"          stats | quit\n");
+		"          list-soft | stats | quit\n");
 	exit(2);
 }
 
@@ -132,6 +133,62 @@ static void cmd_notice(int ms)
 	}
 }
 
+/* For ms at most, releases everything captured at once (what the daemon does for a flow it
+ * lets through) and discards notices: a whole TCP transfer then runs through the capture.
+ * Ends early once traffic has flowed and then stopped for idle_ms. */
+static void cmd_pass(int ms, int idle_ms)
+{
+	ss_time last = 0;
+	ss_dp_notice n[64];
+	uint64_t pkts = 0, reads = 0;
+	ss_time end = ss_now_ms() + (ss_time)ms;
+	for (;;) {
+		for (size_t i = 0; i < MAXHOLD; i++)
+			held[i] = (ss_dp_pkt){ .buf = hold_mem[i], .cap = PKTSZ };
+		int r = ss_dp_read_outbound(dp, held, 64);
+		ss_time now = ss_now_ms();
+		if (r > 0) {
+			ss_dp_release_clear(dp, held, (size_t)r);
+			pkts += (uint64_t)r;
+			reads++;
+			last = now;
+		}
+		while (ss_dp_read_notices(dp, n, 64) > 0)
+			;
+		if (now >= end || (last && now - last >= (ss_time)idle_ms))
+			break;
+		if (r <= 0) {
+			ss_dp_fd fds[8];
+			struct pollfd p[8];
+			size_t k = ss_dp_poll_fds(dp, fds, 8), m = 0;
+			for (size_t i = 0; i < k; i++)
+				if (fds[i].role != SS_DP_FD_ESP)
+					p[m++] = (struct pollfd){ .fd = fds[i].fd, .events = POLLIN };
+			poll(p, m, 100);
+		}
+	}
+	nheld = 0;
+	printf("passed %llu in %llu reads\n", (unsigned long long)pkts, (unsigned long long)reads);
+}
+
+/* Counts every notice that arrives within ms. */
+static void cmd_count_notices(int ms)
+{
+	ss_dp_notice n[64];
+	size_t total = 0;
+	ss_time end = ss_now_ms() + (ss_time)ms;
+	for (;;) {
+		int r = ss_dp_read_notices(dp, n, 64);
+		if (r > 0)
+			total += (size_t)r;
+		ss_time now = ss_now_ms();
+		if (now >= end)
+			break;
+		wait_role(SS_DP_FD_NOTICE, (int)(end - now));
+	}
+	printf("notices %zu\n", total);
+}
+
 static void cmd_send_esp(char *addr, char *spi, char *port)
 {
 	uint8_t b[64];
@@ -193,14 +250,26 @@ static void cmd_recv_esp(int ms)
 	}
 }
 
+static void cmd_list_soft(void)
+{
+	ss_dp_soft_info s[16];
+	int n = ss_dp_list_soft(dp, s, 16);
+	printf("soft %d", n);
+	for (int i = 0; i < n; i++) {
+		char a[SS_ADDR_STRLEN];
+		printf(" %s:packets=%llu", ss_addr_fmt(&s[i].peer, a), (unsigned long long)s[i].packets);
+	}
+	printf("\n");
+}
+
 static void cmd_stats(void)
 {
 	ss_dp_stats s;
 	ss_dp_get_stats(dp, &s);
-	printf("stats out_pkts=%llu out_reads=%llu released=%llu release_err=%llu esp_tx=%llu "
+	printf("stats out_pkts=%llu out_reads=%llu out_gso=%llu released=%llu release_err=%llu esp_tx=%llu "
 	       "delivered=%llu notices=%llu malformed=%llu\n",
 	       (unsigned long long)s.out_pkts, (unsigned long long)s.out_reads,
-	       (unsigned long long)s.released, (unsigned long long)s.release_err,
+	       (unsigned long long)s.out_gso, (unsigned long long)s.released, (unsigned long long)s.release_err,
 	       (unsigned long long)s.esp_tx, (unsigned long long)s.delivered,
 	       (unsigned long long)s.notices, (unsigned long long)s.malformed);
 }
@@ -231,12 +300,18 @@ static bool run(char *line)
 		cmd_peer(a[1], a[2], a[3]);
 	else if (!strcmp(a[0], "expect-notice"))
 		cmd_notice(ms);
+	else if (!strcmp(a[0], "pass"))
+		cmd_pass(ms, a[2] ? atoi(a[2]) : 500);
+	else if (!strcmp(a[0], "count-notices"))
+		cmd_count_notices(ms);
 	else if (!strcmp(a[0], "send-esp"))
 		cmd_send_esp(a[1], a[2], a[3]);
 	else if (!strcmp(a[0], "recv-esp"))
 		cmd_recv_esp(ms);
 	else if (!strcmp(a[0], "deliver-udp"))
 		cmd_deliver(a + 1);
+	else if (!strcmp(a[0], "list-soft"))
+		cmd_list_soft();
 	else if (!strcmp(a[0], "stats"))
 		cmd_stats();
 	else
@@ -277,6 +352,8 @@ int main(int argc, char **argv)
 			snprintf(cfg.tun_name, sizeof cfg.tun_name, "%s", argv[++i]);
 		else if (!strcmp(argv[i], "--udp-port") && i + 1 < argc)
 			cfg.esp_udp_port = (uint16_t)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--vnet"))
+			cfg.vnet_hdr = true;
 		else if (!strcmp(argv[i], "--flush-only"))
 			flush_only = true;
 		else if (!strcmp(argv[i], "--no-ipv6"))

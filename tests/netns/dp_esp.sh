@@ -26,17 +26,31 @@ drv recv-esp 2000
 expect "esp from $B4 to $A4 port=0 kind=esp spi=0xdead0001 len=48"
 probe $B udp-send $A4 4500 "xxxxIKE" 4500 || fail "UDP 4500 from B"
 drv recv-esp 2000
-expect "esp from $B4 to * port=4500 kind=esp spi=0x78787878 len=7"
-ok "ESP B->A received (raw, and UDP 4500)"
+expect "esp from $B4 to $A4 port=4500 kind=esp spi=0x78787878 len=7"
+# IKE behind the non-ESP marker on the encapsulation port is told apart (RFC 3948 §2.2).
+probe $B udp-send $A4 4500 hex:00000000696b6531 4500 || fail "IKE to 4500 from B"
+drv recv-esp 2000
+expect "esp from $B4 to $A4 port=4500 kind=ike spi=0x696b6531 len=4"
+probe $B esp-send $A6 0xdead0006 || fail "ESP from B over IPv6"
+drv recv-esp 2000
+expect "esp from $B6 to $A6 port=0 kind=esp spi=0xdead0006 len=48"
+ok "ESP B->A received (raw v4, UDP 4500, raw v6)"
 
-bg inner $A udp-recv 7779 2000 1
-drv deliver-udp $B4 $A4 4444 7779 inner-hello
-expect delivered
-bg_wait inner
-grep -q "udp from $B4: inner-hello" "$TMP/inner" || fail "inner packet not delivered"
-bg inner6 $A udp-recv 7779 2000 1
-drv deliver-udp $B6 $A6 4444 7779 inner-hello6
-expect delivered
-bg_wait inner6
-ok "inner packets written to the TUN reach A's sockets (v4, v6)"
+for mode in plain vnet; do
+	if [ $mode = vnet ]; then
+		drv_quit
+		# shellcheck disable=SC2086
+		drv_start --vnet $FILTERS
+	fi
+	bg inner $A udp-recv 7779 2000 1
+	drv deliver-udp $B4 $A4 4444 7779 inner-hello
+	expect delivered
+	bg_wait inner
+	grep -q "udp from $B4: inner-hello" "$TMP/inner" || fail "inner packet not delivered"
+	bg inner6 $A udp-recv 7779 2000 1
+	drv deliver-udp $B6 $A6 4444 7779 inner-hello6
+	expect delivered
+	bg_wait inner6
+	ok "$mode: inner packets written to the TUN reach A's sockets (v4, v6)"
+done
 drv_quit

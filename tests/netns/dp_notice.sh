@@ -28,6 +28,16 @@ drv expect-notice 2000
 expect "notice proto=17 src=$C6 sport=5557 dst=$A6 dport=7778 accepted"
 ok "IPv6 C->A: reported and accepted"
 
+# A flood of clear packets from one unknown peer: every one gets its verdict (accepted here),
+# but the notices are limited per source (10 a second, burst 10).
+bg flood $A udp-recv 7781 3000 200
+probe $C udp-send $A4 7781 "flood" 5559 200 || fail "flood from C"
+bg_wait flood
+drv count-notices 500
+n=${REPLY#notices }
+[ "$n" -ge 1 ] && [ "$n" -le 25 ] || fail "expected 1..25 notices for 200 packets, got $n"
+ok "200 clear packets from C: all accepted, $n notices"
+
 # A soft peer's packets are neither reported nor dropped.
 drv peer soft $B4 60000
 expect ok

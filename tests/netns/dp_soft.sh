@@ -23,6 +23,10 @@ bg_wait soft
 drv expect-no-capture 300
 expect none
 ok "soft C: ping and UDP flow in the clear, the driver sees nothing"
+# The daemon sees them only as counters: echo request + reply + one datagram.
+drv list-soft
+expect "soft 1 $C4:packets=3"
+ok "soft C: its traffic is counted (3 packets)"
 
 # Expiry: after the timeout the next packet is captured again and does not reach C.
 sleep 1.6

@@ -1,7 +1,7 @@
 /* nsprobe: the other hosts' side of the netns tests.
  *   nsprobe udp-recv PORT MS COUNT        prints each datagram; exit 0 when COUNT arrived,
  *                                         1 at the deadline (COUNT 0: exit 0 iff none came)
- *   nsprobe udp-send DST PORT TEXT [SPORT]
+ *   nsprobe udp-send DST PORT TEXT [SPORT [COUNT]]   (TEXT "hex:0011..": those bytes)
  *   nsprobe esp-recv MS COUNT [UDPPORT]   raw IP protocol 50 (v4 and v6) and ESP-in-UDP
  *   nsprobe esp-send DST SPI              one fake ESP packet over IP protocol 50 */
 #include <errno.h>
@@ -74,7 +74,9 @@ static int run_recv(struct pollfd *p, int n, const char *const *kind, int ms, in
 				d += ihl;
 				len -= ihl;
 			}
-			if (!strcmp(kind[i], "udp")) {
+			if (got >= 5) {
+				/* enough to show what came; the count says the rest */
+			} else if (!strcmp(kind[i], "udp")) {
 				b[r] = 0;
 				printf("udp from %s: %s\n", from_str(&ss, a), (char *)b);
 			} else if (len >= 4) {
@@ -111,9 +113,23 @@ int main(int argc, char **argv)
 			if (bind(fd, (struct sockaddr *)&me, ml) < 0)
 				perror("nsprobe: bind");
 		}
-		if (sendto(fd, argv[4], strlen(argv[4]), 0, (struct sockaddr *)&ss, sl) < 0) {
-			perror("nsprobe: sendto");
-			return 1;
+		int count = argc >= 7 ? atoi(argv[6]) : 1;
+		uint8_t msg[1024];
+		size_t mlen = 0;
+		if (!strncmp(argv[4], "hex:", 4)) {
+			for (const char *h = argv[4] + 4; h[0] && h[1] && mlen < sizeof msg; h += 2) {
+				char two[3] = { h[0], h[1], 0 };
+				msg[mlen++] = (uint8_t)strtoul(two, NULL, 16);
+			}
+		} else {
+			mlen = strlen(argv[4]) < sizeof msg ? strlen(argv[4]) : sizeof msg;
+			memcpy(msg, argv[4], mlen);
+		}
+		for (int i = 0; i < count; i++) {
+			if (sendto(fd, msg, mlen, 0, (struct sockaddr *)&ss, sl) < 0) {
+				perror("nsprobe: sendto");
+				return 1;
+			}
 		}
 		return 0;
 	}

@@ -55,11 +55,16 @@ int ss_io_udp_socket(int family, uint16_t port, uint32_t mark)
 		sl = sizeof *s6;
 		if (r == 0 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
 			r = -errno;
+		if (r == 0 && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) < 0)
+			r = -errno;
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons(port);
 		sl = sizeof *s4;
+		/* our address on each datagram, as IPv6 raw sockets give it (IPV6_PKTINFO) */
+		if (r == 0 && setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0)
+			r = -errno;
 	}
 	if (r == 0 && bind(fd, (struct sockaddr *)&ss, sl) < 0)
 		r = -errno;
@@ -162,13 +167,20 @@ static bool strip_v4(ss_dp_pkt *p)
 	return true;
 }
 
-static void pktinfo6(struct msghdr *mh, ss_dp_pkt *p)
+/* Our address from IP_PKTINFO / IPV6_PKTINFO. */
+static void pktinfo(struct msghdr *mh, ss_dp_pkt *p)
 {
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
 			struct in6_pktinfo pi;
 			memcpy(&pi, CMSG_DATA(cm), sizeof pi);
 			p->local = ss_addr_v6(pi.ipi6_addr.s6_addr);
+		} else if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
+			   cm->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(cm), sizeof pi);
+			p->local = ss_addr_v4(ntohl(pi.ipi_addr.s_addr));
 		}
 	}
 }
@@ -196,7 +208,8 @@ int ss_io_recv(int fd, enum ss_io_rx how, ss_dp_pkt *pkts, size_t n, uint64_t *b
 	struct mmsghdr mm[SS_IO_BATCH];
 	struct iovec iov[SS_IO_BATCH];
 	struct sockaddr_storage from[SS_IO_BATCH];
-	union { char b[CMSG_SPACE(sizeof(struct in6_pktinfo))]; struct cmsghdr align; } cb[SS_IO_BATCH];
+	union { char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align; } cb[SS_IO_BATCH];
 	if (n > SS_IO_BATCH)
 		n = SS_IO_BATCH;
 	for (size_t i = 0; i < n; i++) {
@@ -231,7 +244,7 @@ int ss_io_recv(int fd, enum ss_io_rx how, ss_dp_pkt *pkts, size_t n, uint64_t *b
 		if (ok && how == SS_IO_RX_RAW4)
 			ok = strip_v4(p);
 		if (ok && how != SS_IO_RX_RAW4)
-			pktinfo6(&mm[i].msg_hdr, p);
+			pktinfo(&mm[i].msg_hdr, p);
 		if (ok && how == SS_IO_RX_UDP) {
 			p->port = port;
 			ok = classify_udp(p);

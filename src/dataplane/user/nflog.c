@@ -28,6 +28,9 @@ static int config(struct mnl_socket *nl, uint16_t group, uint8_t cmd, uint32_t c
 		struct nfulnl_msg_config_mode m = { .copy_range = htonl(copy_range),
 						    .copy_mode = NFULNL_COPY_PACKET };
 		mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof m, &m);
+		/* Send each notice at once: the kernel otherwise gathers up to 100 of them or
+		 * waits a second, and a negotiation should not start a second late. */
+		mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(1));
 	}
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
@@ -112,18 +115,27 @@ static bool parse_packet(const struct nlmsghdr *nlh, ss_dp_notice *out)
 size_t ss_nflog_parse(const uint8_t *buf, size_t len, ss_dp_notice *out, size_t max,
 		      uint64_t *malformed)
 {
-	size_t n = 0;
-	int left = len > (size_t)INT32_MAX ? INT32_MAX : (int)len;
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-	/* mnl_nlmsg_ok checks the header and its length against what is left. */
-	while (n < max && mnl_nlmsg_ok(nlh, left)) {
+	/* The message walk is ours, not mnl_nlmsg_ok/next: those compare the 32-bit length as
+	 * an int, so a length of 2^31 or more passes the check and sends the walk astray (found
+	 * by fuzz_dp_nflog). */
+	size_t n = 0, off = 0;
+	while (n < max && len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)(buf + off);
+		size_t ml = nlh->nlmsg_len;
+		if (ml < sizeof *nlh || ml > len - off) {
+			(*malformed)++;
+			break;
+		}
 		if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
 			if (parse_packet(nlh, &out[n]))
 				n++;
 			else
 				(*malformed)++;
 		}
-		nlh = mnl_nlmsg_next(nlh, &left);
+		size_t step = NLMSG_ALIGN(ml);
+		if (step > len - off)
+			break;
+		off += step;
 	}
 	return n;
 }

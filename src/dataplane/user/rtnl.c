@@ -131,17 +131,13 @@ int ss_rtnl_default_route(struct mnl_socket *nl, bool add, int family, uint32_t 
 int ss_rtnl_flush(struct mnl_socket *nl, uint32_t mark, uint32_t table, uint32_t prio)
 {
 	static const int fams[] = { AF_INET, AF_INET6 };
+	/* Each request removes one; stop at the first refusal (ENOENT/ESRCH: none left).  A
+	 * crashed run leaves one of each, so the bound is only a guard against a loop. */
 	for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++) {
-		/* Each request removes one; a crashed run leaves at most a few, so bound it. */
 		for (int k = 0; k < 64 && ss_rtnl_rule(nl, false, fams[i], mark, table, prio) == 0; k++)
 			;
-		for (int k = 0; k < 64; k++) {
-			int r = ss_rtnl_default_route(nl, false, fams[i], table, 0, 0);
-			if (r == -EAFNOSUPPORT)
-				break;
-			if (r != 0)
-				break;
-		}
+		for (int k = 0; k < 64 && ss_rtnl_default_route(nl, false, fams[i], table, 0, 0) == 0; k++)
+			;
 	}
 	return 0;
 }

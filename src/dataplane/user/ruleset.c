@@ -57,22 +57,46 @@ static const char *const set_base[] = {
 	[SS_DP_PEER_BLOCKED] = "blocked",
 };
 
-static void table_sets(ss_sb *s)
+static void table_sets(ss_sb *s, const ss_dp_user_config *cfg)
 {
+	/* Sources recently reported, for the per-source notice rate; a full set means no
+	 * more notices for new sources, never a different verdict. */
+	if (cfg->notice_rate)
+		for (int f = 4; f <= 6; f += 2)
+			ss_sb_printf(s, "  set notice%d { type ipv%d_addr; size 65536; "
+				     "flags dynamic,timeout; timeout 10s; }\n", f, f);
 	for (int st = SS_DP_PEER_SECURED; st <= SS_DP_PEER_BLOCKED; st++) {
 		/* Only soft associations expire by themselves: the backend enforces their bound
-		 * even when the daemon is gone. */
-		const char *flags = st == SS_DP_PEER_SOFT ? " flags timeout;" : "";
+		 * even when the daemon is gone.  Their counters tell the daemon whether they are
+		 * idle (ss_dp_list_soft). */
+		const char *flags = st == SS_DP_PEER_SOFT ? " flags timeout; counter;" : "";
 		ss_sb_printf(s, "  set %s4 { type ipv4_addr;%s }\n", set_base[st], flags);
 		ss_sb_printf(s, "  set %s6 { type ipv6_addr;%s }\n", set_base[st], flags);
 	}
 }
 
-/* IPv6 neighbour discovery (RFC 4861) stays in the clear: without it no packet, clear or
+/* Traffic to our own addresses goes over lo and is never secured (a filter whose prefix
+ * covers the host itself must not send its loopback traffic into the TUN).
+ * IPv6 neighbour discovery (RFC 4861) stays in the clear: without it no packet, clear or
  * ESP, reaches the peer at all.  ARP needs nothing: it is not IP. */
 #define ND_BYPASS                                                                        \
 	"icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "     \
 	"nd-neighbor-advert, nd-redirect } accept"
+
+/* TCP over the TUN: the socket sized its segments for the first route (eth0), but the
+ * capture reroutes them into the TUN, whose smaller MTU (room for ESP) they do not fit, and
+ * local path-MTU discovery does not see that reroute.  So the MSS of SYNs we send into the
+ * TUN, and of SYNs that arrive decrypted from it, is clamped to what the TUN carries.
+ * (From the daemon branch, where the end-to-end tests found it.) */
+static void mss_clamp(ss_sb *s, const ss_dp_user_config *cfg, const char *match)
+{
+	for (int v6 = 0; v6 < 2; v6++) {
+		int mss = cfg->tun_mtu - (v6 ? 60 : 40);
+		ss_sb_printf(s, "    %smeta nfproto ipv%d tcp flags & syn == syn "
+			     "tcp option maxseg size > %d tcp option maxseg size set %d\n",
+			     match, v6 ? 6 : 4, mss, mss);
+	}
+}
 
 static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
 {
@@ -82,6 +106,7 @@ static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
 		"  chain out {\n"
 		"    type route hook output priority mangle; policy accept;\n"
 		"    meta mark & 0x%x == 0x%x accept\n"
+		"    oifname \"lo\" accept\n"
 		"    meta l4proto udp th sport { 500, 4500 } accept\n"
 		"    meta l4proto udp th dport { 500, 4500 } accept\n"
 		"    " ND_BYPASS "\n"
@@ -92,10 +117,13 @@ static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
 		"    ip daddr @soft4 accept\n"
 		"    ip6 daddr @soft6 accept\n"
 		"    ip daddr @blocked4 counter drop\n"
-		"    ip6 daddr @blocked6 counter drop\n"
+		"    ip6 daddr @blocked6 counter drop\n",
+		cfg->bypass_mark, cfg->bypass_mark);
+	mss_clamp(s, cfg, "");
+	ss_sb_printf(s,
 		"    meta mark set meta mark | 0x%x counter accept\n"
 		"  }\n",
-		cfg->bypass_mark, cfg->bypass_mark, cfg->capture_mark);
+		cfg->capture_mark);
 	/* Fail closed: a captured packet that is about to leave by any interface but the TUN
 	 * (the TUN died with the daemon, or its route is gone) is dropped.  This table is not
 	 * tied to the process, so the guard outlives it.  It sits in postrouting because only
@@ -109,12 +137,35 @@ static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
 		cfg->capture_mark, cfg->capture_mark, cfg->tun_name);
 }
 
+/* The log rules of one verdict chain.  128 bytes hold any IP header plus the ports.  With a
+ * rate, each source gets at most that many notices a second (a flood of clear packets from
+ * one peer must not bury the daemon in notices); the rate limits only the log, never the
+ * verdict, which the next rule gives to every packet. */
+static void notice_rules(ss_sb *s, const ss_dp_user_config *cfg, char verdict)
+{
+	if (!cfg->notice_rate) {
+		ss_sb_printf(s, "    log prefix \"softsa:%c\" group %u snaplen 128\n", verdict,
+			     cfg->nflog_group);
+		return;
+	}
+	static const char *const fam[] = { "4", "ip", "6", "ip6" };
+	for (int i = 0; i < 4; i += 2)
+		ss_sb_printf(s,
+			"    update @notice%s { %s saddr limit rate %u/second burst %u packets } "
+			"log prefix \"softsa:%c\" group %u snaplen 128\n",
+			fam[i], fam[i + 1], cfg->notice_rate, cfg->notice_rate, verdict, cfg->nflog_group);
+}
+
 static void table_in(ss_sb *s, const ss_dp_user_config *cfg)
 {
+	char iif[48];
+	snprintf(iif, sizeof iif, "iifname \"%s\" ", cfg->tun_name);
 	ss_sb_printf(s,
 		"  chain in {\n"
-		"    type filter hook input priority filter; policy accept;\n"
-		"    iifname \"%s\" accept\n"
+		"    type filter hook input priority filter; policy accept;\n");
+	mss_clamp(s, cfg, iif);
+	ss_sb_printf(s,
+		"    iifname { \"%s\", \"lo\" } accept\n"
 		"    meta l4proto esp accept\n"
 		"    meta l4proto udp th dport { 500, 4500 } accept\n"
 		"    " ND_BYPASS "\n"
@@ -130,25 +181,20 @@ static void table_in(ss_sb *s, const ss_dp_user_config *cfg)
 		"    ip6 saddr @soft6 accept\n"
 		"  }\n",
 		cfg->tun_name);
-	/* Unknown peers: report (the prefix tells the daemon what we did), then the verdict.
-	 * 128 bytes hold any IP header plus the ports. */
-	ss_sb_printf(s,
-		"  chain need_in_accept {\n"
-		"    jump in_peer\n"
-		"    log prefix \"softsa:a\" group %u snaplen 128 accept\n"
-		"  }\n"
-		"  chain need_in_drop {\n"
-		"    jump in_peer\n"
-		"    log prefix \"softsa:d\" group %u snaplen 128 drop\n"
-		"  }\n",
-		cfg->nflog_group, cfg->nflog_group);
+	/* Unknown peers: report (the prefix tells the daemon what we did), then the verdict. */
+	static const char *const verdicts[] = { "accept", "drop" };
+	for (int i = 0; i < 2; i++) {
+		ss_sb_printf(s, "  chain need_in_%s {\n    jump in_peer\n", verdicts[i]);
+		notice_rules(s, cfg, verdicts[i][0]);
+		ss_sb_printf(s, "    %s\n  }\n", verdicts[i]);
+	}
 }
 
 void ss_nft_table(ss_sb *s, const ss_dp_user_config *cfg)
 {
 	ss_nft_delete_table(s);
 	ss_sb_printf(s, "table " T " {\n");
-	table_sets(s);
+	table_sets(s, cfg);
 	table_out(s, cfg);
 	table_in(s, cfg);
 	ss_sb_printf(s, "}\n");

@@ -1,5 +1,7 @@
 #include "dataplane/user/tun.h"
 
+#include "dataplane/gso.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -7,23 +9,33 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 int ss_tun_open(const char *name, bool vnet_hdr, unsigned *ifindex)
 {
-	if (vnet_hdr)
-		return -ENOTSUP;
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof ifr);
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int e = -errno;
 		close(fd);
 		return e;
+	}
+	if (vnet_hdr) {
+		/* We complete checksums and split TCP ourselves (dataplane/gso.h); UDP
+		 * segmentation (USO) is not taken yet. */
+		int hsz = SS_VNET_HDR_LEN;
+		unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+		if (ioctl(fd, TUNSETVNETHDRSZ, &hsz) < 0 || ioctl(fd, TUNSETOFFLOAD, off) < 0) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
 	}
 	*ifindex = if_nametoindex(ifr.ifr_name);
 	if (!*ifindex) {
@@ -53,11 +65,15 @@ int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n)
 	return (int)got;
 }
 
-int ss_tun_write_batch(int fd, const ss_dp_pkt *pkts, size_t n, uint64_t *errs)
+int ss_tun_write_batch(int fd, const ss_dp_pkt *pkts, size_t n, bool vnet_hdr, uint64_t *errs)
 {
+	/* With IFF_VNET_HDR every write starts with the header; all zero: no offload asked. */
+	static const uint8_t none[SS_VNET_HDR_LEN];
 	size_t done = 0;
 	while (done < n) {
-		ssize_t r = write(fd, pkts[done].data, pkts[done].len);
+		struct iovec iov[2] = { { (void *)none, sizeof none },
+					{ pkts[done].data, pkts[done].len } };
+		ssize_t r = vnet_hdr ? writev(fd, iov, 2) : write(fd, pkts[done].data, pkts[done].len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && errno == EAGAIN)

@@ -8,15 +8,16 @@
 #include "dataplane/dataplane.h"
 
 /* Creates (or attaches to) the device, non-blocking.  Not persistent: it disappears with
- * the last descriptor, i.e. with the process.  vnet_hdr is reserved (IFF_VNET_HDR, for
- * TSO/USO offloads later).  Returns the descriptor or a negative errno. */
+ * the last descriptor, i.e. with the process.  vnet_hdr: IFF_VNET_HDR with checksum and TSO
+ * offloads (reads then start with a virtio_net_hdr and may be TCP super-packets).
+ * Returns the descriptor or a negative errno. */
 int ss_tun_open(const char *name, bool vnet_hdr, unsigned *ifindex);
 
 /* Reads up to n packets, stopping at the first EAGAIN: several per wake-up.  Returns how
  * many, or a negative errno when the first read fails otherwise. */
 int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n);
-/* Writes packets, one write(2) each (TUN has no batched write without IFF_VNET_HDR);
- * returns how many were taken. */
-int ss_tun_write_batch(int fd, const ss_dp_pkt *pkts, size_t n, uint64_t *errs);
+/* Writes packets, one write(2) each (a TUN has no batched write; coalescing TCP segments
+ * into one GSO write is the next step with vnet_hdr); returns how many were taken. */
+int ss_tun_write_batch(int fd, const ss_dp_pkt *pkts, size_t n, bool vnet_hdr, uint64_t *errs);
 
 #endif

@@ -17,10 +17,12 @@
 #include <nftables/libnftables.h>
 
 #include "base/log.h"
+#include "dataplane/gso.h"
 #include "dataplane/user/io.h"
 #include "dataplane/user/nflog.h"
 #include "dataplane/user/rtnl.h"
 #include "dataplane/user/ruleset.h"
+#include "dataplane/user/softlist.h"
 #include "dataplane/user/tun.h"
 
 #define SUB "dataplane"
@@ -29,7 +31,7 @@
  * when the process dies): captured packets then have nowhere to go but the bin. */
 enum { BLACKHOLE_METRIC = 4000000000u };
 
-enum { NFLOG_SNAP = 128 };
+enum { NFLOG_SNAP = 128, BIG_READ = SS_VNET_HDR_LEN + 65536 };
 
 struct user_dp {
 	ss_dp base;
@@ -40,6 +42,14 @@ struct user_dp {
 	struct nft_ctx *nft;
 	int rel4, rel6, esp4, esp6, udp4, udp6;
 	bool own_udp;
+	/* Set once we hold the TUN: the TUN is the instance lock (a second TUNSETIFF on an
+	 * attached device fails), and only its holder may flush the table, rules and routes. */
+	bool owns_system;
+	/* IFF_VNET_HDR: each read lands in big; a TCP super-packet is split from there into the
+	 * caller's packets, across calls if it has more segments than the caller has room. */
+	uint8_t *big;
+	ss_tso tso;
+	bool tso_pending;
 	ss_dp_stats st;
 	/* nfnetlink datagrams; netlink messages are 4-byte aligned within it. */
 	_Alignas(8) uint8_t nlbuf[8192];
@@ -54,6 +64,7 @@ void ss_dp_user_config_default(ss_dp_user_config *cfg)
 		.route_table = 0x5353, /* "SS" */
 		.rule_priority = 1000,
 		.nflog_group = 0x5353,
+		.notice_rate = 10,
 		.esp_udp_fd4 = -1,
 		.esp_udp_fd6 = -1,
 		.ipv6 = true,
@@ -110,10 +121,6 @@ static bool cfg_ok(const ss_dp_user_config *c, char *err, size_t errlen)
 		errf(err, errlen, "capture and bypass marks must be non-zero and disjoint");
 		return false;
 	}
-	if (c->vnet_hdr) {
-		errf(err, errlen, "IFF_VNET_HDR offloads are not implemented yet");
-		return false;
-	}
 	/* 0 is "unspecified"; 253, 254 and 255 are the kernel's default, main and local. */
 	if (c->route_table == 0 || (c->route_table >= 253 && c->route_table <= 255)) {
 		errf(err, errlen, "route table %u is reserved", c->route_table);
@@ -128,8 +135,8 @@ int ss_dp_user_flush(const ss_dp_user_config *cfg, char *err, size_t errlen)
 	struct mnl_socket *nl = ss_rtnl_open();
 	int r = 0;
 	if (!nft || !nl) {
-		errf(err, errlen, "cannot open netlink: %s", strerror(errno));
-		r = -errno ? -errno : -ENOMEM;
+		r = errno ? -errno : -ENOMEM;
+		errf(err, errlen, "cannot open netlink: %s", strerror(-r));
 	} else {
 		ss_sb sb = { 0 };
 		ss_nft_delete_table(&sb);
@@ -168,17 +175,18 @@ static void rp_filter_off(const char *dev)
 
 static void teardown(struct user_dp *d)
 {
-	if (d->nft) {
+	if (d->nft && d->owns_system) {
 		ss_sb sb = { 0 };
 		ss_nft_delete_table(&sb);
 		nft_run(d->nft, &sb, NULL, 0);
+	}
+	if (d->nft)
 		nft_ctx_free(d->nft);
-	}
-	if (d->rtnl) {
+	if (d->rtnl && d->owns_system)
 		ss_rtnl_flush(d->rtnl, d->cfg.capture_mark, d->cfg.route_table, d->cfg.rule_priority);
-		ss_rtnl_close(d->rtnl);
-	}
+	ss_rtnl_close(d->rtnl);
 	ss_nflog_close(d->nflog, d->cfg.nflog_group);
+	free(d->big);
 	int *fds[] = { &d->tun, &d->rel4, &d->rel6, &d->esp4, &d->esp6 };
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
 		if (*fds[i] >= 0)
@@ -277,17 +285,25 @@ int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dp **out, char *err, size_t
 	d->nft = nft_new();
 	d->rtnl = ss_rtnl_open();
 	if (!d->nft || !d->rtnl) {
-		r = -errno ? -errno : -ENOMEM;
+		r = errno ? -errno : -ENOMEM;
 		errf(err, errlen, "cannot open netlink: %s", strerror(-r));
 		goto fail;
 	}
-	ss_rtnl_flush(d->rtnl, cfg->capture_mark, cfg->route_table, cfg->rule_priority);
+	/* The TUN first: if another instance holds it, fail before touching its state; if we
+	 * cannot make it at all, a crashed run's leftovers keep guarding. */
+	if (cfg->vnet_hdr && !(d->big = malloc(BIG_READ)))
+		goto fail;
 	d->tun = ss_tun_open(cfg->tun_name, cfg->vnet_hdr, &d->ifindex);
 	if (d->tun < 0) {
 		r = d->tun;
-		errf(err, errlen, "cannot create TUN device %s: %s", cfg->tun_name, strerror(-r));
+		errf(err, errlen, "cannot create TUN device %s: %s%s", cfg->tun_name, strerror(-r),
+		     r == -EINVAL ? " (is the name taken by a device of another kind?)"
+		     : r == -EBUSY ? " (is another instance running?)"
+		     : r == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
 		goto fail;
 	}
+	d->owns_system = true;
+	ss_rtnl_flush(d->rtnl, cfg->capture_mark, cfg->route_table, cfg->rule_priority);
 	if ((r = install_routing(d, err, errlen)) < 0)
 		goto fail;
 	ss_sb sb = { 0 };
@@ -366,10 +382,66 @@ static size_t user_poll_fds(ss_dp *dp, ss_dp_fd *out, size_t max)
 	return n;
 }
 
+/* IFF_VNET_HDR reads: one packet or TCP super-packet per read, offloads finished here. */
+static int read_outbound_vnet(struct user_dp *d, ss_dp_pkt *p, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		if (d->tso_pending) {
+			size_t len = ss_tso_next(&d->tso, p[got].buf, p[got].cap);
+			if (len == 0) {
+				if (!ss_tso_done(&d->tso))
+					d->st.malformed++; /* a segment larger than the caller's buffer */
+				d->tso_pending = false;
+				continue;
+			}
+			p[got].data = p[got].buf;
+			p[got].len = len;
+			got++;
+			d->tso_pending = !ss_tso_done(&d->tso);
+			continue;
+		}
+		ssize_t r = read(d->tun, d->big, BIG_READ);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			if (got == 0 && errno != EAGAIN)
+				return -errno;
+			break;
+		}
+		ss_vnet_hdr h;
+		uint8_t *pkt = d->big + SS_VNET_HDR_LEN;
+		size_t plen = (size_t)r - SS_VNET_HDR_LEN;
+		if (!ss_vnet_hdr_parse(d->big, (size_t)r, &h)) {
+			d->st.malformed++;
+			continue;
+		}
+		if ((h.gso_type & ~SS_VNET_GSO_ECN) != SS_VNET_GSO_NONE) {
+			/* Every segment's checksum is computed afresh, so NEEDS_CSUM is moot. */
+			d->tso_pending = ss_tso_init(&d->tso, pkt, plen, h.gso_size);
+			if (d->tso_pending)
+				d->st.out_gso++;
+			else
+				d->st.malformed++;
+			continue;
+		}
+		if (((h.flags & SS_VNET_F_NEEDS_CSUM) &&
+		     !ss_csum_complete(pkt, plen, h.csum_start, h.csum_offset)) || plen > p[got].cap) {
+			d->st.malformed++;
+			continue;
+		}
+		memcpy(p[got].buf, pkt, plen);
+		p[got].data = p[got].buf;
+		p[got].len = plen;
+		got++;
+	}
+	return (int)got;
+}
+
 static int user_read_outbound(ss_dp *dp, ss_dp_pkt *p, size_t n)
 {
 	struct user_dp *d = U(dp);
-	int r = ss_tun_read_batch(d->tun, p, n);
+	int r = d->cfg.vnet_hdr ? read_outbound_vnet(d, p, n) : ss_tun_read_batch(d->tun, p, n);
 	if (r > 0) {
 		d->st.out_pkts += (uint64_t)r;
 		d->st.out_reads++;
@@ -433,7 +505,7 @@ static int user_deliver(ss_dp *dp, const ss_dp_pkt *p, size_t n)
 {
 	struct user_dp *d = U(dp);
 	uint64_t errs = 0;
-	int k = ss_tun_write_batch(d->tun, p, n, &errs);
+	int k = ss_tun_write_batch(d->tun, p, n, d->cfg.vnet_hdr, &errs);
 	d->st.delivered += (uint64_t)k - errs;
 	d->st.deliver_err += errs;
 	return k;
@@ -462,6 +534,29 @@ static int user_read_notices(ss_dp *dp, ss_dp_notice *out, size_t n)
 
 static void user_get_stats(ss_dp *dp, ss_dp_stats *out) { *out = U(dp)->st; }
 
+static int user_list_soft(ss_dp *dp, ss_dp_soft_info *out, size_t n)
+{
+	/* A context of its own: JSON output is a property of the context. */
+	struct nft_ctx *nft = nft_new();
+	if (!nft)
+		return -ENOMEM;
+	nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
+	int total = 0;
+	for (int fam = 4; fam <= 6 && total >= 0; fam += 2) {
+		char cmd[64];
+		snprintf(cmd, sizeof cmd, "list set inet %s soft%d", SS_DP_TABLE_NAME, fam);
+		if (nft_run_cmd_from_buffer(nft, cmd) != 0) {
+			total = -EIO;
+			break;
+		}
+		int r = ss_nft_parse_soft_json(nft_ctx_get_output_buffer(nft), out + total, n - (size_t)total);
+		total = r < 0 ? -EIO : total + r;
+	}
+	(void)dp;
+	nft_ctx_free(nft);
+	return total;
+}
+
 static const struct ss_dp_ops user_ops = {
 	.close = user_close,
 	.set_filters = user_set_filters,
@@ -474,4 +569,5 @@ static const struct ss_dp_ops user_ops = {
 	.deliver = user_deliver,
 	.read_notices = user_read_notices,
 	.get_stats = user_get_stats,
+	.list_soft = user_list_soft,
 };

@@ -21,20 +21,25 @@ typedef struct ss_dp_user_config {
 	uint32_t route_table;   /* the policy routing table holding the TUN route */
 	uint32_t rule_priority; /* of the ip rule "fwmark capture lookup route_table" */
 	uint16_t nflog_group;   /* nfnetlink_log group for inbound clear packets */
+	uint32_t notice_rate;   /* notices per second per source at most (0 = every packet) */
 	/* UDP-encapsulated ESP (RFC 3948): the daemon's NAT-T sockets to send from (they own
 	 * port 4500 and receive ESP-in-UDP themselves), or -1; or a port the backend binds its
 	 * own sockets to (tests, tools), 0 = none. */
 	int esp_udp_fd4, esp_udp_fd6;
 	uint16_t esp_udp_port;
 	bool ipv6;              /* also install IPv6 routing and sockets (default true) */
-	bool vnet_hdr;          /* reserved for IFF_VNET_HDR offloads; must be false for now */
+	/* IFF_VNET_HDR with checksum and TCP segmentation offloads: the kernel hands us TCP
+	 * super-packets (up to 64 KB per read) and we split them (dataplane/gso.h). */
+	bool vnet_hdr;
 } ss_dp_user_config;
 
 void ss_dp_user_config_default(ss_dp_user_config *cfg);
 
-/* Flushes whatever an earlier run left (table, rules, routes), then installs its own.
- * Needs CAP_NET_ADMIN and CAP_NET_RAW.  On failure returns a negative errno, with a
- * sentence in err, and leaves nothing installed. */
+/* Creates the TUN (which fails, EBUSY, while another instance holds it), flushes whatever
+ * an earlier run left (table, rules, routes), then installs its own.  Needs CAP_NET_ADMIN
+ * and CAP_NET_RAW.  On failure returns a negative errno with a sentence in err; if it got
+ * as far as the TUN it removes everything, otherwise it touches nothing (a crashed run's
+ * leftovers keep failing closed). */
 int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dp **out, char *err, size_t errlen);
 
 /* Removes everything a run with this configuration may have left (for tools and tests;

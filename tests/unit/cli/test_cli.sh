@@ -2,7 +2,7 @@
 # softsa check and explain, end to end: exit codes, human output and --json.
 # usage: test_cli.sh SOFTSA EXAMPLES_DIR
 set -u
-SOFTSA=$1
+SOFTSA=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 EX=$2
 TMP=$(mktemp -d /tmp/ssp-cli.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT INT TERM
@@ -56,13 +56,38 @@ CMD="check bad"; expect 1 "$SOFTSA" check "$TMP/bad.yaml"
 has err "$TMP/bad.yaml:3:7: unknown key 'protocol' in filter (did you mean 'proto'?)"
 CMD="check bad --json"; expect 1 "$SOFTSA" check --json "$TMP/bad.yaml"
 json 'not j["valid"] and j["error"]["line"] == 3 and j["error"]["col"] == 7 and "proto" in j["error"]["message"]'
+CMD="check stdin"; expect 1 sh -c '"$1" check - <"$2"' sh "$SOFTSA" "$TMP/bad.yaml"
+has err "<stdin>:3:7: unknown key 'protocol' in filter"
+CMD="check stdin ok"; expect 0 sh -c 'cd "$2" && "$1" check - <demo.yaml' sh "$SOFTSA" "$EX"
+has out "policy 'demo' (<stdin>): valid"
 CMD="check missing"; expect 1 "$SOFTSA" check "$TMP/none.yaml"; has err "none.yaml: cannot read: No such file or directory"
+
+# Checking without the key files (they are not read; placeholders stand in).
+mkdir "$TMP/nokeys"
+sed 's|psk_file: example.psk|psk_file: missing.psk|' "$EX/demo.yaml" >"$TMP/nokeys/demo.yaml"
+CMD="check missing key"; expect 1 "$SOFTSA" check "$TMP/nokeys/demo.yaml"; has err "cannot read psk_file"
+CMD="check --skip-key-files"; expect 0 "$SOFTSA" check --skip-key-files "$TMP/nokeys/demo.yaml"
+
+# Unused lists and actions are legal, and noted.
+printf 'filter_lists:\n  spare: [{dst: any}]\nfilter_actions:\n  idle: {action: block}\n' >"$TMP/unused.yaml"
+CMD="check unused"; expect 0 "$SOFTSA" check "$TMP/unused.yaml"
+has out "note: filter list 'spare' (line 2) is not used by any rule"
+has out "note: filter action 'idle' (line 4) is not used by any rule"
+
+# A filter written twice: the later copy never applies (unless only it is mirrored).
+printf 'auth: [{psk: 0123456789abcdef}]\nfilter_lists:\n  a: [{dst: 192.0.2.1, proto: tcp}]\n  b:\n    - {dst: 192.0.2.1, proto: tcp}\n    - {dst: 192.0.2.2, mirrored: false}\n    - {dst: 192.0.2.2}\nfilter_actions:\n  n: {action: negotiate}\n  p: {action: permit}\nrules:\n  - {name: first, filter_list: a, filter_action: n}\n  - {name: second, filter_list: b, filter_action: p}\n' >"$TMP/dup.yaml"
+CMD="check duplicate"; expect 0 "$SOFTSA" check "$TMP/dup.yaml"
+has out "note: filter 2 (rule 'second', line 5) never applies: filter 1 (rule 'first', line 3) matches the same packets first"
+grep -q "filter 4 (rule 'second', line 7) never applies" "$TMP/out" && fail "a mirrored copy of a one-way filter still applies in reverse"
+CMD="check duplicate --json"; expect 0 "$SOFTSA" check --json "$TMP/dup.yaml"
+json 'len(j["notes"]) == 1 and "never applies" in j["notes"][0]'
 
 # built-ins.
 CMD="check --builtin server"; expect 0 "$SOFTSA" check --builtin server --psk-file "$EX/example.psk"
 has out "policy 'server'"; has out "accept unsecured; fallback to clear"
 CMD="check --builtin without psk"; expect 1 "$SOFTSA" check --builtin client
 has err "needs a pre-shared key"
+CMD="check --builtin --skip-key-files"; expect 0 "$SOFTSA" check --builtin secure-server --skip-key-files
 CMD="check --builtin nope"; expect 1 "$SOFTSA" check --builtin nope --psk-file "$EX/example.psk"
 CMD="check --builtin and file"; expect 2 "$SOFTSA" check --builtin server "$EX/demo.yaml"
 
@@ -83,13 +108,23 @@ has out "Action permit 'permit'"
 CMD="explain no match"; expect 0 "$SOFTSA" explain "$EX/demo.yaml" 10.0.0.1 8.8.8.8 udp 5000 53
 has out "match: none"; has out "Default Response rule"
 CMD="explain --json"; expect 0 "$SOFTSA" explain --json --in "$EX/demo.yaml" 192.0.2.7 10.0.0.1 tcp 80 40000
-json 'j["matched"] and j["rule"] == "request" and j["mirrored"] and j["packet"]["direction"] == "in"'
+json 'j["matched"] and j["rule"] == "request" and j["mirrored"] and j["packet"]["dir"] == "in" and j["packet"]["proto"] == "tcp" and j["packet"]["sport"] == 80'
 json 'j["action"]["accept_unsecured"] and j["action"]["fallback_to_clear"] and j["peer"] == "192.0.2.7"'
 json 'any("soft association" in s for s in j["explanation"])'
 CMD="explain --json none"; expect 0 "$SOFTSA" explain --json "$EX/demo.yaml" 10.0.0.1 8.8.8.8
-json 'not j["matched"] and j["default_response"]'
+json 'not j["matched"] and j["default_response"] and "proto" not in j["packet"] and j["policy"] == "demo"'
 CMD="explain builtin secure-server"; expect 0 "$SOFTSA" explain --builtin secure-server --psk-file "$EX/example.psk" 10.0.0.1 192.0.2.7 tcp 1 2
 has out "rule 'all-ip'"; has out "blocked (no fallback to clear)"
+# IPv6, and one-way (mirrored: false) filters.
+CMD="explain ipv6"; expect 0 "$SOFTSA" explain "$EX/filters.yaml" 2001:db8::5 2001:db8:100::1 tcp 1 2
+has out "match: rule 'examples', filter 3 of list 'examples' (line 19): me <-> 2001:db8:100::/48 any"
+CMD="explain ipv6 in"; expect 0 "$SOFTSA" explain --in "$EX/filters.yaml" 2001:db8::53 2001:db8::5 icmpv6
+has out "filter 5 of list 'examples'"; has out "(mirrored)"
+CMD="explain one-way out"; expect 0 "$SOFTSA" explain "$EX/filters.yaml" 10.0.0.1 8.8.8.8 udp 5000 123
+has out "filter 7 of list 'examples' (line 30): me -> any udp dport 123"
+CMD="explain one-way in"; expect 0 "$SOFTSA" explain --in "$EX/filters.yaml" 8.8.8.8 10.0.0.1 udp 123 5000
+has out "match: none"
+
 CMD="explain bad policy"; expect 1 "$SOFTSA" explain "$TMP/bad.yaml" 10.0.0.1 192.0.2.7
 has err "$TMP/bad.yaml:3:7:"
 

@@ -102,13 +102,27 @@ static inline size_t tu_inner(uint8_t *buf, size_t cap, const char *src, const c
 		ss_buf_put(&w, s.a, 16);
 		ss_buf_put(&w, d.a, 16);
 	}
+	size_t u = w.len;
 	ss_buf_be16(&w, sport);
 	ss_buf_be16(&w, dport);
 	ss_buf_be16(&w, (uint16_t)ulen);
 	ss_buf_be16(&w, 0);
 	for (size_t i = 0; i < payload; i++)
 		ss_buf_u8(&w, (uint8_t)(fill + i));
-	return ss_buf_ok(&w) ? w.len : 0;
+	if (!ss_buf_ok(&w))
+		return 0;
+	/* The UDP checksum, summed here 16 bits at a time (independent of ss_csum_add). */
+	size_t alen = s.family == SS_AF_INET ? 4 : 16;
+	uint32_t sum = SS_IPPROTO_UDP + (uint32_t)ulen;
+	for (size_t i = 0; i < alen; i += 2)
+		sum += (uint32_t)(s.a[i] << 8 | s.a[i + 1]) + (uint32_t)(d.a[i] << 8 | d.a[i + 1]);
+	for (size_t i = 0; i < ulen; i += 2)
+		sum += (uint32_t)(buf[u + i] << 8 | (i + 1 < ulen ? buf[u + i + 1] : 0));
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	uint16_t c = (uint16_t)~sum;
+	ss_buf_set_be16(&w, u + 6, c ? c : 0xffff);
+	return w.len;
 }
 
 #endif

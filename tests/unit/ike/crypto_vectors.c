@@ -1,6 +1,9 @@
 /* Prints, as JSON, what the crypto layer derives and seals from fixed inputs, so that
  * crypto_xcheck.py can recompute every value independently (Python hmac/hashlib and the
- * cryptography package) — the cross-check RFC 7296 has no test vectors for. */
+ * cryptography package) — the cross-check RFC 7296 has no test vectors for.
+ *
+ * "crypto_vectors open" reads lines "<suite> <aad_len> <encr key hex> <integ key hex|-> <msg
+ * hex>" sealed by Python and prints "ok <inner payloads hex>" or "err <reason>" for each. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,8 +171,48 @@ static bool one(size_t k)
 	return true;
 }
 
-int main(void)
+static size_t unhex_n(const char *s, uint8_t *out, size_t cap)
 {
+	size_t n = strlen(s) / 2;
+	if (n > cap || strlen(s) % 2)
+		return SIZE_MAX;
+	return unhex(s, out);
+}
+
+/* Opens messages sealed elsewhere, one per input line. */
+static int open_mode(void)
+{
+	static char line[8192], ek[128], ak[160], hex[4096];
+	while (fgets(line, sizeof(line), stdin)) {
+		size_t k, aad;
+		if (sscanf(line, "%zu %zu %127s %159s %4095s", &k, &aad, ek, ak, hex) != 5 || k >= N)
+			return 1;
+		ss_dir_keys keys = { 0 };
+		uint8_t msg[2048];
+		keys.encr_len = unhex_n(ek, keys.encr, sizeof(keys.encr));
+		keys.integ_len = strcmp(ak, "-") == 0 ? 0 : unhex_n(ak, keys.integ, sizeof(keys.integ));
+		size_t len = unhex_n(hex, msg, sizeof(msg)), off, inner;
+		ss_sk sk;
+		if (len == SIZE_MAX || !ss_sk_init(&sk, &suites[k], &keys))
+			return 1;
+		enum ss_sk_err e = ss_sk_open(&sk, msg, len, aad, &off, &inner);
+		if (e == SS_SK_OK) {
+			printf("ok ");
+			for (size_t i = 0; i < inner; i++)
+				printf("%02x", msg[off + i]);
+			printf("\n");
+		} else {
+			printf("err %s\n", ss_sk_err_name(e));
+		}
+		ss_sk_wipe(&sk);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "open") == 0)
+		return open_mode();
 	printf("[\n");
 	for (size_t k = 0; k < N; k++)
 		if (!one(k)) {

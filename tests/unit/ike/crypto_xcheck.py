@@ -2,7 +2,9 @@
 """Independent recomputation of what crypto_vectors printed: DH (cryptography package, and
 plain Python integers for MODP-2048 with the RFC 3526 prime rebuilt from pi), SKEYSEED and
 SK_* (RFC 7296 §2.14), the rekeyed IKE SA (§2.18), CHILD SA KEYMAT (§2.17), PSK AUTH (§2.15),
-and opening the sealed SK payloads in both directions (§3.14, RFC 5282).
+and opening the sealed SK payloads in both directions (§3.14, RFC 5282).  Then the other
+way round: Python seals SK payloads the way other implementations may (random padding
+bytes, padding longer than needed, up to 255 octets) and crypto_vectors must open them.
 
 Usage: crypto_xcheck.py path/to/crypto_vectors   (exit 77 = skipped: no cryptography package)
 """
@@ -169,12 +171,81 @@ def check(v, fail):
             fail("%s plaintext differs" % name)
 
 
+def seal_foreign(suite, ek, ak, aad, plain, pad_len, rnd):
+    """An SK payload as another implementation might seal it."""
+    pt = plain + rnd.randbytes(pad_len) + bytes([pad_len & 0xff])
+    if suite[0] == 20:
+        iv = rnd.randbytes(8)
+        return aad + iv + AESGCM(ek[:-4]).encrypt(ek[-4:] + iv, pt, aad)
+    h, _, icv = INTEG[suite[2]]
+    iv = rnd.randbytes(16)
+    e = Cipher(algorithms.AES(ek), modes.CBC(iv)).encryptor()
+    body = aad + iv + e.update(pt) + e.finalize()
+    return body + prf(h, ak, body)[:icv]
+
+
+def foreign_cases(vectors):
+    """(suite index, aad_len, encr key, integ key, message, expected output line)."""
+    import random
+    rnd = random.Random(4301)
+    for k, v in enumerate(vectors):
+        suite = v["suite"]
+        ek, ak = bytes.fromhex(v["sk_er"]), bytes.fromhex(v["sk_ar"])
+        block = 1 if suite[0] == 20 else 16
+        for plain_len in (0, 1, 17, 100):
+            plain = rnd.randbytes(plain_len)
+            aad = rnd.randbytes(32)
+            minimal = (-(plain_len + 1)) % block
+            for pad in sorted({minimal, minimal + block, minimal + 5 * block,
+                               minimal + ((255 - minimal) // block) * block}):
+                msg = seal_foreign(suite, ek, ak, aad, plain, pad, rnd)
+                yield k, 32, ek, ak, msg, "ok " + plain.hex()
+        # A Pad Length beyond the data: authentic, refused after decryption.
+        plain = rnd.randbytes(15 if block == 16 else 3)
+        pt_len = len(plain) + 1
+        bad = seal_foreign(suite, ek, ak, b"\x00" * 32, plain, 0, rnd)
+        pt = plain + bytes([pt_len])
+        if suite[0] == 20:
+            iv = bad[32:40]
+            bad = bad[:32] + iv + AESGCM(ek[:-4]).encrypt(ek[-4:] + iv, pt, bad[:32])
+        else:
+            h, _, icv = INTEG[suite[2]]
+            iv = bad[32:48]
+            e = Cipher(algorithms.AES(ek), modes.CBC(iv)).encryptor()
+            body = bad[:32] + iv + e.update(pt) + e.finalize()
+            bad = body + prf(h, ak, body)[:icv]
+        yield k, 32, ek, ak, bad, "err bad padding"
+        # One flipped bit anywhere: refused before decryption.
+        good = seal_foreign(suite, ek, ak, b"\x01" * 32, b"payload", 0 if block == 1 else 8, rnd)
+        flipped = bytearray(good)
+        flipped[rnd.randrange(len(flipped))] ^= 0x04
+        yield k, 32, ek, ak, bytes(flipped), "err integrity check failed"
+
+
+def check_foreign(driver, vectors, errors):
+    cases = list(foreign_cases(vectors))
+    lines = "".join("%d %d %s %s %s\n" % (k, aad, ek.hex(), ak.hex() or "-", m.hex())
+                    for k, aad, ek, ak, m, _ in cases)
+    out = subprocess.run([driver, "open"], input=lines, check=True, capture_output=True,
+                         text=True).stdout.splitlines()
+    if len(out) != len(cases):
+        errors.append("open mode answered %d of %d messages" % (len(out), len(cases)))
+        return 0
+    for (k, _, _, _, m, want), got in zip(cases, out):
+        if got != want:
+            errors.append("suite %d: foreign message of %d octets: want %r (%d chars), got %r "
+                          "(%d chars)" % (k, len(m), want[:24], len(want), got[:24], len(got)))
+    return len(cases)
+
+
 def main():
     out = subprocess.run([sys.argv[1]], check=True, capture_output=True, text=True).stdout
     vectors = json.loads(out)
     errors = []
     for i, v in enumerate(vectors):
         check(v, lambda msg, i=i, s=v["suite"]: errors.append("suite %d %s: %s" % (i, s, msg)))
+    n = check_foreign(sys.argv[1], vectors, errors)
+    print("%d foreign SK payloads opened or refused as expected" % (n - sum("foreign" in e for e in errors)))
     for e in errors:
         print("MISMATCH", e)
     print("%d suites cross-checked, %d mismatches" % (len(vectors), len(errors)))

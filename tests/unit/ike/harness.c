@@ -123,9 +123,19 @@ static void on_action(harness *h, int i, const ss_ike_action *a)
 	case SS_IKE_ACT_CHILD_UP:
 		s->child = a->child;
 		s->n_child_up++;
+		assert_true(s->n_alive < 8);
+		s->alive[s->n_alive++] = a->child;
 		break;
 	case SS_IKE_ACT_CHILD_DELETED:
 		s->n_child_deleted++;
+		for (int k = 0; k < s->n_alive; k++)
+			if (s->alive[k].spi_in == a->child.spi_in) {
+				s->alive[k] = s->alive[--s->n_alive];
+				break;
+			}
+		break;
+	case SS_IKE_ACT_IKE_REKEYED:
+		s->n_ike_rekeyed++;
 		break;
 	case SS_IKE_ACT_IKE_DELETED:
 		s->n_ike_deleted++;

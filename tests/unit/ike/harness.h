@@ -15,7 +15,9 @@ typedef struct h_side {
 	ss_ike_config cfg;           /* responder config returned by the lookup */
 	bool refuse_lookup;
 	ss_ike_child_info child;
-	int n_child_up, n_child_deleted, n_ike_deleted, n_outcome;
+	int n_child_up, n_child_deleted, n_ike_deleted, n_outcome, n_ike_rekeyed;
+	ss_ike_child_info alive[8];  /* CHILD SAs up and not deleted, keys included */
+	int n_alive;
 	enum ss_ike_outcome outcome;
 	uint16_t outcome_notify;
 } h_side;

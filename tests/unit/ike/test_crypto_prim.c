@@ -13,6 +13,9 @@
 
 static void suite_tables_give_lengths(void **state)
 {
+	assert_null(ss_crypto_preload());
+	assert_null(ss_crypto_preload());  /* idempotent */
+
 	const ss_encr_desc *e = ss_encr_find(SS_ENCR_AES_GCM_16, 256);
 	assert_non_null(e);
 	assert_int_equal(e->key_len, 32);
@@ -129,6 +132,9 @@ static void prf_known_answers(void **state)
 	}
 	uint8_t out[SS_PRF_MAX];
 	assert_false(ss_prf(2, (const uint8_t *)"k", 1, (const uint8_t *)"d", 1, out));
+	/* Empty key and empty data are legal HMAC inputs (RFC 2104). */
+	assert_true(ss_prf(SS_PRF_HMAC_SHA2_256, NULL, 0, NULL, 0, out));
+	assert_hex(out, 32, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }
 
 /* ---- Integrity (RFC 4868 §2.7.2: key = digest length, "Hi There", truncated) ---- */

@@ -34,31 +34,43 @@ static void pattern_keys(const ss_ike_suite *s, ss_dir_keys *k, uint8_t seed)
 struct gcm_kat {
 	uint16_t bits;
 	const char *key, *salt_iv, *aad, *plain, *cipher, *tag;
+	enum ss_sk_err expect;
 };
 
 static const struct gcm_kat gcm_kats[] = {
+	/* Test case 3: no AAD; the plaintext ends in 0x55, an impossible Pad Length, so the tag
+	 * verifies and the padding check fails. */
+	{ 128, "feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888", "",
+	  "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+	  "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255",
+	  "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
+	  "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091473f5985",
+	  "4d5c2af327cd64a62cf35abd2ba6fab4", SS_SK_BAD_PADDING },
+	/* Test case 4 */
 	{ 128, "feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888",
 	  "feedfacedeadbeeffeedfacedeadbeefabaddad2",
 	  "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
 	  "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
 	  "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
 	  "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091",
-	  "5bc94fbc3221a5db94fae95ae7121a47" },
+	  "5bc94fbc3221a5db94fae95ae7121a47", SS_SK_OK },
+	/* Test case 16 */
 	{ 256, "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
 	  "cafebabefacedbaddecaf888", "feedfacedeadbeeffeedfacedeadbeefabaddad2",
 	  "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
 	  "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
 	  "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
 	  "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
-	  "76fc6ece0f4e1768cddf8853bb2d551b" },
+	  "76fc6ece0f4e1768cddf8853bb2d551b", SS_SK_OK },
 };
 
-/* The GCM vectors become an SK payload: AAD = "header", salt = last 4 octets of the key
- * material, explicit IV on the wire.  The plaintext happens to end in 0x39, which our
- * framing reads as the Pad Length: 57 octets of padding, 2 of payload. */
+/* The GCM vectors (McGrew/Viega test cases 3, 4, 16) become an SK payload: AAD = "header",
+ * salt = last 4 octets of the key material, explicit IV on the wire.  In cases 4 and 16
+ * the plaintext ends in 0x39, which our framing reads as the Pad Length: 57 octets of
+ * padding, 2 of payload. */
 static void gcm_known_answers(void **state)
 {
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof(gcm_kats) / sizeof(gcm_kats[0]); i++) {
 		const struct gcm_kat *k = &gcm_kats[i];
 		ss_ike_suite s = { SS_ENCR_AES_GCM_16, k->bits, SS_INTEG_NONE, SS_PRF_HMAC_SHA2_256,
 		                   SS_DH_ECP_256 };
@@ -85,7 +97,11 @@ static void gcm_known_answers(void **state)
 		msg[len - 1] ^= 0x01;
 		assert_memory_equal(msg, orig, len);
 
-		assert_int_equal(ss_sk_open(&sk, msg, len, aad, &off, &inner), SS_SK_OK);
+		assert_int_equal(ss_sk_open(&sk, msg, len, aad, &off, &inner), k->expect);
+		if (k->expect != SS_SK_OK) {
+			ss_sk_wipe(&sk);
+			continue;
+		}
 		assert_int_equal(off, aad + 8);
 		assert_int_equal(inner, 2);
 		assert_hex(msg + off, ct, k->plain);
@@ -273,6 +289,8 @@ static void seal_refuses_small_buffers(void **state)
 		uint8_t msg[256];
 		size_t need = 28 + ss_sk_body_len(&sk, 50), len = 0;
 		assert_false(ss_sk_seal(&sk, msg, need - 1, 28, 50, &len));
+		assert_false(ss_sk_seal(&sk, msg, SIZE_MAX, 28, SIZE_MAX - 2, &len));
+		assert_false(ss_sk_seal(&sk, msg, SIZE_MAX, SIZE_MAX - 8, 50, &len));
 		assert_true(ss_sk_seal(&sk, msg, need, 28, 50, &len));
 		assert_int_equal(len, need);
 		ss_sk_wipe(&sk);
@@ -319,6 +337,13 @@ static void init_refuses_mismatched_keys(void **state)
 	pattern_keys(&suites[6], &k, 1);
 	k.encr_len = 16;  /* GCM without its salt */
 	assert_false(ss_sk_init(&sk, &suites[6], &k));
+	/* A wiped direction refuses to work rather than crash. */
+	ss_sk none;
+	memset(&none, 0, sizeof(none));
+	uint8_t msg[64] = { 0 };
+	size_t len, off, inner;
+	assert_false(ss_sk_seal(&none, msg, sizeof(msg), 8, 8, &len));
+	assert_int_equal(ss_sk_open(&none, msg, sizeof(msg), 8, &off, &inner), SS_SK_FAILED);
 	ss_ike_suite bad = suites[6];
 	bad.integ = SS_INTEG_HMAC_SHA2_256_128;
 	pattern_keys(&suites[6], &k, 1);

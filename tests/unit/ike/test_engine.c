@@ -352,6 +352,18 @@ static void nat_moves_to_4500_with_marker(void **state)
 	assert_int_equal(H.log[2].dst.port, SS_IKE_NATT_PORT);
 	assert_memory_equal(H.log[2].data, "\0\0\0\0", 4);
 	assert_int_equal(H.log[0].dst.port, SS_IKE_PORT);
+	/* A, behind the NAT, keeps its mapping open: one 0xFF octet every 20 s; B is not. */
+	int before = H.n_log;
+	uint64_t rx = ss_ike_get_stats(H.side[1].eng)->keepalives_rx;
+	h_run(&H, H.now + SS_SEC(45));
+	assert_int_equal(H.n_log - before, 2);
+	assert_int_equal(H.log[before].from, 0);
+	assert_int_equal(H.log[before].len, 1);
+	assert_int_equal(H.log[before].data[0], 0xff);
+	assert_int_equal(H.log[before].dst.port, SS_IKE_NATT_PORT);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->keepalives_rx - rx, 2);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->dropped, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->keepalives, 0);
 	h_free(&H);
 }
 
@@ -421,6 +433,267 @@ static void half_open_limit(void **state)
 	h_free(&H);
 }
 
+/* Each side's live CHILD SAs pair up: same count, and each of A's has B's mirror image. */
+static void assert_children_mirrored(int want)
+{
+	h_side *a = &H.side[0], *b = &H.side[1];
+	assert_int_equal(a->n_alive, want);
+	assert_int_equal(b->n_alive, want);
+	for (int i = 0; i < a->n_alive; i++) {
+		const ss_ike_child_info *ca = &a->alive[i], *cb = NULL;
+		for (int j = 0; j < b->n_alive; j++)
+			if (b->alive[j].spi_in == ca->spi_out)
+				cb = &b->alive[j];
+		assert_non_null(cb);
+		assert_int_equal(cb->spi_out, ca->spi_in);
+		assert_int_equal(ca->key_out.encr_len, cb->key_in.encr_len);
+		assert_memory_equal(ca->key_out.encr, cb->key_in.encr, ca->key_out.encr_len);
+		assert_memory_equal(ca->key_in.encr, cb->key_out.encr, ca->key_in.encr_len);
+		assert_memory_equal(ca->key_out.integ, cb->key_in.integ, ca->key_out.integ_len);
+	}
+}
+
+static void create_child_with_pfs(void **state)
+{
+	ss_esp_suite pfs = ESP_CBC256;
+	pfs.dh = SS_DH_CURVE25519;
+	start(NULL, &GCM128_ECP256, &pfs);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	/* The first CHILD SA comes without DH (§1.2), whatever the PFS setting. */
+	assert_int_equal(H.side[0].child.suite.dh, SS_DH_NONE);
+	assert_true(ss_ike_create_child(H.side[0].eng, ha, H.now));
+	assert_false(ss_ike_create_child(H.side[0].eng, ha, H.now)); /* window 1 */
+	h_run(&H, H.now + SS_SEC(60));
+	assert_children_mirrored(2);
+	assert_int_equal(H.side[0].child.suite.dh, SS_DH_CURVE25519);
+	assert_int_equal(H.side[1].child.suite.dh, SS_DH_CURVE25519);
+	assert_true(H.side[0].child.initiator);
+	assert_false(H.side[1].child.initiator);
+	/* The responder of the IKE SA can create one too. */
+	uint32_t hb = 0;
+	ss_ike_sa_info ib;
+	for (uint32_t h = 1; h < 10 && !hb; h++)
+		if (ss_ike_sa_get(H.side[1].eng, h, &ib))
+			hb = h;
+	assert_true(ss_ike_create_child(H.side[1].eng, hb, H.now));
+	h_run(&H, H.now + SS_SEC(60));
+	assert_children_mirrored(3);
+	h_free(&H);
+}
+
+static void rekey_child_replaces_old(void **state)
+{
+	start(NULL, &CBC256_MODP2048, &ESP_CBC256);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	uint32_t old_in = H.side[0].child.spi_in, old_out = H.side[0].child.spi_out;
+	ss_ike_child_info before = H.side[0].child;
+	assert_true(ss_ike_rekey_child(H.side[0].eng, ha, old_in, H.now));
+	h_run(&H, H.now + SS_SEC(60));
+	assert_children_mirrored(1);
+	assert_int_equal(H.side[0].child.rekey_of, old_in);
+	assert_int_equal(H.side[1].child.rekey_of, old_out);
+	assert_int_not_equal(H.side[0].alive[0].spi_in, old_in);
+	assert_memory_not_equal(before.key_out.encr, H.side[0].alive[0].key_out.encr, before.key_out.encr_len);
+	assert_int_equal(H.side[0].n_child_deleted, 1);
+	assert_int_equal(H.side[1].n_child_deleted, 1);
+	/* Rekeying an SPI we don't have is refused locally. */
+	assert_false(ss_ike_rekey_child(H.side[0].eng, ha, old_in, H.now));
+	h_free(&H);
+}
+
+static void rekey_ike_keeps_children(void **state)
+{
+	start(NULL, &GCM256_X25519, &ESP_GCM256);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	ss_ike_sa_info old;
+	assert_true(ss_ike_sa_get(H.side[0].eng, ha, &old));
+	uint8_t old_skd[SS_PRF_MAX];
+	memcpy(old_skd, old.keys->sk_d, old.keys->sk_d_len);
+	assert_true(ss_ike_rekey_ike(H.side[0].eng, ha, H.now));
+	h_run(&H, H.now + SS_SEC(60));
+	assert_int_equal(H.side[0].n_ike_rekeyed, 1);
+	assert_int_equal(H.side[1].n_ike_rekeyed, 1);
+	assert_int_equal(H.side[0].n_ike_deleted, 0);
+	assert_int_equal(H.side[1].n_ike_deleted, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 1);
+	ss_ike_sa_info na, nb;
+	assert_true(ss_ike_sa_get(H.side[0].eng, ha, &na));   /* same handle */
+	assert_true(na.established);
+	assert_true(na.spi_i != old.spi_i && na.spi_r != old.spi_r);
+	bool found = false;
+	for (uint32_t h = 1; h < 10 && !found; h++)
+		found = ss_ike_sa_get(H.side[1].eng, h, &nb) && nb.established;
+	assert_true(found);
+	assert_true(nb.spi_i == na.spi_i && nb.spi_r == na.spi_r);
+	assert_memory_equal(na.keys->sk_d, nb.keys->sk_d, na.keys->sk_d_len);
+	assert_memory_not_equal(na.keys->sk_d, old_skd, na.keys->sk_d_len);
+	assert_children_mirrored(1);
+	/* The new SA works: a CHILD SA over it, then a delete takes everything down. */
+	assert_true(ss_ike_create_child(H.side[0].eng, ha, H.now));
+	h_run(&H, H.now + SS_SEC(60));
+	assert_children_mirrored(2);
+	assert_true(ss_ike_delete(H.side[0].eng, ha, H.now));
+	h_run(&H, H.now + SS_SEC(60));
+	assert_children_mirrored(0);
+	assert_int_equal(H.side[0].n_ike_deleted, 1);
+	assert_int_equal(H.side[1].n_ike_deleted, 1);
+	h_free(&H);
+}
+
+static void simultaneous_initiation_converges(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint32_t ha = h_initiate(&H, 0);
+	uint32_t hb = h_initiate(&H, 1);
+	assert_true(ha && hb);
+	h_run(&H, SS_SEC(60));
+	/* Both negotiations succeeded... */
+	assert_int_equal(H.side[0].outcome, SS_IKE_SECURED);
+	assert_int_equal(H.side[1].outcome, SS_IKE_SECURED);
+	assert_int_equal(H.side[0].n_child_up, 2);
+	/* ...and one pair was deleted, the same on both ends. */
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 1);
+	assert_int_equal(H.side[0].n_ike_deleted, 1);
+	assert_int_equal(H.side[1].n_ike_deleted, 1);
+	assert_children_mirrored(1);
+	ss_ike_sa_info ia = { 0 }, ib = { 0 };
+	for (uint32_t h = 1; h < 10; h++) {
+		ss_ike_sa_get(H.side[0].eng, h, &ia);
+		ss_ike_sa_get(H.side[1].eng, h, &ib);
+	}
+	assert_true(ia.established && ib.established);
+	assert_true(ia.spi_i == ib.spi_i && ia.spi_r == ib.spi_r);
+	assert_memory_equal(ia.keys->sk_d, ib.keys->sk_d, ia.keys->sk_d_len);
+	h_free(&H);
+}
+
+static void higher_major_version_answered(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint8_t buf[64];
+	ss_ike_writer w;
+	ss_ike_hdr hd = { .spi_i = 0x1122334455667788ull, .version = 0x30, .exchange = SS_IKE_SA_INIT,
+			  .flags = SS_IKE_FLAG_INITIATOR };
+	ss_ikew_init(&w, buf, sizeof(buf), &hd);
+	size_t n = ss_ikew_finish(&w);
+	ss_ike_input(H.side[1].eng, buf, n, &H.side[1].ep, &H.side[0].ep, H.now);
+	ss_ike_action a;
+	assert_true(ss_ike_next_action(H.side[1].eng, &a));
+	ss_ike_msg m;
+	assert_int_equal(ss_ike_parse(a.data, a.len, &m, NULL), SS_CODEC_OK);
+	assert_int_equal(m.hdr.version, SS_IKE_VERSION);
+	assert_int_equal(m.notify[0].type, SS_N_INVALID_MAJOR_VERSION);
+	h_free(&H);
+}
+
+/* An authenticated request with an unknown critical payload inside SK gets a sealed answer
+ * naming it, and consumes its message ID (the next request is still accepted). */
+static void encrypted_critical_payload_answered(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	ss_ike_sa_info ia;
+	assert_true(ss_ike_sa_get(H.side[0].eng, ha, &ia));
+	ss_sk sk;
+	assert_true(ss_sk_init(&sk, &ia.suite, &ia.keys->i2r));
+	sk.next_iv = 1000;  /* the engine's own counter is elsewhere: stay clear of its IVs */
+	uint8_t msg[512], body[4] = { 1, 2, 3, 4 };
+	ss_ike_writer inner;
+	uint8_t ib[64];
+	ss_ikew_init_inner(&inner, ib, sizeof(ib));
+	ss_ikew_raw(&inner, 250, true, body, 4);
+	size_t plain = ss_ikew_finish(&inner);
+	size_t aad = SS_IKE_HDR_LEN + 4, bl = ss_sk_body_len(&sk, plain);
+	ss_buf b = ss_buf_init(msg, sizeof(msg));
+	ss_ike_hdr hd = { .spi_i = ia.spi_i, .spi_r = ia.spi_r, .next_payload = SS_PL_SK,
+			  .exchange = SS_IKE_INFORMATIONAL, .flags = SS_IKE_FLAG_INITIATOR,
+			  .msg_id = 2, .length = (uint32_t)(aad + bl) };
+	ss_ike_hdr_write(&b, &hd);
+	ss_buf_u8(&b, 250);
+	ss_buf_u8(&b, 0);
+	ss_buf_be16(&b, (uint16_t)(4 + bl));
+	memcpy(msg + aad + ss_sk_iv_len(&sk), ib, plain);
+	size_t len = 0;
+	assert_true(ss_sk_seal(&sk, msg, sizeof(msg), aad, plain, &len));
+	ss_sk_wipe(&sk);
+	ss_ike_input(H.side[1].eng, msg, len, &H.side[1].ep, &H.side[0].ep, H.now);
+	ss_ike_action a;
+	assert_true(ss_ike_next_action(H.side[1].eng, &a));
+	assert_int_equal(a.kind, SS_IKE_ACT_SEND);
+	ss_ike_msg m;
+	assert_int_equal(ss_ike_parse(a.data, a.len, &m, NULL), SS_CODEC_OK);
+	assert_int_equal(m.hdr.msg_id, 2);
+	assert_true(m.hdr.flags & SS_IKE_FLAG_RESPONSE);
+	assert_true(ss_ike_has(&m, SS_PL_SK));
+	/* Open it with the responder-to-initiator keys: one notify naming payload 250. */
+	uint8_t copy[512];
+	memcpy(copy, a.data, a.len);
+	ss_sk rk;
+	assert_true(ss_sk_init(&rk, &ia.suite, &ia.keys->r2i));
+	size_t off = 0, ilen = 0;
+	assert_int_equal(ss_sk_open(&rk, copy, a.len, m.sk.offset + 4, &off, &ilen), SS_SK_OK);
+	ss_sk_wipe(&rk);
+	ss_ike_msg in = { 0 };
+	ss_cur c = ss_cur_init(copy + off, ilen);
+	assert_int_equal(ss_ike_parse_payloads(&c, m.sk.first_inner, NULL, &in, NULL), SS_CODEC_OK);
+	assert_int_equal(in.n_notify, 1);
+	assert_int_equal(in.notify[0].type, SS_N_UNSUPPORTED_CRITICAL_PAYLOAD);
+	assert_int_equal(in.notify[0].data.len, 1);
+	assert_int_equal(in.notify[0].data.p[0], 250);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->codec.rejected[SS_CODEC_CRITICAL], 1);
+	h_free(&H);
+}
+
+static void lifetimes_drive_rekeys(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	for (int i = 0; i < 2; i++) {
+		H.side[i].cfg.child_lifetime_s = 300;
+		H.side[i].cfg.ike_lifetime_s = 1000;
+	}
+	ss_time t0 = H.now;
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, t0 + SS_SEC(269));
+	assert_pair(ha);
+	assert_int_equal(H.side[0].child.lifetime_s, 300);
+	/* The creator rekeys its CHILD SA at 90%: 270 s, 540 s, 810 s; the IKE SA at 900 s. */
+	h_run(&H, t0 + SS_SEC(271));
+	assert_int_equal(H.side[0].n_child_up, 2);
+	assert_int_equal(H.side[1].n_child_up, 2);
+	assert_children_mirrored(1);
+	h_run(&H, t0 + SS_SEC(950));
+	assert_int_equal(H.side[0].n_child_up, 4);
+	assert_int_equal(H.side[0].n_child_deleted, 3);
+	assert_int_equal(H.side[0].n_ike_rekeyed, 1);
+	assert_int_equal(H.side[1].n_ike_rekeyed, 1);
+	assert_children_mirrored(1);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 1);
+	h_free(&H);
+
+	/* A CHILD SA the peer made and never rekeys is dropped at 100% by us. */
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.side[0].cfg.child_lifetime_s = 0;     /* A never rekeys */
+	H.side[1].cfg.child_lifetime_s = 100;   /* B's copy expires */
+	t0 = H.now;
+	ha = h_initiate(&H, 0);
+	h_run(&H, t0 + SS_SEC(200));
+	assert_pair(ha);
+	assert_children_mirrored(0);
+	assert_int_equal(H.side[1].n_child_deleted, 1);
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +714,13 @@ int main(void)
 		cmocka_unit_test(delete_and_liveness),
 		cmocka_unit_test(unknown_critical_payload_answered),
 		cmocka_unit_test(half_open_limit),
+		cmocka_unit_test(create_child_with_pfs),
+		cmocka_unit_test(rekey_child_replaces_old),
+		cmocka_unit_test(rekey_ike_keeps_children),
+		cmocka_unit_test(simultaneous_initiation_converges),
+		cmocka_unit_test(higher_major_version_answered),
+		cmocka_unit_test(encrypted_critical_payload_answered),
+		cmocka_unit_test(lifetimes_drive_rekeys),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

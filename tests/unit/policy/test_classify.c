@@ -182,6 +182,36 @@ static void empty_policy_matches_nothing(void **state)
 	ss_policy_free(p);
 }
 
+/* Filters the loader would refuse never match, and never crash the compiler. */
+static void malformed_filters_match_nothing(void **state)
+{
+	ss_policy *p = tp_new(1, 1, 1);
+	ss_filter_list *l = tp_list(p, "bad");
+	tp_rule(p, "r", l, tp_action(p, "a", SS_ACT_BLOCK));
+	ss_endpoint long4 = tp_pfx("10.0.0.0/8"), long6 = tp_pfx("2001:db8::/32"), odd = tp_any();
+	long4.prefix.len = 33;
+	long6.prefix.len = 255;
+	odd.kind = 9;
+	ss_endpoint nofam = tp_pfx("10.0.0.0/8");
+	nofam.prefix.addr.family = SS_AF_NONE;
+	tp_filter(l, long4, tp_any(), SS_PROTO_ANY, true);
+	tp_filter(l, tp_me(), long6, SS_PROTO_ANY, true);
+	tp_filter(l, odd, tp_any(), SS_PROTO_ANY, true);
+	tp_filter(l, tp_any(), nofam, SS_PROTO_ANY, true);
+	tp_filter(l, tp_pfx("10.0.0.0/8"), tp_pfx("2001:db8::/32"), SS_PROTO_ANY, true);
+	ss_classifier *cl = ss_classifier_build(p);
+	assert_non_null(cl);
+	static const char *const addrs[][2] = { { "10.1.2.3", "10.3.2.1" }, { "2001:db8::1", "2001:db8::2" } };
+	for (int i = 0; i < 2; i++)
+		for (uint8_t dir = 0; dir < 2; dir++) {
+			ss_pkt_key k = tp_key(dir, addrs[i][0], addrs[i][1], 6, 1, 2);
+			ss_match m;
+			assert_false(ss_classify(cl, &k, &m));
+		}
+	ss_classifier_free(cl);
+	ss_policy_free(p);
+}
+
 /* ------------------------------------------------------ random differential */
 
 /* Addresses come from a small pool so that filters overlap, nest and tie often. */
@@ -414,6 +444,111 @@ static void random_policies_agree_with_oracle(void **state)
 	assert_true(mirrored > total / 50);
 }
 
+static void compare_all(const ss_policy *p, const ss_pkt_key *keys, size_t n, const char *what)
+{
+	ss_classifier *cl = ss_classifier_build(p);
+	assert_non_null(cl);
+	for (size_t i = 0; i < n; i++) {
+		ss_match m = { 0 }, o = { 0 };
+		bool got = ss_classify(cl, &keys[i], &m), want = tp_oracle(p, &keys[i], &o);
+		if (got != want || (got && (m.rule != o.rule || m.filter != o.filter || m.mirrored != o.mirrored))) {
+			describe(p, &keys[i]);
+			report("classifier", got, &m, p);
+			report("oracle", want, &o, p);
+			fail_msg("%s: packet %zu disagrees", what, i);
+		}
+	}
+	ss_classifier_free(cl);
+}
+
+/* Every prefix length of both families on both sides at once: the longest chains a lookup
+ * can build (129 IPv6 lengths, plus `me` and `any`). */
+static void every_prefix_length(void **state)
+{
+	ss_policy *p = tp_new(1, 1, 1);
+	ss_filter_list *l = tp_list(p, "all");
+	tp_rule(p, "r", l, tp_action(p, "a", SS_ACT_NEGOTIATE));
+	ss_addr a6 = tp_addr("2001:db8:aaaa:5555:ffff:0:1234:8765"), a4 = tp_addr("10.170.85.255");
+	for (unsigned len = 0; len <= 128; len++) {
+		ss_endpoint e = { .kind = SS_EP_PREFIX, .prefix = ss_prefix_make(&a6, len) };
+		tp_filter(l, e, len % 2 ? tp_any() : tp_me(), len % 3 ? SS_PROTO_ANY : 17, len % 5 != 0);
+		if (len <= 32) {
+			e.prefix = ss_prefix_make(&a4, len);
+			tp_filter(l, tp_me(), e, SS_PROTO_ANY, len % 4 != 0);
+		}
+	}
+	tp_rng r = { 0x1234567 };
+	enum { N = 2000 };
+	ss_pkt_key *keys = calloc(N, sizeof(*keys));
+	assert_non_null(keys);
+	for (size_t i = 0; i < N; i++) {
+		ss_pkt_key *k = &keys[i];
+		bool v6 = i % 2;
+		k->dir = (uint8_t)tp_below(&r, 2);
+		k->proto = tp_below(&r, 2) ? 17 : 6;
+		k->sport = (uint16_t)tp_below(&r, 65536);
+		k->dport = (uint16_t)tp_below(&r, 65536);
+		/* Near the addresses: flip one random bit, so every length is someone's longest. */
+		for (int side = 0; side < 2; side++) {
+			ss_addr x = v6 ? a6 : a4;
+			unsigned bit = tp_below(&r, v6 ? 129 : 33);
+			if (bit < ss_addr_bits(&x))
+				x.a[bit >> 3] ^= (uint8_t)(0x80 >> (bit & 7));
+			if (side)
+				k->dst = x;
+			else
+				k->src = x;
+		}
+	}
+	compare_all(p, keys, N, "every prefix length");
+	free(keys);
+	ss_policy_free(p);
+}
+
+/* A policy large enough that the pair table has long probe sequences and the Bloom
+ * filters give false positives: thousands of hosts packed into one /20. */
+static void large_dense_policy(void **state)
+{
+	tp_rng r = { 0xfeedULL };
+	ss_policy *p = tp_new(3, 1, 4);
+	ss_filter_action *act = tp_action(p, "a", SS_ACT_BLOCK);
+	ss_filter_list *ls[3] = { tp_list(p, "a"), tp_list(p, "b"), tp_list(p, "c") };
+	for (int i = 0; i < 4000; i++) {
+		ss_filter_list *l = ls[tp_below(&r, 3)];
+		ss_addr x = ss_addr_v4(0x0a000000u | tp_below(&r, 4096)), y = ss_addr_v4(0x0a000000u | tp_below(&r, 4096));
+		ss_endpoint ex = { .kind = SS_EP_PREFIX, .prefix = ss_prefix_make(&x, 24 + tp_below(&r, 9)) };
+		ss_endpoint ey = { .kind = SS_EP_PREFIX, .prefix = ss_prefix_make(&y, 28 + tp_below(&r, 5)) };
+		switch (tp_below(&r, 4)) {
+		case 0: tp_filter(l, tp_me(), ey, SS_PROTO_ANY, true); break;
+		case 1: tp_filter(l, ex, ey, SS_PROTO_ANY, tp_below(&r, 2)); break;
+		case 2:
+			tp_filter(l, tp_any(), ey, 6, true);
+			tp_last(l)->dport = (ss_port_range){ 80, (uint16_t)(80 + tp_below(&r, 3)) };
+			break;
+		default: tp_filter(l, ex, tp_any(), SS_PROTO_ANY, true); break;
+		}
+	}
+	tp_rule(p, "r0", ls[0], act);
+	tp_rule(p, "r1", ls[1], act);
+	tp_rule(p, "r2", ls[2], act);
+	tp_rule(p, "r3", ls[0], act);
+	enum { N = 1500 };
+	ss_pkt_key *keys = calloc(N, sizeof(*keys));
+	assert_non_null(keys);
+	for (size_t i = 0; i < N; i++) {
+		ss_pkt_key *k = &keys[i];
+		k->dir = (uint8_t)tp_below(&r, 2);
+		k->proto = tp_below(&r, 4) ? 6 : 17;
+		k->sport = (uint16_t)(1024 + tp_below(&r, 4));
+		k->dport = (uint16_t)(79 + tp_below(&r, 5));
+		k->src = ss_addr_v4(0x0a000000u | tp_below(&r, 4096));
+		k->dst = ss_addr_v4(0x0a000000u | tp_below(&r, 4096));
+	}
+	compare_all(p, keys, N, "large dense policy");
+	free(keys);
+	ss_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,7 +556,10 @@ int main(void)
 		cmocka_unit_test(weight_order_is_lexicographic),
 		cmocka_unit_test(edge_cases),
 		cmocka_unit_test(empty_policy_matches_nothing),
+		cmocka_unit_test(malformed_filters_match_nothing),
 		cmocka_unit_test(random_policies_agree_with_oracle),
+		cmocka_unit_test(every_prefix_length),
+		cmocka_unit_test(large_dense_policy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

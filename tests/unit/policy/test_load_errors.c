@@ -59,6 +59,7 @@ static const struct row {
 	{ "filter_lists:\n  a:\n    - src: 10.0.0.1\n      dst: 2001:db8::1\n", "t.yaml:3:7: src and dst are of different address families" },
 	{ "filter_lists:\n  a:\n    - dst: 2001:db8::1\n      proto: icmp\n", "t.yaml:3:7: proto icmp cannot match IPv6 addresses" },
 	{ "filter_lists:\n  a:\n    - dst: v4.test\n      proto: icmpv6\n", "t.yaml:3:7: proto icmpv6 cannot match IPv4 addresses" },
+	{ "filter_lists:\n  a:\n    - { src: me, dst: me }\n", "t.yaml:3:7: src and dst cannot both be me" },
 	/* 5. DNS names */
 	{ "filter_lists:\n  a:\n    - dst: nowhere.test\n", "t.yaml:3:12: dst: cannot resolve DNS name 'nowhere.test': no such name (fake resolver)" },
 	/* 6. protocols and ports */
@@ -86,6 +87,9 @@ static const struct row {
 	{ "filter_actions:\n  n:\n    action: negotiate\n    methods: [aes256gcm16, aes256gcm16]\n", "t.yaml:4:28: duplicate security method 'aes256gcm16' (first at line 4)" },
 	{ "filter_actions:\n  n:\n    action: negotiate\n    methods: []\n", "t.yaml:4:14: methods is empty: a negotiate action needs at least one" },
 	{ "filter_actions:\n  n:\n    action: negotiate\n    methods:\n      - { esp: aes128-sha256, lifetime: 10 }\n", "t.yaml:5:41: lifetime must be between 60 and 172800 seconds, got '10'" },
+	{ "filter_actions:\n  n:\n    action: negotiate\n    methods:\n      - { esp: aes128-sha256, lifetime_bytes: 5x }\n", "t.yaml:5:47: lifetime_bytes must be a number with an optional unit (K, M, G), got '5x'" },
+	{ "filter_actions:\n  n:\n    action: negotiate\n    methods:\n      - { esp: aes128-sha256, lifetime_bytes: 1000K }\n", "t.yaml:5:47: lifetime_bytes must be at least 1M, got '1000K'" },
+	{ "filter_actions:\n  n:\n    action: negotiate\n    methods:\n      - { lifetime: 1h }\n", "t.yaml:5:9: security method needs 'esp'" },
 	{ "filter_actions:\n  n:\n    action: negotiate\n    pfs: modp1024\n", "t.yaml:4:10: unknown pfs group 'modp1024' (expected none, modp2048, ecp256, ecp384 or curve25519)" },
 	/* 9. duplicate and dangling names */
 	{ "filter_actions:\n  p: {action: permit}\n  p: {action: block}\n", "t.yaml:3:3: duplicate filter action name 'p' (first at line 2)" },

@@ -1,10 +1,10 @@
-/* Policy elements in words and in JSON, for check and explain. */
+/* Policy elements in words and in JSON, for softsa check/explain and the control socket. */
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "policy/describe.h"
 
-const char *cli_endpoint_fmt(const ss_endpoint *e, char *buf, size_t n)
+const char *ss_endpoint_fmt(const ss_endpoint *e, char *buf, size_t n)
 {
 	char p[SS_PREFIX_STRLEN];
 	if (e->kind == SS_EP_ANY)
@@ -37,30 +37,32 @@ static const char *proto_fmt(int proto, char *buf, size_t n)
 }
 
 /* "me <-> 192.0.2.0/24 tcp dport 80" (<-> mirrored, -> one way). */
-const char *cli_filter_fmt(const ss_filter *f, char *buf, size_t n)
+const char *ss_filter_fmt(const ss_filter *f, char *buf, size_t n)
 {
 	char s[SS_PREFIX_STRLEN + 8], d[SS_PREFIX_STRLEN + 8], pr[8], sp[24], dp[24];
 	ports_fmt(sp, sizeof(sp), "sport", f->sport);
 	ports_fmt(dp, sizeof(dp), "dport", f->dport);
-	snprintf(buf, n, "%s %s %s %s%s%s", cli_endpoint_fmt(&f->src, s, sizeof(s)), f->mirrored ? "<->" : "->",
-		cli_endpoint_fmt(&f->dst, d, sizeof(d)), proto_fmt(f->proto, pr, sizeof(pr)), sp, dp);
+	snprintf(buf, n, "%s %s %s %s%s%s", ss_endpoint_fmt(&f->src, s, sizeof(s)), f->mirrored ? "<->" : "->",
+		ss_endpoint_fmt(&f->dst, d, sizeof(d)), proto_fmt(f->proto, pr, sizeof(pr)), sp, dp);
 	return buf;
 }
 
-json_t *cli_filter_json(const ss_filter *f)
+json_t *ss_filter_json(const ss_filter *f)
 {
 	char s[SS_PREFIX_STRLEN + 8], d[SS_PREFIX_STRLEN + 8], pr[8];
-	json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:i, s:i}", "src", cli_endpoint_fmt(&f->src, s, sizeof(s)),
-		"dst", cli_endpoint_fmt(&f->dst, d, sizeof(d)), "proto", proto_fmt(f->proto, pr, sizeof(pr)),
+	json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:i, s:i}", "src", ss_endpoint_fmt(&f->src, s, sizeof(s)),
+		"dst", ss_endpoint_fmt(&f->dst, d, sizeof(d)), "proto", proto_fmt(f->proto, pr, sizeof(pr)),
 		"mirrored", f->mirrored, "line", f->loc.line, "col", f->loc.col);
 	json_object_set_new(j, "src_port", json_pack("[i, i]", f->sport.lo, f->sport.hi));
 	json_object_set_new(j, "dst_port", json_pack("[i, i]", f->dport.lo, f->dport.hi));
 	if (f->description)
 		json_object_set_new(j, "description", json_string(f->description));
+	char text[200];
+	json_object_set_new(j, "text", json_string(ss_filter_fmt(f, text, sizeof(text))));
 	return j;
 }
 
-json_t *cli_action_json(const ss_filter_action *a)
+json_t *ss_action_json(const ss_filter_action *a)
 {
 	json_t *j = json_pack("{s:s, s:s}", "name", a->name, "action", ss_action_kind_name(a->kind));
 	if (a->kind != SS_ACT_NEGOTIATE)
@@ -83,7 +85,7 @@ json_t *cli_action_json(const ss_filter_action *a)
 	return j;
 }
 
-const char *cli_action_fmt(const ss_filter_action *a, char *buf, size_t n)
+const char *ss_action_fmt(const ss_filter_action *a, char *buf, size_t n)
 {
 	size_t k = (size_t)snprintf(buf, n, "%s '%s'", ss_action_kind_name(a->kind), a->name);
 	if (a->kind != SS_ACT_NEGOTIATE || k >= n)
@@ -105,9 +107,4 @@ const char *cli_action_fmt(const ss_filter_action *a, char *buf, size_t n)
 	if (k < n)
 		snprintf(buf + k, n - k, ")");
 	return buf;
-}
-
-unsigned long cli_silent_ms(const ss_policy *p)
-{
-	return (unsigned long)ss_retx_silent_decision(&p->ike.retx);
 }

@@ -1,0 +1,50 @@
+/* Offloads of a TUN with IFF_VNET_HDR, done in userspace: completing a partial checksum
+ * (VIRTIO_NET_HDR_F_NEEDS_CSUM) and splitting a TCP super-packet (TSO, up to 64 KB) into
+ * MSS-sized segments.  With them the kernel hands us one large packet per read instead of
+ * forty, which is the biggest win measured on this machine (shared notes, perf-limits.md).
+ * Pure functions over caller buffers; headers are read through the cursor. */
+#ifndef SS_DATAPLANE_GSO_H
+#define SS_DATAPLANE_GSO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* struct virtio_net_hdr (virtio 1.0 §5.1.6), little-endian as the TUN sends it. */
+enum { SS_VNET_HDR_LEN = 10 };
+enum ss_vnet_flag { SS_VNET_F_NEEDS_CSUM = 1 };
+enum ss_vnet_gso { SS_VNET_GSO_NONE = 0, SS_VNET_GSO_TCPV4 = 1, SS_VNET_GSO_TCPV6 = 4,
+		   SS_VNET_GSO_ECN = 0x80 };
+
+typedef struct ss_vnet_hdr {
+	uint8_t flags, gso_type;
+	uint16_t hdr_len, gso_size, csum_start, csum_offset;
+} ss_vnet_hdr;
+
+bool ss_vnet_hdr_parse(const uint8_t *p, size_t len, ss_vnet_hdr *out);
+
+/* Finishes a partial checksum: sums [start, len) (the field already holds the
+ * pseudo-header sum) and stores the result at start + offset.  False if out of bounds. */
+bool ss_csum_complete(uint8_t *pkt, size_t len, size_t start, size_t offset);
+
+/* Ones'-complement sum of bytes, added to acc (RFC 1071), unfolded. */
+uint32_t ss_csum_add(uint32_t acc, const uint8_t *p, size_t n);
+uint16_t ss_csum_fold(uint32_t acc);
+
+/* Splitting one TCP super-packet.  ss_tso_init checks the headers; each ss_tso_next writes
+ * the next complete segment (headers fixed: lengths, IPv4 id and checksum, sequence
+ * number, flags, TCP checksum) and returns its length, 0 when all are out or it does not
+ * fit in cap. */
+typedef struct ss_tso {
+	const uint8_t *pkt;
+	size_t len, iphl, hlen; /* IP header length; IP + TCP header length */
+	size_t mss, off;        /* payload bytes per segment; payload bytes already out */
+	unsigned seg;           /* segments already out */
+	bool v4;
+} ss_tso;
+
+bool ss_tso_init(ss_tso *t, const uint8_t *pkt, size_t len, size_t mss);
+size_t ss_tso_next(ss_tso *t, uint8_t *out, size_t cap);
+static inline bool ss_tso_done(const ss_tso *t) { return t->off >= t->len - t->hlen; }
+
+#endif

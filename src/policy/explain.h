@@ -1,0 +1,32 @@
+/* What softsa does with one packet under a policy: which rule and filter match (through the
+ * classifier) and, in words, what follows (permit, block, negotiate; a peer that is not
+ * IPsec-aware; unsecured inbound; discovery).  One JSON object, shared by `softsa explain
+ * --json` and the control socket's explain command (doc/control.md). */
+#ifndef SS_POLICY_EXPLAIN_H
+#define SS_POLICY_EXPLAIN_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "policy/classify.h"
+#include "policy/policy.h"
+
+/* Protocol of a packet given without one: reserved by IANA, so that only filters with
+ * proto any match it. */
+#define SS_PROTO_UNSPECIFIED 255
+
+/* The packet of an explain request: dir "out" (default when NULL) or "in"; src and dst IP
+ * addresses of one family; proto a name (tcp, udp, icmp, icmpv6, sctp, any) or number, NULL
+ * for unspecified; sport/dport -1 when absent, else 0-65535 and only with tcp, udp, sctp
+ * (both or neither).  false with *why set on bad input. */
+bool ss_explain_packet(const char *dir, const char *src, const char *dst, const char *proto,
+	long sport, long dport, ss_pkt_key *out, const char **why);
+
+/* {"packet":{"dir","src","dst"[,"proto","sport","dport"]}, "policy", "matched",
+ *  matched: "rule","filter_list","filter_index","filter":{...},"mirrored","action":{...}
+ *  else: "default_response";
+ *  "peer", "explanation":[sentences]}.  NULL on allocation failure. */
+json_t *ss_explain(const ss_policy *p, const ss_classifier *c, const ss_pkt_key *k);
+
+#endif

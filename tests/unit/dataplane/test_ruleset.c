@@ -1,0 +1,170 @@
+/* The nftables text of the userspace backend: what the kernel is told, read without one.
+ * (The netns tests prove that nft accepts it and that it does what it says.) */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dataplane/user/ruleset.h"
+
+static bool has(const ss_sb *s, const char *needle)
+{
+	if (!s->p || !strstr(s->p, needle)) {
+		print_message("missing: %s\nin:\n%s\n", needle, s->p ? s->p : "(empty)");
+		return false;
+	}
+	return true;
+}
+
+static ss_prefix pfx(const char *t)
+{
+	ss_prefix p;
+	const char *why;
+	assert_true(ss_prefix_parse(t, &p, false, &why));
+	return p;
+}
+
+static void test_table(void **state)
+{
+	(void)state;
+	ss_dp_user_config cfg;
+	ss_dp_user_config_default(&cfg);
+	snprintf(cfg.tun_name, sizeof cfg.tun_name, "tunx");
+	ss_sb s = { 0 };
+	ss_nft_table(&s, &cfg);
+	assert_false(s.err);
+	/* A leftover table is replaced in the same transaction. */
+	assert_true(has(&s, "add table inet softsa\ndelete table inet softsa\ntable inet softsa {"));
+	assert_true(has(&s, "set soft4 { type ipv4_addr; flags timeout; counter; }"));
+	assert_true(has(&s, "set blocked6 { type ipv6_addr; }"));
+	assert_true(has(&s, "type route hook output priority mangle"));
+	assert_true(has(&s, "meta mark & 0x200000 == 0x200000 accept"));
+	assert_true(has(&s, "meta mark set meta mark | 0x100000 counter accept"));
+	/* The fail-closed guard looks at the device after rerouting: postrouting. */
+	assert_true(has(&s, "type filter hook postrouting priority filter; policy accept;\n"
+			    "    meta mark & 0x100000 == 0x100000 oifname != \"tunx\" counter drop"));
+	assert_true(has(&s, "iifname { \"tunx\", \"lo\" } accept"));
+	assert_true(has(&s, "oifname \"lo\" accept"));
+	/* SYNs into and out of the TUN get an MSS that fits its MTU (1400). */
+	assert_true(has(&s, "    meta nfproto ipv4 tcp flags & syn == syn tcp option maxseg size > 1360 "
+			    "tcp option maxseg size set 1360\n    meta nfproto ipv6 tcp flags & syn == syn "
+			    "tcp option maxseg size > 1340 tcp option maxseg size set 1340\n"
+			    "    meta mark set meta mark | 0x100000 counter accept"));
+	assert_true(has(&s, "    iifname \"tunx\" meta nfproto ipv4 tcp flags & syn == syn tcp option "
+			    "maxseg size > 1360 tcp option maxseg size set 1360\n"));
+	assert_true(has(&s, "meta l4proto udp th dport { 500, 4500 } accept"));
+	assert_true(has(&s, "nd-neighbor-advert"));
+	/* Notices at most 10 a second per source; the verdict applies to every packet. */
+	assert_true(has(&s, "set notice6 { type ipv6_addr; size 65536; flags dynamic,timeout; timeout 10s; }"));
+	assert_true(has(&s, "chain need_in_accept {\n    jump in_peer\n"
+			    "    update @notice4 { ip saddr limit rate 10/second burst 10 packets } "
+			    "log prefix \"softsa:a\" group 21331 snaplen 128\n"
+			    "    update @notice6 { ip6 saddr limit rate 10/second burst 10 packets } "
+			    "log prefix \"softsa:a\" group 21331 snaplen 128\n"
+			    "    accept\n  }"));
+	assert_true(has(&s, "log prefix \"softsa:d\" group 21331 snaplen 128\n    drop\n  }"));
+	ss_sb_free(&s);
+
+	/* Unlimited: one plain log rule per chain, no notice sets. */
+	cfg.notice_rate = 0;
+	ss_nft_table(&s, &cfg);
+	assert_true(has(&s, "chain need_in_drop {\n    jump in_peer\n"
+			    "    log prefix \"softsa:d\" group 21331 snaplen 128\n    drop\n  }"));
+	assert_null(strstr(s.p, "notice4"));
+	ss_sb_free(&s);
+}
+
+static void test_filters(void **state)
+{
+	(void)state;
+	ss_dp_filter f[2] = {
+		{ .local = pfx("10.0.0.0/24"), .remote = pfx("192.0.2.7/32"), .proto = 17,
+		  .local_port = 5000, .remote_port = 53, .accept_inbound_clear = true },
+		{ .local = pfx("::/0"), .remote = pfx("2001:db8::/32") },
+	};
+	ss_sb s = { 0 };
+	const char *why = NULL;
+	assert_true(ss_nft_filters(&s, f, 2, &why));
+	assert_true(has(&s, "flush chain inet softsa filt_out\nflush chain inet softsa filt_in\n"));
+	assert_true(has(&s, "add rule inet softsa filt_out meta nfproto ipv4 ip saddr 10.0.0.0/24 "
+			    "ip daddr 192.0.2.7/32 meta l4proto 17 th sport 5000 th dport 53 goto need_out\n"));
+	/* Inbound: the same filter mirrored, to the chain its flag names. */
+	assert_true(has(&s, "add rule inet softsa filt_in meta nfproto ipv4 ip daddr 10.0.0.0/24 "
+			    "ip saddr 192.0.2.7/32 meta l4proto 17 th dport 5000 th sport 53 goto need_in_accept\n"));
+	/* A /0 side matches the family only. */
+	assert_true(has(&s, "filt_out meta nfproto ipv6 ip6 daddr 2001:db8::/32 goto need_out\n"));
+	assert_true(has(&s, "filt_in meta nfproto ipv6 ip6 saddr 2001:db8::/32 goto need_in_drop\n"));
+	ss_sb_free(&s);
+
+	/* None at all: just the flushes. */
+	assert_true(ss_nft_filters(&s, NULL, 0, &why));
+	assert_string_equal(s.p, "flush chain inet softsa filt_out\nflush chain inet softsa filt_in\n");
+	ss_sb_free(&s);
+}
+
+static void test_filters_refused(void **state)
+{
+	(void)state;
+	ss_sb s = { 0 };
+	const char *why = NULL;
+	ss_dp_filter mixed = { .local = pfx("10.0.0.0/8"), .remote = pfx("2001:db8::/32") };
+	assert_false(ss_nft_filters(&s, &mixed, 1, &why));
+	assert_non_null(strstr(why, "family"));
+	ss_dp_filter ports = { .local = pfx("10.0.0.0/8"), .remote = pfx("10.1.0.0/16"), .proto = 1,
+			       .remote_port = 7 };
+	assert_false(ss_nft_filters(&s, &ports, 1, &why));
+	assert_non_null(strstr(why, "ports"));
+	ss_dp_filter none = { 0 };
+	assert_false(ss_nft_filters(&s, &none, 1, &why));
+	assert_null(s.p); /* nothing written */
+}
+
+static void test_peer(void **state)
+{
+	(void)state;
+	ss_addr a;
+	assert_true(ss_addr_parse("192.0.2.9", &a));
+	ss_sb s = { 0 };
+	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_SOFT, 1500));
+	/* Out of every set (add-then-delete works whether present or not), into soft. */
+	assert_true(has(&s, "add element inet softsa secured4 { 192.0.2.9 }\n"
+			    "delete element inet softsa secured4 { 192.0.2.9 }\n"));
+	assert_true(has(&s, "delete element inet softsa blocked4 { 192.0.2.9 }\n"));
+	assert_true(has(&s, "delete element inet softsa soft4 { 192.0.2.9 }\n"));
+	/* Last, so that a soft timeout is reset even when the peer was soft already. */
+	const char *last = "add element inet softsa soft4 { 192.0.2.9 timeout 1500ms }\n";
+	assert_string_equal(s.p + s.len - strlen(last), last);
+	ss_sb_free(&s);
+
+	assert_true(ss_addr_parse("2001:db8::1", &a));
+	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_BLOCKED, SS_NEVER));
+	assert_true(has(&s, "add element inet softsa blocked6 { 2001:db8::1 }\n"));
+	ss_sb_free(&s);
+
+	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_NONE, 0));
+	assert_null(strstr(s.p, "add element inet softsa soft6 { 2001:db8::1 timeout"));
+	size_t len = strlen(s.p);
+	assert_string_equal(s.p + len - strlen("delete element inet softsa blocked6 { 2001:db8::1 }\n"),
+			    "delete element inet softsa blocked6 { 2001:db8::1 }\n");
+	ss_sb_free(&s);
+
+	ss_addr bad = { 0 };
+	assert_false(ss_nft_peer(&s, &bad, SS_DP_PEER_SOFT, 1));
+	assert_false(ss_nft_peer(&s, &a, (enum ss_dp_peer_state)9, 1));
+	ss_sb_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_filters_refused),
+		cmocka_unit_test(test_peer),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
