@@ -24,6 +24,7 @@ typedef struct track {
 	ss_addr local, remote;
 	bool initiator, child_up, outcome_sent;
 	uint32_t attempts;
+	uint32_t spi_in;      /* the current CHILD SA (a rekey replaces it) */
 	ss_time give_up;      /* responder: report refused if not secured by then */
 	ss_time expires;      /* child up: delete at */
 } track;
@@ -146,8 +147,10 @@ static void drain(eng *a)
 		case SS_IKE_ACT_CHILD_UP:
 			if (t) {
 				t->sa = x.sa;
+				t->spi_in = x.child.spi_in;
+				if (!t->child_up)
+					t->expires = a->now + a->cfg.sa_life_ms;
 				t->child_up = true;
-				t->expires = a->now + a->cfg.sa_life_ms;
 			}
 			break;
 		case SS_IKE_ACT_OUTCOME:
@@ -157,7 +160,13 @@ static void drain(eng *a)
 					t->used = false;
 			}
 			break;
+		case SS_IKE_ACT_IKE_REKEYED:
+			break; /* same IKE SA, new keys: nothing changes for the agent */
 		case SS_IKE_ACT_CHILD_DELETED:
+			/* After a rekey the old CHILD SA goes while its successor stays. */
+			if (t && x.child.spi_in != t->spi_in)
+				break;
+			/* fall through */
 		case SS_IKE_ACT_IKE_DELETED:
 			if (t && t->child_up && t->sa == x.sa) {
 				t->used = false;
