@@ -277,6 +277,15 @@ static bool do_directive(scen *c, char **tok, int n)
 		c->s->spoof_delay[a][b] = v ? atoi(v) : 0;
 		return true;
 	}
+	if (!strcmp(d, "lose") && n == 5) {
+		/* lose A B KIND N: the N-th packet of KIND from A to B never arrives */
+		int a = host(c, tok[1]), b = host(c, tok[2]), k = parse_wire(tok[3]);
+		long nth = atol(tok[4]);
+		if (a < 0 || b < 0 || k < 0 || nth < 1 || c->s->n_losses == 16)
+			return false;
+		c->s->losses[c->s->n_losses++] = (struct sim_loss){ (uint8_t)a, (uint8_t)b, (uint8_t)k, (uint64_t)nth };
+		return true;
+	}
 	if (!strcmp(d, "at"))
 		return do_at(c, tok, n);
 	if (!strcmp(d, "run") && n == 2)

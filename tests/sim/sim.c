@@ -262,6 +262,13 @@ static void wire_send(sim *s, int from, sim_pkt *p)
 		push(s, (struct sim_ev){ .at = s->now + (ss_time)s->spoof_delay[from][to], .type = EV_DELIVER,
 					 .host = from, .pkt = icmp });
 	}
+	for (int i = 0; i < s->n_losses; i++) {
+		const struct sim_loss *x = &s->losses[i];
+		if (x->src == from && x->dst == to && x->kind == p->kind && x->nth == s->wire[from][to][p->kind]) {
+			pkt_free(p);
+			return;
+		}
+	}
 	const sim_link *l = s->links[from][to].set ? &s->links[from][to] : &s->default_link;
 	if (l->loss_pct && rnd(s) % 100 < l->loss_pct) {
 		pkt_free(p);

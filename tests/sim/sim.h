@@ -67,6 +67,12 @@ struct sim {
 	sim_link links[SIM_MAX_HOSTS][SIM_MAX_HOSTS];
 	sim_link default_link;
 	int spoof_delay[SIM_MAX_HOSTS][SIM_MAX_HOSTS]; /* -1: none; else ICMP forged after ms */
+	/* Targeted losses: the n-th packet (1-based) of a kind from a to b is lost. */
+	struct sim_loss {
+		uint8_t src, dst, kind;
+		uint64_t nth;
+	} losses[16];
+	int n_losses;
 	uint64_t wire[SIM_MAX_HOSTS][SIM_MAX_HOSTS][SIM_W_COUNT];
 	uint64_t delivered[SIM_MAX_HOSTS][SIM_MAX_HOSTS];
 	uint64_t rule8_violations;
