@@ -277,6 +277,15 @@ static bool do_directive(scen *c, char **tok, int n)
 		c->s->spoof_delay[a][b] = v ? atoi(v) : 0;
 		return true;
 	}
+	if (!strcmp(d, "lose") && n == 5) {
+		/* lose A B KIND N: the N-th packet of KIND from A to B never arrives */
+		int a = host(c, tok[1]), b = host(c, tok[2]), k = parse_wire(tok[3]);
+		long nth = atol(tok[4]);
+		if (a < 0 || b < 0 || k < 0 || nth < 1 || c->s->n_losses == 16)
+			return false;
+		c->s->losses[c->s->n_losses++] = (struct sim_loss){ (uint8_t)a, (uint8_t)b, (uint8_t)k, (uint64_t)nth };
+		return true;
+	}
 	if (!strcmp(d, "at"))
 		return do_at(c, tok, n);
 	if (!strcmp(d, "run") && n == 2)
@@ -438,7 +447,7 @@ static void print_transcript(const scen *c)
 	}
 }
 
-int scenario_run(const char *path)
+int scenario_run(const char *path, const sim_negotiator_ops *nops)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
@@ -449,6 +458,8 @@ int scenario_run(const char *path)
 	c->path = path;
 	c->s = sim_new(1);
 	c->s->log_wire = true;
+	if (nops)
+		c->s->default_nops = nops;
 	c->s->on_check = on_check;
 	c->s->check_ctx = c;
 	c->run_until = SS_NEVER;

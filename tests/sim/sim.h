@@ -1,6 +1,6 @@
 /* A deterministic network simulator: a virtual clock, hosts, links with delay and loss, and
  * an event queue.  Hosts either run the real policy agent (src/agent) with a negotiator
- * behind negotiator.h, or are legacy hosts without IKE that answer UDP 500 with ICMP port
+ * behind negotiator.h (the stand-in, or the real IKEv2 engine), or are legacy hosts without IKE that answer UDP 500 with ICMP port
  * unreachable or drop it silently.  Everything that crosses the wire is counted per ordered
  * pair of hosts and kind, and (optionally) logged with its time. */
 #ifndef SS_SIM_SIM_H
@@ -67,6 +67,12 @@ struct sim {
 	sim_link links[SIM_MAX_HOSTS][SIM_MAX_HOSTS];
 	sim_link default_link;
 	int spoof_delay[SIM_MAX_HOSTS][SIM_MAX_HOSTS]; /* -1: none; else ICMP forged after ms */
+	/* Targeted losses: the n-th packet (1-based) of a kind from a to b is lost. */
+	struct sim_loss {
+		uint8_t src, dst, kind;
+		uint64_t nth;
+	} losses[16];
+	int n_losses;
 	uint64_t wire[SIM_MAX_HOSTS][SIM_MAX_HOSTS][SIM_W_COUNT];
 	uint64_t delivered[SIM_MAX_HOSTS][SIM_MAX_HOSTS];
 	uint64_t rule8_violations;
