@@ -33,7 +33,8 @@ static void usage(void)
 		"commands: expect-capture MS | expect-no-capture MS | release | drop-held\n"
 		"          peer none|secured|soft|blocked ADDR [TIMEOUT_MS] | expect-notice MS\n"
 		"          count-notices MS | pass MS [IDLE_MS]\n"
-		"          send-esp ADDR SPI [UDPPORT] | recv-esp MS | deliver-udp SRC DST SPORT DPORT TEXT\n"
+		"          send-esp ADDR SPI [UDPPORT] | recv-esp MS |\n"
+		"          send-esp-burst ADDR SPI PORT COUNT LEN LASTLEN | deliver-udp SRC DST SPORT DPORT TEXT\n"
 		"          list-soft | stats | quit\n");
 	exit(2);
 }
@@ -209,6 +210,43 @@ static void cmd_send_esp(char *addr, char *spi, char *port)
 	printf(st1.esp_tx > st0.esp_tx ? "sent\n" : "err not sent\n");
 }
 
+/* COUNT ESP packets of LEN bytes (the last LASTLEN) in one send call: over UDP they should
+ * leave as GSO sends. */
+static void cmd_send_esp_burst(char **a)
+{
+	static uint8_t mem[64][PKTSZ];
+	ss_dp_pkt p[64];
+	ss_addr dst;
+	if (!a[0] || !a[1] || !a[2] || !a[3] || !a[4] || !a[5] || !ss_addr_parse(a[0], &dst)) {
+		printf("err bad arguments\n");
+		return;
+	}
+	uint32_t spi = (uint32_t)strtoul(a[1], NULL, 0);
+	size_t count = (size_t)atoi(a[3]), len = (size_t)atoi(a[4]), last = (size_t)atoi(a[5]);
+	if (count == 0 || count > 64 || len < 8 || len > PKTSZ || last < 8 || last > len) {
+		printf("err bad sizes\n");
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		uint32_t seq = (uint32_t)i + 1;
+		memset(mem[i], 0xab, PKTSZ);
+		mem[i][0] = (uint8_t)(spi >> 24), mem[i][1] = (uint8_t)(spi >> 16);
+		mem[i][2] = (uint8_t)(spi >> 8), mem[i][3] = (uint8_t)spi;
+		mem[i][4] = (uint8_t)(seq >> 24), mem[i][5] = (uint8_t)(seq >> 16);
+		mem[i][6] = (uint8_t)(seq >> 8), mem[i][7] = (uint8_t)seq;
+		p[i] = (ss_dp_pkt){ .buf = mem[i], .cap = PKTSZ, .data = mem[i],
+				    .len = i + 1 == count ? last : len, .remote = dst,
+				    .port = (uint16_t)atoi(a[2]) };
+	}
+	ss_dp_stats st0, st1;
+	ss_dp_get_stats(dp, &st0);
+	ss_dp_send_esp(dp, p, count);
+	ss_dp_get_stats(dp, &st1);
+	printf("sent %llu gso=%llu err=%llu\n", (unsigned long long)(st1.esp_tx - st0.esp_tx),
+	       (unsigned long long)(st1.esp_tx_gso - st0.esp_tx_gso),
+	       (unsigned long long)(st1.esp_tx_err - st0.esp_tx_err));
+}
+
 static void cmd_deliver(char **a)
 {
 	uint8_t b[PKTSZ];
@@ -306,6 +344,8 @@ static bool run(char *line)
 		cmd_count_notices(ms);
 	else if (!strcmp(a[0], "send-esp"))
 		cmd_send_esp(a[1], a[2], a[3]);
+	else if (!strcmp(a[0], "send-esp-burst"))
+		cmd_send_esp_burst(a + 1);
 	else if (!strcmp(a[0], "recv-esp"))
 		cmd_recv_esp(ms);
 	else if (!strcmp(a[0], "deliver-udp"))

@@ -473,6 +473,8 @@ static int user_send_esp(ss_dp *dp, const ss_dp_pkt *p, size_t n)
 			j++;
 		if (fd < 0 || (p[i].remote.family != SS_AF_INET && p[i].remote.family != SS_AF_INET6))
 			errs += j - i;
+		else if (p[i].port)
+			ss_io_send_udp(fd, p + i, j - i, &errs, &d->st.esp_tx_gso);
 		else
 			ss_io_send_to(fd, p + i, j - i, &errs);
 		i = j;
