@@ -30,7 +30,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: dp_driver [--tun NAME] [--udp-port P] [--no-ipv6] [--vnet] [--flush-only]\n"
 		"                 --filter LOCAL REMOTE [PROTO LPORT RPORT] accept|drop ...\n"
-		"commands: expect-capture MS | expect-no-capture MS | release | drop-held\n"
+		"commands: expect-capture MS [BUFSIZE] | expect-no-capture MS [BUFSIZE] | release | drop-held\n"
 		"          peer none|secured|soft|blocked ADDR [TIMEOUT_MS] | expect-notice MS\n"
 		"          count-notices MS | pass MS [IDLE_MS]\n"
 		"          send-esp ADDR SPI [UDPPORT] | recv-esp MS |\n"
@@ -59,14 +59,15 @@ static bool wait_role(enum ss_dp_fd_role role, int ms)
 	return r > 0;
 }
 
-/* Reads captured packets into the hold queue until one arrives or ms pass. */
-static int capture(int ms)
+/* Reads captured packets into the hold queue until one arrives or ms pass, offering
+ * buffers of cap bytes. */
+static int capture(int ms, size_t cap)
 {
 	ss_time end = ss_now_ms() + (ss_time)ms;
 	for (;;) {
 		size_t room = MAXHOLD - nheld;
 		for (size_t i = 0; i < room; i++)
-			held[nheld + i] = (ss_dp_pkt){ .buf = hold_mem[nheld + i], .cap = PKTSZ };
+			held[nheld + i] = (ss_dp_pkt){ .buf = hold_mem[nheld + i], .cap = cap };
 		int r = room ? ss_dp_read_outbound(dp, held + nheld, room) : 0;
 		if (r > 0) {
 			nheld += (size_t)r;
@@ -79,10 +80,10 @@ static int capture(int ms)
 	}
 }
 
-static void cmd_capture(int ms, bool expect)
+static void cmd_capture(int ms, bool expect, size_t cap)
 {
 	size_t before = nheld;
-	int r = capture(ms);
+	int r = capture(ms, cap);
 	if (r <= 0) {
 		printf("none\n");
 		return;
@@ -324,9 +325,9 @@ static bool run(char *line)
 	if (!strcmp(a[0], "quit"))
 		return false;
 	else if (!strcmp(a[0], "expect-capture"))
-		cmd_capture(ms, true);
+		cmd_capture(ms, true, a[2] ? (size_t)atoi(a[2]) : PKTSZ);
 	else if (!strcmp(a[0], "expect-no-capture"))
-		cmd_capture(ms, false);
+		cmd_capture(ms, false, a[2] ? (size_t)atoi(a[2]) : PKTSZ);
 	else if (!strcmp(a[0], "release")) {
 		int r = ss_dp_release_clear(dp, held, nheld);
 		printf("released %d\n", r);
