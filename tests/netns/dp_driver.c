@@ -29,6 +29,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: dp_driver [--tun NAME] [--udp-port P] [--no-ipv6] [--vnet] [--flush-only]\n"
+		"                 [--tunnel PEER MAX_MS IDLE_MS]   (null-ESP tunnel, no commands)\n"
 		"                 --filter LOCAL REMOTE [PROTO LPORT RPORT] accept|drop ...\n"
 		"commands: expect-capture MS [BUFSIZE] | expect-no-capture MS [BUFSIZE] | release | drop-held\n"
 		"          peer none|secured|soft|blocked ADDR [TIMEOUT_MS] | expect-notice MS\n"
@@ -360,6 +361,69 @@ static bool run(char *line)
 	return true;
 }
 
+/* A null-ESP tunnel to peer: captured packets go out as ESP payloads behind a 4-byte SPI
+ * (over UDP to port, or IP protocol 50 when port is 0); what arrives from the peer is
+ * delivered to the host stack.  The daemon's data path without the cryptography: two
+ * drivers make a tunnel that real TCP runs through.  Stops max_ms after the start, or
+ * idle_ms after the last packet.  Prints the statistics. */
+enum { TUN_SPI = 0x7e570001 };
+
+static int tunnel(const char *peer, uint16_t port, int max_ms, int idle_ms)
+{
+	static uint8_t out_mem[64][PKTSZ + 4], in_mem[64][PKTSZ + 4];
+	ss_dp_pkt out[64], in[64];
+	ss_addr pa;
+	if (!ss_addr_parse(peer, &pa))
+		return 2;
+	printf("ready\n");
+	ss_time start = ss_now_ms(), last = 0;
+	for (;;) {
+		for (int i = 0; i < 64; i++) {
+			/* Read four bytes in, so that the SPI goes in front without a copy. */
+			out[i] = (ss_dp_pkt){ .buf = out_mem[i] + 4, .cap = PKTSZ };
+			in[i] = (ss_dp_pkt){ .buf = in_mem[i], .cap = sizeof in_mem[i] };
+		}
+		int n = ss_dp_read_outbound(dp, out, 64);
+		for (int i = 0; i < n; i++) {
+			out[i].data -= 4;
+			out[i].len += 4;
+			out[i].data[0] = TUN_SPI >> 24, out[i].data[1] = (TUN_SPI >> 16) & 0xff;
+			out[i].data[2] = (TUN_SPI >> 8) & 0xff, out[i].data[3] = TUN_SPI & 0xff;
+			out[i].remote = pa;
+			out[i].port = port;
+		}
+		if (n > 0)
+			ss_dp_send_esp(dp, out, (size_t)n);
+		int m = ss_dp_recv_esp(dp, in, 64), k = 0;
+		for (int i = 0; i < m; i++) {
+			if (in[i].kind != SS_DP_RX_ESP || in[i].len < 5)
+				continue;
+			in[k] = in[i];
+			in[k].data += 4;
+			in[k].len -= 4;
+			k++;
+		}
+		if (k > 0)
+			ss_dp_deliver(dp, in, (size_t)k);
+		ss_time now = ss_now_ms();
+		if (n > 0 || m > 0)
+			last = now;
+		if (now - start >= (ss_time)max_ms || (last && now - last >= (ss_time)idle_ms))
+			break;
+		if (n <= 0 && m <= 0) {
+			ss_dp_fd fds[8];
+			struct pollfd pf[8];
+			size_t nf = ss_dp_poll_fds(dp, fds, 8), q = 0;
+			for (size_t i = 0; i < nf; i++)
+				if (fds[i].role != SS_DP_FD_NOTICE)
+					pf[q++] = (struct pollfd){ .fd = fds[i].fd, .events = POLLIN };
+			poll(pf, q, 100);
+		}
+	}
+	cmd_stats();
+	return 0;
+}
+
 static bool parse_filter(char **argv, int argc, int *i, ss_dp_filter *f)
 {
 	/* LOCAL REMOTE [PROTO LPORT RPORT] accept|drop */
@@ -388,6 +452,8 @@ int main(int argc, char **argv)
 	ss_dp_filter filters[16];
 	size_t nf = 0;
 	bool flush_only = false;
+	const char *tun_peer = NULL;
+	int tun_max = 0, tun_idle = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--tun") && i + 1 < argc)
 			snprintf(cfg.tun_name, sizeof cfg.tun_name, "%s", argv[++i]);
@@ -395,7 +461,11 @@ int main(int argc, char **argv)
 			cfg.esp_udp_port = (uint16_t)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--vnet"))
 			cfg.vnet_hdr = true;
-		else if (!strcmp(argv[i], "--flush-only"))
+		else if (!strcmp(argv[i], "--tunnel") && i + 3 < argc) {
+			tun_peer = argv[++i];
+			tun_max = atoi(argv[++i]);
+			tun_idle = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--flush-only"))
 			flush_only = true;
 		else if (!strcmp(argv[i], "--no-ipv6"))
 			cfg.ipv6 = false;
@@ -422,6 +492,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dp_driver: filters refused\n");
 		ss_dp_close(dp);
 		return 1;
+	}
+	if (tun_peer) {
+		r = tunnel(tun_peer, cfg.esp_udp_port, tun_max, tun_idle);
+		ss_dp_close(dp);
+		return r;
 	}
 	printf("ready\n");
 	char line[512];
