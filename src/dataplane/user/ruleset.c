@@ -74,6 +74,17 @@ static void table_sets(ss_sb *s)
 	"icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "     \
 	"nd-neighbor-advert, nd-redirect } accept"
 
+/* TCP over the TUN: the socket sized its segments for the first route (eth0), but the
+ * capture reroutes them into the TUN, whose smaller MTU (room for ESP) they do not fit, and
+ * local path-MTU discovery does not see that reroute.  So the MSS of SYNs we send into the
+ * TUN, and of SYNs that arrive decrypted from it, is clamped to what the TUN carries. */
+#define MSS_CLAMP4 "meta nfproto ipv4 tcp flags & syn == syn tcp option maxseg size > %d tcp option maxseg size set %d"
+#define MSS_CLAMP6 "meta nfproto ipv6 tcp flags & syn == syn tcp option maxseg size > %d tcp option maxseg size set %d"
+#define MSS_CLAMP MSS_CLAMP4 "\n    " MSS_CLAMP6
+#define MSS4(cfg) (cfg)->tun_mtu - 40, (cfg)->tun_mtu - 40
+#define MSS6(cfg) (cfg)->tun_mtu - 60, (cfg)->tun_mtu - 60
+#define MSS_ARGS(cfg) MSS4(cfg), MSS6(cfg)
+
 static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
 {
 	/* A route chain: changing the mark here makes the kernel route the packet again, so
@@ -93,9 +104,10 @@ static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
 		"    ip6 daddr @soft6 accept\n"
 		"    ip daddr @blocked4 counter drop\n"
 		"    ip6 daddr @blocked6 counter drop\n"
+		"    " MSS_CLAMP "\n"
 		"    meta mark set meta mark | 0x%x counter accept\n"
 		"  }\n",
-		cfg->bypass_mark, cfg->bypass_mark, cfg->capture_mark);
+		cfg->bypass_mark, cfg->bypass_mark, MSS_ARGS(cfg), cfg->capture_mark);
 	/* Fail closed: a captured packet that is about to leave by any interface but the TUN
 	 * (the TUN died with the daemon, or its route is gone) is dropped.  This table is not
 	 * tied to the process, so the guard outlives it.  It sits in postrouting because only
@@ -114,6 +126,8 @@ static void table_in(ss_sb *s, const ss_dp_user_config *cfg)
 	ss_sb_printf(s,
 		"  chain in {\n"
 		"    type filter hook input priority filter; policy accept;\n"
+		"    iifname \"%s\" " MSS_CLAMP4 "\n"
+		"    iifname \"%s\" " MSS_CLAMP6 "\n"
 		"    iifname \"%s\" accept\n"
 		"    meta l4proto esp accept\n"
 		"    meta l4proto udp th dport { 500, 4500 } accept\n"
@@ -129,7 +143,7 @@ static void table_in(ss_sb *s, const ss_dp_user_config *cfg)
 		"    ip saddr @soft4 accept\n"
 		"    ip6 saddr @soft6 accept\n"
 		"  }\n",
-		cfg->tun_name);
+		cfg->tun_name, MSS4(cfg), cfg->tun_name, MSS6(cfg), cfg->tun_name);
 	/* Unknown peers: report (the prefix tells the daemon what we did), then the verdict.
 	 * 128 bytes hold any IP header plus the ports. */
 	ss_sb_printf(s,
