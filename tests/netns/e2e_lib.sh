@@ -133,7 +133,7 @@ pcap_count() {
 
 # cap_start FILE FILTER [SNAPLEN]: a capture on the bridge; cap_stop ends it (file complete).
 cap_start() {
-	ip netns exec "$TOPO_PREFIX-br" tcpdump -i br0 -U -n -s "${3:-256}" -w "$1" "$2" >/dev/null 2>&1 &
+	ip netns exec "$TOPO_PREFIX-br" tcpdump -i br0 --immediate-mode -U -n -s "${3:-256}" -w "$1" "$2" >/dev/null 2>&1 &
 	CAP_PID=$!
 	topo_track $CAP_PID
 	wait_for 5 test -s "$1" || fail "tcpdump did not start"
@@ -142,4 +142,11 @@ cap_stop() {
 	sleep 0.2 # what is on the wire now reaches the file
 	kill "$CAP_PID" 2>/dev/null
 	wait "$CAP_PID" 2>/dev/null
+}
+
+# sad_events HOST FILE: the event stream of HOST's softsad into FILE (background, tracked).
+sad_events() {
+	python3 "$HERE/sse_ctl.py" "$W/$1.ctl" subscribe > "$2" 2>&1 &
+	topo_track $!
+	wait_for 5 grep -q subscribed "$2" || fail "could not subscribe to $1's events"
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # One request to softsad's control socket; prints the reply (JSON).  Used by the e2e tests.
 #   sse_ctl.py SOCKET CMD [KEY=VALUE ...]     (a VALUE that parses as an integer is one)
+# With CMD "subscribe", prints the reply and then every event, one per line, until killed.
 import json, socket, sys
 
 def main():
@@ -19,6 +20,17 @@ def main():
         if not b:
             break
         buf += b
-    print(buf.split(b"\n")[0].decode())
+    if cmd != "subscribe":
+        print(buf.split(b"\n")[0].decode())
+        return
+    s.settimeout(None)
+    while True:
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            print(line.decode(), flush=True)
+        b = s.recv(65536)
+        if not b:
+            return
+        buf += b
 
 main()
