@@ -13,6 +13,7 @@ dm_child *dm_children_add(dm_children *t)
 			memset(&t->c[i], 0, sizeof(t->c[i]));
 			t->c[i].used = true;
 			t->n_used++;
+			t->gen++;
 			return &t->c[i];
 		}
 	}
@@ -57,4 +58,5 @@ void dm_children_del(dm_children *t, struct ss_esp_sad *sad, dm_child *c)
 		ss_esp_sad_del(sad, c->out);
 	memset(c, 0, sizeof(*c));
 	t->n_used--;
+	t->gen++;
 }

@@ -114,6 +114,7 @@ typedef struct dm_child {
 typedef struct dm_children {
 	dm_child c[DM_MAX_CHILDREN];
 	size_t n_used;
+	uint64_t gen;                 /* changes with every add and delete (for lookup caches) */
 } dm_children;
 
 dm_child *dm_children_add(dm_children *t);

@@ -46,15 +46,21 @@ static struct {
 	size_t n;
 } udp_rx;
 
+/* The packet path asks for the same pair again and again: remember the last answer until
+ * the table changes (a newer SA with the same peer must win at once). */
 static dm_child *last_child;
+static uint64_t last_gen;
 
 /* ---- transmit staging ---- */
 
 void dm_tx_encrypt(ss_daemon *d, const uint8_t *p, size_t len, const ss_addr *local, const ss_addr *remote)
 {
 	dm_child *c = last_child;
-	if (!c || !c->used || !c->out || !ss_addr_eq(&c->remote, remote) || !ss_addr_eq(&c->local, local))
+	if (!c || last_gen != d->children.gen || !ss_addr_eq(&c->remote, remote) ||
+	    !ss_addr_eq(&c->local, local) || ss_esp_sa_dead(c->out)) {
 		c = last_child = dm_children_for_pair(&d->children, local, remote);
+		last_gen = d->children.gen;
+	}
 	if (!c || len > SLOT - SS_ESP_HEADROOM - SS_ESP_TAILROOM) {
 		d->st.no_sa_out++;
 		return;

@@ -106,7 +106,7 @@ while True:
     h.update(b); n += len(b)
 print(n, h.hexdigest(), flush=True)' "$(topo_ip "$to")" "$port" > "$W/recv" 2>&1 &
 	local srv=$!
-	wait_for 5 grep -q listening "$W/recv" || fail "TCP listener on $to did not start"
+	wait_for 5 grep -qs listening "$W/recv" || fail "TCP listener on $to did not start"
 	ip netns exec "$TOPO_PREFIX-$from" timeout "$tmo" python3 -c '
 import socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[4]))
