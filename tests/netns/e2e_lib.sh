@@ -77,10 +77,11 @@ jget() {
 }
 
 # wait_for SECONDS CMD...: polls CMD (every 50 ms) until it succeeds; false on timeout.
+# A single-word CMD is a shell string evaluated afresh each time: 'test "$(f)" = 1'.
 wait_for() {
 	local end=$(( $(date +%s%N) / 1000000 + ${1%.*} * 1000 ))
 	shift
-	while ! "$@"; do
+	while ! if [ $# = 1 ]; then eval "$1"; else "$@"; fi; do
 		[ $(( $(date +%s%N) / 1000000 )) -ge $end ] && return 1
 		sleep 0.05
 	done

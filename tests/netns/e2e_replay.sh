@@ -58,12 +58,12 @@ PY
 }
 
 inject replay || fail "inject"
-wait_for 5 test "$(esp_err replay)" = 1 || fail "replayed packet not counted: $(ctl b stats)"
+wait_for 5 'test "$(esp_err replay)" = 1' || fail "replayed packet not counted: $(ctl b stats)"
 ok "replayed ESP packet dropped by B's replay window and counted"
 inject fresh-seq || fail "inject"
-wait_for 5 test "$(esp_err auth)" = 1 || fail "packet with a forged sequence number not counted: $(ctl b stats)"
+wait_for 5 'test "$(esp_err auth)" = 1' || fail "packet with a forged sequence number not counted: $(ctl b stats)"
 inject flip || fail "inject"
-wait_for 5 test "$(esp_err auth)" = 2 || fail "tampered packet not counted: $(ctl b stats)"
+wait_for 5 'test "$(esp_err auth)" = 2' || fail "tampered packet not counted: $(ctl b stats)"
 ok "forged sequence number and flipped ciphertext byte: authentication failures, counted"
 sleep 0.3
 [ "$(esp_in)" = "$in0" ] || fail "B accepted one of the injected packets ($in0 -> $(esp_in))"
