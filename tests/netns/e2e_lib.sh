@@ -94,6 +94,7 @@ tcp_transfer() {
 	head -c "$n" /dev/urandom > "$W/data"
 	local want
 	want="$n $(sha256sum "$W/data" | cut -d' ' -f1)"
+	rm -f "$W/recv" # the listener's output of an earlier transfer must not look like this one's
 	ip netns exec "$TOPO_PREFIX-$to" timeout "$tmo" python3 -c '
 import socket, hashlib, sys
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
