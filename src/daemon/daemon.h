@@ -128,6 +128,7 @@ void dm_children_del(dm_children *t, struct ss_esp_sad *sad, dm_child *c);
 typedef struct dm_ikesa {
 	bool used, established;
 	uint32_t h;                   /* the engine's handle */
+	uint32_t attempts;            /* IKE_SA_INIT requests sent (we initiated) */
 	ss_addr local, remote;
 	ss_time created;
 	uint32_t lifetime_s;

@@ -15,6 +15,7 @@
 #include "dataplane/dataplane.h"
 #include "esp/esp.h"
 #include "ike/ike.h"
+#include "ike/wire.h"
 
 static uint8_t rxbufs[32][65536];
 
@@ -386,10 +387,30 @@ static void ike_gone(ss_daemon *d, uint32_t h, ss_time now)
 		memset(s, 0, sizeof(*s));
 }
 
+/* Attempt n of a negotiation we started is the n-th IKE_SA_INIT request we sent for it
+ * (RFC 7296 §3.1 header: exchange type at octet 18, flags at 19; on UDP 4500 after the
+ * 4-byte non-ESP marker).  The agent shows it as negotiating(attempt n). */
+static void count_attempt(ss_daemon *d, const ss_ike_action *a, ss_time now)
+{
+	size_t off = a->local.port == d->ike.natt_port && a->local.port != d->ike.port ? 4 : 0;
+	if (a->len < off + 28)
+		return;
+	uint8_t exch = a->data[off + 18], flags = a->data[off + 19];
+	bool request = !(flags & SS_IKE_FLAG_RESPONSE), initiator = flags & SS_IKE_FLAG_INITIATOR;
+	if (exch != SS_IKE_SA_INIT || !request || !initiator)
+		return;
+	dm_ikesa *s = ikesa_find(d, a->sa);
+	if (!s || s->established)
+		return;
+	s->attempts++;
+	dm_agent_attempt(d, now, &s->local, &s->remote, s->attempts);
+}
+
 static void do_action(ss_daemon *d, const ss_ike_action *a, ss_time now)
 {
 	switch (a->kind) {
 	case SS_IKE_ACT_SEND:
+		count_attempt(d, a, now);
 		if (ss_ikesock_send(&d->ike, &a->local.addr, a->local.port, &a->remote.addr, a->remote.port,
 				    a->data, a->len))
 			d->st.ike_out++;
