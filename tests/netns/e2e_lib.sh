@@ -88,9 +88,10 @@ wait_for() {
 }
 
 # tcp_transfer FROM TO BYTES [PORT [TIMEOUT]]: sends BYTES random bytes from host FROM to
-# host TO over TCP; fails unless the SHA-256 on arrival equals the one sent.
+# host TO over TCP (IPv6 when TCP_FAM=6); fails unless the SHA-256 on arrival equals the one
+# sent.
 tcp_transfer() {
-	local from=$1 to=$2 n=$3 port=${4:-5001} tmo=${5:-10}
+	local from=$1 to=$2 n=$3 port=${4:-5001} tmo=${5:-10} fam=${TCP_FAM:-4}
 	head -c "$n" /dev/urandom > "$W/data"
 	local want
 	want="$n $(sha256sum "$W/data" | cut -d' ' -f1)"
@@ -106,14 +107,14 @@ while True:
     b = c.recv(1 << 16)
     if not b: break
     h.update(b); n += len(b)
-print(n, h.hexdigest(), flush=True)' "$(topo_ip "$to")" "$port" > "$W/recv" 2>&1 &
+print(n, h.hexdigest(), flush=True)' "$(topo_ip "$to" "$fam")" "$port" > "$W/recv" 2>&1 &
 	local srv=$!
 	wait_for 5 grep -qs listening "$W/recv" || fail "TCP listener on $to did not start"
 	ip netns exec "$TOPO_PREFIX-$from" timeout "$tmo" python3 -c '
 import socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[4]))
 s.sendall(open(sys.argv[3], "rb").read()); s.shutdown(socket.SHUT_WR); s.recv(1); s.close()' \
-		"$(topo_ip "$to")" "$port" "$W/data" "$tmo" 2>"$W/send.err" || fail "TCP $from -> $to: sender failed: $(cat "$W/send.err")"
+		"$(topo_ip "$to" "$fam")" "$port" "$W/data" "$tmo" 2>"$W/send.err" || fail "TCP $from -> $to: sender failed: $(cat "$W/send.err")"
 	wait $srv
 	local got
 	got=$(tail -1 "$W/recv")
