@@ -276,6 +276,20 @@ bool dm_neg_params_responder(ss_daemon *d, ss_time now, const ss_addr *local, co
 	return false;
 }
 
+uint64_t dm_pair_life_bytes(ss_daemon *d, const ss_addr *local, const ss_addr *remote, uint16_t encr,
+			    uint16_t bits, uint16_t integ)
+{
+	ss_pkt_key k = { .dir = SS_DIR_OUT, .src = *local, .dst = *remote };
+	ss_match m;
+	if (!ss_classify(d->cls, &k, &m) || !m.rule || m.rule->action->kind != SS_ACT_NEGOTIATE)
+		return 0;
+	const ss_filter_action *a = m.rule->action;
+	for (size_t i = 0; i < a->n_methods; i++)
+		if (a->methods[i].encr == encr && a->methods[i].key_bits == bits && a->methods[i].integ == integ)
+			return a->methods[i].life_bytes;
+	return 0;
+}
+
 /* ---- explain ---- */
 
 static bool parse_proto(const char *s, uint8_t *out)
