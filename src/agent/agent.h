@@ -148,6 +148,9 @@ void ss_agent_timer(ss_agent *ag, ss_time now);
  * stay valid until this returns. */
 void ss_agent_reload(ss_agent *ag, ss_time now, const ss_agent_policy *pol);
 
+/* Ends every soft association now (SOFT_EXPIRE each; the next packet negotiates again).
+ * Returns how many. */
+size_t ss_agent_flush_soft(ss_agent *ag, ss_time now);
 /* Earliest time ss_agent_timer() has something to do, or SS_NEVER. */
 ss_time ss_agent_deadline(const ss_agent *ag);
 /* Next pending action, oldest first; false when none. */
