@@ -34,7 +34,8 @@ int cli_ctl_getopt(const cli_cmd *cmd, int argc, char **argv, unsigned extras, i
 	char *end;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hj", opts, NULL)) != -1) {
+	/* Options may follow the operands (softsa initiate PEER --json). */
+	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			help(cmd);
