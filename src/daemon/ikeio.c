@@ -436,6 +436,8 @@ static void do_action(ss_daemon *d, const ss_ike_action *a, ss_time now)
 	case SS_IKE_ACT_IKE_DELETED:
 		ike_gone(d, a->sa, now);
 		break;
+	case SS_IKE_ACT_IKE_REKEYED:	/* same handle, new SPIs: nothing to update here */
+		break;
 	case SS_IKE_ACT_OUTCOME: {
 		dm_ikesa *s = ikesa_find(d, a->sa);
 		if (a->outcome != SS_IKE_SECURED && s && !s->established)
