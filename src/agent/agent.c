@@ -766,22 +766,6 @@ void ss_agent_each(const ss_agent *ag, ss_agent_assoc_fn fn, void *ctx)
 	}
 }
 
-uint32_t ss_agent_flush_soft(ss_agent *ag, ss_time now)
-{
-	uint32_t n = 0;
-	/* retire() may free the slab when the last record goes (used_hw becomes 0). */
-	for (uint32_t i = 0; i < ag->t.used_hw; i++) {
-		ss_assoc *a = ss_at_get(&ag->t, i);
-		if (a->state != SS_AS_SOFT)
-			continue;
-		emit(ag, SS_AA_SOFT_EXPIRE, &a->local, &a->remote);
-		ag->stats.soft_expired++;
-		retire(ag, i, now, "soft associations flushed");
-		n++;
-	}
-	return n;
-}
-
 size_t ss_agent_assoc_size(void)
 {
 	return sizeof(ss_assoc);

@@ -188,9 +188,6 @@ bool ss_agent_get(const ss_agent *ag, const ss_addr *local, const ss_addr *remot
 /* Calls fn for every association. */
 typedef void (*ss_agent_assoc_fn)(void *ctx, const ss_agent_assoc_info *a);
 void ss_agent_each(const ss_agent *ag, ss_agent_assoc_fn fn, void *ctx);
-/* Removes every soft association (the next packet to each peer negotiates again); returns
- * how many.  SOFT_EXPIRE actions follow. */
-uint32_t ss_agent_flush_soft(ss_agent *ag, ss_time now);
 
 /* Called on every state change, after it is made (for monitors and the simulator). */
 typedef void (*ss_agent_observer)(void *ctx, ss_time now, const ss_addr *local, const ss_addr *remote,

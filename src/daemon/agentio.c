@@ -235,10 +235,13 @@ typedef struct peers_ctx {
 	json_t *arr;
 } peers_ctx;
 
-static void each_peer(void *ctx, const ss_addr *local, const ss_addr *remote, enum ss_assoc_state st,
-		      ss_time since, uint32_t held)
+static void each_peer(void *ctx, const ss_agent_assoc_info *a)
 {
 	peers_ctx *pc = ctx;
+	const ss_addr *local = &a->local, *remote = &a->remote;
+	enum ss_assoc_state st = a->state;
+	ss_time since = a->since;
+	uint32_t held = a->held;
 	if (pc->soft_only && st != SS_AS_SOFT)
 		return;
 	char lb[SS_ADDR_STRLEN], rb[SS_ADDR_STRLEN];
