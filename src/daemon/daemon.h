@@ -224,6 +224,10 @@ void dm_neg_params_rule(const ss_daemon *d, const struct ss_rule *r, const ss_ad
 bool dm_neg_params_responder(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote,
 			     const ss_neg_id *idi, ss_neg_params *out);
 json_t *dm_explain(ss_daemon *d, json_t *req, const char **err);
+/* The byte lifetime of the security method with this ESP suite in the rule covering the
+ * pair (0: none); the engine negotiates seconds only. */
+uint64_t dm_pair_life_bytes(ss_daemon *d, const ss_addr *local, const ss_addr *remote, uint16_t encr,
+			    uint16_t bits, uint16_t integ);
 void dm_state_save(ss_daemon *d, ss_time now);
 
 /* dpfilter.c */

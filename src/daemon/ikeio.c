@@ -271,7 +271,8 @@ static void esp_ts(const ss_ike_ts_pl *in, ss_esp_ts *out, uint8_t *n)
 	}
 }
 
-static ss_esp_sa *add_sa(ss_daemon *d, const ss_ike_child_info *ci, int dir, dm_child *c, ss_time now)
+static ss_esp_sa *add_sa(ss_daemon *d, const ss_ike_child_info *ci, int dir, dm_child *c,
+			  uint64_t life_bytes, ss_time now)
 {
 	const ss_dir_keys *k = dir == SS_ESP_IN ? &ci->key_in : &ci->key_out;
 	ss_esp_params p;
@@ -297,6 +298,10 @@ static ss_esp_sa *add_sa(ss_daemon *d, const ss_ike_child_info *ci, int dir, dm_
 		/* Soft at 90%: time to rekey before the hard limit stops the traffic. */
 		p.life.hard_seconds = ci->lifetime_s;
 		p.life.soft_seconds = (uint64_t)ci->lifetime_s * 9 / 10;
+	}
+	if (life_bytes) {
+		p.life.hard_bytes = life_bytes;
+		p.life.soft_bytes = life_bytes / 10 * 9;
 	}
 	p.user = c;
 	const char *why = NULL;
@@ -331,8 +336,10 @@ static void child_up(ss_daemon *d, const ss_ike_action *a, ss_time now)
 	esp_suite_fmt(&ci->suite, c->suite, sizeof(c->suite));
 	fmt_ts(&ci->ts_local, c->ts_local, sizeof(c->ts_local));
 	fmt_ts(&ci->ts_remote, c->ts_remote, sizeof(c->ts_remote));
-	c->in = add_sa(d, ci, SS_ESP_IN, c, now);
-	c->out = add_sa(d, ci, SS_ESP_OUT, c, now);
+	uint64_t bytes = dm_pair_life_bytes(d, &ci->local.addr, &ci->remote.addr, ci->suite.encr,
+					    ci->suite.encr_bits, ci->suite.integ);
+	c->in = add_sa(d, ci, SS_ESP_IN, c, bytes, now);
+	c->out = add_sa(d, ci, SS_ESP_OUT, c, bytes, now);
 	if (!c->in || !c->out) {
 		dm_children_del(&d->children, d->sad, c);
 		ss_ike_delete(d->eng, a->sa, now);

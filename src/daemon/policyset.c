@@ -10,6 +10,7 @@
 
 #include "agent/agent.h"
 #include "agent/statefile.h"
+#include "cli/cli.h"
 #include "base/log.h"
 #include "base/secure.h"
 #include "daemon/daemon.h"
@@ -276,6 +277,20 @@ bool dm_neg_params_responder(ss_daemon *d, ss_time now, const ss_addr *local, co
 	return false;
 }
 
+uint64_t dm_pair_life_bytes(ss_daemon *d, const ss_addr *local, const ss_addr *remote, uint16_t encr,
+			    uint16_t bits, uint16_t integ)
+{
+	ss_pkt_key k = { .dir = SS_DIR_OUT, .src = *local, .dst = *remote };
+	ss_match m;
+	if (!ss_classify(d->cls, &k, &m) || !m.rule || m.rule->action->kind != SS_ACT_NEGOTIATE)
+		return 0;
+	const ss_filter_action *a = m.rule->action;
+	for (size_t i = 0; i < a->n_methods; i++)
+		if (a->methods[i].encr == encr && a->methods[i].key_bits == bits && a->methods[i].integ == integ)
+			return a->methods[i].life_bytes;
+	return 0;
+}
+
 /* ---- explain ---- */
 
 static bool parse_proto(const char *s, uint8_t *out)
@@ -296,6 +311,9 @@ static bool parse_proto(const char *s, uint8_t *out)
 	return true;
 }
 
+/* The object of `softsa explain --json` (packet, matched, rule, filter_list, filter_index,
+ * filter, mirrored, action, default_response, peer) against the live policy, without its
+ * sentences, plus what the agent holds for the pair now ("association"). */
 json_t *dm_explain(ss_daemon *d, json_t *req, const char **err)
 {
 	const char *src = json_string_value(json_object_get(req, "src"));
@@ -318,32 +336,30 @@ json_t *dm_explain(ss_daemon *d, json_t *req, const char **err)
 	k.dport = (uint16_t)json_integer_value(json_object_get(req, "dport"));
 	ss_match m;
 	bool hit = ss_classify(d->cls, &k, &m) && m.rule;
-	json_t *j = json_pack("{s:s, s:s, s:s}", "policy", d->pol->name, "direction",
-			      k.dir == SS_DIR_IN ? "in" : "out", "source", d->pol->source ? d->pol->source : "");
-	if (!hit) {
-		json_object_set_new(j, "matched", json_false());
-		json_object_set_new(j, "action", json_string(d->pol->default_response ? "default-response" : "permit"));
-	} else {
-		const ss_filter_action *a = m.rule->action;
-		json_object_set_new(j, "matched", json_true());
-		json_object_set_new(j, "rule", json_string(m.rule->name));
-		json_object_set_new(j, "filter_list", json_string(m.rule->list->name));
-		json_object_set_new(j, "filter_action", json_string(a->name));
-		json_object_set_new(j, "action", json_string(ss_action_kind_name(a->kind)));
-		json_object_set_new(j, "mirrored", json_boolean(m.mirrored));
-		if (m.filter && m.filter->loc.line)
-			json_object_set_new(j, "line", json_integer(m.filter->loc.line));
-		if (a->kind == SS_ACT_NEGOTIATE) {
-			json_object_set_new(j, "accept_unsecured", json_boolean(a->accept_unsecured));
-			json_object_set_new(j, "fallback_to_clear", json_boolean(a->fallback_to_clear));
-			json_object_set_new(j, "discovery", json_boolean(a->discovery));
-			json_object_set_new(j, "soft_idle_lifetime", json_integer(a->soft_idle_lifetime));
-			json_object_set_new(j, "mode", json_string(m.rule->tunnel ? "tunnel" : "transport"));
-		}
+	char sb[SS_ADDR_STRLEN], db[SS_ADDR_STRLEN];
+	json_t *pk = json_pack("{s:s, s:s, s:s}", "direction", k.dir == SS_DIR_IN ? "in" : "out", "src",
+			       ss_addr_fmt(&k.src, sb), "dst", ss_addr_fmt(&k.dst, db));
+	if (proto && k.proto)
+		json_object_set_new(pk, "proto", json_integer(k.proto));
+	if (k.sport || k.dport) {
+		json_object_set_new(pk, "src_port", json_integer(k.sport));
+		json_object_set_new(pk, "dst_port", json_integer(k.dport));
 	}
-	/* What the agent holds for that pair now. */
+	json_t *j = json_pack("{s:o, s:b, s:s}", "packet", pk, "matched", hit, "policy", d->pol->name);
+	if (hit) {
+		const ss_rule *r = m.rule;
+		json_object_set_new(j, "rule", json_string(r->name));
+		json_object_set_new(j, "filter_list", json_string(r->list->name));
+		json_object_set_new(j, "filter_index", json_integer(m.filter - r->list->filters + 1));
+		json_object_set_new(j, "filter", cli_filter_json(m.filter));
+		json_object_set_new(j, "mirrored", json_boolean(m.mirrored));
+		json_object_set_new(j, "action", cli_action_json(r->action));
+	} else {
+		json_object_set_new(j, "default_response", json_boolean(d->pol->default_response));
+	}
 	const ss_addr *local = k.dir == SS_DIR_OUT ? &k.src : &k.dst;
 	const ss_addr *remote = k.dir == SS_DIR_OUT ? &k.dst : &k.src;
+	json_object_set_new(j, "peer", json_string(ss_addr_fmt(remote, db)));
 	enum ss_assoc_state st;
 	uint32_t attempt;
 	if (ss_agent_state(d->agent, local, remote, &st, &attempt))

@@ -25,19 +25,13 @@ IP_S=10.78.0.1;  IP_P=10.78.0.2
 ID_S=swan.ssike.test; ID_P=softsa.ssike.test
 PSK="ssike-interop-psk-0123456789"
 W=$(mktemp -d /tmp/ssike-interop.XXXXXX)
+. "$(dirname "$0")/../netns/charon_lib.sh"
 PEER_PID=""
 
 cleanup() {
     # Only what we started: the peer by its PID, charon by the PID in our private /run.
     [ -n "$PEER_PID" ] && kill "$PEER_PID" 2>/dev/null
-    if [ -f "$W/run/charon.pid" ]; then
-        pid=$(cat "$W/run/charon.pid")
-        if [ -n "$pid" ] && [ "$(cat /proc/$pid/comm 2>/dev/null)" = charon ]; then
-            kill "$pid" 2>/dev/null
-            for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -9 "$pid" 2>/dev/null
-        fi
-    fi
+    charon_stop "$W"
     # A namespace file can stay busy for a moment while charon's mount namespace goes away.
     for ns in "$NS_S" "$NS_P"; do
         for _ in $(seq 20); do
@@ -58,7 +52,7 @@ fail() {
     exit 1
 }
 
-sw() { local cmd=$1; shift; swanctl "$cmd" --uri "unix://$W/run/charon.vici" "$@"; }
+sw() { swanctl_at "$W" "$@"; }
 
 # --- namespaces ---------------------------------------------------------------
 ip netns add "$NS_S" && ip netns add "$NS_P" || fail "cannot create namespaces"
@@ -72,34 +66,8 @@ done
 ip -n "$NS_S" link set ssike$$s up
 ip -n "$NS_P" link set ssike$$p up
 
-# --- charon -------------------------------------------------------------------
-mkdir -p "$W/run"
-cat > "$W/strongswan.conf" <<EOF
-charon {
-    load = random nonce openssl pem pkcs1 x509 pubkey constraints curve25519 kdf hmac gcm aes sha2 kernel-libipsec kernel-netlink socket-default vici
-    install_routes = yes
-    retransmit_tries = 2
-    plugins {
-        kernel-libipsec { allow_peer_ts = yes }
-        kernel-netlink { fwmark = !0x42 }
-        socket-default { fwmark = 0x42 }
-        vici { socket = unix://$W/run/charon.vici }
-    }
-    filelog {
-        log { path = $W/charon.log
-              time_format = %T
-              default = 1
-              ike = 2
-              flush_line = yes }
-    }
-    syslog { }
-}
-EOF
-# charon's pid file is fixed (/run/charon.pid): give it a private /run in its namespace.
-setsid -f ip netns exec "$NS_S" sh -c 'mount --bind "$1" /run && exec env STRONGSWAN_CONF="$2" /usr/lib/ipsec/charon' \
-    sh "$W/run" "$W/strongswan.conf" > "$W/charon.stdout" 2>&1
-for _ in $(seq 50); do [ -S "$W/run/charon.vici" ] && break; sleep 0.1; done
-[ -S "$W/run/charon.vici" ] || fail "charon did not start: $(cat "$W/charon.stdout")"
+# --- charon (tests/netns/charon_lib.sh: private /run, kernel-libipsec, vici) ---------------
+charon_start "$NS_S" "$W" || fail "charon did not start"
 
 load_conn() {  # $1 = IKE proposal, $2 = ESP proposal
     cat > "$W/swanctl.conf" <<EOF

@@ -1,11 +1,12 @@
 # strongSwan's charon (kernel-libipsec: userspace ESP, tunnel mode, always ESP in UDP 4500)
-# in a network namespace, as tests/interop/strongswan.sh runs it; sourced by the softsad
-# end-to-end test with strongSwan.  Recipe: /work/shared/notes/strongswan-netns/.
+# in a network namespace; sourced by tests/interop/strongswan.sh (the IKE engine against
+# charon) and tests/netns/e2e_strongswan.sh (softsad against charon).
+# Recipe: /work/shared/notes/strongswan-netns/.
 #
 # charon_start NS DIR   starts charon in NS with a private /run (its pid file is fixed at
 #                       /run/charon.pid) in DIR/run; vici socket DIR/run/charon.vici.
 # charon_stop DIR       stops it by the PID in DIR/run/charon.pid (only if that is charon).
-# sw DIR CMD ARGS...    swanctl against that charon.
+# swanctl_at DIR CMD ARGS...  swanctl against that charon.
 # charon_available      false when strongSwan (with kernel-libipsec) is not installed.
 
 charon_available() {
@@ -14,7 +15,7 @@ charon_available() {
 		[ -f /usr/lib/ipsec/plugins/libstrongswan-openssl.so ]
 }
 
-sw() { local dir=$1 cmd=$2; shift 2; swanctl "$cmd" --uri "unix://$dir/run/charon.vici" "$@"; }
+swanctl_at() { local dir=$1 cmd=$2; shift 2; swanctl "$cmd" --uri "unix://$dir/run/charon.vici" "$@"; }
 
 charon_start() {
 	local ns=$1 dir=$2

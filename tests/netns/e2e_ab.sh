@@ -51,6 +51,17 @@ p=$(ctl a peers)
 [ "$(jget "$p" '[x["state"] for x in r["result"]["peers"] if x["remote"]=="10.89.0.2"][0]')" = secured ] || fail "A's peers: $p"
 ok "A and B list the same CHILD SA ($sa), A's association with B is secured"
 
+# terminate and initiate over the control socket.
+n_sas() { jget "$(ctl "$1" sas)" 'len([s for s in r["result"]["ike_sas"] if s["remote"] in ("10.89.0.1", "10.89.0.2")])'; }
+t=$(ctl a terminate peer=10.89.0.2)
+[ "$(jget "$t" 'r["result"]["terminated"]')" = 1 ] || fail "terminate: $t"
+wait_for 5 'test "$(n_sas a)" = 0 && test "$(n_sas b)" = 0' || fail "SAs left after terminate: $(ctl a sas) $(ctl b sas)"
+i=$(ctl a initiate peer=10.89.0.2)
+[ "$(jget "$i" 'r["result"]["started"]')" = True ] || fail "initiate: $i"
+wait_for 5 'test "$(n_sas a)" = 1 && test "$(n_sas b)" = 1' || fail "no SA after initiate: $(ctl a sas)"
+tcp_transfer a b 100000 5004
+ok "terminate removed the SA on both ends; initiate made a new one, which carries traffic"
+
 sad_stop a
 sad_stop b
 for h in a b; do

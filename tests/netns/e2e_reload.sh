@@ -59,7 +59,7 @@ wait_for 5 'test "$(policy_name)" = v2' || fail "v2 not in force: $(ctl a status
 wait_for 5 grep -q policy-reloaded "$W/events" || fail "no policy-reloaded event"
 [ "$(jget "$(ctl a soft)" 'len(r["result"]["soft"])')" = 0 ] || fail "the soft association survived v2: $(ctl a soft)"
 e=$(ctl a explain src=10.89.0.1 dst=10.89.0.3 proto=udp)
-[ "$(jget "$e" 'r["result"]["rule"] + " " + str(r["result"]["fallback_to_clear"])')" = "legacy-v2 False" ] || fail "explain: $e"
+[ "$(jget "$e" 'r["result"]["rule"] + " " + str(r["result"]["action"]["fallback_to_clear"])')" = "legacy-v2 False" ] || fail "explain: $e"
 ok "SIGHUP with a valid v2: in force, soft association with C ended"
 sad_stop a
 echo PASS

@@ -46,7 +46,7 @@ secrets {
             secret = "$(cat "$PSK")" }
 }
 CONF
-sw "$SWD" --load-all --noprompt --file "$SWD/swanctl.conf" >/dev/null 2>"$SWD/load.err" ||
+swanctl_at "$SWD" --load-all --noprompt --file "$SWD/swanctl.conf" >/dev/null 2>"$SWD/load.err" ||
 	fail "swanctl --load-all: $(cat "$SWD/load.err")"
 cat > "$W/policy.yaml" <<YAML
 name: to-strongswan
@@ -74,7 +74,7 @@ got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$W/ping1")
 ok "ping A -> E through ESP: $got of 5 replies (the first held during IKE)"
 tcp_transfer a e 2000000 5001 15 || swan_fail "TCP A -> E"
 ok "2 MB A -> E over TCP through strongSwan arrived intact"
-sw "$SWD" --list-sas > "$W/sas1" 2>&1
+swanctl_at "$SWD" --list-sas > "$W/sas1" 2>&1
 child=$(jget "$(ctl a sas)" 'r["result"]["ike_sas"][0]["children"][0]')
 in=$(jget "$child" 'r["spi_in"]'); out=$(jget "$child" 'r["spi_out"]')
 grep -q "ESTABLISHED, IKEv2" "$W/sas1" || swan_fail "charon has no ESTABLISHED IKE SA: $(cat "$W/sas1")"
@@ -85,14 +85,14 @@ grep -q "^    out $in," "$W/sas1" || swan_fail "charon's outbound SPI is not sof
 ok "charon lists softsad's SA: ESTABLISHED, CHILD SA $in/$out INSTALLED, tunnel in UDP"
 # charon deletes the SA and softsad answers (a DELETE to a stopped softsad would draw an ICMP
 # error from A's kernel, a clear packet in the capture).
-sw "$SWD" --terminate --ike a --timeout 5 > "$W/term" 2>&1 || swan_fail "swanctl --terminate: $(tail -3 "$W/term")"
+swanctl_at "$SWD" --terminate --ike a --timeout 5 > "$W/term" 2>&1 || swan_fail "swanctl --terminate: $(tail -3 "$W/term")"
 wait_for 5 'test "$(jget "$(ctl a sas)" "len(r[\"result\"][\"ike_sas\"])")" = 0' || fail "softsad kept the SA charon deleted: $(ctl a sas)"
 ok "charon deleted the SA; softsad removed it too"
 sad_stop a
 
 # --- charon initiates --------------------------------------------------------------
 sad_start a -c "$W/policy.yaml"
-sw "$SWD" --initiate --child a --timeout 15 > "$W/init" 2>&1 || swan_fail "swanctl --initiate: $(tail -5 "$W/init")"
+swanctl_at "$SWD" --initiate --child a --timeout 15 > "$W/init" 2>&1 || swan_fail "swanctl --initiate: $(tail -5 "$W/init")"
 wait_for 5 'test "$(jget "$(ctl a sas)" "len(r[\"result\"][\"ike_sas\"])")" = 1' || fail "softsad has no SA after charon initiated: $(ctl a sas)"
 [ "$(jget "$(ctl a sas)" 'r["result"]["ike_sas"][0]["initiator"]')" = False ] || fail "softsad initiated: $(ctl a sas)"
 topo_exec e ping -c 5 -i 0.2 -W 3 10.89.0.1 > "$W/ping2" 2>&1 || swan_fail "ping E -> A: $(cat "$W/ping2")"
