@@ -10,7 +10,7 @@
 
 #include "agent/agent.h"
 #include "agent/statefile.h"
-#include "cli/cli.h"
+#include "policy/describe.h"
 #include "base/log.h"
 #include "base/secure.h"
 #include "daemon/daemon.h"
@@ -351,9 +351,9 @@ json_t *dm_explain(ss_daemon *d, json_t *req, const char **err)
 		json_object_set_new(j, "rule", json_string(r->name));
 		json_object_set_new(j, "filter_list", json_string(r->list->name));
 		json_object_set_new(j, "filter_index", json_integer(m.filter - r->list->filters + 1));
-		json_object_set_new(j, "filter", cli_filter_json(m.filter));
+		json_object_set_new(j, "filter", ss_filter_json(m.filter));
 		json_object_set_new(j, "mirrored", json_boolean(m.mirrored));
-		json_object_set_new(j, "action", cli_action_json(r->action));
+		json_object_set_new(j, "action", ss_action_json(r->action));
 	} else {
 		json_object_set_new(j, "default_response", json_boolean(d->pol->default_response));
 	}

@@ -90,13 +90,14 @@ python3 "$PROM_CHECK" "$W/out" 'softsa_up=1' 'softsa_negotiations_total{outcome=
 ok "stats, --json and --prometheus"
 
 run 0 explain --live 10.89.0.1 10.89.0.3 tcp 40000 22
-has out "^match: rule 'all-ip', filter list 'all-ip'.*: negotiate"
-has out "fall back to clear .*: yes, idle lifetime 300 s"
-has out "^association now: soft"
+has out "^match: rule 'all-ip', filter 1 of list 'all-ip'"
+has out "^action: negotiate 'request-security'"
+has out "soft association"
+has out "^association now with 10.89.0.3: soft"
 run 0 explain --live --json 10.89.0.1 10.89.0.2
 json "j['association'] == 'secured' and j['rule'] == 'all-ip'"
 run 0 explain --live --json 10.89.0.1 10.89.0.9 icmp
-json "j['rule'] == 'all-icmp' and j['action'] == 'permit' and 'association' not in j"
+json "j['rule'] == 'all-icmp' and j['action']['action'] == 'permit' and 'association' not in j"
 run 2 explain --live 10.89.0.1 10.89.0.2 tcp 1 70000
 ok "explain --live"
 
