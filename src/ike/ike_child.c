@@ -232,7 +232,11 @@ static ike_sa *ike_successor(ss_ike_engine *e, ike_sa *old, bool initiator, uint
 	if (!n)
 		return NULL;
 	sa_leave_half_open(e, n);
+	/* sa_new() indexed an initiator under its own fresh SPIi: re-enter under the real one. */
+	if (n->indexed)
+		sa_unindex(e, n);
 	n->spi_i = spi_i;
+	sa_index(e, n);
 	n->spi_r = spi_r;
 	n->suite = *s;
 	n->natt = old->natt;

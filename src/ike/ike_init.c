@@ -315,6 +315,7 @@ void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, si
 	if (!sa)
 		return;
 	sa->spi_i = m->hdr.spi_i;
+	sa_index(e, sa);
 	sa->suite = s;
 	sa->dh = ss_dh_new(s.dh);
 	memcpy(sa->ni, m->nonce.p, m->nonce.len);

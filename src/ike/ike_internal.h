@@ -102,7 +102,9 @@ typedef struct ike_sa {
 	ss_time rekey_at;      /* when we rekey this IKE SA (we initiated it), else SS_NEVER */
 	ss_time keepalive_at;  /* next NAT keepalive when we are behind a NAT, else SS_NEVER */
 	ike_child child[SS_IKE_MAX_CHILD];
-	struct ike_sa *next;
+	struct ike_sa *next;   /* all SAs */
+	struct ike_sa *hnext;  /* same bucket of the SPIi index */
+	bool indexed;
 } ike_sa;
 
 /* Actions queue up until the caller drains them; a timer pass over many SAs can emit many
@@ -115,9 +117,14 @@ typedef struct ike_act {
 	uint8_t *data;         /* owned copy of a SEND's bytes */
 } ike_act;
 
+/* SAs indexed by SPIi (chosen by the initiator, so hashed with a secret seed). */
+#define SA_BUCKETS 4096
+
 struct ss_ike_engine {
 	ss_ike_engine_params p;
 	ike_sa *sas;
+	ike_sa *bucket[SA_BUCKETS];
+	uint64_t hash_seed;
 	uint32_t next_handle;
 	ike_act *act;          /* act[head .. head + n) are pending */
 	size_t act_cap, act_head, act_n;
@@ -144,6 +151,9 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	       const ss_ike_endpoint *remote, ss_time now);
 void sa_set_state(ike_sa *sa, enum ike_state to, const char *reason);
 void sa_leave_half_open(ss_ike_engine *e, ike_sa *sa);
+/* Enters the SA in the SPIi index once its spi_i is final. */
+void sa_index(ss_ike_engine *e, ike_sa *sa);
+void sa_unindex(ss_ike_engine *e, ike_sa *sa);
 ike_sa *sa_find(ss_ike_engine *e, uint64_t spi_i, uint64_t spi_r);
 ike_sa *sa_find_half(ss_ike_engine *e, uint64_t spi_i, const ss_ike_endpoint *remote);
 ike_sa *sa_by_handle(const ss_ike_engine *e, uint32_t h);
