@@ -397,7 +397,8 @@ static void ike_rekey_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_ti
 {
 	ss_ike_suite s;
 	uint8_t num = 0;
-	if (!prop_select_ike(&m->sa, sa->cfg->ike, sa->cfg->n_ike, &s, &num))
+	uint16_t ke = ss_ike_has(m, SS_PL_KE) ? m->ke.group : 0;
+	if (!prop_select_ike(&m->sa, sa->cfg->ike, sa->cfg->n_ike, ke, &s, &num))
 		return refuse(e, sa, SS_N_NO_PROPOSAL_CHOSEN, 0);
 	const ss_ike_proposal *p = NULL;
 	for (unsigned i = 0; i < m->sa.n; i++)

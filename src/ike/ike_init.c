@@ -302,7 +302,7 @@ void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, si
 	const ss_ike_config *cfg = e->p.lookup ? e->p.lookup(e->p.lookup_ctx, local, remote, NULL) : NULL;
 	ss_ike_suite s;
 	uint8_t num = 0;
-	if (!cfg || !prop_select_ike(&m->sa, cfg->ike, cfg->n_ike, &s, &num)) {
+	if (!cfg || !prop_select_ike(&m->sa, cfg->ike, cfg->n_ike, m->ke.group, &s, &num)) {
 		stateless_reply(e, m, local, remote, SS_N_NO_PROPOSAL_CHOSEN, NULL, 0);
 		return;
 	}

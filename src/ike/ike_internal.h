@@ -184,8 +184,9 @@ uint32_t new_child_spi(void);
 void prop_build_ike(ss_ike_sa_pl *sa, const ss_ike_suite *s, size_t n, const uint8_t *spi, uint8_t spi_size);
 void prop_build_esp(ss_ike_sa_pl *sa, const ss_esp_suite *s, size_t n, uint32_t spi, bool with_dh);
 /* Responder: first peer proposal (in the peer's order) equal to one of ours. */
+/* ke_group: the group of the peer's KE, preferred among our matching suites. */
 bool prop_select_ike(const ss_ike_sa_pl *peer, const ss_ike_suite *ours, size_t n,
-		     ss_ike_suite *out, uint8_t *num);
+		     uint16_t ke_group, ss_ike_suite *out, uint8_t *num);
 bool prop_select_esp(const ss_ike_sa_pl *peer, const ss_esp_suite *ours, size_t n, bool ignore_dh,
 		     ss_esp_suite *out, uint8_t *num, uint32_t *peer_spi);
 /* Initiator: the responder's single proposal must be one we offered. */

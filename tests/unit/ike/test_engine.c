@@ -236,6 +236,25 @@ static void invalid_ke_then_success(void **state)
 	assert_true(ss_ike_sa_get(H.side[0].eng, ha, &ia));
 	assert_int_equal(ia.suite.dh, SS_DH_CURVE25519);
 	h_free(&H);
+
+	/* When the responder takes both groups, it picks the one the KE came with, even if
+	 * its own preference is the other: no INVALID_KE round trip. */
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	a = &H.side[0].cfg;
+	a->ike[1] = a->ike[0];
+	a->ike[1].dh = SS_DH_CURVE25519;
+	a->n_ike = 2;
+	ss_ike_config *b = &H.side[1].cfg;
+	b->ike[1] = b->ike[0];
+	b->ike[0].dh = SS_DH_CURVE25519;
+	b->n_ike = 2;
+	ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	assert_int_equal(h_count(&H, 0, SS_IKE_SA_INIT, false), 1);
+	assert_true(ss_ike_sa_get(H.side[0].eng, ha, &ia));
+	assert_int_equal(ia.suite.dh, SS_DH_ECP_256);
+	h_free(&H);
 }
 
 static void cookie_round_trip(void **state)
