@@ -8,7 +8,8 @@
 #define SS_IKE_NONCE_LEN 32
 #define SS_IKE_BUF 4096
 #define SS_IKE_MAX_CHILD 4
-#define SS_IKE_MAX_INIT_MSG 2048   /* bounded memory per half-open SA: larger SA_INITs dropped */
+#define SS_IKE_MAX_INIT_MSG 2048
+#define COOKIE_ROTATE_MS (5 * 60 * 1000)   /* bounded memory per half-open SA: larger SA_INITs dropped */
 
 /* §2 life of an IKE SA.  Transitions are the table in ike_sa.c; sa_set_state() refuses
  * anything else. */
@@ -130,7 +131,11 @@ struct ss_ike_engine {
 	size_t act_cap, act_head, act_n;
 	uint8_t *prev_data;    /* data of the last popped SEND, freed at the next call */
 	ss_ike_action prev;
-	uint8_t cookie_secret[32];
+	/* §2.6: cookies are <generation> | prf(secret, Ni | IPi | SPIi); the secret changes
+	 * every COOKIE_ROTATE_MS and the previous one stays valid for one more period. */
+	uint8_t cookie_secret[32], cookie_prev[32];
+	uint8_t cookie_gen;
+	ss_time cookie_since;
 	ss_ike_stats st;
 };
 
