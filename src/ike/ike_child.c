@@ -232,7 +232,11 @@ static ike_sa *ike_successor(ss_ike_engine *e, ike_sa *old, bool initiator, uint
 	if (!n)
 		return NULL;
 	sa_leave_half_open(e, n);
+	/* sa_new() indexed an initiator under its own fresh SPIi: re-enter under the real one. */
+	if (n->indexed)
+		sa_unindex(e, n);
 	n->spi_i = spi_i;
+	sa_index(e, n);
 	n->spi_r = spi_r;
 	n->suite = *s;
 	n->natt = old->natt;
@@ -393,7 +397,8 @@ static void ike_rekey_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_ti
 {
 	ss_ike_suite s;
 	uint8_t num = 0;
-	if (!prop_select_ike(&m->sa, sa->cfg->ike, sa->cfg->n_ike, &s, &num))
+	uint16_t ke = ss_ike_has(m, SS_PL_KE) ? m->ke.group : 0;
+	if (!prop_select_ike(&m->sa, sa->cfg->ike, sa->cfg->n_ike, ke, &s, &num))
 		return refuse(e, sa, SS_N_NO_PROPOSAL_CHOSEN, 0);
 	const ss_ike_proposal *p = NULL;
 	for (unsigned i = 0; i < m->sa.n; i++)

@@ -36,7 +36,8 @@ ss_ike_engine *ss_ike_engine_new(const ss_ike_engine_params *p)
 		return NULL;
 	e->p = *p;
 	e->next_handle = 1;
-	if (!ss_random(e->cookie_secret, sizeof(e->cookie_secret))) {
+	if (!ss_random(e->cookie_secret, sizeof(e->cookie_secret)) ||
+	    !ss_random(&e->hash_seed, sizeof(e->hash_seed))) {
 		free(e);
 		return NULL;
 	}
