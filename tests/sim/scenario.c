@@ -186,10 +186,12 @@ static bool do_at(scen *c, char **tok, int n)
 			sim_at_send(c->s, t + (ss_time)i * every, a, b, proto, sport, dport, len);
 		return true;
 	}
-	if (!strcmp(what, "restart") && n == 4) {
+	if ((!strcmp(what, "restart") || !strcmp(what, "crash")) && n == 4) {
 		int h = host(c, tok[3]);
-		if (h >= 0)
+		if (h >= 0 && what[0] == 'r')
 			sim_at_restart(c->s, t, h);
+		else if (h >= 0)
+			sim_at_crash(c->s, t, h);
 		return h >= 0;
 	}
 	if (!strcmp(what, "reload") && n == 5) {
