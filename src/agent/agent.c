@@ -591,6 +591,22 @@ void ss_agent_timer(ss_agent *ag, ss_time now)
 	}
 }
 
+size_t ss_agent_flush_soft(ss_agent *ag, ss_time now)
+{
+	size_t n = 0;
+	/* As in ss_agent_reload: retire() may free the slab, which ends the loop. */
+	for (uint32_t i = 0; i < ag->t.used_hw; i++) {
+		ss_assoc *a = ss_at_get(&ag->t, i);
+		if (a->state != SS_AS_SOFT)
+			continue;
+		emit(ag, SS_AA_SOFT_EXPIRE, &a->local, &a->remote);
+		ag->stats.soft_expired++;
+		retire(ag, i, now, "soft associations flushed");
+		n++;
+	}
+	return n;
+}
+
 ss_time ss_agent_deadline(const ss_agent *ag)
 {
 	uint32_t i = ss_at_top(&ag->t);
@@ -749,22 +765,6 @@ void ss_agent_each(const ss_agent *ag, ss_agent_assoc_fn fn, void *ctx)
 		fill_info(a, &info);
 		fn(ctx, &info);
 	}
-}
-
-uint32_t ss_agent_flush_soft(ss_agent *ag, ss_time now)
-{
-	uint32_t n = 0;
-	/* retire() may free the slab when the last record goes (used_hw becomes 0). */
-	for (uint32_t i = 0; i < ag->t.used_hw; i++) {
-		ss_assoc *a = ss_at_get(&ag->t, i);
-		if (a->state != SS_AS_SOFT)
-			continue;
-		emit(ag, SS_AA_SOFT_EXPIRE, &a->local, &a->remote);
-		ag->stats.soft_expired++;
-		retire(ag, i, now, "soft associations flushed");
-		n++;
-	}
-	return n;
 }
 
 size_t ss_agent_assoc_size(void)

@@ -153,6 +153,9 @@ void ss_agent_timer(ss_agent *ag, ss_time now);
  * stay valid until this returns. */
 void ss_agent_reload(ss_agent *ag, ss_time now, const ss_agent_policy *pol);
 
+/* Ends every soft association now (SOFT_EXPIRE each; the next packet negotiates again).
+ * Returns how many. */
+size_t ss_agent_flush_soft(ss_agent *ag, ss_time now);
 /* Earliest time ss_agent_timer() has something to do, or SS_NEVER. */
 ss_time ss_agent_deadline(const ss_agent *ag);
 /* Next pending action, oldest first; false when none. */
@@ -187,9 +190,6 @@ bool ss_agent_get(const ss_agent *ag, const ss_addr *local, const ss_addr *remot
 /* Calls fn for every association. */
 typedef void (*ss_agent_assoc_fn)(void *ctx, const ss_agent_assoc_info *a);
 void ss_agent_each(const ss_agent *ag, ss_agent_assoc_fn fn, void *ctx);
-/* Removes every soft association (the next packet to each peer negotiates again); returns
- * how many.  SOFT_EXPIRE actions follow. */
-uint32_t ss_agent_flush_soft(ss_agent *ag, ss_time now);
 
 /* Called on every state change, after it is made (for monitors and the simulator). */
 typedef void (*ss_agent_observer)(void *ctx, ss_time now, const ss_addr *local, const ss_addr *remote,

@@ -95,6 +95,7 @@ typedef struct ss_dp_stats {
 	uint64_t out_gso;                 /* TCP super-packets split (IFF_VNET_HDR offloads) */
 	uint64_t released, release_err;
 	uint64_t esp_tx, esp_tx_err, esp_rx;
+	uint64_t esp_tx_gso;              /* UDP GSO sends, each carrying several ESP packets */
 	uint64_t delivered, deliver_err;
 	uint64_t notices, malformed;      /* malformed: unparsable packets dropped and counted */
 } ss_dp_stats;

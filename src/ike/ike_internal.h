@@ -94,21 +94,33 @@ typedef struct ike_sa {
 	size_t xn_len;
 	uint64_t new_spi;      /* OP_REKEY_IKE: our SPI of the new IKE SA */
 	bool rekeyed;          /* superseded by a new IKE SA: its children moved there */
+	/* §2.8.1 CHILD rekey collision: the child we made answering the peer's rekey of the
+	 * CHILD SA we were rekeying too, and the lower nonce of that exchange. */
+	uint32_t coll_spi;
+	uint8_t coll_nonce[256];
+	size_t coll_nonce_len;
 	ss_time rekey_at;      /* when we rekey this IKE SA (we initiated it), else SS_NEVER */
 	ss_time keepalive_at;  /* next NAT keepalive when we are behind a NAT, else SS_NEVER */
 	ike_child child[SS_IKE_MAX_CHILD];
 	struct ike_sa *next;
 } ike_sa;
 
-#define MAX_ACTIONS 64
+/* Actions queue up until the caller drains them; a timer pass over many SAs can emit many
+ * at once, so the queue grows (to a hard bound, beyond which actions are dropped, logged). */
+#define ACT_INITIAL 32
+#define ACT_MAX 65536
+
+typedef struct ike_act {
+	ss_ike_action a;
+	uint8_t *data;         /* owned copy of a SEND's bytes */
+} ike_act;
 
 struct ss_ike_engine {
 	ss_ike_engine_params p;
 	ike_sa *sas;
 	uint32_t next_handle;
-	ss_ike_action act[MAX_ACTIONS];
-	uint8_t *act_data[MAX_ACTIONS];
-	size_t act_head, act_n;
+	ike_act *act;          /* act[head .. head + n) are pending */
+	size_t act_cap, act_head, act_n;
 	uint8_t *prev_data;    /* data of the last popped SEND, freed at the next call */
 	ss_ike_action prev;
 	uint8_t cookie_secret[32];
@@ -207,6 +219,7 @@ void child_info(ike_sa *sa, const ss_child_keys *ck, bool exch_initiator, uint32
 void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci, ss_time now);
 void ike_lifetime_start(ike_sa *sa, ss_time now);
 void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote);
+int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
 /* Negotiates a CHILD SA as responder; 0 or the error notify to answer with. */
 uint16_t child_select(ike_sa *sa, const ss_ike_msg *m, bool ignore_dh, ss_esp_suite *es,
 		      uint8_t *num, uint32_t *peer_spi, ss_ike_ts_pl *ni, ss_ike_ts_pl *nr);

@@ -34,6 +34,15 @@ drv expect-no-capture 300
 expect none
 ok "A->A over lo: not captured"
 
+# A captured packet larger than the reader's buffer is dropped and counted, never passed on
+# cut short.
+probe $A udp-send $B4 7777 "$(printf 'x%.0s' $(seq 300))" 40003 || fail "send to B"
+drv expect-no-capture 500 100
+expect none
+drv stats
+expect "stats * malformed=1"
+ok "a packet cut short by a small buffer: dropped and counted"
+
 # IKE always bypasses: UDP to port 500 goes straight to B, the driver sees nothing.
 bg ike $B udp-recv 500 3000 1
 probe $A udp-send $B4 500 "ike-init" 40001 || fail "send IKE from A"

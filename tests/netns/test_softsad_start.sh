@@ -10,9 +10,11 @@ trap topo_down EXIT
 topo_up ssstart a || fail "topo_up"
 tmp=$(mktemp -d)
 trap 'topo_down; rm -rf "$tmp"' EXIT
+echo "ssstart-test-psk-0123456789abcdef" > "$tmp/psk"
+POL="--builtin client --psk-file $tmp/psk"
 
 out=$(topo_exec a setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-	"$SOFTSAD" --control "$tmp/c1" 2>&1); rc=$?
+	"$SOFTSAD" $POL --control "$tmp/c1" 2>&1); rc=$?
 [ $rc = 1 ] || fail "unprivileged start: exit $rc"
 echo "$out" | grep -q "needs CAP_NET_ADMIN" || fail "unprivileged start said: $out"
 
@@ -20,12 +22,12 @@ ip netns exec ssstart-a /usr/bin/python3 -c 'import socket,time; s=socket.socket
 holder=$!
 topo_track $holder
 sleep 0.3
-out=$(topo_exec a "$SOFTSAD" --control "$tmp/c2" 2>&1); rc=$?
+out=$(topo_exec a "$SOFTSAD" $POL --control "$tmp/c2" 2>&1); rc=$?
 [ $rc = 1 ] || fail "port-taken start: exit $rc"
 echo "$out" | grep -q "UDP port 500 (IPv4) is in use" || fail "port-taken start said: $out"
 kill $holder; wait $holder 2>/dev/null
 
-ip netns exec ssstart-a "$SOFTSAD" --control "$tmp/c3" 2>"$tmp/log" &
+ip netns exec ssstart-a "$SOFTSAD" $POL --control "$tmp/c3" 2>"$tmp/log" &
 pid=$!
 for _ in $(seq 50); do [ -S "$tmp/c3" ] && break; sleep 0.1; done
 [ -S "$tmp/c3" ] || fail "no control socket; log: $(cat "$tmp/log")"

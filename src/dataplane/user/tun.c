@@ -1,6 +1,7 @@
 #include "dataplane/user/tun.h"
 
 #include "dataplane/gso.h"
+#include "dataplane/pkt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +47,7 @@ int ss_tun_open(const char *name, bool vnet_hdr, unsigned *ifindex)
 	return fd;
 }
 
-int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n)
+int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n, uint64_t *bad)
 {
 	size_t got = 0;
 	while (got < n) {
@@ -57,6 +58,13 @@ int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n)
 			if (got == 0 && errno != EAGAIN)
 				return -errno;
 			break;
+		}
+		/* A packet longer than the caller's buffer arrives cut short (TUN truncates
+		 * silently): its IP length tells, and it is dropped and counted. */
+		ss_pkt_tuple t;
+		if (!ss_pkt_tuple_parse(pkts[got].buf, (size_t)r, &t) || t.total != (size_t)r) {
+			(*bad)++;
+			continue;
 		}
 		pkts[got].data = pkts[got].buf;
 		pkts[got].len = (size_t)r;

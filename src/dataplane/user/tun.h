@@ -13,9 +13,10 @@
  * Returns the descriptor or a negative errno. */
 int ss_tun_open(const char *name, bool vnet_hdr, unsigned *ifindex);
 
-/* Reads up to n packets, stopping at the first EAGAIN: several per wake-up.  Returns how
- * many, or a negative errno when the first read fails otherwise. */
-int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n);
+/* Reads up to n packets, stopping at the first EAGAIN: several per wake-up.  Packets that
+ * are not whole IP packets (cut short by a small buffer) are dropped and counted in *bad.
+ * Returns how many, or a negative errno when the first read fails otherwise. */
+int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n, uint64_t *bad);
 /* Writes packets, one write(2) each (a TUN has no batched write; coalescing TCP segments
  * into one GSO write is the next step with vnet_hdr); returns how many were taken. */
 int ss_tun_write_batch(int fd, const ss_dp_pkt *pkts, size_t n, bool vnet_hdr, uint64_t *errs);

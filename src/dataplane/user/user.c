@@ -18,6 +18,7 @@
 
 #include "base/log.h"
 #include "dataplane/gso.h"
+#include "dataplane/pkt.h"
 #include "dataplane/user/io.h"
 #include "dataplane/user/nflog.h"
 #include "dataplane/user/rtnl.h"
@@ -425,8 +426,10 @@ static int read_outbound_vnet(struct user_dp *d, ss_dp_pkt *p, size_t n)
 				d->st.malformed++;
 			continue;
 		}
+		ss_pkt_tuple t;
 		if (((h.flags & SS_VNET_F_NEEDS_CSUM) &&
-		     !ss_csum_complete(pkt, plen, h.csum_start, h.csum_offset)) || plen > p[got].cap) {
+		     !ss_csum_complete(pkt, plen, h.csum_start, h.csum_offset)) || plen > p[got].cap ||
+		    !ss_pkt_tuple_parse(pkt, plen, &t) || t.total != plen) {
 			d->st.malformed++;
 			continue;
 		}
@@ -441,7 +444,7 @@ static int read_outbound_vnet(struct user_dp *d, ss_dp_pkt *p, size_t n)
 static int user_read_outbound(ss_dp *dp, ss_dp_pkt *p, size_t n)
 {
 	struct user_dp *d = U(dp);
-	int r = d->cfg.vnet_hdr ? read_outbound_vnet(d, p, n) : ss_tun_read_batch(d->tun, p, n);
+	int r = d->cfg.vnet_hdr ? read_outbound_vnet(d, p, n) : ss_tun_read_batch(d->tun, p, n, &d->st.malformed);
 	if (r > 0) {
 		d->st.out_pkts += (uint64_t)r;
 		d->st.out_reads++;
@@ -473,6 +476,8 @@ static int user_send_esp(ss_dp *dp, const ss_dp_pkt *p, size_t n)
 			j++;
 		if (fd < 0 || (p[i].remote.family != SS_AF_INET && p[i].remote.family != SS_AF_INET6))
 			errs += j - i;
+		else if (p[i].port)
+			ss_io_send_udp(fd, p + i, j - i, &errs, &d->st.esp_tx_gso);
 		else
 			ss_io_send_to(fd, p + i, j - i, &errs);
 		i = j;
