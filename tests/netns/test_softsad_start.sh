@@ -1,6 +1,7 @@
 #!/bin/bash
-# softsad refuses to start with a plain message when it lacks privileges or UDP 500 is
-# taken, answers on its control socket, and goes away cleanly on SIGTERM.
+# softsad refuses to start with a plain message when it lacks privileges, when UDP 500 is
+# taken, when the TUN device cannot be made, when the policy is invalid or missing; it
+# answers on its control socket, and goes away cleanly on SIGTERM.
 set -u
 [ "$(id -u)" = 0 ] || exit 77
 SOFTSAD=$1
@@ -26,6 +27,23 @@ out=$(topo_exec a "$SOFTSAD" $POL --control "$tmp/c2" 2>&1); rc=$?
 [ $rc = 1 ] || fail "port-taken start: exit $rc"
 echo "$out" | grep -q "UDP port 500 (IPv4) is in use" || fail "port-taken start said: $out"
 kill $holder; wait $holder 2>/dev/null
+
+# A device of another kind already named softsa0: the TUN cannot be made.
+ip -n ssstart-a link add softsa0 type bridge || fail "cannot add a bridge named softsa0"
+out=$(topo_exec a timeout 10 "$SOFTSAD" $POL --control "$tmp/c4" 2>&1); rc=$?
+[ $rc = 1 ] || fail "TUN-busy start: exit $rc"
+echo "$out" | grep -q "cannot create TUN device softsa0" || fail "TUN-busy start said: $out"
+ip -n ssstart-a link del softsa0
+topo_exec a nft list table inet softsa >/dev/null 2>&1 && fail "a failed start left the nftables table"
+
+# An invalid policy: FILE:LINE:COL, and nothing left installed.
+printf 'name: bad\npsk_file: psk\nfilter_lists: 12\n' > "$tmp/bad.yaml"
+out=$(topo_exec a timeout 10 "$SOFTSAD" -c "$tmp/bad.yaml" --control "$tmp/c5" 2>&1); rc=$?
+[ $rc = 1 ] || fail "invalid-policy start: exit $rc"
+echo "$out" | grep -q "^softsad: $tmp/bad.yaml:3:[0-9]*: " || fail "invalid-policy start said: $out"
+topo_exec a ip link show softsa0 >/dev/null 2>&1 && fail "a failed start left softsa0"
+out=$(topo_exec a timeout 10 "$SOFTSAD" --control "$tmp/c6" 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "give a policy" || fail "start without a policy: exit $rc: $out"
 
 ip netns exec ssstart-a "$SOFTSAD" $POL --control "$tmp/c3" 2>"$tmp/log" &
 pid=$!

@@ -8,7 +8,8 @@
 import json, re, sys
 
 def main():
-    text = open(sys.argv[1], encoding="utf-8").read()
+    # Elided list tails ("[a, b, ...]") are dropped so that the rest parses.
+    text = re.sub(r",\s*\.\.\.", "", open(sys.argv[1], encoding="utf-8").read())
     dec = json.JSONDecoder()
     out, cmd = {}, None
     for m in re.finditer(r"(→|←) ", text):

@@ -1,8 +1,10 @@
 #!/bin/bash
 # The control subcommands of softsa against fake_softsad (the real control server answering
-# with doc/control.md's example replies): human and --json output of every command, the
-# requests they send, --prometheus parsed back, monitor (view, events, Ctrl-C, the daemon
-# going away), and the error paths: no daemon, permission denied, an error reply, bad usage.
+# with canned replies): human and --json output of every command, the requests they send,
+# --prometheus parsed back, monitor (view, events, Ctrl-C, the daemon going away), and the
+# error paths: no daemon, permission denied, an error reply, bad usage.  The exact text is
+# checked against replies.json (fixed values); then every command runs against the example
+# replies of doc/control.md, whose --json output must be the documented result.
 # usage: test_cli_ctl.sh SOFTSA FAKE_SOFTSAD DOC_CONTROL_MD
 set -u
 SOFTSA=$(readlink -f "$1")
@@ -57,7 +59,7 @@ fake_stop() {
 	FAKE_PID=
 }
 
-python3 "$HERE/ctl_examples.py" "$DOC" > "$T/replies.json" || { echo "FAIL: examples of $DOC"; exit 1; }
+cp "$HERE/replies.json" "$T/replies.json"
 
 # --- no daemon ------------------------------------------------------------------------
 for c in status sas soft peers stats reload flush-soft monitor "monitor --events" "initiate 10.89.0.2" \
@@ -132,12 +134,14 @@ json 'j["esp"]["errors"]["replay"] == 0 and j["soft"]["now"] == 2'
 
 expect 0 explain --live 10.89.0.1 10.89.0.3 tcp 40000 22
 has out "packet: outbound 10.89.0.1 -> 10.89.0.3 tcp port 40000 -> 22"
-has out "match: rule 'all-ip', filter list 'all-ip' (line 9), filter action 'request-security': negotiate"
+has out "policy: server (as softsad runs it now)"
+has out "match: rule 'all-ip', filter 1 of list 'all-ip' (line 9)"
+has out "action: negotiate 'request-security'"
 has out "fall back to clear (soft association) when the peer never answers: yes, idle lifetime 300 s"
-has out "association now: soft"
+has out "association now with 10.89.0.3: soft"
 last_request 'r == {"cmd":"explain","dir":"out","dport":22,"dst":"10.89.0.3","proto":"tcp","sport":40000,"src":"10.89.0.1","v":1}'
 expect 0 explain --live --in --json 10.89.0.3 10.89.0.1
-json 'j["matched"] is True and j["association"] == "soft"'
+json 'j["matched"] is True and j["association"] == "soft" and j["action"]["fallback_to_clear"] is True'
 last_request 'r["dir"] == "in" and "proto" not in r and "sport" not in r'
 expect 2 explain --live 10.89.0.1 fd89::3
 
@@ -227,6 +231,30 @@ expect 1 reload --json
 json 'j["error"]["message"].startswith("policy-invalid: ")'
 expect 1 initiate 10.89.0.2
 has err "softsa initiate: no-example"
+
+# --- the examples of doc/control.md ---------------------------------------------------------
+python3 "$HERE/ctl_examples.py" "$DOC" > "$T/replies.json" || { echo "FAIL: examples of $DOC"; exit 1; }
+fake_stop
+fake_start
+for c in status sas soft peers stats reload "initiate 10.89.0.2" "terminate 10.89.0.2" flush-soft \
+	"explain --live 10.89.0.1 10.89.0.3 tcp 40000 22"; do
+	# shellcheck disable=SC2086
+	expect 0 $c
+	[ -s "$T/out" ] || fail "'$CMD' printed nothing"
+	# shellcheck disable=SC2086
+	set -- $c
+	name=$1
+	shift
+	expect 0 "$name" --json "$@"
+	python3 -c 'import json,sys
+want = json.load(open(sys.argv[1]))[sys.argv[2]]["result"]
+got = json.load(open(sys.argv[3]))
+sys.exit(0 if got == want else 1)' "$T/replies.json" "$name" "$T/out" || fail "'$CMD' is not the documented result"
+done
+expect 0 stats --prometheus
+python3 "$HERE/prom_check.py" "$T/out" 'softsa_up=1' >/dev/null || fail "--prometheus of the documented stats"
+expect 0 monitor --count 1
+has out "Security associations"
 
 # --- permission denied -----------------------------------------------------------------------
 if [ "$(id -u)" = 0 ]; then
