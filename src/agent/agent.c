@@ -256,6 +256,7 @@ static void to_secured(ss_agent *ag, uint32_t i, ss_time now)
 	a->last_used = now;
 	ss_at_clear_deadline(&ag->t, i);
 	ss_pm_put(&ag->mem, &a->remote, now + PM_BIAS, mem_window(ag), now + PM_BIAS, ag->cfg.max_remembered);
+	ag->stats.remembered_updates++;
 	ag->stats.secured++;
 	release_held(ag, a, true);
 }
@@ -791,6 +792,7 @@ void ss_agent_remember(ss_agent *ag, ss_time now, const ss_addr *remote, ss_time
 	if (!w || age_ms >= w)
 		return;
 	ss_pm_put(&ag->mem, remote, now + PM_BIAS - age_ms, w, now + PM_BIAS, ag->cfg.max_remembered);
+	ag->stats.remembered_updates++;
 }
 
 bool ss_agent_is_remembered(ss_agent *ag, ss_time now, const ss_addr *remote)

@@ -120,6 +120,8 @@ typedef struct ss_agent_stats {
 	uint64_t illegal_transitions, stale_outcomes, watchdog_fired;
 	uint32_t assocs, held_now, remembered;
 	uint64_t remembered_bytes; /* part of ss_agent_memory() that is the downgrade memory */
+	uint64_t remembered_updates; /* grows whenever the downgrade memory changes: the
+				      * daemon saves the state file when it moved (rate-limited) */
 } ss_agent_stats;
 
 typedef struct ss_agent ss_agent;

@@ -186,10 +186,12 @@ static bool do_at(scen *c, char **tok, int n)
 			sim_at_send(c->s, t + (ss_time)i * every, a, b, proto, sport, dport, len);
 		return true;
 	}
-	if (!strcmp(what, "restart") && n == 4) {
+	if ((!strcmp(what, "restart") || !strcmp(what, "crash")) && n == 4) {
 		int h = host(c, tok[3]);
-		if (h >= 0)
+		if (h >= 0 && what[0] == 'r')
 			sim_at_restart(c->s, t, h);
+		else if (h >= 0)
+			sim_at_crash(c->s, t, h);
 		return h >= 0;
 	}
 	if (!strcmp(what, "reload") && n == 5) {
@@ -472,6 +474,16 @@ int scenario_run(const char *path, const sim_negotiator_ops *nops)
 		int n = tokenize(line, tok);
 		if (!n)
 			continue;
+		/* expect[NEGOTIATOR] ...: only when the hosts negotiate with that one (where the
+		 * stand-in and the real engine legitimately differ). */
+		if (!strncmp(tok[0], "expect[", 7)) {
+			size_t l = strlen(c->s->default_nops->name);
+			if (strncmp(tok[0] + 7, c->s->default_nops->name, l) != 0 || strcmp(tok[0] + 7 + l, "]") != 0)
+				continue;
+			char *e = strstr(copy, "expect["), *p = strchr(e, ']');
+			memmove(e + 6, p + 1, strlen(p + 1) + 1); /* "expect" + the rest */
+			n = tokenize(strcpy(line, copy), tok);
+		}
 		if (!strcmp(tok[0], "expect")) {
 			if (c->nex == MAX_EXPECT || n < 2) {
 				fail(c, c->line, "too many or empty expectations");

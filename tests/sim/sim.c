@@ -9,7 +9,7 @@
 
 #define SIM_WALL_BASE 1700000000ull
 
-enum ev_type { EV_DELIVER, EV_TIMER, EV_SEND, EV_RESTART, EV_RELOAD, EV_BECOME, EV_CHECK };
+enum ev_type { EV_DELIVER, EV_TIMER, EV_SEND, EV_RESTART, EV_CRASH, EV_RELOAD, EV_BECOME, EV_CHECK };
 
 typedef struct sim_pkt {
 	uint8_t kind; /* enum sim_wire */
@@ -365,6 +365,17 @@ static void do_packet_action(sim_host *h, const ss_agent_action *x)
 	}
 }
 
+/* As the daemon does: the state file follows every change of the downgrade memory. */
+static void save_if_changed(sim_host *h)
+{
+	ss_agent_stats st;
+	ss_agent_get_stats(h->agent, &st);
+	if (st.remembered_updates == h->saved_updates || !h->state_path[0])
+		return;
+	if (ss_statefile_save(h->agent, h->s->now, SIM_WALL_BASE + h->s->now / 1000, h->state_path))
+		h->saved_updates = st.remembered_updates;
+}
+
 static void host_drain(sim_host *h)
 {
 	ss_agent_action x;
@@ -388,6 +399,8 @@ static void host_drain(sim_host *h)
 			break; /* soft/block bookkeeping: a dataplane would install these */
 		}
 	}
+	if (h->agent)
+		save_if_changed(h);
 }
 
 static void host_resched(sim_host *h)
@@ -487,6 +500,9 @@ static bool start_agent(sim_host *h)
 	if (s->tmpdir[0]) {
 		snprintf(h->state_path, sizeof(h->state_path), "%s/%s.state", s->tmpdir, h->name);
 		ss_statefile_load(h->agent, s->now, SIM_WALL_BASE + s->now / 1000, h->state_path);
+		ss_agent_stats st;
+		ss_agent_get_stats(h->agent, &st);
+		h->saved_updates = st.remembered_updates;
 	}
 	return true;
 }
@@ -608,6 +624,12 @@ static void handle(sim *s, struct sim_ev *ev)
 	case EV_RESTART:
 		restart(s, h);
 		break;
+	case EV_CRASH:
+		if (h->kind == SIM_HOST_AGENT) {
+			stop_agent(h);
+			start_agent(h);
+		}
+		break;
 	case EV_RELOAD:
 		if (h->agent) {
 			ss_agent_policy ap = simpol_agent_policy(ev->pol);
@@ -667,6 +689,11 @@ void sim_at_send(sim *s, ss_time t, int from, int to, uint8_t proto, uint16_t sp
 void sim_at_restart(sim *s, ss_time t, int h)
 {
 	push(s, (struct sim_ev){ .at = t, .type = EV_RESTART, .host = h });
+}
+
+void sim_at_crash(sim *s, ss_time t, int h)
+{
+	push(s, (struct sim_ev){ .at = t, .type = EV_CRASH, .host = h });
 }
 
 void sim_at_reload(sim *s, ss_time t, int h, sim_policy *pol)

@@ -52,6 +52,7 @@ typedef struct sim_host {
 	uint64_t lost_on_restart;
 	uint64_t esp_no_sa;
 	char state_path[256];
+	uint64_t saved_updates; /* remembered_updates at the last state-file save */
 } sim_host;
 
 typedef struct sim_link {
@@ -108,6 +109,9 @@ void sim_set_link(sim *s, int a, int b, uint32_t delay_ms, uint32_t loss_pct);
 /* Scheduled actions. */
 void sim_at_send(sim *s, ss_time t, int from, int to, uint8_t proto, uint16_t sport, uint16_t dport, uint32_t len);
 void sim_at_restart(sim *s, ss_time t, int h);
+/* Killed without warning: nothing saved at that moment (the host saves its state file
+ * whenever the downgrade memory changes, as the daemon does). */
+void sim_at_crash(sim *s, ss_time t, int h);
 void sim_at_reload(sim *s, ss_time t, int h, sim_policy *pol); /* takes ownership */
 void sim_at_become(sim *s, ss_time t, int h, enum sim_kind kind, sim_policy *pol, const char *cred);
 void sim_at_check(sim *s, ss_time t, uint32_t id);
