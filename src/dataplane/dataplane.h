@@ -97,6 +97,7 @@ typedef struct ss_dp_stats {
 	uint64_t esp_tx, esp_tx_err, esp_rx;
 	uint64_t esp_tx_gso;              /* UDP GSO sends, each carrying several ESP packets */
 	uint64_t delivered, deliver_err;
+	uint64_t deliver_gso;             /* coalesced TCP writes (IFF_VNET_HDR), several packets each */
 	uint64_t notices, malformed;      /* malformed: unparsable packets dropped and counted */
 } ss_dp_stats;
 

@@ -307,10 +307,11 @@ static void cmd_stats(void)
 	ss_dp_stats s;
 	ss_dp_get_stats(dp, &s);
 	printf("stats out_pkts=%llu out_reads=%llu out_gso=%llu released=%llu release_err=%llu esp_tx=%llu "
-	       "delivered=%llu notices=%llu malformed=%llu\n",
+	       "delivered=%llu deliver_gso=%llu notices=%llu malformed=%llu\n",
 	       (unsigned long long)s.out_pkts, (unsigned long long)s.out_reads,
 	       (unsigned long long)s.out_gso, (unsigned long long)s.released, (unsigned long long)s.release_err,
 	       (unsigned long long)s.esp_tx, (unsigned long long)s.delivered,
+	       (unsigned long long)s.deliver_gso,
 	       (unsigned long long)s.notices, (unsigned long long)s.malformed);
 }
 

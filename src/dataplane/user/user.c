@@ -48,7 +48,7 @@ struct user_dp {
 	bool owns_system;
 	/* IFF_VNET_HDR: each read lands in big; a TCP super-packet is split from there into the
 	 * caller's packets, across calls if it has more segments than the caller has room. */
-	uint8_t *big;
+	uint8_t *big, *gro;
 	ss_tso tso;
 	bool tso_pending;
 	ss_dp_stats st;
@@ -188,6 +188,7 @@ static void teardown(struct user_dp *d)
 	ss_rtnl_close(d->rtnl);
 	ss_nflog_close(d->nflog, d->cfg.nflog_group);
 	free(d->big);
+	free(d->gro);
 	int *fds[] = { &d->tun, &d->rel4, &d->rel6, &d->esp4, &d->esp6 };
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
 		if (*fds[i] >= 0)
@@ -292,7 +293,7 @@ int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dp **out, char *err, size_t
 	}
 	/* The TUN first: if another instance holds it, fail before touching its state; if we
 	 * cannot make it at all, a crashed run's leftovers keep guarding. */
-	if (cfg->vnet_hdr && !(d->big = malloc(BIG_READ)))
+	if (cfg->vnet_hdr && (!(d->big = malloc(BIG_READ)) || !(d->gro = malloc(BIG_READ))))
 		goto fail;
 	d->tun = ss_tun_open(cfg->tun_name, cfg->vnet_hdr, &d->ifindex);
 	if (d->tun < 0) {
@@ -510,7 +511,9 @@ static int user_deliver(ss_dp *dp, const ss_dp_pkt *p, size_t n)
 {
 	struct user_dp *d = U(dp);
 	uint64_t errs = 0;
-	int k = ss_tun_write_batch(d->tun, p, n, d->cfg.vnet_hdr, &errs);
+	int k = d->cfg.vnet_hdr
+		? ss_tun_write_gro(d->tun, p, n, d->gro, BIG_READ, &errs, &d->st.deliver_gso)
+		: ss_tun_write_batch(d->tun, p, n, false, &errs);
 	d->st.delivered += (uint64_t)k - errs;
 	d->st.deliver_err += errs;
 	return k;
