@@ -291,10 +291,12 @@ int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dp **out, char *err, size_t
 		errf(err, errlen, "cannot open netlink: %s", strerror(-r));
 		goto fail;
 	}
+	if (cfg->vnet_hdr && (!(d->big = malloc(BIG_READ)) || !(d->gro = malloc(BIG_READ)))) {
+		errf(err, errlen, "out of memory");
+		goto fail;
+	}
 	/* The TUN first: if another instance holds it, fail before touching its state; if we
 	 * cannot make it at all, a crashed run's leftovers keep guarding. */
-	if (cfg->vnet_hdr && (!(d->big = malloc(BIG_READ)) || !(d->gro = malloc(BIG_READ))))
-		goto fail;
 	d->tun = ss_tun_open(cfg->tun_name, cfg->vnet_hdr, &d->ifindex);
 	if (d->tun < 0) {
 		r = d->tun;
