@@ -174,6 +174,20 @@ static void rp_filter_off(const char *dev)
 		SS_WARN(SUB, "net.ipv4.conf.all.rp_filter=%c: decrypted IPv4 packets may be dropped", v);
 }
 
+/* A host (or namespace) with IPv6 turned off refuses IPv6 routes and rules: run IPv4 only
+ * there rather than not at all. */
+static bool ipv6_disabled(void)
+{
+	char v = '0';
+	int fd = open("/proc/sys/net/ipv6/conf/all/disable_ipv6", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true; /* no IPv6 in this kernel */
+	if (read(fd, &v, 1) != 1)
+		v = '0';
+	close(fd);
+	return v == '1';
+}
+
 static void teardown(struct user_dp *d)
 {
 	if (d->nft && d->owns_system) {
@@ -282,6 +296,10 @@ int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dp **out, char *err, size_t
 		return -ENOMEM;
 	d->base.ops = &user_ops;
 	d->cfg = *cfg;
+	if (d->cfg.ipv6 && ipv6_disabled()) {
+		SS_WARN(SUB, "IPv6 is disabled on this host: the dataplane runs IPv4 only");
+		d->cfg.ipv6 = false;
+	}
 	d->tun = d->rel4 = d->rel6 = d->esp4 = d->esp6 = d->udp4 = d->udp6 = -1;
 	int r = -ENOMEM;
 	d->nft = nft_new();
