@@ -4,9 +4,11 @@
 # Topology: see lib.sh.
 . "$(dirname "$0")/lib.sh"
 topo_up
-# A last, broad filter covers A itself too (earlier filters win for B and C).
+# First, more specific than the negotiate filters: ICMP with B in the clear, UDP 9999 to B
+# blocked.  A last, broad filter covers A itself too (earlier filters win for B and C).
 # shellcheck disable=SC2086
-drv_start $FILTERS --filter 10.77.0.0/24 10.77.0.0/24 drop
+drv_start --filter 10.77.0.0/24 10.77.0.2/32 1 0 0 permit --filter 10.77.0.0/24 10.77.0.2/32 17 0 9999 block \
+	$FILTERS --filter 10.77.0.0/24 10.77.0.0/24 drop
 
 for fam in 4 6; do
 	if [ $fam = 4 ]; then dst=$B4 src=$A4; else dst=$B6 src=$A6; fi
@@ -25,6 +27,19 @@ for fam in 4 6; do
 	grep -q "udp from $src: hello$fam" "$TMP/rel" || fail "released datagram not at B"
 	ok "IPv$fam: released in the clear, arrived at B"
 done
+
+# The permit filter: ping with B goes both ways in the clear, the driver sees none of it.
+ip netns exec $A ping -c 1 -W 2 $B4 >/dev/null || fail "ping A->B under a permit filter"
+drv expect-no-capture 300
+expect none
+ok "permit filter: ICMP with B in the clear, not captured"
+# The block filter: UDP to B port 9999 is dropped in the kernel, not captured.
+bg blk $B udp-recv 9999 800 0
+probe $A udp-send $B4 9999 "blocked" 40000
+bg_wait blk
+drv expect-no-capture 300
+expect none
+ok "block filter: UDP to B:9999 dropped, not captured"
 
 # Loopback traffic to A's own address is never captured, whatever the filters say.
 bg self $A udp-recv 7780 2000 1

@@ -30,7 +30,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: dp_driver [--tun NAME] [--udp-port P] [--no-ipv6] [--vnet] [--flush-only]\n"
 		"                 [--tunnel PEER MAX_MS IDLE_MS]   (null-ESP tunnel, no commands)\n"
-		"                 --filter LOCAL REMOTE [PROTO LPORT RPORT] accept|drop ...\n"
+		"                 --filter LOCAL REMOTE [PROTO LPORT RPORT] accept|drop|permit|block ...\n"
 		"commands: expect-capture MS [BUFSIZE] | expect-no-capture MS [BUFSIZE] | release | drop-held\n"
 		"          peer none|secured|soft|blocked ADDR [TIMEOUT_MS] | expect-notice MS\n"
 		"          count-notices MS | pass MS [IDLE_MS]\n"
@@ -307,10 +307,11 @@ static void cmd_stats(void)
 	ss_dp_stats s;
 	ss_dp_get_stats(dp, &s);
 	printf("stats out_pkts=%llu out_reads=%llu out_gso=%llu released=%llu release_err=%llu esp_tx=%llu "
-	       "delivered=%llu notices=%llu malformed=%llu\n",
+	       "delivered=%llu deliver_gso=%llu notices=%llu malformed=%llu\n",
 	       (unsigned long long)s.out_pkts, (unsigned long long)s.out_reads,
 	       (unsigned long long)s.out_gso, (unsigned long long)s.released, (unsigned long long)s.release_err,
 	       (unsigned long long)s.esp_tx, (unsigned long long)s.delivered,
+	       (unsigned long long)s.deliver_gso,
 	       (unsigned long long)s.notices, (unsigned long long)s.malformed);
 }
 
@@ -426,14 +427,19 @@ static int tunnel(const char *peer, uint16_t port, int max_ms, int idle_ms)
 
 static bool parse_filter(char **argv, int argc, int *i, ss_dp_filter *f)
 {
-	/* LOCAL REMOTE [PROTO LPORT RPORT] accept|drop */
+	/* LOCAL REMOTE [PROTO LPORT RPORT] accept|drop|permit|block: a negotiate filter whose
+	 * inbound clear packets are accepted or dropped, or a permit / block filter. */
 	const char *why;
 	memset(f, 0, sizeof *f);
 	if (*i + 3 > argc || !ss_prefix_parse(argv[*i + 1], &f->local, true, &why) ||
 	    !ss_prefix_parse(argv[*i + 2], &f->remote, true, &why))
 		return false;
 	*i += 3;
-	if (*i + 3 < argc + 0 && strcmp(argv[*i], "accept") && strcmp(argv[*i], "drop")) {
+	static const char *const words[] = { "accept", "drop", "permit", "block" };
+	bool word = false;
+	for (int w = 0; w < 4 && *i < argc; w++)
+		word = word || !strcmp(argv[*i], words[w]);
+	if (!word && *i + 3 < argc) {
 		f->proto = (uint8_t)atoi(argv[*i]);
 		f->local_port = (uint16_t)atoi(argv[*i + 1]);
 		f->remote_port = (uint16_t)atoi(argv[*i + 2]);
@@ -442,6 +448,8 @@ static bool parse_filter(char **argv, int argc, int *i, ss_dp_filter *f)
 	if (*i >= argc)
 		return false;
 	f->accept_inbound_clear = !strcmp(argv[*i], "accept");
+	f->verdict = !strcmp(argv[*i], "permit") ? SS_DP_PERMIT
+		     : !strcmp(argv[*i], "block") ? SS_DP_BLOCK : SS_DP_NEGOTIATE;
 	return true;
 }
 

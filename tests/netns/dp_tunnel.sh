@@ -50,5 +50,9 @@ for mode in udp raw-vnet; do
 	clear=$(tcpdump -r "$TMP/wire.pcap" -n 2>/dev/null | wc -l)
 	[ "$clear" -eq 0 ] || fail "$mode: $clear clear TCP packets on B's wire"
 	grep -q "release_err=0" "$TMP/ta" || fail "$mode: errors on A"
+	if [ $mode = raw-vnet ]; then
+		# B's deliveries of A's data segments were coalesced into GSO writes.
+		grep -q " deliver_gso=0 " "$TMP/tb" && fail "$mode: no coalesced delivery on B"
+	fi
 	ok "$mode: 2 MB over TCP through the null-ESP tunnel intact; no clear TCP on the wire"
 done
