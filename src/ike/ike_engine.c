@@ -36,9 +36,12 @@ ss_ike_engine *ss_ike_engine_new(const ss_ike_engine_params *p)
 		return NULL;
 	e->p = *p;
 	e->next_handle = 1;
+	/* cookie_prev too: before the first rotation, cookies of generation 255 are checked
+	 * against it, and an all-zero key would let anyone make them. */
 	if (!ss_random(e->cookie_secret, sizeof(e->cookie_secret)) ||
+	    !ss_random(e->cookie_prev, sizeof(e->cookie_prev)) ||
 	    !ss_random(&e->hash_seed, sizeof(e->hash_seed))) {
-		free(e);
+		ss_free_secret(e, sizeof(*e));
 		return NULL;
 	}
 	return e;

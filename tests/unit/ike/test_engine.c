@@ -926,6 +926,28 @@ static void cookie_secret_rotates(void **state)
 	h_free(&H);
 }
 
+/* Before the first rotation there is no previous secret: a cookie of generation 255 (the one
+ * "before" 0) made with an all-zero key, computable by anyone, must not be honoured. */
+static void cookie_no_previous_secret_at_start(void **state)
+{
+	ss_ike_engine_params pb;
+	ss_ike_engine_params_default(&pb);
+	pb.cookie_threshold = 0;
+	start(&pb, &GCM128_ECP256, &ESP_GCM128);
+	uint8_t req[512], forged[33] = { 255 }, zero_key[32] = { 0 }, nonce[32] = { 9 }, spi[8];
+	uint64_t spi_i = 0x3333333333333333ull;
+	for (int i = 0; i < 8; i++)
+		spi[i] = (uint8_t)(spi_i >> (56 - 8 * i));
+	ss_chunk in[3] = { SS_CHUNK(nonce, sizeof(nonce)), SS_CHUNK(H.side[0].ep.addr.a, 16),
+			   SS_CHUNK(spi, 8) };
+	assert_true(ss_prf_v(SS_PRF_HMAC_SHA2_256, zero_key, 32, in, 3, forged + 1));
+	ss_ike_bytes k = { forged, sizeof(forged) };
+	size_t n = init_request(req, sizeof(req), spi_i, &k);
+	assert_int_equal(ask_b(req, n, H.now, NULL, NULL), SS_N_COOKIE);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 0);
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -958,6 +980,7 @@ int main(void)
 		cmocka_unit_test(ipv6_endpoints),
 		cmocka_unit_test(many_sas_no_lost_actions),
 		cmocka_unit_test(cookie_secret_rotates),
+		cmocka_unit_test(cookie_no_previous_secret_at_start),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
