@@ -948,6 +948,33 @@ static void cookie_no_previous_secret_at_start(void **state)
 	h_free(&H);
 }
 
+/* An authenticated peer asking for CHILD SA after CHILD SA: the responder takes as many as it
+ * tracks (SS_IKE_MAX_CHILD, 4) and refuses more with NO_ADDITIONAL_SAS.  An untracked CHILD
+ * SA would never be rekeyed, expired or deleted with its IKE SA: installed ESP state that
+ * outlives everything, without bound. */
+static void child_sas_bounded_per_ike_sa(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	for (int i = 0; i < 3; i++) {
+		assert_true(ss_ike_create_child(H.side[0].eng, ha, H.now));
+		h_run(&H, H.now + SS_SEC(10));
+	}
+	assert_children_mirrored(4);
+	assert_true(ss_ike_create_child(H.side[0].eng, ha, H.now));
+	h_run(&H, H.now + SS_SEC(10));
+	assert_children_mirrored(4);
+	assert_int_equal(H.side[1].n_child_up, 4);
+	/* Deleting the IKE SA takes every CHILD SA with it, on both sides. */
+	ss_ike_delete(H.side[0].eng, ha, H.now);
+	h_run(&H, H.now + SS_SEC(60));
+	assert_int_equal(H.side[0].n_alive, 0);
+	assert_int_equal(H.side[1].n_alive, 0);
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -981,6 +1008,7 @@ int main(void)
 		cmocka_unit_test(many_sas_no_lost_actions),
 		cmocka_unit_test(cookie_secret_rotates),
 		cmocka_unit_test(cookie_no_previous_secret_at_start),
+		cmocka_unit_test(child_sas_bounded_per_ike_sa),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
