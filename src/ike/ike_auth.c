@@ -377,6 +377,12 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	ss_ike_ts_pl ni, nr;
 	uint16_t child_err = child_select(sa, m, true, &es, &num, &peer_spi, &ni, &nr);
 	sa->child_spi = child_err ? 0 : new_child_spi();
+	if (!child_err && !sa->child_spi) {
+		/* The CSPRNG failed: fail closed, never offer SPI 0. */
+		sa_set_state(sa, ST_DEAD, "no random SPI");
+		e->st.sa_failed++;
+		return;
+	}
 	uint8_t out[SS_IKE_BUF];
 	size_t n = build_auth_response(sa, child_err, &es, num, &ni, &nr, out, sizeof(out));
 	if (!n) {
