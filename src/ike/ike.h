@@ -19,6 +19,9 @@
 #include "ike/outcome.h"
 #include "ike/schedule.h"
 
+/* The longest pre-shared key a configuration holds (the policy loader refuses longer ones). */
+#define SS_IKE_PSK_MAX 128
+
 typedef struct ss_ike_endpoint {
 	ss_addr addr;
 	uint16_t port;
@@ -43,7 +46,7 @@ enum ss_ike_mode { SS_MODE_TRANSPORT = 0, SS_MODE_TUNNEL = 1 };
 /* What one side wants from a negotiation with one peer. */
 typedef struct ss_ike_config {
 	ss_ike_id local_id, remote_id;    /* remote_id.type 0: accept any identity */
-	uint8_t psk[128];
+	uint8_t psk[SS_IKE_PSK_MAX];
 	size_t psk_len;
 	ss_ike_suite ike[SS_IKE_MAX_SUITES];  /* in preference order; ike[0].dh goes in the first KE */
 	size_t n_ike;

@@ -62,6 +62,9 @@ static bool check_psk_len(struct ld *l, const ynode *n, size_t len)
 	if (len < SS_PSK_MIN_LEN)
 		return ld_fail(l, n, "pre-shared key is too short: %zu bytes, at least %d needed", len,
 			SS_PSK_MIN_LEN);
+	if (len > SS_PSK_MAX_LEN)
+		return ld_fail(l, n, "pre-shared key is too long: %zu bytes, at most %d supported", len,
+			SS_PSK_MAX_LEN);
 	return true;
 }
 

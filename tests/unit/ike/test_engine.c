@@ -27,6 +27,9 @@ static const ss_esp_suite ESP_CBC128_384 = { SS_ENCR_AES_CBC, 128, SS_INTEG_HMAC
 
 static harness H;
 
+/* The policy loader refuses keys longer than SS_PSK_MAX_LEN (128), pinned the same way there. */
+_Static_assert(SS_IKE_PSK_MAX == 128, "ike.h must hold every key the policy loader accepts");
+
 static int setup(void **state)
 {
 	ss_log_set_level(getenv("IKE_DEBUG") ? SS_LOG_DEBUG : SS_LOG_ERR);

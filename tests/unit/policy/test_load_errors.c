@@ -314,6 +314,33 @@ static void yaml_lookahead_token_wiped(void **state)
 	assert_non_null(strstr(err.text, "YAML syntax error"));
 }
 
+/* ike/ike.h cannot be included next to policy.h; tests/unit/ike pins SS_IKE_PSK_MAX the same. */
+_Static_assert(SS_PSK_MAX_LEN == 128, "the loader must accept no key longer than SS_IKE_PSK_MAX");
+
+/* A key longer than IKE holds is refused, not cut short (which would authenticate with a
+ * prefix of it and fail against a peer using all of it). */
+static void psk_too_long(void **state)
+{
+	(void)state;
+	char y[400], want[200];
+	memset(y, 'k', sizeof(y));
+	int n = snprintf(y, sizeof(y), "auth:\n  - psk: ");
+	y[n] = 'k'; /* over snprintf's NUL */
+	y[n + SS_PSK_MAX_LEN + 1] = '\n';
+	y[n + SS_PSK_MAX_LEN + 2] = 0;
+	ss_load_error err;
+	assert_null(ss_policy_load_mem("t.yaml", y, strlen(y), NULL, &err));
+	snprintf(want, sizeof(want), "t.yaml:2:10: pre-shared key is too long: %d bytes, at most %d supported",
+		 SS_PSK_MAX_LEN + 1, SS_PSK_MAX_LEN);
+	assert_string_equal(err.text, want);
+	y[n + SS_PSK_MAX_LEN] = '\n';
+	y[n + SS_PSK_MAX_LEN + 1] = 0;
+	ss_policy *p = ss_policy_load_mem("t.yaml", y, strlen(y), NULL, &err);
+	assert_non_null(p); /* 128 bytes are fine */
+	assert_int_equal(p->auth[0].secret_len, SS_PSK_MAX_LEN);
+	ss_policy_free(p);
+}
+
 static void file_errors(void **state)
 {
 	(void)state;
@@ -346,6 +373,7 @@ int main(void)
 		cmocka_unit_test(psk_file_errors),
 		cmocka_unit_test(psk_file_trust),
 		cmocka_unit_test(yaml_lookahead_token_wiped),
+		cmocka_unit_test(psk_too_long),
 		cmocka_unit_test(file_errors),
 		cmocka_unit_test(dns_off),
 	};
