@@ -76,6 +76,10 @@ typedef struct ss_ike_engine_params {
 	uint32_t cookie_threshold;  /* half-open SAs from which COOKIEs are required (default 50) */
 	uint32_t half_open_timeout_ms; /* responder state without IKE_AUTH dies after (30 s) */
 	uint32_t max_sas;           /* all IKE SAs (default 10000) */
+	/* Under load (cookies asked), half-open SAs from one address beyond this are dropped,
+	 * so that one return-routable host cannot take every half-open slot (default 20;
+	 * 0: no per-address limit). */
+	uint32_t max_half_open_per_peer;
 } ss_ike_engine_params;
 
 void ss_ike_engine_params_default(ss_ike_engine_params *p);

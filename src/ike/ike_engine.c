@@ -14,6 +14,7 @@ void ss_ike_engine_params_default(ss_ike_engine_params *p)
 	p->cookie_threshold = 50;
 	p->half_open_timeout_ms = 30000;
 	p->max_sas = 10000;
+	p->max_half_open_per_peer = 20;
 }
 
 void ss_ike_config_init(ss_ike_config *c)

@@ -978,6 +978,66 @@ static void child_sas_bounded_per_ike_sa(void **state)
 	h_free(&H);
 }
 
+/* Sends a request to B from the endpoint `from`; the notify type of B's answer (0: none). */
+static uint16_t ask_b_from(const ss_ike_endpoint *from, const uint8_t *req, size_t len,
+			   ss_time now, uint8_t *data, size_t *dlen)
+{
+	ss_ike_input(H.side[1].eng, req, len, &H.side[1].ep, from, now);
+	ss_ike_action a;
+	uint16_t type = 0;
+	while (ss_ike_next_action(H.side[1].eng, &a)) {
+		ss_ike_msg m;
+		if (a.kind != SS_IKE_ACT_SEND || ss_ike_parse(a.data, a.len, &m, NULL) != SS_CODEC_OK)
+			continue;
+		type = m.n_notify ? m.notify[0].type : 0;
+		if (m.n_notify && data) {
+			*dlen = m.notify[0].data.len;
+			memcpy(data, m.notify[0].data.p, *dlen);
+		}
+	}
+	return type;
+}
+
+/* Half-open SAs from one address and a cookie each: the per-address limit holds. */
+static uint16_t cookie_then_init(const ss_ike_endpoint *from, uint64_t spi)
+{
+	uint8_t req[512], ck[64];
+	size_t n = init_request(req, sizeof(req), spi, NULL), cl = 0;
+	if (ask_b_from(from, req, n, H.now, ck, &cl) != SS_N_COOKIE)
+		return 0xffff;
+	ss_ike_bytes k = { ck, cl };
+	n = init_request(req, sizeof(req), spi, &k);
+	return ask_b_from(from, req, n, H.now, NULL, NULL);
+}
+
+/* Under load one return-routable host (it answers cookies) cannot take every half-open slot:
+ * beyond max_half_open_per_peer its requests are dropped, other hosts still get in. */
+static void half_open_bounded_per_peer(void **state)
+{
+	ss_ike_engine_params pb;
+	ss_ike_engine_params_default(&pb);
+	pb.cookie_threshold = 0;
+	pb.max_half_open_per_peer = 3;
+	start(&pb, &GCM128_ECP256, &ESP_GCM128);
+	const ss_ike_endpoint *a = &H.side[0].ep;
+	for (uint64_t i = 1; i <= 3; i++)
+		assert_int_equal(cookie_then_init(a, 0x4444444444444400ull + i), SS_N_NAT_DETECTION_SOURCE_IP);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->half_open, 3);
+	assert_int_equal(cookie_then_init(a, 0x4444444444444404ull), 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->half_open, 3);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->half_open_refused, 1);
+	ss_ike_endpoint other = *a;
+	other.addr.a[other.addr.family == SS_AF_INET ? 3 : 15] ^= 0x40;
+	assert_int_equal(cookie_then_init(&other, 0x5555555555555501ull), SS_N_NAT_DETECTION_SOURCE_IP);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->half_open, 4);
+	/* Once the half-open ones time out, the first host is welcome again. */
+	H.now += SS_SEC(31);
+	ss_ike_timer(H.side[1].eng, H.now);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->half_open, 0);
+	assert_int_equal(cookie_then_init(a, 0x4444444444444405ull), SS_N_NAT_DETECTION_SOURCE_IP);
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1012,6 +1072,7 @@ int main(void)
 		cmocka_unit_test(cookie_secret_rotates),
 		cmocka_unit_test(cookie_no_previous_secret_at_start),
 		cmocka_unit_test(child_sas_bounded_per_ike_sa),
+		cmocka_unit_test(half_open_bounded_per_peer),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
