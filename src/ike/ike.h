@@ -152,7 +152,8 @@ typedef struct ss_ike_action {
 } ss_ike_action;
 
 /* Pops the next action; false when none.  Key material in *out is wiped by the engine at
- * the next call; the caller copies what it keeps. */
+ * the next call (overwritten by the next action, or *out cleared when there is none); the
+ * caller copies what it keeps. */
 bool ss_ike_next_action(ss_ike_engine *e, ss_ike_action *out);
 
 /* Counters, for `softsa stats` and tests. */

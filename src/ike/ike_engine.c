@@ -196,8 +196,12 @@ void act_ike_deleted(ss_ike_engine *e, ike_sa *sa)
 bool ss_ike_next_action(ss_ike_engine *e, ss_ike_action *out)
 {
 	wipe_prev(e);
-	if (e->act_n == 0)
+	if (e->act_n == 0) {
+		/* The caller's copy of the last action (CHILD_UP keys) goes too: a drain loop
+		 * leaves no key material behind in its frame. */
+		ss_wipe(out, sizeof(*out));
 		return false;
+	}
 	ike_act *slot = &e->act[e->act_head];
 	e->prev = slot->a;
 	e->prev_data = slot->data;

@@ -1038,6 +1038,33 @@ static void half_open_bounded_per_peer(void **state)
 	h_free(&H);
 }
 
+/* A drain loop leaves no CHILD SA keys behind in the caller's action struct. */
+static void drained_action_holds_no_keys(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	assert_true(ss_ike_create_child(H.side[0].eng, ha, H.now));
+	/* Deliver by hand so that B's CHILD_UP is the last action of its queue. */
+	ss_ike_action a;
+	bool sent = false;
+	while (ss_ike_next_action(H.side[0].eng, &a))
+		if (a.kind == SS_IKE_ACT_SEND && !sent) {
+			ss_ike_input(H.side[1].eng, a.data, a.len, &H.side[1].ep, &H.side[0].ep, H.now);
+			sent = true;
+		}
+	assert_true(sent);
+	bool up = false;
+	uint8_t zero[sizeof(a)];
+	memset(zero, 0, sizeof(zero));
+	while (ss_ike_next_action(H.side[1].eng, &a))
+		up |= a.kind == SS_IKE_ACT_CHILD_UP && a.child.key_in.encr_len > 0;
+	assert_true(up);
+	assert_memory_equal(&a, zero, sizeof(a));
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1073,6 +1100,7 @@ int main(void)
 		cmocka_unit_test(cookie_no_previous_secret_at_start),
 		cmocka_unit_test(child_sas_bounded_per_ike_sa),
 		cmocka_unit_test(half_open_bounded_per_peer),
+		cmocka_unit_test(drained_action_holds_no_keys),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
