@@ -68,7 +68,8 @@ for h in a b; do
 	topo_exec $h ip link show softsa0 >/dev/null 2>&1 && fail "$h: softsa0 left behind"
 	topo_exec $h nft list table inet softsa >/dev/null 2>&1 && fail "$h: table inet softsa left behind"
 	topo_exec $h ip rule | grep -q 0x100000 && fail "$h: fwmark rule left behind"
+	[ -z "$(topo_exec $h ip route show table 21331 2>/dev/null)" ] || fail "$h: routes left in table 21331"
 done
 grep -q "stopped" "$W/a.log" || fail "no stop line in A's log"
-ok "SIGTERM: TUN, table and rules removed on both hosts"
+ok "SIGTERM: TUN, table, rules and routes removed on both hosts"
 echo PASS
