@@ -235,7 +235,8 @@ struct ss_dp_filter;
 size_t dm_compile_filters(const struct ss_policy *p, struct ss_dp_filter *out, size_t max);
 
 /* packets.c */
-void dm_on_outbound(ss_daemon *d);
+/* Returns 0, or a negative errno when the TUN itself failed (e.g. deleted). */
+int dm_on_outbound(ss_daemon *d);
 void dm_on_esp(ss_daemon *d);
 void dm_on_notices(ss_daemon *d);
 /* ESP that arrived on the NAT-T socket (RFC 3948), SPI first. */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Two softsad hosts secure their traffic with ESP.
 #
-#        +------------- bridge br0 (netns sse-ab-br) -------------+
+#        +------------- bridge br0 (netns sse-ab<PID>-br) -------------+
 #        |                                                        |
 #   A 10.89.0.1  softsad --builtin server            B 10.89.0.2  softsad --builtin server
 #     fd89::1                                            fd89::2
@@ -10,7 +10,7 @@
 # (UDP 500) and ESP between A and B, and not one clear TCP packet.  Both ends list the same
 # CHILD SA (SPIs mirrored).  SIGTERM leaves no TUN, table or rule behind.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-ab a b || fail "topology"
+topo_up sse-ab$$ a b || fail "topology"
 sad_start a --builtin server --psk-file "$PSK"
 sad_start b --builtin server --psk-file "$PSK"
 cap_start "$W/ab.pcap" "(host 10.89.0.1 and host 10.89.0.2) or (host fd89::1 and host fd89::2)"
@@ -57,7 +57,12 @@ t=$(ctl a terminate peer=10.89.0.2)
 [ "$(jget "$t" 'r["result"]["terminated"]')" = 1 ] || fail "terminate: $t"
 wait_for 5 'test "$(n_sas a)" = 0 && test "$(n_sas b)" = 0' || fail "SAs left after terminate: $(ctl a sas) $(ctl b sas)"
 i=$(ctl a initiate peer=10.89.0.2)
-[ "$(jget "$i" 'r["result"]["started"]')" = True ] || fail "initiate: $i"
+# started is false only when the pair was not idle: a late packet of the earlier transfers
+# may have started a negotiation already, which is just as good.
+if [ "$(jget "$i" 'r["result"]["started"]')" != True ]; then
+	st=$(jget "$(ctl a peers)" '[x["state"] for x in r["result"]["peers"] if x["remote"]=="10.89.0.2"]')
+	case "$st" in *negotiating*|*secured*) ;; *) fail "initiate: $i; A's peers: $(ctl a peers)" ;; esac
+fi
 wait_for 5 'test "$(n_sas a)" = 1 && test "$(n_sas b)" = 1' || fail "no SA after initiate: $(ctl a sas)"
 tcp_transfer a b 100000 5004
 ok "terminate removed the SA on both ends; initiate made a new one, which carries traffic"
@@ -65,10 +70,12 @@ ok "terminate removed the SA on both ends; initiate made a new one, which carrie
 sad_stop a
 sad_stop b
 for h in a b; do
-	topo_exec $h ip link show softsa0 >/dev/null 2>&1 && fail "$h: softsa0 left behind"
+	# The kernel unregisters the TUN once its last reference goes, a moment after exit.
+	wait_for 3 "! topo_exec $h ip link show softsa0 >/dev/null 2>&1" || fail "$h: softsa0 left behind"
 	topo_exec $h nft list table inet softsa >/dev/null 2>&1 && fail "$h: table inet softsa left behind"
 	topo_exec $h ip rule | grep -q 0x100000 && fail "$h: fwmark rule left behind"
+	[ -z "$(topo_exec $h ip route show table 21331 2>/dev/null)" ] || fail "$h: routes left in table 21331"
 done
 grep -q "stopped" "$W/a.log" || fail "no stop line in A's log"
-ok "SIGTERM: TUN, table and rules removed on both hosts"
+ok "SIGTERM: TUN, table, rules and routes removed on both hosts"
 echo PASS

@@ -2,7 +2,7 @@
 # A host without IKE: soft associations when the policy allows them, nothing in the clear
 # when it does not.
 #
-#        +------------- bridge br0 (netns sse-lg-br) -------------+
+#        +------------- bridge br0 (netns sse-lg<PID>-br) -------------+
 #        |                                                        |
 #   A 10.89.0.1  softsad                                C 10.89.0.3  no IKE: its kernel
 #                (server, then secure-server)                        answers UDP 500 with
@@ -13,7 +13,7 @@
 # (Require Security): neither direction works, the capture shows not one clear packet from A
 # to C, and A lists C as blocked.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-lg a c || fail "topology"
+topo_up sse-lg$$ a c || fail "topology"
 
 # --- fallback allowed --------------------------------------------------------------
 sad_start a --builtin server --psk-file "$PSK"
@@ -42,7 +42,7 @@ sad_stop a
 # --- fallback not allowed ----------------------------------------------------------
 sad_start a --builtin secure-server --psk-file "$PSK"
 cap_start "$W/lg.pcap" "ip and host 10.89.0.1 and host 10.89.0.3"
-ip netns exec sse-lg-c timeout 5 python3 -c '
+ip netns exec $TOPO_PREFIX-c timeout 5 python3 -c '
 import socket; s = socket.socket(); s.bind(("10.89.0.3", 5003)); s.listen(1); s.accept()' &
 lst=$!
 sleep 0.2
@@ -51,7 +51,7 @@ import socket; socket.create_connection(("10.89.0.3", 5003), timeout=3)' 2>/dev/
 	fail "A -> C connected although the policy requires security"
 fi
 kill $lst 2>/dev/null; wait $lst 2>/dev/null
-ip netns exec sse-lg-a timeout 5 python3 -c '
+ip netns exec $TOPO_PREFIX-a timeout 5 python3 -c '
 import socket; s = socket.socket(); s.bind(("10.89.0.1", 5004)); s.listen(1); s.accept()' &
 lst=$!
 sleep 0.2
@@ -69,9 +69,14 @@ echo "  capture: from A $ike IKE and $clear other; from C $syn TCP"
 [ "$ike" -ge 1 ] || fail "A did not try IKE with C"
 [ "$syn" -ge 1 ] || fail "C's connection attempt is not in the capture (the test would prove nothing)"
 p=$(ctl a peers)
-[ "$(jget "$p" '[x["state"] for x in r["result"]["peers"] if x["remote"]=="10.89.0.3"][0]')" = blocked ] ||
-	fail "C is not blocked: $p"
+# ICMP is permitted by the built-in (as in Windows): C's port-unreachable errors reach A's IKE
+# engine, so the outcome is peer-unreachable, not peer-silent.
+[ "$(jget "$p" '[x["state"] + "/" + str(x["last_outcome"]) for x in r["result"]["peers"] if x["remote"]=="10.89.0.3"][0]')" = blocked/peer-unreachable ] ||
+	fail "C is not blocked after peer-unreachable: $p"
 [ "$(jget "$(ctl a soft)" 'len(r["result"]["soft"])')" = 0 ] || fail "a soft association under secure-server"
 grep -q "peer blocked 10.89.0.1 <-> 10.89.0.3" "$W/a.log" || fail "no log line for the block"
 ok "secure-server: not one clear packet from A to C, C blocked, no soft association"
+topo_exec c ping -c 2 -i 0.2 -W 2 10.89.0.1 >/dev/null || fail "ping C -> A: ICMP is permitted by secure-server"
+topo_exec a ping -c 2 -i 0.2 -W 2 10.89.0.3 >/dev/null || fail "ping A -> C: ICMP is permitted by secure-server"
+ok "secure-server permits ICMP both ways without the daemon (the rule's permit filter)"
 echo PASS
