@@ -49,6 +49,12 @@ say() { printf '\n%s[%5.1fs] %s%s\n' "$B" "$(( ($(date +%s%N) - T0) / 1000000 ))
 die() {
 	echo "demo: FAILED: $*" >&2
 	for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- $(basename "$f")"; tail -20 "$f"; } >&2; done
+	if [ -n "${DEMO_DEBUG:-}" ]; then
+		SOFTSA_CONTROL=$W/a.ctl "$SOFTSA" stats --json
+		ip -n ssdemo-a rule; ip -n ssdemo-a route show table all | head -20
+		in_ns a nft list ruleset | head -80
+		cat "$W/listen.out"
+	fi >&2
 	exit 1
 }
 show() { printf '\n# softsa %s\n' "$*"; SOFTSA_CONTROL=$W/a.ctl "$SOFTSA" "$@" || die "softsa $* failed"; }
@@ -56,6 +62,7 @@ in_ns() { local h=$1; shift; ip netns exec "ssdemo-$h" "$@"; }
 
 # tcp HOST_FROM HOST_TO PORT BYTES: a TCP transfer; true when every byte arrived.
 tcp() {
+	rm -f "$W/listen.out" # the last listener's "ready" must not stand for this one's
 	in_ns "$2" timeout 20 python3 -c '
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -86,7 +93,8 @@ say "Starting softsad on A and B with the built-in policy Server (Request Securi
 echo "demo-only pre-shared key, shared by A and B: $(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$W/psk"
 chmod 600 "$W/psk"
 for h in a b; do
-	in_ns $h "$SOFTSAD" --builtin server --psk-file "$W/psk" --control "$W/$h.ctl" > "$W/$h.log" 2>&1 &
+	# Not through in_ns: $! must be softsad itself, not a subshell, to stop it.
+	ip netns exec "ssdemo-$h" "$SOFTSAD" --builtin server --psk-file "$W/psk" --control "$W/$h.ctl" > "$W/$h.log" 2>&1 &
 	SAD_PIDS="$SAD_PIDS $!"
 	topo_track $!
 done
@@ -97,7 +105,7 @@ done
 echo "  $ ip netns exec ssdemo-a softsad --builtin server --psk-file PSK   (and the same on B)"
 
 say "Capturing on the bridge (tcpdump), to see what actually crosses the wire"
-in_ns br tcpdump -i br0 -n -U -s 128 -w "$W/wire.pcap" ip >/dev/null 2>&1 &
+ip netns exec ssdemo-br tcpdump -i br0 -n -U -s 128 -w "$W/wire.pcap" ip >/dev/null 2>&1 &
 topo_track $!
 CAP=$!
 for _ in $(seq 100); do [ -s "$W/wire.pcap" ] && break; sleep 0.05; done
