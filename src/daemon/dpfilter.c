@@ -1,10 +1,18 @@
-/* The policy as the dataplane needs it: one negotiate filter per (filter, family) of every
- * rule whose action negotiates.  The dataplane captures more than strictly needed where a
- * filter cannot be said exactly (`me` is any local address; a port range other than one
- * port becomes any port): the agent, which sees every captured packet with the real
- * classifier, still decides.  Permit and block rules need no dataplane filter: traffic not
- * captured flows as the host's own firewall says, and a block rule's traffic is dropped by
- * the agent when it overlaps a negotiate filter. */
+/* The policy as the dataplane needs it: one filter per (filter, family, direction written) of
+ * every rule, most specific first (the dataplane's first match wins; the classifier's most
+ * specific filter wins, ties to the earliest in the file: the same order).
+ *
+ *   negotiate  captured (outbound) / reported (inbound).  Where a filter cannot be said
+ *              exactly (a port range other than one port), it is widened to any port: the
+ *              agent, which sees every captured packet with the real classifier, decides.
+ *   permit,    in the clear / dropped by the dataplane itself.  These must never be wider
+ *   block      than written (a wide permit would let clear traffic past a negotiate rule),
+ *              so a filter that cannot be said exactly is left out, and the negotiate filter
+ *              under it, with the agent, decides instead.
+ *
+ * `me` is any local address: exact for host traffic (output: the source is ours; input:
+ * the destination is). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/daemon.h"
@@ -12,22 +20,38 @@
 #include "dataplane/pkt.h"
 #include "policy/policy.h"
 
+typedef struct entry {
+	ss_dp_filter f;
+	ss_weight w;
+	size_t seq; /* file order: ties go to the earliest */
+} entry;
+
 typedef struct sink {
-	ss_dp_filter *out;
+	entry *e;
 	size_t n, max;
 	bool overflow;
 } sink;
 
-static void put(sink *s, const ss_dp_filter *f)
+static void put(sink *s, const ss_dp_filter *f, ss_weight w)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (memcmp(&s->out[i], f, sizeof(*f)) == 0)
+		if (memcmp(&s->e[i].f, f, sizeof(*f)) == 0)
 			return; /* duplicates (e.g. a filter and its written-out mirror) */
 	if (s->n == s->max) {
 		s->overflow = true;
 		return;
 	}
-	s->out[s->n++] = *f;
+	s->e[s->n] = (entry){ .f = *f, .w = w, .seq = s->n };
+	s->n++;
+}
+
+static int by_weight(const void *a, const void *b)
+{
+	const entry *x = a, *y = b;
+	int c = ss_weight_cmp(y->w, x->w); /* more specific first */
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* The prefix an endpoint stands for in one family, or false if it has none there. */
@@ -44,6 +68,8 @@ static bool ep_prefix(const ss_endpoint *e, uint8_t family, ss_prefix *out)
 	return true;
 }
 
+static bool any_port(const ss_port_range *r) { return r->lo == 0 && r->hi == 65535; }
+
 static uint16_t one_port(int proto, const ss_port_range *r)
 {
 	if (proto == SS_PROTO_ANY || !ss_ipproto_has_ports((uint8_t)proto))
@@ -51,9 +77,20 @@ static uint16_t one_port(int proto, const ss_port_range *r)
 	return r->lo == r->hi ? r->lo : 0;
 }
 
-static void emit(sink *s, const ss_endpoint *local, const ss_endpoint *remote, int proto,
-		 const ss_port_range *lport, const ss_port_range *rport, bool accept)
+/* Can the dataplane say this port range exactly (any port, or one)? */
+static bool exact_ports(int proto, const ss_port_range *r)
 {
+	if (any_port(r))
+		return true;
+	return proto != SS_PROTO_ANY && ss_ipproto_has_ports((uint8_t)proto) && r->lo == r->hi;
+}
+
+static void emit(sink *s, const ss_endpoint *local, const ss_endpoint *remote, int proto,
+		 const ss_port_range *lport, const ss_port_range *rport, bool accept, uint8_t verdict,
+		 ss_weight w)
+{
+	if (verdict != SS_DP_NEGOTIATE && (!exact_ports(proto, lport) || !exact_ports(proto, rport)))
+		return;
 	static const uint8_t fams[] = { SS_AF_INET, SS_AF_INET6 };
 	for (size_t i = 0; i < 2; i++) {
 		ss_dp_filter f;
@@ -64,29 +101,44 @@ static void emit(sink *s, const ss_endpoint *local, const ss_endpoint *remote, i
 		f.local_port = one_port(proto, lport);
 		f.remote_port = one_port(proto, rport);
 		f.accept_inbound_clear = accept;
-		put(s, &f);
+		f.verdict = verdict;
+		put(s, &f, w);
 	}
 }
 
 size_t dm_compile_filters(const ss_policy *p, ss_dp_filter *out, size_t max)
 {
-	sink s = { .out = out, .max = max };
+	static const uint8_t verdict[] = { [SS_ACT_PERMIT] = SS_DP_PERMIT, [SS_ACT_BLOCK] = SS_DP_BLOCK,
+					   [SS_ACT_NEGOTIATE] = SS_DP_NEGOTIATE };
+	sink s = { .e = calloc(max ? max : 1, sizeof(entry)), .max = max };
+	if (!s.e)
+		return (size_t)-1;
 	for (size_t r = 0; r < p->n_rules; r++) {
 		const ss_rule *rule = &p->rules[r];
-		if (!rule->action || rule->action->kind != SS_ACT_NEGOTIATE || !rule->list)
+		if (!rule->action || !rule->list || rule->action->kind > SS_ACT_NEGOTIATE)
 			continue;
-		bool accept = rule->action->accept_unsecured;
+		uint8_t v = verdict[rule->action->kind];
+		bool accept = v == SS_DP_NEGOTIATE && rule->action->accept_unsecured;
 		for (size_t i = 0; i < rule->list->n_filters; i++) {
 			const ss_filter *f = &rule->list->filters[i];
+			ss_weight w = ss_filter_weight(f);
 			if (f->dst.kind == SS_EP_ME && f->src.kind != SS_EP_ME) {
 				/* Written from the peer's side: local is the destination. */
-				emit(&s, &f->dst, &f->src, f->proto, &f->dport, &f->sport, accept);
+				emit(&s, &f->dst, &f->src, f->proto, &f->dport, &f->sport, accept, v, w);
 				continue;
 			}
-			emit(&s, &f->src, &f->dst, f->proto, &f->sport, &f->dport, accept);
+			emit(&s, &f->src, &f->dst, f->proto, &f->sport, &f->dport, accept, v, w);
 			if (f->mirrored && f->src.kind != SS_EP_ME)
-				emit(&s, &f->dst, &f->src, f->proto, &f->dport, &f->sport, accept);
+				emit(&s, &f->dst, &f->src, f->proto, &f->dport, &f->sport, accept, v, w);
 		}
 	}
-	return s.overflow ? (size_t)-1 : s.n;
+	size_t n = 0;
+	if (!s.overflow) {
+		qsort(s.e, s.n, sizeof(entry), by_weight);
+		for (; n < s.n; n++)
+			out[n] = s.e[n].f;
+	}
+	bool overflow = s.overflow;
+	free(s.e);
+	return overflow ? (size_t)-1 : n;
 }

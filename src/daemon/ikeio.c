@@ -419,10 +419,14 @@ static void do_action(ss_daemon *d, const ss_ike_action *a, ss_time now)
 	case SS_IKE_ACT_SEND:
 		count_attempt(d, a, now);
 		if (ss_ikesock_send(&d->ike, &a->local.addr, a->local.port, &a->remote.addr, a->remote.port,
-				    a->data, a->len))
+				    a->data, a->len)) {
 			d->st.ike_out++;
-		else
+		} else {
+			char rb[SS_ADDR_STRLEN];
 			d->st.ike_send_err++;
+			SS_WARN(SUB, "IKE datagram to %s port %u not sent: %s", ss_addr_fmt(&a->remote.addr, rb),
+				a->remote.port, strerror(errno));
+		}
 		break;
 	case SS_IKE_ACT_CHILD_UP:
 		child_up(d, a, now);

@@ -266,5 +266,15 @@ bool ss_ikesock_send(const ss_ikesock *s, const ss_addr *local, uint16_t lport,
 		}
 		m.msg_control = ctl.buf;
 	}
-	return sendmsg(s->fd[which], &m, MSG_DONTWAIT) == (ssize_t)len;
+	/* With IP_RECVERR an ICMP error about an earlier datagram also leaves a pending socket
+	 * error, which the next send returns instead of sending (and thereby clears): that is
+	 * not about this datagram, so it is sent again. */
+	for (int tries = 0; tries < 3; tries++) {
+		if (sendmsg(s->fd[which], &m, MSG_DONTWAIT) == (ssize_t)len)
+			return true;
+		if (errno != EINTR && errno != ECONNREFUSED && errno != EHOSTUNREACH &&
+		    errno != ENETUNREACH && errno != EHOSTDOWN && errno != EPROTO)
+			break;
+	}
+	return false;
 }

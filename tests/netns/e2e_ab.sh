@@ -57,7 +57,12 @@ t=$(ctl a terminate peer=10.89.0.2)
 [ "$(jget "$t" 'r["result"]["terminated"]')" = 1 ] || fail "terminate: $t"
 wait_for 5 'test "$(n_sas a)" = 0 && test "$(n_sas b)" = 0' || fail "SAs left after terminate: $(ctl a sas) $(ctl b sas)"
 i=$(ctl a initiate peer=10.89.0.2)
-[ "$(jget "$i" 'r["result"]["started"]')" = True ] || fail "initiate: $i"
+# started is false only when the pair was not idle: a late packet of the earlier transfers
+# may have started a negotiation already, which is just as good.
+if [ "$(jget "$i" 'r["result"]["started"]')" != True ]; then
+	st=$(jget "$(ctl a peers)" '[x["state"] for x in r["result"]["peers"] if x["remote"]=="10.89.0.2"]')
+	case "$st" in *negotiating*|*secured*) ;; *) fail "initiate: $i; A's peers: $(ctl a peers)" ;; esac
+fi
 wait_for 5 'test "$(n_sas a)" = 1 && test "$(n_sas b)" = 1' || fail "no SA after initiate: $(ctl a sas)"
 tcp_transfer a b 100000 5004
 ok "terminate removed the SA on both ends; initiate made a new one, which carries traffic"
@@ -68,7 +73,8 @@ for h in a b; do
 	topo_exec $h ip link show softsa0 >/dev/null 2>&1 && fail "$h: softsa0 left behind"
 	topo_exec $h nft list table inet softsa >/dev/null 2>&1 && fail "$h: table inet softsa left behind"
 	topo_exec $h ip rule | grep -q 0x100000 && fail "$h: fwmark rule left behind"
+	[ -z "$(topo_exec $h ip route show table 21331 2>/dev/null)" ] || fail "$h: routes left in table 21331"
 done
 grep -q "stopped" "$W/a.log" || fail "no stop line in A's log"
-ok "SIGTERM: TUN, table and rules removed on both hosts"
+ok "SIGTERM: TUN, table, rules and routes removed on both hosts"
 echo PASS

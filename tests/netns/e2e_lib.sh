@@ -97,10 +97,16 @@ tcp_transfer() {
 	want="$n $(sha256sum "$W/data" | cut -d' ' -f1)"
 	rm -f "$W/recv" # the listener's output of an earlier transfer must not look like this one's
 	ip netns exec "$TOPO_PREFIX-$to" timeout "$tmo" python3 -c '
-import socket, hashlib, sys
+import socket, hashlib, sys, time
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1)
+for i in range(40):  # an IPv6 address may still be settling
+    try:
+        s.bind((sys.argv[1], int(sys.argv[2]))); break
+    except OSError:
+        if i == 39: raise
+        time.sleep(0.05)
+s.listen(1)
 print("listening", flush=True)
 c, _ = s.accept(); h = hashlib.sha256(); n = 0
 while True:
@@ -109,7 +115,7 @@ while True:
     h.update(b); n += len(b)
 print(n, h.hexdigest(), flush=True)' "$(topo_ip "$to" "$fam")" "$port" > "$W/recv" 2>&1 &
 	local srv=$!
-	wait_for 5 grep -qs listening "$W/recv" || fail "TCP listener on $to did not start"
+	wait_for 5 grep -qs listening "$W/recv" || fail "TCP listener on $to did not start: $(cat "$W/recv" 2>&1)"
 	ip netns exec "$TOPO_PREFIX-$from" timeout "$tmo" python3 -c '
 import socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[4]))
