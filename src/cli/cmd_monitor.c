@@ -79,13 +79,25 @@ static void render(json_t *all, FILE *out)
 	cli_print_sas(json_object_get(all, "sas"), out);
 }
 
+/* On a terminal the view takes the alternate screen, as top(1) does, and gives the screen
+ * back as it was when it ends, however it ends. */
+static void screen(bool tty, bool on)
+{
+	if (tty) {
+		fputs(on ? "\033[?1049h\033[?25l" : "\033[?25h\033[?1049l", stdout);
+		fflush(stdout);
+	}
+}
+
 static int monitor_view(const cli_ctl_opts *o, const sigset_t *orig)
 {
 	bool tty = isatty(STDOUT_FILENO) && !o->json;
+	screen(tty, true);
 	for (long n = 0;; n++) {
 		char err[800];
 		json_t *all = snapshot(o, err, sizeof(err));
 		if (!all) {
+			screen(tty, false);
 			fprintf(stderr, "softsa monitor: %s\n", err);
 			return CLI_FAIL;
 		}
@@ -109,8 +121,10 @@ static int monitor_view(const cli_ctl_opts *o, const sigset_t *orig)
 		}
 		fflush(stdout);
 		json_decref(all);
-		if ((o->count && n + 1 >= o->count) || !wait_fd(-1, o->interval, orig))
+		if ((o->count && n + 1 >= o->count) || !wait_fd(-1, o->interval, orig)) {
+			screen(tty, false);
 			return CLI_OK;
+		}
 	}
 }
 

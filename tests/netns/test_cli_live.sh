@@ -2,14 +2,14 @@
 # softsa against real softsads: every control command, human and --json, checked against
 # what the network did.
 #
-#        +------------- bridge br0 (netns ssops-cli-br) -------------+
+#        +----------- bridge br0 (netns ssops-cli<PID>-br) ------------+
 #   A 10.89.0.1 softsad (server)   B 10.89.0.2 softsad (server)   C 10.89.0.3 no IKE
 #
 # usage: test_cli_live.sh SOFTSAD SOFTSA PROM_CHECK_PY
 . "$(dirname "$0")/e2e_lib.sh" "$1"
 SOFTSA=$(readlink -f "$2")
 PROM_CHECK=$3
-topo_up ssops-cli a b c || fail "topology"
+topo_up "ssops-cli$$" a b c || fail "topology"
 
 # run RC ARGS...: softsa ARGS against A; stdout in $W/out, stderr in $W/err.
 run() {
