@@ -105,6 +105,8 @@ run 0 monitor --count 2 --interval 0.2
 has out "^Peers"
 has out "^10.89.0.1 +10.89.0.3 +soft"
 has out "^IKE SA [0-9]+: 10.89.0.1 <-> 10.89.0.2"
+has out "^negotiations: 2 started, 1 secured, 0 peer-silent, 1 peer-unreachable, 0 peer-refused"
+has out "^soft associations: 1 now, 1 created"
 [ "$(grep -c '^softsa monitor' "$W/out")" = 2 ] || fail "monitor --count 2"
 run 0 monitor --count 1 --json
 json "j['status']['pid'] == $SAD_PID_a and len(j['peers']['peers']) == 2"

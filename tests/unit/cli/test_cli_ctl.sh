@@ -179,6 +179,9 @@ python3 "$HERE/prom_check.py" "$T/out" \
 # --- monitor -----------------------------------------------------------------------------
 expect 0 monitor --count 2 --interval 0.1
 has out "softsa monitor"; has out "Peers"; has out "Soft associations"; has out "Security associations"
+has out "negotiations: 4 started, 1 secured, 1 peer-silent, 1 peer-unreachable, 1 peer-refused"
+has out "soft associations: 2 now, 2 created, 0 expired, 0 upgraded"
+has out "ESP: 12 packets out, 10 in, 0 errors"
 [ "$(grep -c "^softsa monitor" "$T/out")" = 2 ] || fail "monitor --count 2 printed $(grep -c "^softsa monitor" "$T/out") views"
 hasnt out $'\033[2J'
 # On a terminal: the alternate screen, cleared for each view, given back at the end.
@@ -195,7 +198,7 @@ expect 0 monitor --count 2 --interval 0.1 --json
 [ "$(wc -l < "$T/out")" = 2 ] || fail "monitor --json: one line per refresh"
 python3 -c 'import json,sys
 for l in open(sys.argv[1]):
-    j = json.loads(l); assert set(j) == {"status", "peers", "soft", "sas"}, j.keys()' "$T/out" || fail "monitor --json lines"
+    j = json.loads(l); assert set(j) == {"status", "peers", "soft", "sas", "stats"}, j.keys()' "$T/out" || fail "monitor --json lines"
 
 expect 0 monitor --events --count 3
 has out "subscribed to $T/ctl"
