@@ -1,7 +1,7 @@
 #!/bin/bash
 # Two softsad hosts secure their traffic with ESP.
 #
-#        +------------- bridge br0 (netns sse-ab-br) -------------+
+#        +------------- bridge br0 (netns sse-ab<PID>-br) -------------+
 #        |                                                        |
 #   A 10.89.0.1  softsad --builtin server            B 10.89.0.2  softsad --builtin server
 #     fd89::1                                            fd89::2
@@ -10,7 +10,7 @@
 # (UDP 500) and ESP between A and B, and not one clear TCP packet.  Both ends list the same
 # CHILD SA (SPIs mirrored).  SIGTERM leaves no TUN, table or rule behind.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-ab a b || fail "topology"
+topo_up sse-ab$$ a b || fail "topology"
 sad_start a --builtin server --psk-file "$PSK"
 sad_start b --builtin server --psk-file "$PSK"
 cap_start "$W/ab.pcap" "(host 10.89.0.1 and host 10.89.0.2) or (host fd89::1 and host fd89::2)"
@@ -70,7 +70,8 @@ ok "terminate removed the SA on both ends; initiate made a new one, which carrie
 sad_stop a
 sad_stop b
 for h in a b; do
-	topo_exec $h ip link show softsa0 >/dev/null 2>&1 && fail "$h: softsa0 left behind"
+	# The kernel unregisters the TUN once its last reference goes, a moment after exit.
+	wait_for 3 "! topo_exec $h ip link show softsa0 >/dev/null 2>&1" || fail "$h: softsa0 left behind"
 	topo_exec $h nft list table inet softsa >/dev/null 2>&1 && fail "$h: table inet softsa left behind"
 	topo_exec $h ip rule | grep -q 0x100000 && fail "$h: fwmark rule left behind"
 	[ -z "$(topo_exec $h ip route show table 21331 2>/dev/null)" ] || fail "$h: routes left in table 21331"

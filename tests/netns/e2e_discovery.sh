@@ -2,7 +2,7 @@
 # Discovery mode (row 10): clear traffic flows while IKE runs, and each flow moves to ESP once
 # the SA is up, never back to clear.
 #
-#        +------------- bridge br0 (netns sse-dc-br) -------------+
+#        +------------- bridge br0 (netns sse-dc<PID>-br) -------------+
 #        |                                                        |
 #   A 10.89.0.1  softsad -c discovery policy            B 10.89.0.2  softsad --builtin server
 #
@@ -10,7 +10,7 @@
 # TCP connection continues in ESP.  In the bridge capture, no clear TCP packet from A follows
 # the first ESP packet from A.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-dc a b || fail "topology"
+topo_up sse-dc$$ a b || fail "topology"
 cat > "$W/policy.yaml" <<YAML
 name: discover
 psk_file: psk

@@ -2,7 +2,7 @@
 # Downgrade protection survives a restart: a peer that completed IKE is not soft-associated
 # when it later falls silent, even though the rule allows fallback.
 #
-#        +------------- bridge br0 (netns sse-dg-br) -------------+
+#        +------------- bridge br0 (netns sse-dg<PID>-br) -------------+
 #        |                                                        |
 #   A 10.89.0.1  softsad --builtin server               B 10.89.0.2  softsad, then nothing:
 #                --state-dir (downgrade memory)                      UDP 500 dropped silently
@@ -12,7 +12,7 @@
 # UDP 500 would make it look.  A's traffic to B: peer-silent, and A blocks B instead of
 # falling back to clear; not one clear packet leaves A for B.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-dg a b || fail "topology"
+topo_up sse-dg$$ a b || fail "topology"
 sad_start a --builtin server --psk-file "$PSK" --state-dir "$W/state"
 sad_start b --builtin server --psk-file "$PSK"
 tcp_transfer a b 100000

@@ -2,7 +2,7 @@
 # A host without IKE: soft associations when the policy allows them, nothing in the clear
 # when it does not.
 #
-#        +------------- bridge br0 (netns sse-lg-br) -------------+
+#        +------------- bridge br0 (netns sse-lg<PID>-br) -------------+
 #        |                                                        |
 #   A 10.89.0.1  softsad                                C 10.89.0.3  no IKE: its kernel
 #                (server, then secure-server)                        answers UDP 500 with
@@ -13,7 +13,7 @@
 # (Require Security): neither direction works, the capture shows not one clear packet from A
 # to C, and A lists C as blocked.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-lg a c || fail "topology"
+topo_up sse-lg$$ a c || fail "topology"
 
 # --- fallback allowed --------------------------------------------------------------
 sad_start a --builtin server --psk-file "$PSK"
@@ -42,7 +42,7 @@ sad_stop a
 # --- fallback not allowed ----------------------------------------------------------
 sad_start a --builtin secure-server --psk-file "$PSK"
 cap_start "$W/lg.pcap" "ip and host 10.89.0.1 and host 10.89.0.3"
-ip netns exec sse-lg-c timeout 5 python3 -c '
+ip netns exec $TOPO_PREFIX-c timeout 5 python3 -c '
 import socket; s = socket.socket(); s.bind(("10.89.0.3", 5003)); s.listen(1); s.accept()' &
 lst=$!
 sleep 0.2
@@ -51,7 +51,7 @@ import socket; socket.create_connection(("10.89.0.3", 5003), timeout=3)' 2>/dev/
 	fail "A -> C connected although the policy requires security"
 fi
 kill $lst 2>/dev/null; wait $lst 2>/dev/null
-ip netns exec sse-lg-a timeout 5 python3 -c '
+ip netns exec $TOPO_PREFIX-a timeout 5 python3 -c '
 import socket; s = socket.socket(); s.bind(("10.89.0.1", 5004)); s.listen(1); s.accept()' &
 lst=$!
 sleep 0.2

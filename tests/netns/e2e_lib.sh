@@ -3,7 +3,8 @@
 # a checksum, and counting packets in a bridge capture.
 #
 # usage in a test:  . "$(dirname "$0")/e2e_lib.sh" "$@"   (argument 1: the softsad binary)
-# Root only: exits 77 (skipped) otherwise.  Everything is removed on exit (trap).
+# Root only: exits 77 (skipped) otherwise.  Everything is removed on exit (trap).  Tests name
+# their namespaces sse-<test><PID>-<host>: several worktrees may run the suite at once.
 set -u
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: the end-to-end tests need root (network namespaces)"

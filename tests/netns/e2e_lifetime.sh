@@ -2,7 +2,7 @@
 # ESP lifetimes: a soft limit asks for a rekey, a hard limit deletes the SA, and the traffic
 # goes on over a new one (never in the clear).
 #
-#        +------------- bridge br0 (netns sse-lt-br) -------------+
+#        +------------- bridge br0 (netns sse-lt<PID>-br) -------------+
 #        |                                                        |
 #   A 10.89.0.1  softsad -c policy                      B 10.89.0.2  softsad -c policy
 #                (ESP with lifetime_bytes: 1M)
@@ -12,7 +12,7 @@
 # deleted, and the next packet negotiates a new one.  The data arrives intact, several SAs
 # come and go, and the capture shows no clear TCP.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-lt a b || fail "topology"
+topo_up sse-lt$$ a b || fail "topology"
 cat > "$W/policy.yaml" <<YAML
 name: short-lived
 psk_file: psk

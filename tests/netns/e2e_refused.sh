@@ -1,7 +1,7 @@
 #!/bin/bash
 # A peer that answers IKE but refuses is never soft-associated (row 5 of the seed's table).
 #
-#        +------------- bridge br0 (netns sse-rf-br) -------------+
+#        +------------- bridge br0 (netns sse-rf<PID>-br) -------------+
 #        |                                                        |
 #   A 10.89.0.1  softsad --builtin server               B 10.89.0.2  softsad --builtin server
 #                (pre-shared key K1)                                 (another key, K2)
@@ -9,7 +9,7 @@
 # The policy allows fallback to clear, but B spoke IKE (authentication fails): A blocks B
 # instead, lists the outcome peer-refused, and not one clear packet goes from A to B.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-rf a b || fail "topology"
+topo_up sse-rf$$ a b || fail "topology"
 echo "sse-e2e-another-key-0123456789abcdef" > "$W/psk2"
 sad_start a --builtin server --psk-file "$PSK"
 sad_start b --builtin server --psk-file "$W/psk2"

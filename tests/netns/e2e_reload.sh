@@ -1,7 +1,7 @@
 #!/bin/bash
 # SIGHUP reloads the policy; an invalid file keeps the running one.
 #
-#        +------------- bridge br0 (netns sse-rl-br) -------------+
+#        +------------- bridge br0 (netns sse-rl<PID>-br) -------------+
 #        |                                                        |
 #   A 10.89.0.1  softsad -c policy.yaml                 C 10.89.0.3  no IKE
 #
@@ -10,7 +10,7 @@
 # (same rules, soft association kept).  A valid v2 without fallback then replaces it, and the
 # soft association does not survive into a state v2 forbids.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-rl a c || fail "topology"
+topo_up sse-rl$$ a c || fail "topology"
 write_policy() { # NAME FALLBACK
 	cat > "$W/policy.yaml" <<YAML
 name: $1

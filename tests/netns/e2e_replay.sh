@@ -1,7 +1,7 @@
 #!/bin/bash
 # Replayed and tampered ESP packets are dropped and counted.
 #
-#        +------------- bridge br0 (netns sse-rp-br) -------------+
+#        +------------- bridge br0 (netns sse-rp<PID>-br) -------------+
 #        |                          |                             |
 #   A 10.89.0.1  softsad       C 10.89.0.3  the attacker:    B 10.89.0.2  softsad
 #                              resends A's ESP with a raw socket (source spoofed to A)
@@ -11,10 +11,10 @@
 # a fresh sequence number, and one with a flipped ciphertext byte, fail authentication
 # (errors.auth + 2).  None of them reaches B's socket.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-rp a b c || fail "topology"
+topo_up sse-rp$$ a b c || fail "topology"
 sad_start a --builtin server --psk-file "$PSK"
 sad_start b --builtin server --psk-file "$PSK"
-ip netns exec sse-rp-b timeout 20 python3 -c '
+ip netns exec $TOPO_PREFIX-b timeout 20 python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.89.0.2", 7000))
 print("listening", flush=True)
@@ -36,7 +36,7 @@ in0=$(esp_in)
 
 # inject MODE: reads the last captured ESP packet, alters it per MODE, sends it from C.
 inject() {
-	ip netns exec sse-rp-c python3 - "$W/rp.pcap" "$1" <<'PY'
+	ip netns exec $TOPO_PREFIX-c python3 - "$W/rp.pcap" "$1" <<'PY'
 import socket, struct, sys
 data = open(sys.argv[1], "rb").read()
 off, pkts = 24, []

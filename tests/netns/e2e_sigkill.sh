@@ -1,7 +1,7 @@
 #!/bin/bash
 # softsad killed with SIGKILL fails closed: nothing that needs security leaves in the clear.
 #
-#        +------------- bridge br0 (netns sse-kl-br) -------------+
+#        +------------- bridge br0 (netns sse-kl<PID>-br) -------------+
 #        |                                                        |
 #   A 10.89.0.1  softsad (killed -9)                    B 10.89.0.2  softsad
 #
@@ -9,7 +9,7 @@
 # and a TCP connection attempt from A to B then produce not one packet from A to B on the
 # bridge.  A new softsad on A flushes what the dead one left, and A -> B works again (ESP).
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-kl a b || fail "topology"
+topo_up sse-kl$$ a b || fail "topology"
 sad_start a --builtin server --psk-file "$PSK"
 sad_start b --builtin server --psk-file "$PSK"
 tcp_transfer a b 100000

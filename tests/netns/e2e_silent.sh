@@ -1,7 +1,7 @@
 #!/bin/bash
 # A silent peer: no IKE and no ICMP error.  The fallback comes at the configured time.
 #
-#        +------------- bridge br0 (netns sse-sl-br) -------------+
+#        +------------- bridge br0 (netns sse-sl<PID>-br) -------------+
 #        |                                                        |
 #   A 10.89.0.1  softsad --builtin server               D 10.89.0.4  drops UDP 500/4500
 #                                                                    silently (nftables)
@@ -12,12 +12,12 @@
 # and soft-created is measured and must fall in a generous window around 3.0 s (the exact
 # schedule is asserted in the simulator, tests/sim; here only that the real clock follows it).
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-sl a d || fail "topology"
+topo_up sse-sl$$ a d || fail "topology"
 topo_silent_ike d
 sad_start a --builtin server --psk-file "$PSK"
 sad_events a "$W/events"
 cap_start "$W/sl.pcap" "ip and host 10.89.0.1 and host 10.89.0.4"
-ip netns exec sse-sl-d timeout 10 python3 -c '
+ip netns exec $TOPO_PREFIX-d timeout 10 python3 -c '
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.89.0.4", 6000))
 print("listening", flush=True)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # softsad and strongSwan secure traffic together, each side initiating in turn.
 #
-#        +------------- bridge br0 (netns sse-sw-br) -------------+
+#        +------------- bridge br0 (netns sse-sw<PID>-br) -------------+
 #        |                                                        |
 #   A 10.89.0.1  softsad -c policy (tunnel mode     E 10.89.0.5  charon, kernel-libipsec
 #                to E, require security)                         (userspace ESP, TUN ipsec0,
@@ -15,10 +15,10 @@
 . "$(dirname "$0")/e2e_lib.sh" "$@"
 . "$HERE/charon_lib.sh"
 charon_available || { echo "SKIP: strongSwan charon with kernel-libipsec is not installed"; exit 77; }
-topo_up sse-sw a e || fail "topology"
+topo_up sse-sw$$ a e || fail "topology"
 SWD="$W/swan"
 trap 'charon_stop "$SWD"; e2e_cleanup' EXIT
-charon_start sse-sw-e "$SWD" || fail "charon"
+charon_start $TOPO_PREFIX-e "$SWD" || fail "charon"
 cat > "$SWD/swanctl.conf" <<CONF
 connections {
     a {

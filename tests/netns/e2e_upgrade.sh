@@ -1,7 +1,7 @@
 #!/bin/bash
 # A soft-associated peer that starts IKE is upgraded at once (row 7 of the seed's table).
 #
-#        +------------- bridge br0 (netns sse-up-br) -------------+
+#        +------------- bridge br0 (netns sse-up<PID>-br) -------------+
 #        |                                                        |
 #   A 10.89.0.1  softsad --builtin server               C 10.89.0.3  no IKE at first, then
 #                                                                    softsad --builtin server
@@ -10,7 +10,7 @@
 # softsad negotiates with A, A replaces the soft association with a secured one (event
 # soft-upgraded), and from then on TCP between them is ESP only.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-up a c || fail "topology"
+topo_up sse-up$$ a c || fail "topology"
 sad_start a --builtin server --psk-file "$PSK"
 sad_events a "$W/events"
 tcp_transfer a c 100000

@@ -2,15 +2,15 @@
 # softsad refuses to start with a plain message when it lacks privileges, when UDP 500 is
 # taken, when the TUN device cannot be made, when the policy is invalid or missing; it
 # answers on its control socket, and goes away cleanly on SIGTERM.
-# (Namespaces sse-st-*: the older prefix ssstart- is shared with copies of this test in
-# other worktrees that may run at the same time.)
+# (Namespaces sse-st<PID>-*: the test may run in several worktrees at once, and a fixed
+# prefix would let one run delete the namespaces of another.)
 set -u
 [ "$(id -u)" = 0 ] || exit 77
 SOFTSAD=$1
 . "$(dirname "$0")/topology.sh"
 fail() { echo "FAIL: $*"; exit 1; }
 trap topo_down EXIT
-topo_up sse-st a || fail "topo_up"
+topo_up sse-st$$ a || fail "topo_up"
 tmp=$(mktemp -d)
 trap 'topo_down; rm -rf "$tmp"' EXIT
 echo "ssstart-test-psk-0123456789abcdef" > "$tmp/psk"
@@ -21,7 +21,7 @@ out=$(topo_exec a setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=
 [ $rc = 1 ] || fail "unprivileged start: exit $rc"
 echo "$out" | grep -q "needs CAP_NET_ADMIN" || fail "unprivileged start said: $out"
 
-ip netns exec sse-st-a /usr/bin/python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",500)); time.sleep(30)' &
+ip netns exec $TOPO_PREFIX-a /usr/bin/python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("0.0.0.0",500)); time.sleep(30)' &
 holder=$!
 topo_track $holder
 sleep 0.3
@@ -31,11 +31,11 @@ echo "$out" | grep -q "UDP port 500 (IPv4) is in use" || fail "port-taken start 
 kill $holder; wait $holder 2>/dev/null
 
 # A device of another kind already named softsa0: the TUN cannot be made.
-ip -n sse-st-a link add softsa0 type bridge || fail "cannot add a bridge named softsa0"
+ip -n $TOPO_PREFIX-a link add softsa0 type bridge || fail "cannot add a bridge named softsa0"
 out=$(topo_exec a timeout 10 "$SOFTSAD" $POL --control "$tmp/c4" 2>&1); rc=$?
 [ $rc = 1 ] || fail "TUN-busy start: exit $rc"
 echo "$out" | grep -q "cannot create TUN device softsa0" || fail "TUN-busy start said: $out"
-ip -n sse-st-a link del softsa0
+ip -n $TOPO_PREFIX-a link del softsa0
 topo_exec a nft list table inet softsa >/dev/null 2>&1 && fail "a failed start left the nftables table"
 
 # An invalid policy: FILE:LINE:COL, and nothing left installed.
@@ -47,7 +47,7 @@ topo_exec a ip link show softsa0 >/dev/null 2>&1 && fail "a failed start left so
 out=$(topo_exec a timeout 10 "$SOFTSAD" --control "$tmp/c6" 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "give a policy" || fail "start without a policy: exit $rc: $out"
 
-ip netns exec sse-st-a "$SOFTSAD" $POL --control "$tmp/c3" 2>"$tmp/log" &
+ip netns exec $TOPO_PREFIX-a "$SOFTSAD" $POL --control "$tmp/c3" 2>"$tmp/log" &
 pid=$!
 for _ in $(seq 50); do [ -S "$tmp/c3" ] && break; sleep 0.1; done
 [ -S "$tmp/c3" ] || fail "no control socket; log: $(cat "$tmp/log")"
