@@ -10,12 +10,15 @@
 # the clear with computers that do not answer IKE (a *soft association*).  So A <-> B is ESP
 # and A <-> C is clear.  The script sends traffic A -> B, A -> C and C -> A, shows what
 # `softsa` on A says, proves from a capture on the bridge that A <-> B went as ESP, and
-# removes everything it made (trap) -- only network namespaces named ssdemo-* and a
+# removes everything it made (trap) -- only network namespaces named $P-* and a
 # temporary directory.
 #
 # usage (root): tools/demo.sh [BUILD_DIR]      Exit status 0 when everything was as expected.
+# DEMO_PREFIX names the namespaces (default ssdemo; the CI test gives each run its own, since
+# topo_up first removes leftovers of its prefix, which would be a concurrent run's).
 set -u
 BUILD=${1:-build}
+P=${DEMO_PREFIX:-ssdemo}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 SOFTSAD=$BUILD/src/daemon/softsad
@@ -49,13 +52,20 @@ say() { printf '\n%s[%5.1fs] %s%s\n' "$B" "$(( ($(date +%s%N) - T0) / 1000000 ))
 die() {
 	echo "demo: FAILED: $*" >&2
 	for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- $(basename "$f")"; tail -20 "$f"; } >&2; done
+	if [ -n "${DEMO_DEBUG:-}" ]; then
+		SOFTSA_CONTROL=$W/a.ctl "$SOFTSA" stats --json
+		ip -n "$P-a" rule; ip -n "$P-a" route show table all | head -20
+		in_ns a nft list ruleset | head -80
+		cat "$W/listen.out"
+	fi >&2
 	exit 1
 }
 show() { printf '\n# softsa %s\n' "$*"; SOFTSA_CONTROL=$W/a.ctl "$SOFTSA" "$@" || die "softsa $* failed"; }
-in_ns() { local h=$1; shift; ip netns exec "ssdemo-$h" "$@"; }
+in_ns() { local h=$1; shift; ip netns exec "$P-$h" "$@"; }
 
 # tcp HOST_FROM HOST_TO PORT BYTES: a TCP transfer; true when every byte arrived.
 tcp() {
+	rm -f "$W/listen.out" # the last listener's "ready" must not stand for this one's
 	in_ns "$2" timeout 20 python3 -c '
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -79,14 +89,15 @@ s.sendall(b"x" * int(sys.argv[3])); s.shutdown(socket.SHUT_WR); print(s.recv(64)
 }
 
 say "Creating three hosts in network namespaces on one bridge: A and B (IPsec), C (legacy)"
-topo_up ssdemo a b c || die "could not create the namespaces"
+topo_up "$P" a b c || die "could not create the namespaces"
 echo "  A $(topo_ip a)   B $(topo_ip b)   C $(topo_ip c) (no IKE: its kernel answers UDP 500 with ICMP port unreachable)"
 
 say "Starting softsad on A and B with the built-in policy Server (Request Security)"
 echo "demo-only pre-shared key, shared by A and B: $(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$W/psk"
 chmod 600 "$W/psk"
 for h in a b; do
-	in_ns $h "$SOFTSAD" --builtin server --psk-file "$W/psk" --control "$W/$h.ctl" > "$W/$h.log" 2>&1 &
+	# Not through in_ns: $! must be softsad itself, not a subshell, to stop it.
+	ip netns exec "$P-$h" "$SOFTSAD" --builtin server --psk-file "$W/psk" --control "$W/$h.ctl" > "$W/$h.log" 2>&1 &
 	SAD_PIDS="$SAD_PIDS $!"
 	topo_track $!
 done
@@ -94,10 +105,10 @@ for h in a b; do
 	for _ in $(seq 100); do [ -S "$W/$h.ctl" ] && break; sleep 0.05; done
 	[ -S "$W/$h.ctl" ] || die "softsad on $h did not start"
 done
-echo "  $ ip netns exec ssdemo-a softsad --builtin server --psk-file PSK   (and the same on B)"
+echo "  $ ip netns exec $P-a softsad --builtin server --psk-file PSK   (and the same on B)"
 
 say "Capturing on the bridge (tcpdump), to see what actually crosses the wire"
-in_ns br tcpdump -i br0 -n -U -s 128 -w "$W/wire.pcap" ip >/dev/null 2>&1 &
+ip netns exec "$P-br" tcpdump -i br0 -n -U -s 128 -w "$W/wire.pcap" ip >/dev/null 2>&1 &
 topo_track $!
 CAP=$!
 for _ in $(seq 100); do [ -s "$W/wire.pcap" ] && break; sleep 0.05; done

@@ -51,9 +51,9 @@ static bool wait_fd(int fd, double seconds, const sigset_t *orig)
 /* One refresh: every view's result, or NULL with err filled. */
 static json_t *snapshot(const cli_ctl_opts *o, char *err, size_t errlen)
 {
-	static const char *const views[] = { "status", "peers", "soft", "sas" };
+	static const char *const views[] = { "status", "peers", "soft", "sas", "stats" };
 	json_t *all = json_object();
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
 		json_t *r = cli_ctl_try(o, views[i], NULL, err, errlen);
 		if (!r) {
 			json_decref(all);
@@ -62,6 +62,34 @@ static json_t *snapshot(const cli_ctl_opts *o, char *err, size_t errlen)
 		json_object_set_new(all, views[i], r);
 	}
 	return all;
+}
+
+/* The counters an administrator watches, on four lines (softsa stats has them all). */
+static void print_counters(json_t *st, FILE *out)
+{
+	json_t *n = json_object_get(st, "negotiations"), *so = json_object_get(st, "soft");
+	json_t *p = json_object_get(st, "packets"), *esp = json_object_get(st, "esp");
+	json_t *err = json_object_get(esp, "errors"), *v;
+	const char *key;
+	fprintf(out, "negotiations: %lld started, %lld secured, %lld peer-silent, %lld peer-unreachable, %lld peer-refused\n",
+		cli_int(n, "started"), cli_int(n, "secured"), cli_int(n, "peer_silent"), cli_int(n, "peer_unreachable"),
+		cli_int(n, "peer_refused"));
+	fprintf(out, "soft associations: %lld now, %lld created, %lld expired, %lld upgraded\n", cli_int(so, "now"),
+		cli_int(so, "created"), cli_int(so, "expired"), cli_int(so, "upgraded"));
+	fprintf(out, "packets: %lld held, %lld released in the clear, %lld through an SA, %lld dropped while held\n",
+		cli_int(p, "held"), cli_int(p, "released_clear"), cli_int(p, "released_sa"), cli_int(p, "held_dropped"));
+	long long total = 0;
+	json_object_foreach(err, key, v) total += (long long)json_number_value(v);
+	fprintf(out, "ESP: %lld packets out, %lld in, %lld errors", cli_int(esp, "packets_out"), cli_int(esp, "packets_in"),
+		total);
+	const char *sep = " (";
+	json_object_foreach(err, key, v) {
+		if (json_number_value(v) > 0) {
+			fprintf(out, "%s%s %lld", sep, key, (long long)json_number_value(v));
+			sep = ", ";
+		}
+	}
+	fprintf(out, "%s\n", *sep == ',' ? ")" : "");
 }
 
 static void render(json_t *all, FILE *out)
@@ -77,15 +105,29 @@ static void render(json_t *all, FILE *out)
 	cli_print_soft(json_object_get(all, "soft"), out);
 	fprintf(out, "\nSecurity associations\n");
 	cli_print_sas(json_object_get(all, "sas"), out);
+	fprintf(out, "\nStatistics\n");
+	print_counters(json_object_get(all, "stats"), out);
+}
+
+/* On a terminal the view takes the alternate screen, as top(1) does, and gives the screen
+ * back as it was when it ends, however it ends. */
+static void screen(bool tty, bool on)
+{
+	if (tty) {
+		fputs(on ? "\033[?1049h\033[?25l" : "\033[?25h\033[?1049l", stdout);
+		fflush(stdout);
+	}
 }
 
 static int monitor_view(const cli_ctl_opts *o, const sigset_t *orig)
 {
 	bool tty = isatty(STDOUT_FILENO) && !o->json;
+	screen(tty, true);
 	for (long n = 0;; n++) {
 		char err[800];
 		json_t *all = snapshot(o, err, sizeof(err));
 		if (!all) {
+			screen(tty, false);
 			fprintf(stderr, "softsa monitor: %s\n", err);
 			return CLI_FAIL;
 		}
@@ -109,8 +151,10 @@ static int monitor_view(const cli_ctl_opts *o, const sigset_t *orig)
 		}
 		fflush(stdout);
 		json_decref(all);
-		if ((o->count && n + 1 >= o->count) || !wait_fd(-1, o->interval, orig))
+		if ((o->count && n + 1 >= o->count) || !wait_fd(-1, o->interval, orig)) {
+			screen(tty, false);
 			return CLI_OK;
+		}
 	}
 }
 

@@ -86,7 +86,10 @@ bad:
 	return -1;
 }
 
-json_t *cli_ctl_try(const cli_ctl_opts *o, const char *name, json_t *req, char *err, size_t errlen)
+/* One request; on failure err says why and code is the daemon's error code, or
+ * "no-answer" when softsad did not answer (not running, no permission, timeout). */
+static json_t *call(const cli_ctl_opts *o, const char *name, json_t *req, char *code, size_t codelen,
+		    char *err, size_t errlen)
 {
 	if (!req)
 		req = json_object();
@@ -94,6 +97,7 @@ json_t *cli_ctl_try(const cli_ctl_opts *o, const char *name, json_t *req, char *
 	json_object_set_new(req, "cmd", json_string(name));
 	json_t *reply = ss_ctl_call(o->control, req, CLI_CTL_TIMEOUT_MS, err, errlen);
 	json_decref(req);
+	snprintf(code, codelen, "no-answer");
 	if (!reply)
 		return NULL;
 	json_t *result = NULL;
@@ -101,22 +105,39 @@ json_t *cli_ctl_try(const cli_ctl_opts *o, const char *name, json_t *req, char *
 		result = json_incref(json_object_get(reply, "result"));
 	} else {
 		json_t *e = json_object_get(reply, "error");
-		snprintf(err, errlen, "%s: %s", cli_str(e, "code", "error"),
-			 cli_str(e, "message", "softsad refused the request"));
+		snprintf(code, codelen, "%s", cli_str(e, "code", "error"));
+		snprintf(err, errlen, "%s", cli_str(e, "message", "softsad refused the request"));
 	}
 	json_decref(reply);
 	return result;
 }
 
-json_t *cli_ctl_request(const cli_cmd *cmd, const cli_ctl_opts *o, const char *name, json_t *req)
+json_t *cli_ctl_try(const cli_ctl_opts *o, const char *name, json_t *req, char *err, size_t errlen)
 {
-	char err[800];
-	json_t *r = cli_ctl_try(o, name, req, err, sizeof(err));
+	char code[64], msg[800];
+	json_t *r = call(o, name, req, code, sizeof(code), msg, sizeof(msg));
 	if (r)
 		return r;
-	fprintf(stderr, "softsa %s: %s\n", cmd->name, err);
+	if (strcmp(code, "no-answer") == 0)
+		snprintf(err, errlen, "%s", msg);
+	else
+		snprintf(err, errlen, "%s: %s", code, msg);
+	return NULL;
+}
+
+json_t *cli_ctl_request(const cli_cmd *cmd, const cli_ctl_opts *o, const char *name, json_t *req)
+{
+	char code[64], msg[800];
+	json_t *r = call(o, name, req, code, sizeof(code), msg, sizeof(msg));
+	if (r)
+		return r;
+	if (strcmp(code, "no-answer") == 0)
+		fprintf(stderr, "softsa %s: %s\n", cmd->name, msg);
+	else
+		fprintf(stderr, "softsa %s: %s: %s\n", cmd->name, code, msg);
+	/* With --json the error object too, as the daemon words it ({"code", "message"}). */
 	if (o->json)
-		cli_print_json(json_pack("{s:{s:s}}", "error", "message", err));
+		cli_print_json(json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg));
 	return NULL;
 }
 

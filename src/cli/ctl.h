@@ -33,8 +33,9 @@ int cli_ctl_getopt(const cli_cmd *cmd, int argc, char **argv, unsigned extras, i
 
 /* Sends {"v":1,"cmd":name,...req} (req may be NULL; it is consumed) and returns the reply's
  * result (new reference).  On failure prints why ("softsa NAME: softsad is not running ...",
- * or the daemon's error code and message) and returns NULL; with --json the error object is
- * also printed on stdout. */
+ * or the daemon's error code and message) and returns NULL; with --json the error object
+ * {"error":{"code","message"}} is also printed on stdout (code "no-answer" when softsad did
+ * not answer). */
 json_t *cli_ctl_request(const cli_cmd *cmd, const cli_ctl_opts *o, const char *name, json_t *req);
 /* The same without printing: the reply's result, or NULL with err filled. */
 json_t *cli_ctl_try(const cli_ctl_opts *o, const char *name, json_t *req, char *err, size_t errlen);

@@ -92,13 +92,13 @@ static const cli_cmd commands[] = {
 		"again (and falls back again if the peer still does not answer).\n\n" CTL_HELP,
 		cmd_flush_soft },
 	{ "monitor", "[--interval SECONDS] [--events] [--count N] " CTL_OPTS, "live view of softsad, or its event stream",
-		"Shows status, peers, soft associations and SAs, refreshed in place every --interval\n"
-		"seconds (default 1), like the Windows IP Security Monitor.  With --events, subscribes\n"
-		"to softsad's event stream instead and prints each event as it comes (negotiation\n"
-		"started/ended, SA up/down, soft association created/expired/upgraded, peer blocked,\n"
-		"policy reloaded).  With --json, one JSON object per refresh or the events as softsad\n"
-		"sends them, one per line.  Ctrl-C ends it (status 0); softsad going away ends it with\n"
-		"status 1.\n"
+		"Shows status, peers, soft associations, SAs and the main counters, refreshed in place\n"
+		"every --interval seconds (default 1), like the Windows IP Security Monitor.  With\n"
+		"--events, subscribes to softsad's event stream instead and prints each event as it\n"
+		"comes (negotiation started/ended, SA up/down, soft association created/expired/\n"
+		"upgraded, peer blocked, policy reloaded).  With --json, one JSON object per refresh\n"
+		"or the events as softsad sends them, one per line.  Ctrl-C ends it (status 0);\n"
+		"softsad going away ends it with status 1.\n"
 		"\n"
 		"  --interval SECONDS  time between refreshes, 0.1 to 3600 (default 1)\n"
 		"  --events            the event stream instead of the view\n"

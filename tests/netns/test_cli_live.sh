@@ -2,14 +2,14 @@
 # softsa against real softsads: every control command, human and --json, checked against
 # what the network did.
 #
-#        +------------- bridge br0 (netns ssops-cli-br) -------------+
+#        +----------- bridge br0 (netns ssops-cli<PID>-br) ------------+
 #   A 10.89.0.1 softsad (server)   B 10.89.0.2 softsad (server)   C 10.89.0.3 no IKE
 #
 # usage: test_cli_live.sh SOFTSAD SOFTSA PROM_CHECK_PY
 . "$(dirname "$0")/e2e_lib.sh" "$1"
 SOFTSA=$(readlink -f "$2")
 PROM_CHECK=$3
-topo_up ssops-cli a b c || fail "topology"
+topo_up "ssops-cli$$" a b c || fail "topology"
 
 # run RC ARGS...: softsa ARGS against A; stdout in $W/out, stderr in $W/err.
 run() {
@@ -105,6 +105,8 @@ run 0 monitor --count 2 --interval 0.2
 has out "^Peers"
 has out "^10.89.0.1 +10.89.0.3 +soft"
 has out "^IKE SA [0-9]+: 10.89.0.1 <-> 10.89.0.2"
+has out "^negotiations: 2 started, 1 secured, 0 peer-silent, 1 peer-unreachable, 0 peer-refused"
+has out "^soft associations: 1 now, 1 created"
 [ "$(grep -c '^softsa monitor' "$W/out")" = 2 ] || fail "monitor --count 2"
 run 0 monitor --count 1 --json
 json "j['status']['pid'] == $SAD_PID_a and len(j['peers']['peers']) == 2"

@@ -5,7 +5,7 @@
 # (tests/unit/daemon/test_control.c covers the server in-process; this is the real daemon.)
 # usage: test_ctl_abuse.sh SOFTSAD
 . "$(dirname "$0")/e2e_lib.sh" "$1"
-topo_up ssops-abuse a b || fail "topology"
+topo_up "ssops-abuse$$" a b || fail "topology"
 sad_start a --builtin server --psk-file "$PSK"
 sad_start b --builtin server --psk-file "$PSK"
 tcp_transfer a b 100000

@@ -1,7 +1,9 @@
 #!/bin/sh
 # `make demo` in CI: tools/demo.sh exits 0 only when A <-> B went as ESP (not one other clear
 # packet on the bridge), A <-> C in the clear, and softsa on A listed the SA and the soft
-# association.  Root only (skipped otherwise); it removes its namespaces (ssdemo-*) itself.
+# association.  Root only (skipped otherwise); it removes its namespaces itself.  Its own
+# prefix, ssdemo<PID>: a plain `make demo` (or this test in another checkout) removes
+# whatever is left under ssdemo-* when it starts.
 # usage: test_demo.sh BUILD_DIR
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: the demo needs root (network namespaces)"
@@ -11,8 +13,9 @@ for t in ip tcpdump python3; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
 done
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export DEMO_PREFIX=ssdemo$$
 "$ROOT/tools/demo.sh" "$1" || exit 1
-if ip netns list | grep -q '^ssdemo-'; then
+if ip netns list | grep -q "^$DEMO_PREFIX-"; then
 	echo "FAIL: the demo left namespaces behind"
 	exit 1
 fi

@@ -77,7 +77,7 @@ has err "nothing answers on $T/nothing-env"
 expect 1 stats --prometheus --control "$T/nothing"
 has out "softsa_up 0"
 expect 1 status --json --control "$T/nothing"
-json '"not running" in j["error"]["message"]'
+json 'j["error"]["code"] == "no-answer" and "not running" in j["error"]["message"]'
 
 fake_start
 export SOFTSA_CONTROL="$T/ctl"
@@ -179,13 +179,26 @@ python3 "$HERE/prom_check.py" "$T/out" \
 # --- monitor -----------------------------------------------------------------------------
 expect 0 monitor --count 2 --interval 0.1
 has out "softsa monitor"; has out "Peers"; has out "Soft associations"; has out "Security associations"
+has out "negotiations: 4 started, 1 secured, 1 peer-silent, 1 peer-unreachable, 1 peer-refused"
+has out "soft associations: 2 now, 2 created, 0 expired, 0 upgraded"
+has out "ESP: 12 packets out, 10 in, 0 errors"
 [ "$(grep -c "^softsa monitor" "$T/out")" = 2 ] || fail "monitor --count 2 printed $(grep -c "^softsa monitor" "$T/out") views"
 hasnt out $'\033[2J'
+# On a terminal: the alternate screen, cleared for each view, given back at the end.
+if command -v script >/dev/null; then
+	CMD="monitor on a terminal"
+	script -qec "'$SOFTSA' monitor --count 2 --interval 0.1" /dev/null > "$T/out" 2>&1 || fail "monitor on a terminal: $(cat "$T/out")"
+	python3 -c 'import sys
+b = open(sys.argv[1], "rb").read()
+assert b.startswith(b"\033[?1049h"), b[:40]
+assert b.count(b"\033[H\033[2J") == 2, b.count(b"\033[H\033[2J")
+assert b.rstrip().endswith(b"\033[?1049l"), b[-40:]' "$T/out" || fail "monitor's screen handling on a terminal"
+fi
 expect 0 monitor --count 2 --interval 0.1 --json
 [ "$(wc -l < "$T/out")" = 2 ] || fail "monitor --json: one line per refresh"
 python3 -c 'import json,sys
 for l in open(sys.argv[1]):
-    j = json.loads(l); assert set(j) == {"status", "peers", "soft", "sas"}, j.keys()' "$T/out" || fail "monitor --json lines"
+    j = json.loads(l); assert set(j) == {"status", "peers", "soft", "sas", "stats"}, j.keys()' "$T/out" || fail "monitor --json lines"
 
 expect 0 monitor --events --count 3
 has out "subscribed to $T/ctl"
@@ -228,7 +241,7 @@ fake_start --fail reload --fail initiate
 expect 1 reload
 has err "softsa reload: policy-invalid: /etc/softsa/softsa.yaml:12:9: unknown key 'fallback_to_cler'"
 expect 1 reload --json
-json 'j["error"]["message"].startswith("policy-invalid: ")'
+json 'j["error"]["code"] == "policy-invalid" and j["error"]["message"].startswith("/etc/softsa/softsa.yaml:12:9: ")'
 expect 1 initiate 10.89.0.2
 has err "softsa initiate: no-example"
 
