@@ -31,12 +31,14 @@ N() { printf 'N\t%s\t%s\t%s\n' "$1" "$2" "$3" >>"$OUT"; }
 log() { echo "netns: $*" >&2; }
 
 # Every row of a section says why it was not measured, when it cannot be.
+ROW_IDS="fb.hold.icmp.ms fb.hold.icmp.lost fb.hold.silent.ms fb.hold.silent.lost
+	fb.disc.icmp.ms fb.disc.icmp.lost fb.disc.silent.ms fb.disc.silent.lost
+	ike.ecp256.rate ike.modp2048.rate ike.ecp256.cpu ike.modp2048.cpu ike.ecp256.mem
+	ike.modp2048.mem esp.tcp1 esp.tcp4"
+row_section() { case $1 in fb.*) echo fallback ;; ike.*) echo ike ;; esp.*) echo esp ;; esac; }
 skip_all() { # reason
 	local id
-	for id in fb.hold.icmp.ms fb.hold.icmp.lost fb.hold.silent.ms fb.hold.silent.lost \
-		fb.disc.icmp.ms fb.disc.icmp.lost fb.disc.silent.ms fb.disc.silent.lost \
-		ike.ecp256.rate ike.modp2048.rate ike.ecp256.cpu ike.modp2048.cpu ike.ecp256.mem \
-		ike.modp2048.mem esp.tcp1 esp.tcp4; do
+	for id in $ROW_IDS; do
 		N "$id" softsa "$1"
 	done
 }
@@ -247,5 +249,12 @@ for sec in $SECTIONS; do
 	fallback) row_fallback ;;
 	*) log "unknown section $sec" ;;
 	esac
+done
+# Every row of the sections run has a figure or says why not.
+why="no figure in this run (see the progress log on stderr)"
+[ -z "$SAD" ] && why="no softsad binary ($SOFTSAD; set SOFTSAD=)"
+for id in $ROW_IDS; do
+	case "$SECTIONS" in *"$(row_section "$id")"*) ;; *) continue ;; esac
+	grep -q "^[SN]	$id	softsa	" "$OUT" || N "$id" softsa "$why"
 done
 exit 0
