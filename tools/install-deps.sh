@@ -13,7 +13,7 @@ PKGS="$PKGS iproute2 iputils-ping nftables tcpdump tshark python3 python3-scapy 
 strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins
 libstrongswan-standard-plugins"
 # Benchmarks.
-PKGS="$PKGS iperf3 hyperfine"
+PKGS="$PKGS iperf3 hyperfine openssl"
 
 missing=""
 for p in $PKGS; do
