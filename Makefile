@@ -13,7 +13,7 @@ deps:
 
 # Components are picked up by fs.is_file() at configure time, so a new meson.build anywhere
 # must reconfigure.
-MESON_FILES := meson.build meson_options.txt $(shell find src tests bench -name meson.build 2>/dev/null)
+MESON_FILES := meson.build meson_options.txt $(shell find src tests bench doc dist -name meson.build 2>/dev/null)
 
 $(BUILD)/build.ninja: $(MESON_FILES)
 	if [ -f $@ ]; then meson setup --reconfigure $(BUILD) $(MESON_FLAGS); \

@@ -73,6 +73,32 @@ tcp() { # $1 = with/without dataplane, $2 = vnet or nothing: iperf3 TCP A -> B
 		grep "^relay" "$TMP/relay"
 	fi
 }
+# Two dataplanes as a null-ESP tunnel (tests/netns/dp_driver --tunnel): the daemon's whole
+# data path without the cryptography, A's and B's ends and iperf3 on the same 2 vCPUs.
+DRIVER=$BUILD/tests/netns/dp_driver
+tunnel() { # $1 = label, rest = driver options
+	local label=$1
+	shift
+	ip netns exec $B iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
+	PIDS="$PIDS $!"
+	# shellcheck disable=SC2068
+	ip netns exec $A "$DRIVER" $@ --filter 10.78.0.0/24 10.78.0.2/32 drop \
+		--tunnel 10.78.0.2 $((SECS * 1000 + 8000)) 1000 >"$TMP/ta" 2>&1 &
+	local pa=$!
+	# shellcheck disable=SC2068
+	ip netns exec $B "$DRIVER" $@ --filter 10.78.0.0/24 10.78.0.1/32 drop \
+		--tunnel 10.78.0.1 $((SECS * 1000 + 8000)) 1000 >"$TMP/tb" 2>&1 &
+	local pb=$!
+	PIDS="$PIDS $pa $pb"
+	waitfor ready "$TMP/ta" && waitfor ready "$TMP/tb" || { cat "$TMP/ta" "$TMP/tb"; exit 1; }
+	local bps
+	bps=$(ip netns exec $A iperf3 -c 10.78.0.2 -p 5202 -t "$SECS" -J 2>/dev/null |
+		python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))')
+	wait $pa $pb
+	echo "== TCP (iperf3, ${SECS}s) through a null-ESP tunnel, $label: $bps Gbit/s"
+	grep "^stats" "$TMP/ta" | sed 's/^/   A /'
+}
+
 run without
 run with 0
 run with 200
@@ -80,4 +106,9 @@ if command -v iperf3 >/dev/null; then
 	tcp without
 	tcp with
 	tcp with vnet
+	if [ -x "$DRIVER" ]; then
+		tunnel "ESP in UDP, plain TUN" --udp-port 4500
+		tunnel "ESP in UDP, vnet_hdr" --udp-port 4500 --vnet
+		tunnel "raw ESP, vnet_hdr" --vnet
+	fi
 fi

@@ -12,6 +12,8 @@ PKGS="$PKGS clang libclang-rt-14-dev"
 PKGS="$PKGS iproute2 iputils-ping nftables tcpdump tshark python3 python3-scapy python3-cryptography netcat-openbsd
 strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins
 libstrongswan-standard-plugins"
+# Manual pages (the test renders them with groff and man).
+PKGS="$PKGS groff-base man-db"
 # Benchmarks.
 PKGS="$PKGS iperf3 hyperfine openssl"
 

@@ -134,10 +134,9 @@ static ss_agent_action *emit(ss_agent *ag, unsigned kind, const ss_addr *local, 
 	return x;
 }
 
-static void emit_pkt(ss_agent *ag, unsigned kind, unsigned reason, const ss_assoc *a, const ss_addr *local,
-		     const ss_addr *remote, unsigned dir, uint64_t handle, uint32_t len)
+static void emit_pkt(ss_agent *ag, unsigned kind, unsigned reason, const ss_addr *local, const ss_addr *remote,
+		     unsigned dir, uint64_t handle, uint32_t len)
 {
-	(void)a;
 	ss_agent_action *x = emit(ag, kind, local, remote);
 	if (!x)
 		return;
@@ -209,7 +208,7 @@ static void retire(ss_agent *ag, uint32_t i, ss_time now, const char *reason)
 	ss_held h;
 	while (ss_hp_pop(&ag->held, a, &h)) {
 		ag->stats.held_dropped++;
-		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, &a->local, &a->remote, h.dir, h.handle, h.len);
 	}
 	ss_assoc_set_state(ag, a, SS_AS_IDLE, 0, now, reason);
 	ss_at_remove(&ag->t, i);
@@ -237,13 +236,13 @@ static void release_held(ss_agent *ag, ss_assoc *a, bool via_sa)
 	while (ss_hp_pop(&ag->held, a, &h)) {
 		if (via_sa) {
 			ag->stats.released_sa++;
-			emit_pkt(ag, SS_AA_RELEASE_SA, 0, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+			emit_pkt(ag, SS_AA_RELEASE_SA, 0, &a->local, &a->remote, h.dir, h.handle, h.len);
 		} else if (h.may_clear) {
 			ag->stats.released_clear++;
-			emit_pkt(ag, SS_AA_RELEASE_CLEAR, 0, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+			emit_pkt(ag, SS_AA_RELEASE_CLEAR, 0, &a->local, &a->remote, h.dir, h.handle, h.len);
 		} else {
 			ag->stats.held_dropped++;
-			emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+			emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, &a->local, &a->remote, h.dir, h.handle, h.len);
 		}
 	}
 }
@@ -257,6 +256,7 @@ static void to_secured(ss_agent *ag, uint32_t i, ss_time now)
 	a->last_used = now;
 	ss_at_clear_deadline(&ag->t, i);
 	ss_pm_put(&ag->mem, &a->remote, now + PM_BIAS, mem_window(ag), now + PM_BIAS, ag->cfg.max_remembered);
+	ag->stats.remembered_updates++;
 	ag->stats.secured++;
 	release_held(ag, a, true);
 }
@@ -288,7 +288,7 @@ static void to_blocked(ss_agent *ag, uint32_t i, ss_time now, const char *reason
 	ss_held h;
 	while (ss_hp_pop(&ag->held, a, &h)) {
 		ag->stats.held_dropped++;
-		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, a, &a->local, &a->remote, h.dir, h.handle, h.len);
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, &a->local, &a->remote, h.dir, h.handle, h.len);
 	}
 }
 
@@ -343,11 +343,11 @@ static void hold(ss_agent *ag, ss_assoc *a, const ss_filter_action *act, const s
 	ss_held h = { .handle = handle, .len = len, .may_clear = act->fallback_to_clear, .dir = k->dir };
 	if (a->held_n >= ag->cfg.max_held_per_peer || !ss_hp_push(&ag->held, a, &h)) {
 		ag->stats.held_overflow++;
-		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_OVERFLOW, a, &k->src, &k->dst, k->dir, handle, len);
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_OVERFLOW, &k->src, &k->dst, k->dir, handle, len);
 		return;
 	}
 	ag->stats.held++;
-	emit_pkt(ag, SS_AA_HOLD, 0, a, &k->src, &k->dst, k->dir, handle, len);
+	emit_pkt(ag, SS_AA_HOLD, 0, &k->src, &k->dst, k->dir, handle, len);
 }
 
 void ss_agent_outbound(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t len, uint64_t handle)
@@ -360,20 +360,20 @@ void ss_agent_outbound(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t 
 		 * have an SA, which then carries the traffic. */
 		uint32_t i = ss_at_find(&ag->t, local, remote);
 		bool sa = i != SS_NIL && ss_at_get(&ag->t, i)->state == SS_AS_SECURED;
-		emit_pkt(ag, sa ? SS_AA_ENCRYPT : SS_AA_PASS_CLEAR, 0, NULL, local, remote, k->dir, handle, len);
+		emit_pkt(ag, sa ? SS_AA_ENCRYPT : SS_AA_PASS_CLEAR, 0, local, remote, k->dir, handle, len);
 		return;
 	}
 	const ss_filter_action *act = rule->action;
 	if (act->kind != SS_ACT_NEGOTIATE) {
 		bool permit = act->kind == SS_ACT_PERMIT;
-		emit_pkt(ag, permit ? SS_AA_PASS_CLEAR : SS_AA_DROP, permit ? 0 : SS_DROP_RULE_BLOCK, NULL, local,
+		emit_pkt(ag, permit ? SS_AA_PASS_CLEAR : SS_AA_DROP, permit ? 0 : SS_DROP_RULE_BLOCK, local,
 			 remote, k->dir, handle, len);
 		return;
 	}
 	bool created;
 	uint32_t i = assoc_for(ag, local, remote, k, rule, &created);
 	if (i == SS_NIL) {
-		emit_pkt(ag, SS_AA_DROP, SS_DROP_TABLE_FULL, NULL, local, remote, k->dir, handle, len);
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_TABLE_FULL, local, remote, k->dir, handle, len);
 		return;
 	}
 	if (created)
@@ -382,24 +382,24 @@ void ss_agent_outbound(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t 
 	switch (a->state) {
 	case SS_AS_NEGOTIATING:
 		if (discovery_ok(a, act))
-			emit_pkt(ag, SS_AA_PASS_CLEAR, 0, a, local, remote, k->dir, handle, len);
+			emit_pkt(ag, SS_AA_PASS_CLEAR, 0, local, remote, k->dir, handle, len);
 		else
 			hold(ag, a, act, k, len, handle);
 		break;
 	case SS_AS_SECURED:
 		a->last_used = now;
-		emit_pkt(ag, SS_AA_ENCRYPT, 0, a, local, remote, k->dir, handle, len);
+		emit_pkt(ag, SS_AA_ENCRYPT, 0, local, remote, k->dir, handle, len);
 		break;
 	case SS_AS_SOFT:
 		if (act->fallback_to_clear) {
 			touch_soft(ag, a, now);
-			emit_pkt(ag, SS_AA_PASS_CLEAR, 0, a, local, remote, k->dir, handle, len);
+			emit_pkt(ag, SS_AA_PASS_CLEAR, 0, local, remote, k->dir, handle, len);
 		} else {
-			emit_pkt(ag, SS_AA_DROP, SS_DROP_NO_CLEAR, a, local, remote, k->dir, handle, len);
+			emit_pkt(ag, SS_AA_DROP, SS_DROP_NO_CLEAR, local, remote, k->dir, handle, len);
 		}
 		break;
 	default:
-		emit_pkt(ag, SS_AA_DROP, SS_DROP_BLOCKED, a, local, remote, k->dir, handle, len);
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_BLOCKED, local, remote, k->dir, handle, len);
 		break;
 	}
 }
@@ -410,20 +410,20 @@ void ss_agent_inbound_clear(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint
 	const ss_rule *rule;
 	ag->stats.decisions++;
 	if (!classify(ag, k, &rule)) {
-		emit_pkt(ag, SS_AA_PASS_CLEAR, 0, NULL, local, remote, k->dir, handle, len);
+		emit_pkt(ag, SS_AA_PASS_CLEAR, 0, local, remote, k->dir, handle, len);
 		return;
 	}
 	const ss_filter_action *act = rule->action;
 	if (act->kind != SS_ACT_NEGOTIATE) {
 		bool permit = act->kind == SS_ACT_PERMIT;
-		emit_pkt(ag, permit ? SS_AA_PASS_CLEAR : SS_AA_DROP, permit ? 0 : SS_DROP_RULE_BLOCK, NULL, local,
+		emit_pkt(ag, permit ? SS_AA_PASS_CLEAR : SS_AA_DROP, permit ? 0 : SS_DROP_RULE_BLOCK, local,
 			 remote, k->dir, handle, len);
 		return;
 	}
 	bool created;
 	uint32_t i = assoc_for(ag, local, remote, k, rule, &created);
 	if (i == SS_NIL) {
-		emit_pkt(ag, SS_AA_DROP, SS_DROP_TABLE_FULL, NULL, local, remote, k->dir, handle, len);
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_TABLE_FULL, local, remote, k->dir, handle, len);
 		return;
 	}
 	/* Rows 2 and 3: whether or not the packet is accepted, we negotiate toward the sender. */
@@ -455,7 +455,7 @@ void ss_agent_inbound_clear(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint
 		reason = SS_DROP_BLOCKED;
 		break;
 	}
-	emit_pkt(ag, verdict, verdict == SS_AA_DROP ? reason : 0, a, local, remote, k->dir, handle, len);
+	emit_pkt(ag, verdict, verdict == SS_AA_DROP ? reason : 0, local, remote, k->dir, handle, len);
 }
 
 /* --- IKE events -------------------------------------------------------------------------- */
@@ -487,7 +487,7 @@ bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const s
 		break;
 	case SS_AS_SOFT:
 		emit(ag, SS_AA_SOFT_EXPIRE, &a->local, &a->remote);
-		ag->stats.soft_expired++;
+		ag->stats.soft_upgraded++;
 		a->flags |= SS_AF_UPGRADING;
 		begin_negotiation(ag, i, now, false, "soft peer started ike");
 		break;
@@ -523,6 +523,9 @@ void ss_agent_outcome(ss_agent *ag, ss_time now, const ss_addr *local, const ss_
 	}
 	ss_assoc *a = ss_at_get(&ag->t, i);
 	const ss_filter_action *act = rule_action(a->rule);
+	a->last_outcome = (int8_t)o;
+	if ((unsigned)o <= SS_IKE_PEER_REFUSED)
+		ag->stats.outcomes[o]++;
 	if (o == SS_IKE_SECURED) {
 		to_secured(ag, i, now);
 		return;
@@ -586,6 +589,22 @@ void ss_agent_timer(ss_agent *ag, ss_time now)
 			break;
 		}
 	}
+}
+
+size_t ss_agent_flush_soft(ss_agent *ag, ss_time now)
+{
+	size_t n = 0;
+	/* As in ss_agent_reload: retire() may free the slab, which ends the loop. */
+	for (uint32_t i = 0; i < ag->t.used_hw; i++) {
+		ss_assoc *a = ss_at_get(&ag->t, i);
+		if (a->state != SS_AS_SOFT)
+			continue;
+		emit(ag, SS_AA_SOFT_EXPIRE, &a->local, &a->remote);
+		ag->stats.soft_expired++;
+		retire(ag, i, now, "soft associations flushed");
+		n++;
+	}
+	return n;
 }
 
 ss_time ss_agent_deadline(const ss_agent *ag)
@@ -658,7 +677,6 @@ static void reevaluate(ss_agent *ag, uint32_t i, ss_time now, const ss_rule *rul
 
 void ss_agent_reload(ss_agent *ag, ss_time now, const ss_agent_policy *pol)
 {
-	ss_agent_policy old = ag->pol;
 	ag->pol = *pol;
 	/* Walk the slab; retire() may free the whole slab when the last record goes, which
 	 * sets used_hw to 0 and ends the loop. */
@@ -679,27 +697,47 @@ void ss_agent_reload(ss_agent *ag, ss_time now, const ss_agent_policy *pol)
 		}
 		reevaluate(ag, i, now, rule);
 	}
-	(void)old;
 }
 
 /* --- introspection ----------------------------------------------------------------------- */
 
+static void fill_info(const ss_assoc *a, ss_agent_assoc_info *out)
+{
+	out->local = a->local;
+	out->remote = a->remote;
+	out->state = a->state;
+	out->attempt = a->attempt;
+	out->since = a->since;
+	out->last_used = a->last_used;
+	out->held = a->held_n;
+	out->rule = a->rule;
+	out->last_outcome = a->last_outcome;
+	out->reason = a->reason ? a->reason : "";
+	out->idle_lifetime_s = (uint32_t)(soft_life(a) / 1000);
+	out->expires = a->state == SS_AS_SOFT ? a->last_used + soft_life(a)
+		     : a->state == SS_AS_BLOCKED ? a->deadline
+						 : SS_NEVER;
+}
+
+bool ss_agent_get(const ss_agent *ag, const ss_addr *local, const ss_addr *remote, ss_agent_assoc_info *out)
+{
+	uint32_t i = ss_at_find(&ag->t, local, remote);
+	if (i == SS_NIL)
+		return false;
+	fill_info(ss_at_get(&ag->t, i), out);
+	return true;
+}
+
 bool ss_agent_state(const ss_agent *ag, const ss_addr *local, const ss_addr *remote,
 		    enum ss_assoc_state *st, uint32_t *attempt)
 {
-	uint32_t i = ss_at_find(&ag->t, local, remote);
-	if (i == SS_NIL) {
-		if (st)
-			*st = SS_AS_IDLE;
-		if (attempt)
-			*attempt = 0;
-		return false;
-	}
+	ss_agent_assoc_info info = { .state = SS_AS_IDLE };
+	bool found = ss_agent_get(ag, local, remote, &info);
 	if (st)
-		*st = ss_at_get(&ag->t, i)->state;
+		*st = info.state;
 	if (attempt)
-		*attempt = ss_at_get(&ag->t, i)->attempt;
-	return true;
+		*attempt = info.attempt;
+	return found;
 }
 
 void ss_agent_get_stats(const ss_agent *ag, ss_agent_stats *st)
@@ -708,6 +746,7 @@ void ss_agent_get_stats(const ss_agent *ag, ss_agent_stats *st)
 	st->assocs = ag->t.count;
 	st->held_now = ag->held.in_use;
 	st->remembered = ag->mem.count;
+	st->remembered_bytes = ss_pm_memory(&ag->mem);
 }
 
 size_t ss_agent_memory(const ss_agent *ag)
@@ -720,8 +759,11 @@ void ss_agent_each(const ss_agent *ag, ss_agent_assoc_fn fn, void *ctx)
 {
 	for (uint32_t i = 0; i < ag->t.used_hw; i++) {
 		const ss_assoc *a = ss_at_get(&ag->t, i);
-		if (a->state != SS_AS_FREE_SLOT)
-			fn(ctx, &a->local, &a->remote, a->state, a->since, a->held_n);
+		if (a->state == SS_AS_FREE_SLOT)
+			continue;
+		ss_agent_assoc_info info;
+		fill_info(a, &info);
+		fn(ctx, &info);
 	}
 }
 
@@ -750,6 +792,7 @@ void ss_agent_remember(ss_agent *ag, ss_time now, const ss_addr *remote, ss_time
 	if (!w || age_ms >= w)
 		return;
 	ss_pm_put(&ag->mem, remote, now + PM_BIAS - age_ms, w, now + PM_BIAS, ag->cfg.max_remembered);
+	ag->stats.remembered_updates++;
 }
 
 bool ss_agent_is_remembered(ss_agent *ag, ss_time now, const ss_addr *remote)

@@ -115,8 +115,13 @@ typedef struct ss_agent_stats {
 	uint64_t dropped[SS_DROP_REASON_COUNT];
 	uint64_t held, held_overflow, released_clear, released_sa, held_dropped;
 	uint64_t negotiations, soft_created, soft_expired, blocked, secured;
+	uint64_t soft_upgraded;                 /* soft peers that started IKE themselves */
+	uint64_t outcomes[SS_IKE_PEER_REFUSED + 1]; /* by enum ss_ike_outcome */
 	uint64_t illegal_transitions, stale_outcomes, watchdog_fired;
 	uint32_t assocs, held_now, remembered;
+	uint64_t remembered_bytes; /* part of ss_agent_memory() that is the downgrade memory */
+	uint64_t remembered_updates; /* grows whenever the downgrade memory changes: the
+				      * daemon saves the state file when it moved (rate-limited) */
 } ss_agent_stats;
 
 typedef struct ss_agent ss_agent;
@@ -148,6 +153,9 @@ void ss_agent_timer(ss_agent *ag, ss_time now);
  * stay valid until this returns. */
 void ss_agent_reload(ss_agent *ag, ss_time now, const ss_agent_policy *pol);
 
+/* Ends every soft association now (SOFT_EXPIRE each; the next packet negotiates again).
+ * Returns how many. */
+size_t ss_agent_flush_soft(ss_agent *ag, ss_time now);
 /* Earliest time ss_agent_timer() has something to do, or SS_NEVER. */
 ss_time ss_agent_deadline(const ss_agent *ag);
 /* Next pending action, oldest first; false when none. */
@@ -162,9 +170,25 @@ size_t ss_agent_memory(const ss_agent *ag);
 /* Size of one association record (for the 256-byte budget). */
 size_t ss_agent_assoc_size(void);
 
-/* Calls fn for every association (monitoring, the simulator's invariants). */
-typedef void (*ss_agent_assoc_fn)(void *ctx, const ss_addr *local, const ss_addr *remote,
-				  enum ss_assoc_state st, ss_time since, uint32_t held);
+/* One association as monitoring sees it (the control socket's `peers` and `soft`). */
+typedef struct ss_agent_assoc_info {
+	ss_addr local, remote;
+	enum ss_assoc_state state;
+	uint32_t attempt;      /* negotiating: IKE_SA_INIT attempts sent so far */
+	ss_time since;         /* entered its state */
+	ss_time last_used;     /* last packet (secured, soft) */
+	ss_time expires;       /* soft: idle expiry; blocked: end of back-off; else SS_NEVER */
+	uint32_t held;
+	uint32_t idle_lifetime_s; /* soft: the rule's soft_idle_lifetime */
+	const ss_rule *rule;   /* NULL: answered through the Default Response rule */
+	int last_outcome;      /* enum ss_ike_outcome of the last negotiation, or -1 */
+	const char *reason;    /* why it entered its state (static text) */
+} ss_agent_assoc_info;
+
+/* The association of a pair; false (and *out untouched) when there is none (idle). */
+bool ss_agent_get(const ss_agent *ag, const ss_addr *local, const ss_addr *remote, ss_agent_assoc_info *out);
+/* Calls fn for every association. */
+typedef void (*ss_agent_assoc_fn)(void *ctx, const ss_agent_assoc_info *a);
 void ss_agent_each(const ss_agent *ag, ss_agent_assoc_fn fn, void *ctx);
 
 /* Called on every state change, after it is made (for monitors and the simulator). */

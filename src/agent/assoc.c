@@ -65,7 +65,9 @@ bool ss_assoc_set_state(ss_agent *ag, ss_assoc *a, enum ss_assoc_state to, unsig
 	}
 	a->attempt = (uint8_t)(to == SS_AS_NEGOTIATING ? (attempt > 255 ? 255 : attempt) : 0);
 	a->state = (uint8_t)to;
-	a->since = now;
+	if (from != to)
+		a->since = now;
+	a->reason = reason;
 	if (ss_log_get_level() >= SS_LOG_INFO) {
 		fmt_state(f, sizeof(f), from, old_attempt);
 		fmt_state(t, sizeof(t), to, a->attempt);

@@ -26,6 +26,7 @@ typedef struct ss_assoc {
 	uint8_t flags;      /* enum ss_assoc_flag */
 	uint8_t attempt;    /* negotiating: attempts the engine reported */
 	uint8_t key_dir, key_proto;
+	int8_t last_outcome;   /* enum ss_ike_outcome, or -1 */
 	uint16_t key_sport, key_dport; /* the packet that created it, to re-classify on reload */
 	uint32_t hnext;     /* hash chain, or free list */
 	uint32_t heap_pos;
@@ -36,6 +37,7 @@ typedef struct ss_assoc {
 	ss_time last_used;     /* last packet (soft idle lifetime) */
 	ss_time deadline;      /* watchdog, soft expiry check, or end of block */
 	ss_time refresh_sent;  /* last SOFT_REFRESH emitted */
+	const char *reason;    /* why it entered its state (static text, for monitoring) */
 } ss_assoc;
 
 typedef struct ss_assoc_table {

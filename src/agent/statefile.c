@@ -103,11 +103,10 @@ static void collect_one(void *ctx, const ss_addr *remote, ss_time age_ms)
 	c->count++;
 }
 
-static size_t count_entries(ss_agent *ag, ss_time now)
+static size_t count_entries(ss_agent *ag)
 {
 	ss_agent_stats st;
 	ss_agent_get_stats(ag, &st);
-	(void)now;
 	return st.remembered;
 }
 
@@ -145,7 +144,7 @@ static bool fsync_dir_of(const char *path)
 
 bool ss_statefile_save(ss_agent *ag, ss_time now, uint64_t wall_now_s, const char *path)
 {
-	size_t max = count_entries(ag, now);
+	size_t max = count_entries(ag);
 	size_t cap = SF_HEADER + max * SF_ENTRY + SF_DIGEST;
 	uint8_t *mem = malloc(cap);
 	char tmp[PATH_MAX];

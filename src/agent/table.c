@@ -117,6 +117,7 @@ uint32_t ss_at_insert(ss_assoc_table *t, const ss_addr *local, const ss_addr *re
 	a->local = *local;
 	a->remote = *remote;
 	a->state = SS_AS_IDLE;
+	a->last_outcome = -1;
 	a->held_head = a->held_tail = SS_NIL;
 	a->heap_pos = SS_NIL;
 	uint32_t h = bucket_of(t, local, remote);
@@ -130,7 +131,7 @@ uint32_t ss_at_insert(ss_assoc_table *t, const ss_addr *local, const ss_addr *re
  * associations expires, the daemon returns to its baseline. */
 static void shrink_if_empty(ss_assoc_table *t)
 {
-	if (t->count || t->cap <= AT_MIN_SLOTS)
+	if (t->count || (t->cap == 0 && t->nbuckets == AT_MIN_BUCKETS))
 		return;
 	uint64_t seed = t->seed;
 	ss_at_fini(t);

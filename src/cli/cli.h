@@ -1,6 +1,6 @@
 /* softsa, the command-line tool: subcommands by table (main.c), each in its own file.  Later
- * subcommands (status, sas, soft, peers, stats, monitor) talk to softsad over its control
- * socket and slot into the same table. */
+ * subcommands (status, sas, soft, peers, stats, monitor, ...) talk to softsad over its
+ * control socket (ctl.h) and sit in the same table. */
 #ifndef SS_CLI_CLI_H
 #define SS_CLI_CLI_H
 
@@ -27,6 +27,19 @@ typedef struct cli_cmd {
 
 int cmd_check(const cli_cmd *cmd, int argc, char **argv);
 int cmd_explain(const cli_cmd *cmd, int argc, char **argv);
+/* Talking to softsad (ctl.h): */
+int cmd_status(const cli_cmd *cmd, int argc, char **argv);
+int cmd_sas(const cli_cmd *cmd, int argc, char **argv);
+int cmd_soft(const cli_cmd *cmd, int argc, char **argv);
+int cmd_peers(const cli_cmd *cmd, int argc, char **argv);
+int cmd_stats(const cli_cmd *cmd, int argc, char **argv);
+int cmd_reload(const cli_cmd *cmd, int argc, char **argv);
+int cmd_initiate(const cli_cmd *cmd, int argc, char **argv);
+int cmd_terminate(const cli_cmd *cmd, int argc, char **argv);
+int cmd_flush_soft(const cli_cmd *cmd, int argc, char **argv);
+int cmd_monitor(const cli_cmd *cmd, int argc, char **argv);
+/* softsa explain --live: the packet (already checked) sent to softsad's "explain". */
+int cli_explain_live(const cli_cmd *cmd, const char *control, bool json, const char *dir, int n, char **a);
 
 void cli_usage(const cli_cmd *cmd, FILE *out);
 /* Prints "softsa NAME: message" and the synopsis to stderr; returns CLI_USAGE. */

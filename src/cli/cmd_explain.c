@@ -66,10 +66,12 @@ static int parse_packet(const cli_cmd *cmd, const char *dir, int n, char **a, ss
 int cmd_explain(const cli_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		CLI_SOURCE_OPTS, { "in", no_argument, NULL, 'i' }, { "out", no_argument, NULL, 'o' }, { 0, 0, 0, 0 }
+		CLI_SOURCE_OPTS, { "in", no_argument, NULL, 'i' }, { "out", no_argument, NULL, 'o' },
+		{ "live", no_argument, NULL, 'L' }, { "control", required_argument, NULL, 'c' }, { 0, 0, 0, 0 }
 	};
 	cli_source src = { 0 };
-	const char *dir = "out";
+	const char *dir = "out", *control = NULL;
+	bool live = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+hj", opts, NULL)) != -1) {
@@ -81,11 +83,24 @@ int cmd_explain(const cli_cmd *cmd, int argc, char **argv)
 		}
 		if (c == 'i' || c == 'o')
 			dir = c == 'i' ? "in" : "out";
+		else if (c == 'L')
+			live = true;
+		else if (c == 'c')
+			control = optarg;
 		else if (!cli_source_opt(&src, c, optarg))
 			return cli_usage_error(cmd, "bad option");
 	}
 	char **rest = argv + optind;
 	int n = argc - optind;
+	if (control && !live)
+		return cli_usage_error(cmd, "--control goes with --live");
+	if (live) {
+		if (src.builtin || src.psk_file)
+			return cli_usage_error(cmd, "--live asks the running softsad: no policy file or --builtin");
+		ss_pkt_key k;
+		int rc = parse_packet(cmd, dir, n, rest, &k);
+		return rc != CLI_OK ? rc : cli_explain_live(cmd, control, src.json, dir, n, rest);
+	}
 	if (!src.builtin) {
 		if (n < 1)
 			return cli_usage_error(cmd, "expected a policy FILE (or --builtin NAME)");

@@ -20,7 +20,7 @@ static const cli_cmd commands[] = {
 		"  --skip-key-files do not read psk_file files (check a policy where its keys are not)\n"
 		"  --json           print JSON instead of text\n",
 		cmd_check },
-	{ "explain", "[--in|--out] [--json] (FILE | --builtin NAME) SRC DST [PROTO [SPORT DPORT]]",
+	{ "explain", "[--in|--out] [--json] (FILE | --builtin NAME | --live [--control PATH]) SRC DST [PROTO [SPORT DPORT]]",
 		"say which rule and filter a packet matches and what softsa does with it",
 		"Classifies one packet from SRC to DST (IP addresses) with the policy and explains, in\n"
 		"words, what softsa does: permit, block, or negotiate; what happens if the peer is not\n"
@@ -30,8 +30,81 @@ static const cli_cmd commands[] = {
 		"\n"
 		"  --out            the packet leaves this host (SRC is me); the default\n"
 		"  --in             the packet arrives at this host (DST is me)\n"
-		"  --builtin NAME, --psk-file FILE, --no-dns, --skip-key-files, --json: as for check\n",
+		"  --builtin NAME, --psk-file FILE, --no-dns, --skip-key-files, --json: as for check\n"
+		"  --live           ask the running softsad instead of reading a policy: its policy\n"
+		"                   as loaded now, and the association it holds for the pair\n"
+		"  --control PATH   with --live: softsad's control socket (default $SOFTSA_CONTROL,\n"
+		"                   else /run/softsa/control)\n",
 		cmd_explain },
+#define CTL_OPTS "[--json] [--control PATH]"
+#define CTL_HELP \
+	"  --json           print the daemon's result object (doc/control.md) instead of text\n" \
+	"  --control PATH   softsad's control socket (default $SOFTSA_CONTROL, else\n" \
+	"                   /run/softsa/control; root's, mode 0600)\n" \
+	"Exit status 0 on success, 1 when softsad is not running, the socket is not accessible\n" \
+	"or softsad refuses the request (the reason is printed), 2 on bad usage.\n"
+	{ "status", CTL_OPTS, "softsad's version, uptime, ports, policy and associations",
+		"Asks the running softsad for its version, PID, uptime, IKE ports and policy, and\n"
+		"counts the associations it tracks by state.\n\n" CTL_HELP,
+		cmd_status },
+	{ "sas", CTL_OPTS, "list IKE SAs and their CHILD SAs (ESP)",
+		"Lists the IKE SAs with their peer, state, suite, SPIs, age and lifetime, and under each\n"
+		"its CHILD SAs: ESP suite, mode, SPIs in and out, packets and bytes each way, traffic\n"
+		"selectors.\n\n" CTL_HELP,
+		cmd_sas },
+	{ "soft", CTL_OPTS, "list soft associations (peers talked to in the clear)",
+		"Lists the soft associations: address pairs whose traffic goes in the clear because the\n"
+		"peer never answered IKE and the rule allows it (fallback_to_clear), with the rule, why\n"
+		"(peer-silent or peer-unreachable), age, time left before the idle lifetime ends it, and\n"
+		"packets and bytes when the dataplane counts them.\n\n" CTL_HELP,
+		cmd_soft },
+	{ "peers", CTL_OPTS, "list every association: state, attempts, last outcome",
+		"Lists every address pair softsad tracks, whatever its state (idle, negotiating,\n"
+		"secured, soft, blocked), with the IKE attempt, time in that state, rule, packets held,\n"
+		"and the last negotiation's outcome and why.\n\n" CTL_HELP,
+		cmd_peers },
+	{ "stats", "[--json | --prometheus] [--control PATH]", "counters since softsad started",
+		"Prints softsad's counters: negotiations by outcome, soft associations, packets held,\n"
+		"released and dropped, ESP traffic and errors by kind, IKE, dataplane, control.\n"
+		"\n"
+		"  --prometheus     the Prometheus text exposition format, for node_exporter's\n"
+		"                   textfile collector; stable metric names such as\n"
+		"                   softsa_negotiations_total{outcome=\"peer-silent\"}.  When softsad\n"
+		"                   does not answer it still prints softsa_up 0 (and exits 1).\n"
+		CTL_HELP,
+		cmd_stats },
+	{ "reload", CTL_OPTS, "make softsad load its policy file again",
+		"softsad loads its policy file again, as on SIGHUP.  An invalid file leaves the running\n"
+		"policy in force; the error (FILE:LINE:COL: message) is printed and the exit status is 1.\n"
+		"\n" CTL_HELP,
+		cmd_reload },
+	{ "initiate", CTL_OPTS " PEER", "negotiate with PEER (an address) now",
+		"Starts an IKE negotiation with PEER now, as its first packet would; 'softsa peers'\n"
+		"follows it.  Nothing starts when a negotiation is under way or the pair is associated.\n"
+		"\n" CTL_HELP,
+		cmd_initiate },
+	{ "terminate", CTL_OPTS " PEER", "delete the IKE and CHILD SAs with PEER",
+		"Deletes the IKE SAs with PEER and their CHILD SAs (the peer is told).  The next packet\n"
+		"to it negotiates again.\n\n" CTL_HELP,
+		cmd_terminate },
+	{ "flush-soft", CTL_OPTS, "remove every soft association",
+		"Removes every soft association; the next packet to each of those peers negotiates\n"
+		"again (and falls back again if the peer still does not answer).\n\n" CTL_HELP,
+		cmd_flush_soft },
+	{ "monitor", "[--interval SECONDS] [--events] [--count N] " CTL_OPTS, "live view of softsad, or its event stream",
+		"Shows status, peers, soft associations and SAs, refreshed in place every --interval\n"
+		"seconds (default 1), like the Windows IP Security Monitor.  With --events, subscribes\n"
+		"to softsad's event stream instead and prints each event as it comes (negotiation\n"
+		"started/ended, SA up/down, soft association created/expired/upgraded, peer blocked,\n"
+		"policy reloaded).  With --json, one JSON object per refresh or the events as softsad\n"
+		"sends them, one per line.  Ctrl-C ends it (status 0); softsad going away ends it with\n"
+		"status 1.\n"
+		"\n"
+		"  --interval SECONDS  time between refreshes, 0.1 to 3600 (default 1)\n"
+		"  --events            the event stream instead of the view\n"
+		"  --count N           stop after N refreshes or N events\n"
+		CTL_HELP,
+		cmd_monitor },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -62,7 +135,7 @@ static void main_help(FILE *out)
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n'softsa COMMAND --help' describes a command.  'softsa --version' prints the version.\n");
 }
 

@@ -1,5 +1,8 @@
 /* softsad: the softsa daemon.  It owns the sockets, the clock and the signals, and drives
- * the sans-I/O cores (policy agent, IKE engine) with what arrives; see doc/softsad.md. */
+ * the sans-I/O cores (policy agent, IKE engine) and the ESP library with what arrives;
+ * see doc/softsad.md.  This file: options, start-up checks in an order that gives a clear
+ * message for each way of failing, the event loop, and a teardown that leaves nothing
+ * behind. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -12,109 +15,28 @@
 
 #include "base/clock.h"
 #include "base/log.h"
-#include "daemon/control.h"
-#include "daemon/ikesock.h"
-#include "daemon/loop.h"
+#include "daemon/daemon.h"
 #include "daemon/privs.h"
 #include "daemon/signals.h"
-
-#define SOFTSA_VERSION "0.1.0"
-
-typedef struct daemon_opts {
-	const char *control_path;
-	uint16_t ike_port, natt_port;
-} daemon_opts;
-
-typedef struct ss_daemon {
-	daemon_opts o;
-	ss_loop *loop;
-	ss_ctl *ctl;
-	ss_ikesock ike;
-	int sigfd;
-	ss_time started;
-	bool stop;
-	unsigned long ike_in, ike_out, icmp_in, ike_malformed;
-} ss_daemon;
-
-static uint8_t rxbufs[32][65536];
-
-static void on_ike(ss_loop *l, int fd, uint32_t events, void *ctx)
-{
-	ss_daemon *d = ctx;
-	int which = -1;
-	for (int i = 0; i < SS_IKESOCK_N; i++)
-		if (d->ike.fd[i] == fd)
-			which = i;
-	if (which < 0)
-		return;
-	if (events & EPOLLERR) {
-		uint8_t q[2048];
-		ss_icmp_report r;
-		while (ss_ikesock_recv_error(&d->ike, which, q, sizeof(q), &r) == 1)
-			d->icmp_in++;
-	}
-	if (events & EPOLLIN) {
-		ss_dgram dg[32];
-		int n;
-		while ((n = ss_ikesock_recv(&d->ike, which, rxbufs, dg, 32)) > 0) {
-			for (int i = 0; i < n; i++) {
-				if (dg[i].kind == SS_NATT_MALFORMED)
-					d->ike_malformed++;
-				else
-					d->ike_in++;
-			}
-		}
-	}
-}
-
-static void on_signal(ss_loop *l, int fd, uint32_t events, void *ctx)
-{
-	ss_daemon *d = ctx;
-	int sig;
-	while ((sig = ss_signals_read(fd)) != 0) {
-		if (sig == SIGTERM || sig == SIGINT) {
-			SS_INFO("softsad", "signal %d: shutting down", sig);
-			d->stop = true;
-		} else if (sig == SIGHUP) {
-			SS_INFO("softsad", "SIGHUP: reload requested");
-		}
-	}
-}
-
-static const char *cmd_status(void *ctx, json_t *req, json_t **result, const char **message)
-{
-	ss_daemon *d = ctx;
-	*result = json_pack("{s:s, s:i, s:I, s:{s:i, s:i}}", "version", SOFTSA_VERSION,
-			    "pid", (int)getpid(), "uptime_ms", (json_int_t)(ss_now_ms() - d->started),
-			    "ike_ports", "ike", d->ike.port, "natt", d->ike.natt_port);
-	return NULL;
-}
-
-static const char *cmd_stats(void *ctx, json_t *req, json_t **result, const char **message)
-{
-	ss_daemon *d = ctx;
-	ss_ctl_stats cs = ss_ctl_get_stats(d->ctl);
-	*result = json_pack("{s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}}",
-			    "ike", "datagrams_in", (json_int_t)d->ike_in, "datagrams_out", (json_int_t)d->ike_out,
-			    "icmp_errors", (json_int_t)d->icmp_in, "malformed", (json_int_t)d->ike_malformed,
-			    "control", "requests", (json_int_t)cs.requests, "errors", (json_int_t)cs.errors);
-	return NULL;
-}
-
-static const ss_ctl_command commands[] = {
-	{ "status", cmd_status, "daemon version, uptime and ports" },
-	{ "stats", cmd_stats, "counters" },
-};
+#include "dataplane/dataplane.h"
+#include "dataplane/user/user.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: softsad [options]\n"
-		"  --control PATH     control socket (default /run/softsa/control)\n"
-		"  --ike-port N       IKE port (default 500)\n"
-		"  --natt-port N      NAT-T port (default 4500)\n"
-		"  -v, --verbose      debug logging\n"
-		"  -h, --help         this text\n");
+		"usage: softsad (-c FILE | --builtin NAME --psk-file FILE) [options]\n"
+		"  -c, --config FILE   the policy file (YAML, doc/policy.md)\n"
+		"  --builtin NAME      a built-in policy: client, server, secure-server\n"
+		"  --psk-file FILE     pre-shared key for a built-in policy (or to override the file's)\n"
+		"  --control PATH      control socket (default /run/softsa/control)\n"
+		"  --state-dir DIR     keep the downgrade memory in DIR (survives restarts)\n"
+		"  --tun NAME          TUN device (default " SS_DP_TUN_DEFAULT ")\n"
+		"  --ike-port N        IKE port (default 500)\n"
+		"  --natt-port N       NAT-T port (default 4500)\n"
+		"  -v, --verbose       debug logging\n"
+		"  -h, --help          this text\n"
+		"Runs in the foreground and logs to stderr.  SIGHUP reloads the policy (an invalid\n"
+		"file keeps the old one); SIGTERM removes everything softsad installed and exits.\n");
 }
 
 static bool parse_port(const char *s, uint16_t *out)
@@ -131,7 +53,12 @@ static bool parse_port(const char *s, uint16_t *out)
 static int parse_opts(int argc, char **argv, daemon_opts *o)
 {
 	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "builtin", required_argument, NULL, 'b' },
+		{ "psk-file", required_argument, NULL, 'k' },
 		{ "control", required_argument, NULL, 'C' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "tun", required_argument, NULL, 'T' },
 		{ "ike-port", required_argument, NULL, 'P' },
 		{ "natt-port", required_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -139,12 +66,18 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	o->control_path = "/run/softsa/control";
+	o->tun_name = SS_DP_TUN_DEFAULT;
 	o->ike_port = 500;
 	o->natt_port = 4500;
 	int c;
-	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:vh", lo, NULL)) != -1) {
 		switch (c) {
+		case 'c': o->policy_file = optarg; break;
+		case 'b': o->builtin = optarg; break;
+		case 'k': o->psk_file = optarg; break;
 		case 'C': o->control_path = optarg; break;
+		case 'S': o->state_dir = optarg; break;
+		case 'T': o->tun_name = optarg; break;
 		case 'P':
 		case 'N':
 			if (!parse_port(optarg, c == 'P' ? &o->ike_port : &o->natt_port)) {
@@ -161,29 +94,64 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 		fprintf(stderr, "softsad: unexpected argument: %s\n", argv[optind]);
 		return 1;
 	}
+	if (!o->policy_file == !o->builtin) {
+		fprintf(stderr, "softsad: give a policy: -c FILE or --builtin NAME (see --help)\n");
+		return 1;
+	}
+	if (strlen(o->tun_name) >= 16) {
+		fprintf(stderr, "softsad: TUN name too long: %s\n", o->tun_name);
+		return 1;
+	}
 	return 0;
 }
 
-static int run(ss_daemon *d)
+void dm_drain(ss_daemon *d, ss_time now)
 {
-	char err[256];
-	if (!ss_privs_check(err, sizeof(err))) {
-		fprintf(stderr, "softsad: %s\n", err);
-		return 1;
+	size_t n;
+	int guard = 0;
+	do {
+		n = dm_ike_drain(d, now);
+		n += dm_agent_drain(d, now);
+		dm_tx_flush(d);
+	} while (n && ++guard < 1000);
+}
+
+static void on_signal(ss_loop *l, int fd, uint32_t events, void *ctx)
+{
+	ss_daemon *d = ctx;
+	int sig;
+	while ((sig = ss_signals_read(fd)) != 0) {
+		if (sig == SIGTERM || sig == SIGINT) {
+			SS_INFO(SUB, "signal %d: shutting down", sig);
+			d->stop = true;
+		} else if (sig == SIGHUP) {
+			char err[700];
+			SS_INFO(SUB, "SIGHUP: reloading the policy");
+			dm_reload(d, err, sizeof(err));
+		}
 	}
-	d->loop = ss_loop_new();
-	d->sigfd = ss_signals_open();
-	if (!d->loop || d->sigfd < 0 || !ss_loop_add(d->loop, d->sigfd, EPOLLIN, on_signal, d)) {
-		fprintf(stderr, "softsad: cannot set up the event loop: %s\n", strerror(errno));
-		return 1;
+}
+
+static ss_dp_fd dp_fds[8];
+static size_t n_dp_fds;
+
+static void on_dp(ss_loop *l, int fd, uint32_t events, void *ctx)
+{
+	ss_daemon *d = ctx;
+	for (size_t i = 0; i < n_dp_fds; i++) {
+		if (dp_fds[i].fd != fd)
+			continue;
+		switch (dp_fds[i].role) {
+		case SS_DP_FD_OUTBOUND: dm_on_outbound(d); break;
+		case SS_DP_FD_ESP: dm_on_esp(d); break;
+		case SS_DP_FD_NOTICE: dm_on_notices(d); break;
+		}
+		return;
 	}
-	if (!ss_ikesock_open(&d->ike, d->o.ike_port, d->o.natt_port, 0, err, sizeof(err))) {
-		fprintf(stderr, "softsad: %s\n", err);
-		return 1;
-	}
-	for (int i = 0; i < SS_IKESOCK_N; i++)
-		if (d->ike.fd[i] >= 0)
-			ss_loop_add(d->loop, d->ike.fd[i], EPOLLIN, on_ike, d);
+}
+
+static bool open_control(ss_daemon *d, char *err, size_t errlen)
+{
 	/* The default socket lives in /run/softsa, root's alone. */
 	char dir[256];
 	snprintf(dir, sizeof(dir), "%s", d->o.control_path);
@@ -191,44 +159,117 @@ static int run(ss_daemon *d)
 	if (slash && slash != dir) {
 		*slash = '\0';
 		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-			fprintf(stderr, "softsad: cannot create %s: %s\n", dir, strerror(errno));
-			return 1;
+			snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+			return false;
 		}
 	}
-	d->ctl = ss_ctl_open(d->loop, d->o.control_path, commands,
-			     sizeof(commands) / sizeof(commands[0]), d, err, sizeof(err));
-	if (!d->ctl) {
-		fprintf(stderr, "softsad: %s\n", err);
-		return 1;
+	d->ctl = ss_ctl_open(d->loop, d->o.control_path, dm_commands, dm_n_commands, d, err, errlen);
+	return d->ctl != NULL;
+}
+
+static bool open_dataplane(ss_daemon *d, char *err, size_t errlen)
+{
+	ss_dp_user_config cfg;
+	ss_dp_user_config_default(&cfg);
+	snprintf(cfg.tun_name, sizeof(cfg.tun_name), "%s", d->o.tun_name);
+	/* ESP in UDP (RFC 3948) leaves from our NAT-T sockets, so that it carries port 4500. */
+	cfg.esp_udp_fd4 = d->ike.fd[SS_IKESOCK_V4_4500];
+	cfg.esp_udp_fd6 = d->ike.fd[SS_IKESOCK_V6_4500];
+	cfg.ipv6 = d->ike.fd[SS_IKESOCK_V6_500] >= 0;
+	if (ss_dp_user_open(&cfg, (ss_dp **)&d->dp, err, errlen) < 0)
+		return false;
+	n_dp_fds = ss_dp_poll_fds(d->dp, dp_fds, 8);
+	for (size_t i = 0; i < n_dp_fds; i++)
+		if (!ss_loop_add(d->loop, dp_fds[i].fd, EPOLLIN, on_dp, d)) {
+			snprintf(err, errlen, "cannot watch the dataplane: %s", strerror(errno));
+			return false;
+		}
+	return true;
+}
+
+static int start(ss_daemon *d)
+{
+	char err[700];
+	if (!ss_privs_check(err, sizeof(err)))
+		goto fail;
+	d->loop = ss_loop_new();
+	d->sigfd = ss_signals_open();
+	if (!d->loop || d->sigfd < 0 || !ss_loop_add(d->loop, d->sigfd, EPOLLIN, on_signal, d)) {
+		snprintf(err, sizeof(err), "cannot set up the event loop: %s", strerror(errno));
+		goto fail;
 	}
+	ss_dp_user_config dflt;
+	ss_dp_user_config_default(&dflt);
+	/* IKE carries the dataplane's bypass mark: it must never be captured. */
+	if (!ss_ikesock_open(&d->ike, d->o.ike_port, d->o.natt_port, dflt.bypass_mark, err, sizeof(err)))
+		goto fail;
+	for (int i = 0; i < SS_IKESOCK_N; i++)
+		if (d->ike.fd[i] >= 0)
+			ss_loop_add(d->loop, d->ike.fd[i], EPOLLIN, dm_on_ike_socket, d);
+	if (!dm_ike_start(d, err, sizeof(err)) || !open_dataplane(d, err, sizeof(err)) ||
+	    !dm_policy_start(d, err, sizeof(err)) || !open_control(d, err, sizeof(err)))
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "softsad: %s\n", err);
+	return 1;
+}
+
+static int run(ss_daemon *d)
+{
 	d->started = ss_now_ms();
-	SS_INFO("softsad", "started: IKE on UDP %u and %u, control on %s", d->ike.port,
-		d->ike.natt_port, d->o.control_path);
+	SS_INFO(SUB, "started: policy \"%s\", IKE on UDP %u and %u, TUN %s, control on %s", dm_policy_name(d),
+		d->ike.port, d->ike.natt_port, d->o.tun_name, d->o.control_path);
 	while (!d->stop) {
-		if (ss_loop_run_once(d->loop, SS_NEVER, 1000) < 0) {
-			SS_ERR("softsad", "event loop: %s", strerror(errno));
+		/* One deadline: the earliest of the agent's, the engine's and the ESP lifetimes. */
+		ss_time deadline = ss_time_min(dm_agent_deadline(d), dm_ike_deadline(d));
+		if (ss_loop_run_once(d->loop, deadline, 1000) < 0) {
+			SS_ERR(SUB, "event loop: %s", strerror(errno));
 			return 1;
 		}
+		ss_time now = ss_now_ms();
+		dm_ike_timer(d, now);
+		dm_agent_timer(d, now);
+		dm_drain(d, now);
 	}
 	return 0;
 }
 
+static void teardown(ss_daemon *d)
+{
+	ss_ctl_close(d->ctl);
+	d->ctl = NULL;
+	if (d->dp)
+		ss_dp_close(d->dp);
+	d->dp = NULL;
+	dm_held_clear(&d->held);
+	if (d->agent)
+		dm_policy_stop(d);
+	dm_ike_stop(d);
+	ss_ikesock_close(&d->ike);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	ss_loop_free(d->loop);
+}
+
 int main(int argc, char **argv)
 {
-	ss_daemon d;
-	memset(&d, 0, sizeof(d));
-	d.sigfd = -1;
-	for (int i = 0; i < SS_IKESOCK_N; i++)
-		d.ike.fd[i] = -1;
-	if (parse_opts(argc, argv, &d.o) != 0)
+	ss_daemon *d = calloc(1, sizeof(*d));
+	if (!d)
 		return 1;
-	int rc = run(&d);
-	ss_ctl_close(d.ctl);
-	ss_ikesock_close(&d.ike);
-	if (d.sigfd >= 0)
-		close(d.sigfd);
-	ss_loop_free(d.loop);
+	d->sigfd = -1;
+	d->next_handle = 1;
+	d->state_due = SS_NEVER;
+	for (int i = 0; i < SS_IKESOCK_N; i++)
+		d->ike.fd[i] = -1;
+	int rc = parse_opts(argc, argv, &d->o);
 	if (rc == 0)
-		SS_INFO("softsad", "stopped");
+		rc = start(d);
+	if (rc == 0)
+		rc = run(d);
+	teardown(d);
+	if (rc == 0)
+		SS_INFO(SUB, "stopped");
+	free(d);
 	return rc;
 }

@@ -42,7 +42,15 @@ typedef struct ss_dp_filter {
 	 * "accept unsecured communication, but always respond using IPsec") or dropped.  They
 	 * are reported to the daemon either way. */
 	bool accept_inbound_clear;
+	/* What a match means (enum ss_dp_verdict).  NEGOTIATE, the default, is all of the above;
+	 * PERMIT and BLOCK are a policy's permit / block rules more specific than a negotiate
+	 * filter they overlap (e.g. "ICMP in the clear"): accepted, or dropped, both ways, without
+	 * the daemon.  Filters are tried in the order given and the first match wins, so the
+	 * daemon passes them most specific first. */
+	uint8_t verdict;
 } ss_dp_filter;
+
+enum ss_dp_verdict { SS_DP_NEGOTIATE = 0, SS_DP_PERMIT, SS_DP_BLOCK };
 
 enum ss_dp_peer_state {
 	SS_DP_PEER_NONE = 0, /* unknown: outbound captured, inbound reported */
@@ -95,7 +103,9 @@ typedef struct ss_dp_stats {
 	uint64_t out_gso;                 /* TCP super-packets split (IFF_VNET_HDR offloads) */
 	uint64_t released, release_err;
 	uint64_t esp_tx, esp_tx_err, esp_rx;
+	uint64_t esp_tx_gso;              /* UDP GSO sends, each carrying several ESP packets */
 	uint64_t delivered, deliver_err;
+	uint64_t deliver_gso;             /* coalesced TCP writes (IFF_VNET_HDR), several packets each */
 	uint64_t notices, malformed;      /* malformed: unparsable packets dropped and counted */
 } ss_dp_stats;
 
@@ -123,7 +133,7 @@ struct ss_dp {
 /* Ends everything the backend installed (the userspace one removes its table, rules,
  * routes and TUN device). */
 static inline void ss_dp_close(ss_dp *dp) { if (dp) dp->ops->close(dp); }
-/* Replaces the whole set of negotiate filters atomically. */
+/* Replaces the whole set of filters atomically (first match wins, in the given order). */
 static inline int ss_dp_set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n) { return dp->ops->set_filters(dp, f, n); }
 /* Puts peer in state st (removing it from any other set); timeout applies to SOFT only
  * (SS_NEVER = until changed).  SS_DP_PEER_NONE forgets the peer. */

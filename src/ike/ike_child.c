@@ -37,31 +37,33 @@ static uint64_t spi_from(const uint8_t *p, size_t n)
 	return v;
 }
 
-/* Our KE for a fresh DH of this group; false on failure. */
-static bool put_ke(ike_sa *sa, ss_ike_writer *w, uint16_t group)
+/* Our KE for a fresh DH of this group, kept in *dh; false on failure.  As initiator *dh is
+ * sa->dh (it must survive until the response); as responder a local one, so that answering
+ * the peer never disturbs our own request in flight. */
+static bool put_ke(ss_dh **dh, ss_ike_writer *w, uint16_t group)
 {
 	uint8_t ke[SS_DH_PUB_MAX];
 	size_t len = ss_dh_pub_len(group);
-	ss_dh_free(sa->dh);
-	sa->dh = ss_dh_new(group);
-	if (!sa->dh || !ss_dh_public(sa->dh, ke, len))
+	ss_dh_free(*dh);
+	*dh = ss_dh_new(group);
+	if (!*dh || !ss_dh_public(*dh, ke, len))
 		return false;
 	ss_ikew_ke(w, group, ke, len);
 	return true;
 }
 
 /* g^ir from the peer's KE with our DH (then dropped); *len 0 without a group. */
-static bool shared(ike_sa *sa, const ss_ike_msg *m, uint16_t group, uint8_t *gir, size_t *len)
+static bool shared(ss_dh **dh, const ss_ike_msg *m, uint16_t group, uint8_t *gir, size_t *len)
 {
 	*len = 0;
 	if (group == SS_DH_NONE)
 		return true;
-	if (!sa->dh || !ss_ike_has(m, SS_PL_KE) || m->ke.group != group)
+	if (!*dh || !ss_ike_has(m, SS_PL_KE) || m->ke.group != group)
 		return false;
 	*len = ss_dh_secret_len(group);
-	bool ok = ss_dh_derive(sa->dh, m->ke.data.p, m->ke.data.len, gir, *len) == SS_DH_OK;
-	ss_dh_free(sa->dh);
-	sa->dh = NULL;
+	bool ok = ss_dh_derive(*dh, m->ke.data.p, m->ke.data.len, gir, *len) == SS_DH_OK;
+	ss_dh_free(*dh);
+	*dh = NULL;
 	return ok;
 }
 
@@ -97,7 +99,7 @@ static bool start_child(ss_ike_engine *e, ike_sa *sa, ike_child *old, ss_time no
 	ss_ikew_sa(&w, sap);
 	free(sap);
 	ss_ikew_nonce(&w, sa->xn, sa->xn_len);
-	if (pfs != SS_DH_NONE && !put_ke(sa, &w, pfs))
+	if (pfs != SS_DH_NONE && !put_ke(&sa->dh, &w, pfs))
 		return false;
 	ss_ike_ts_pl tsl, tsr;
 	if (old) {
@@ -150,7 +152,7 @@ bool ss_ike_rekey_ike(ss_ike_engine *e, uint32_t h, ss_time now)
 	prop_build_ike(&sap, &sa->suite, 1, spi, 8);
 	ss_ikew_sa(&w, &sap);
 	ss_ikew_nonce(&w, sa->xn, sa->xn_len);
-	if (!put_ke(sa, &w, sa->suite.dh))
+	if (!put_ke(&sa->dh, &w, sa->suite.dh))
 		return false;
 	ss_ikew_finish(&w);
 	if (!sa_request(e, sa, SS_IKE_CREATE_CHILD_SA, &w, now))
@@ -181,7 +183,7 @@ static void child_done(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, enum ike_op 
 		why = "responder's CHILD SA is not one we offered";
 	else if (!ts_subset(&m->tsi, &tsl) || !ts_subset(&m->tsr, &tsr))
 		why = "responder's selectors exceed ours";
-	else if (!shared(sa, m, es.dh, gir, &glen))
+	else if (!shared(&sa->dh, m, es.dh, gir, &glen))
 		why = "PFS key exchange failed";
 	else if (!ss_child_keys_derive(&ck, &es, &sa->keys, glen ? gir : NULL, glen, sa->xn,
 				       sa->xn_len, m->nonce.p, m->nonce.len))
@@ -196,6 +198,25 @@ static void child_done(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, enum ike_op 
 	ss_child_keys_wipe(&ck);
 	ci.rekey_of = old ? old->info.spi_in : 0;
 	child_up(e, sa, &ci, now);
+	if (op == OP_REKEY_CHILD && sa->coll_spi) {
+		/* §2.8.1: both sides rekeyed the same CHILD SA.  The new SA made with the lowest
+		 * of the four nonces is redundant; its creator deletes it, and the other rekey's
+		 * initiator deletes the old one.  Both ends compare the same nonces. */
+		const uint8_t *mine = sa->xn;
+		size_t mine_len = sa->xn_len;
+		if (nonce_cmp(m->nonce.p, m->nonce.len, mine, mine_len) < 0) {
+			mine = m->nonce.p;
+			mine_len = m->nonce.len;
+		}
+		bool we_lose = nonce_cmp(mine, mine_len, sa->coll_nonce, sa->coll_nonce_len) < 0;
+		SS_INFO(SUB, "SA %u: CHILD rekey collision, %s rekey is redundant", sa->handle,
+			we_lose ? "our" : "the peer's");
+		sa->coll_spi = 0;
+		if (we_lose) {
+			child_send_delete(e, sa, ci.spi_in, now);
+			return;
+		}
+	}
 	/* §1.3.3: the rekeying side deletes the old CHILD SA once the new one is up. */
 	if (old)
 		child_send_delete(e, sa, ci.rekey_of, now);
@@ -211,7 +232,11 @@ static ike_sa *ike_successor(ss_ike_engine *e, ike_sa *old, bool initiator, uint
 	if (!n)
 		return NULL;
 	sa_leave_half_open(e, n);
+	/* sa_new() indexed an initiator under its own fresh SPIi: re-enter under the real one. */
+	if (n->indexed)
+		sa_unindex(e, n);
 	n->spi_i = spi_i;
+	sa_index(e, n);
 	n->spi_r = spi_r;
 	n->suite = *s;
 	n->natt = old->natt;
@@ -249,7 +274,7 @@ static void ike_rekey_done(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time 
 	size_t glen = 0;
 	const ss_ike_proposal *p = ss_ike_has(m, SS_PL_SA) && m->sa.n == 1 ? &m->sa.prop[0] : NULL;
 	bool ok = p && p->spi_size == 8 && ss_ike_has(m, SS_PL_NONCE) &&
-		  prop_accept_ike(&m->sa, &sa->suite, 1, &s) && shared(sa, m, s.dh, gir, &glen) &&
+		  prop_accept_ike(&m->sa, &sa->suite, 1, &s) && shared(&sa->dh, m, s.dh, gir, &glen) &&
 		  ike_successor(e, sa, true, sa->new_spi, spi_from(p->spi, 8), &s, gir, glen, sa->xn,
 				sa->xn_len, m->nonce.p, m->nonce.len, now);
 	ss_wipe(gir, sizeof(gir));
@@ -310,6 +335,9 @@ static void child_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time n
 		old = rk->spi_size == 4 ? child_by_spi_out(sa, (uint32_t)spi_from(rk->spi, 4)) : NULL;
 		if (!old)
 			return refuse(e, sa, SS_N_CHILD_SA_NOT_FOUND, 0);
+		/* §2.25: we rekeyed it already and are deleting it. */
+		if (sa->op == OP_DELETE_CHILD && sa->op_spi == old->info.spi_in)
+			return refuse(e, sa, SS_N_TEMPORARY_FAILURE, 0);
 	}
 	ss_esp_suite es;
 	uint8_t num = 0, inner[SS_IKE_BUF], nr[SS_IKE_NONCE_LEN], gir[SS_DH_SECRET_MAX];
@@ -320,24 +348,27 @@ static void child_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time n
 		return refuse(e, sa, err, 0);
 	if (es.dh != SS_DH_NONE && (!ss_ike_has(m, SS_PL_KE) || m->ke.group != es.dh))
 		return refuse(e, sa, SS_N_INVALID_KE_PAYLOAD, es.dh);
-	sa->child_spi = new_child_spi();
+	/* Not sa->child_spi: that belongs to our own request, which may be in flight. */
+	uint32_t my_spi = new_child_spi();
 	ss_ike_writer w;
 	ss_ikew_init_inner(&w, inner, sizeof(inner));
 	if (sa->cfg->mode == SS_MODE_TRANSPORT)
 		ss_ikew_notify(&w, 0, NULL, 0, SS_N_USE_TRANSPORT_MODE, NULL, 0);
 	ss_ike_sa_pl sap;
-	prop_build_esp(&sap, &es, 1, sa->child_spi, true);
+	prop_build_esp(&sap, &es, 1, my_spi, true);
 	sap.prop[0].num = num;
 	ss_ikew_sa(&w, &sap);
 	size_t glen = 0;
 	ss_child_keys ck;
-	bool ok = sa->child_spi && ss_random(nr, sizeof(nr));
+	ss_dh *dh = NULL;
+	bool ok = my_spi && ss_random(nr, sizeof(nr));
 	if (ok) {
 		ss_ikew_nonce(&w, nr, sizeof(nr));
-		ok = (es.dh == SS_DH_NONE || put_ke(sa, &w, es.dh)) && shared(sa, m, es.dh, gir, &glen) &&
+		ok = (es.dh == SS_DH_NONE || put_ke(&dh, &w, es.dh)) && shared(&dh, m, es.dh, gir, &glen) &&
 		     ss_child_keys_derive(&ck, &es, &sa->keys, glen ? gir : NULL, glen, m->nonce.p,
 					  m->nonce.len, nr, sizeof(nr));
 	}
+	ss_dh_free(dh);
 	ss_wipe(gir, sizeof(gir));
 	if (!ok)
 		return refuse(e, sa, SS_N_NO_PROPOSAL_CHOSEN, 0);
@@ -346,9 +377,19 @@ static void child_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time n
 	ss_ikew_finish(&w);
 	sa_respond(e, sa, SS_IKE_CREATE_CHILD_SA, &w);
 	ss_ike_child_info ci;
-	child_info(sa, &ck, false, sa->child_spi, peer_spi, &tnr, &tni, &ci);
+	child_info(sa, &ck, false, my_spi, peer_spi, &tnr, &tni, &ci);
 	ss_child_keys_wipe(&ck);
 	ci.rekey_of = old ? old->info.spi_in : 0;
+	if (old) {
+		old->rekey_at = SS_NEVER;  /* the peer took care of it */
+		if (sa->op == OP_REKEY_CHILD && sa->op_spi == old->info.spi_in) {
+			/* Our own rekey of it is in flight: remember this exchange's lower nonce. */
+			bool ni_low = nonce_cmp(m->nonce.p, m->nonce.len, nr, sizeof(nr)) < 0;
+			sa->coll_spi = ci.spi_in;
+			sa->coll_nonce_len = ni_low ? m->nonce.len : sizeof(nr);
+			memcpy(sa->coll_nonce, ni_low ? m->nonce.p : nr, sa->coll_nonce_len);
+		}
+	}
 	child_up(e, sa, &ci, now);
 }
 
@@ -356,7 +397,8 @@ static void ike_rekey_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_ti
 {
 	ss_ike_suite s;
 	uint8_t num = 0;
-	if (!prop_select_ike(&m->sa, sa->cfg->ike, sa->cfg->n_ike, &s, &num))
+	uint16_t ke = ss_ike_has(m, SS_PL_KE) ? m->ke.group : 0;
+	if (!prop_select_ike(&m->sa, sa->cfg->ike, sa->cfg->n_ike, ke, &s, &num))
 		return refuse(e, sa, SS_N_NO_PROPOSAL_CHOSEN, 0);
 	const ss_ike_proposal *p = NULL;
 	for (unsigned i = 0; i < m->sa.n; i++)
@@ -376,11 +418,13 @@ static void ike_rekey_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_ti
 	sap.prop[0].num = num;
 	ss_ikew_sa(&w, &sap);
 	size_t glen = 0;
+	ss_dh *dh = NULL;
 	bool ok = my_spi && ss_random(nr, sizeof(nr));
 	if (ok) {
 		ss_ikew_nonce(&w, nr, sizeof(nr));
-		ok = put_ke(sa, &w, s.dh) && shared(sa, m, s.dh, gir, &glen);
+		ok = put_ke(&dh, &w, s.dh) && shared(&dh, m, s.dh, gir, &glen);
 	}
+	ss_dh_free(dh);
 	ss_ikew_finish(&w);
 	/* The answer goes under the old keys, before the successor takes the children. */
 	if (ok)
@@ -406,12 +450,14 @@ void child_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	}
 	if (!ss_ike_has(m, SS_PL_SA) || !ss_ike_has(m, SS_PL_NONCE) || m->sa.n == 0)
 		return refuse(e, sa, SS_N_INVALID_SYNTAX, 0);
-	if (m->sa.prop[0].proto == SS_PROTO_IKE)
+	if (m->sa.prop[0].proto == SS_PROTO_IKE && sa->out.req)
+		/* §2.25: not while a request of ours is in flight on this SA (that includes a
+		 * colliding IKE rekey of our own): the successor would strand its answer. */
+		refuse(e, sa, SS_N_TEMPORARY_FAILURE, 0);
+	else if (m->sa.prop[0].proto == SS_PROTO_IKE)
 		ike_rekey_respond(e, sa, m, now);
 	else
 		child_respond(e, sa, m, now);
-	ss_dh_free(sa->dh);
-	sa->dh = NULL;
 }
 
 /* ---- Lifetimes ---- */

@@ -36,7 +36,8 @@ ss_ike_engine *ss_ike_engine_new(const ss_ike_engine_params *p)
 		return NULL;
 	e->p = *p;
 	e->next_handle = 1;
-	if (!ss_random(e->cookie_secret, sizeof(e->cookie_secret))) {
+	if (!ss_random(e->cookie_secret, sizeof(e->cookie_secret)) ||
+	    !ss_random(&e->hash_seed, sizeof(e->hash_seed))) {
 		free(e);
 		return NULL;
 	}
@@ -61,6 +62,7 @@ void ss_ike_engine_free(ss_ike_engine *e)
 	while (ss_ike_next_action(e, &a))
 		;
 	wipe_prev(e);
+	ss_free_secret(e->act, e->act_cap * sizeof(*e->act));
 	ss_wipe(e, sizeof(*e));
 	free(e);
 }
@@ -70,23 +72,56 @@ void eng_begin(ss_ike_engine *e)
 	wipe_prev(e);
 }
 
-static ss_ike_action *act_push(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_kind k)
+/* Room for one more action at the tail: slide the pending ones to the front, or grow.  The
+ * old array is wiped before it is freed: actions carry CHILD SA keys. */
+static bool act_room(ss_ike_engine *e)
 {
-	if (e->act_n == MAX_ACTIONS) {
-		SS_WARN(SUB, "action queue full: dropping an action of kind %d", k);
+	if (e->act_head + e->act_n < e->act_cap)
+		return true;
+	if (e->act_head > 0) {
+		memmove(e->act, e->act + e->act_head, e->act_n * sizeof(*e->act));
+		ss_wipe(e->act + e->act_n, e->act_head * sizeof(*e->act));
+		e->act_head = 0;
+		return true;
+	}
+	size_t cap = e->act_cap ? 2 * e->act_cap : ACT_INITIAL;
+	if (cap > ACT_MAX)
+		return false;
+	ike_act *n = calloc(cap, sizeof(*n));
+	if (!n)
+		return false;
+	if (e->act_cap) {
+		memcpy(n, e->act, e->act_cap * sizeof(*n));
+		ss_wipe(e->act, e->act_cap * sizeof(*n));
+	}
+	free(e->act);
+	e->act = n;
+	e->act_cap = cap;
+	return true;
+}
+
+static ike_act *act_push_slot(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_kind k)
+{
+	if (!act_room(e)) {
+		SS_WARN(SUB, "action queue full (%zu): dropping an action of kind %d", e->act_n, k);
 		return NULL;
 	}
-	size_t i = (e->act_head + e->act_n++) % MAX_ACTIONS;
-	ss_ike_action *a = &e->act[i];
-	memset(a, 0, sizeof(*a));
-	e->act_data[i] = NULL;
+	ike_act *slot = &e->act[e->act_head + e->act_n++];
+	memset(slot, 0, sizeof(*slot));
+	ss_ike_action *a = &slot->a;
 	a->kind = k;
 	if (sa) {
 		a->sa = sa->handle;
 		a->local = sa->local;
 		a->remote = sa->remote;
 	}
-	return a;
+	return slot;
+}
+
+static ss_ike_action *act_push(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_kind k)
+{
+	ike_act *slot = act_push_slot(e, sa, k);
+	return slot ? &slot->a : NULL;
 }
 
 static void send_raw(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
@@ -97,16 +132,16 @@ static void send_raw(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
 		return;
 	memset(copy, 0, mk);
 	memcpy(copy + mk, p, len);
-	ss_ike_action *a = act_push(e, sa, SS_IKE_ACT_SEND);
-	if (!a) {
+	ike_act *slot = act_push_slot(e, sa, SS_IKE_ACT_SEND);
+	if (!slot) {
 		free(copy);
 		return;
 	}
-	a->local = *local;
-	a->remote = *remote;
-	a->data = copy;
-	a->len = len + mk;
-	e->act_data[(e->act_head + e->act_n - 1) % MAX_ACTIONS] = copy;
+	slot->a.local = *local;
+	slot->a.remote = *remote;
+	slot->a.data = copy;
+	slot->a.len = len + mk;
+	slot->data = copy;
 	e->st.tx++;
 }
 
@@ -159,13 +194,13 @@ bool ss_ike_next_action(ss_ike_engine *e, ss_ike_action *out)
 	wipe_prev(e);
 	if (e->act_n == 0)
 		return false;
-	size_t i = e->act_head;
-	e->prev = e->act[i];
-	e->prev_data = e->act_data[i];
-	e->act_data[i] = NULL;
-	ss_wipe(&e->act[i], sizeof(e->act[i]));
-	e->act_head = (e->act_head + 1) % MAX_ACTIONS;
-	e->act_n--;
+	ike_act *slot = &e->act[e->act_head];
+	e->prev = slot->a;
+	e->prev_data = slot->data;
+	ss_wipe(slot, sizeof(*slot));
+	e->act_head++;
+	if (--e->act_n == 0)
+		e->act_head = 0;
 	*out = e->prev;
 	return true;
 }
@@ -213,7 +248,8 @@ static void dispatch(ss_ike_engine *e, ss_ike_msg *m, const uint8_t *p, size_t l
 	}
 	/* The I flag says who sent it: it must be the other side's role. */
 	if (!!(h->flags & SS_IKE_FLAG_INITIATOR) == sa->initiator) {
-		SS_DEBUG(SUB, "expected I flag %d, got %d", !sa->initiator, !sa->initiator ^ 1);
+		SS_DEBUG(SUB, "expected I flag %d, got %d", !sa->initiator,
+			 !!(h->flags & SS_IKE_FLAG_INITIATOR));
 		e->st.dropped++;
 		return;
 	}

@@ -206,21 +206,53 @@ void init_version_reply(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endp
 	stateless_reply(e, m, local, remote, SS_N_INVALID_MAJOR_VERSION, NULL, 0);
 }
 
-/* §2.6: cookie = prf(secret, Ni | IPi | SPIi), recomputable without state. */
-static bool make_cookie(const ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *remote,
-			uint8_t out[32])
+/* §2.6: cookie = <generation> | prf(secret, Ni | IPi | SPIi), recomputable without state. */
+#define COOKIE_LEN 33
+
+static bool make_cookie(const uint8_t secret[32], uint8_t gen, const ss_ike_msg *m,
+			const ss_ike_endpoint *remote, uint8_t out[COOKIE_LEN])
 {
 	uint8_t spi[8];
 	for (int i = 0; i < 8; i++)
 		spi[i] = (uint8_t)(m->hdr.spi_i >> (56 - 8 * i));
 	ss_chunk in[3] = { SS_CHUNK(m->nonce.p, m->nonce.len),
 			   SS_CHUNK(remote->addr.a, 16), SS_CHUNK(spi, 8) };
-	return ss_prf_v(SS_PRF_HMAC_SHA2_256, e->cookie_secret, sizeof(e->cookie_secret), in, 3, out);
+	out[0] = gen;
+	return ss_prf_v(SS_PRF_HMAC_SHA2_256, secret, 32, in, 3, out + 1);
+}
+
+/* A new secret every COOKIE_ROTATE_MS; cookies of the previous one are still honoured. */
+static void rotate_cookie_secret(ss_ike_engine *e, ss_time now)
+{
+	if (e->cookie_since == 0)
+		e->cookie_since = now;
+	if (now - e->cookie_since < COOKIE_ROTATE_MS)
+		return;
+	uint8_t fresh[32];
+	if (!ss_random(fresh, sizeof(fresh)))
+		return;
+	memcpy(e->cookie_prev, e->cookie_secret, 32);
+	memcpy(e->cookie_secret, fresh, 32);
+	ss_wipe(fresh, sizeof(fresh));
+	e->cookie_gen++;
+	e->cookie_since = now;
+}
+
+static bool cookie_valid(const ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *remote)
+{
+	const ss_ike_notify_pl *ck = ss_ike_find_notify(m, SS_N_COOKIE);
+	if (!ck || ck->data.len != COOKIE_LEN)
+		return false;
+	uint8_t gen = ck->data.p[0], want[COOKIE_LEN];
+	const uint8_t *secret = gen == e->cookie_gen ? e->cookie_secret :
+				gen == (uint8_t)(e->cookie_gen - 1) ? e->cookie_prev : NULL;
+	return secret && make_cookie(secret, gen, m, remote, want) &&
+	       ss_ct_eq(ck->data.p, want, COOKIE_LEN);
 }
 
 /* True when the request may go on; false when it was answered or dropped. */
 static bool admit(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *local,
-		  const ss_ike_endpoint *remote)
+		  const ss_ike_endpoint *remote, ss_time now)
 {
 	if (e->st.half_open >= e->p.max_half_open) {
 		e->st.half_open_refused++;
@@ -228,12 +260,12 @@ static bool admit(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *
 	}
 	if (e->st.half_open < e->p.cookie_threshold)
 		return true;
-	uint8_t want[32];
-	if (!make_cookie(e, m, remote, want))
-		return false;
-	const ss_ike_notify_pl *ck = ss_ike_find_notify(m, SS_N_COOKIE);
-	if (ck && ck->data.len == sizeof(want) && ss_ct_eq(ck->data.p, want, sizeof(want)))
+	rotate_cookie_secret(e, now);
+	if (cookie_valid(e, m, remote))
 		return true;
+	uint8_t want[COOKIE_LEN];
+	if (!make_cookie(e->cookie_secret, e->cookie_gen, m, remote, want))
+		return false;
 	stateless_reply(e, m, local, remote, SS_N_COOKIE, want, sizeof(want));
 	e->st.cookies_sent++;
 	return false;
@@ -297,12 +329,12 @@ void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, si
 		}
 		return;
 	}
-	if (!well_formed_request(e, m, len) || !admit(e, m, local, remote))
+	if (!well_formed_request(e, m, len) || !admit(e, m, local, remote, now))
 		return;
 	const ss_ike_config *cfg = e->p.lookup ? e->p.lookup(e->p.lookup_ctx, local, remote, NULL) : NULL;
 	ss_ike_suite s;
 	uint8_t num = 0;
-	if (!cfg || !prop_select_ike(&m->sa, cfg->ike, cfg->n_ike, &s, &num)) {
+	if (!cfg || !prop_select_ike(&m->sa, cfg->ike, cfg->n_ike, m->ke.group, &s, &num)) {
 		stateless_reply(e, m, local, remote, SS_N_NO_PROPOSAL_CHOSEN, NULL, 0);
 		return;
 	}
@@ -315,6 +347,7 @@ void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, si
 	if (!sa)
 		return;
 	sa->spi_i = m->hdr.spi_i;
+	sa_index(e, sa);
 	sa->suite = s;
 	sa->dh = ss_dh_new(s.dh);
 	memcpy(sa->ni, m->nonce.p, m->nonce.len);

@@ -8,7 +8,8 @@
 #define SS_IKE_NONCE_LEN 32
 #define SS_IKE_BUF 4096
 #define SS_IKE_MAX_CHILD 4
-#define SS_IKE_MAX_INIT_MSG 2048   /* bounded memory per half-open SA: larger SA_INITs dropped */
+#define SS_IKE_MAX_INIT_MSG 2048
+#define COOKIE_ROTATE_MS (5 * 60 * 1000)   /* bounded memory per half-open SA: larger SA_INITs dropped */
 
 /* §2 life of an IKE SA.  Transitions are the table in ike_sa.c; sa_set_state() refuses
  * anything else. */
@@ -94,24 +95,47 @@ typedef struct ike_sa {
 	size_t xn_len;
 	uint64_t new_spi;      /* OP_REKEY_IKE: our SPI of the new IKE SA */
 	bool rekeyed;          /* superseded by a new IKE SA: its children moved there */
+	/* §2.8.1 CHILD rekey collision: the child we made answering the peer's rekey of the
+	 * CHILD SA we were rekeying too, and the lower nonce of that exchange. */
+	uint32_t coll_spi;
+	uint8_t coll_nonce[256];
+	size_t coll_nonce_len;
 	ss_time rekey_at;      /* when we rekey this IKE SA (we initiated it), else SS_NEVER */
 	ss_time keepalive_at;  /* next NAT keepalive when we are behind a NAT, else SS_NEVER */
 	ike_child child[SS_IKE_MAX_CHILD];
-	struct ike_sa *next;
+	struct ike_sa *next;   /* all SAs */
+	struct ike_sa *hnext;  /* same bucket of the SPIi index */
+	bool indexed;
 } ike_sa;
 
-#define MAX_ACTIONS 64
+/* Actions queue up until the caller drains them; a timer pass over many SAs can emit many
+ * at once, so the queue grows (to a hard bound, beyond which actions are dropped, logged). */
+#define ACT_INITIAL 32
+#define ACT_MAX 65536
+
+typedef struct ike_act {
+	ss_ike_action a;
+	uint8_t *data;         /* owned copy of a SEND's bytes */
+} ike_act;
+
+/* SAs indexed by SPIi (chosen by the initiator, so hashed with a secret seed). */
+#define SA_BUCKETS 4096
 
 struct ss_ike_engine {
 	ss_ike_engine_params p;
 	ike_sa *sas;
+	ike_sa *bucket[SA_BUCKETS];
+	uint64_t hash_seed;
 	uint32_t next_handle;
-	ss_ike_action act[MAX_ACTIONS];
-	uint8_t *act_data[MAX_ACTIONS];
-	size_t act_head, act_n;
+	ike_act *act;          /* act[head .. head + n) are pending */
+	size_t act_cap, act_head, act_n;
 	uint8_t *prev_data;    /* data of the last popped SEND, freed at the next call */
 	ss_ike_action prev;
-	uint8_t cookie_secret[32];
+	/* §2.6: cookies are <generation> | prf(secret, Ni | IPi | SPIi); the secret changes
+	 * every COOKIE_ROTATE_MS and the previous one stays valid for one more period. */
+	uint8_t cookie_secret[32], cookie_prev[32];
+	uint8_t cookie_gen;
+	ss_time cookie_since;
 	ss_ike_stats st;
 };
 
@@ -132,6 +156,9 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	       const ss_ike_endpoint *remote, ss_time now);
 void sa_set_state(ike_sa *sa, enum ike_state to, const char *reason);
 void sa_leave_half_open(ss_ike_engine *e, ike_sa *sa);
+/* Enters the SA in the SPIi index once its spi_i is final. */
+void sa_index(ss_ike_engine *e, ike_sa *sa);
+void sa_unindex(ss_ike_engine *e, ike_sa *sa);
 ike_sa *sa_find(ss_ike_engine *e, uint64_t spi_i, uint64_t spi_r);
 ike_sa *sa_find_half(ss_ike_engine *e, uint64_t spi_i, const ss_ike_endpoint *remote);
 ike_sa *sa_by_handle(const ss_ike_engine *e, uint32_t h);
@@ -162,8 +189,9 @@ uint32_t new_child_spi(void);
 void prop_build_ike(ss_ike_sa_pl *sa, const ss_ike_suite *s, size_t n, const uint8_t *spi, uint8_t spi_size);
 void prop_build_esp(ss_ike_sa_pl *sa, const ss_esp_suite *s, size_t n, uint32_t spi, bool with_dh);
 /* Responder: first peer proposal (in the peer's order) equal to one of ours. */
+/* ke_group: the group of the peer's KE, preferred among our matching suites. */
 bool prop_select_ike(const ss_ike_sa_pl *peer, const ss_ike_suite *ours, size_t n,
-		     ss_ike_suite *out, uint8_t *num);
+		     uint16_t ke_group, ss_ike_suite *out, uint8_t *num);
 bool prop_select_esp(const ss_ike_sa_pl *peer, const ss_esp_suite *ours, size_t n, bool ignore_dh,
 		     ss_esp_suite *out, uint8_t *num, uint32_t *peer_spi);
 /* Initiator: the responder's single proposal must be one we offered. */
@@ -207,6 +235,7 @@ void child_info(ike_sa *sa, const ss_child_keys *ck, bool exch_initiator, uint32
 void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci, ss_time now);
 void ike_lifetime_start(ike_sa *sa, ss_time now);
 void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote);
+int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
 /* Negotiates a CHILD SA as responder; 0 or the error notify to answer with. */
 uint16_t child_select(ike_sa *sa, const ss_ike_msg *m, bool ignore_dh, ss_esp_suite *es,
 		      uint8_t *num, uint32_t *peer_spi, ss_ike_ts_pl *ni, ss_ike_ts_pl *nr);

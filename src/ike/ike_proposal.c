@@ -116,15 +116,28 @@ static uint32_t spi32(const ss_ike_proposal *p)
 }
 
 bool prop_select_ike(const ss_ike_sa_pl *peer, const ss_ike_suite *ours, size_t n,
-		     ss_ike_suite *out, uint8_t *num)
+		     uint16_t ke_group, ss_ike_suite *out, uint8_t *num)
 {
-	for (unsigned i = 0; i < peer->n; i++)
-		for (size_t j = 0; j < n; j++)
-			if (ike_match(&peer->prop[i], &ours[j])) {
-				*out = ours[j];
-				*num = peer->prop[i].num;
-				return true;
+	for (unsigned i = 0; i < peer->n; i++) {
+		/* Within one proposal, prefer the group the peer already sent a KE for: picking
+		 * another would cost a round trip (INVALID_KE_PAYLOAD) for nothing. */
+		const ss_ike_suite *pick = NULL;
+		for (size_t j = 0; j < n; j++) {
+			if (!ike_match(&peer->prop[i], &ours[j]))
+				continue;
+			if (ours[j].dh == ke_group) {
+				pick = &ours[j];
+				break;
 			}
+			if (!pick)
+				pick = &ours[j];
+		}
+		if (pick) {
+			*out = *pick;
+			*num = peer->prop[i].num;
+			return true;
+		}
+	}
 	return false;
 }
 

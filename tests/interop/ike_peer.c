@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -50,7 +51,10 @@ static int udp_socket(const ss_addr *a, uint16_t port)
 	size_t sl = ss_addr_to_sockaddr(a, port, &ss);
 	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
 	int one = 1;
+	/* IP_RECVERR: ICMP errors for what we sent come back on the error queue, with the
+	 * original UDP payload, which is what ss_ike_icmp() checks for our SPIi. */
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (ss.ss_family == AF_INET && setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof(one)) < 0) ||
 	    bind(fd, (struct sockaddr *)&ss, (socklen_t)sl) < 0) {
 		perror("udp socket");
 		exit(2);
@@ -191,9 +195,28 @@ static void on_action(struct peer *P, const ss_ike_action *a, ss_time now)
 	fflush(stdout);
 }
 
+/* Drains ICMP errors from a socket's error queue into the engine. */
+static void receive_errors(struct peer *P, int fd, ss_time now)
+{
+	for (;;) {
+		static uint8_t buf[2048];
+		struct iovec iov = { buf, sizeof(buf) };
+		uint8_t ctl[512];
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+				     .msg_controllen = sizeof(ctl) };
+		ssize_t n = recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+		if (n < 0)
+			return;
+		printf("ICMP error (%zd quoted bytes)\n", n);
+		ss_ike_icmp(P->e, buf, (size_t)n, now);
+	}
+}
+
 static void receive(struct peer *P, const struct pollfd pf[2], ss_time now)
 {
 	for (int i = 0; i < 2; i++) {
+		if (pf[i].revents & POLLERR)
+			receive_errors(P, P->fd[i], now);
 		if (!(pf[i].revents & POLLIN))
 			continue;
 		static uint8_t buf[65536];

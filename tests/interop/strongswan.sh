@@ -25,19 +25,13 @@ IP_S=10.78.0.1;  IP_P=10.78.0.2
 ID_S=swan.ssike.test; ID_P=softsa.ssike.test
 PSK="ssike-interop-psk-0123456789"
 W=$(mktemp -d /tmp/ssike-interop.XXXXXX)
+. "$(dirname "$0")/../netns/charon_lib.sh"
 PEER_PID=""
 
 cleanup() {
     # Only what we started: the peer by its PID, charon by the PID in our private /run.
     [ -n "$PEER_PID" ] && kill "$PEER_PID" 2>/dev/null
-    if [ -f "$W/run/charon.pid" ]; then
-        pid=$(cat "$W/run/charon.pid")
-        if [ -n "$pid" ] && [ "$(cat /proc/$pid/comm 2>/dev/null)" = charon ]; then
-            kill "$pid" 2>/dev/null
-            for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -9 "$pid" 2>/dev/null
-        fi
-    fi
+    charon_stop "$W"
     # A namespace file can stay busy for a moment while charon's mount namespace goes away.
     for ns in "$NS_S" "$NS_P"; do
         for _ in $(seq 20); do
@@ -58,7 +52,7 @@ fail() {
     exit 1
 }
 
-sw() { local cmd=$1; shift; swanctl "$cmd" --uri "unix://$W/run/charon.vici" "$@"; }
+sw() { swanctl_at "$W" "$@"; }
 
 # --- namespaces ---------------------------------------------------------------
 ip netns add "$NS_S" && ip netns add "$NS_P" || fail "cannot create namespaces"
@@ -72,34 +66,8 @@ done
 ip -n "$NS_S" link set ssike$$s up
 ip -n "$NS_P" link set ssike$$p up
 
-# --- charon -------------------------------------------------------------------
-mkdir -p "$W/run"
-cat > "$W/strongswan.conf" <<EOF
-charon {
-    load = random nonce openssl pem pkcs1 x509 pubkey constraints curve25519 kdf hmac gcm aes sha2 kernel-libipsec kernel-netlink socket-default vici
-    install_routes = yes
-    retransmit_tries = 2
-    plugins {
-        kernel-libipsec { allow_peer_ts = yes }
-        kernel-netlink { fwmark = !0x42 }
-        socket-default { fwmark = 0x42 }
-        vici { socket = unix://$W/run/charon.vici }
-    }
-    filelog {
-        log { path = $W/charon.log
-              time_format = %T
-              default = 1
-              ike = 2
-              flush_line = yes }
-    }
-    syslog { }
-}
-EOF
-# charon's pid file is fixed (/run/charon.pid): give it a private /run in its namespace.
-setsid -f ip netns exec "$NS_S" sh -c 'mount --bind "$1" /run && exec env STRONGSWAN_CONF="$2" /usr/lib/ipsec/charon' \
-    sh "$W/run" "$W/strongswan.conf" > "$W/charon.stdout" 2>&1
-for _ in $(seq 50); do [ -S "$W/run/charon.vici" ] && break; sleep 0.1; done
-[ -S "$W/run/charon.vici" ] || fail "charon did not start: $(cat "$W/charon.stdout")"
+# --- charon (tests/netns/charon_lib.sh: private /run, kernel-libipsec, vici) ---------------
+charon_start "$NS_S" "$W" || fail "charon did not start"
 
 load_conn() {  # $1 = IKE proposal, $2 = ESP proposal
     cat > "$W/swanctl.conf" <<EOF
@@ -172,6 +140,29 @@ terminate() {
     # --force: don't wait for the DELETE to be answered (our peer may be gone already).
     sw --terminate --ike sa --force >/dev/null 2>&1
 }
+
+# Seed behaviour 1 on real sockets: a host without IKE answers ICMP port unreachable; the
+# errors come back through IP_RECVERR quoting our SPIi, and the outcome is PEER_UNREACHABLE
+# (never before the retransmission schedule's floor).
+ip -n "$NS_P" addr add 10.78.0.4/24 dev ssike$$p
+ip netns exec "$NS_P" "$PEER" --initiate --local $IP_P --remote 10.78.0.4 --id $ID_P --psk "$PSK" \
+    --ike aes128gcm16-prfsha256-ecp256 --esp aes128gcm16 --timeout 10 > "$W/peer.out" 2> "$W/peer.err"
+grep -q "^OUTCOME peer-unreachable" "$W/peer.out" || fail "no-IKE host: expected peer-unreachable"
+[ "$(grep -c '^ICMP error' "$W/peer.out")" -ge 4 ] || fail "no-IKE host: expected an ICMP error per attempt"
+echo "ok: host without IKE: $(grep -c '^ICMP error' "$W/peer.out") ICMP errors, outcome peer-unreachable"
+
+# The peer answers but refuses: PEER_REFUSED with the notify, never a fallback.
+load_conn aes128gcm16-prfsha256-ecp256 aes128gcm16
+ip netns exec "$NS_P" "$PEER" --initiate --local $IP_P --remote $IP_S --id $ID_P --remote-id $ID_S \
+    --psk "wrong-$PSK" --ike aes128gcm16-prfsha256-ecp256 --esp aes128gcm16 --tunnel --timeout 10 \
+    > "$W/peer.out" 2> "$W/peer.err"
+grep -q "^OUTCOME peer-refused notify=24" "$W/peer.out" || fail "wrong PSK: expected peer-refused (AUTHENTICATION_FAILED)"
+ip netns exec "$NS_P" "$PEER" --initiate --local $IP_P --remote $IP_S --id $ID_P --remote-id $ID_S \
+    --psk "$PSK" --ike aes256-sha256-modp2048 --esp aes128gcm16 --tunnel --timeout 10 \
+    > "$W/peer.out" 2> "$W/peer.err"
+grep -q "^OUTCOME peer-refused notify=14" "$W/peer.out" || fail "no common proposal: expected peer-refused (NO_PROPOSAL_CHOSEN)"
+echo "ok: charon refuses a wrong PSK (24) and an unknown proposal (14): peer-refused"
+terminate
 
 SUITES="aes128gcm16-prfsha256-ecp256:aes128gcm16
 aes256-sha256-modp2048:aes256-sha256

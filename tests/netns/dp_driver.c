@@ -29,11 +29,13 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: dp_driver [--tun NAME] [--udp-port P] [--no-ipv6] [--vnet] [--flush-only]\n"
-		"                 --filter LOCAL REMOTE [PROTO LPORT RPORT] accept|drop ...\n"
-		"commands: expect-capture MS | expect-no-capture MS | release | drop-held\n"
+		"                 [--tunnel PEER MAX_MS IDLE_MS]   (null-ESP tunnel, no commands)\n"
+		"                 --filter LOCAL REMOTE [PROTO LPORT RPORT] accept|drop|permit|block ...\n"
+		"commands: expect-capture MS [BUFSIZE] | expect-no-capture MS [BUFSIZE] | release | drop-held\n"
 		"          peer none|secured|soft|blocked ADDR [TIMEOUT_MS] | expect-notice MS\n"
 		"          count-notices MS | pass MS [IDLE_MS]\n"
-		"          send-esp ADDR SPI [UDPPORT] | recv-esp MS | deliver-udp SRC DST SPORT DPORT TEXT\n"
+		"          send-esp ADDR SPI [UDPPORT] | recv-esp MS |\n"
+		"          send-esp-burst ADDR SPI PORT COUNT LEN LASTLEN | deliver-udp SRC DST SPORT DPORT TEXT\n"
 		"          list-soft | stats | quit\n");
 	exit(2);
 }
@@ -58,14 +60,15 @@ static bool wait_role(enum ss_dp_fd_role role, int ms)
 	return r > 0;
 }
 
-/* Reads captured packets into the hold queue until one arrives or ms pass. */
-static int capture(int ms)
+/* Reads captured packets into the hold queue until one arrives or ms pass, offering
+ * buffers of cap bytes. */
+static int capture(int ms, size_t cap)
 {
 	ss_time end = ss_now_ms() + (ss_time)ms;
 	for (;;) {
 		size_t room = MAXHOLD - nheld;
 		for (size_t i = 0; i < room; i++)
-			held[nheld + i] = (ss_dp_pkt){ .buf = hold_mem[nheld + i], .cap = PKTSZ };
+			held[nheld + i] = (ss_dp_pkt){ .buf = hold_mem[nheld + i], .cap = cap };
 		int r = room ? ss_dp_read_outbound(dp, held + nheld, room) : 0;
 		if (r > 0) {
 			nheld += (size_t)r;
@@ -78,10 +81,10 @@ static int capture(int ms)
 	}
 }
 
-static void cmd_capture(int ms, bool expect)
+static void cmd_capture(int ms, bool expect, size_t cap)
 {
 	size_t before = nheld;
-	int r = capture(ms);
+	int r = capture(ms, cap);
 	if (r <= 0) {
 		printf("none\n");
 		return;
@@ -209,6 +212,43 @@ static void cmd_send_esp(char *addr, char *spi, char *port)
 	printf(st1.esp_tx > st0.esp_tx ? "sent\n" : "err not sent\n");
 }
 
+/* COUNT ESP packets of LEN bytes (the last LASTLEN) in one send call: over UDP they should
+ * leave as GSO sends. */
+static void cmd_send_esp_burst(char **a)
+{
+	static uint8_t mem[64][PKTSZ];
+	ss_dp_pkt p[64];
+	ss_addr dst;
+	if (!a[0] || !a[1] || !a[2] || !a[3] || !a[4] || !a[5] || !ss_addr_parse(a[0], &dst)) {
+		printf("err bad arguments\n");
+		return;
+	}
+	uint32_t spi = (uint32_t)strtoul(a[1], NULL, 0);
+	size_t count = (size_t)atoi(a[3]), len = (size_t)atoi(a[4]), last = (size_t)atoi(a[5]);
+	if (count == 0 || count > 64 || len < 8 || len > PKTSZ || last < 8 || last > len) {
+		printf("err bad sizes\n");
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		uint32_t seq = (uint32_t)i + 1;
+		memset(mem[i], 0xab, PKTSZ);
+		mem[i][0] = (uint8_t)(spi >> 24), mem[i][1] = (uint8_t)(spi >> 16);
+		mem[i][2] = (uint8_t)(spi >> 8), mem[i][3] = (uint8_t)spi;
+		mem[i][4] = (uint8_t)(seq >> 24), mem[i][5] = (uint8_t)(seq >> 16);
+		mem[i][6] = (uint8_t)(seq >> 8), mem[i][7] = (uint8_t)seq;
+		p[i] = (ss_dp_pkt){ .buf = mem[i], .cap = PKTSZ, .data = mem[i],
+				    .len = i + 1 == count ? last : len, .remote = dst,
+				    .port = (uint16_t)atoi(a[2]) };
+	}
+	ss_dp_stats st0, st1;
+	ss_dp_get_stats(dp, &st0);
+	ss_dp_send_esp(dp, p, count);
+	ss_dp_get_stats(dp, &st1);
+	printf("sent %llu gso=%llu err=%llu\n", (unsigned long long)(st1.esp_tx - st0.esp_tx),
+	       (unsigned long long)(st1.esp_tx_gso - st0.esp_tx_gso),
+	       (unsigned long long)(st1.esp_tx_err - st0.esp_tx_err));
+}
+
 static void cmd_deliver(char **a)
 {
 	uint8_t b[PKTSZ];
@@ -267,10 +307,11 @@ static void cmd_stats(void)
 	ss_dp_stats s;
 	ss_dp_get_stats(dp, &s);
 	printf("stats out_pkts=%llu out_reads=%llu out_gso=%llu released=%llu release_err=%llu esp_tx=%llu "
-	       "delivered=%llu notices=%llu malformed=%llu\n",
+	       "delivered=%llu deliver_gso=%llu notices=%llu malformed=%llu\n",
 	       (unsigned long long)s.out_pkts, (unsigned long long)s.out_reads,
 	       (unsigned long long)s.out_gso, (unsigned long long)s.released, (unsigned long long)s.release_err,
 	       (unsigned long long)s.esp_tx, (unsigned long long)s.delivered,
+	       (unsigned long long)s.deliver_gso,
 	       (unsigned long long)s.notices, (unsigned long long)s.malformed);
 }
 
@@ -286,9 +327,9 @@ static bool run(char *line)
 	if (!strcmp(a[0], "quit"))
 		return false;
 	else if (!strcmp(a[0], "expect-capture"))
-		cmd_capture(ms, true);
+		cmd_capture(ms, true, a[2] ? (size_t)atoi(a[2]) : PKTSZ);
 	else if (!strcmp(a[0], "expect-no-capture"))
-		cmd_capture(ms, false);
+		cmd_capture(ms, false, a[2] ? (size_t)atoi(a[2]) : PKTSZ);
 	else if (!strcmp(a[0], "release")) {
 		int r = ss_dp_release_clear(dp, held, nheld);
 		printf("released %d\n", r);
@@ -306,6 +347,8 @@ static bool run(char *line)
 		cmd_count_notices(ms);
 	else if (!strcmp(a[0], "send-esp"))
 		cmd_send_esp(a[1], a[2], a[3]);
+	else if (!strcmp(a[0], "send-esp-burst"))
+		cmd_send_esp_burst(a + 1);
 	else if (!strcmp(a[0], "recv-esp"))
 		cmd_recv_esp(ms);
 	else if (!strcmp(a[0], "deliver-udp"))
@@ -319,16 +362,84 @@ static bool run(char *line)
 	return true;
 }
 
+/* A null-ESP tunnel to peer: captured packets go out as ESP payloads behind a 4-byte SPI
+ * (over UDP to port, or IP protocol 50 when port is 0); what arrives from the peer is
+ * delivered to the host stack.  The daemon's data path without the cryptography: two
+ * drivers make a tunnel that real TCP runs through.  Stops max_ms after the start, or
+ * idle_ms after the last packet.  Prints the statistics. */
+enum { TUN_SPI = 0x7e570001 };
+
+static int tunnel(const char *peer, uint16_t port, int max_ms, int idle_ms)
+{
+	static uint8_t out_mem[64][PKTSZ + 4], in_mem[64][PKTSZ + 4];
+	ss_dp_pkt out[64], in[64];
+	ss_addr pa;
+	if (!ss_addr_parse(peer, &pa))
+		return 2;
+	printf("ready\n");
+	ss_time start = ss_now_ms(), last = 0;
+	for (;;) {
+		for (int i = 0; i < 64; i++) {
+			/* Read four bytes in, so that the SPI goes in front without a copy. */
+			out[i] = (ss_dp_pkt){ .buf = out_mem[i] + 4, .cap = PKTSZ };
+			in[i] = (ss_dp_pkt){ .buf = in_mem[i], .cap = sizeof in_mem[i] };
+		}
+		int n = ss_dp_read_outbound(dp, out, 64);
+		for (int i = 0; i < n; i++) {
+			out[i].data -= 4;
+			out[i].len += 4;
+			out[i].data[0] = TUN_SPI >> 24, out[i].data[1] = (TUN_SPI >> 16) & 0xff;
+			out[i].data[2] = (TUN_SPI >> 8) & 0xff, out[i].data[3] = TUN_SPI & 0xff;
+			out[i].remote = pa;
+			out[i].port = port;
+		}
+		if (n > 0)
+			ss_dp_send_esp(dp, out, (size_t)n);
+		int m = ss_dp_recv_esp(dp, in, 64), k = 0;
+		for (int i = 0; i < m; i++) {
+			if (in[i].kind != SS_DP_RX_ESP || in[i].len < 5)
+				continue;
+			in[k] = in[i];
+			in[k].data += 4;
+			in[k].len -= 4;
+			k++;
+		}
+		if (k > 0)
+			ss_dp_deliver(dp, in, (size_t)k);
+		ss_time now = ss_now_ms();
+		if (n > 0 || m > 0)
+			last = now;
+		if (now - start >= (ss_time)max_ms || (last && now - last >= (ss_time)idle_ms))
+			break;
+		if (n <= 0 && m <= 0) {
+			ss_dp_fd fds[8];
+			struct pollfd pf[8];
+			size_t nf = ss_dp_poll_fds(dp, fds, 8), q = 0;
+			for (size_t i = 0; i < nf; i++)
+				if (fds[i].role != SS_DP_FD_NOTICE)
+					pf[q++] = (struct pollfd){ .fd = fds[i].fd, .events = POLLIN };
+			poll(pf, q, 100);
+		}
+	}
+	cmd_stats();
+	return 0;
+}
+
 static bool parse_filter(char **argv, int argc, int *i, ss_dp_filter *f)
 {
-	/* LOCAL REMOTE [PROTO LPORT RPORT] accept|drop */
+	/* LOCAL REMOTE [PROTO LPORT RPORT] accept|drop|permit|block: a negotiate filter whose
+	 * inbound clear packets are accepted or dropped, or a permit / block filter. */
 	const char *why;
 	memset(f, 0, sizeof *f);
 	if (*i + 3 > argc || !ss_prefix_parse(argv[*i + 1], &f->local, true, &why) ||
 	    !ss_prefix_parse(argv[*i + 2], &f->remote, true, &why))
 		return false;
 	*i += 3;
-	if (*i + 3 < argc + 0 && strcmp(argv[*i], "accept") && strcmp(argv[*i], "drop")) {
+	static const char *const words[] = { "accept", "drop", "permit", "block" };
+	bool word = false;
+	for (int w = 0; w < 4 && *i < argc; w++)
+		word = word || !strcmp(argv[*i], words[w]);
+	if (!word && *i + 3 < argc) {
 		f->proto = (uint8_t)atoi(argv[*i]);
 		f->local_port = (uint16_t)atoi(argv[*i + 1]);
 		f->remote_port = (uint16_t)atoi(argv[*i + 2]);
@@ -337,6 +448,8 @@ static bool parse_filter(char **argv, int argc, int *i, ss_dp_filter *f)
 	if (*i >= argc)
 		return false;
 	f->accept_inbound_clear = !strcmp(argv[*i], "accept");
+	f->verdict = !strcmp(argv[*i], "permit") ? SS_DP_PERMIT
+		     : !strcmp(argv[*i], "block") ? SS_DP_BLOCK : SS_DP_NEGOTIATE;
 	return true;
 }
 
@@ -347,6 +460,8 @@ int main(int argc, char **argv)
 	ss_dp_filter filters[16];
 	size_t nf = 0;
 	bool flush_only = false;
+	const char *tun_peer = NULL;
+	int tun_max = 0, tun_idle = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--tun") && i + 1 < argc)
 			snprintf(cfg.tun_name, sizeof cfg.tun_name, "%s", argv[++i]);
@@ -354,7 +469,11 @@ int main(int argc, char **argv)
 			cfg.esp_udp_port = (uint16_t)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--vnet"))
 			cfg.vnet_hdr = true;
-		else if (!strcmp(argv[i], "--flush-only"))
+		else if (!strcmp(argv[i], "--tunnel") && i + 3 < argc) {
+			tun_peer = argv[++i];
+			tun_max = atoi(argv[++i]);
+			tun_idle = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--flush-only"))
 			flush_only = true;
 		else if (!strcmp(argv[i], "--no-ipv6"))
 			cfg.ipv6 = false;
@@ -381,6 +500,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dp_driver: filters refused\n");
 		ss_dp_close(dp);
 		return 1;
+	}
+	if (tun_peer) {
+		r = tunnel(tun_peer, cfg.esp_udp_port, tun_max, tun_idle);
+		ss_dp_close(dp);
+		return r;
 	}
 	printf("ready\n");
 	char line[512];

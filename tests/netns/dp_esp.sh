@@ -21,6 +21,20 @@ grep -q "esp-udp from $A4 spi=0x00005678" "$TMP/esp" || fail "ESP-in-UDP not at 
 grep -q "esp-raw6 from $A6 spi=0x00009abc" "$TMP/esp" || fail "IPv6 raw ESP not at B"
 ok "ESP A->B: raw v4, UDP 4500, raw v6"
 
+# A burst of ESP-in-UDP to one peer leaves as one UDP GSO send (20 x 300 B + 1 x 120 B);
+# B receives every datagram at its own size.
+bg burst $B esp-recv 3000 21 4500
+drv send-esp-burst $B4 0x4242 4500 21 300 120
+expect "sent 21 gso=1 err=0"
+bg_wait burst
+grep -q "got 21 bytes=6120" "$TMP/burst" || fail "GSO burst: wrong datagrams at B"
+bg burst6 $B esp-recv 3000 10 4500
+drv send-esp-burst $B6 0x4243 4500 10 200 200
+expect "sent 10 gso=1 err=0"
+bg_wait burst6
+grep -q "got 10 bytes=2000" "$TMP/burst6" || fail "GSO burst (IPv6): wrong datagrams at B"
+ok "ESP-in-UDP bursts leave as UDP GSO sends and arrive as separate datagrams (v4, v6)"
+
 probe $B esp-send $A4 0xdead0001 || fail "ESP from B"
 drv recv-esp 2000
 expect "esp from $B4 to $A4 port=0 kind=esp spi=0xdead0001 len=48"

@@ -11,10 +11,19 @@ drv_start $FILTERS
 probe $A udp-send $B4 7777 "alive" 40000 || fail "send to B"
 drv expect-capture 2000
 expect "captured proto=17 src=$A4 *"
+# C has a soft association that outlives the process for 3 s (the kernel enforces it).
+drv peer soft $C4 3000
+expect ok
+T_SOFT=$(date +%s%N)
 drv_kill9
 ip -n $A link show softsa0 >/dev/null 2>&1 && fail "the TUN outlived its process"
 ip netns exec $A nft list table inet softsa >/dev/null || fail "the table did not survive"
 ok "driver killed: TUN gone, table stands"
+
+bg softc $C udp-recv 7777 1000 1
+probe $A udp-send $C4 7777 "soft-after-crash" 40000 || fail "send to soft C"
+bg_wait softc
+ok "after SIGKILL: the soft association with C still carries traffic until its timeout"
 
 # Everything A sends toward B, seen on B's side of the wire (neighbour discovery aside).
 ip netns exec $B tcpdump -i eth0 -n -U -w "$TMP/b.pcap" \
@@ -34,6 +43,19 @@ n=$(tcpdump -r "$TMP/b.pcap" -n 2>/dev/null | wc -l)
 tcpdump -r "$TMP/b.pcap" -n 2>/dev/null | head
 [ "$n" -eq 0 ] || fail "$n clear packets from A reached B after the crash"
 ok "after SIGKILL: UDP v4/v6, ping and TCP SYN to B: nothing on the wire"
+
+# After the soft timeout (3 s from when it was set), C's traffic is captured into the void.
+sleep_until_ms() { # sleeps until $1 ms after T_SOFT
+	local left=$(( $1 - ($(date +%s%N) - T_SOFT) / 1000000 ))
+	if [ "$left" -gt 0 ]; then
+		sleep "$((left / 1000)).$(printf %03d $((left % 1000)))"
+	fi
+}
+sleep_until_ms 3300
+bg expired $C udp-recv 7777 800 0
+probe $A udp-send $C4 7777 "expired" 40000
+bg_wait expired
+ok "after the soft timeout: nothing reaches C either"
 
 # Control: with the leftovers flushed, the same send arrives.
 ip netns exec $A "$DRIVER" --flush-only || fail "flush"

@@ -50,6 +50,7 @@ static const char *from_str(struct sockaddr_storage *ss, char *buf)
 static int run_recv(struct pollfd *p, int n, const char *const *kind, int ms, int count)
 {
 	int got = 0;
+	size_t bytes = 0;
 	ss_time end = ss_now_ms() + (ss_time)ms;
 	while (count == 0 || got < count) {
 		ss_time now = ss_now_ms();
@@ -74,6 +75,7 @@ static int run_recv(struct pollfd *p, int n, const char *const *kind, int ms, in
 				d += ihl;
 				len -= ihl;
 			}
+			bytes += len;
 			if (got >= 5) {
 				/* enough to show what came; the count says the rest */
 			} else if (!strcmp(kind[i], "udp")) {
@@ -86,7 +88,7 @@ static int run_recv(struct pollfd *p, int n, const char *const *kind, int ms, in
 			got++;
 		}
 	}
-	printf("got %d\n", got);
+	printf("got %d bytes=%zu\n", got, bytes);
 	return count == 0 ? (got == 0 ? 0 : 1) : (got >= count ? 0 : 1);
 }
 

@@ -1,6 +1,7 @@
 #!/bin/bash
-# softsad refuses to start with a plain message when it lacks privileges or UDP 500 is
-# taken, answers on its control socket, and goes away cleanly on SIGTERM.
+# softsad refuses to start with a plain message when it lacks privileges, when UDP 500 is
+# taken, when the TUN device cannot be made, when the policy is invalid or missing; it
+# answers on its control socket, and goes away cleanly on SIGTERM.
 set -u
 [ "$(id -u)" = 0 ] || exit 77
 SOFTSAD=$1
@@ -10,9 +11,11 @@ trap topo_down EXIT
 topo_up ssstart a || fail "topo_up"
 tmp=$(mktemp -d)
 trap 'topo_down; rm -rf "$tmp"' EXIT
+echo "ssstart-test-psk-0123456789abcdef" > "$tmp/psk"
+POL="--builtin client --psk-file $tmp/psk"
 
 out=$(topo_exec a setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-	"$SOFTSAD" --control "$tmp/c1" 2>&1); rc=$?
+	"$SOFTSAD" $POL --control "$tmp/c1" 2>&1); rc=$?
 [ $rc = 1 ] || fail "unprivileged start: exit $rc"
 echo "$out" | grep -q "needs CAP_NET_ADMIN" || fail "unprivileged start said: $out"
 
@@ -20,12 +23,29 @@ ip netns exec ssstart-a /usr/bin/python3 -c 'import socket,time; s=socket.socket
 holder=$!
 topo_track $holder
 sleep 0.3
-out=$(topo_exec a "$SOFTSAD" --control "$tmp/c2" 2>&1); rc=$?
+out=$(topo_exec a "$SOFTSAD" $POL --control "$tmp/c2" 2>&1); rc=$?
 [ $rc = 1 ] || fail "port-taken start: exit $rc"
 echo "$out" | grep -q "UDP port 500 (IPv4) is in use" || fail "port-taken start said: $out"
 kill $holder; wait $holder 2>/dev/null
 
-ip netns exec ssstart-a "$SOFTSAD" --control "$tmp/c3" 2>"$tmp/log" &
+# A device of another kind already named softsa0: the TUN cannot be made.
+ip -n ssstart-a link add softsa0 type bridge || fail "cannot add a bridge named softsa0"
+out=$(topo_exec a timeout 10 "$SOFTSAD" $POL --control "$tmp/c4" 2>&1); rc=$?
+[ $rc = 1 ] || fail "TUN-busy start: exit $rc"
+echo "$out" | grep -q "cannot create TUN device softsa0" || fail "TUN-busy start said: $out"
+ip -n ssstart-a link del softsa0
+topo_exec a nft list table inet softsa >/dev/null 2>&1 && fail "a failed start left the nftables table"
+
+# An invalid policy: FILE:LINE:COL, and nothing left installed.
+printf 'name: bad\npsk_file: psk\nfilter_lists: 12\n' > "$tmp/bad.yaml"
+out=$(topo_exec a timeout 10 "$SOFTSAD" -c "$tmp/bad.yaml" --control "$tmp/c5" 2>&1); rc=$?
+[ $rc = 1 ] || fail "invalid-policy start: exit $rc"
+echo "$out" | grep -q "^softsad: $tmp/bad.yaml:3:[0-9]*: " || fail "invalid-policy start said: $out"
+topo_exec a ip link show softsa0 >/dev/null 2>&1 && fail "a failed start left softsa0"
+out=$(topo_exec a timeout 10 "$SOFTSAD" --control "$tmp/c6" 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "give a policy" || fail "start without a policy: exit $rc: $out"
+
+ip netns exec ssstart-a "$SOFTSAD" $POL --control "$tmp/c3" 2>"$tmp/log" &
 pid=$!
 for _ in $(seq 50); do [ -S "$tmp/c3" ] && break; sleep 0.1; done
 [ -S "$tmp/c3" ] || fail "no control socket; log: $(cat "$tmp/log")"

@@ -1,9 +1,10 @@
-/* The seam between a simulated host and whatever negotiates IKE for it.
+/* The seam between a simulated host and whatever negotiates IKE for it: datagrams in and
+ * out, ICMP errors in, the current time in, outcomes and attempt counts out through the
+ * environment's callbacks, and its next deadline.
  *
- * Today the only implementation is the stand-in (standin.c, a TEST DOUBLE); the real IKE
- * engine (src/ike, another branch) is meant to slot in behind the same operations, wrapped
- * in a small adapter: datagrams in and out, ICMP errors in, the current time in, outcomes
- * and attempt counts out through the environment's callbacks, and its next deadline. */
+ * Two implementations: the stand-in (standin.c, a TEST DOUBLE with the exact schedule of
+ * ike/schedule.h and a fixed two-round-trip exchange) and an adapter over the real IKEv2
+ * engine (engine.c, src/ike/ike.h). */
 #ifndef SS_SIM_NEGOTIATOR_H
 #define SS_SIM_NEGOTIATOR_H
 
@@ -43,8 +44,10 @@ typedef struct sim_negotiator_ops {
 	void (*start)(void *n, ss_time now, const ss_addr *local, const ss_addr *remote, const ss_retx_params *retx);
 	void (*stop)(void *n, ss_time now, const ss_addr *local, const ss_addr *remote);
 	void (*datagram)(void *n, ss_time now, const ss_addr *src, const ss_addr *dst, const uint8_t *p, size_t len);
-	/* An ICMP error about a datagram we sent from local to remote. */
-	void (*icmp)(void *n, ss_time now, const ss_addr *local, const ss_addr *remote);
+	/* An ICMP error about a datagram we sent from local to remote, quoting the start of
+	 * its UDP payload (as a real ICMP error does). */
+	void (*icmp)(void *n, ss_time now, const ss_addr *local, const ss_addr *remote, const uint8_t *quoted,
+		     size_t len);
 	bool (*has_sa)(void *n, const ss_addr *local, const ss_addr *remote);
 	ss_time (*deadline)(void *n);
 	void (*timer)(void *n, ss_time now);
@@ -53,5 +56,6 @@ typedef struct sim_negotiator_ops {
 } sim_negotiator_ops;
 
 extern const sim_negotiator_ops sim_standin_ops;
+extern const sim_negotiator_ops sim_engine_ops;
 
 #endif

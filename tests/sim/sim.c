@@ -9,14 +9,14 @@
 
 #define SIM_WALL_BASE 1700000000ull
 
-enum ev_type { EV_DELIVER, EV_TIMER, EV_SEND, EV_RESTART, EV_RELOAD, EV_BECOME, EV_CHECK };
+enum ev_type { EV_DELIVER, EV_TIMER, EV_SEND, EV_RESTART, EV_CRASH, EV_RELOAD, EV_BECOME, EV_CHECK };
 
 typedef struct sim_pkt {
 	uint8_t kind; /* enum sim_wire */
 	int from_host;
 	ss_pkt_key key;
 	uint32_t len;
-	uint8_t data[80];
+	uint8_t *data; /* IKE datagram, or the quote of an ICMP error */
 	size_t dlen;
 	struct sim_pkt *prev, *next; /* on the host's held list while the agent holds it */
 	bool held;
@@ -35,6 +35,33 @@ struct sim_ev {
 	char cred[32];
 	uint32_t id;
 };
+
+static void pkt_free(struct sim_pkt *p)
+{
+	if (p)
+		free(p->data);
+	free(p);
+}
+
+/* An ICMP error for datagram p, from host `from` back to p's sender, quoting the start of
+ * the UDP payload as a real one does. */
+static struct sim_pkt *make_icmp(const struct sim_pkt *p, int from)
+{
+	struct sim_pkt *icmp = calloc(1, sizeof(*icmp));
+	if (!icmp)
+		abort();
+	icmp->kind = SIM_W_ICMP;
+	icmp->from_host = from;
+	icmp->key.src = p->key.dst;
+	icmp->key.dst = p->key.src;
+	icmp->dlen = p->dlen < 64 ? p->dlen : 64;
+	icmp->data = malloc(icmp->dlen ? icmp->dlen : 1);
+	if (!icmp->data)
+		abort();
+	if (icmp->dlen)
+		memcpy(icmp->data, p->data, icmp->dlen);
+	return icmp;
+}
 
 /* Per-host list of held packets (so a restart can account for them). */
 static sim_pkt *held_heads[SIM_MAX_HOSTS];
@@ -122,7 +149,7 @@ static void free_held(sim_host *h)
 	while (p) {
 		sim_pkt *n = p->next;
 		h->lost_on_restart++;
-		free(p);
+		pkt_free(p);
 		p = n;
 	}
 	held_heads[h->idx] = NULL;
@@ -158,7 +185,7 @@ void sim_free(sim *s)
 			unlink(s->hosts[i].state_path);
 	}
 	for (size_t i = 0; i < s->qn; i++) {
-		free(s->q[i].pkt);
+		pkt_free(s->q[i].pkt);
 		simpol_free(s->q[i].pol);
 	}
 	if (s->tmpdir[0])
@@ -216,7 +243,7 @@ static void wire_send(sim *s, int from, sim_pkt *p)
 {
 	int to = sim_host_by_addr(s, &p->key.dst);
 	if (to < 0) {
-		free(p);
+		pkt_free(p);
 		return;
 	}
 	s->wire[from][to][p->kind]++;
@@ -231,17 +258,20 @@ static void wire_send(sim *s, int from, sim_pkt *p)
 	}
 	if (p->kind == SIM_W_IKE && s->spoof_delay[from][to] >= 0) {
 		/* An off-path attacker forging "port unreachable" from `to` for every IKE datagram. */
-		sim_pkt *icmp = calloc(1, sizeof(*icmp));
-		icmp->kind = SIM_W_ICMP;
-		icmp->from_host = to;
-		icmp->key.src = p->key.dst;
-		icmp->key.dst = p->key.src;
+		sim_pkt *icmp = make_icmp(p, to);
 		push(s, (struct sim_ev){ .at = s->now + (ss_time)s->spoof_delay[from][to], .type = EV_DELIVER,
 					 .host = from, .pkt = icmp });
 	}
+	for (int i = 0; i < s->n_losses; i++) {
+		const struct sim_loss *x = &s->losses[i];
+		if (x->src == from && x->dst == to && x->kind == p->kind && x->nth == s->wire[from][to][p->kind]) {
+			pkt_free(p);
+			return;
+		}
+	}
 	const sim_link *l = s->links[from][to].set ? &s->links[from][to] : &s->default_link;
 	if (l->loss_pct && rnd(s) % 100 < l->loss_pct) {
-		free(p);
+		pkt_free(p);
 		return;
 	}
 	push(s, (struct sim_ev){ .at = s->now + l->delay_ms, .type = EV_DELIVER, .host = to, .pkt = p });
@@ -301,7 +331,7 @@ static void deliver_app(sim_host *h, sim_pkt *p)
 			s->reordered++;
 		s->last_seq[p->from_host][h->idx] = p->seqno;
 	}
-	free(p);
+	pkt_free(p);
 }
 
 static void do_packet_action(sim_host *h, const ss_agent_action *x)
@@ -330,9 +360,20 @@ static void do_packet_action(sim_host *h, const ss_agent_action *x)
 		return;
 	default: /* DROP */
 		held_unlink(h, p);
-		free(p);
+		pkt_free(p);
 		return;
 	}
+}
+
+/* As the daemon does: the state file follows every change of the downgrade memory. */
+static void save_if_changed(sim_host *h)
+{
+	ss_agent_stats st;
+	ss_agent_get_stats(h->agent, &st);
+	if (st.remembered_updates == h->saved_updates || !h->state_path[0])
+		return;
+	if (ss_statefile_save(h->agent, h->s->now, SIM_WALL_BASE + h->s->now / 1000, h->state_path))
+		h->saved_updates = st.remembered_updates;
 }
 
 static void host_drain(sim_host *h)
@@ -358,6 +399,8 @@ static void host_drain(sim_host *h)
 			break; /* soft/block bookkeeping: a dataplane would install these */
 		}
 	}
+	if (h->agent)
+		save_if_changed(h);
 }
 
 static void host_resched(sim_host *h)
@@ -387,8 +430,11 @@ static void env_send_ike(void *host, ss_time now, const ss_addr *src, const ss_a
 	pk->key.dst = *dst;
 	pk->key.proto = 17;
 	pk->key.sport = pk->key.dport = 500;
-	pk->dlen = n > sizeof(pk->data) ? sizeof(pk->data) : n;
-	memcpy(pk->data, p, pk->dlen);
+	pk->dlen = n;
+	pk->data = malloc(n ? n : 1);
+	if (!pk->data)
+		abort();
+	memcpy(pk->data, p, n);
 	(void)now;
 	wire_send(h->s, h->idx, pk);
 }
@@ -454,6 +500,9 @@ static bool start_agent(sim_host *h)
 	if (s->tmpdir[0]) {
 		snprintf(h->state_path, sizeof(h->state_path), "%s/%s.state", s->tmpdir, h->name);
 		ss_statefile_load(h->agent, s->now, SIM_WALL_BASE + s->now / 1000, h->state_path);
+		ss_agent_stats st;
+		ss_agent_get_stats(h->agent, &st);
+		h->saved_updates = st.remembered_updates;
 	}
 	return true;
 }
@@ -499,14 +548,9 @@ static void deliver(sim *s, sim_host *h, sim_pkt *p)
 		}
 		if (p->kind == SIM_W_IKE && h->kind == SIM_HOST_LEGACY_ICMP) {
 			/* No IKE here: the kernel answers UDP 500 with port unreachable. */
-			sim_pkt *icmp = calloc(1, sizeof(*icmp));
-			icmp->kind = SIM_W_ICMP;
-			icmp->from_host = h->idx;
-			icmp->key.src = h->addr;
-			icmp->key.dst = p->key.src;
-			wire_send(s, h->idx, icmp);
+			wire_send(s, h->idx, make_icmp(p, h->idx));
 		}
-		free(p);
+		pkt_free(p);
 		return;
 	}
 	switch (p->kind) {
@@ -516,18 +560,18 @@ static void deliver(sim *s, sim_host *h, sim_pkt *p)
 		break;
 	case SIM_W_IKE:
 		h->nops->datagram(h->neg, s->now, &p->key.src, &p->key.dst, p->data, p->dlen);
-		free(p);
+		pkt_free(p);
 		break;
 	case SIM_W_ICMP:
-		h->nops->icmp(h->neg, s->now, &p->key.dst, &p->key.src);
-		free(p);
+		h->nops->icmp(h->neg, s->now, &p->key.dst, &p->key.src, p->data, p->dlen);
+		pkt_free(p);
 		break;
 	default: /* ESP */
 		if (h->nops->has_sa(h->neg, &h->addr, &p->key.src))
 			deliver_app(h, p);
 		else {
 			h->esp_no_sa++;
-			free(p);
+			pkt_free(p);
 		}
 		break;
 	}
@@ -579,6 +623,12 @@ static void handle(sim *s, struct sim_ev *ev)
 		break;
 	case EV_RESTART:
 		restart(s, h);
+		break;
+	case EV_CRASH:
+		if (h->kind == SIM_HOST_AGENT) {
+			stop_agent(h);
+			start_agent(h);
+		}
 		break;
 	case EV_RELOAD:
 		if (h->agent) {
@@ -639,6 +689,11 @@ void sim_at_send(sim *s, ss_time t, int from, int to, uint8_t proto, uint16_t sp
 void sim_at_restart(sim *s, ss_time t, int h)
 {
 	push(s, (struct sim_ev){ .at = t, .type = EV_RESTART, .host = h });
+}
+
+void sim_at_crash(sim *s, ss_time t, int h)
+{
+	push(s, (struct sim_ev){ .at = t, .type = EV_CRASH, .host = h });
 }
 
 void sim_at_reload(sim *s, ss_time t, int h, sim_policy *pol)

@@ -1,6 +1,6 @@
 /* A deterministic network simulator: a virtual clock, hosts, links with delay and loss, and
  * an event queue.  Hosts either run the real policy agent (src/agent) with a negotiator
- * behind negotiator.h, or are legacy hosts without IKE that answer UDP 500 with ICMP port
+ * behind negotiator.h (the stand-in, or the real IKEv2 engine), or are legacy hosts without IKE that answer UDP 500 with ICMP port
  * unreachable or drop it silently.  Everything that crosses the wire is counted per ordered
  * pair of hosts and kind, and (optionally) logged with its time. */
 #ifndef SS_SIM_SIM_H
@@ -52,6 +52,7 @@ typedef struct sim_host {
 	uint64_t lost_on_restart;
 	uint64_t esp_no_sa;
 	char state_path[256];
+	uint64_t saved_updates; /* remembered_updates at the last state-file save */
 } sim_host;
 
 typedef struct sim_link {
@@ -67,6 +68,12 @@ struct sim {
 	sim_link links[SIM_MAX_HOSTS][SIM_MAX_HOSTS];
 	sim_link default_link;
 	int spoof_delay[SIM_MAX_HOSTS][SIM_MAX_HOSTS]; /* -1: none; else ICMP forged after ms */
+	/* Targeted losses: the n-th packet (1-based) of a kind from a to b is lost. */
+	struct sim_loss {
+		uint8_t src, dst, kind;
+		uint64_t nth;
+	} losses[16];
+	int n_losses;
 	uint64_t wire[SIM_MAX_HOSTS][SIM_MAX_HOSTS][SIM_W_COUNT];
 	uint64_t delivered[SIM_MAX_HOSTS][SIM_MAX_HOSTS];
 	uint64_t rule8_violations;
@@ -102,6 +109,9 @@ void sim_set_link(sim *s, int a, int b, uint32_t delay_ms, uint32_t loss_pct);
 /* Scheduled actions. */
 void sim_at_send(sim *s, ss_time t, int from, int to, uint8_t proto, uint16_t sport, uint16_t dport, uint32_t len);
 void sim_at_restart(sim *s, ss_time t, int h);
+/* Killed without warning: nothing saved at that moment (the host saves its state file
+ * whenever the downgrade memory changes, as the daemon does). */
+void sim_at_crash(sim *s, ss_time t, int h);
 void sim_at_reload(sim *s, ss_time t, int h, sim_policy *pol); /* takes ownership */
 void sim_at_become(sim *s, ss_time t, int h, enum sim_kind kind, sim_policy *pol, const char *cred);
 void sim_at_check(sim *s, ss_time t, uint32_t id);

@@ -232,8 +232,10 @@ static void si_datagram(void *n, ss_time now, const ss_addr *src, const ss_addr 
 	}
 }
 
-static void si_icmp(void *n, ss_time now, const ss_addr *l, const ss_addr *r)
+static void si_icmp(void *n, ss_time now, const ss_addr *l, const ss_addr *r, const uint8_t *q, size_t qlen)
 {
+	(void)q;
+	(void)qlen;
 	standin *s = n;
 	slot *sl = find_slot(s, l, r);
 	if (sl && sl->phase == P_INIT)

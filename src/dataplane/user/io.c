@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -90,10 +91,12 @@ static void flush_batch(int fd, struct mmsghdr *mm, size_t k, uint64_t *errs)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == ENOBUFS) {
-			*errs += k - i;
+			for (; i < k; i++)
+				*errs += mm[i].msg_hdr.msg_iovlen; /* one packet per iovec */
 			return;
 		}
-		(*errs)++; /* this one is refused (EMSGSIZE, unreachable, ...): skip it */
+		/* this one is refused (EMSGSIZE, unreachable, ...): skip it */
+		*errs += mm[i].msg_hdr.msg_iovlen;
 		i++;
 	}
 }
@@ -150,6 +153,67 @@ size_t ss_io_send_to(int fd, const ss_dp_pkt *pkts, size_t n, uint64_t *errs)
 		done += k;
 	}
 	return done;
+}
+
+/* UDP GSO limits: the kernel takes at most 64 segments per send (UDP_MAX_SEGMENTS in
+ * older kernels) and one IP datagram's worth of bytes. */
+enum { GSO_MAX_SEGS = 64, GSO_MAX_BYTES = 60000 };
+
+static bool same_dest(const ss_dp_pkt *a, const ss_dp_pkt *b)
+{
+	return a->port == b->port && ss_addr_eq(&a->remote, &b->remote);
+}
+
+/* How many packets from pkts[0] can leave as one GSO send: one destination, all of the
+ * first one's size except possibly a shorter last one. */
+static size_t gso_run(const ss_dp_pkt *pkts, size_t n, size_t room)
+{
+	size_t seg = pkts[0].len, bytes = seg, j = 1;
+	while (j < n && j < room && j < GSO_MAX_SEGS && same_dest(&pkts[j], &pkts[0]) &&
+	       pkts[j - 1].len == seg && pkts[j].len <= seg && pkts[j].len > 0 &&
+	       bytes + pkts[j].len <= GSO_MAX_BYTES) {
+		bytes += pkts[j].len;
+		j++;
+	}
+	return j;
+}
+
+size_t ss_io_send_udp(int fd, const ss_dp_pkt *pkts, size_t n, uint64_t *errs, uint64_t *gso)
+{
+	struct mmsghdr mm[SS_IO_BATCH];
+	struct iovec iov[SS_IO_BATCH];
+	struct sockaddr_storage to[SS_IO_BATCH];
+	union { char b[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } cb[SS_IO_BATCH];
+	size_t i = 0;
+	while (i < n) {
+		size_t m = 0, used = 0;
+		while (i < n && used < SS_IO_BATCH) {
+			size_t run = gso_run(pkts + i, n - i, SS_IO_BATCH - used);
+			for (size_t k = 0; k < run; k++)
+				iov[used + k] = (struct iovec){ .iov_base = pkts[i + k].data,
+								.iov_len = pkts[i + k].len };
+			socklen_t sl = (socklen_t)ss_addr_to_sockaddr(&pkts[i].remote, pkts[i].port, &to[m]);
+			mm[m] = (struct mmsghdr){ .msg_hdr = { .msg_name = &to[m], .msg_namelen = sl,
+							       .msg_iov = &iov[used], .msg_iovlen = run } };
+			if (run > 1) {
+				struct msghdr *mh = &mm[m].msg_hdr;
+				mh->msg_control = cb[m].b;
+				mh->msg_controllen = sizeof cb[m].b;
+				struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
+				cm->cmsg_level = SOL_UDP;
+				cm->cmsg_type = UDP_SEGMENT;
+				cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+				uint16_t seg = (uint16_t)pkts[i].len;
+				memcpy(CMSG_DATA(cm), &seg, sizeof seg);
+				(*gso)++;
+			}
+			used += run;
+			i += run;
+			m++;
+		}
+		flush_batch(fd, mm, m, errs);
+	}
+	return n;
 }
 
 /* IPv4 raw sockets hand us the IP header too (raw(7)): skip it, keep its destination. */

@@ -26,6 +26,12 @@ size_t ss_io_send_whole(int fd4, int fd6, const ss_dp_pkt *pkts, size_t n, uint6
  * Returns n; refusals counted in *errs as for ss_io_send_whole. */
 size_t ss_io_send_to(int fd, const ss_dp_pkt *pkts, size_t n, uint64_t *errs);
 
+/* ESP-in-UDP payloads to pkts[i].remote:port through a UDP socket.  Consecutive packets to
+ * one destination, all of one size but a shorter last, leave as one UDP GSO send
+ * (UDP_SEGMENT): one trip through the stack for up to 64 datagrams, the second-biggest win
+ * measured on this machine.  *gso counts such sends.  Returns n. */
+size_t ss_io_send_udp(int fd, const ss_dp_pkt *pkts, size_t n, uint64_t *errs, uint64_t *gso);
+
 enum ss_io_rx { SS_IO_RX_RAW4, SS_IO_RX_RAW6, SS_IO_RX_UDP };
 /* Receives up to n datagrams from fd and fills remote/local/port/kind/data/len; returns
  * how many usable ones (malformed ones counted in *bad and skipped), 0 when none. */

@@ -222,6 +222,10 @@ static void filter_rule(ss_sb *s, const ss_dp_filter *f, bool inbound)
 		ss_sb_printf(s, " th %s %u", inbound ? "dport" : "sport", f->local_port);
 	if (f->remote_port)
 		ss_sb_printf(s, " th %s %u", inbound ? "sport" : "dport", f->remote_port);
+	if (f->verdict == SS_DP_PERMIT || f->verdict == SS_DP_BLOCK) {
+		ss_sb_printf(s, " %s\n", f->verdict == SS_DP_PERMIT ? "accept" : "counter drop");
+		return;
+	}
 	const char *target = !inbound ? "need_out"
 			     : f->accept_inbound_clear ? "need_in_accept" : "need_in_drop";
 	ss_sb_printf(s, " goto %s\n", target);
@@ -232,6 +236,10 @@ static bool filter_ok(const ss_dp_filter *f, const char **why)
 	uint8_t fl = f->local.addr.family, fr = f->remote.addr.family;
 	if ((fl != SS_AF_INET && fl != SS_AF_INET6) || fl != fr) {
 		*why = "local and remote prefixes must be of one family";
+		return false;
+	}
+	if (f->verdict > SS_DP_BLOCK) {
+		*why = "unknown filter verdict";
 		return false;
 	}
 	if ((f->local_port || f->remote_port) && !ss_ipproto_has_ports(f->proto)) {

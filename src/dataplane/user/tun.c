@@ -1,6 +1,8 @@
 #include "dataplane/user/tun.h"
 
+#include "dataplane/gro.h"
 #include "dataplane/gso.h"
+#include "dataplane/pkt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +48,7 @@ int ss_tun_open(const char *name, bool vnet_hdr, unsigned *ifindex)
 	return fd;
 }
 
-int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n)
+int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n, uint64_t *bad)
 {
 	size_t got = 0;
 	while (got < n) {
@@ -57,6 +59,13 @@ int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n)
 			if (got == 0 && errno != EAGAIN)
 				return -errno;
 			break;
+		}
+		/* A packet longer than the caller's buffer arrives cut short (TUN truncates
+		 * silently): its IP length tells, and it is dropped and counted. */
+		ss_pkt_tuple t;
+		if (!ss_pkt_tuple_parse(pkts[got].buf, (size_t)r, &t) || t.total != (size_t)r) {
+			(*bad)++;
+			continue;
 		}
 		pkts[got].data = pkts[got].buf;
 		pkts[got].len = (size_t)r;
@@ -83,4 +92,49 @@ int ss_tun_write_batch(int fd, const ss_dp_pkt *pkts, size_t n, bool vnet_hdr, u
 		done++;
 	}
 	return (int)done;
+}
+
+/* One writev of a virtio header and a packet; false on EAGAIN (stop), errors counted. */
+static bool write_vnet(int fd, const uint8_t *hdr, const uint8_t *pkt, size_t len, unsigned segs,
+		       uint64_t *errs)
+{
+	struct iovec iov[2] = { { (void *)hdr, SS_VNET_HDR_LEN }, { (void *)pkt, len } };
+	for (;;) {
+		ssize_t r = writev(fd, iov, 2);
+		if (r >= 0)
+			return true;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN)
+			return false;
+		*errs += segs;
+		return true;
+	}
+}
+
+int ss_tun_write_gro(int fd, const ss_dp_pkt *pkts, size_t n, uint8_t *big, size_t bigcap,
+		     uint64_t *errs, uint64_t *gso)
+{
+	static const uint8_t none[SS_VNET_HDR_LEN];
+	size_t i = 0;
+	while (i < n) {
+		ss_gro g;
+		if (!ss_gro_start(&g, big, bigcap, pkts[i].data, pkts[i].len)) {
+			if (!write_vnet(fd, none, pkts[i].data, pkts[i].len, 1, errs))
+				break;
+			i++;
+			continue;
+		}
+		size_t j = i + 1;
+		while (j < n && ss_gro_append(&g, pkts[j].data, pkts[j].len))
+			j++;
+		uint8_t hdr[SS_VNET_HDR_LEN];
+		size_t len = ss_gro_finish(&g, hdr);
+		if (!write_vnet(fd, hdr, big, len, g.segs, errs))
+			break;
+		if (g.segs > 1)
+			(*gso)++;
+		i = j;
+	}
+	return (int)i;
 }

@@ -18,6 +18,7 @@
 
 #include "base/log.h"
 #include "dataplane/gso.h"
+#include "dataplane/pkt.h"
 #include "dataplane/user/io.h"
 #include "dataplane/user/nflog.h"
 #include "dataplane/user/rtnl.h"
@@ -47,7 +48,7 @@ struct user_dp {
 	bool owns_system;
 	/* IFF_VNET_HDR: each read lands in big; a TCP super-packet is split from there into the
 	 * caller's packets, across calls if it has more segments than the caller has room. */
-	uint8_t *big;
+	uint8_t *big, *gro;
 	ss_tso tso;
 	bool tso_pending;
 	ss_dp_stats st;
@@ -173,6 +174,20 @@ static void rp_filter_off(const char *dev)
 		SS_WARN(SUB, "net.ipv4.conf.all.rp_filter=%c: decrypted IPv4 packets may be dropped", v);
 }
 
+/* A host (or namespace) with IPv6 turned off refuses IPv6 routes and rules: run IPv4 only
+ * there rather than not at all. */
+static bool ipv6_disabled(void)
+{
+	char v = '0';
+	int fd = open("/proc/sys/net/ipv6/conf/all/disable_ipv6", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true; /* no IPv6 in this kernel */
+	if (read(fd, &v, 1) != 1)
+		v = '0';
+	close(fd);
+	return v == '1';
+}
+
 static void teardown(struct user_dp *d)
 {
 	if (d->nft && d->owns_system) {
@@ -187,6 +202,7 @@ static void teardown(struct user_dp *d)
 	ss_rtnl_close(d->rtnl);
 	ss_nflog_close(d->nflog, d->cfg.nflog_group);
 	free(d->big);
+	free(d->gro);
 	int *fds[] = { &d->tun, &d->rel4, &d->rel6, &d->esp4, &d->esp6 };
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
 		if (*fds[i] >= 0)
@@ -280,6 +296,10 @@ int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dp **out, char *err, size_t
 		return -ENOMEM;
 	d->base.ops = &user_ops;
 	d->cfg = *cfg;
+	if (d->cfg.ipv6 && ipv6_disabled()) {
+		SS_WARN(SUB, "IPv6 is disabled on this host: the dataplane runs IPv4 only");
+		d->cfg.ipv6 = false;
+	}
 	d->tun = d->rel4 = d->rel6 = d->esp4 = d->esp6 = d->udp4 = d->udp6 = -1;
 	int r = -ENOMEM;
 	d->nft = nft_new();
@@ -289,10 +309,12 @@ int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dp **out, char *err, size_t
 		errf(err, errlen, "cannot open netlink: %s", strerror(-r));
 		goto fail;
 	}
+	if (cfg->vnet_hdr && (!(d->big = malloc(BIG_READ)) || !(d->gro = malloc(BIG_READ)))) {
+		errf(err, errlen, "out of memory");
+		goto fail;
+	}
 	/* The TUN first: if another instance holds it, fail before touching its state; if we
 	 * cannot make it at all, a crashed run's leftovers keep guarding. */
-	if (cfg->vnet_hdr && !(d->big = malloc(BIG_READ)))
-		goto fail;
 	d->tun = ss_tun_open(cfg->tun_name, cfg->vnet_hdr, &d->ifindex);
 	if (d->tun < 0) {
 		r = d->tun;
@@ -425,8 +447,10 @@ static int read_outbound_vnet(struct user_dp *d, ss_dp_pkt *p, size_t n)
 				d->st.malformed++;
 			continue;
 		}
+		ss_pkt_tuple t;
 		if (((h.flags & SS_VNET_F_NEEDS_CSUM) &&
-		     !ss_csum_complete(pkt, plen, h.csum_start, h.csum_offset)) || plen > p[got].cap) {
+		     !ss_csum_complete(pkt, plen, h.csum_start, h.csum_offset)) || plen > p[got].cap ||
+		    !ss_pkt_tuple_parse(pkt, plen, &t) || t.total != plen) {
 			d->st.malformed++;
 			continue;
 		}
@@ -441,7 +465,7 @@ static int read_outbound_vnet(struct user_dp *d, ss_dp_pkt *p, size_t n)
 static int user_read_outbound(ss_dp *dp, ss_dp_pkt *p, size_t n)
 {
 	struct user_dp *d = U(dp);
-	int r = d->cfg.vnet_hdr ? read_outbound_vnet(d, p, n) : ss_tun_read_batch(d->tun, p, n);
+	int r = d->cfg.vnet_hdr ? read_outbound_vnet(d, p, n) : ss_tun_read_batch(d->tun, p, n, &d->st.malformed);
 	if (r > 0) {
 		d->st.out_pkts += (uint64_t)r;
 		d->st.out_reads++;
@@ -473,6 +497,8 @@ static int user_send_esp(ss_dp *dp, const ss_dp_pkt *p, size_t n)
 			j++;
 		if (fd < 0 || (p[i].remote.family != SS_AF_INET && p[i].remote.family != SS_AF_INET6))
 			errs += j - i;
+		else if (p[i].port)
+			ss_io_send_udp(fd, p + i, j - i, &errs, &d->st.esp_tx_gso);
 		else
 			ss_io_send_to(fd, p + i, j - i, &errs);
 		i = j;
@@ -505,7 +531,9 @@ static int user_deliver(ss_dp *dp, const ss_dp_pkt *p, size_t n)
 {
 	struct user_dp *d = U(dp);
 	uint64_t errs = 0;
-	int k = ss_tun_write_batch(d->tun, p, n, d->cfg.vnet_hdr, &errs);
+	int k = d->cfg.vnet_hdr
+		? ss_tun_write_gro(d->tun, p, n, d->gro, BIG_READ, &errs, &d->st.deliver_gso)
+		: ss_tun_write_batch(d->tun, p, n, false, &errs);
 	d->st.delivered += (uint64_t)k - errs;
 	d->st.deliver_err += errs;
 	return k;

@@ -340,6 +340,48 @@ static void memory_back_to_baseline(void **state)
 	done(&f);
 }
 
+static void info_and_flush_soft(void **state)
+{
+	(void)state;
+	fixture f = make("server", NULL);
+	ss_addr peers[4];
+	for (int i = 0; i < 4; i++) {
+		peers[i] = ss_addr_v4(0xc0000200u + (uint32_t)i);
+		ss_pkt_key k = out_key(&peers[i]);
+		ss_agent_outbound(f.ag, 0, &k, 100, (uint64_t)i + 1);
+		ss_agent_attempt(f.ag, 0, &me, &peers[i], 1);
+		ss_agent_attempt(f.ag, 100, &me, &peers[i], 2);
+		ss_agent_outcome(f.ag, 300, &me, &peers[i], i ? SS_IKE_PEER_UNREACHABLE : SS_IKE_SECURED);
+	}
+	ss_agent_action x;
+	while (ss_agent_pop(f.ag, &x))
+		;
+	ss_agent_assoc_info in;
+	assert_true(ss_agent_get(f.ag, &me, &peers[1], &in));
+	assert_int_equal(in.state, SS_AS_SOFT);
+	assert_int_equal(in.since, 300);
+	assert_int_equal(in.expires, 300 + 300000);
+	assert_int_equal(in.idle_lifetime_s, 300);
+	assert_int_equal(in.last_outcome, SS_IKE_PEER_UNREACHABLE);
+	assert_string_equal(in.reason, "peer-unreachable");
+	assert_non_null(in.rule);
+	assert_true(ss_agent_get(f.ag, &me, &peers[0], &in));
+	assert_int_equal(in.state, SS_AS_SECURED);
+	assert_int_equal(in.expires, SS_NEVER);
+	ss_agent_stats st;
+	ss_agent_get_stats(f.ag, &st);
+	assert_int_equal(st.outcomes[SS_IKE_SECURED], 1);
+	assert_int_equal(st.outcomes[SS_IKE_PEER_UNREACHABLE], 3);
+
+	assert_int_equal(ss_agent_flush_soft(f.ag, 1000), 3);
+	for (int i = 0; i < 3; i++)
+		expect_action(f.ag, SS_AA_SOFT_EXPIRE, 0);
+	expect_none(f.ag);
+	assert_false(ss_agent_get(f.ag, &me, &peers[1], &in));
+	assert_true(ss_agent_get(f.ag, &me, &peers[0], &in));
+	done(&f);
+}
+
 int main(void)
 {
 	me = A("10.0.0.1");
@@ -358,6 +400,7 @@ int main(void)
 		cmocka_unit_test(ike_start_rules),
 		cmocka_unit_test(reload_secured_to_permit),
 		cmocka_unit_test(memory_back_to_baseline),
+		cmocka_unit_test(info_and_flush_soft),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

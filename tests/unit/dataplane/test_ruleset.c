@@ -106,6 +106,37 @@ static void test_filters(void **state)
 	ss_sb_free(&s);
 }
 
+static void test_verdicts(void **state)
+{
+	(void)state;
+	/* Permit ICMP and block UDP 9999 with 192.0.2.7, ahead of negotiating everything. */
+	ss_dp_filter f[3] = {
+		{ .local = pfx("0.0.0.0/0"), .remote = pfx("192.0.2.7/32"), .proto = 1,
+		  .verdict = SS_DP_PERMIT },
+		{ .local = pfx("0.0.0.0/0"), .remote = pfx("192.0.2.7/32"), .proto = 17,
+		  .remote_port = 9999, .verdict = SS_DP_BLOCK },
+		{ .local = pfx("0.0.0.0/0"), .remote = pfx("192.0.2.7/32") },
+	};
+	ss_sb s = { 0 };
+	const char *why = NULL;
+	assert_true(ss_nft_filters(&s, f, 3, &why));
+	/* In the given order, first match wins; permit and block are final both ways. */
+	assert_true(has(&s, "add rule inet softsa filt_out meta nfproto ipv4 ip daddr 192.0.2.7/32 "
+			    "meta l4proto 1 accept\n"
+			    "add rule inet softsa filt_in meta nfproto ipv4 ip saddr 192.0.2.7/32 "
+			    "meta l4proto 1 accept\n"
+			    "add rule inet softsa filt_out meta nfproto ipv4 ip daddr 192.0.2.7/32 "
+			    "meta l4proto 17 th dport 9999 counter drop\n"
+			    "add rule inet softsa filt_in meta nfproto ipv4 ip saddr 192.0.2.7/32 "
+			    "meta l4proto 17 th sport 9999 counter drop\n"
+			    "add rule inet softsa filt_out meta nfproto ipv4 ip daddr 192.0.2.7/32 goto need_out\n"));
+	ss_sb_free(&s);
+	f[0].verdict = 7;
+	assert_false(ss_nft_filters(&s, f, 3, &why));
+	assert_non_null(strstr(why, "verdict"));
+	ss_sb_free(&s);
+}
+
 static void test_filters_refused(void **state)
 {
 	(void)state;
@@ -163,6 +194,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_filters_refused),
 		cmocka_unit_test(test_peer),
 	};

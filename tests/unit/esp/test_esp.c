@@ -692,6 +692,44 @@ static void lifetimes(void **state)
 	ss_esp_sad_free(sad);
 }
 
+/* Events come out in the order the SAs first had one, soft before hard for one SA; a short
+ * drain leaves the rest queued; a deleted SA's undrained events go with it.  (A tick that
+ * finds an SA already past its hard limit reports only the hard event.) */
+static void events_drain(void **state)
+{
+	ss_esp_sad *sad = ss_esp_sad_new();
+	for (int i = 0; i < 3; i++) {
+		ss_esp_params p = tu_params(&tu_suites[0], SS_ESP_IN, SS_ESP_TUNNEL, 4, false, false, 0x5000 + (uint32_t)i);
+		p.life = (ss_esp_lifetime){ .soft_seconds = 1, .hard_seconds = 2 };
+		assert_non_null(ss_esp_sad_add(sad, &p, 0, NULL));
+	}
+	assert_int_equal(ss_esp_sad_tick(sad, 1000), 2000);     /* all soft */
+	assert_int_equal(ss_esp_sad_tick(sad, 2000), SS_NEVER); /* all hard, before any drain */
+	ss_esp_event ev[8];
+	assert_int_equal(ss_esp_sad_events(sad, ev, 1), 1);
+	uint32_t first = ev[0].spi;
+	assert_int_equal(ev[0].kind, SS_ESP_EV_SOFT);
+	assert_int_equal(ss_esp_sad_events(sad, ev, 1), 1);
+	assert_true(ev[0].spi == first && ev[0].kind == SS_ESP_EV_HARD);
+	/* Delete one of the two still queued: only the other's two events remain. */
+	ss_esp_sa *victim = ss_esp_sad_find(sad, first == 0x5000 ? 0x5001 : 0x5000, SS_ESP_IN);
+	uint32_t gone = ss_esp_sa_spi(victim);
+	ss_esp_sad_del(sad, victim);
+	assert_int_equal(ss_esp_sad_events(sad, ev, 8), 2);
+	assert_true(ev[0].spi == ev[1].spi && ev[0].spi != gone && ev[0].spi != first);
+	assert_true(ev[0].kind == SS_ESP_EV_SOFT && ev[1].kind == SS_ESP_EV_HARD);
+	assert_int_equal(ss_esp_sad_events(sad, ev, 8), 0);
+	/* Dead SAs pass nothing. */
+	uint8_t buf[CAP];
+	size_t n = tu_inner(buf + HEAD, CAP - HEAD, "10.1.0.1", "10.2.0.2", 1, 2, 3, 0);
+	ss_esp_pkt k = { .base = buf, .cap = CAP, .off = HEAD, .len = (uint32_t)n };
+	assert_true(ss_esp_sa_dead(ss_esp_sad_find(sad, first, SS_ESP_IN)));
+	ss_put32(buf + HEAD, first);
+	ss_esp_decap_batch(sad, &k, 1, 2000);
+	assert_int_equal(k.result, SS_ESP_E_EXPIRED);
+	ss_esp_sad_free(sad);
+}
+
 /* RFC 4303 §3.3.3: the sender never wraps.  White-box: start near the end. */
 static void seq_exhaustion(void **state)
 {
@@ -922,6 +960,7 @@ int main(void)
 		cmocka_unit_test(selector_fields),
 		cmocka_unit_test(encap_refusals),
 		cmocka_unit_test(lifetimes),
+		cmocka_unit_test(events_drain),
 		cmocka_unit_test(seq_exhaustion),
 		cmocka_unit_test(esn_crossing),
 		cmocka_unit_test(sad_management),

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Cross-check softsa's ESP against scapy's, an independent implementation (Debian's
 python3-scapy): packets scapy encrypts, we decrypt; packets we encrypt, scapy decrypts.
-AES-GCM-128/256 and AES-CBC + HMAC-SHA2, transport and tunnel, IPv4 and IPv6, with and
+AES-GCM-128/256 and AES-CBC + HMAC-SHA2-256/384/512, transport and tunnel, IPv4 and IPv6, with and
 without ESN, with and without UDP encapsulation.
 
 Usage: xcheck_scapy.py PATH/TO/esp_xcheck.  Exit 77 (skipped) if scapy is missing.
@@ -32,6 +32,7 @@ SUITES = {
     "aes128gcm16": ("AES-GCM", "NULL", None),
     "aes256gcm16": ("AES-GCM", "NULL", None),
     "aes128-sha256": ("AES-CBC", "SHA2-256-128", (hashlib.sha256, 16)),
+    "aes256-sha384": ("AES-CBC", "SHA2-384-192", (hashlib.sha384, 24)),
     "aes256-sha512": ("AES-CBC", "SHA2-512-256", (hashlib.sha512, 32)),
 }
 ADDR = {4: ("192.0.2.1", "192.0.2.2"), 6: ("2001:db8::1", "2001:db8::2")}

@@ -121,12 +121,17 @@ static void on_action(harness *h, int i, const ss_ike_action *a)
 		break;
 	}
 	case SS_IKE_ACT_CHILD_UP:
+		if (getenv("IKE_DEBUG"))
+			print_message("side %d CHILD_UP in %08x out %08x rekey_of %08x\n", i, a->child.spi_in,
+				      a->child.spi_out, a->child.rekey_of);
 		s->child = a->child;
 		s->n_child_up++;
 		assert_true(s->n_alive < 8);
 		s->alive[s->n_alive++] = a->child;
 		break;
 	case SS_IKE_ACT_CHILD_DELETED:
+		if (getenv("IKE_DEBUG"))
+			print_message("side %d CHILD_DELETED in %08x\n", i, a->child.spi_in);
 		s->n_child_deleted++;
 		for (int k = 0; k < s->n_alive; k++)
 			if (s->alive[k].spi_in == a->child.spi_in) {

@@ -236,6 +236,25 @@ static void invalid_ke_then_success(void **state)
 	assert_true(ss_ike_sa_get(H.side[0].eng, ha, &ia));
 	assert_int_equal(ia.suite.dh, SS_DH_CURVE25519);
 	h_free(&H);
+
+	/* When the responder takes both groups, it picks the one the KE came with, even if
+	 * its own preference is the other: no INVALID_KE round trip. */
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	a = &H.side[0].cfg;
+	a->ike[1] = a->ike[0];
+	a->ike[1].dh = SS_DH_CURVE25519;
+	a->n_ike = 2;
+	ss_ike_config *b = &H.side[1].cfg;
+	b->ike[1] = b->ike[0];
+	b->ike[0].dh = SS_DH_CURVE25519;
+	b->n_ike = 2;
+	ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	assert_int_equal(h_count(&H, 0, SS_IKE_SA_INIT, false), 1);
+	assert_true(ss_ike_sa_get(H.side[0].eng, ha, &ia));
+	assert_int_equal(ia.suite.dh, SS_DH_ECP_256);
+	h_free(&H);
 }
 
 static void cookie_round_trip(void **state)
@@ -694,6 +713,219 @@ static void lifetimes_drive_rekeys(void **state)
 	h_free(&H);
 }
 
+/* §2.8.1: both ends rekey the same CHILD SA at once; one new pair survives, mirrored. */
+static void simultaneous_child_rekey(void **state)
+{
+	ss_esp_suite pfs = ESP_GCM128;
+	pfs.dh = SS_DH_ECP_256;
+	const ss_esp_suite *esps[2] = { &ESP_GCM128, &pfs };
+	for (int v = 0; v < 2; v++) {
+		start(NULL, &GCM128_ECP256, esps[v]);
+		uint32_t ha = h_initiate(&H, 0);
+		h_run(&H, SS_SEC(60));
+		assert_pair(ha);
+		uint32_t hb = 0;
+		ss_ike_sa_info ib;
+		for (uint32_t h = 1; h < 10 && !hb; h++)
+			if (ss_ike_sa_get(H.side[1].eng, h, &ib))
+				hb = h;
+		assert_true(ss_ike_rekey_child(H.side[0].eng, ha, H.side[0].child.spi_in, H.now));
+		assert_true(ss_ike_rekey_child(H.side[1].eng, hb, H.side[1].child.spi_in, H.now));
+		h_run(&H, H.now + SS_SEC(60));
+		assert_int_equal(H.side[0].n_child_up, 3);
+		assert_int_equal(H.side[1].n_child_up, 3);
+		assert_children_mirrored(1);
+		assert_int_equal(H.side[0].alive[0].suite.dh, esps[v]->dh);
+		/* Colliding IKE rekeys are both refused (TEMPORARY_FAILURE); nothing breaks. */
+		assert_true(ss_ike_rekey_ike(H.side[0].eng, ha, H.now));
+		assert_true(ss_ike_rekey_ike(H.side[1].eng, hb, H.now));
+		h_run(&H, H.now + SS_SEC(60));
+		assert_int_equal(H.side[0].n_ike_rekeyed, 0);
+		assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 1);
+		assert_true(ss_ike_rekey_ike(H.side[0].eng, ha, H.now));
+		h_run(&H, H.now + SS_SEC(60));
+		assert_int_equal(H.side[1].n_ike_rekeyed, 1);
+		assert_children_mirrored(1);
+		h_free(&H);
+	}
+}
+
+/* Under load (half-open SAs at the threshold) newcomers must echo a cookie first; a huge
+ * IKE_SA_INIT is refused outright, so that no half-open SA holds more than a bounded amount. */
+static void cookies_under_load_and_bounded_half_open(void **state)
+{
+	ss_ike_engine_params pb;
+	ss_ike_engine_params_default(&pb);
+	pb.cookie_threshold = 1;
+	start(&pb, &GCM128_ECP256, &ESP_GCM128);
+	/* The first request comes in alone and gets no cookie; its IKE_AUTH (datagram 2) is
+	 * lost and the clock does not move, so it stays half-open and the second request,
+	 * arriving at the threshold, must prove its address. */
+	h_initiate(&H, 0);
+	H.drop[2] = true;
+	h_run(&H, H.now);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->half_open, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->cookies_sent, 0);
+	uint32_t h2 = h_initiate(&H, 0);
+	h_run(&H, H.now);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->cookies_sent, 1);
+	ss_ike_sa_info i2;
+	assert_true(ss_ike_sa_get(H.side[0].eng, h2, &i2));
+	assert_true(i2.established);
+	h_free(&H);
+
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint8_t buf[3000], big[2500] = { 0 }, nonce[32] = { 1 }, ke[64] = { 0 };
+	ss_ike_writer w;
+	ss_ike_hdr hd = { .spi_i = 0x1122334455667788ull, .exchange = SS_IKE_SA_INIT,
+			  .flags = SS_IKE_FLAG_INITIATOR };
+	ss_ike_sa_pl sa = { .n = 1 };
+	sa.prop[0] = (ss_ike_proposal){ .num = 1, .proto = SS_PROTO_IKE, .n_transforms = 3, .tr = {
+		{ SS_TR_ENCR, SS_ENCR_AES_GCM_16, 128, false }, { SS_TR_PRF, SS_PRF_HMAC_SHA2_256, 0, false },
+		{ SS_TR_DH, SS_DH_ECP_256, 0, false } } };
+	ss_ikew_init(&w, buf, sizeof(buf), &hd);
+	ss_ikew_sa(&w, &sa);
+	ss_ikew_ke(&w, SS_DH_ECP_256, ke, sizeof(ke));
+	ss_ikew_nonce(&w, nonce, sizeof(nonce));
+	ss_ikew_vendor(&w, big, sizeof(big));
+	size_t n = ss_ikew_finish(&w);
+	assert_true(n > 2048);
+	ss_ike_input(H.side[1].eng, buf, n, &H.side[1].ep, &H.side[0].ep, H.now);
+	ss_ike_action a;
+	assert_false(ss_ike_next_action(H.side[1].eng, &a));
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->dropped, 1);
+	h_free(&H);
+}
+
+static void ipv6_endpoints(void **state)
+{
+	start(NULL, &GCM256_X25519, &ESP_GCM256);
+	for (int i = 0; i < 2; i++) {
+		uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = (uint8_t)(1 + i) };
+		H.side[i].ep.addr = ss_addr_v6(a);
+		H.side[i].public_ep = H.side[i].ep;
+	}
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	const ss_ike_ts *t = &H.side[0].child.ts_local.ts[0];
+	assert_int_equal(t->type, SS_TS_IPV6_ADDR_RANGE);
+	assert_true(ss_addr_eq(&t->start, &H.side[0].ep.addr));
+	assert_false(H.side[0].child.udp_encap);
+	h_free(&H);
+}
+
+/* One timer pass over many SAs emits many actions at once: none may be lost. */
+static void many_sas_no_lost_actions(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	ss_ike_engine *e = H.side[0].eng;
+	enum { N = 300 };
+	for (int i = 0; i < N; i++)
+		assert_int_not_equal(h_initiate(&H, 0), 0);
+	ss_ike_action a;
+	int sends = 0;
+	while (ss_ike_next_action(e, &a))
+		sends += a.kind == SS_IKE_ACT_SEND;
+	assert_int_equal(sends, N);
+	ss_ike_timer(e, H.now + 500);   /* every SA's second attempt, in one pass */
+	sends = 0;
+	while (ss_ike_next_action(e, &a))
+		sends += a.kind == SS_IKE_ACT_SEND;
+	assert_int_equal(sends, N);
+	/* Following the deadlines, every SA gives up: one outcome each. */
+	int outcomes = 0;
+	for (ss_time t; (t = ss_ike_next_deadline(e)) != SS_NEVER;) {
+		ss_ike_timer(e, t);
+		while (ss_ike_next_action(e, &a))
+			outcomes += a.kind == SS_IKE_ACT_OUTCOME && a.outcome == SS_IKE_PEER_SILENT;
+	}
+	assert_int_equal(outcomes, N);
+	assert_int_equal(ss_ike_get_stats(e)->sas, 0);
+	h_free(&H);
+}
+
+/* Builds an IKE_SA_INIT request with a real ECP-256 KE, echoing a cookie when given one. */
+static size_t init_request(uint8_t *buf, size_t cap, uint64_t spi_i, const ss_ike_bytes *cookie)
+{
+	static uint8_t ke[64];
+	static bool have;
+	if (!have) {
+		ss_dh *dh = ss_dh_new(SS_DH_ECP_256);
+		have = dh && ss_dh_public(dh, ke, sizeof(ke));
+		ss_dh_free(dh);
+	}
+	uint8_t nonce[32] = { 9 };
+	ss_ike_writer w;
+	ss_ike_hdr hd = { .spi_i = spi_i, .exchange = SS_IKE_SA_INIT, .flags = SS_IKE_FLAG_INITIATOR };
+	ss_ike_sa_pl sa = { .n = 1 };
+	sa.prop[0] = (ss_ike_proposal){ .num = 1, .proto = SS_PROTO_IKE, .n_transforms = 3, .tr = {
+		{ SS_TR_ENCR, SS_ENCR_AES_GCM_16, 128, false }, { SS_TR_PRF, SS_PRF_HMAC_SHA2_256, 0, false },
+		{ SS_TR_DH, SS_DH_ECP_256, 0, false } } };
+	ss_ikew_init(&w, buf, cap, &hd);
+	if (cookie)
+		ss_ikew_notify(&w, 0, NULL, 0, SS_N_COOKIE, cookie->p, cookie->len);
+	ss_ikew_sa(&w, &sa);
+	ss_ikew_ke(&w, SS_DH_ECP_256, ke, sizeof(ke));
+	ss_ikew_nonce(&w, nonce, sizeof(nonce));
+	return ss_ikew_finish(&w);
+}
+
+/* Sends a request to B; returns the notify type of B's answer, its data in *data. */
+static uint16_t ask_b(const uint8_t *req, size_t len, ss_time now, uint8_t *data, size_t *dlen)
+{
+	ss_ike_input(H.side[1].eng, req, len, &H.side[1].ep, &H.side[0].ep, now);
+	ss_ike_action a;
+	uint16_t type = 0;
+	while (ss_ike_next_action(H.side[1].eng, &a)) {
+		ss_ike_msg m;
+		if (a.kind != SS_IKE_ACT_SEND || ss_ike_parse(a.data, a.len, &m, NULL) != SS_CODEC_OK)
+			continue;
+		type = m.n_notify ? m.notify[0].type : 0;
+		if (m.n_notify && data) {
+			*dlen = m.notify[0].data.len;
+			memcpy(data, m.notify[0].data.p, *dlen);
+		}
+	}
+	return type;
+}
+
+/* The cookie secret changes every 5 minutes; a cookie stays good for one more period. */
+static void cookie_secret_rotates(void **state)
+{
+	ss_ike_engine_params pb;
+	ss_ike_engine_params_default(&pb);
+	pb.cookie_threshold = 0;
+	start(&pb, &GCM128_ECP256, &ESP_GCM128);
+	uint8_t req[512], c1[64], c2[64];
+	size_t n, l1 = 0, l2 = 0;
+	ss_time t0 = H.now;
+	n = init_request(req, sizeof(req), 0x1111111111111111ull, NULL);
+	assert_int_equal(ask_b(req, n, t0, c1, &l1), SS_N_COOKIE);
+	n = init_request(req, sizeof(req), 0x2222222222222222ull, NULL);
+	assert_int_equal(ask_b(req, n, t0, c2, &l2), SS_N_COOKIE);
+	/* 6 minutes on: one rotation, the first cookie is still honoured. */
+	ss_ike_bytes k1 = { c1, l1 }, k2 = { c2, l2 };
+	n = init_request(req, sizeof(req), 0x1111111111111111ull, &k1);
+	/* (A real answer: its first notify is NAT detection, not a COOKIE.) */
+	assert_int_equal(ask_b(req, n, t0 + 6 * 60000, NULL, NULL), SS_N_NAT_DETECTION_SOURCE_IP);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 1);
+	/* 11 minutes on: two rotations, the second cookie is stale and a fresh one comes back. */
+	n = init_request(req, sizeof(req), 0x2222222222222222ull, &k2);
+	uint8_t c3[64];
+	size_t l3 = 0;
+	assert_int_equal(ask_b(req, n, t0 + 11 * 60000, c3, &l3), SS_N_COOKIE);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 1);
+	assert_memory_not_equal(c2, c3, l3);
+	/* A tampered cookie is refused too. */
+	c3[5] ^= 1;
+	ss_ike_bytes k3 = { c3, l3 };
+	n = init_request(req, sizeof(req), 0x2222222222222222ull, &k3);
+	assert_int_equal(ask_b(req, n, t0 + 11 * 60000, NULL, NULL), SS_N_COOKIE);
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +953,11 @@ int main(void)
 		cmocka_unit_test(higher_major_version_answered),
 		cmocka_unit_test(encrypted_critical_payload_answered),
 		cmocka_unit_test(lifetimes_drive_rekeys),
+		cmocka_unit_test(simultaneous_child_rekey),
+		cmocka_unit_test(cookies_under_load_and_bounded_half_open),
+		cmocka_unit_test(ipv6_endpoints),
+		cmocka_unit_test(many_sas_no_lost_actions),
+		cmocka_unit_test(cookie_secret_rotates),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,0 +1,292 @@
+/* softsad's shared state and the seams between its files.
+ *
+ * The daemon is split by concern (doc/softsad.md):
+ *   softsad.c    options, start-up checks, the loop, shut-down
+ *   policyset.c  loading the policy, SIGHUP/reload, the classifier, rule -> negotiation
+ *                parameters (initiator and responder), explain
+ *   dpfilter.c   policy -> dataplane negotiate filters
+ *   packets.c    captured packets -> agent; ESP in -> decap -> deliver; notices -> agent
+ *   agentio.c    the agent's actions: hold/encrypt/release, soft/blocked peers, negotiations
+ *   ikeio.c      IKE datagrams and ICMP errors -> engine; its actions: send, CHILD SAs up and
+ *                down, outcomes; ESP lifetimes -> rekey/delete
+ *   children.c   the CHILD SA table: (local, remote) -> ESP SAs
+ *   held.c       packets the agent holds (it keeps only their handles)
+ *   events.c     one log line per event that matters, the control socket's event stream,
+ *                and per-peer notes (rule, last outcome) for `peers` and `soft`
+ *   commands.c   control socket commands
+ *
+ * policy/policy.h and ike/ike.h cannot be included in one translation unit (both define the
+ * IKEv2 transform enumerators), so this header names those types only as incomplete
+ * structs, and negotiation parameters cross between the two sides as ss_neg_params. */
+#ifndef SS_DAEMON_DAEMON_H
+#define SS_DAEMON_DAEMON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/addr.h"
+#include "base/clock.h"
+#include "daemon/control.h"
+#include "daemon/ikesock.h"
+#include "daemon/loop.h"
+#include "ike/outcome.h"
+#include "ike/schedule.h"
+
+#define SOFTSA_VERSION "0.1.0"
+
+struct ss_policy;
+struct ss_rule;
+struct ss_classifier;
+struct ss_agent;
+struct ss_ike_engine;
+struct ss_esp_sad;
+struct ss_esp_sa;
+struct ss_dp;
+
+/* ---- negotiation parameters: policy side -> IKE side ---- */
+
+#define SS_NEG_MAX 8
+
+typedef struct ss_neg_id {
+	uint8_t type;      /* IKEv2 ID type (RFC 7296 §3.5); 0: the address of that side */
+	uint8_t len;
+	uint8_t data[255];
+} ss_neg_id;
+
+typedef struct ss_neg_params {
+	ss_neg_id local_id, remote_id;
+	bool any_remote_id;           /* responder before IKE_AUTH */
+	uint8_t psk[128];
+	size_t psk_len;
+	struct { uint16_t encr, bits, integ, prf, dh; } ike[SS_NEG_MAX];
+	size_t n_ike;
+	struct { uint16_t encr, bits, integ, dh; } esp[SS_NEG_MAX];
+	size_t n_esp;
+	bool tunnel;
+	uint32_t ike_lifetime_s, child_lifetime_s;
+	uint64_t child_life_bytes;
+	ss_retx_params retx;
+	char rule[64];                /* for logs and events */
+} ss_neg_params;
+
+/* ---- held packets (held.c) ---- */
+
+typedef struct dm_held_pkt {
+	struct dm_held_pkt *next;
+	uint64_t handle;
+	uint32_t len;
+	uint8_t data[];
+} dm_held_pkt;
+
+#define DM_HELD_BUCKETS 4096
+
+typedef struct dm_held {
+	dm_held_pkt *b[DM_HELD_BUCKETS];
+	size_t n, bytes, max_n;
+	uint64_t refused;
+} dm_held;
+
+bool dm_held_put(dm_held *h, uint64_t handle, const uint8_t *p, size_t len);
+/* Removes and returns it (the caller frees), or NULL. */
+dm_held_pkt *dm_held_take(dm_held *h, uint64_t handle);
+void dm_held_clear(dm_held *h);
+
+/* ---- CHILD SAs (children.c) ---- */
+
+typedef struct dm_child {
+	bool used;
+	uint32_t ike_sa;
+	uint32_t spi_in, spi_out;
+	ss_addr local, remote;        /* outer (IKE) addresses */
+	uint16_t lport, rport;        /* UDP encapsulation ports, 0 for plain ESP */
+	struct ss_esp_sa *in, *out;
+	ss_time created;
+	uint32_t lifetime_s;
+	bool tunnel, initiator;
+	char suite[48];
+	char ts_local[64], ts_remote[64];
+} dm_child;
+
+#define DM_MAX_CHILDREN 1024
+
+typedef struct dm_children {
+	dm_child c[DM_MAX_CHILDREN];
+	size_t n_used;
+	uint64_t gen;                 /* changes with every add and delete (for lookup caches) */
+} dm_children;
+
+dm_child *dm_children_add(dm_children *t);
+/* The newest CHILD SA carrying traffic between local and remote, or NULL. */
+dm_child *dm_children_for_pair(dm_children *t, const ss_addr *local, const ss_addr *remote);
+dm_child *dm_children_by_spi(dm_children *t, uint32_t spi_in, uint32_t spi_out);
+void dm_children_del(dm_children *t, struct ss_esp_sad *sad, dm_child *c);
+
+/* ---- IKE SAs the daemon started or answered (ikeio.c) ---- */
+
+typedef struct dm_ikesa {
+	bool used, established;
+	uint32_t h;                   /* the engine's handle */
+	uint32_t attempts;            /* IKE_SA_INIT requests sent (we initiated) */
+	ss_addr local, remote;
+	ss_time created;
+	uint32_t lifetime_s;
+	char rule[64];
+} dm_ikesa;
+
+#define DM_MAX_IKESAS 1024
+
+/* ---- per-peer notes (events.c) ---- */
+
+typedef struct dm_peer_note {
+	bool used;
+	ss_addr local, remote;
+	char rule[64];
+	int last_outcome;             /* enum ss_ike_outcome, or -1 */
+	char reason[80];
+	ss_time soft_until, soft_since;
+	uint32_t soft_idle_s;
+	ss_time touched;
+} dm_peer_note;
+
+#define DM_MAX_NOTES 4096
+
+/* ---- the batch of captured packets being decided (packets.c, agentio.c) ---- */
+
+#define DM_BATCH 64
+
+typedef struct dm_batch {
+	uint64_t base;                /* handle of data[0]; handles base..base+n-1 */
+	size_t n;
+	const uint8_t *data[DM_BATCH];
+	size_t len[DM_BATCH];
+} dm_batch;
+
+/* ---- the daemon ---- */
+
+typedef struct daemon_opts {
+	const char *policy_file, *builtin, *psk_file;
+	const char *control_path, *state_dir, *tun_name;
+	uint16_t ike_port, natt_port;
+} daemon_opts;
+
+typedef struct dm_stats {
+	uint64_t ike_in, ike_out, ike_send_err, icmp_in, ike_malformed, keepalives;
+	uint64_t neg_started, neg_outcome[4];
+	uint64_t soft_created, soft_expired, soft_upgraded;
+	uint64_t esp_out_pkts, esp_out_bytes, esp_in_pkts, esp_in_bytes, esp_out_err;
+	uint64_t esp_err[16];         /* decap failures by enum ss_esp_result */
+	uint64_t captured, unparsable, no_sa_out, rekeys_wanted;
+	uint64_t reloads, reload_failures;
+} dm_stats;
+
+typedef struct ss_daemon {
+	daemon_opts o;
+	ss_loop *loop;
+	ss_ctl *ctl;
+	ss_ikesock ike;
+	int sigfd;
+	ss_time started;
+	bool stop;
+
+	struct ss_policy *pol;
+	struct ss_classifier *cls;
+	struct ss_agent *agent;
+	struct ss_ike_engine *eng;
+	struct ss_esp_sad *sad;
+	struct ss_dp *dp;
+
+	dm_held held;
+	dm_children children;
+	dm_ikesa ikesas[DM_MAX_IKESAS];
+	dm_peer_note notes[DM_MAX_NOTES];
+	dm_batch batch;
+	uint64_t next_handle;         /* packet handles for the agent: never reused */
+	char state_path[512];
+	ss_time state_due;            /* save the downgrade memory at this time */
+	dm_stats st;
+} ss_daemon;
+
+#define SUB "softsad"
+
+/* policyset.c */
+bool dm_policy_start(ss_daemon *d, char *err, size_t errlen);
+/* SIGHUP / reload: false (old policy kept) with the FILE:LINE:COL message in err. */
+bool dm_reload(ss_daemon *d, char *err, size_t errlen);
+void dm_policy_stop(ss_daemon *d);
+const char *dm_policy_name(const ss_daemon *d);
+size_t dm_policy_rules(const ss_daemon *d);
+void dm_neg_params_rule(const ss_daemon *d, const struct ss_rule *r, const ss_addr *local,
+			const ss_addr *remote, ss_neg_params *out);
+/* Responder: may we answer remote (init: its IKE_SA_INIT; else its IKE_AUTH with this ID)?
+ * Fills out when yes. */
+bool dm_neg_params_responder(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote,
+			     const ss_neg_id *idi, ss_neg_params *out);
+json_t *dm_explain(ss_daemon *d, json_t *req, const char **err);
+/* The byte lifetime of the security method with this ESP suite in the rule covering the
+ * pair (0: none); the engine negotiates seconds only. */
+uint64_t dm_pair_life_bytes(ss_daemon *d, const ss_addr *local, const ss_addr *remote, uint16_t encr,
+			    uint16_t bits, uint16_t integ);
+void dm_state_save(ss_daemon *d, ss_time now);
+
+/* dpfilter.c */
+struct ss_dp_filter;
+size_t dm_compile_filters(const struct ss_policy *p, struct ss_dp_filter *out, size_t max);
+
+/* packets.c */
+void dm_on_outbound(ss_daemon *d);
+void dm_on_esp(ss_daemon *d);
+void dm_on_notices(ss_daemon *d);
+/* ESP that arrived on the NAT-T socket (RFC 3948), SPI first. */
+void dm_esp_udp(ss_daemon *d, const ss_addr *local, const ss_addr *remote, uint16_t lport,
+		uint16_t rport, const uint8_t *p, size_t len);
+/* Encrypt-and-send staging, flushed at the end of every batch. */
+void dm_tx_encrypt(ss_daemon *d, const uint8_t *p, size_t len, const ss_addr *local, const ss_addr *remote);
+void dm_tx_clear(ss_daemon *d, const uint8_t *p, size_t len);
+void dm_tx_flush(ss_daemon *d);
+
+/* agentio.c: the agent's actions, and the events that reach the agent from the IKE side. */
+size_t dm_agent_drain(ss_daemon *d, ss_time now);
+void dm_agent_attach(ss_daemon *d);
+void dm_agent_outcome(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote,
+		      enum ss_ike_outcome o, const char *reason);
+void dm_agent_sa_down(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote);
+void dm_agent_attempt(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n);
+ss_time dm_agent_deadline(ss_daemon *d);
+void dm_agent_timer(ss_daemon *d, ss_time now);
+json_t *dm_peers_json(ss_daemon *d, ss_time now, bool soft_only);
+size_t dm_flush_soft(ss_daemon *d, ss_time now);
+void dm_agent_stats_json(ss_daemon *d, json_t *result);
+/* Starts a negotiation for the rule that covers local -> remote (control `initiate`). */
+bool dm_initiate_peer(ss_daemon *d, ss_time now, const ss_addr *remote);
+
+/* ikeio.c */
+bool dm_ike_start(ss_daemon *d, char *err, size_t errlen);
+void dm_ike_stop(ss_daemon *d);
+void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx);
+bool dm_neg_start(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote,
+		  const ss_neg_params *np);
+/* Deletes every IKE SA with remote; returns how many. */
+size_t dm_neg_stop(ss_daemon *d, ss_time now, const ss_addr *remote);
+size_t dm_ike_drain(ss_daemon *d, ss_time now);
+ss_time dm_ike_deadline(ss_daemon *d);
+void dm_ike_timer(ss_daemon *d, ss_time now);
+/* ESP lifetime events: soft -> rekey (or say why not), hard -> delete. */
+void dm_esp_events(ss_daemon *d, ss_time now);
+json_t *dm_sas_json(ss_daemon *d, ss_time now);
+json_t *dm_ike_stats_json(ss_daemon *d);
+
+/* events.c */
+void dm_event(ss_daemon *d, const char *name, const ss_addr *local, const ss_addr *remote, json_t *fields);
+dm_peer_note *dm_note(ss_daemon *d, const ss_addr *local, const ss_addr *remote, bool create);
+const char *dm_fmt(const ss_addr *a, char buf[SS_ADDR_STRLEN]);
+
+/* Runs both sans-I/O cores until neither has an action left. */
+void dm_drain(ss_daemon *d, ss_time now);
+
+/* commands.c */
+extern const ss_ctl_command dm_commands[];
+extern const size_t dm_n_commands;
+
+#endif

@@ -1,0 +1,368 @@
+/* The live policy: loading it (file or built-in), installing it (classifier, dataplane
+ * filters, agent), reloading it on SIGHUP without ever running with a half-loaded one, and
+ * turning its rules into negotiation parameters for the IKE side. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "agent/agent.h"
+#include "agent/statefile.h"
+#include "base/log.h"
+#include "base/secure.h"
+#include "daemon/daemon.h"
+#include "dataplane/dataplane.h"
+#include "policy/classify.h"
+#include "policy/describe.h"
+#include "policy/load.h"
+#include "policy/policy.h"
+
+enum { MAX_FILTERS = 4096 };
+
+static bool classify_fn(const void *ctx, const ss_pkt_key *k, ss_match *out)
+{
+	return ss_classify(ctx, k, out);
+}
+
+static ss_policy *load(const ss_daemon *d, char *err, size_t errlen)
+{
+	ss_load_opts o = { .psk_file = d->o.psk_file };
+	ss_load_error e;
+	ss_policy *p = d->o.builtin ? ss_policy_builtin(d->o.builtin, &o, &e)
+				    : ss_policy_load_file(d->o.policy_file, &o, &e);
+	if (!p)
+		snprintf(err, errlen, "%s", e.text);
+	return p;
+}
+
+/* Classifier and dataplane filters for p; on success the agent moves to p and the old
+ * policy is freed.  On failure nothing changes. */
+static bool install(ss_daemon *d, ss_policy *p, ss_time now, char *err, size_t errlen)
+{
+	ss_classifier *c = ss_classifier_build(p);
+	ss_dp_filter *f = calloc(MAX_FILTERS, sizeof(*f));
+	if (!c || !f) {
+		snprintf(err, errlen, "out of memory compiling the policy");
+		goto fail;
+	}
+	size_t nf = dm_compile_filters(p, f, MAX_FILTERS);
+	if (nf == (size_t)-1) {
+		snprintf(err, errlen, "the policy needs more than %d dataplane filters", MAX_FILTERS);
+		goto fail;
+	}
+	int r = ss_dp_set_filters(d->dp, f, nf);
+	if (r < 0) {
+		snprintf(err, errlen, "the dataplane refused the policy's filters: %s", strerror(-r));
+		goto fail;
+	}
+	free(f);
+	ss_agent_policy ap = { .policy = p, .classify = classify_fn, .ctx = c };
+	if (!d->agent) {
+		ss_agent_config cfg;
+		ss_agent_config_default(&cfg);
+		d->held.max_n = cfg.max_held_total + 64;
+		d->agent = ss_agent_new(&cfg, &ap);
+		if (!d->agent) {
+			snprintf(err, errlen, "out of memory creating the policy agent");
+			ss_classifier_free(c);
+			return false;
+		}
+		dm_agent_attach(d);
+	} else {
+		ss_agent_reload(d->agent, now, &ap);
+	}
+	ss_classifier_free(d->cls);
+	ss_policy_free(d->pol);
+	d->cls = c;
+	d->pol = p;
+	SS_INFO(SUB, "policy \"%s\" in force (%s): %zu rules, %zu dataplane filters%s", p->name,
+		p->source ? p->source : "?", p->n_rules, nf, p->default_response ? ", default response" : "");
+	return true;
+fail:
+	free(f);
+	ss_classifier_free(c);
+	return false;
+}
+
+bool dm_policy_start(ss_daemon *d, char *err, size_t errlen)
+{
+	ss_policy *p = load(d, err, errlen);
+	if (!p)
+		return false;
+	ss_time now = ss_now_ms();
+	if (!install(d, p, now, err, errlen)) {
+		ss_policy_free(p);
+		return false;
+	}
+	if (d->o.state_dir) {
+		if (mkdir(d->o.state_dir, 0700) != 0 && errno != EEXIST)
+			SS_WARN(SUB, "cannot create %s: %s (downgrade memory not kept)", d->o.state_dir,
+				strerror(errno));
+		snprintf(d->state_path, sizeof(d->state_path), "%s/downgrade.state", d->o.state_dir);
+		int n = ss_statefile_load(d->agent, now, (uint64_t)time(NULL), d->state_path);
+		SS_INFO(SUB, "downgrade memory: %d peers restored from %s", n, d->state_path);
+	}
+	return true;
+}
+
+bool dm_reload(ss_daemon *d, char *err, size_t errlen)
+{
+	ss_policy *p = load(d, err, errlen);
+	ss_time now = ss_now_ms();
+	if (p && install(d, p, now, err, errlen)) {
+		d->st.reloads++;
+		dm_event(d, "policy-reloaded", NULL, NULL,
+			 json_pack("{s:s, s:i}", "policy", p->name, "rules", (int)p->n_rules));
+		dm_drain(d, now);
+		return true;
+	}
+	ss_policy_free(p);
+	d->st.reload_failures++;
+	SS_ERR(SUB, "reload failed, keeping policy \"%s\": %s", d->pol ? d->pol->name : "?", err);
+	return false;
+}
+
+void dm_state_save(ss_daemon *d, ss_time now)
+{
+	if (d->agent && d->state_path[0])
+		ss_statefile_save(d->agent, now, (uint64_t)time(NULL), d->state_path);
+}
+
+void dm_policy_stop(ss_daemon *d)
+{
+	dm_state_save(d, ss_now_ms());
+	ss_agent_free(d->agent);
+	d->agent = NULL;
+	ss_classifier_free(d->cls);
+	d->cls = NULL;
+	ss_policy_free(d->pol);
+	d->pol = NULL;
+}
+
+const char *dm_policy_name(const ss_daemon *d) { return d->pol ? d->pol->name : ""; }
+size_t dm_policy_rules(const ss_daemon *d) { return d->pol ? d->pol->n_rules : 0; }
+
+/* ---- rule -> negotiation parameters ---- */
+
+static void neg_id(const ss_identity *id, ss_neg_id *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (id->type == SS_ID_NONE || !id->value)
+		return; /* the address of that side */
+	ss_addr a;
+	if ((id->type == SS_ID_IPV4 || id->type == SS_ID_IPV6) && ss_addr_parse(id->value, &a)) {
+		out->type = id->type;
+		out->len = a.family == SS_AF_INET ? 4 : 16;
+		memcpy(out->data, a.a, out->len);
+		return;
+	}
+	size_t n = strlen(id->value);
+	out->type = id->type;
+	out->len = (uint8_t)(n > sizeof(out->data) ? sizeof(out->data) : n);
+	memcpy(out->data, id->value, out->len);
+}
+
+static void auth_params(const ss_auth_method *a, ss_neg_params *out)
+{
+	size_t n = a->secret_len < sizeof(out->psk) ? a->secret_len : sizeof(out->psk);
+	memcpy(out->psk, a->secret, n);
+	out->psk_len = n;
+	neg_id(&a->local_id, &out->local_id);
+	neg_id(&a->remote_id, &out->remote_id);
+}
+
+static void ike_params(const ss_policy *p, ss_neg_params *out)
+{
+	for (size_t i = 0; i < p->ike.n_proposals && out->n_ike < SS_NEG_MAX; i++) {
+		const ss_ike_proposal *q = &p->ike.proposals[i];
+		out->ike[out->n_ike].encr = q->encr;
+		out->ike[out->n_ike].bits = q->key_bits;
+		out->ike[out->n_ike].integ = q->integ;
+		out->ike[out->n_ike].prf = q->prf;
+		out->ike[out->n_ike].dh = q->dh;
+		out->n_ike++;
+	}
+	out->ike_lifetime_s = p->ike.lifetime;
+	out->retx = p->ike.retx;
+}
+
+static void esp_params(const ss_sec_method *m, size_t n, uint16_t pfs, ss_neg_params *out)
+{
+	for (size_t i = 0; i < n && out->n_esp < SS_NEG_MAX; i++) {
+		out->esp[out->n_esp].encr = m[i].encr;
+		out->esp[out->n_esp].bits = m[i].key_bits;
+		out->esp[out->n_esp].integ = m[i].integ;
+		out->esp[out->n_esp].dh = pfs;
+		out->n_esp++;
+	}
+	out->child_lifetime_s = n && m[0].life_seconds ? (uint32_t)m[0].life_seconds : SS_DEFAULT_SA_LIFETIME;
+	out->child_life_bytes = n ? m[0].life_bytes : 0;
+}
+
+void dm_neg_params_rule(const ss_daemon *d, const ss_rule *r, const ss_addr *local,
+			const ss_addr *remote, ss_neg_params *out)
+{
+	memset(out, 0, sizeof(*out));
+	const ss_policy *p = d->pol;
+	ike_params(p, out);
+	if (r && r->action && r->action->kind == SS_ACT_NEGOTIATE) {
+		const ss_filter_action *a = r->action;
+		esp_params(a->methods, a->n_methods, a->pfs_group, out);
+		if (r->n_auth)
+			auth_params(&r->auth[0], out);
+		out->tunnel = r->tunnel;
+		snprintf(out->rule, sizeof(out->rule), "%s", r->name);
+		return;
+	}
+	/* The Default Response rule: the defaults of a negotiate action (doc/policy.md). */
+	static const ss_sec_method dflt[] = {
+		{ SS_ENCR_AES_GCM_16, 256, SS_INTEG_NONE, SS_DEFAULT_SA_LIFETIME, 0, { 0, 0 } },
+		{ SS_ENCR_AES_GCM_16, 128, SS_INTEG_NONE, SS_DEFAULT_SA_LIFETIME, 0, { 0, 0 } },
+		{ SS_ENCR_AES_CBC, 256, SS_INTEG_HMAC_SHA2_256_128, SS_DEFAULT_SA_LIFETIME, 0, { 0, 0 } },
+	};
+	esp_params(dflt, 3, SS_DH_NONE, out);
+	if (p->n_default_response_auth)
+		auth_params(&p->default_response_auth[0], out);
+	else if (p->n_auth)
+		auth_params(&p->auth[0], out);
+	snprintf(out->rule, sizeof(out->rule), "default-response");
+}
+
+/* Does the identity the peer sent match what auth method a expects of it? */
+static bool id_matches(const ss_auth_method *a, const ss_addr *remote, const ss_neg_id *idi)
+{
+	ss_neg_id want;
+	neg_id(&a->remote_id, &want);
+	if (want.type == 0) {
+		/* No remote_id: the peer identifies as its own address. */
+		want.type = remote->family == SS_AF_INET ? 1 : 5;
+		want.len = remote->family == SS_AF_INET ? 4 : 16;
+		memcpy(want.data, remote->a, want.len);
+	}
+	return want.type == idi->type && want.len == idi->len && memcmp(want.data, idi->data, want.len) == 0;
+}
+
+bool dm_neg_params_responder(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote,
+			     const ss_neg_id *idi, ss_neg_params *out)
+{
+	if (!idi && !ss_agent_ike_start(d->agent, now, local, remote))
+		return false;
+	ss_pkt_key k = { .dir = SS_DIR_IN, .src = *remote, .dst = *local };
+	ss_match m;
+	const ss_rule *r = NULL;
+	if (ss_classify(d->cls, &k, &m) && m.rule && m.rule->action->kind == SS_ACT_NEGOTIATE)
+		r = m.rule;
+	else if (!d->pol->default_response)
+		return false;
+	dm_neg_params_rule(d, r, local, remote, out);
+	if (!idi) {
+		out->any_remote_id = true;
+		return true;
+	}
+	const ss_auth_method *am = r ? r->auth : d->pol->n_default_response_auth ? d->pol->default_response_auth : d->pol->auth;
+	size_t n = r ? r->n_auth : d->pol->n_default_response_auth ? d->pol->n_default_response_auth : d->pol->n_auth;
+	for (size_t i = 0; i < n; i++) {
+		if (id_matches(&am[i], remote, idi)) {
+			auth_params(&am[i], out);
+			out->remote_id = *idi;
+			return true;
+		}
+	}
+	char rb[SS_ADDR_STRLEN];
+	SS_WARN(SUB, "IKE from %s: its identity matches no authentication method of rule %s",
+		ss_addr_fmt(remote, rb), out->rule);
+	ss_wipe(out, sizeof(*out));
+	return false;
+}
+
+uint64_t dm_pair_life_bytes(ss_daemon *d, const ss_addr *local, const ss_addr *remote, uint16_t encr,
+			    uint16_t bits, uint16_t integ)
+{
+	ss_pkt_key k = { .dir = SS_DIR_OUT, .src = *local, .dst = *remote };
+	ss_match m;
+	if (!ss_classify(d->cls, &k, &m) || !m.rule || m.rule->action->kind != SS_ACT_NEGOTIATE)
+		return 0;
+	const ss_filter_action *a = m.rule->action;
+	for (size_t i = 0; i < a->n_methods; i++)
+		if (a->methods[i].encr == encr && a->methods[i].key_bits == bits && a->methods[i].integ == integ)
+			return a->methods[i].life_bytes;
+	return 0;
+}
+
+/* ---- explain ---- */
+
+static bool parse_proto(const char *s, uint8_t *out)
+{
+	static const struct { const char *n; uint8_t v; } t[] = {
+		{ "icmp", 1 }, { "tcp", 6 }, { "udp", 17 }, { "icmpv6", 58 }, { "sctp", 132 }, { "any", 0 },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(s, t[i].n) == 0) {
+			*out = t[i].v;
+			return true;
+		}
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || v > 255)
+		return false;
+	*out = (uint8_t)v;
+	return true;
+}
+
+/* The object of `softsa explain --json` (packet, matched, rule, filter_list, filter_index,
+ * filter, mirrored, action, default_response, peer) against the live policy, without its
+ * sentences, plus what the agent holds for the pair now ("association"). */
+json_t *dm_explain(ss_daemon *d, json_t *req, const char **err)
+{
+	const char *src = json_string_value(json_object_get(req, "src"));
+	const char *dst = json_string_value(json_object_get(req, "dst"));
+	const char *proto = json_string_value(json_object_get(req, "proto"));
+	const char *dir = json_string_value(json_object_get(req, "dir"));
+	ss_pkt_key k = { .dir = SS_DIR_OUT };
+	if (!src || !dst || !ss_addr_parse(src, &k.src) || !ss_addr_parse(dst, &k.dst) ||
+	    k.src.family != k.dst.family) {
+		*err = "explain needs \"src\" and \"dst\" addresses of one family";
+		return NULL;
+	}
+	if (proto && !parse_proto(proto, &k.proto)) {
+		*err = "bad \"proto\"";
+		return NULL;
+	}
+	if (dir && strcmp(dir, "in") == 0)
+		k.dir = SS_DIR_IN;
+	k.sport = (uint16_t)json_integer_value(json_object_get(req, "sport"));
+	k.dport = (uint16_t)json_integer_value(json_object_get(req, "dport"));
+	ss_match m;
+	bool hit = ss_classify(d->cls, &k, &m) && m.rule;
+	char sb[SS_ADDR_STRLEN], db[SS_ADDR_STRLEN];
+	json_t *pk = json_pack("{s:s, s:s, s:s}", "direction", k.dir == SS_DIR_IN ? "in" : "out", "src",
+			       ss_addr_fmt(&k.src, sb), "dst", ss_addr_fmt(&k.dst, db));
+	if (proto && k.proto)
+		json_object_set_new(pk, "proto", json_integer(k.proto));
+	if (k.sport || k.dport) {
+		json_object_set_new(pk, "src_port", json_integer(k.sport));
+		json_object_set_new(pk, "dst_port", json_integer(k.dport));
+	}
+	json_t *j = json_pack("{s:o, s:b, s:s}", "packet", pk, "matched", hit, "policy", d->pol->name);
+	if (hit) {
+		const ss_rule *r = m.rule;
+		json_object_set_new(j, "rule", json_string(r->name));
+		json_object_set_new(j, "filter_list", json_string(r->list->name));
+		json_object_set_new(j, "filter_index", json_integer(m.filter - r->list->filters + 1));
+		json_object_set_new(j, "filter", ss_filter_json(m.filter));
+		json_object_set_new(j, "mirrored", json_boolean(m.mirrored));
+		json_object_set_new(j, "action", ss_action_json(r->action));
+	} else {
+		json_object_set_new(j, "default_response", json_boolean(d->pol->default_response));
+	}
+	const ss_addr *local = k.dir == SS_DIR_OUT ? &k.src : &k.dst;
+	const ss_addr *remote = k.dir == SS_DIR_OUT ? &k.dst : &k.src;
+	json_object_set_new(j, "peer", json_string(ss_addr_fmt(remote, db)));
+	enum ss_assoc_state st;
+	uint32_t attempt;
+	if (ss_agent_state(d->agent, local, remote, &st, &attempt))
+		json_object_set_new(j, "association", json_string(ss_assoc_state_name(st)));
+	return j;
+}

@@ -1,0 +1,62 @@
+# strongSwan's charon (kernel-libipsec: userspace ESP, tunnel mode, always ESP in UDP 4500)
+# in a network namespace; sourced by tests/interop/strongswan.sh (the IKE engine against
+# charon) and tests/netns/e2e_strongswan.sh (softsad against charon).
+# Recipe: /work/shared/notes/strongswan-netns/.
+#
+# charon_start NS DIR   starts charon in NS with a private /run (its pid file is fixed at
+#                       /run/charon.pid) in DIR/run; vici socket DIR/run/charon.vici.
+# charon_stop DIR       stops it by the PID in DIR/run/charon.pid (only if that is charon).
+# swanctl_at DIR CMD ARGS...  swanctl against that charon.
+# charon_available      false when strongSwan (with kernel-libipsec) is not installed.
+
+charon_available() {
+	command -v swanctl >/dev/null && [ -x /usr/lib/ipsec/charon ] &&
+		[ -f /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] &&
+		[ -f /usr/lib/ipsec/plugins/libstrongswan-openssl.so ]
+}
+
+swanctl_at() { local dir=$1 cmd=$2; shift 2; swanctl "$cmd" --uri "unix://$dir/run/charon.vici" "$@"; }
+
+charon_start() {
+	local ns=$1 dir=$2
+	mkdir -p "$dir/run"
+	cat > "$dir/strongswan.conf" <<CONF
+charon {
+    load = random nonce openssl pem pkcs1 x509 pubkey constraints curve25519 kdf hmac gcm aes sha2 kernel-libipsec kernel-netlink socket-default vici
+    install_routes = yes
+    retransmit_tries = 2
+    plugins {
+        kernel-libipsec { allow_peer_ts = yes }
+        kernel-netlink { fwmark = !0x42 }
+        socket-default { fwmark = 0x42 }
+        vici { socket = unix://$dir/run/charon.vici }
+    }
+    filelog {
+        log { path = $dir/charon.log
+              time_format = %T
+              default = 1
+              ike = 2
+              flush_line = yes }
+    }
+    syslog { }
+}
+CONF
+	setsid -f ip netns exec "$ns" sh -c 'mount --bind "$1" /run && exec env STRONGSWAN_CONF="$2" /usr/lib/ipsec/charon' \
+		sh "$dir/run" "$dir/strongswan.conf" > "$dir/charon.stdout" 2>&1
+	local i
+	for i in $(seq 100); do [ -S "$dir/run/charon.vici" ] && return 0; sleep 0.05; done
+	echo "charon did not start: $(cat "$dir/charon.stdout")"
+	return 1
+}
+
+charon_stop() {
+	local dir=$1 pid
+	[ -f "$dir/run/charon.pid" ] || return 0
+	pid=$(cat "$dir/run/charon.pid")
+	if [ -n "$pid" ] && [ "$(cat /proc/$pid/comm 2>/dev/null)" = charon ]; then
+		kill "$pid" 2>/dev/null
+		for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null
+	fi
+	return 0
+}

@@ -1,0 +1,38 @@
+#!/bin/bash
+# softsad killed with SIGKILL fails closed: nothing that needs security leaves in the clear.
+#
+#        +------------- bridge br0 (netns sse-kl-br) -------------+
+#        |                                                        |
+#   A 10.89.0.1  softsad (killed -9)                    B 10.89.0.2  softsad
+#
+# A and B (built-in server) are secured.  A's softsad gets SIGKILL (no cleanup at all); UDP
+# and a TCP connection attempt from A to B then produce not one packet from A to B on the
+# bridge.  A new softsad on A flushes what the dead one left, and A -> B works again (ESP).
+. "$(dirname "$0")/e2e_lib.sh" "$@"
+topo_up sse-kl a b || fail "topology"
+sad_start a --builtin server --psk-file "$PSK"
+sad_start b --builtin server --psk-file "$PSK"
+tcp_transfer a b 100000
+ok "A -> B secured before the kill"
+
+kill -9 "$SAD_PID_a"
+wait "$SAD_PID_a" 2>/dev/null
+cap_start "$W/kl.pcap" "ip and src host 10.89.0.1 and dst host 10.89.0.2"
+udp_send a b 7000 after-the-kill 2>/dev/null
+udp_send a b 7000 after-the-kill-2 2>/dev/null
+topo_exec a timeout 3 python3 -c '
+import socket; socket.create_connection(("10.89.0.2", 5001), timeout=1.5)' 2>/dev/null &&
+	fail "A connected to B with its softsad dead"
+cap_stop
+n=$(pcap_count "$W/kl.pcap" "ip")
+[ "$n" = 0 ] || { tcpdump -nr "$W/kl.pcap" 2>/dev/null | head; fail "$n packets from A to B after SIGKILL"; }
+ok "after SIGKILL: not one packet from A to B (UDP and TCP attempts)"
+
+sad_start a --builtin server --psk-file "$PSK"
+cap_start "$W/kl2.pcap" "ip and src host 10.89.0.1 and dst host 10.89.0.2"
+tcp_transfer a b 200000
+cap_stop
+[ "$(pcap_count "$W/kl2.pcap" "tcp")" = 0 ] || fail "clear TCP after the restart"
+[ "$(pcap_count "$W/kl2.pcap" "ip proto 50")" -ge 10 ] || fail "no ESP after the restart"
+ok "a new softsad on A flushes the leftovers and A -> B is secured again"
+echo PASS
