@@ -214,6 +214,11 @@ static enum ss_ike_codec_err parse_id(ss_cur *c, ss_ike_id_pl *id, ss_ike_codec_
 	id->body.p = ss_cur_ptr(c);
 	id->type = ss_cur_u8(c);
 	ss_cur_skip(c, 3);
+	/* Every ID type we take (addresses, FQDN, KEY_ID) fits ss_ike_id's 255 bytes; a longer
+	 * one would otherwise be compared and looked up by its first 255 bytes only. */
+	if (ss_cur_left(c) > 255)
+		return reject(st, SS_CODEC_BAD_LENGTH, "ID: expected <= 255 bytes of data, got %zu",
+			      ss_cur_left(c));
 	id->data = rest_bytes(c);
 	return SS_CODEC_OK;
 }

@@ -19,6 +19,9 @@
 #include "ike/outcome.h"
 #include "ike/schedule.h"
 
+/* The longest pre-shared key a configuration holds (the policy loader refuses longer ones). */
+#define SS_IKE_PSK_MAX 128
+
 typedef struct ss_ike_endpoint {
 	ss_addr addr;
 	uint16_t port;
@@ -43,7 +46,7 @@ enum ss_ike_mode { SS_MODE_TRANSPORT = 0, SS_MODE_TUNNEL = 1 };
 /* What one side wants from a negotiation with one peer. */
 typedef struct ss_ike_config {
 	ss_ike_id local_id, remote_id;    /* remote_id.type 0: accept any identity */
-	uint8_t psk[128];
+	uint8_t psk[SS_IKE_PSK_MAX];
 	size_t psk_len;
 	ss_ike_suite ike[SS_IKE_MAX_SUITES];  /* in preference order; ike[0].dh goes in the first KE */
 	size_t n_ike;
@@ -73,6 +76,10 @@ typedef struct ss_ike_engine_params {
 	uint32_t cookie_threshold;  /* half-open SAs from which COOKIEs are required (default 50) */
 	uint32_t half_open_timeout_ms; /* responder state without IKE_AUTH dies after (30 s) */
 	uint32_t max_sas;           /* all IKE SAs (default 10000) */
+	/* Under load (cookies asked), half-open SAs from one address beyond this are dropped,
+	 * so that one return-routable host cannot take every half-open slot (default 20;
+	 * 0: no per-address limit). */
+	uint32_t max_half_open_per_peer;
 } ss_ike_engine_params;
 
 void ss_ike_engine_params_default(ss_ike_engine_params *p);
@@ -145,7 +152,8 @@ typedef struct ss_ike_action {
 } ss_ike_action;
 
 /* Pops the next action; false when none.  Key material in *out is wiped by the engine at
- * the next call; the caller copies what it keeps. */
+ * the next call (overwritten by the next action, or *out cleared when there is none); the
+ * caller copies what it keeps. */
 bool ss_ike_next_action(ss_ike_engine *e, ss_ike_action *out);
 
 /* Counters, for `softsa stats` and tests. */

@@ -52,14 +52,16 @@ static ss_time at_fraction(ss_time now, uint32_t lifetime_s, unsigned percent)
 	return lifetime_s ? now + (ss_time)lifetime_s * 10u * percent : SS_NEVER;
 }
 
-/* Emits CHILD_UP and remembers the CHILD SA (without its keys). */
+/* Emits CHILD_UP and remembers the CHILD SA (without its keys).  A CHILD SA we cannot track
+ * is not handed out at all: nothing would ever rekey, expire or delete it (callers check
+ * child_slot_free() first, so this is a backstop). */
 void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci, ss_time now)
 {
-	act_child(e, sa, SS_IKE_ACT_CHILD_UP, ci);
-	ss_wipe(&ci->key_in, sizeof(ci->key_in));
-	ss_wipe(&ci->key_out, sizeof(ci->key_out));
 	for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
 		if (!sa->child[i].used) {
+			act_child(e, sa, SS_IKE_ACT_CHILD_UP, ci);
+			ss_wipe(&ci->key_in, sizeof(ci->key_in));
+			ss_wipe(&ci->key_out, sizeof(ci->key_out));
 			ike_child *c = &sa->child[i];
 			c->used = true;
 			c->info = *ci;
@@ -67,8 +69,18 @@ void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci, ss_time now)
 			c->expire_at = at_fraction(now, ci->lifetime_s, 100);
 			return;
 		}
-	SS_WARN(SUB, "SA %u: more than %d CHILD SAs: not tracking SPI %08x", sa->handle,
+	ss_wipe(&ci->key_in, sizeof(ci->key_in));
+	ss_wipe(&ci->key_out, sizeof(ci->key_out));
+	SS_WARN(SUB, "SA %u: more than %d CHILD SAs: SPI %08x not installed", sa->handle,
 		SS_IKE_MAX_CHILD, ci->spi_in);
+}
+
+bool child_slot_free(const ike_sa *sa)
+{
+	for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
+		if (!sa->child[i].used)
+			return true;
+	return false;
 }
 
 void ike_lifetime_start(ike_sa *sa, ss_time now)
@@ -365,6 +377,12 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	ss_ike_ts_pl ni, nr;
 	uint16_t child_err = child_select(sa, m, true, &es, &num, &peer_spi, &ni, &nr);
 	sa->child_spi = child_err ? 0 : new_child_spi();
+	if (!child_err && !sa->child_spi) {
+		/* The CSPRNG failed: fail closed, never offer SPI 0. */
+		sa_set_state(sa, ST_DEAD, "no random SPI");
+		e->st.sa_failed++;
+		return;
+	}
 	uint8_t out[SS_IKE_BUF];
 	size_t n = build_auth_response(sa, child_err, &es, num, &ni, &nr, out, sizeof(out));
 	if (!n) {

@@ -339,6 +339,9 @@ static void child_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time n
 		if (sa->op == OP_DELETE_CHILD && sa->op_spi == old->info.spi_in)
 			return refuse(e, sa, SS_N_TEMPORARY_FAILURE, 0);
 	}
+	/* Bounded state per peer: a CHILD SA we cannot track is refused, not made. */
+	if (!child_slot_free(sa))
+		return refuse(e, sa, SS_N_NO_ADDITIONAL_SAS, 0);
 	ss_esp_suite es;
 	uint8_t num = 0, inner[SS_IKE_BUF], nr[SS_IKE_NONCE_LEN], gir[SS_DH_SECRET_MAX];
 	uint32_t peer_spi = 0;

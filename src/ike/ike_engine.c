@@ -14,6 +14,7 @@ void ss_ike_engine_params_default(ss_ike_engine_params *p)
 	p->cookie_threshold = 50;
 	p->half_open_timeout_ms = 30000;
 	p->max_sas = 10000;
+	p->max_half_open_per_peer = 20;
 }
 
 void ss_ike_config_init(ss_ike_config *c)
@@ -36,9 +37,12 @@ ss_ike_engine *ss_ike_engine_new(const ss_ike_engine_params *p)
 		return NULL;
 	e->p = *p;
 	e->next_handle = 1;
+	/* cookie_prev too: before the first rotation, cookies of generation 255 are checked
+	 * against it, and an all-zero key would let anyone make them. */
 	if (!ss_random(e->cookie_secret, sizeof(e->cookie_secret)) ||
+	    !ss_random(e->cookie_prev, sizeof(e->cookie_prev)) ||
 	    !ss_random(&e->hash_seed, sizeof(e->hash_seed))) {
-		free(e);
+		ss_free_secret(e, sizeof(*e));
 		return NULL;
 	}
 	return e;
@@ -192,8 +196,12 @@ void act_ike_deleted(ss_ike_engine *e, ike_sa *sa)
 bool ss_ike_next_action(ss_ike_engine *e, ss_ike_action *out)
 {
 	wipe_prev(e);
-	if (e->act_n == 0)
+	if (e->act_n == 0) {
+		/* The caller's copy of the last action (CHILD_UP keys) goes too: a drain loop
+		 * leaves no key material behind in its frame. */
+		ss_wipe(out, sizeof(*out));
 		return false;
+	}
 	ike_act *slot = &e->act[e->act_head];
 	e->prev = slot->a;
 	e->prev_data = slot->data;

@@ -250,6 +250,20 @@ static bool cookie_valid(const ss_ike_engine *e, const ss_ike_msg *m, const ss_i
 	       ss_ct_eq(ck->data.p, want, COOKIE_LEN);
 }
 
+/* Half-open SAs from this address reached the per-address limit.  A walk over all SAs, made
+ * only under load for a request that echoed a valid cookie (and will cost a DH anyway). */
+static bool peer_half_open_full(const ss_ike_engine *e, const ss_ike_endpoint *remote)
+{
+	uint32_t n = 0, max = e->p.max_half_open_per_peer;
+	if (max == 0)
+		return false;
+	for (const ike_sa *sa = e->sas; sa; sa = sa->next)
+		if (sa->half_open && sa->state != ST_DEAD && ss_addr_eq(&sa->remote.addr, &remote->addr) &&
+		    ++n >= max)
+			return true;
+	return false;
+}
+
 /* True when the request may go on; false when it was answered or dropped. */
 static bool admit(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *local,
 		  const ss_ike_endpoint *remote, ss_time now)
@@ -261,8 +275,12 @@ static bool admit(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *
 	if (e->st.half_open < e->p.cookie_threshold)
 		return true;
 	rotate_cookie_secret(e, now);
-	if (cookie_valid(e, m, remote))
-		return true;
+	if (cookie_valid(e, m, remote)) {
+		if (!peer_half_open_full(e, remote))
+			return true;
+		e->st.half_open_refused++;
+		return false;
+	}
 	uint8_t want[COOKIE_LEN];
 	if (!make_cookie(e->cookie_secret, e->cookie_gen, m, remote, want))
 		return false;

@@ -233,6 +233,8 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
 void child_info(ike_sa *sa, const ss_child_keys *ck, bool exch_initiator, uint32_t spi_in,
 		uint32_t spi_out, const ss_ike_ts_pl *tsl, const ss_ike_ts_pl *tsr, ss_ike_child_info *ci);
 void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci, ss_time now);
+/* Room to track one more CHILD SA (at most SS_IKE_MAX_CHILD per IKE SA). */
+bool child_slot_free(const ike_sa *sa);
 void ike_lifetime_start(ike_sa *sa, ss_time now);
 void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote);
 int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);

@@ -103,9 +103,15 @@ static bool ike_match(const ss_ike_proposal *p, const ss_ike_suite *s)
 	       has(p, SS_TR_DH, s->dh, 0);
 }
 
+#define ESP_SPI_MIN 256 /* RFC 4303 §2.1: 1..255 reserved, 0 local use */
+
+static uint32_t spi32(const ss_ike_proposal *p);
+
 static bool esp_match(const ss_ike_proposal *p, const ss_esp_suite *s, bool ignore_dh)
 {
-	return p->proto == SS_PROTO_ESP && p->spi_size == 4 &&
+	/* SPIs 0..255 are reserved (RFC 4303 §2.1): our SAD refuses them, so such a proposal
+	 * could only end in a CHILD SA that cannot be installed. */
+	return p->proto == SS_PROTO_ESP && p->spi_size == 4 && spi32(p) >= ESP_SPI_MIN &&
 	       has(p, SS_TR_ENCR, s->encr, s->encr_bits) && has_opt(p, SS_TR_INTEG, s->integ) &&
 	       (ignore_dh || has_opt(p, SS_TR_DH, s->dh)) && has_opt(p, SS_TR_ESN, SS_ESN_NO);
 }

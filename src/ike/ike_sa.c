@@ -283,6 +283,11 @@ size_t sa_seal(ike_sa *sa, uint8_t exch, bool response, uint32_t msg_id,
 	return len;
 }
 
+#ifdef SS_IKE_FUZZING
+/* Marks the fuzzing variant: tests/fuzz/check_variant.sh fails if softsad or softsa hold it. */
+const char ss_ike_fuzzing_marker[] = "SS_IKE_FUZZING variant: SK plaintext, AUTH waived";
+#endif
+
 bool sa_open(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len, ss_ike_msg *m,
 	     uint8_t *scratch)
 {
@@ -292,6 +297,7 @@ bool sa_open(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len, ss_ike_
 	/* Fuzzing builds only (tests/fuzz, never a real build): the SK body is the plaintext
 	 * payload chain, so the fuzzer reaches the handlers behind the encryption. */
 	enum ss_sk_err err = SS_SK_OK;
+	SS_DEBUG(SUB, "%s", ss_ike_fuzzing_marker);
 	off = m->sk.offset + SS_IKE_GEN_HDR_LEN;
 	ilen = len - off;
 #else

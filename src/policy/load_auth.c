@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/secure.h"
 
 #define PSK_FILE_MAX 1024
@@ -60,6 +62,33 @@ static bool check_psk_len(struct ld *l, const ynode *n, size_t len)
 	if (len < SS_PSK_MIN_LEN)
 		return ld_fail(l, n, "pre-shared key is too short: %zu bytes, at least %d needed", len,
 			SS_PSK_MIN_LEN);
+	if (len > SS_PSK_MAX_LEN)
+		return ld_fail(l, n, "pre-shared key is too long: %zu bytes, at most %d supported", len,
+			SS_PSK_MAX_LEN);
+	return true;
+}
+
+/* Who may have written the key decides whose key it is.  A key file must be a regular file
+ * (not a FIFO or device that could block or feed endless bytes), owned by root or by us,
+ * and writable by nobody else: anyone who can change it could authenticate as any peer,
+ * so such a file is refused.  A key readable by others is disclosed, not forged; it is
+ * accepted with a warning so that a key file checked out of git (0644) still loads. */
+static bool psk_file_trusted(struct ld *l, const ynode *n, int fd, const char *full)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return ld_fail(l, n, "cannot read psk_file '%s': %s", full, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return ld_fail(l, n, "psk_file '%s' is not a regular file", full);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return ld_fail(l, n, "psk_file '%s' is owned by uid %u, not by root or by us (uid %u)",
+			full, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return ld_fail(l, n, "psk_file '%s' is writable by group or others (mode %04o): "
+			"refused, chmod go-w it", full, (unsigned)(st.st_mode & 07777));
+	if (st.st_mode & (S_IRGRP | S_IROTH))
+		SS_WARN("policy", "psk_file '%s' is readable by group or others (mode %04o): "
+			"chmod 600 it", full, (unsigned)(st.st_mode & 07777));
 	return true;
 }
 
@@ -73,13 +102,21 @@ static bool read_psk_file(struct ld *l, const ynode *n, const char *path, ss_aut
 		return true;
 	}
 	char full[4096];
+	int w;
 	if (path[0] == '/' || !l->base_dir)
-		snprintf(full, sizeof(full), "%s", path);
+		w = snprintf(full, sizeof(full), "%s", path);
 	else
-		snprintf(full, sizeof(full), "%s/%s", l->base_dir, path);
-	int fd = open(full, O_RDONLY | O_CLOEXEC);
+		w = snprintf(full, sizeof(full), "%s/%s", l->base_dir, path);
+	if (w < 0 || (size_t)w >= sizeof(full)) /* never open a truncated, other path */
+		return ld_fail(l, n, "psk_file path is longer than %zu bytes", sizeof(full) - 1);
+	/* O_NONBLOCK: a FIFO planted as the key file must not hang the loader in open(). */
+	int fd = open(full, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return ld_fail(l, n, "cannot read psk_file '%s': %s", full, strerror(errno));
+	if (!psk_file_trusted(l, n, fd, full)) {
+		close(fd);
+		return false;
+	}
 	uint8_t buf[PSK_FILE_MAX + 1];
 	size_t len = 0;
 	bool ok = true;

@@ -30,6 +30,9 @@ struct ld;
 ynode *yn_parse(struct ld *l, const char *buf, size_t len);
 /* Frees the tree, wiping every scalar (an inline psk is one). */
 void yn_free(ynode *n);
+/* Wipes the values of tokens libyaml scanned but did not yet hand out (exposed for tests). */
+struct yaml_parser_s;
+void yn_wipe_tokens(struct yaml_parser_s *p);
 
 static inline const ynode *yn_key(const ynode *m, size_t i) { return m->items[2 * i]; }
 static inline const ynode *yn_val(const ynode *m, size_t i) { return m->items[2 * i + 1]; }

@@ -196,5 +196,8 @@ const char *ss_dh_name(unsigned group);
 #define SS_DEFAULT_SOFT_IDLE 300u
 #define SS_DEFAULT_DOWNGRADE_PROTECTION (7u * 24 * 3600)
 #define SS_PSK_MIN_LEN 16
+/* The longest key IKE takes (SS_IKE_PSK_MAX in ike/ike.h; a test checks they agree): a longer
+ * one is an error here rather than silently cut short further down. */
+#define SS_PSK_MAX_LEN 128
 
 #endif

@@ -126,6 +126,8 @@ static void on_action(harness *h, int i, const ss_ike_action *a)
 				      a->child.spi_out, a->child.rekey_of);
 		s->child = a->child;
 		s->n_child_up++;
+		if (a->child.spi_in < 256 || a->child.spi_out < 256)
+			s->n_bad_spi++;
 		assert_true(s->n_alive < 8);
 		s->alive[s->n_alive++] = a->child;
 		break;

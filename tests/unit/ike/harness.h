@@ -18,6 +18,7 @@ typedef struct h_side {
 	int n_child_up, n_child_deleted, n_ike_deleted, n_outcome, n_ike_rekeyed;
 	ss_ike_child_info alive[8];  /* CHILD SAs up and not deleted, keys included */
 	int n_alive;
+	int n_bad_spi;               /* CHILD_UPs with an SPI of 0..255 (never drawn, reserved) */
 	enum ss_ike_outcome outcome;
 	uint16_t outcome_notify;
 } h_side;

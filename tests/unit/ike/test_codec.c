@@ -354,6 +354,24 @@ static void writer_overflow_is_sticky(void **state)
 	assert_int_equal(ss_ikew_finish(&w), 0);
 }
 
+/* Identification data beyond 255 bytes would be looked up and compared by a prefix. */
+static void id_longer_than_255_rejected(void **state)
+{
+	uint8_t buf[1024], id[256];
+	memset(id, 'a', sizeof(id));
+	ss_ike_writer w;
+	ss_ike_msg m;
+	ss_ike_codec_stats st = { 0 };
+	ss_ikew_init(&w, buf, sizeof(buf), &HDR);
+	ss_ikew_id(&w, SS_PL_IDI, SS_ID_FQDN, id, 255);
+	assert_int_equal(ss_ike_parse(buf, ss_ikew_finish(&w), &m, &st), SS_CODEC_OK);
+	assert_int_equal(m.idi.data.len, 255);
+	ss_ikew_init(&w, buf, sizeof(buf), &HDR);
+	ss_ikew_id(&w, SS_PL_IDR, SS_ID_KEY_ID, id, 256);
+	assert_int_equal(ss_ike_parse(buf, ss_ikew_finish(&w), &m, &st), SS_CODEC_BAD_LENGTH);
+	assert_int_equal(st.rejected[SS_CODEC_BAD_LENGTH], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +381,7 @@ int main(void)
 		cmocka_unit_test(duplicate_unique_payloads_rejected),
 		cmocka_unit_test(unknown_critical_payload_named),
 		cmocka_unit_test(malformed_fields_rejected),
+		cmocka_unit_test(id_longer_than_255_rejected),
 		cmocka_unit_test(bounded_counts_ignore_excess),
 		cmocka_unit_test(delete_spi_sizes_checked),
 		cmocka_unit_test(writer_overflow_is_sticky),

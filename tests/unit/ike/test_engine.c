@@ -27,6 +27,9 @@ static const ss_esp_suite ESP_CBC128_384 = { SS_ENCR_AES_CBC, 128, SS_INTEG_HMAC
 
 static harness H;
 
+/* The policy loader refuses keys longer than SS_PSK_MAX_LEN (128), pinned the same way there. */
+_Static_assert(SS_IKE_PSK_MAX == 128, "ike.h must hold every key the policy loader accepts");
+
 static int setup(void **state)
 {
 	ss_log_set_level(getenv("IKE_DEBUG") ? SS_LOG_DEBUG : SS_LOG_ERR);
@@ -926,6 +929,142 @@ static void cookie_secret_rotates(void **state)
 	h_free(&H);
 }
 
+/* Before the first rotation there is no previous secret: a cookie of generation 255 (the one
+ * "before" 0) made with an all-zero key, computable by anyone, must not be honoured. */
+static void cookie_no_previous_secret_at_start(void **state)
+{
+	ss_ike_engine_params pb;
+	ss_ike_engine_params_default(&pb);
+	pb.cookie_threshold = 0;
+	start(&pb, &GCM128_ECP256, &ESP_GCM128);
+	uint8_t req[512], forged[33] = { 255 }, zero_key[32] = { 0 }, nonce[32] = { 9 }, spi[8];
+	uint64_t spi_i = 0x3333333333333333ull;
+	for (int i = 0; i < 8; i++)
+		spi[i] = (uint8_t)(spi_i >> (56 - 8 * i));
+	ss_chunk in[3] = { SS_CHUNK(nonce, sizeof(nonce)), SS_CHUNK(H.side[0].ep.addr.a, 16),
+			   SS_CHUNK(spi, 8) };
+	assert_true(ss_prf_v(SS_PRF_HMAC_SHA2_256, zero_key, 32, in, 3, forged + 1));
+	ss_ike_bytes k = { forged, sizeof(forged) };
+	size_t n = init_request(req, sizeof(req), spi_i, &k);
+	assert_int_equal(ask_b(req, n, H.now, NULL, NULL), SS_N_COOKIE);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 0);
+	h_free(&H);
+}
+
+/* An authenticated peer asking for CHILD SA after CHILD SA: the responder takes as many as it
+ * tracks (SS_IKE_MAX_CHILD, 4) and refuses more with NO_ADDITIONAL_SAS.  An untracked CHILD
+ * SA would never be rekeyed, expired or deleted with its IKE SA: installed ESP state that
+ * outlives everything, without bound. */
+static void child_sas_bounded_per_ike_sa(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	for (int i = 0; i < 3; i++) {
+		assert_true(ss_ike_create_child(H.side[0].eng, ha, H.now));
+		h_run(&H, H.now + SS_SEC(10));
+	}
+	assert_children_mirrored(4);
+	assert_true(ss_ike_create_child(H.side[0].eng, ha, H.now));
+	h_run(&H, H.now + SS_SEC(10));
+	assert_children_mirrored(4);
+	assert_int_equal(H.side[1].n_child_up, 4);
+	/* Deleting the IKE SA takes every CHILD SA with it, on both sides. */
+	ss_ike_delete(H.side[0].eng, ha, H.now);
+	h_run(&H, H.now + SS_SEC(60));
+	assert_int_equal(H.side[0].n_alive, 0);
+	assert_int_equal(H.side[1].n_alive, 0);
+	h_free(&H);
+}
+
+/* Sends a request to B from the endpoint `from`; the notify type of B's answer (0: none). */
+static uint16_t ask_b_from(const ss_ike_endpoint *from, const uint8_t *req, size_t len,
+			   ss_time now, uint8_t *data, size_t *dlen)
+{
+	ss_ike_input(H.side[1].eng, req, len, &H.side[1].ep, from, now);
+	ss_ike_action a;
+	uint16_t type = 0;
+	while (ss_ike_next_action(H.side[1].eng, &a)) {
+		ss_ike_msg m;
+		if (a.kind != SS_IKE_ACT_SEND || ss_ike_parse(a.data, a.len, &m, NULL) != SS_CODEC_OK)
+			continue;
+		type = m.n_notify ? m.notify[0].type : 0;
+		if (m.n_notify && data) {
+			*dlen = m.notify[0].data.len;
+			memcpy(data, m.notify[0].data.p, *dlen);
+		}
+	}
+	return type;
+}
+
+/* Half-open SAs from one address and a cookie each: the per-address limit holds. */
+static uint16_t cookie_then_init(const ss_ike_endpoint *from, uint64_t spi)
+{
+	uint8_t req[512], ck[64];
+	size_t n = init_request(req, sizeof(req), spi, NULL), cl = 0;
+	if (ask_b_from(from, req, n, H.now, ck, &cl) != SS_N_COOKIE)
+		return 0xffff;
+	ss_ike_bytes k = { ck, cl };
+	n = init_request(req, sizeof(req), spi, &k);
+	return ask_b_from(from, req, n, H.now, NULL, NULL);
+}
+
+/* Under load one return-routable host (it answers cookies) cannot take every half-open slot:
+ * beyond max_half_open_per_peer its requests are dropped, other hosts still get in. */
+static void half_open_bounded_per_peer(void **state)
+{
+	ss_ike_engine_params pb;
+	ss_ike_engine_params_default(&pb);
+	pb.cookie_threshold = 0;
+	pb.max_half_open_per_peer = 3;
+	start(&pb, &GCM128_ECP256, &ESP_GCM128);
+	const ss_ike_endpoint *a = &H.side[0].ep;
+	for (uint64_t i = 1; i <= 3; i++)
+		assert_int_equal(cookie_then_init(a, 0x4444444444444400ull + i), SS_N_NAT_DETECTION_SOURCE_IP);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->half_open, 3);
+	assert_int_equal(cookie_then_init(a, 0x4444444444444404ull), 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->half_open, 3);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->half_open_refused, 1);
+	ss_ike_endpoint other = *a;
+	other.addr.a[other.addr.family == SS_AF_INET ? 3 : 15] ^= 0x40;
+	assert_int_equal(cookie_then_init(&other, 0x5555555555555501ull), SS_N_NAT_DETECTION_SOURCE_IP);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->half_open, 4);
+	/* Once the half-open ones time out, the first host is welcome again. */
+	H.now += SS_SEC(31);
+	ss_ike_timer(H.side[1].eng, H.now);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->half_open, 0);
+	assert_int_equal(cookie_then_init(a, 0x4444444444444405ull), SS_N_NAT_DETECTION_SOURCE_IP);
+	h_free(&H);
+}
+
+/* A drain loop leaves no CHILD SA keys behind in the caller's action struct. */
+static void drained_action_holds_no_keys(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	assert_true(ss_ike_create_child(H.side[0].eng, ha, H.now));
+	/* Deliver by hand so that B's CHILD_UP is the last action of its queue. */
+	ss_ike_action a;
+	bool sent = false;
+	while (ss_ike_next_action(H.side[0].eng, &a))
+		if (a.kind == SS_IKE_ACT_SEND && !sent) {
+			ss_ike_input(H.side[1].eng, a.data, a.len, &H.side[1].ep, &H.side[0].ep, H.now);
+			sent = true;
+		}
+	assert_true(sent);
+	bool up = false;
+	uint8_t zero[sizeof(a)];
+	memset(zero, 0, sizeof(zero));
+	while (ss_ike_next_action(H.side[1].eng, &a))
+		up |= a.kind == SS_IKE_ACT_CHILD_UP && a.child.key_in.encr_len > 0;
+	assert_true(up);
+	assert_memory_equal(&a, zero, sizeof(a));
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -958,6 +1097,10 @@ int main(void)
 		cmocka_unit_test(ipv6_endpoints),
 		cmocka_unit_test(many_sas_no_lost_actions),
 		cmocka_unit_test(cookie_secret_rotates),
+		cmocka_unit_test(cookie_no_previous_secret_at_start),
+		cmocka_unit_test(child_sas_bounded_per_ike_sa),
+		cmocka_unit_test(half_open_bounded_per_peer),
+		cmocka_unit_test(drained_action_holds_no_keys),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

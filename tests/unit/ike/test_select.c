@@ -19,6 +19,7 @@ static ss_ike_sa_pl one(uint8_t proto, const ss_ike_transform *tr, size_t n)
 	sa.prop[0].num = 1;
 	sa.prop[0].proto = proto;
 	sa.prop[0].spi_size = proto == SS_PROTO_ESP ? 4 : 0;
+	sa.prop[0].spi[2] = 0x01;
 	sa.prop[0].spi[3] = 0x42;
 	sa.prop[0].n_transforms = (uint8_t)n;
 	memcpy(sa.prop[0].tr, tr, n * sizeof(*tr));
@@ -96,7 +97,7 @@ static void esp_selection(void **state)
 	ss_ike_sa_pl peer = one(SS_PROTO_ESP, (ss_ike_transform[]){ T(1, 20, 128), T(4, 19, 0), T(5, 0, 0) }, 3);
 	assert_true(prop_select_esp(&peer, &pfs, 1, true, &got, &num, &spi));
 	assert_int_equal(got.dh, SS_DH_NONE);
-	assert_int_equal(spi, 0x42);
+	assert_int_equal(spi, 0x142);
 	assert_true(prop_select_esp(&peer, &pfs, 1, false, &got, &num, &spi));
 	assert_int_equal(got.dh, SS_DH_ECP_256);
 	ss_ike_sa_pl nopfs = one(SS_PROTO_ESP, (ss_ike_transform[]){ T(1, 20, 128), T(5, 0, 0) }, 2);
@@ -106,6 +107,18 @@ static void esp_selection(void **state)
 	assert_false(prop_select_esp(&esn, &pfs, 1, true, &got, &num, &spi));
 	ss_ike_sa_pl both = one(SS_PROTO_ESP, (ss_ike_transform[]){ T(1, 20, 128), T(5, 1, 0), T(5, 0, 0) }, 3);
 	assert_true(prop_select_esp(&both, &pfs, 1, true, &got, &num, &spi));
+	/* SPIs 0..255 are reserved (RFC 4303 §2.1): no ESP SA could be installed with one. */
+	ss_ike_sa_pl low = peer;
+	for (uint32_t v = 0; v < 256; v += 255) {
+		low.prop[0].spi[2] = 0;
+		low.prop[0].spi[3] = (uint8_t)v;
+		assert_false(prop_select_esp(&low, &pfs, 1, true, &got, &num, &spi));
+		assert_false(prop_accept_esp(&low, &pfs, 1, true, &got, &spi));
+	}
+	low.prop[0].spi[2] = 1;
+	low.prop[0].spi[3] = 0;
+	assert_true(prop_accept_esp(&low, &pfs, 1, true, &got, &spi));
+	assert_int_equal(spi, 256);
 	/* A 0-byte SPI is no ESP proposal. */
 	both.prop[0].spi_size = 0;
 	assert_false(prop_select_esp(&both, &pfs, 1, true, &got, &num, &spi));

@@ -1,16 +1,20 @@
 /* Every class of bad policy file gets one precise error, FILE:LINE:COL: message, and no
  * policy.  Each row is a file and the exact text the loader must say about it. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <yaml.h>
 
 #include "policy/load.h"
+#include "policy/load_int.h"
 #include "tload.h"
 
 #define PSK "psk: 0123456789abcdef\n"
@@ -219,6 +223,124 @@ static void psk_file_errors(void **state)
 	rmdir(tmpdir);
 }
 
+/* Key files anyone else could have written are refused (they could hold an attacker's key);
+ * FIFOs and devices are refused without blocking; readable-by-others loads with a warning. */
+static void psk_file_trust(void **state)
+{
+	(void)state;
+	char dir[64], path[160], want[512];
+	snprintf(dir, sizeof(dir), "/tmp/ssp-trustXXXXXX");
+	assert_non_null(mkdtemp(dir));
+	ss_load_opts o = tl_opts(dir);
+	ss_load_error err;
+	const char *y = "psk_file: k.psk\n";
+	snprintf(path, sizeof(path), "%s/k.psk", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("0123456789abcdef0123\n", f);
+	fclose(f);
+	/* Group- or world-writable: refused. */
+	assert_int_equal(chmod(path, 0620), 0);
+	assert_null(ss_policy_load_mem("t.yaml", y, strlen(y), &o, &err));
+	snprintf(want, sizeof(want), "t.yaml:1:11: psk_file '%s' is writable by group or others (mode 0620): refused, chmod go-w it", path);
+	assert_string_equal(err.text, want);
+	assert_int_equal(chmod(path, 0602), 0);
+	assert_null(ss_policy_load_mem("t.yaml", y, strlen(y), &o, &err));
+	/* Readable by others: loads (a key file checked out of git is 0644). */
+	assert_int_equal(chmod(path, 0644), 0);
+	ss_policy *p = ss_policy_load_mem("t.yaml", y, strlen(y), &o, &err);
+	assert_non_null(p);
+	ss_policy_free(p);
+	assert_int_equal(chmod(path, 0600), 0);
+	p = ss_policy_load_mem("t.yaml", y, strlen(y), &o, &err);
+	assert_non_null(p);
+	assert_int_equal(p->auth[0].secret_len, 20);
+	ss_policy_free(p);
+	unlink(path);
+	/* A FIFO with no writer would block a plain open() forever. */
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_null(ss_policy_load_mem("t.yaml", y, strlen(y), &o, &err));
+	snprintf(want, sizeof(want), "t.yaml:1:11: psk_file '%s' is not a regular file", path);
+	assert_string_equal(err.text, want);
+	unlink(path);
+	/* A device: endless zeros are not a key. */
+	y = "psk_file: /dev/zero\n";
+	assert_null(ss_policy_load_mem("t.yaml", y, strlen(y), &o, &err));
+	assert_string_equal(err.text, "t.yaml:1:11: psk_file '/dev/zero' is not a regular file");
+	/* A path too long for the buffer is refused, not truncated into another path. */
+	char longy[4300];
+	memset(longy, 'a', sizeof(longy));
+	memcpy(longy, "psk_file: ", 10);
+	longy[sizeof(longy) - 2] = '\n';
+	longy[sizeof(longy) - 1] = 0;
+	assert_null(ss_policy_load_mem("t.yaml", longy, strlen(longy), &o, &err));
+	assert_string_equal(err.text, "t.yaml:1:11: psk_file path is longer than 4095 bytes");
+	rmdir(dir);
+}
+
+/* A syntax error right after an inline key: libyaml scanned the key ahead (a possible simple
+ * key needs lookahead) and still holds it in its token queue, which yaml_parser_delete()
+ * frees without wiping; the loader wipes it first. */
+static void yaml_lookahead_token_wiped(void **state)
+{
+	(void)state;
+	static const char secret[] = "SECRETkey0123456789";
+	const char *y = "\"SECRETkey0123456789\" `\n";
+	yaml_parser_t p;
+	assert_true(yaml_parser_initialize(&p));
+	yaml_parser_set_input_string(&p, (const unsigned char *)y, strlen(y));
+	yaml_event_t e;
+	bool failed = false;
+	for (int i = 0; i < 8 && !failed; i++) {
+		if (!yaml_parser_parse(&p, &e))
+			failed = true;
+		else
+			yaml_event_delete(&e);
+	}
+	assert_true(failed);
+	yaml_token_t *held = NULL;
+	for (yaml_token_t *t = p.tokens.head; t < p.tokens.tail; t++)
+		if (t->type == YAML_SCALAR_TOKEN && t->data.scalar.length == strlen(secret) &&
+		    memcmp(t->data.scalar.value, secret, strlen(secret)) == 0)
+			held = t;
+	assert_non_null(held); /* the premise: libyaml holds the key in its queue */
+	yn_wipe_tokens(&p);
+	for (size_t i = 0; i < held->data.scalar.length; i++)
+		assert_int_equal(held->data.scalar.value[i], 0);
+	yaml_parser_delete(&p);
+	/* And through the loader: the error is reported as before. */
+	ss_load_error err;
+	assert_null(tl_load(y, &err));
+	assert_non_null(strstr(err.text, "YAML syntax error"));
+}
+
+/* ike/ike.h cannot be included next to policy.h; tests/unit/ike pins SS_IKE_PSK_MAX the same. */
+_Static_assert(SS_PSK_MAX_LEN == 128, "the loader must accept no key longer than SS_IKE_PSK_MAX");
+
+/* A key longer than IKE holds is refused, not cut short (which would authenticate with a
+ * prefix of it and fail against a peer using all of it). */
+static void psk_too_long(void **state)
+{
+	(void)state;
+	char y[400], want[200];
+	memset(y, 'k', sizeof(y));
+	int n = snprintf(y, sizeof(y), "auth:\n  - psk: ");
+	y[n] = 'k'; /* over snprintf's NUL */
+	y[n + SS_PSK_MAX_LEN + 1] = '\n';
+	y[n + SS_PSK_MAX_LEN + 2] = 0;
+	ss_load_error err;
+	assert_null(ss_policy_load_mem("t.yaml", y, strlen(y), NULL, &err));
+	snprintf(want, sizeof(want), "t.yaml:2:10: pre-shared key is too long: %d bytes, at most %d supported",
+		 SS_PSK_MAX_LEN + 1, SS_PSK_MAX_LEN);
+	assert_string_equal(err.text, want);
+	y[n + SS_PSK_MAX_LEN] = '\n';
+	y[n + SS_PSK_MAX_LEN + 1] = 0;
+	ss_policy *p = ss_policy_load_mem("t.yaml", y, strlen(y), NULL, &err);
+	assert_non_null(p); /* 128 bytes are fine */
+	assert_int_equal(p->auth[0].secret_len, SS_PSK_MAX_LEN);
+	ss_policy_free(p);
+}
+
 static void file_errors(void **state)
 {
 	(void)state;
@@ -249,6 +371,9 @@ int main(void)
 		cmocka_unit_test(each_row_fails_with_its_exact_error),
 		cmocka_unit_test(error_fields),
 		cmocka_unit_test(psk_file_errors),
+		cmocka_unit_test(psk_file_trust),
+		cmocka_unit_test(yaml_lookahead_token_wiped),
+		cmocka_unit_test(psk_too_long),
 		cmocka_unit_test(file_errors),
 		cmocka_unit_test(dns_off),
 	};
