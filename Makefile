@@ -45,8 +45,9 @@ unit: build
 demo: build
 	./tools/demo.sh $(BUILD)
 
+# One table + bench/results/*.json (bench/README.md); BENCH_ARGS=--quick for a smoke run.
 bench: build
-	./bench/run.sh $(BUILD)
+	./bench/run.sh $(BUILD) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN)

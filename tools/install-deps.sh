@@ -15,7 +15,7 @@ libstrongswan-standard-plugins"
 # Manual pages (the test renders them with groff and man).
 PKGS="$PKGS groff-base man-db"
 # Benchmarks.
-PKGS="$PKGS iperf3 hyperfine"
+PKGS="$PKGS iperf3 hyperfine openssl"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,274 @@
+# The three sections of bench/netns.sh (sourced by it: uses its topology and helpers).
+
+ROUNDS=3
+[ -n "$QUICK" ] && ROUNDS=1
+# BENCH_SMOKE=1 (make check): fewer SAs, one stream count, no silent host.
+SMOKE=${BENCH_SMOKE:-}
+
+# iperf3 TCP A -> B for SECS with P streams: Gbit/s received, or nothing.
+iperf_gbps() { # SRC DST P SECS
+	nx "$1" timeout $(($4 + 10)) iperf3 -c "$(ipof "$2")" -p 5201 -t "$4" -P "$3" -J 2>/dev/null |
+		python3 -c 'import json,sys
+try: print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))
+except Exception: pass'
+}
+tcp_probe() { # SRC DST: one TCP connection to the iperf3 port (brings the SA up)
+	nx "$1" timeout 8 python3 -c 'import socket,sys
+socket.create_connection((sys.argv[1], 5201), timeout=6).close()' "$(ipof "$2")" 2>/dev/null
+}
+
+row_esp() {
+	local secs=3 r sys p g
+	[ -n "$QUICK" ] && secs=1
+	for h in b f h; do
+		ip netns exec "$P-$h" iperf3 -s -p 5201 >/dev/null 2>&1 &
+		track $!
+	done
+	local have_sad=1 have_ch=1
+	if [ -z "$SAD" ]; then
+		have_sad=0
+		N esp.tcp1 softsa "no softsad binary ($SOFTSAD)"
+		N esp.tcp4 softsa "no softsad binary ($SOFTSAD)"
+	elif ! sad_start a -c "$W/responder.yaml" || ! sad_start b -c "$W/responder.yaml"; then
+		have_sad=0
+		N esp.tcp1 softsa "softsad did not start"
+		N esp.tcp4 softsa "softsad did not start"
+	fi
+	if [ -x "$CHARON" ]; then
+		charon_conf "$W/ch-e" "$(ipof e)" "$(ipof f)" pair-init
+		charon_conf "$W/ch-f" "$(ipof f)" "$(ipof e)" pair-resp
+		if charon_start f "$W/ch-f" && charon_start e "$W/ch-e" &&
+			swanctl --initiate --child h2h --uri "unix://$W/ch-e/run/charon.vici" --timeout 10 >"$W/ch-init.out" 2>&1; then
+			:
+		else
+			have_ch=0
+			N esp.tcp1 anchor "charon pair did not come up: $(tail -1 "$W/ch-init.out" 2>/dev/null)"
+			N esp.tcp4 anchor "charon pair did not come up"
+		fi
+	else
+		have_ch=0
+		N esp.tcp1 anchor "strongswan-charon not installed"
+		N esp.tcp4 anchor "strongswan-charon not installed"
+	fi
+	sleep 0.5
+	[ $have_sad = 1 ] && tcp_probe a b
+	[ -n "$SMOKE" ] && N esp.tcp4 softsa "smoke run: 1 stream only"
+	for r in $(seq "$ROUNDS"); do
+		# Alternate the order from round to round so that drift hits all three alike.
+		local order="softsa anchor floor"
+		[ $((r % 3)) = 2 ] && order="anchor floor softsa"
+		[ $((r % 3)) = 0 ] && order="floor softsa anchor"
+		for sys in $order; do
+			for p in 1 4; do
+				[ -n "$SMOKE" ] && [ $p = 4 ] && continue
+				g=""
+				case $sys in
+				softsa) [ $have_sad = 1 ] && g=$(iperf_gbps a b $p $secs) ;;
+				anchor) [ $have_ch = 1 ] && g=$(iperf_gbps e f $p $secs) ;;
+				floor) g=$(iperf_gbps g h $p $secs) ;;
+				esac
+				log "esp round $r $sys P=$p: ${g:-none} Gbit/s"
+				[ -n "$g" ] && S "esp.tcp$p" "$sys" "$g"
+			done
+		done
+	done
+	if [ $have_sad = 1 ]; then
+		local st
+		st=$(ctl a stats)
+		echo "$st" | grep -q '"packets_out":0[,}]' && N esp.tcp1 softsa "softsad a sent no ESP: traffic went in the clear?"
+		sad_stop a
+		sad_stop b
+	fi
+	charon_stop e
+	charon_stop f
+}
+
+# ---- IKE responder rate -------------------------------------------------------------------
+SRCS=$(for i in $(seq 1 32); do printf '10.79.1.%d ' "$i"; done)
+# ike_once IMPL GROUP COUNT: one fresh responder, one load; samples rate, CPU, memory.
+ike_once() {
+	local impl=$1 grp=$2 count=$3 pid host side mode=tunnel
+	# softsad's host-to-host rules are transport mode; kernel-libipsec does tunnel mode only.
+	# Either way one CHILD SA with the same suite.
+	if [ "$impl" = softsa ]; then
+		host=r side=softsa mode=transport
+		sad_start r -c "$W/responder.yaml" || { N "ike.$grp.rate" softsa "softsad did not start: $(tail -1 "$W/sad-r.log")"; return; }
+		eval "pid=\$SADPID_r"
+	else
+		host=s side=anchor
+		rm -rf "$W/ch-s"
+		charon_conf "$W/ch-s" "$(ipof s)" any load
+		charon_start s "$W/ch-s" || { N "ike.$grp.rate" anchor "charon did not start"; return; }
+		eval "pid=\$CHPID_s"
+	fi
+	sleep 0.3
+	local c0 m0 c1 m1 hw out
+	c0=$(cpu_ticks "$pid")
+	m0=$(rss_kb "$pid")
+	out=$(nx l timeout 120 "$BUILD/bench/ikeload" "$(ipof $host)" "$count" "$grp" "${IKE_WINDOW:-32}" "$W/psk" $mode $SRCS 2>"$W/ikeload.err")
+	sleep 0.5 # the responder finishes installing the last CHILD SAs
+	c1=$(cpu_ticks "$pid")
+	m1=$(rss_kb "$pid")
+	hw=$(hwm_kb "$pid")
+	log "ike $impl $grp: $out (cpu ticks $c0->$c1, rss $m0->$m1 kB, hwm $hw kB) $(head -c 200 "$W/ikeload.err")"
+	local est rate
+	est=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["established"])' 2>/dev/null)
+	rate=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rate"])' 2>/dev/null)
+	if [ -n "$est" ] && [ "$est" -gt 0 ]; then
+		S "ike.$grp.rate" $side "$rate"
+		[ "$est" -lt "$count" ] && N "ike.$grp.rate" $side "only $est of $count established"
+		S "ike.$grp.cpu" $side "$(awk -v a="$c0" -v b="$c1" -v t="$TCK" -v n="$est" 'BEGIN { printf "%.4f", (b - a) / t * 1000 / n }')"
+		S "ike.$grp.mem" $side "$(awk -v a="$m0" -v b="$m1" -v n="$est" 'BEGIN { printf "%.0f", (b - a) * 1024 / n }')"
+	else
+		N "ike.$grp.rate" $side "no SA established: $(head -c 120 "$W/ikeload.err" | tr '\n\t' '  ')"
+	fi
+	if [ "$impl" = softsa ]; then sad_stop r; else charon_stop s; fi
+}
+
+row_ike() {
+	[ -x "$BUILD/bench/ikeload" ] || { N ike.ecp256.rate softsa "bench/ikeload not built"; return; }
+	local r grp n
+	for r in $(seq "$ROUNDS"); do
+		for grp in ecp256 modp2048; do
+			n=1000
+			[ $grp = modp2048 ] && n=300
+			[ -n "$QUICK" ] && n=$((n / 10))
+			[ -n "$SMOKE" ] && n=$((n / 5))
+			# alternate which responder goes first
+			if [ $((r % 2)) = 1 ]; then
+				[ -n "$SAD" ] && ike_once softsa $grp $n
+				[ -x "$CHARON" ] && ike_once charon $grp $n
+			else
+				[ -x "$CHARON" ] && ike_once charon $grp $n
+				[ -n "$SAD" ] && ike_once softsa $grp $n
+			fi
+		done
+	done
+	if [ -z "$SAD" ]; then
+		for grp in ecp256 modp2048; do
+			N "ike.$grp.rate" softsa "no softsad binary ($SOFTSAD)"
+		done
+	fi
+	[ -x "$CHARON" ] || N ike.ecp256.rate anchor "strongswan-charon not installed"
+}
+
+# ---- fallback latency -----------------------------------------------------------------------
+# fb_once MODE(hold|disc) TARGET(c|d) SRC: one probe stream; samples first_ms and lost.
+fb_once() {
+	local mode=$1 tgt=$2 src=$3 side=${4:-softsa} count gap=10 dur
+	# enough datagrams to span the fallback: 1.5 s toward C, 4.5 s toward D
+	count=150
+	[ "$tgt" = d ] && count=450
+	dur=$(awk -v c=$count -v g=$gap 'BEGIN { print c * g / 1000 + 1.5 }')
+	local port=$((6000 + RANDOM % 1000))
+	rm -f "$W/rx"
+	local rtarget=$tgt
+	ip netns exec "$P-$rtarget" python3 "$HERE/fallback_probe.py" recv "$(ipof "$rtarget")" $port $dur "$W/rx" &
+	local rp=$!
+	track $rp
+	for _ in $(seq 100); do grep -q ready "$W/rx" 2>/dev/null && break; sleep 0.05; done
+	nx "$src" python3 "$HERE/fallback_probe.py" send "$(ipof "$rtarget")" $port $count $gap >"$W/tx"
+	wait $rp
+	local res first lost
+	res=$(python3 "$HERE/fallback_probe.py" result "$W/tx" "$W/rx")
+	first=$(echo "$res" | python3 -c 'import json,sys; v=json.load(sys.stdin)["first_ms"]; print("" if v is None else "%.2f" % v)')
+	lost=$(echo "$res" | python3 -c 'import json,sys; print(json.load(sys.stdin)["lost"])')
+	log "fallback $mode -> $tgt ($side): $res"
+	local tn=icmp
+	[ "$tgt" = d ] && tn=silent
+	if [ -n "$first" ]; then S "fb.$mode.$tn.ms" "$side" "$first"; else N "fb.$mode.$tn.ms" "$side" "nothing delivered"; fi
+	[ "$side" = softsa ] && S "fb.$mode.$tn.lost" softsa "$lost"
+}
+
+# The policy of softsad's ESP pair and IKE responder: Server (Request Security) with the same
+# suites as the charons (IKE AES-128-GCM + PRF-SHA256 with ECP-256 or MODP-2048, ESP
+# AES-128-GCM), so that both systems do the same work.
+policy_responder() {
+	cat >"$W/responder.yaml" <<-EOF
+	name: bench-server
+	psk_file: $W/psk
+	ike:
+	  proposals:
+	    - aes128gcm16-prfsha256-ecp256
+	    - aes128gcm16-prfsha256-modp2048
+	filter_lists:
+	  all-icmp:
+	    - { src: me, dst: any, proto: icmp }
+	  all-ip:
+	    - { src: me, dst: any }
+	filter_actions:
+	  permit:
+	    action: permit
+	  request:
+	    action: negotiate
+	    methods: [aes128gcm16]
+	    accept_unsecured: true
+	    fallback_to_clear: true
+	rules:
+	  - { name: all-icmp, filter_list: all-icmp, filter_action: permit }
+	  - { name: all-ip, filter_list: all-ip, filter_action: request }
+	default_response: true
+	EOF
+}
+
+policy_discovery() {
+	cat >"$W/discovery.yaml" <<-EOF
+	name: bench-discovery
+	psk_file: $W/psk
+	filter_lists:
+	  all-icmp:
+	    - { src: me, dst: any, proto: icmp }
+	  all-ip:
+	    - { src: me, dst: any }
+	filter_actions:
+	  permit:
+	    action: permit
+	  discover:
+	    action: negotiate
+	    methods: [aes256gcm16, aes128gcm16]
+	    accept_unsecured: true
+	    fallback_to_clear: true
+	    discovery: true
+	rules:
+	  - { name: all-icmp, filter_list: all-icmp, filter_action: permit }
+	  - { name: all-ip, filter_list: all-ip, filter_action: discover }
+	default_response: true
+	EOF
+}
+
+row_fallback() {
+	local r mode tgt
+	if [ -z "$SAD" ]; then
+		for mode in hold disc; do for tgt in icmp silent; do
+			N "fb.$mode.$tgt.ms" softsa "no softsad binary ($SOFTSAD)"
+		done; done
+		return
+	fi
+	policy_discovery
+	for mode in hold disc; do
+		if [ $mode = hold ]; then
+			sad_start a --builtin server --psk-file "$W/psk" || { N fb.hold.icmp.ms softsa "softsad did not start"; continue; }
+		else
+			sad_start a -c "$W/discovery.yaml" || { N fb.disc.icmp.ms softsa "softsad did not start with the discovery policy: $(tail -1 "$W/sad-a.log")"; continue; }
+		fi
+		for r in $(seq "$ROUNDS"); do
+			for tgt in c d; do
+				if [ -n "$SMOKE" ] && [ $tgt = d ]; then
+					N "fb.$mode.silent.ms" softsa "smoke run: silent host skipped"
+					N "fb.$mode.silent.lost" softsa "smoke run: silent host skipped"
+					continue
+				fi
+				fb_once $mode $tgt a
+				# forget the soft association: the next run starts from scratch
+				ctl a flush-soft >/dev/null 2>&1
+				sleep 0.2
+			done
+			# the clear path, same probe, no daemon on either side (discovery's reference)
+			if [ $mode = disc ] && [ -z "$SMOKE" ]; then
+				fb_once disc c g floor
+				[ -z "$SMOKE" ] && fb_once disc d g floor
+			fi
+		done
+		sad_stop a
+	done
+}
