@@ -45,13 +45,15 @@
  *
  * A packet of a subnet filter, or of none, walks many kinds this way, each costing a few
  * dozen instructions whether its endpoints pass or not.  So after EAGER_AFTER kinds (when
- * the policy has at most 128 kinds and 24 prefix lengths) the lookup switches to an eager
- * walk: it hashes the address at every remaining length of each side, ORs together the
+ * the policy has at most 128 kinds and 24 prefix lengths, and the Bloom filter has turned
+ * away most of the endpoints hashed so far) the lookup switches to an eager walk: it
+ * hashes the address at every remaining length of each side, ORs together the
  * precomputed bit sets of the kinds each passing endpoint takes part in, and then visits
  * only the kinds both of whose endpoints passed (ctz over the AND of the two sets, in the
- * same heaviest-first order).  Measured with callgrind on bench/classify's policies this
- * saves about 10% of the instructions at 1,000 filters and costs about 9% at 100,000,
- * where nearly every endpoint exists and the sets are dense.
+ * same heaviest-first order).  Measured with callgrind (bench/classify --count N) this
+ * saves about 7% of the instructions at 1,000 filters and costs about 4% at 100,000,
+ * where nearly every prefix around a packet exists and the sets are dense; it bounds the
+ * work of packets that walk many kinds on sparse policies.
  *
  * Large policies do not fit in cache and each probe of the pair table is a cache miss
  * (one cache line per slot).  A lookup is therefore a resumable search that stops before
@@ -77,7 +79,7 @@ enum { CF_MIRRORED = 1, CF_PORTS = 2, CF_NEEDS_PORTED = 4 };
 #define MAX_LEN 128
 /* The eager path handles at most this many kinds of pair and prefix lengths (both sides
  * together); larger policies take the lazy path. */
-enum { TSET_WORDS = 2, EAGER_TUPLES = 64 * TSET_WORDS, EAGER_LENS = 24, EAGER_AFTER = 16 };
+enum { TSET_WORDS = 2, EAGER_TUPLES = 64 * TSET_WORDS, EAGER_LENS = 24, EAGER_AFTER = 16, EAGER_PASS_DIV = 2 };
 /* Endpoint indices on one side: 0 .. n_lens - 1 are its prefix lengths, then these. */
 enum { IDX_ME = MAX_LEN + 1, IDX_ANY = MAX_LEN + 2, N_IDX = MAX_LEN + 3 };
 
@@ -504,35 +506,75 @@ typedef struct lookup {
  * only ones visited, as a bit set in the kinds' order (heaviest first).  Visiting kinds
  * one by one, as the lazy path does, costs a few dozen instructions for each, passing or
  * not; a packet that belongs to a subnet filter, or to none, walks most of them. */
+/* The kinds of pair the endpoints of one side take part in, for the endpoints that may
+ * contain its address.  Everything the loop needs is in locals: the memo stores could
+ * otherwise alias the policy's tables and force them to be read again. */
+static void eager_side(lookup *l, int side, uint64_t e[TSET_WORDS])
+{
+	const fam *f = l->f;
+	const unsigned n = f->n_lens[side];
+	const uint64_t made = l->made[side][0], passed = l->pass[side][0];
+	const uint64_t *bloom = f->bloom;
+	const uint32_t bmask = f->bloom_mask;
+	const cl_akey a = l->a[side];
+	const cl_akey *masks = f->masks[side];
+	const uint8_t *lens = f->lens[side];
+	link *memo = l->memo[side];
+	/* Lengths the lazy path has hashed already (n <= 64): as it found them. */
+	uint64_t pass = passed & made;
+	if (f->family == SS_AF_INET) {
+		for (unsigned i = 0; i < n; i++) {
+			if (made >> i & 1)
+				continue;
+			uint64_t m = a.hi & masks[i].hi, h = cl_ep_hash4(m, lens[i]);
+			if (cl_bloom_maybe(bloom, bmask, h)) {
+				memo[i] = (link){ { { m, 0 }, lens[i] }, h };
+				pass |= 1ULL << i;
+			}
+		}
+	}
+	for (unsigned i = 0; f->family != SS_AF_INET && i < n; i++) {
+		if (made >> i & 1)
+			continue;
+		cl_akey m = { a.hi & masks[i].hi, a.lo & masks[i].lo };
+		uint64_t h = cl_ep_hash(m, lens[i]);
+		if (cl_bloom_maybe(bloom, bmask, h)) {
+			memo[i] = (link){ { m, lens[i] }, h };
+			pass |= 1ULL << i;
+		}
+	}
+	const uint64_t(*ts)[TSET_WORDS] = f->tset[side];
+	uint64_t mme = l->local[side] ? ~0ULL : 0;
+	for (unsigned w = 0; w < TSET_WORDS; w++)
+		e[w] = ts[IDX_ANY][w] | (ts[IDX_ME][w] & mme);
+	for (; pass; pass &= pass - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(pass);
+		for (unsigned w = 0; w < TSET_WORDS; w++)
+			e[w] |= ts[i][w];
+	}
+}
+
+/* The eager walk hashes every length at once and then visits each kind whose endpoints
+ * both passed; it pays when the Bloom filter turns most endpoints away (then few kinds
+ * are left), not when nearly every prefix around the packet exists (a large policy over
+ * a small address space), where the lazy walk's early stop is cheaper.  The lengths the
+ * lazy walk has hashed so far are the sample. */
+static bool eager_pays(const lookup *l)
+{
+	unsigned made = 0, passed = 0;
+	for (int side = 0; side < 2; side++) {
+		made += (unsigned)__builtin_popcountll(l->made[side][0]);
+		passed += (unsigned)__builtin_popcountll(l->made[side][0] & l->pass[side][0]);
+	}
+	return EAGER_PASS_DIV * passed < made;
+}
+
 static void eager_start(lookup *l)
 {
 	_Static_assert(EAGER_LENS <= 64, "the eager path's lengths are in the first word of made");
-	const fam *f = l->f;
 	uint64_t e[2][TSET_WORDS];
-	for (int side = 0; side < 2; side++) {
-		const uint64_t *any = f->tset[side][IDX_ANY], *me = f->tset[side][IDX_ME];
-		uint64_t mme = l->local[side] ? ~0ULL : 0;
-		for (unsigned w = 0; w < TSET_WORDS; w++)
-			e[side][w] = any[w] | (me[w] & mme);
-		cl_akey a = l->a[side];
-		for (unsigned i = 0; i < f->n_lens[side]; i++) {
-			/* Lengths the lazy path has hashed already (i < 64 here): as it found them. */
-			if (l->made[side][0] >> i & 1) {
-				if (l->pass[side][0] >> i & 1)
-					for (unsigned w = 0; w < TSET_WORDS; w++)
-						e[side][w] |= f->tset[side][i][w];
-				continue;
-			}
-			cl_akey m = { a.hi & f->masks[side][i].hi, a.lo & f->masks[side][i].lo };
-			uint8_t len = f->lens[side][i];
-			uint64_t h = cl_ep_hash(m, len);
-			if (!cl_bloom_maybe(f->bloom, f->bloom_mask, h))
-				continue;
-			l->memo[side][i] = (link){ { m, len }, h };
-			for (unsigned w = 0; w < TSET_WORDS; w++)
-				e[side][w] |= f->tset[side][i][w];
-		}
-	}
+	eager_side(l, SRC, e[SRC]);
+	eager_side(l, DST, e[DST]);
 	/* The kinds the lazy path has visited already are done. */
 	for (unsigned w = 0; w < TSET_WORDS; w++) {
 		uint64_t done = l->t >= 64 * (w + 1) ? ~0ULL : l->t <= 64 * w ? 0 : ~(~0ULL << (l->t - 64 * w));
@@ -622,7 +664,7 @@ static bool lookup_step(lookup *l)
 			const tuple *t = &f->tuples[l->t];
 			if (l->best && (int)t->w < l->best_addr)
 				return false;
-			if (f->eager && l->t == EAGER_AFTER) {
+			if (f->eager && l->t == EAGER_AFTER && eager_pays(l)) {
 				eager_start(l);
 				break;
 			}
