@@ -43,18 +43,6 @@
  * packets of most policies belong to a host-to-host or me-to-host filter: the heaviest
  * kinds, found by the first probe, after hashing one length per side.
  *
- * A packet of a subnet filter, or of none, walks many kinds this way, each costing a few
- * dozen instructions whether its endpoints pass or not.  So after EAGER_AFTER kinds (when
- * the policy has at most 128 kinds and 24 prefix lengths, and the Bloom filter has turned
- * away most of the endpoints hashed so far) the lookup switches to an eager walk: it
- * hashes the address at every remaining length of each side, ORs together the
- * precomputed bit sets of the kinds each passing endpoint takes part in, and then visits
- * only the kinds both of whose endpoints passed (ctz over the AND of the two sets, in the
- * same heaviest-first order).  Measured with callgrind (bench/classify --count N) this
- * saves about 7% of the instructions at 1,000 filters and costs about 4% at 100,000,
- * where nearly every prefix around a packet exists and the sets are dense; it bounds the
- * work of packets that walk many kinds on sparse policies.
- *
  * Large policies do not fit in cache and each probe of the pair table is a cache miss
  * (one cache line per slot).  A lookup is therefore a resumable search that stops before
  * each probe after asking for the slot to be prefetched; ss_classify_batch runs several at
@@ -77,9 +65,6 @@ enum { SRC = 0, DST = 1 };
 enum { ME_WEIGHT = 128 }; /* `me` weighs as a host (policy.h) */
 enum { CF_MIRRORED = 1, CF_PORTS = 2, CF_NEEDS_PORTED = 4 };
 #define MAX_LEN 128
-/* The eager path handles at most this many kinds of pair and prefix lengths (both sides
- * together); larger policies take the lazy path. */
-enum { TSET_WORDS = 2, EAGER_TUPLES = 64 * TSET_WORDS, EAGER_LENS = 24, EAGER_AFTER = 16, EAGER_PASS_DIV = 2 };
 /* Endpoint indices on one side: 0 .. n_lens - 1 are its prefix lengths, then these. */
 enum { IDX_ME = MAX_LEN + 1, IDX_ANY = MAX_LEN + 2, N_IDX = MAX_LEN + 3 };
 
@@ -110,10 +95,6 @@ typedef struct fam {
 	cl_key6 *keys6;                /* IPv6 only: the addresses of each pair */
 	cand *c;                       /* every group, best first, back to back */
 	uint32_t n_c;
-	/* The eager path (see lookup_start): bit t of tset[side][idx] says tuple t has that
-	 * endpoint index on that side. */
-	bool eager;
-	uint64_t tset[2][N_IDX][TSET_WORDS];
 } fam;
 
 struct ss_classifier {
@@ -343,11 +324,6 @@ static bool build_tuples(ss_classifier *c, fam *f, const pre *ps, size_t n)
 			t->w = (uint16_t)(ws + wd);
 		}
 		qsort(f->tuples, f->n_tuples, sizeof(*f->tuples), tuple_cmp);
-		f->eager = f->n_tuples <= EAGER_TUPLES && f->n_lens[SRC] + f->n_lens[DST] <= EAGER_LENS;
-		for (unsigned t = 0; f->eager && t < f->n_tuples; t++) {
-			f->tset[SRC][f->tuples[t].si][t / 64] |= 1ULL << (t % 64);
-			f->tset[DST][f->tuples[t].di][t / 64] |= 1ULL << (t % 64);
-		}
 	}
 	free(seen);
 	return f->tuples != NULL;
@@ -489,9 +465,7 @@ typedef struct lookup {
 	 * lets it through: made when a tuple first needs it (bit set in made). */
 	uint64_t made[2][3], pass[2][3];
 	link memo[2][N_IDX];
-	unsigned t;            /* next tuple (lazy path) */
-	bool eager_on;         /* switched to the eager path */
-	uint64_t e[TSET_WORDS]; /* eager path: the tuples left whose endpoints both passed */
+	unsigned t;            /* next tuple */
 	const link *ps, *pd;   /* the pair whose probe is pending, and its hash */
 	uint64_t h;
 	bool pending;
@@ -499,89 +473,6 @@ typedef struct lookup {
 	uint64_t best_rank;
 	int best_addr;
 } lookup;
-
-/* The eager path, for policies with few prefix lengths (most): the address is hashed at
- * every length of its side at once and each that the Bloom filter lets through adds the
- * kinds of pair it takes part in; the kinds both of whose endpoints passed are then the
- * only ones visited, as a bit set in the kinds' order (heaviest first).  Visiting kinds
- * one by one, as the lazy path does, costs a few dozen instructions for each, passing or
- * not; a packet that belongs to a subnet filter, or to none, walks most of them. */
-/* The kinds of pair the endpoints of one side take part in, for the endpoints that may
- * contain its address.  Everything the loop needs is in locals: the memo stores could
- * otherwise alias the policy's tables and force them to be read again. */
-static void eager_side(lookup *l, int side, uint64_t e[TSET_WORDS])
-{
-	const fam *f = l->f;
-	const unsigned n = f->n_lens[side];
-	const uint64_t made = l->made[side][0], passed = l->pass[side][0];
-	const uint64_t *bloom = f->bloom;
-	const uint32_t bmask = f->bloom_mask;
-	const cl_akey a = l->a[side];
-	const cl_akey *masks = f->masks[side];
-	const uint8_t *lens = f->lens[side];
-	link *memo = l->memo[side];
-	/* Lengths the lazy path has hashed already (n <= 64): as it found them. */
-	uint64_t pass = passed & made;
-	if (f->family == SS_AF_INET) {
-		for (unsigned i = 0; i < n; i++) {
-			if (made >> i & 1)
-				continue;
-			uint64_t m = a.hi & masks[i].hi, h = cl_ep_hash4(m, lens[i]);
-			if (cl_bloom_maybe(bloom, bmask, h)) {
-				memo[i] = (link){ { { m, 0 }, lens[i] }, h };
-				pass |= 1ULL << i;
-			}
-		}
-	}
-	for (unsigned i = 0; f->family != SS_AF_INET && i < n; i++) {
-		if (made >> i & 1)
-			continue;
-		cl_akey m = { a.hi & masks[i].hi, a.lo & masks[i].lo };
-		uint64_t h = cl_ep_hash(m, lens[i]);
-		if (cl_bloom_maybe(bloom, bmask, h)) {
-			memo[i] = (link){ { m, lens[i] }, h };
-			pass |= 1ULL << i;
-		}
-	}
-	const uint64_t(*ts)[TSET_WORDS] = f->tset[side];
-	uint64_t mme = l->local[side] ? ~0ULL : 0;
-	for (unsigned w = 0; w < TSET_WORDS; w++)
-		e[w] = ts[IDX_ANY][w] | (ts[IDX_ME][w] & mme);
-	for (; pass; pass &= pass - 1) {
-		unsigned i = (unsigned)__builtin_ctzll(pass);
-		for (unsigned w = 0; w < TSET_WORDS; w++)
-			e[w] |= ts[i][w];
-	}
-}
-
-/* The eager walk hashes every length at once and then visits each kind whose endpoints
- * both passed; it pays when the Bloom filter turns most endpoints away (then few kinds
- * are left), not when nearly every prefix around the packet exists (a large policy over
- * a small address space), where the lazy walk's early stop is cheaper.  The lengths the
- * lazy walk has hashed so far are the sample. */
-static bool eager_pays(const lookup *l)
-{
-	unsigned made = 0, passed = 0;
-	for (int side = 0; side < 2; side++) {
-		made += (unsigned)__builtin_popcountll(l->made[side][0]);
-		passed += (unsigned)__builtin_popcountll(l->made[side][0] & l->pass[side][0]);
-	}
-	return EAGER_PASS_DIV * passed < made;
-}
-
-static void eager_start(lookup *l)
-{
-	_Static_assert(EAGER_LENS <= 64, "the eager path's lengths are in the first word of made");
-	uint64_t e[2][TSET_WORDS];
-	eager_side(l, SRC, e[SRC]);
-	eager_side(l, DST, e[DST]);
-	/* The kinds the lazy path has visited already are done. */
-	for (unsigned w = 0; w < TSET_WORDS; w++) {
-		uint64_t done = l->t >= 64 * (w + 1) ? ~0ULL : l->t <= 64 * w ? 0 : ~(~0ULL << (l->t - 64 * w));
-		l->e[w] = e[SRC][w] & e[DST][w] & ~done;
-	}
-	l->eager_on = true;
-}
 
 /* false when nothing can match; otherwise ready for lookup_step. */
 static bool lookup_start(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
@@ -598,12 +489,6 @@ static bool lookup_start(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
 	l->a[DST] = cl_akey_of(&k->dst);
 	l->local[SRC] = k->dir == SS_DIR_OUT;
 	l->local[DST] = k->dir == SS_DIR_IN;
-	l->t = 0;
-	l->pending = false;
-	l->best = NULL;
-	l->best_rank = 0;
-	l->best_addr = 0;
-	l->eager_on = false;
 	/* `any` and `me` are made up front: `any` always passes, `me` on the local side. */
 	_Static_assert(IDX_ME / 64 == 2 && IDX_ANY / 64 == 2, "me and any share the last word");
 	for (int side = 0; side < 2; side++) {
@@ -613,6 +498,11 @@ static bool lookup_start(const ss_classifier *c, const ss_pkt_key *k, lookup *l)
 		l->memo[side][IDX_ME] = (link){ { zero, CL_CODE_ME }, cl_ep_hash(zero, CL_CODE_ME) };
 		l->memo[side][IDX_ANY] = (link){ { zero, CL_CODE_ANY }, cl_ep_hash(zero, CL_CODE_ANY) };
 	}
+	l->t = 0;
+	l->pending = false;
+	l->best = NULL;
+	l->best_rank = 0;
+	l->best_addr = 0;
 	return true;
 }
 
@@ -659,57 +549,28 @@ static bool lookup_step(lookup *l)
 	const fam *f = l->f;
 	if (l->pending)
 		probe(l);
-	if (!l->eager_on) {
-		for (; l->t < f->n_tuples; l->t++) {
-			const tuple *t = &f->tuples[l->t];
-			if (l->best && (int)t->w < l->best_addr)
-				return false;
-			if (f->eager && l->t == EAGER_AFTER && eager_pays(l)) {
-				eager_start(l);
-				break;
-			}
-			const link *s = endpoint(l, SRC, t->si);
-			if (!s)
-				continue;
-			const link *d = endpoint(l, DST, t->di);
-			if (!d)
-				continue;
-			uint64_t h = cl_pair_hash(s->h, d->h);
-			if (!cl_bloom_maybe(f->pbloom, f->pbloom_mask, h))
-				continue;
-			__builtin_prefetch(&f->bt[(uint32_t)h & f->bmask]);
-			l->ps = s;
-			l->pd = d;
-			l->h = h;
-			l->pending = true;
-			l->t++;
-			return true;
-		}
-		if (!l->eager_on)
+	for (; l->t < f->n_tuples; l->t++) {
+		const tuple *t = &f->tuples[l->t];
+		if (l->best && (int)t->w < l->best_addr)
 			return false;
+		const link *s = endpoint(l, SRC, t->si);
+		if (!s)
+			continue;
+		const link *d = endpoint(l, DST, t->di);
+		if (!d)
+			continue;
+		uint64_t h = cl_pair_hash(s->h, d->h);
+		if (!cl_bloom_maybe(f->pbloom, f->pbloom_mask, h))
+			continue;
+		__builtin_prefetch(&f->bt[(uint32_t)h & f->bmask]);
+		l->ps = s;
+		l->pd = d;
+		l->h = h;
+		l->pending = true;
+		l->t++;
+		return true;
 	}
-	{
-		for (unsigned w = 0; w < TSET_WORDS; w++) {
-			while (l->e[w]) {
-				unsigned ti = w * 64 + (unsigned)__builtin_ctzll(l->e[w]);
-				l->e[w] &= l->e[w] - 1;
-				const tuple *t = &f->tuples[ti];
-				if (l->best && (int)t->w < l->best_addr)
-					return false;
-				const link *s = &l->memo[SRC][t->si], *d = &l->memo[DST][t->di];
-				uint64_t h = cl_pair_hash(s->h, d->h);
-				if (!cl_bloom_maybe(f->pbloom, f->pbloom_mask, h))
-					continue;
-				__builtin_prefetch(&f->bt[(uint32_t)h & f->bmask]);
-				l->ps = s;
-				l->pd = d;
-				l->h = h;
-				l->pending = true;
-				return true;
-			}
-		}
-		return false;
-	}
+	return false;
 }
 
 static bool lookup_result(const lookup *l, ss_match *out)

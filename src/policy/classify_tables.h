@@ -71,14 +71,6 @@ static inline uint64_t cl_ep_hash(cl_akey a, unsigned code)
 	return h ^ h >> 32;
 }
 
-/* cl_ep_hash of an IPv4 endpoint (a.lo is 0), for the loops that hash one address at
- * every length: the same value at a third of the cost. */
-static inline uint64_t cl_ep_hash4(uint64_t hi, unsigned code)
-{
-	uint64_t h = (hi ^ code) * 0xd6e8feb86659fd93ULL;
-	return h ^ h >> 32;
-}
-
 static inline uint64_t cl_pair_hash(uint64_t hs, uint64_t hd)
 {
 	uint64_t h = (hs ^ (hd * 0xbf58476d1ce4e5b9ULL)) * 0x94d049bb133111ebULL;
