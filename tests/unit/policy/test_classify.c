@@ -549,6 +549,90 @@ static void large_dense_policy(void **state)
 	ss_policy_free(p);
 }
 
+/* Many kinds of (src, dst) prefix pair, all nested around two addresses: a packet near
+ * them has an endpoint at most lengths on both sides, so its search visits dozens of kinds
+ * and the winner is often far down the order, sometimes tied with heavier-looking kinds
+ * visited before it.  Single and batched lookups are both compared with the oracle. */
+static void many_nested_kinds_single_and_batched(void **state)
+{
+	(void)state;
+	static const uint8_t lens[] = { 32, 31, 30, 28, 24, 20, 16, 8 };
+	enum { NL = sizeof(lens) / sizeof(lens[0]) };
+	ss_policy *p = tp_new(2, 1, 2);
+	ss_filter_list *ls[2] = { tp_list(p, "a"), tp_list(p, "b") };
+	ss_filter_action *act = tp_action(p, "a", SS_ACT_NEGOTIATE);
+	tp_rule(p, "r0", ls[0], act);
+	tp_rule(p, "r1", ls[1], act);
+	ss_addr a = ss_addr_v4(0x0a0b0c0du), b = ss_addr_v4(0xac10fe01u);
+	tp_rng r = { 0xe6e7ULL };
+	for (unsigned i = 0; i < NL + 2; i++)
+		for (unsigned j = 0; j < NL + 2; j++) {
+			if (tp_below(&r, 3) == 0)
+				continue; /* not every kind exists */
+			ss_endpoint e[2];
+			for (int side = 0; side < 2; side++) {
+				unsigned x = side ? j : i;
+				if (x == NL)
+					e[side] = tp_me();
+				else if (x == NL + 1)
+					e[side] = tp_any();
+				else
+					e[side] = (ss_endpoint){ .kind = SS_EP_PREFIX,
+								 .prefix = ss_prefix_make(side ? &b : &a, lens[x]) };
+			}
+			ss_filter_list *l = ls[tp_below(&r, 2)];
+			tp_filter(l, e[0], e[1], tp_below(&r, 2) ? SS_PROTO_ANY : 6, tp_below(&r, 2));
+			if (tp_below(&r, 3) == 0)
+				tp_last(l)->dport = (ss_port_range){ 80, (uint16_t)(80 + tp_below(&r, 2)) };
+		}
+	enum { N = 3000 };
+	ss_pkt_key *keys = calloc(N, sizeof(*keys));
+	ss_match *bm = calloc(N, sizeof(*bm));
+	bool *bf = calloc(N, sizeof(*bf));
+	assert_non_null(keys);
+	assert_non_null(bm);
+	assert_non_null(bf);
+	for (size_t i = 0; i < N; i++) {
+		ss_pkt_key *k = &keys[i];
+		k->dir = (uint8_t)tp_below(&r, 2);
+		k->proto = tp_below(&r, 2) ? 6 : 17;
+		k->sport = (uint16_t)(1024 + tp_below(&r, 4));
+		k->dport = (uint16_t)(79 + tp_below(&r, 4));
+		/* Near a and b (either way round): flip one bit, or none. */
+		ss_addr x = a, y = b;
+		unsigned bx = tp_below(&r, 40), by = tp_below(&r, 40);
+		if (bx < 32)
+			x.a[bx >> 3] ^= (uint8_t)(0x80 >> (bx & 7));
+		if (by < 32)
+			y.a[by >> 3] ^= (uint8_t)(0x80 >> (by & 7));
+		bool swap = tp_below(&r, 2);
+		k->src = swap ? y : x;
+		k->dst = swap ? x : y;
+	}
+	compare_all(p, keys, N, "many kinds");
+	ss_classifier *cl = ss_classifier_build(p);
+	assert_non_null(cl);
+	size_t hits = ss_classify_batch(cl, keys, N, bm, bf), want_hits = 0;
+	for (size_t i = 0; i < N; i++) {
+		ss_match o = { 0 };
+		bool want = tp_oracle(p, &keys[i], &o);
+		want_hits += want;
+		assert_int_equal(bf[i], want);
+		if (want) {
+			assert_ptr_equal(bm[i].rule, o.rule);
+			assert_ptr_equal(bm[i].filter, o.filter);
+			assert_int_equal(bm[i].mirrored, o.mirrored);
+		}
+	}
+	assert_int_equal(hits, want_hits);
+	assert_true(want_hits > N / 2);
+	ss_classifier_free(cl);
+	free(keys);
+	free(bm);
+	free(bf);
+	ss_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -560,6 +644,7 @@ int main(void)
 		cmocka_unit_test(random_policies_agree_with_oracle),
 		cmocka_unit_test(every_prefix_length),
 		cmocka_unit_test(large_dense_policy),
+		cmocka_unit_test(many_nested_kinds_single_and_batched),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
