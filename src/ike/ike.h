@@ -122,7 +122,11 @@ enum ss_ike_action_kind {
 	SS_IKE_ACT_CHILD_UP,       /* a CHILD SA to install */
 	SS_IKE_ACT_CHILD_DELETED,  /* remove the CHILD SA with these SPIs */
 	SS_IKE_ACT_IKE_DELETED,    /* the IKE SA is gone (with all its CHILD SAs) */
-	SS_IKE_ACT_OUTCOME,        /* how a negotiation ended (initiator, and SECURED as responder) */
+	/* How a negotiation ended: the initiator's always; as responder, SECURED, or
+	 * PEER_REFUSED (with the notify we answered) when an IKE_AUTH request failed or its
+	 * CHILD SA was refused.  A half-open responder SA that times out without IKE_AUTH
+	 * reports nothing (its IKE_SA_INIT may come from a forged address). */
+	SS_IKE_ACT_OUTCOME,
 	SS_IKE_ACT_IKE_REKEYED,    /* the IKE SA was rekeyed (same handle, new SPIs and keys) */
 };
 

@@ -312,7 +312,8 @@ static void dispatch(ss_ike_engine *e, ss_ike_msg *m, const uint8_t *p, size_t l
 		else
 			e->st.dropped++;
 	}
-	free(scratch);
+	/* It holds the decrypted payloads (identities, AUTH, nonces, KE). */
+	ss_free_secret(scratch, len);
 }
 
 void ss_ike_input(ss_ike_engine *e, const uint8_t *p, size_t len, const ss_ike_endpoint *local,

@@ -404,6 +404,7 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	if (sa->state == ST_DEAD)
 		return;
 	if (sa->state == ST_HALF_OPEN && now >= sa->expires) {
+		/* No outcome: nobody proved they own the address (see responder_refused). */
 		sa_set_state(sa, ST_DEAD, "half-open timeout");
 		return;
 	}

@@ -141,6 +141,57 @@ static void wrong_psk_either_side_refused(void **state)
 	}
 }
 
+/* The responder reports a failed IKE_AUTH at once, as refused, with the notify it answered:
+ * its agent must not wait for a watchdog.  A half-open SA that never saw IKE_AUTH reports
+ * nothing: its IKE_SA_INIT may have come from a forged address. */
+static void responder_reports_refusal(void **state)
+{
+	enum { BAD_PSK, NO_CONFIG, NO_CHILD_PROPOSAL, TS_BAD, ROWS };
+	static const uint16_t notify[ROWS] = {
+		[BAD_PSK] = SS_N_AUTHENTICATION_FAILED, [NO_CONFIG] = SS_N_AUTHENTICATION_FAILED,
+		[NO_CHILD_PROPOSAL] = SS_N_NO_PROPOSAL_CHOSEN, [TS_BAD] = SS_N_TS_UNACCEPTABLE,
+	};
+	for (int row = 0; row < ROWS; row++) {
+		start(NULL, &GCM128_ECP256, &ESP_GCM128);
+		h_side *b = &H.side[1];
+		switch (row) {
+		case BAD_PSK: b->cfg.psk[0] ^= 1; break;
+		case NO_CONFIG: b->refuse_auth_lookup = true; break;
+		case NO_CHILD_PROPOSAL: b->cfg.esp[0] = ESP_CBC256; break;
+		case TS_BAD:
+			for (int s = 0; s < 2; s++)
+				H.side[s].cfg.mode = SS_MODE_TUNNEL;
+			b->cfg.ts_remote.n = 1;
+			b->cfg.ts_remote.ts[0] = (ss_ike_ts){ .type = SS_TS_IPV4_ADDR_RANGE, .port_end = 65535,
+				.start = ss_addr_v4(0xc0a80000), .end = ss_addr_v4(0xc0a800ff) };
+			break;
+		}
+		ss_time t0 = H.now;
+		h_initiate(&H, 0);
+		h_run(&H, t0 + SS_SEC(60));
+		assert_int_equal(H.side[0].outcome, SS_IKE_PEER_REFUSED);
+		assert_int_equal(b->n_outcome, 1);
+		assert_int_equal(b->outcome, SS_IKE_PEER_REFUSED);
+		assert_int_equal(b->outcome_notify, notify[row]);
+		assert_int_equal(b->outcome_at, t0);     /* when the IKE_AUTH request arrived */
+		assert_int_equal(b->n_child_up, 0);
+		assert_int_equal(ss_ike_get_stats(b->eng)->sas, 0);
+		h_free(&H);
+	}
+
+	/* IKE_SA_INIT answered, every IKE_AUTH lost: B's half-open SA dies silently. */
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	for (int i = 2; i < H_MAX_LOG; i++)
+		H.drop[i] = true;
+	h_initiate(&H, 0);
+	h_run(&H, H.now + SS_SEC(120));
+	assert_int_equal(H.side[0].outcome, SS_IKE_PEER_REFUSED);
+	assert_int_equal(H.side[1].n_outcome, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->half_open, 0);
+	h_free(&H);
+}
+
 static void responder_identity_mismatch_refused(void **state)
 {
 	start(NULL, &GCM128_ECP256, &ESP_GCM128);
@@ -1071,6 +1122,7 @@ int main(void)
 		cmocka_unit_test(every_suite_and_id_type),
 		cmocka_unit_test(wrong_psk_either_side_refused),
 		cmocka_unit_test(responder_identity_mismatch_refused),
+		cmocka_unit_test(responder_reports_refusal),
 		cmocka_unit_test(no_common_proposal),
 		cmocka_unit_test(ts_unacceptable),
 		cmocka_unit_test(narrowing_to_responder_selectors),
