@@ -165,6 +165,7 @@ typedef struct ss_ike_stats {
 	ss_ike_codec_stats codec;
 	uint64_t rx, tx, retransmits, responses_resent;
 	uint64_t dropped;               /* any input dropped: unknown SPI, bad state, ... */
+	uint64_t unknown_spi;           /* of those, messages for no IKE SA we hold (not answered) */
 	uint64_t dropped_auth;          /* SK payload failed integrity */
 	uint64_t cookies_sent, half_open_refused;
 	uint64_t icmp_counted, icmp_ignored;

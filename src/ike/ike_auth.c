@@ -86,6 +86,9 @@ bool child_slot_free(const ike_sa *sa)
 void ike_lifetime_start(ike_sa *sa, ss_time now)
 {
 	sa->rekey_at = sa->initiator ? at_fraction(now, sa->cfg->ike_lifetime_s, 90) : SS_NEVER;
+	/* Like a CHILD SA's: whichever side's lifetime ends first deletes it, so an IKE SA whose
+	 * rekey failed, or whose peer never rekeys, does not live (and keep its keys) forever. */
+	sa->ike_expire_at = at_fraction(now, sa->cfg->ike_lifetime_s, 100);
 }
 
 void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote)

@@ -83,6 +83,7 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	sa->remote = *remote;
 	sa->created = now;
 	sa->rekey_at = SS_NEVER;
+	sa->ike_expire_at = SS_NEVER;
 	sa->keepalive_at = SS_NEVER;
 	sa->state = initiator ? ST_INIT_SENT : ST_HALF_OPEN;
 	sa->next = e->sas;
