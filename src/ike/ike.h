@@ -122,7 +122,11 @@ enum ss_ike_action_kind {
 	SS_IKE_ACT_CHILD_UP,       /* a CHILD SA to install */
 	SS_IKE_ACT_CHILD_DELETED,  /* remove the CHILD SA with these SPIs */
 	SS_IKE_ACT_IKE_DELETED,    /* the IKE SA is gone (with all its CHILD SAs) */
-	SS_IKE_ACT_OUTCOME,        /* how a negotiation ended (initiator, and SECURED as responder) */
+	/* How a negotiation ended: the initiator's always; as responder, SECURED, or
+	 * PEER_REFUSED (with the notify we answered) when an IKE_AUTH request failed or its
+	 * CHILD SA was refused.  A half-open responder SA that times out without IKE_AUTH
+	 * reports nothing (its IKE_SA_INIT may come from a forged address). */
+	SS_IKE_ACT_OUTCOME,
 	SS_IKE_ACT_IKE_REKEYED,    /* the IKE SA was rekeyed (same handle, new SPIs and keys) */
 };
 
@@ -161,6 +165,7 @@ typedef struct ss_ike_stats {
 	ss_ike_codec_stats codec;
 	uint64_t rx, tx, retransmits, responses_resent;
 	uint64_t dropped;               /* any input dropped: unknown SPI, bad state, ... */
+	uint64_t unknown_spi;           /* of those, messages for no IKE SA we hold (not answered) */
 	uint64_t dropped_auth;          /* SK payload failed integrity */
 	uint64_t cookies_sent, half_open_refused;
 	uint64_t icmp_counted, icmp_ignored;

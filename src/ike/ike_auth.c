@@ -86,6 +86,9 @@ bool child_slot_free(const ike_sa *sa)
 void ike_lifetime_start(ike_sa *sa, ss_time now)
 {
 	sa->rekey_at = sa->initiator ? at_fraction(now, sa->cfg->ike_lifetime_s, 90) : SS_NEVER;
+	/* Like a CHILD SA's: whichever side's lifetime ends first deletes it, so an IKE SA whose
+	 * rekey failed, or whose peer never rekeys, does not live (and keep its keys) forever. */
+	sa->ike_expire_at = at_fraction(now, sa->cfg->ike_lifetime_s, 100);
 }
 
 void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote)
@@ -270,6 +273,18 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 
 /* ---- Responder ---- */
 
+/* A responder's negotiation that failed at IKE_AUTH is reported to the agent as refused,
+ * with the notify we answered (AUTHENTICATION_FAILED, NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE,
+ * ...), so that it stops waiting for a CHILD SA at once instead of after a watchdog.
+ * An IKE_AUTH request is only possible for whoever received our IKE_SA_INIT response (it
+ * needs SPIr and Nr), so an off-path sender cannot cause this outcome.  A half-open SA that
+ * times out without any IKE_AUTH reports nothing (sa_timer): its IKE_SA_INIT may have come
+ * from a forged address, and an outcome would let anyone block any peer with one packet. */
+static void responder_refused(ss_ike_engine *e, ike_sa *sa, uint16_t notify, const char *why)
+{
+	act_outcome(e, sa, SS_IKE_PEER_REFUSED, notify, why);
+}
+
 static void auth_fail_reply(ss_ike_engine *e, ike_sa *sa, const char *why)
 {
 	uint8_t inner[64], out[512];
@@ -282,6 +297,7 @@ static void auth_fail_reply(ss_ike_engine *e, ike_sa *sa, const char *why)
 		sa_send_response(e, sa, out, n);
 	SS_INFO(SUB, "SA %u: IKE_AUTH refused: %s", sa->handle, why);
 	e->st.sa_failed++;
+	responder_refused(e, sa, SS_N_AUTHENTICATION_FAILED, why);
 	sa_set_state(sa, ST_DEAD, why);
 }
 
@@ -363,6 +379,8 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	}
 	sa->cfg = malloc(sizeof(*sa->cfg));
 	if (!sa->cfg) {
+		e->st.sa_failed++;
+		responder_refused(e, sa, 0, "out of memory");
 		sa_set_state(sa, ST_DEAD, "out of memory");
 		return;
 	}
@@ -381,11 +399,14 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		/* The CSPRNG failed: fail closed, never offer SPI 0. */
 		sa_set_state(sa, ST_DEAD, "no random SPI");
 		e->st.sa_failed++;
+		responder_refused(e, sa, 0, "no random SPI");
 		return;
 	}
 	uint8_t out[SS_IKE_BUF];
 	size_t n = build_auth_response(sa, child_err, &es, num, &ni, &nr, out, sizeof(out));
 	if (!n) {
+		e->st.sa_failed++;
+		responder_refused(e, sa, 0, "cannot build IKE_AUTH response");
 		sa_set_state(sa, ST_DEAD, "cannot build IKE_AUTH response");
 		return;
 	}
@@ -394,12 +415,16 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	e->st.sa_established++;
 	ike_lifetime_start(sa, now);
 	if (child_err) {
+		/* The IKE SA stands (the initiator deletes it), but no traffic will be secured. */
 		SS_INFO(SUB, "SA %u: CHILD SA refused: %s", sa->handle, ss_ike_notify_name(child_err));
+		responder_refused(e, sa, child_err, ss_ike_notify_name(child_err));
 		return;
 	}
 	ss_child_keys ck;
-	if (!ss_child_keys_derive(&ck, &es, &sa->keys, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len))
+	if (!ss_child_keys_derive(&ck, &es, &sa->keys, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len)) {
+		responder_refused(e, sa, 0, "CHILD SA key derivation failed");
 		return;
+	}
 	ss_ike_child_info ci;
 	child_info(sa, &ck, false, sa->child_spi, peer_spi, &nr, &ni, &ci);
 	ss_child_keys_wipe(&ck);

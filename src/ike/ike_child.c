@@ -474,7 +474,7 @@ ss_time lifetime_deadline(const ike_sa *sa)
 {
 	if (!idle(sa))
 		return SS_NEVER;
-	ss_time t = sa->rekey_at;
+	ss_time t = ss_time_min(sa->rekey_at, sa->ike_expire_at);
 	for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
 		if (sa->child[i].used)
 			t = ss_time_min(t, ss_time_min(sa->child[i].rekey_at, sa->child[i].expire_at));
@@ -485,6 +485,12 @@ void lifetime_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 {
 	if (!idle(sa))
 		return;
+	if (now >= sa->ike_expire_at) {
+		SS_INFO(SUB, "SA %u: IKE SA lifetime over without a rekey: deleting it", sa->handle);
+		sa->ike_expire_at = SS_NEVER;
+		ss_ike_delete_sa(e, sa, now);
+		return;
+	}
 	for (int i = 0; i < SS_IKE_MAX_CHILD; i++) {
 		ike_child *c = &sa->child[i];
 		if (!c->used)

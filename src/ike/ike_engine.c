@@ -250,8 +250,13 @@ static void dispatch(ss_ike_engine *e, ss_ike_msg *m, const uint8_t *p, size_t l
 	ike_sa *sa = h->exchange == SS_IKE_SA_INIT ? sa_find(e, h->spi_i, 0)
 						   : sa_find(e, h->spi_i, h->spi_r);
 	if (!sa || sa->state == ST_DEAD) {
+		/* §2.21.4 lets us (MAY) answer INVALID_IKE_SPI, unprotected and rate-limited.  We
+		 * don't: the answer is unauthenticated, so the peer can only treat it as a hint, its
+		 * own retransmissions time out the stale SA anyway, and an answer to any datagram
+		 * with made-up SPIs would make us a reflector.  Counted, and visible in stats. */
 		SS_DEBUG(SUB, "%s: no IKE SA for these SPIs", ss_ike_exchange_name(h->exchange));
 		e->st.dropped++;
+		e->st.unknown_spi++;
 		return;
 	}
 	/* The I flag says who sent it: it must be the other side's role. */
@@ -312,7 +317,8 @@ static void dispatch(ss_ike_engine *e, ss_ike_msg *m, const uint8_t *p, size_t l
 		else
 			e->st.dropped++;
 	}
-	free(scratch);
+	/* It holds the decrypted payloads (identities, AUTH, nonces, KE). */
+	ss_free_secret(scratch, len);
 }
 
 void ss_ike_input(ss_ike_engine *e, const uint8_t *p, size_t len, const ss_ike_endpoint *local,

@@ -101,6 +101,7 @@ typedef struct ike_sa {
 	uint8_t coll_nonce[256];
 	size_t coll_nonce_len;
 	ss_time rekey_at;      /* when we rekey this IKE SA (we initiated it), else SS_NEVER */
+	ss_time ike_expire_at; /* hard lifetime (100%, both sides): deleted if not rekeyed */
 	ss_time keepalive_at;  /* next NAT keepalive when we are behind a NAT, else SS_NEVER */
 	ike_child child[SS_IKE_MAX_CHILD];
 	struct ike_sa *next;   /* all SAs */

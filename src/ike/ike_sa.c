@@ -83,6 +83,7 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	sa->remote = *remote;
 	sa->created = now;
 	sa->rekey_at = SS_NEVER;
+	sa->ike_expire_at = SS_NEVER;
 	sa->keepalive_at = SS_NEVER;
 	sa->state = initiator ? ST_INIT_SENT : ST_HALF_OPEN;
 	sa->next = e->sas;
@@ -404,6 +405,7 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	if (sa->state == ST_DEAD)
 		return;
 	if (sa->state == ST_HALF_OPEN && now >= sa->expires) {
+		/* No outcome: nobody proved they own the address (see responder_refused). */
 		sa_set_state(sa, ST_DEAD, "half-open timeout");
 		return;
 	}

@@ -3,10 +3,10 @@
  * What the adapter adds, because the agent needs it and the engine does not (yet) say it:
  *   - attempt numbers: counted from the IKE_SA_INIT requests the engine sends (header
  *     fields only, read through ss_cur);
- *   - a responder's failure: the engine reports outcomes for initiators (and SECURED for
- *     responders) only, so a responder negotiation that has not ended secured after 40 s
- *     (longer than the initiator's IKE_AUTH retransmissions) is reported to the agent as
- *     refused;
+ *   - a responder's silence: the engine reports a responder's failed IKE_AUTH (refused) but
+ *     nothing for a half-open SA that never saw IKE_AUTH, so a responder negotiation that
+ *     has not ended after 40 s (longer than the initiator's IKE_AUTH retransmissions) is
+ *     reported to the agent as refused here;
  *   - SA lifetime: the CHILD SA is deleted after sa_life_ms, like the stand-in's. */
 #include <stdlib.h>
 #include <string.h>

@@ -13,7 +13,7 @@ static const ss_ike_config *lookup(void *ctx, const ss_ike_endpoint *local,
 				   const ss_ike_endpoint *remote, const ss_ike_id *idi)
 {
 	h_side *s = ctx;
-	return s->refuse_lookup ? NULL : &s->cfg;
+	return s->refuse_lookup || (idi && s->refuse_auth_lookup) ? NULL : &s->cfg;
 }
 
 void h_init(harness *h, const ss_ike_engine_params *pb)
@@ -151,6 +151,7 @@ static void on_action(harness *h, int i, const ss_ike_action *a)
 		s->n_outcome++;
 		s->outcome = a->outcome;
 		s->outcome_notify = a->notify;
+		s->outcome_at = h->now;
 		break;
 	}
 }

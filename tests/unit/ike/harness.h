@@ -14,6 +14,7 @@ typedef struct h_side {
 	ss_ike_endpoint public_ep;   /* as the other side sees it (differs behind a NAT) */
 	ss_ike_config cfg;           /* responder config returned by the lookup */
 	bool refuse_lookup;
+	bool refuse_auth_lookup;     /* the lookup refuses at IKE_AUTH only (idi given) */
 	ss_ike_child_info child;
 	int n_child_up, n_child_deleted, n_ike_deleted, n_outcome, n_ike_rekeyed;
 	ss_ike_child_info alive[8];  /* CHILD SAs up and not deleted, keys included */
@@ -21,6 +22,7 @@ typedef struct h_side {
 	int n_bad_spi;               /* CHILD_UPs with an SPI of 0..255 (never drawn, reserved) */
 	enum ss_ike_outcome outcome;
 	uint16_t outcome_notify;
+	ss_time outcome_at;          /* when the last OUTCOME was drained */
 } h_side;
 
 typedef struct h_sent {

@@ -141,6 +141,57 @@ static void wrong_psk_either_side_refused(void **state)
 	}
 }
 
+/* The responder reports a failed IKE_AUTH at once, as refused, with the notify it answered:
+ * its agent must not wait for a watchdog.  A half-open SA that never saw IKE_AUTH reports
+ * nothing: its IKE_SA_INIT may have come from a forged address. */
+static void responder_reports_refusal(void **state)
+{
+	enum { BAD_PSK, NO_CONFIG, NO_CHILD_PROPOSAL, TS_BAD, ROWS };
+	static const uint16_t notify[ROWS] = {
+		[BAD_PSK] = SS_N_AUTHENTICATION_FAILED, [NO_CONFIG] = SS_N_AUTHENTICATION_FAILED,
+		[NO_CHILD_PROPOSAL] = SS_N_NO_PROPOSAL_CHOSEN, [TS_BAD] = SS_N_TS_UNACCEPTABLE,
+	};
+	for (int row = 0; row < ROWS; row++) {
+		start(NULL, &GCM128_ECP256, &ESP_GCM128);
+		h_side *b = &H.side[1];
+		switch (row) {
+		case BAD_PSK: b->cfg.psk[0] ^= 1; break;
+		case NO_CONFIG: b->refuse_auth_lookup = true; break;
+		case NO_CHILD_PROPOSAL: b->cfg.esp[0] = ESP_CBC256; break;
+		case TS_BAD:
+			for (int s = 0; s < 2; s++)
+				H.side[s].cfg.mode = SS_MODE_TUNNEL;
+			b->cfg.ts_remote.n = 1;
+			b->cfg.ts_remote.ts[0] = (ss_ike_ts){ .type = SS_TS_IPV4_ADDR_RANGE, .port_end = 65535,
+				.start = ss_addr_v4(0xc0a80000), .end = ss_addr_v4(0xc0a800ff) };
+			break;
+		}
+		ss_time t0 = H.now;
+		h_initiate(&H, 0);
+		h_run(&H, t0 + SS_SEC(60));
+		assert_int_equal(H.side[0].outcome, SS_IKE_PEER_REFUSED);
+		assert_int_equal(b->n_outcome, 1);
+		assert_int_equal(b->outcome, SS_IKE_PEER_REFUSED);
+		assert_int_equal(b->outcome_notify, notify[row]);
+		assert_int_equal(b->outcome_at, t0);     /* when the IKE_AUTH request arrived */
+		assert_int_equal(b->n_child_up, 0);
+		assert_int_equal(ss_ike_get_stats(b->eng)->sas, 0);
+		h_free(&H);
+	}
+
+	/* IKE_SA_INIT answered, every IKE_AUTH lost: B's half-open SA dies silently. */
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	for (int i = 2; i < H_MAX_LOG; i++)
+		H.drop[i] = true;
+	h_initiate(&H, 0);
+	h_run(&H, H.now + SS_SEC(120));
+	assert_int_equal(H.side[0].outcome, SS_IKE_PEER_REFUSED);
+	assert_int_equal(H.side[1].n_outcome, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->half_open, 0);
+	h_free(&H);
+}
+
 static void responder_identity_mismatch_refused(void **state)
 {
 	start(NULL, &GCM128_ECP256, &ESP_GCM128);
@@ -432,6 +483,30 @@ static void unknown_critical_payload_answered(void **state)
 	h_free(&H);
 }
 
+/* A request for an IKE SA we do not hold (§2.21.4): not answered (no INVALID_IKE_SPI, which
+ * would make us a reflector for made-up SPIs), but counted. */
+static void unknown_spi_counted_not_answered(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_pair(ha);
+	assert_true(ss_ike_delete(H.side[0].eng, ha, H.now));
+	h_run(&H, H.now + SS_SEC(60));
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->unknown_spi, 0);
+	/* A's IKE_AUTH request (log entry 2) again, for the SA B no longer has. */
+	assert_int_equal(h_count(&H, 0, SS_IKE_AUTH, false), 1);
+	h_sent old = H.log[2];
+	assert_int_equal(old.from, 0);
+	assert_int_equal(old.data[18], SS_IKE_AUTH);
+	ss_ike_action a;
+	ss_ike_input(H.side[1].eng, old.data, old.len, &H.side[1].ep, &old.src, H.now);
+	assert_false(ss_ike_next_action(H.side[1].eng, &a));
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->unknown_spi, 1);
+	h_free(&H);
+}
+
 static void half_open_limit(void **state)
 {
 	ss_ike_engine_params pb;
@@ -713,6 +788,45 @@ static void lifetimes_drive_rekeys(void **state)
 	assert_pair(ha);
 	assert_children_mirrored(0);
 	assert_int_equal(H.side[1].n_child_deleted, 1);
+	h_free(&H);
+}
+
+/* The IKE SA's hard lifetime: at 100% it is deleted if no rekey replaced it, by whichever
+ * side's lifetime ends first (here the responder's: the initiator never rekeys). */
+static void ike_hard_lifetime(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.side[0].cfg.ike_lifetime_s = 0;      /* A never rekeys nor expires it */
+	H.side[0].cfg.child_lifetime_s = 0;
+	H.side[1].cfg.ike_lifetime_s = 100;    /* B's copy ends at 100 s */
+	H.side[1].cfg.child_lifetime_s = 0;
+	ss_time t0 = H.now;
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, t0 + SS_SEC(99));
+	assert_pair(ha);
+	assert_int_equal(H.side[1].n_ike_deleted, 0);
+	h_run(&H, t0 + SS_SEC(101));
+	assert_int_equal(H.side[0].n_ike_deleted, 1);
+	assert_int_equal(H.side[1].n_ike_deleted, 1);
+	assert_children_mirrored(0);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 0);
+	h_free(&H);
+
+	/* A rekey at 90% renews it: nothing is deleted at 100% of the first lifetime. */
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	for (int i = 0; i < 2; i++) {
+		H.side[i].cfg.ike_lifetime_s = 100;
+		H.side[i].cfg.child_lifetime_s = 0;
+	}
+	t0 = H.now;
+	ha = h_initiate(&H, 0);
+	h_run(&H, t0 + SS_SEC(150));
+	assert_pair(ha);
+	assert_int_equal(H.side[0].n_ike_rekeyed, 1);
+	assert_int_equal(H.side[0].n_ike_deleted, 0);
+	assert_int_equal(H.side[1].n_ike_deleted, 0);
+	assert_children_mirrored(1);
 	h_free(&H);
 }
 
@@ -1071,6 +1185,7 @@ int main(void)
 		cmocka_unit_test(every_suite_and_id_type),
 		cmocka_unit_test(wrong_psk_either_side_refused),
 		cmocka_unit_test(responder_identity_mismatch_refused),
+		cmocka_unit_test(responder_reports_refusal),
 		cmocka_unit_test(no_common_proposal),
 		cmocka_unit_test(ts_unacceptable),
 		cmocka_unit_test(narrowing_to_responder_selectors),
@@ -1085,6 +1200,7 @@ int main(void)
 		cmocka_unit_test(delete_and_liveness),
 		cmocka_unit_test(unknown_critical_payload_answered),
 		cmocka_unit_test(half_open_limit),
+		cmocka_unit_test(unknown_spi_counted_not_answered),
 		cmocka_unit_test(create_child_with_pfs),
 		cmocka_unit_test(rekey_child_replaces_old),
 		cmocka_unit_test(rekey_ike_keeps_children),
@@ -1092,6 +1208,7 @@ int main(void)
 		cmocka_unit_test(higher_major_version_answered),
 		cmocka_unit_test(encrypted_critical_payload_answered),
 		cmocka_unit_test(lifetimes_drive_rekeys),
+		cmocka_unit_test(ike_hard_lifetime),
 		cmocka_unit_test(simultaneous_child_rekey),
 		cmocka_unit_test(cookies_under_load_and_bounded_half_open),
 		cmocka_unit_test(ipv6_endpoints),
