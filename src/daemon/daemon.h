@@ -126,7 +126,8 @@ void dm_children_del(dm_children *t, struct ss_esp_sad *sad, dm_child *c);
 /* ---- IKE SAs the daemon started or answered (ikeio.c) ---- */
 
 typedef struct dm_ikesa {
-	bool used, established;
+	bool used, established, responder;
+	bool deleting;                /* we asked the engine to delete it */
 	uint32_t h;                   /* the engine's handle */
 	uint32_t attempts;            /* IKE_SA_INIT requests sent (we initiated) */
 	ss_addr local, remote;
