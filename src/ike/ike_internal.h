@@ -100,6 +100,12 @@ typedef struct ike_sa {
 	uint32_t coll_spi;
 	uint8_t coll_nonce[256];
 	size_t coll_nonce_len;
+	/* §2.8.2 IKE rekey collision: the successor we made answering the peer's rekey while
+	 * ours was in flight (internal handle; it holds no CHILD SA until chosen), and the
+	 * lower nonce of that exchange. */
+	uint32_t ike_coll;
+	uint8_t ike_coll_nonce[256];
+	size_t ike_coll_nonce_len;
 	ss_time rekey_at;      /* when we rekey this IKE SA (we initiated it), else SS_NEVER */
 	ss_time ike_expire_at; /* hard lifetime (100%, both sides): deleted if not rekeyed */
 	ss_time keepalive_at;  /* next NAT keepalive when we are behind a NAT, else SS_NEVER */
@@ -253,6 +259,10 @@ bool child_send_delete(ss_ike_engine *e, ike_sa *sa, uint32_t spi_in, ss_time no
 /* Lifetimes of an established, idle SA: starts at most one rekey or delete that is due. */
 void lifetime_timer(ss_ike_engine *e, ike_sa *sa, ss_time now);
 ss_time lifetime_deadline(const ike_sa *sa);
+
+/* §2.8.2: the peer deletes the old IKE SA while our colliding rekey is unanswered (its
+ * answer was lost or is late): the peer's rekey won; its successor takes over. */
+void ike_coll_peer_won(ss_ike_engine *e, ike_sa *sa);
 
 /* ike_info.c */
 void info_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
