@@ -260,13 +260,14 @@ static ike_sa *ike_successor(ss_ike_engine *e, ike_sa *old, bool initiator, uint
 }
 
 /* The successor takes over: CHILD SAs and the caller's handle move to it. */
-static void ike_adopt(ss_ike_engine *e, ike_sa *old, ike_sa *n)
+static void ike_adopt(ss_ike_engine *e, ike_sa *old, ike_sa *n, ss_time now)
 {
 	n->outcome_sent = true;
 	memcpy(n->child, old->child, sizeof(n->child));
 	memset(old->child, 0, sizeof(old->child));
 	old->rekeyed = true;
 	old->ike_coll = 0;
+	old->ike_expire_at = now + REKEYED_LINGER_MS;
 	uint32_t h = old->handle;
 	old->handle = n->handle;
 	n->handle = h;
@@ -274,11 +275,11 @@ static void ike_adopt(ss_ike_engine *e, ike_sa *old, ike_sa *n)
 	SS_INFO(SUB, "SA %u: IKE SA rekeyed", n->handle);
 }
 
-void ike_coll_peer_won(ss_ike_engine *e, ike_sa *sa)
+void ike_coll_peer_won(ss_ike_engine *e, ike_sa *sa, ss_time now)
 {
 	ike_sa *theirs = sa->ike_coll ? sa_by_handle(e, sa->ike_coll) : NULL;
 	if (theirs)
-		ike_adopt(e, sa, theirs);
+		ike_adopt(e, sa, theirs, now);
 }
 
 /* §1.3.2: the rekeying side deletes the old IKE SA. */
@@ -315,11 +316,11 @@ static void ike_collision(ss_ike_engine *e, ike_sa *sa, ike_sa *ours, ike_sa *th
 	SS_INFO(SUB, "SA %u: IKE rekey collision, %s rekey is redundant", sa->handle,
 		we_lose ? "our" : "the peer's");
 	if (we_lose) {
-		ike_adopt(e, sa, theirs);
+		ike_adopt(e, sa, theirs, now);
 		ss_ike_delete_sa(e, ours, now);   /* silent: reports nothing when it goes */
 		return;                           /* the peer deletes the old SA */
 	}
-	ike_adopt(e, sa, ours);
+	ike_adopt(e, sa, ours, now);
 	delete_old(e, sa, now);                   /* the peer deletes its redundant one... */
 	/* ...unless our answer to its rekey was lost and it never made it: then nobody would,
 	 * so we delete it ourselves once the peer has had time to (it stays silent). */
@@ -342,14 +343,14 @@ static void ike_rekey_done(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time 
 	if (!n) {
 		SS_INFO(SUB, "SA %u: IKE rekey failed", sa->handle);
 		if (theirs) /* the peer's rekey, which we answered, stands alone */
-			ike_adopt(e, sa, theirs);
+			ike_adopt(e, sa, theirs, now);
 		return;
 	}
 	if (theirs) {
 		ike_collision(e, sa, n, theirs, m->nonce.p, m->nonce.len, now);
 		return;
 	}
-	ike_adopt(e, sa, n);
+	ike_adopt(e, sa, n, now);
 	delete_old(e, sa, now);
 }
 
@@ -364,7 +365,7 @@ void child_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		SS_INFO(SUB, "SA %u: CREATE_CHILD_SA refused: %s", sa->handle, ss_ike_notify_name(err->type));
 		ike_sa *theirs = op == OP_REKEY_IKE && sa->ike_coll ? sa_by_handle(e, sa->ike_coll) : NULL;
 		if (theirs) /* ours refused, the peer's (answered) stands: its initiator deletes this */
-			ike_adopt(e, sa, theirs);
+			ike_adopt(e, sa, theirs, now);
 	} else if (op == OP_REKEY_IKE) {
 		ike_rekey_done(e, sa, m, now);
 	} else if (op == OP_NEW_CHILD || op == OP_REKEY_CHILD) {
@@ -499,7 +500,7 @@ static void ike_rekey_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, bool 
 	/* The answer goes under the old keys, before the successor takes the children. */
 	sa_respond(e, sa, SS_IKE_CREATE_CHILD_SA, &w);
 	if (!collision) {
-		ike_adopt(e, sa, n);
+		ike_adopt(e, sa, n, now);
 		return;
 	}
 	bool ni_low = nonce_cmp(m->nonce.p, m->nonce.len, nr, sizeof(nr)) < 0;

@@ -9,6 +9,9 @@
 #define SS_IKE_BUF 4096
 #define SS_IKE_MAX_CHILD 4
 #define SS_IKE_MAX_INIT_MSG 2048
+/* A rekeyed IKE SA waits this long for the peer's DELETE (its retransmissions take ~31 s),
+ * then goes silently: it holds no CHILD SA and no handle any more. */
+#define REKEYED_LINGER_MS 60000
 #define COOKIE_ROTATE_MS (5 * 60 * 1000)   /* bounded memory per half-open SA: larger SA_INITs dropped */
 
 /* §2 life of an IKE SA.  Transitions are the table in ike_sa.c; sa_set_state() refuses
@@ -262,7 +265,7 @@ ss_time lifetime_deadline(const ike_sa *sa);
 
 /* §2.8.2: the peer deletes the old IKE SA while our colliding rekey is unanswered (its
  * answer was lost or is late): the peer's rekey won; its successor takes over. */
-void ike_coll_peer_won(ss_ike_engine *e, ike_sa *sa);
+void ike_coll_peer_won(ss_ike_engine *e, ike_sa *sa, ss_time now);
 
 /* ike_info.c */
 void info_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);

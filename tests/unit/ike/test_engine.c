@@ -644,6 +644,32 @@ static void rekey_ike_keeps_children(void **state)
 	h_free(&H);
 }
 
+/* The rekeying side's DELETE of the old IKE SA never arrives: the responder drops the old SA
+ * by itself after a while (silently: its CHILD SAs and handle moved to the new one). */
+static void rekeyed_ike_sa_lingers_bounded(void **state)
+{
+	start(NULL, &GCM256_X25519, &ESP_GCM256);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, H.now + SS_SEC(60));
+	assert_pair(ha);
+	int n0 = H.n_log;
+	for (int i = n0 + 2; i < H_MAX_LOG; i++)
+		H.drop[i] = true;     /* A's DELETE of the old SA and its retransmissions */
+	assert_true(ss_ike_rekey_ike(H.side[0].eng, ha, H.now));
+	h_run(&H, H.now + SS_SEC(50));
+	assert_int_equal(H.side[1].n_ike_rekeyed, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 2);
+	h_run(&H, H.now + SS_SEC(30));
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 1);
+	for (int s = 0; s < 2; s++) {
+		assert_int_equal(H.side[s].n_ike_deleted, 0);
+		assert_int_equal(H.side[s].n_child_deleted, 0);
+	}
+	assert_children_mirrored(1);
+	h_free(&H);
+}
+
 static void simultaneous_initiation_converges(void **state)
 {
 	start(NULL, &GCM128_ECP256, &ESP_GCM128);
@@ -1259,6 +1285,7 @@ int main(void)
 		cmocka_unit_test(create_child_with_pfs),
 		cmocka_unit_test(rekey_child_replaces_old),
 		cmocka_unit_test(rekey_ike_keeps_children),
+		cmocka_unit_test(rekeyed_ike_sa_lingers_bounded),
 		cmocka_unit_test(simultaneous_initiation_converges),
 		cmocka_unit_test(higher_major_version_answered),
 		cmocka_unit_test(encrypted_critical_payload_answered),
