@@ -222,7 +222,8 @@ static void child_done(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, enum ike_op 
 		child_send_delete(e, sa, ci.rekey_of, now);
 }
 
-/* The new IKE SA of a rekey, either side: keys from the old one, CHILD SAs and handle moved. */
+/* The new IKE SA of a rekey, either side: keys from the old one.  Silent (no handle, no
+ * CHILD SA, no actions: sa_reap reports nothing for it) until ike_adopt() makes it the SA. */
 static ike_sa *ike_successor(ss_ike_engine *e, ike_sa *old, bool initiator, uint64_t spi_i,
 			     uint64_t spi_r, const ss_ike_suite *s, const uint8_t *gir, size_t glen,
 			     const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
@@ -252,37 +253,38 @@ static ike_sa *ike_successor(ss_ike_engine *e, ike_sa *old, bool initiator, uint
 	}
 	*n->cfg = *old->cfg;
 	n->keyed = true;
-	n->outcome_sent = true;
 	n->answered = true;
-	memcpy(n->child, old->child, sizeof(n->child));
-	memset(old->child, 0, sizeof(old->child));
-	old->rekeyed = true;
-	uint32_t h = old->handle;
-	old->handle = n->handle;
-	n->handle = h;
 	sa_set_state(n, ST_ESTABLISHED, "rekeyed IKE SA");
 	ike_lifetime_start(n, now);
-	act_child(e, n, SS_IKE_ACT_IKE_REKEYED, &(ss_ike_child_info){ 0 });
-	SS_INFO(SUB, "SA %u: IKE SA rekeyed", n->handle);
 	return n;
 }
 
-static void ike_rekey_done(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
+/* The successor takes over: CHILD SAs and the caller's handle move to it. */
+static void ike_adopt(ss_ike_engine *e, ike_sa *old, ike_sa *n, ss_time now)
 {
-	ss_ike_suite s;
-	uint8_t gir[SS_DH_SECRET_MAX];
-	size_t glen = 0;
-	const ss_ike_proposal *p = ss_ike_has(m, SS_PL_SA) && m->sa.n == 1 ? &m->sa.prop[0] : NULL;
-	bool ok = p && p->spi_size == 8 && ss_ike_has(m, SS_PL_NONCE) &&
-		  prop_accept_ike(&m->sa, &sa->suite, 1, &s) && shared(&sa->dh, m, s.dh, gir, &glen) &&
-		  ike_successor(e, sa, true, sa->new_spi, spi_from(p->spi, 8), &s, gir, glen, sa->xn,
-				sa->xn_len, m->nonce.p, m->nonce.len, now);
-	ss_wipe(gir, sizeof(gir));
-	if (!ok) {
-		SS_INFO(SUB, "SA %u: IKE rekey failed", sa->handle);
-		return;
-	}
-	/* §1.3.2: the rekeying side deletes the old IKE SA. */
+	n->outcome_sent = true;
+	memcpy(n->child, old->child, sizeof(n->child));
+	memset(old->child, 0, sizeof(old->child));
+	old->rekeyed = true;
+	old->ike_coll = 0;
+	old->ike_expire_at = now + REKEYED_LINGER_MS;
+	uint32_t h = old->handle;
+	old->handle = n->handle;
+	n->handle = h;
+	act_child(e, n, SS_IKE_ACT_IKE_REKEYED, &(ss_ike_child_info){ 0 });
+	SS_INFO(SUB, "SA %u: IKE SA rekeyed", n->handle);
+}
+
+void ike_coll_peer_won(ss_ike_engine *e, ike_sa *sa, ss_time now)
+{
+	ike_sa *theirs = sa->ike_coll ? sa_by_handle(e, sa->ike_coll) : NULL;
+	if (theirs)
+		ike_adopt(e, sa, theirs, now);
+}
+
+/* §1.3.2: the rekeying side deletes the old IKE SA. */
+static void delete_old(ss_ike_engine *e, ike_sa *sa, ss_time now)
+{
 	uint8_t inner[16];
 	ss_ike_writer w;
 	ss_ikew_init_inner(&w, inner, sizeof(inner));
@@ -296,6 +298,62 @@ static void ike_rekey_done(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time 
 	}
 }
 
+#define COLL_GRACE_MS 10000
+
+/* §2.8.2: both ends rekeyed the IKE SA at once, and each answered the other.  The new SA
+ * made with the lowest of the four nonces is redundant and its initiator deletes it; the
+ * initiator of the other deletes the old SA.  Both ends compare the same nonces. */
+static void ike_collision(ss_ike_engine *e, ike_sa *sa, ike_sa *ours, ike_sa *theirs,
+			  const uint8_t *peer_nr, size_t peer_nr_len, ss_time now)
+{
+	const uint8_t *low = sa->xn;
+	size_t low_len = sa->xn_len;
+	if (nonce_cmp(peer_nr, peer_nr_len, low, low_len) < 0) {
+		low = peer_nr;
+		low_len = peer_nr_len;
+	}
+	bool we_lose = nonce_cmp(low, low_len, sa->ike_coll_nonce, sa->ike_coll_nonce_len) < 0;
+	SS_INFO(SUB, "SA %u: IKE rekey collision, %s rekey is redundant", sa->handle,
+		we_lose ? "our" : "the peer's");
+	if (we_lose) {
+		ike_adopt(e, sa, theirs, now);
+		ss_ike_delete_sa(e, ours, now);   /* silent: reports nothing when it goes */
+		return;                           /* the peer deletes the old SA */
+	}
+	ike_adopt(e, sa, ours, now);
+	delete_old(e, sa, now);                   /* the peer deletes its redundant one... */
+	/* ...unless our answer to its rekey was lost and it never made it: then nobody would,
+	 * so we delete it ourselves once the peer has had time to (it stays silent). */
+	theirs->ike_expire_at = now + COLL_GRACE_MS;
+}
+
+static void ike_rekey_done(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
+{
+	ss_ike_suite s;
+	uint8_t gir[SS_DH_SECRET_MAX];
+	size_t glen = 0;
+	const ss_ike_proposal *p = ss_ike_has(m, SS_PL_SA) && m->sa.n == 1 ? &m->sa.prop[0] : NULL;
+	ike_sa *n = NULL;
+	if (p && p->spi_size == 8 && ss_ike_has(m, SS_PL_NONCE) &&
+	    prop_accept_ike(&m->sa, &sa->suite, 1, &s) && shared(&sa->dh, m, s.dh, gir, &glen))
+		n = ike_successor(e, sa, true, sa->new_spi, spi_from(p->spi, 8), &s, gir, glen, sa->xn,
+				  sa->xn_len, m->nonce.p, m->nonce.len, now);
+	ss_wipe(gir, sizeof(gir));
+	ike_sa *theirs = sa->ike_coll ? sa_by_handle(e, sa->ike_coll) : NULL;
+	if (!n) {
+		SS_INFO(SUB, "SA %u: IKE rekey failed", sa->handle);
+		if (theirs) /* the peer's rekey, which we answered, stands alone */
+			ike_adopt(e, sa, theirs, now);
+		return;
+	}
+	if (theirs) {
+		ike_collision(e, sa, n, theirs, m->nonce.p, m->nonce.len, now);
+		return;
+	}
+	ike_adopt(e, sa, n, now);
+	delete_old(e, sa, now);
+}
+
 void child_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 {
 	sa_clear_request(sa);
@@ -305,6 +363,9 @@ void child_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	const ss_ike_notify_pl *err = ss_ike_first_error(m);
 	if (err) {
 		SS_INFO(SUB, "SA %u: CREATE_CHILD_SA refused: %s", sa->handle, ss_ike_notify_name(err->type));
+		ike_sa *theirs = op == OP_REKEY_IKE && sa->ike_coll ? sa_by_handle(e, sa->ike_coll) : NULL;
+		if (theirs) /* ours refused, the peer's (answered) stands: its initiator deletes this */
+			ike_adopt(e, sa, theirs, now);
 	} else if (op == OP_REKEY_IKE) {
 		ike_rekey_done(e, sa, m, now);
 	} else if (op == OP_NEW_CHILD || op == OP_REKEY_CHILD) {
@@ -396,7 +457,9 @@ static void child_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time n
 	child_up(e, sa, &ci, now);
 }
 
-static void ike_rekey_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
+/* collision: our own IKE rekey is in flight (§2.8.2): the successor waits for the verdict. */
+static void ike_rekey_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, bool collision,
+			      ss_time now)
 {
 	ss_ike_suite s;
 	uint8_t num = 0;
@@ -429,14 +492,21 @@ static void ike_rekey_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_ti
 	}
 	ss_dh_free(dh);
 	ss_ikew_finish(&w);
-	/* The answer goes under the old keys, before the successor takes the children. */
-	if (ok)
-		ok = ike_successor(e, sa, false, spi_from(p->spi, 8), my_spi, &s, gir, glen, m->nonce.p,
-				   m->nonce.len, nr, sizeof(nr), now) != NULL;
+	ike_sa *n = ok ? ike_successor(e, sa, false, spi_from(p->spi, 8), my_spi, &s, gir, glen,
+				     m->nonce.p, m->nonce.len, nr, sizeof(nr), now) : NULL;
 	ss_wipe(gir, sizeof(gir));
-	if (!ok)
+	if (!n)
 		return refuse(e, sa, SS_N_NO_PROPOSAL_CHOSEN, 0);
+	/* The answer goes under the old keys, before the successor takes the children. */
 	sa_respond(e, sa, SS_IKE_CREATE_CHILD_SA, &w);
+	if (!collision) {
+		ike_adopt(e, sa, n, now);
+		return;
+	}
+	bool ni_low = nonce_cmp(m->nonce.p, m->nonce.len, nr, sizeof(nr)) < 0;
+	sa->ike_coll = n->handle;
+	sa->ike_coll_nonce_len = ni_low ? m->nonce.len : sizeof(nr);
+	memcpy(sa->ike_coll_nonce, ni_low ? m->nonce.p : nr, sa->ike_coll_nonce_len);
 }
 
 void child_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
@@ -453,12 +523,14 @@ void child_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	}
 	if (!ss_ike_has(m, SS_PL_SA) || !ss_ike_has(m, SS_PL_NONCE) || m->sa.n == 0)
 		return refuse(e, sa, SS_N_INVALID_SYNTAX, 0);
-	if (m->sa.prop[0].proto == SS_PROTO_IKE && sa->out.req)
-		/* §2.25: not while a request of ours is in flight on this SA (that includes a
-		 * colliding IKE rekey of our own): the successor would strand its answer. */
+	bool ike = m->sa.prop[0].proto == SS_PROTO_IKE;
+	bool collision = ike && sa->out.req && sa->op == OP_REKEY_IKE && !sa->ike_coll;
+	if (ike && sa->out.req && !collision)
+		/* §2.25: not while another request of ours is in flight on this SA: the
+		 * successor would strand its answer. */
 		refuse(e, sa, SS_N_TEMPORARY_FAILURE, 0);
-	else if (m->sa.prop[0].proto == SS_PROTO_IKE)
-		ike_rekey_respond(e, sa, m, now);
+	else if (ike)
+		ike_rekey_respond(e, sa, m, collision, now);
 	else
 		child_respond(e, sa, m, now);
 }

@@ -60,6 +60,7 @@ void info_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	sa_respond(e, sa, SS_IKE_INFORMATIONAL, &w);
 	if (delete_ike) {
 		SS_INFO(SUB, "SA %u: peer deleted the IKE SA", sa->handle);
+		ike_coll_peer_won(e, sa, now);
 		sa_set_state(sa, ST_DEAD, "peer sent DELETE");
 	}
 }

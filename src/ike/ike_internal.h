@@ -9,6 +9,9 @@
 #define SS_IKE_BUF 4096
 #define SS_IKE_MAX_CHILD 4
 #define SS_IKE_MAX_INIT_MSG 2048
+/* A rekeyed IKE SA waits this long for the peer's DELETE (its retransmissions take ~31 s),
+ * then goes silently: it holds no CHILD SA and no handle any more. */
+#define REKEYED_LINGER_MS 60000
 #define COOKIE_ROTATE_MS (5 * 60 * 1000)   /* bounded memory per half-open SA: larger SA_INITs dropped */
 
 /* §2 life of an IKE SA.  Transitions are the table in ike_sa.c; sa_set_state() refuses
@@ -100,6 +103,12 @@ typedef struct ike_sa {
 	uint32_t coll_spi;
 	uint8_t coll_nonce[256];
 	size_t coll_nonce_len;
+	/* §2.8.2 IKE rekey collision: the successor we made answering the peer's rekey while
+	 * ours was in flight (internal handle; it holds no CHILD SA until chosen), and the
+	 * lower nonce of that exchange. */
+	uint32_t ike_coll;
+	uint8_t ike_coll_nonce[256];
+	size_t ike_coll_nonce_len;
 	ss_time rekey_at;      /* when we rekey this IKE SA (we initiated it), else SS_NEVER */
 	ss_time ike_expire_at; /* hard lifetime (100%, both sides): deleted if not rekeyed */
 	ss_time keepalive_at;  /* next NAT keepalive when we are behind a NAT, else SS_NEVER */
@@ -253,6 +262,10 @@ bool child_send_delete(ss_ike_engine *e, ike_sa *sa, uint32_t spi_in, ss_time no
 /* Lifetimes of an established, idle SA: starts at most one rekey or delete that is due. */
 void lifetime_timer(ss_ike_engine *e, ike_sa *sa, ss_time now);
 ss_time lifetime_deadline(const ike_sa *sa);
+
+/* §2.8.2: the peer deletes the old IKE SA while our colliding rekey is unanswered (its
+ * answer was lost or is late): the peer's rekey won; its successor takes over. */
+void ike_coll_peer_won(ss_ike_engine *e, ike_sa *sa, ss_time now);
 
 /* ike_info.c */
 void info_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);

@@ -409,6 +409,10 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 		sa_set_state(sa, ST_DEAD, "half-open timeout");
 		return;
 	}
+	if (sa->rekeyed && sa->state == ST_ESTABLISHED && now >= sa->ike_expire_at) {
+		sa_set_state(sa, ST_DEAD, "rekeyed, the peer never deleted it");
+		return;
+	}
 	nat_keepalive_timer(e, sa, now);
 	if (!sa->out.req) {
 		lifetime_timer(e, sa, now);
@@ -453,5 +457,7 @@ ss_time sa_deadline(const ike_sa *sa)
 		t = ss_time_min(t, sa->expires);
 	if (sa->state == ST_ESTABLISHED)
 		t = ss_time_min(t, sa->keepalive_at);
+	if (sa->rekeyed && sa->state == ST_ESTABLISHED)
+		t = ss_time_min(t, sa->ike_expire_at);
 	return ss_time_min(t, lifetime_deadline(sa));
 }

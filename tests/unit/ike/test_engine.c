@@ -644,6 +644,32 @@ static void rekey_ike_keeps_children(void **state)
 	h_free(&H);
 }
 
+/* The rekeying side's DELETE of the old IKE SA never arrives: the responder drops the old SA
+ * by itself after a while (silently: its CHILD SAs and handle moved to the new one). */
+static void rekeyed_ike_sa_lingers_bounded(void **state)
+{
+	start(NULL, &GCM256_X25519, &ESP_GCM256);
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, H.now + SS_SEC(60));
+	assert_pair(ha);
+	int n0 = H.n_log;
+	for (int i = n0 + 2; i < H_MAX_LOG; i++)
+		H.drop[i] = true;     /* A's DELETE of the old SA and its retransmissions */
+	assert_true(ss_ike_rekey_ike(H.side[0].eng, ha, H.now));
+	h_run(&H, H.now + SS_SEC(50));
+	assert_int_equal(H.side[1].n_ike_rekeyed, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 2);
+	h_run(&H, H.now + SS_SEC(30));
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 1);
+	for (int s = 0; s < 2; s++) {
+		assert_int_equal(H.side[s].n_ike_deleted, 0);
+		assert_int_equal(H.side[s].n_child_deleted, 0);
+	}
+	assert_children_mirrored(1);
+	h_free(&H);
+}
+
 static void simultaneous_initiation_converges(void **state)
 {
 	start(NULL, &GCM128_ECP256, &ESP_GCM128);
@@ -830,6 +856,59 @@ static void ike_hard_lifetime(void **state)
 	h_free(&H);
 }
 
+/* §2.8.2: both ends rekey the IKE SA at once.  Both rekeys are answered; the new SA made
+ * with the lowest nonce is deleted by its initiator, the old one by the other's initiator:
+ * one new IKE SA remains on each side, the same one, holding the CHILD SA. */
+static void simultaneous_ike_rekey(void **state)
+{
+	int a_won = 0, b_won = 0;
+	for (int run = 0; run < 80 && !(a_won > 1 && b_won > 1); run++) {
+		start(NULL, &GCM256_X25519, &ESP_GCM256);
+		uint32_t ha = h_initiate(&H, 0);
+		h_run(&H, H.now + SS_SEC(60));
+		assert_pair(ha);
+		uint32_t hb = 0;
+		ss_ike_sa_info ib, na, nb;
+		for (uint32_t h = 1; h < 10 && !hb; h++)
+			if (ss_ike_sa_get(H.side[1].eng, h, &ib))
+				hb = h;
+		ss_ike_sa_info old;
+		assert_true(ss_ike_sa_get(H.side[0].eng, ha, &old));
+		int n0 = H.n_log;
+		/* Odd runs lose A's answer to B's rekey: if A's rekey wins, B sees A delete the
+		 * old SA before its own answer; if B's wins, A deletes its redundant SA first. */
+		H.drop[n0 + 3] = run % 2;
+		assert_true(ss_ike_rekey_ike(H.side[0].eng, ha, H.now));
+		assert_true(ss_ike_rekey_ike(H.side[1].eng, hb, H.now));
+		h_run(&H, H.now + SS_SEC(60));
+		assert_int_equal(H.log[n0 + 3].from, 0);
+		for (int s = 0; s < 2; s++) {
+			assert_int_equal(H.side[s].n_ike_rekeyed, 1);
+			assert_int_equal(H.side[s].n_ike_deleted, 0);
+			assert_int_equal(H.side[s].n_child_deleted, 0);
+			assert_int_equal(ss_ike_get_stats(H.side[s].eng)->sas, 1);
+		}
+		assert_true(ss_ike_sa_get(H.side[0].eng, ha, &na));   /* handles unchanged */
+		assert_true(ss_ike_sa_get(H.side[1].eng, hb, &nb));
+		assert_true(na.established && nb.established);
+		assert_true(na.spi_i != old.spi_i);
+		assert_true(nb.spi_i == na.spi_i && nb.spi_r == na.spi_r);
+		assert_memory_equal(na.keys->sk_d, nb.keys->sk_d, na.keys->sk_d_len);
+		/* Whose rekey survived: its initiator holds the initiator role of the new SA. */
+		a_won += na.initiator;
+		b_won += nb.initiator;
+		assert_true(na.initiator != nb.initiator);
+		assert_children_mirrored(1);
+		/* The survivor works. */
+		assert_true(ss_ike_create_child(H.side[0].eng, ha, H.now));
+		h_run(&H, H.now + SS_SEC(60));
+		assert_children_mirrored(2);
+		h_free(&H);
+	}
+	/* Random nonces: each side's rekey survives in some run (2^-39 to fail by chance). */
+	assert_true(a_won > 1 && b_won > 1);
+}
+
 /* §2.8.1: both ends rekey the same CHILD SA at once; one new pair survives, mirrored. */
 static void simultaneous_child_rekey(void **state)
 {
@@ -853,15 +932,17 @@ static void simultaneous_child_rekey(void **state)
 		assert_int_equal(H.side[1].n_child_up, 3);
 		assert_children_mirrored(1);
 		assert_int_equal(H.side[0].alive[0].suite.dh, esps[v]->dh);
-		/* Colliding IKE rekeys are both refused (TEMPORARY_FAILURE); nothing breaks. */
+		/* Colliding IKE rekeys resolve to one (§2.8.2, simultaneous_ike_rekey); the
+		 * CHILD SAs made by the colliding CHILD rekeys travel with it. */
 		assert_true(ss_ike_rekey_ike(H.side[0].eng, ha, H.now));
 		assert_true(ss_ike_rekey_ike(H.side[1].eng, hb, H.now));
 		h_run(&H, H.now + SS_SEC(60));
-		assert_int_equal(H.side[0].n_ike_rekeyed, 0);
+		assert_int_equal(H.side[0].n_ike_rekeyed, 1);
+		assert_int_equal(H.side[1].n_ike_rekeyed, 1);
 		assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 1);
 		assert_true(ss_ike_rekey_ike(H.side[0].eng, ha, H.now));
 		h_run(&H, H.now + SS_SEC(60));
-		assert_int_equal(H.side[1].n_ike_rekeyed, 1);
+		assert_int_equal(H.side[1].n_ike_rekeyed, 2);
 		assert_children_mirrored(1);
 		h_free(&H);
 	}
@@ -1204,12 +1285,14 @@ int main(void)
 		cmocka_unit_test(create_child_with_pfs),
 		cmocka_unit_test(rekey_child_replaces_old),
 		cmocka_unit_test(rekey_ike_keeps_children),
+		cmocka_unit_test(rekeyed_ike_sa_lingers_bounded),
 		cmocka_unit_test(simultaneous_initiation_converges),
 		cmocka_unit_test(higher_major_version_answered),
 		cmocka_unit_test(encrypted_critical_payload_answered),
 		cmocka_unit_test(lifetimes_drive_rekeys),
 		cmocka_unit_test(ike_hard_lifetime),
 		cmocka_unit_test(simultaneous_child_rekey),
+		cmocka_unit_test(simultaneous_ike_rekey),
 		cmocka_unit_test(cookies_under_load_and_bounded_half_open),
 		cmocka_unit_test(ipv6_endpoints),
 		cmocka_unit_test(many_sas_no_lost_actions),
