@@ -167,7 +167,10 @@ bool ss_statefile_save(ss_agent *ag, ss_time now, uint64_t wall_now_s, const cha
 	int fd = -1;
 	if (ok) {
 		what = "writing";
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		/* A fresh file of our own: a temp file left by a crash is removed first, and a link
+		 * planted at the temp name is never followed (O_EXCL | O_NOFOLLOW). */
+		unlink(tmp);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		ok = fd >= 0 && write_all(fd, mem, c.b.len) && fsync(fd) == 0;
 	}
 	if (fd >= 0 && close(fd) != 0)

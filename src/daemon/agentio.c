@@ -10,6 +10,7 @@
 
 #include "agent/agent.h"
 #include "base/log.h"
+#include "base/secure.h"
 #include "daemon/daemon.h"
 #include "dataplane/dataplane.h"
 #include "policy/policy.h"
@@ -57,7 +58,7 @@ static void start_negotiation(ss_daemon *d, const ss_agent_action *a, ss_time no
 	d->st.neg_started++;
 	dm_event(d, "negotiation-started", &a->local, &a->remote, json_pack("{s:s}", "rule", np.rule));
 	dm_neg_start(d, now, &a->local, &a->remote, &np);
-	memset(&np, 0, sizeof(np));
+	ss_wipe(&np, sizeof(np)); /* holds the PSK */
 }
 
 static void soft_create(ss_daemon *d, const ss_agent_action *a, ss_time now, bool refresh)

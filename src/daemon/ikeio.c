@@ -88,11 +88,14 @@ static dm_ikesa *ikesa_add(ss_daemon *d, uint32_t h, const ss_addr *local, const
 	return s;
 }
 
+/* The configuration the responder's lookup hands the engine (which copies it).  It holds a
+ * PSK, so it is wiped as soon as the engine call that asked for it returns. */
+static ss_ike_config lookup_cfg;
+
 /* The engine's responder asks which configuration applies to a peer. */
 static const ss_ike_config *lookup(void *ctx, const ss_ike_endpoint *local,
 				   const ss_ike_endpoint *remote, const ss_ike_id *idi)
 {
-	static ss_ike_config cfg;
 	ss_daemon *d = ctx;
 	ss_neg_params np;
 	ss_neg_id nid, *pid = NULL;
@@ -103,15 +106,15 @@ static const ss_ike_config *lookup(void *ctx, const ss_ike_endpoint *local,
 		memcpy(nid.data, idi->data, idi->len);
 		pid = &nid;
 	}
-	ss_wipe(&cfg, sizeof(cfg));
+	ss_wipe(&lookup_cfg, sizeof(lookup_cfg));
 	bool ok = dm_neg_params_responder(d, ss_now_ms(), &local->addr, &remote->addr, pid, &np);
 	if (ok)
-		to_config(&np, &local->addr, &remote->addr, &cfg);
+		to_config(&np, &local->addr, &remote->addr, &lookup_cfg);
 	ss_wipe(&np, sizeof(np));
 	char rb[SS_ADDR_STRLEN];
 	if (!ok)
 		SS_INFO(SUB, "IKE from %s refused: no rule asks for security with it", ss_addr_fmt(&remote->addr, rb));
-	return ok ? &cfg : NULL;
+	return ok ? &lookup_cfg : NULL;
 }
 
 bool dm_ike_start(ss_daemon *d, char *err, size_t errlen)
@@ -203,6 +206,7 @@ void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx)
 					ss_ike_endpoint le = { dg[i].local, dg[i].lport }, re = { dg[i].remote, dg[i].rport };
 					d->st.ike_in++;
 					ss_ike_input(d->eng, dg[i].data, dg[i].len, &le, &re, now);
+					ss_wipe(&lookup_cfg, sizeof(lookup_cfg));
 					break;
 				}
 				case SS_NATT_ESP:
@@ -512,9 +516,9 @@ void dm_ike_timer(ss_daemon *d, ss_time now)
 	dm_esp_events(d, now);
 }
 
-/* The engine has no CREATE_CHILD_SA rekey yet (it answers NO_ADDITIONAL_SAS), so a soft
- * expiry is logged and the SA runs on to its hard limit; then the IKE SA is deleted and
- * the next packet negotiates a fresh one. */
+/* ESP lifetime events.  Soft (90% of the seconds or bytes, or sequence numbers running
+ * out): ask the engine to rekey the CHILD SA, whose replacement arrives as a CHILD_UP; should
+ * the rekey not happen, hard deletes the IKE SA and the next packet negotiates afresh. */
 void dm_esp_events(ss_daemon *d, ss_time now)
 {
 	ss_esp_event ev[32];
@@ -529,9 +533,10 @@ void dm_esp_events(ss_daemon *d, ss_time now)
 			char rb[SS_ADDR_STRLEN];
 			if (ev[i].kind == SS_ESP_EV_SOFT) {
 				d->st.rekeys_wanted++;
-				SS_INFO(SUB, "ESP SA %08x with %s: soft lifetime (%s) reached; rekeying is not "
-					"supported by the IKE engine yet, the SA will be renegotiated at its hard limit",
-					ev[i].spi, ss_addr_fmt(&c->remote, rb), w);
+				bool started = ss_ike_rekey_child(d->eng, c->ike_sa, c->spi_in, now);
+				SS_INFO(SUB, "ESP SA %08x with %s: soft lifetime (%s) reached; %s",
+					ev[i].spi, ss_addr_fmt(&c->remote, rb), w,
+					started ? "rekeying" : "no rekey possible now, renegotiating at the hard limit");
 				continue;
 			}
 			uint32_t h = c->ike_sa;

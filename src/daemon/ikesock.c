@@ -198,7 +198,7 @@ int ss_ikesock_recv_error(const ss_ikesock *s, int which, uint8_t *buf, size_t b
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
 		bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
 		bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
-		if (!v4 && !v6)
+		if ((!v4 && !v6) || c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err)))
 			continue;
 		struct sock_extended_err ee;
 		memcpy(&ee, CMSG_DATA(c), sizeof(ee));

@@ -166,7 +166,10 @@ static void neg_id(const ss_identity *id, ss_neg_id *out)
 
 static void auth_params(const ss_auth_method *a, ss_neg_params *out)
 {
-	size_t n = a->secret_len < sizeof(out->psk) ? a->secret_len : sizeof(out->psk);
+	/* The loader refuses keys longer than SS_PSK_MAX_LEN; should one get here anyway, no key
+	 * at all (authentication fails) is safer than a silently shortened one. */
+	_Static_assert(sizeof(out->psk) >= SS_PSK_MAX_LEN, "PSK buffer shorter than the loader's limit");
+	size_t n = a->secret_len <= sizeof(out->psk) ? a->secret_len : 0;
 	memcpy(out->psk, a->secret, n);
 	out->psk_len = n;
 	neg_id(&a->local_id, &out->local_id);
