@@ -7,7 +7,7 @@
 #   bench/netns.sh BUILD SAMPLES [--quick] [SECTION...]     SECTION: esp ike fallback (default all)
 #   SOFTSAD=/path/to/softsad  overrides BUILD/src/daemon/softsad
 #
-# Everything lives on one bridge in namespaces named ssb-<pid>-<host>; every process is
+# Everything lives on one bridge in namespaces named ssb-<pid>-<host> ($BENCH_NS_PREFIX-<host>); every process is
 # started here and stopped by PID, and the namespaces (with whatever nftables tables the
 # daemons put in them) are deleted on exit.  The root namespace is not touched.
 #
@@ -51,8 +51,8 @@ for t in ip nft python3 iperf3; do
 done
 
 SOFTSAD=${SOFTSAD:-$BUILD/src/daemon/softsad}
-P=ssb-$$
-W=$(mktemp -d /tmp/ssb-bench.XXXXXX)
+P=${BENCH_NS_PREFIX:-ssb-$$}   # ssb-...: our namespaces (and temporary files) carry it
+W=$(mktemp -d "/tmp/$P-bench.XXXXXX")
 PIDS=""
 HOSTS=""
 # Our softsad binary is copied: a rebuild during the run must not change it under us.
