@@ -16,6 +16,7 @@
 #include "dataplane/dataplane.h"
 #include "policy/classify.h"
 #include "policy/describe.h"
+#include "policy/explain.h"
 #include "policy/load.h"
 #include "policy/policy.h"
 
@@ -296,73 +297,32 @@ uint64_t dm_pair_life_bytes(ss_daemon *d, const ss_addr *local, const ss_addr *r
 
 /* ---- explain ---- */
 
-static bool parse_proto(const char *s, uint8_t *out)
-{
-	static const struct { const char *n; uint8_t v; } t[] = {
-		{ "icmp", 1 }, { "tcp", 6 }, { "udp", 17 }, { "icmpv6", 58 }, { "sctp", 132 }, { "any", 0 },
-	};
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcmp(s, t[i].n) == 0) {
-			*out = t[i].v;
-			return true;
-		}
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end || v > 255)
-		return false;
-	*out = (uint8_t)v;
-	return true;
-}
-
-/* The object of `softsa explain --json` (packet, matched, rule, filter_list, filter_index,
- * filter, mirrored, action, default_response, peer) against the live policy, without its
- * sentences, plus what the agent holds for the pair now ("association"). */
 json_t *dm_explain(ss_daemon *d, json_t *req, const char **err)
 {
-	const char *src = json_string_value(json_object_get(req, "src"));
-	const char *dst = json_string_value(json_object_get(req, "dst"));
-	const char *proto = json_string_value(json_object_get(req, "proto"));
-	const char *dir = json_string_value(json_object_get(req, "dir"));
-	ss_pkt_key k = { .dir = SS_DIR_OUT };
-	if (!src || !dst || !ss_addr_parse(src, &k.src) || !ss_addr_parse(dst, &k.dst) ||
-	    k.src.family != k.dst.family) {
-		*err = "explain needs \"src\" and \"dst\" addresses of one family";
+	/* The same object as `softsa explain --json` (policy/explain.h), plus the association
+	 * the agent holds for the pair now. */
+	json_t *jp = json_object_get(req, "proto");
+	char pbuf[8];
+	const char *proto = json_string_value(jp);
+	if (json_is_integer(jp)) {
+		snprintf(pbuf, sizeof(pbuf), "%lld", (long long)json_integer_value(jp));
+		proto = pbuf;
+	}
+	json_t *js = json_object_get(req, "sport"), *jd = json_object_get(req, "dport");
+	long sport = json_is_integer(js) ? (long)json_integer_value(js) : -1;
+	long dport = json_is_integer(jd) ? (long)json_integer_value(jd) : -1;
+	ss_pkt_key k;
+	if (!ss_explain_packet(json_string_value(json_object_get(req, "dir")),
+			       json_string_value(json_object_get(req, "src")),
+			       json_string_value(json_object_get(req, "dst")), proto, sport, dport, &k, err))
 		return NULL;
-	}
-	if (proto && !parse_proto(proto, &k.proto)) {
-		*err = "bad \"proto\"";
+	json_t *j = ss_explain(d->pol, d->cls, &k);
+	if (!j) {
+		*err = "out of memory";
 		return NULL;
-	}
-	if (dir && strcmp(dir, "in") == 0)
-		k.dir = SS_DIR_IN;
-	k.sport = (uint16_t)json_integer_value(json_object_get(req, "sport"));
-	k.dport = (uint16_t)json_integer_value(json_object_get(req, "dport"));
-	ss_match m;
-	bool hit = ss_classify(d->cls, &k, &m) && m.rule;
-	char sb[SS_ADDR_STRLEN], db[SS_ADDR_STRLEN];
-	json_t *pk = json_pack("{s:s, s:s, s:s}", "direction", k.dir == SS_DIR_IN ? "in" : "out", "src",
-			       ss_addr_fmt(&k.src, sb), "dst", ss_addr_fmt(&k.dst, db));
-	if (proto && k.proto)
-		json_object_set_new(pk, "proto", json_integer(k.proto));
-	if (k.sport || k.dport) {
-		json_object_set_new(pk, "src_port", json_integer(k.sport));
-		json_object_set_new(pk, "dst_port", json_integer(k.dport));
-	}
-	json_t *j = json_pack("{s:o, s:b, s:s}", "packet", pk, "matched", hit, "policy", d->pol->name);
-	if (hit) {
-		const ss_rule *r = m.rule;
-		json_object_set_new(j, "rule", json_string(r->name));
-		json_object_set_new(j, "filter_list", json_string(r->list->name));
-		json_object_set_new(j, "filter_index", json_integer(m.filter - r->list->filters + 1));
-		json_object_set_new(j, "filter", ss_filter_json(m.filter));
-		json_object_set_new(j, "mirrored", json_boolean(m.mirrored));
-		json_object_set_new(j, "action", ss_action_json(r->action));
-	} else {
-		json_object_set_new(j, "default_response", json_boolean(d->pol->default_response));
 	}
 	const ss_addr *local = k.dir == SS_DIR_OUT ? &k.src : &k.dst;
 	const ss_addr *remote = k.dir == SS_DIR_OUT ? &k.dst : &k.src;
-	json_object_set_new(j, "peer", json_string(ss_addr_fmt(remote, db)));
 	enum ss_assoc_state st;
 	uint32_t attempt;
 	if (ss_agent_state(d->agent, local, remote, &st, &attempt))
