@@ -126,7 +126,8 @@ void dm_children_del(dm_children *t, struct ss_esp_sad *sad, dm_child *c);
 /* ---- IKE SAs the daemon started or answered (ikeio.c) ---- */
 
 typedef struct dm_ikesa {
-	bool used, established;
+	bool used, established, responder;
+	bool deleting;                /* we asked the engine to delete it */
 	uint32_t h;                   /* the engine's handle */
 	uint32_t attempts;            /* IKE_SA_INIT requests sent (we initiated) */
 	ss_addr local, remote;
@@ -235,7 +236,8 @@ struct ss_dp_filter;
 size_t dm_compile_filters(const struct ss_policy *p, struct ss_dp_filter *out, size_t max);
 
 /* packets.c */
-void dm_on_outbound(ss_daemon *d);
+/* Returns 0, or a negative errno when the TUN itself failed (e.g. deleted). */
+int dm_on_outbound(ss_daemon *d);
 void dm_on_esp(ss_daemon *d);
 void dm_on_notices(ss_daemon *d);
 /* ESP that arrived on the NAT-T socket (RFC 3948), SPI first. */

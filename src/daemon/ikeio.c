@@ -162,8 +162,10 @@ size_t dm_neg_stop(ss_daemon *d, ss_time now, const ss_addr *remote)
 	size_t n = 0;
 	for (size_t i = 0; i < DM_MAX_IKESAS; i++) {
 		dm_ikesa *s = &d->ikesas[i];
-		if (s->used && ss_addr_eq(&s->remote, remote) && ss_ike_delete(d->eng, s->h, now))
+		if (s->used && ss_addr_eq(&s->remote, remote) && ss_ike_delete(d->eng, s->h, now)) {
+			s->deleting = true;
 			n++;
+		}
 	}
 	return n;
 }
@@ -312,6 +314,35 @@ static ss_esp_sa *add_sa(ss_daemon *d, const ss_ike_child_info *ci, int dir, dm_
 	return sa;
 }
 
+static void child_gone(ss_daemon *d, dm_child *c, const char *reason, ss_time now);
+
+/* A peer negotiates with us only when it has no SA with us (its agent is idle), so an older
+ * IKE SA it once started with us is one it lost, e.g. by restarting: delete it rather than
+ * keep it until its lifetime (the engine does not act on INITIAL_CONTACT, RFC 7296 §2.4).
+ * Only SAs the peer started: after crossing initiations each side keeps the one it made. */
+static void replace_stale(ss_daemon *d, const dm_ikesa *fresh, ss_time now)
+{
+	for (size_t i = 0; i < DM_MAX_IKESAS; i++) {
+		dm_ikesa *o = &d->ikesas[i];
+		if (!o->used || o == fresh || !o->established || !o->responder || o->deleting ||
+		    o->created > fresh->created ||
+		    !ss_addr_eq(&o->remote, &fresh->remote) || !ss_addr_eq(&o->local, &fresh->local))
+			continue;
+		char rb[SS_ADDR_STRLEN];
+		SS_INFO(SUB, "%s started a new IKE SA: deleting the old one it no longer has",
+			ss_addr_fmt(&o->remote, rb));
+		/* Its CHILD SAs go at once: the peer has no keys for them.  The IKE SA itself
+		 * stays "deleting" while the engine retries a DELETE nobody will answer. */
+		for (size_t k = 0; k < DM_MAX_CHILDREN; k++) {
+			dm_child *c = &d->children.c[k];
+			if (c->used && c->ike_sa == o->h)
+				child_gone(d, c, "replaced: the peer lost it", now);
+		}
+		ss_ike_delete(d->eng, o->h, now);
+		o->deleting = true;
+	}
+}
+
 static void child_up(ss_daemon *d, const ss_ike_action *a, ss_time now)
 {
 	const ss_ike_child_info *ci = &a->child;
@@ -346,8 +377,12 @@ static void child_up(ss_daemon *d, const ss_ike_action *a, ss_time now)
 		return;
 	}
 	dm_ikesa *s = ikesa_add(d, a->sa, &ci->local.addr, &ci->remote.addr, now, NULL);
-	if (s)
+	if (s) {
 		s->established = true;
+		s->responder = !ci->initiator && !s->rule[0];
+	}
+	if (s && s->responder)
+		replace_stale(d, s, now);
 	int r = ss_dp_set_peer(d->dp, &ci->remote.addr, SS_DP_PEER_SECURED, SS_NEVER);
 	if (r < 0)
 		SS_ERR(SUB, "dataplane: cannot mark %s secured: %s", rb, strerror(-r));
@@ -501,7 +536,9 @@ void dm_esp_events(ss_daemon *d, ss_time now)
 			}
 			uint32_t h = c->ike_sa;
 			child_gone(d, c, ev[i].reason == SS_ESP_WHY_SEQ ? "sequence numbers exhausted" : "hard lifetime", now);
-			ss_ike_delete(d->eng, h, now);
+			dm_ikesa *s = ikesa_find(d, h);
+			if (ss_ike_delete(d->eng, h, now) && s)
+				s->deleting = true;
 		}
 	}
 }
@@ -543,7 +580,7 @@ json_t *dm_sas_json(ss_daemon *d, ss_time now)
 		}
 		json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:b, s:I, s:i, s:s, s:o}",
 			"id", (int)s->h, "local", ss_addr_fmt(&s->local, lb), "remote", ss_addr_fmt(&s->remote, rb),
-			"state", info.established ? "established" : "connecting", "initiator", info.initiator,
+			"state", s->deleting ? "deleting" : info.established ? "established" : "connecting", "initiator", info.initiator,
 			"spi_i", spi_i, "spi_r", spi_r, "suite", info.established ? suite : "", "natt", info.natt,
 			"age", (json_int_t)((now - s->created) / 1000), "lifetime", (int)s->lifetime_s, "rule", s->rule,
 			"children", ch));

@@ -11,6 +11,7 @@
  *             toward the sender; the dataplane has already accepted or dropped the packet.
  *
  * Buffers are fixed and reused: nothing is allocated per packet except held packets. */
+#include <errno.h>
 #include <string.h>
 
 #include "agent/agent.h"
@@ -148,7 +149,7 @@ void dm_tx_flush(ss_daemon *d)
 
 /* ---- outbound ---- */
 
-void dm_on_outbound(ss_daemon *d)
+int dm_on_outbound(ss_daemon *d)
 {
 	ss_dp_pkt pk[DM_BATCH];
 	for (int round = 0; round < ROUNDS; round++) {
@@ -156,6 +157,8 @@ void dm_on_outbound(ss_daemon *d)
 			pk[i] = (ss_dp_pkt){ .buf = cap_slot[i] + SS_ESP_HEADROOM,
 					     .cap = SLOT - SS_ESP_HEADROOM - SS_ESP_TAILROOM };
 		int n = ss_dp_read_outbound(d->dp, pk, DM_BATCH);
+		if (n < 0 && n != -EAGAIN && n != -EINTR)
+			return n;
 		if (n <= 0)
 			break;
 		ss_time now = ss_now_ms();
@@ -185,6 +188,7 @@ void dm_on_outbound(ss_daemon *d)
 		if (n < DM_BATCH)
 			break;
 	}
+	return 0;
 }
 
 /* ---- inbound ESP ---- */

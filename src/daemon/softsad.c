@@ -142,7 +142,18 @@ static void on_dp(ss_loop *l, int fd, uint32_t events, void *ctx)
 		if (dp_fds[i].fd != fd)
 			continue;
 		switch (dp_fds[i].role) {
-		case SS_DP_FD_OUTBOUND: dm_on_outbound(d); break;
+		case SS_DP_FD_OUTBOUND: {
+			int r = dm_on_outbound(d);
+			if (r < 0) {
+				/* Someone deleted the TUN (or it broke): nothing more to read, so stop
+				 * watching it rather than spin.  Captured traffic now meets the
+				 * dataplane's blackhole: it fails closed until softsad is restarted. */
+				SS_ERR(SUB, "TUN %s failed (%s): traffic that needs security is dropped from now on; "
+				       "restart softsad", d->o.tun_name, strerror(-r));
+				ss_loop_del(l, fd);
+			}
+			break;
+		}
 		case SS_DP_FD_ESP: dm_on_esp(d); break;
 		case SS_DP_FD_NOTICE: dm_on_notices(d); break;
 		}

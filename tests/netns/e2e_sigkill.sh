@@ -8,6 +8,8 @@
 # A and B (built-in server) are secured.  A's softsad gets SIGKILL (no cleanup at all); UDP
 # and a TCP connection attempt from A to B then produce not one packet from A to B on the
 # bridge.  A new softsad on A flushes what the dead one left, and A -> B works again (ESP).
+# Then someone deletes A's TUN under the running softsad: it says so, does not spin on the
+# dead descriptor, traffic to B still does not leave in the clear, and SIGTERM still works.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
 topo_up sse-kl$$ a b || fail "topology"
 sad_start a --builtin server --psk-file "$PSK"
@@ -35,4 +37,25 @@ cap_stop
 [ "$(pcap_count "$W/kl2.pcap" "tcp")" = 0 ] || fail "clear TCP after the restart"
 [ "$(pcap_count "$W/kl2.pcap" "ip proto 50")" -ge 10 ] || fail "no ESP after the restart"
 ok "a new softsad on A flushes the leftovers and A -> B is secured again"
+# B still had the SA with A's dead softsad; A's new one replaces it there.
+# (Its IKE SA is listed "deleting" while B's engine retries a DELETE nobody answers.)
+sas_b() { jget "$(ctl b sas)" '" ".join(s["state"] + "/" + str(len(s["children"])) for s in r["result"]["ike_sas"])'; }
+case "$(sas_b)" in
+	"deleting/0 established/1"|"established/1") ;;
+	*) fail "B kept the SA of A's dead softsad: $(sas_b): $(ctl b sas)" ;;
+esac
+grep -q "10.89.0.1 started a new IKE SA: deleting the old one" "$W/b.log" || fail "no log line for the replaced SA"
+ok "B replaced the SA A's dead softsad had: $(sas_b)"
+
+topo_exec a ip link del softsa0
+wait_for 5 grep -q "TUN softsa0 failed" "$W/a.log" || fail "softsad did not notice its TUN going"
+cpu() { awk '{print $14 + $15}' "/proc/$SAD_PID_a/stat"; }
+c0=$(cpu); sleep 1; c1=$(cpu)
+[ $((c1 - c0)) -lt 50 ] || fail "softsad spins after losing its TUN ($((c1 - c0)) ticks of CPU in 1 s)"
+cap_start "$W/kl3.pcap" "ip and src host 10.89.0.1 and dst host 10.89.0.2"
+udp_send a b 7000 tun-gone 2>/dev/null
+cap_stop
+[ "$(pcap_count "$W/kl3.pcap" "not (udp port 500 or udp port 4500)")" = 0 ] || fail "clear packets after the TUN went"
+sad_stop a
+ok "TUN deleted under softsad: logged, no spinning, nothing in the clear, clean SIGTERM"
 echo PASS
