@@ -266,6 +266,11 @@ sys.exit(0 if got == want else 1)' "$T/replies.json" "$name" "$T/out" || fail "'
 done
 expect 0 stats --prometheus
 python3 "$HERE/prom_check.py" "$T/out" 'softsa_up=1' >/dev/null || fail "--prometheus of the documented stats"
+# The exported names are an interface: every series of the list is still there.
+grep -v '^#' "$HERE/prometheus_series.txt" | while read -r series; do
+	grep -qF -- "$series " "$T/out" || echo "$series"
+done > "$T/missing"
+[ -s "$T/missing" ] && fail "--prometheus lost series: $(tr '\n' ' ' < "$T/missing")"
 expect 0 monitor --count 1
 has out "Security associations"
 
