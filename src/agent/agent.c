@@ -350,6 +350,31 @@ static void hold(ss_agent *ag, ss_assoc *a, const ss_filter_action *act, const s
 	emit_pkt(ag, SS_AA_HOLD, 0, &k->src, &k->dst, k->dir, handle, len);
 }
 
+/* What both packet directions do once a rule matched: a permit or block rule decides the
+ * packet at once (NULL); a negotiate rule finds the pair's association, creating it and
+ * starting a negotiation when there was none (why says what started it). */
+static ss_assoc *rule_assoc(ss_agent *ag, ss_time now, const ss_pkt_key *k, const ss_rule *rule,
+			    const ss_addr *local, const ss_addr *remote, uint32_t len, uint64_t handle,
+			    const char *why)
+{
+	const ss_filter_action *act = rule->action;
+	if (act->kind != SS_ACT_NEGOTIATE) {
+		bool permit = act->kind == SS_ACT_PERMIT;
+		emit_pkt(ag, permit ? SS_AA_PASS_CLEAR : SS_AA_DROP, permit ? 0 : SS_DROP_RULE_BLOCK, local,
+			 remote, k->dir, handle, len);
+		return NULL;
+	}
+	bool created;
+	uint32_t i = assoc_for(ag, local, remote, k, rule, &created);
+	if (i == SS_NIL) {
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_TABLE_FULL, local, remote, k->dir, handle, len);
+		return NULL;
+	}
+	if (created)
+		begin_negotiation(ag, i, now, true, why);
+	return ss_at_get(&ag->t, i);
+}
+
 void ss_agent_outbound(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t len, uint64_t handle)
 {
 	const ss_addr *local = &k->src, *remote = &k->dst;
@@ -364,21 +389,9 @@ void ss_agent_outbound(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t 
 		return;
 	}
 	const ss_filter_action *act = rule->action;
-	if (act->kind != SS_ACT_NEGOTIATE) {
-		bool permit = act->kind == SS_ACT_PERMIT;
-		emit_pkt(ag, permit ? SS_AA_PASS_CLEAR : SS_AA_DROP, permit ? 0 : SS_DROP_RULE_BLOCK, local,
-			 remote, k->dir, handle, len);
+	ss_assoc *a = rule_assoc(ag, now, k, rule, local, remote, len, handle, "outbound packet");
+	if (!a)
 		return;
-	}
-	bool created;
-	uint32_t i = assoc_for(ag, local, remote, k, rule, &created);
-	if (i == SS_NIL) {
-		emit_pkt(ag, SS_AA_DROP, SS_DROP_TABLE_FULL, local, remote, k->dir, handle, len);
-		return;
-	}
-	if (created)
-		begin_negotiation(ag, i, now, true, "outbound packet");
-	ss_assoc *a = ss_at_get(&ag->t, i);
 	switch (a->state) {
 	case SS_AS_NEGOTIATING:
 		if (discovery_ok(a, act))
@@ -414,22 +427,10 @@ void ss_agent_inbound_clear(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint
 		return;
 	}
 	const ss_filter_action *act = rule->action;
-	if (act->kind != SS_ACT_NEGOTIATE) {
-		bool permit = act->kind == SS_ACT_PERMIT;
-		emit_pkt(ag, permit ? SS_AA_PASS_CLEAR : SS_AA_DROP, permit ? 0 : SS_DROP_RULE_BLOCK, local,
-			 remote, k->dir, handle, len);
-		return;
-	}
-	bool created;
-	uint32_t i = assoc_for(ag, local, remote, k, rule, &created);
-	if (i == SS_NIL) {
-		emit_pkt(ag, SS_AA_DROP, SS_DROP_TABLE_FULL, local, remote, k->dir, handle, len);
-		return;
-	}
 	/* Rows 2 and 3: whether or not the packet is accepted, we negotiate toward the sender. */
-	if (created)
-		begin_negotiation(ag, i, now, true, "inbound clear packet");
-	ss_assoc *a = ss_at_get(&ag->t, i);
+	ss_assoc *a = rule_assoc(ag, now, k, rule, local, remote, len, handle, "inbound clear packet");
+	if (!a)
+		return;
 	unsigned verdict = SS_AA_DROP, reason = SS_DROP_NO_CLEAR;
 	switch (a->state) {
 	case SS_AS_NEGOTIATING:
