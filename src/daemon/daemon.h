@@ -15,9 +15,9 @@
  *                and per-peer notes (rule, last outcome) for `peers` and `soft`
  *   commands.c   control socket commands
  *
- * policy/policy.h and ike/ike.h cannot be included in one translation unit (both define the
- * IKEv2 transform enumerators), so this header names those types only as incomplete
- * structs, and negotiation parameters cross between the two sides as ss_neg_params. */
+ * This header names the cores' types only as incomplete structs, and negotiation parameters
+ * cross from the policy side to the IKE side as ss_neg_params, so that no file but
+ * policyset.c and ikeio.c depends on how either side spells them. */
 #ifndef SS_DAEMON_DAEMON_H
 #define SS_DAEMON_DAEMON_H
 

@@ -201,7 +201,10 @@ void auth_start(ss_ike_engine *e, ike_sa *sa, ss_time now)
 		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "cannot build IKE_AUTH");
 		return;
 	}
-	sa_set_state(sa, ST_AUTH_SENT, "IKE_SA_INIT done");
+	if (!sa_set_state(sa, ST_AUTH_SENT, "IKE_SA_INIT done")) {
+		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "IKE_AUTH in a state that does not allow it");
+		return;
+	}
 	sa_send_request(e, sa, out, n, SS_IKE_AUTH, now);
 }
 
@@ -260,7 +263,11 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		delete_and_die(e, sa, 0, "CHILD SA key derivation failed");
 		return;
 	}
-	sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done");
+	if (!sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done")) {
+		ss_child_keys_wipe(&ck);
+		delete_and_die(e, sa, 0, "IKE SA cannot be established in its state");
+		return;
+	}
 	e->st.sa_established++;
 	ike_lifetime_start(sa, now);
 	ss_ike_child_info ci;
@@ -298,7 +305,7 @@ static void auth_fail_reply(ss_ike_engine *e, ike_sa *sa, const char *why)
 	SS_INFO(SUB, "SA %u: IKE_AUTH refused: %s", sa->handle, why);
 	e->st.sa_failed++;
 	responder_refused(e, sa, SS_N_AUTHENTICATION_FAILED, why);
-	sa_set_state(sa, ST_DEAD, why);
+	sa_kill(sa, why);
 }
 
 /* Negotiates the CHILD SA; returns 0 or the error notify to send instead. */
@@ -381,7 +388,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	if (!sa->cfg) {
 		e->st.sa_failed++;
 		responder_refused(e, sa, 0, "out of memory");
-		sa_set_state(sa, ST_DEAD, "out of memory");
+		sa_kill(sa, "out of memory");
 		return;
 	}
 	*sa->cfg = *cfg;
@@ -397,7 +404,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	sa->child_spi = child_err ? 0 : new_child_spi();
 	if (!child_err && !sa->child_spi) {
 		/* The CSPRNG failed: fail closed, never offer SPI 0. */
-		sa_set_state(sa, ST_DEAD, "no random SPI");
+		sa_kill(sa, "no random SPI");
 		e->st.sa_failed++;
 		responder_refused(e, sa, 0, "no random SPI");
 		return;
@@ -407,11 +414,18 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	if (!n) {
 		e->st.sa_failed++;
 		responder_refused(e, sa, 0, "cannot build IKE_AUTH response");
-		sa_set_state(sa, ST_DEAD, "cannot build IKE_AUTH response");
+		sa_kill(sa, "cannot build IKE_AUTH response");
+		return;
+	}
+	/* The move comes before the answer: a refused one sends nothing that would make the
+	 * initiator install a CHILD SA we never will. */
+	if (!sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done")) {
+		e->st.sa_failed++;
+		responder_refused(e, sa, 0, "IKE SA cannot be established in its state");
+		sa_kill(sa, "state change refused");
 		return;
 	}
 	sa_send_response(e, sa, out, n);
-	sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done");
 	e->st.sa_established++;
 	ike_lifetime_start(sa, now);
 	if (child_err) {

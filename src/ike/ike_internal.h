@@ -164,7 +164,12 @@ void act_ike_deleted(ss_ike_engine *e, ike_sa *sa);
 /* ike_sa.c */
 ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	       const ss_ike_endpoint *remote, ss_time now);
-void sa_set_state(ike_sa *sa, enum ike_state to, const char *reason);
+/* The one function that changes an IKE SA's state.  False when the table refuses the move:
+ * the state is unchanged and the caller must stop what the move was for (no keys used, no
+ * CHILD SA reported, nothing sent). */
+__attribute__((warn_unused_result)) bool sa_set_state(ike_sa *sa, enum ike_state to, const char *reason);
+/* Everything may die: to ST_DEAD from any state (a no-op when already dead). */
+void sa_kill(ike_sa *sa, const char *reason);
 void sa_leave_half_open(ss_ike_engine *e, ike_sa *sa);
 /* Enters the SA in the SPIi index once its spi_i is final. */
 void sa_index(ss_ike_engine *e, ike_sa *sa);
