@@ -12,7 +12,7 @@
 #include "base/log.h"
 #include "base/secure.h"
 #include "daemon/daemon.h"
-#include "dataplane/dataplane.h"
+#include "dataplane/user/port.h"
 #include "policy/policy.h"
 
 /* The bytes behind a handle: a packet of the batch being decided, or a held one (taken out
@@ -37,7 +37,7 @@ static const uint8_t *packet(ss_daemon *d, uint64_t h, size_t *len, dm_held_pkt 
 
 static void set_peer(ss_daemon *d, const ss_addr *remote, enum ss_dp_peer_state st, ss_time timeout)
 {
-	int r = ss_dp_set_peer(d->dp, remote, st, timeout);
+	int r = ss_dpu_set_peer(d->dp, remote, st, timeout);
 	if (r < 0) {
 		char rb[SS_ADDR_STRLEN];
 		SS_ERR(SUB, "dataplane: cannot put %s in state %s (error %d)", ss_addr_fmt(remote, rb),

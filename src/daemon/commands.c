@@ -5,7 +5,7 @@
 
 #include "base/addr.h"
 #include "daemon/daemon.h"
-#include "dataplane/dataplane.h"
+#include "dataplane/user/port.h"
 #include "esp/esp.h"
 
 static const char *cmd_status(void *ctx, json_t *req, json_t **result, const char **message)
@@ -34,8 +34,8 @@ static const char *cmd_stats(void *ctx, json_t *req, json_t **result, const char
 			  "selector", (json_int_t)e[SS_ESP_E_SELECTOR], "expired", (json_int_t)e[SS_ESP_E_EXPIRED],
 			  "encap", (json_int_t)d->st.esp_out_err));
 	json_object_set_new(r, "ike", dm_ike_stats_json(d));
-	ss_dp_stats ds;
-	ss_dp_get_stats(d->dp, &ds);
+	ss_dpu_stats ds;
+	ss_dpu_get_stats(d->dp, &ds);
 	json_object_set_new(r, "dataplane",
 		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "captured", (json_int_t)ds.out_pkts,
 			  "released", (json_int_t)ds.released, "release_err", (json_int_t)ds.release_err,

@@ -43,7 +43,7 @@ struct ss_agent;
 struct ss_ike_engine;
 struct ss_esp_sad;
 struct ss_esp_sa;
-struct ss_dp;
+struct ss_dpu;
 
 /* ---- negotiation parameters: policy side -> IKE side ---- */
 
@@ -196,7 +196,7 @@ typedef struct ss_daemon {
 	struct ss_agent *agent;
 	struct ss_ike_engine *eng;
 	struct ss_esp_sad *sad;
-	struct ss_dp *dp;
+	struct ss_dpu *dp;
 
 	dm_held held;
 	dm_children children;

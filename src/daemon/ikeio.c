@@ -12,7 +12,7 @@
 #include "base/log.h"
 #include "base/secure.h"
 #include "daemon/daemon.h"
-#include "dataplane/dataplane.h"
+#include "dataplane/user/port.h"
 #include "esp/esp.h"
 #include "ike/ike.h"
 #include "ike/wire.h"
@@ -387,7 +387,7 @@ static void child_up(ss_daemon *d, const ss_ike_action *a, ss_time now)
 	}
 	if (s && s->responder)
 		replace_stale(d, s, now);
-	int r = ss_dp_set_peer(d->dp, &ci->remote.addr, SS_DP_PEER_SECURED, SS_NEVER);
+	int r = ss_dpu_set_peer(d->dp, &ci->remote.addr, SS_DP_PEER_SECURED, SS_NEVER);
 	if (r < 0)
 		SS_ERR(SUB, "dataplane: cannot mark %s secured: %s", rb, strerror(-r));
 	SS_INFO(SUB, "SA up %s <-> %s: ESP %s %s%s, SPIs in %08x out %08x", ss_addr_fmt(&c->local, lb),
@@ -416,7 +416,7 @@ static void child_gone(ss_daemon *d, dm_child *c, const char *reason, ss_time no
 	dm_event(d, "sa-down", &local, &remote,
 		 json_pack("{s:s, s:s, s:s}", "spi_in", si, "spi_out", so, "reason", reason));
 	if (!dm_children_for_pair(&d->children, &local, &remote)) {
-		ss_dp_set_peer(d->dp, &remote, SS_DP_PEER_NONE, SS_NEVER);
+		ss_dpu_set_peer(d->dp, &remote, SS_DP_PEER_NONE, SS_NEVER);
 		dm_agent_sa_down(d, now, &local, &remote);
 	}
 }

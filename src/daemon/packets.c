@@ -17,7 +17,7 @@
 #include "agent/agent.h"
 #include "base/log.h"
 #include "daemon/daemon.h"
-#include "dataplane/dataplane.h"
+#include "dataplane/user/port.h"
 #include "dataplane/pkt.h"
 #include "esp/esp.h"
 
@@ -38,7 +38,7 @@ static struct {
 } enc;
 
 static struct {
-	ss_dp_pkt pk[DM_BATCH];
+	ss_dpu_pkt pk[DM_BATCH];
 	size_t n;
 } clr;
 
@@ -83,12 +83,12 @@ void dm_tx_clear(ss_daemon *d, const uint8_t *p, size_t len)
 		dm_tx_flush(d);
 	size_t i = clr.n++;
 	memcpy(clr_slot[i], p, len);
-	clr.pk[i] = (ss_dp_pkt){ .buf = clr_slot[i], .cap = SLOT, .data = clr_slot[i], .len = len };
+	clr.pk[i] = (ss_dpu_pkt){ .buf = clr_slot[i], .cap = SLOT, .data = clr_slot[i], .len = len };
 }
 
 static void deliver(ss_daemon *d, ss_esp_pkt *pk, size_t n)
 {
-	ss_dp_pkt out[DM_BATCH];
+	ss_dpu_pkt out[DM_BATCH];
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (pk[i].result != SS_ESP_OK) {
@@ -98,22 +98,22 @@ static void deliver(ss_daemon *d, ss_esp_pkt *pk, size_t n)
 		}
 		d->st.esp_in_pkts++;
 		d->st.esp_in_bytes += pk[i].len;
-		out[k++] = (ss_dp_pkt){ .buf = pk[i].base, .cap = pk[i].cap, .data = pk[i].base + pk[i].off,
+		out[k++] = (ss_dpu_pkt){ .buf = pk[i].base, .cap = pk[i].cap, .data = pk[i].base + pk[i].off,
 					.len = pk[i].len };
 	}
 	if (k)
-		ss_dp_deliver(d->dp, out, k);
+		ss_dpu_deliver(d->dp, out, k);
 }
 
 void dm_tx_flush(ss_daemon *d)
 {
 	ss_time now = ss_now_ms();
 	if (clr.n) {
-		ss_dp_release_clear(d->dp, clr.pk, clr.n);
+		ss_dpu_release_clear(d->dp, clr.pk, clr.n);
 		clr.n = 0;
 	}
 	if (enc.n) {
-		ss_dp_pkt out[DM_BATCH];
+		ss_dpu_pkt out[DM_BATCH];
 		size_t k = 0;
 		for (size_t i = 0; i < enc.n;) {
 			size_t j = i + 1;
@@ -128,7 +128,7 @@ void dm_tx_flush(ss_daemon *d)
 				}
 				d->st.esp_out_pkts++;
 				d->st.esp_out_bytes += p->len;
-				out[k++] = (ss_dp_pkt){ .buf = p->base, .cap = p->cap,
+				out[k++] = (ss_dpu_pkt){ .buf = p->base, .cap = p->cap,
 							.data = p->base + p->off + p->outer_hdr_len,
 							.len = p->len - p->outer_hdr_len, .remote = enc.c[x]->remote,
 							.port = enc.c[x]->rport };
@@ -136,7 +136,7 @@ void dm_tx_flush(ss_daemon *d)
 			i = j;
 		}
 		if (k)
-			ss_dp_send_esp(d->dp, out, k);
+			ss_dpu_send_esp(d->dp, out, k);
 		enc.n = 0;
 	}
 	if (udp_rx.n) {
@@ -151,12 +151,12 @@ void dm_tx_flush(ss_daemon *d)
 
 int dm_on_outbound(ss_daemon *d)
 {
-	ss_dp_pkt pk[DM_BATCH];
+	ss_dpu_pkt pk[DM_BATCH];
 	for (int round = 0; round < ROUNDS; round++) {
 		for (size_t i = 0; i < DM_BATCH; i++)
-			pk[i] = (ss_dp_pkt){ .buf = cap_slot[i] + SS_ESP_HEADROOM,
+			pk[i] = (ss_dpu_pkt){ .buf = cap_slot[i] + SS_ESP_HEADROOM,
 					     .cap = SLOT - SS_ESP_HEADROOM - SS_ESP_TAILROOM };
-		int n = ss_dp_read_outbound(d->dp, pk, DM_BATCH);
+		int n = ss_dpu_read_outbound(d->dp, pk, DM_BATCH);
 		if (n < 0 && n != -EAGAIN && n != -EINTR)
 			return n;
 		if (n <= 0)
@@ -195,17 +195,17 @@ int dm_on_outbound(ss_daemon *d)
 
 void dm_on_esp(ss_daemon *d)
 {
-	ss_dp_pkt dk[DM_BATCH];
+	ss_dpu_pkt dk[DM_BATCH];
 	ss_esp_pkt ep[DM_BATCH];
 	for (int round = 0; round < ROUNDS; round++) {
 		for (size_t i = 0; i < DM_BATCH; i++)
-			dk[i] = (ss_dp_pkt){ .buf = esp_slot[i] + RX_HEAD, .cap = SLOT - RX_HEAD };
-		int n = ss_dp_recv_esp(d->dp, dk, DM_BATCH);
+			dk[i] = (ss_dpu_pkt){ .buf = esp_slot[i] + RX_HEAD, .cap = SLOT - RX_HEAD };
+		int n = ss_dpu_recv_esp(d->dp, dk, DM_BATCH);
 		if (n <= 0)
 			break;
 		size_t k = 0;
 		for (int i = 0; i < n; i++) {
-			if (dk[i].kind != SS_DP_RX_ESP)
+			if (dk[i].kind != SS_DPU_RX_ESP)
 				continue;
 			ep[k++] = (ss_esp_pkt){ .base = esp_slot[i], .cap = SLOT,
 						.off = (uint32_t)(dk[i].data - esp_slot[i]), .len = (uint32_t)dk[i].len,
@@ -243,7 +243,7 @@ void dm_on_notices(ss_daemon *d)
 {
 	ss_dp_notice nt[DM_BATCH];
 	for (int round = 0; round < ROUNDS; round++) {
-		int n = ss_dp_read_notices(d->dp, nt, DM_BATCH);
+		int n = ss_dpu_read_notices(d->dp, nt, DM_BATCH);
 		if (n <= 0)
 			break;
 		ss_time now = ss_now_ms();

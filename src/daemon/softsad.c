@@ -18,7 +18,7 @@
 #include "daemon/daemon.h"
 #include "daemon/privs.h"
 #include "daemon/signals.h"
-#include "dataplane/dataplane.h"
+#include "dataplane/user/port.h"
 #include "dataplane/user/user.h"
 
 static void usage(FILE *f)
@@ -156,6 +156,7 @@ static void on_dp(ss_loop *l, int fd, uint32_t events, void *ctx)
 		}
 		case SS_DP_FD_ESP: dm_on_esp(d); break;
 		case SS_DP_FD_NOTICE: dm_on_notices(d); break;
+		case SS_DP_FD_EVENTS: break;
 		}
 		return;
 	}
@@ -187,9 +188,9 @@ static bool open_dataplane(ss_daemon *d, char *err, size_t errlen)
 	cfg.esp_udp_fd4 = d->ike.fd[SS_IKESOCK_V4_4500];
 	cfg.esp_udp_fd6 = d->ike.fd[SS_IKESOCK_V6_4500];
 	cfg.ipv6 = d->ike.fd[SS_IKESOCK_V6_500] >= 0;
-	if (ss_dp_user_open(&cfg, (ss_dp **)&d->dp, err, errlen) < 0)
+	if (ss_dp_user_open(&cfg, (ss_dpu **)&d->dp, err, errlen) < 0)
 		return false;
-	n_dp_fds = ss_dp_poll_fds(d->dp, dp_fds, 8);
+	n_dp_fds = ss_dpu_poll_fds(d->dp, dp_fds, 8);
 	for (size_t i = 0; i < n_dp_fds; i++)
 		if (!ss_loop_add(d->loop, dp_fds[i].fd, EPOLLIN, on_dp, d)) {
 			snprintf(err, errlen, "cannot watch the dataplane: %s", strerror(errno));
@@ -251,7 +252,7 @@ static void teardown(ss_daemon *d)
 	ss_ctl_close(d->ctl);
 	d->ctl = NULL;
 	if (d->dp)
-		ss_dp_close(d->dp);
+		ss_dpu_close(d->dp);
 	d->dp = NULL;
 	dm_held_clear(&d->held);
 	if (d->agent)
