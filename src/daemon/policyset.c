@@ -13,7 +13,7 @@
 #include "base/log.h"
 #include "base/secure.h"
 #include "daemon/daemon.h"
-#include "dataplane/user/port.h"
+#include "dataplane/dataplane.h"
 #include "policy/classify.h"
 #include "policy/describe.h"
 #include "policy/explain.h"
@@ -53,7 +53,7 @@ static bool install(ss_daemon *d, ss_policy *p, ss_time now, char *err, size_t e
 		snprintf(err, errlen, "the policy needs more than %d dataplane filters", MAX_FILTERS);
 		goto fail;
 	}
-	int r = ss_dpu_set_filters(d->dp, f, nf);
+	int r = ss_dp_set_filters(d->dp, f, nf);
 	if (r < 0) {
 		snprintf(err, errlen, "the dataplane refused the policy's filters: %s", strerror(-r));
 		goto fail;
@@ -63,7 +63,6 @@ static bool install(ss_daemon *d, ss_policy *p, ss_time now, char *err, size_t e
 	if (!d->agent) {
 		ss_agent_config cfg;
 		ss_agent_config_default(&cfg);
-		d->held.max_n = cfg.max_held_total + 64;
 		d->agent = ss_agent_new(&cfg, &ap);
 		if (!d->agent) {
 			snprintf(err, errlen, "out of memory creating the policy agent");

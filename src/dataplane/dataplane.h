@@ -157,7 +157,9 @@ enum ss_dp_event_kind {
 	/* ESP arrived for an SPI the backend does not have: a peer that still uses an SA we lost
 	 * (restart) or deleted.  Unauthenticated, a hint only; rate-limited by the backend. */
 	SS_DP_EV_UNKNOWN_SPI,
-	/* A held packet left the backend: released (clear or ESP) or dropped.  For counting. */
+	/* A packet the daemon holds (handle) or the backend queued left without the daemon's
+	 * verdict: released (the kernel's queue, by an SA) or dropped (the backend's own limit).
+	 * The agent forgets the handle. */
 	SS_DP_EV_HELD_RELEASED,
 	SS_DP_EV_HELD_DROPPED,
 };
@@ -203,13 +205,16 @@ typedef struct ss_dp_fd {
  * what it does not count. */
 typedef struct ss_dp_stats {
 	uint64_t captured, captured_reads; /* acquired packets, and wake-ups that found some */
+	uint64_t unparsable;               /* captured but not an IP packet: dropped */
 	uint64_t released_clear, release_err;
 	uint64_t esp_out_pkts, esp_out_bytes, esp_out_err, no_sa_out;
 	uint64_t esp_in_pkts, esp_in_bytes;
 	uint64_t esp_in_err[16];           /* inbound ESP dropped, by enum ss_esp_result */
+	uint64_t esp_tx, esp_tx_err, esp_rx; /* ESP datagrams on the wire */
 	uint64_t delivered, deliver_err;
 	uint64_t held_now, held_refused, undecided;
 	uint64_t notices, malformed, unknown_spi;
+	uint64_t port_captured, port_released; /* userspace: the packet port's own counts */
 	uint64_t gso_split, gso_sent, gro_merged;
 } ss_dp_stats;
 
@@ -308,6 +313,7 @@ typedef struct ss_dp_config {
 	int esp_udp_fd4, esp_udp_fd6; /* the daemon's NAT-T sockets (ESP in UDP leaves from them) */
 	bool ipv6;
 	uint32_t bypass_mark;       /* set by the daemon on its IKE sockets */
+	size_t max_held;            /* a backstop on packets kept by handle (the agent bounds its own) */
 } ss_dp_config;
 
 typedef struct ss_dp_backend {
@@ -318,7 +324,7 @@ typedef struct ss_dp_backend {
 } ss_dp_backend;
 
 /* Every backend built into this softsad, in the order "auto" tries them. */
-extern const ss_dp_backend ss_dp_backends[];
+extern const ss_dp_backend *const ss_dp_backends[];
 extern const size_t ss_dp_n_backends;
 
 /* Opens the backend called name ("user", "kernel") or the first available one ("auto").

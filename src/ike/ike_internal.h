@@ -61,6 +61,7 @@ typedef struct ike_sa {
 	bool initiator;
 	bool natt;             /* moved to 4500 */
 	bool answered;         /* the peer said anything at all (for the outcome) */
+	uint32_t attempts;     /* initiator: IKE_SA_INIT requests sent (ATTEMPT actions) */
 	bool outcome_sent;
 	bool half_open;        /* counted in stats.half_open (responder before IKE_AUTH) */
 	uint64_t spi_i, spi_r;
@@ -159,6 +160,8 @@ void act_keepalive(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
 void act_outcome(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify,
 		 const char *reason);
 void act_child(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_kind k, const ss_ike_child_info *c);
+/* Initiator: the next IKE_SA_INIT request is attempt n (SS_IKE_ACT_ATTEMPT). */
+void act_attempt(ss_ike_engine *e, ike_sa *sa);
 void act_ike_deleted(ss_ike_engine *e, ike_sa *sa);
 
 /* ike_sa.c */

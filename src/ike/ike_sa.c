@@ -370,6 +370,8 @@ void sa_send_request(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len,
 	} else {
 		sa->out.next = now + 1000;
 	}
+	if (first && sa->initiator)
+		act_attempt(e, sa);
 	act_send(e, sa, &sa->local, &sa->remote, p, len);
 }
 
@@ -428,6 +430,8 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	if (sa->out.first) {
 		enum ss_retx_step s;
 		while ((s = ss_retx_poll(&sa->out.retx, &sa->cfg->retx, now)) == SS_RETX_SEND) {
+			if (sa->initiator)
+				act_attempt(e, sa);
 			act_send(e, sa, &sa->local, &sa->remote, sa->out.req, sa->out.req_len);
 			e->st.retransmits++;
 		}

@@ -144,6 +144,12 @@ static void on_action(harness *h, int i, const ss_ike_action *a)
 	case SS_IKE_ACT_IKE_REKEYED:
 		s->n_ike_rekeyed++;
 		break;
+	case SS_IKE_ACT_ATTEMPT:
+		/* Numbered 1, 2, ... per negotiation, each just before its IKE_SA_INIT. */
+		s->n_attempt++;
+		s->last_attempt = a->attempt;
+		s->attempt_log_at = h->n_log;
+		break;
 	case SS_IKE_ACT_IKE_DELETED:
 		s->n_ike_deleted++;
 		break;

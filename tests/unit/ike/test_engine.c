@@ -285,6 +285,7 @@ static void invalid_ke_then_success(void **state)
 	h_run(&H, SS_SEC(60));
 	assert_pair(ha);
 	assert_int_equal(h_count(&H, 0, SS_IKE_SA_INIT, false), 2);
+	assert_int_equal(H.side[0].last_attempt, 2); /* the INVALID_KE retry continues the count */
 	assert_int_equal(H.side[0].child.suite.encr, SS_ENCR_AES_GCM_16);
 	ss_ike_sa_info ia;
 	assert_true(ss_ike_sa_get(H.side[0].eng, ha, &ia));
@@ -338,6 +339,11 @@ static void lost_request_retransmitted_identically(void **state)
 	assert_int_equal(H.log[3].len, H.log[4].len);
 	assert_memory_equal(H.log[3].data, H.log[4].data, H.log[3].len);
 	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->retransmits, 2);
+	/* Two IKE_SA_INIT requests: attempts 1 and 2; IKE_AUTH's resend is not an attempt, and
+	 * the responder never counts any. */
+	assert_int_equal(H.side[0].n_attempt, 2);
+	assert_int_equal(H.side[0].last_attempt, 2);
+	assert_int_equal(H.side[1].n_attempt, 0);
 	h_free(&H);
 }
 
@@ -381,6 +387,10 @@ static void silent_peer_after_four_attempts(void **state)
 	h_run(&H, SS_SEC(60));
 	assert_int_equal(H.side[0].outcome, SS_IKE_PEER_SILENT);
 	assert_int_equal(H.n_log, 4);
+	/* Each IKE_SA_INIT is an attempt, numbered, announced just before it leaves. */
+	assert_int_equal(H.side[0].n_attempt, 4);
+	assert_int_equal(H.side[0].last_attempt, 4);
+	assert_int_equal(H.side[0].attempt_log_at, 3);
 	for (int i = 1; i < 4; i++)
 		assert_memory_equal(H.log[0].data, H.log[i].data, H.log[0].len);
 	assert_int_equal(H.now - t0, ss_retx_silent_decision(&H.side[0].cfg.retx));
