@@ -155,29 +155,6 @@ static void del_sas(ss_daemon *d, const dm_child *c)
 
 static void child_gone(ss_daemon *d, dm_child *c, const char *reason, ss_time now);
 
-/* A peer negotiates with us only when it has no SA with us (its agent is idle), so an older
- * IKE SA it once started with us is one it lost, e.g. by restarting: delete it rather than
- * keep it until its lifetime (the engine does not act on INITIAL_CONTACT, RFC 7296 §2.4).
- * Only SAs the peer started: after crossing initiations each side keeps the one it made. */
-static void replace_stale(ss_daemon *d, const dm_ikesa *fresh, ss_time now)
-{
-	for (size_t i = 0; i < DM_MAX_IKESAS; i++) {
-		dm_ikesa *o = &d->ikesas[i];
-		if (!o->used || o == fresh || !o->established || !o->responder || o->deleting ||
-		    o->created > fresh->created ||
-		    !ss_addr_eq(&o->remote, &fresh->remote) || !ss_addr_eq(&o->local, &fresh->local))
-			continue;
-		char rb[SS_ADDR_STRLEN];
-		SS_INFO(SUB, "%s started a new IKE SA: deleting the old one it no longer has",
-			ss_addr_fmt(&o->remote, rb));
-		/* Its CHILD SAs go at once: the peer has no keys for them.  The IKE SA itself
-		 * stays "deleting" while the engine retries a DELETE nobody will answer. */
-		dm_children_of_ike_gone(d, o->h, "replaced: the peer lost it", now);
-		ss_ike_delete(d->eng, o->h, now);
-		o->deleting = true;
-	}
-}
-
 void dm_child_up(ss_daemon *d, uint32_t ike_sa, const ss_ike_child_info *ci, ss_time now)
 {
 	char lb[SS_ADDR_STRLEN], rb[SS_ADDR_STRLEN];
@@ -211,12 +188,8 @@ void dm_child_up(ss_daemon *d, uint32_t ike_sa, const ss_ike_child_info *ci, ss_
 	}
 	c->installed = true;
 	dm_ikesa *s = dm_ikesa_add(d, ike_sa, &ci->local.addr, &ci->remote.addr, now, NULL);
-	if (s) {
+	if (s)
 		s->established = true;
-		s->responder = !ci->initiator && !s->rule[0];
-	}
-	if (s && s->responder)
-		replace_stale(d, s, now);
 	int r = ss_dp_set_peer(d->dp, &ci->remote.addr, SS_DP_PEER_SECURED, SS_NEVER);
 	if (r < 0)
 		SS_ERR(SUB, "dataplane: cannot mark %s secured: %s", rb, strerror(-r));

@@ -107,7 +107,7 @@ void dm_children_forget(dm_children *t, dm_child *c);
 /* ---- IKE SAs the daemon started or answered (ikeio.c) ---- */
 
 typedef struct dm_ikesa {
-	bool used, established, responder;
+	bool used, established;
 	bool deleting;                /* we asked the engine to delete it */
 	uint32_t h;                   /* the engine's handle */
 	ss_addr local, remote;

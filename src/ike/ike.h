@@ -176,6 +176,7 @@ typedef struct ss_ike_stats {
 	uint64_t icmp_counted, icmp_ignored;
 	uint64_t keepalives, keepalives_rx;  /* NAT keepalives sent / received (RFC 3948 §2.3) */
 	uint64_t sa_established, sa_failed;
+	uint64_t initial_contact_deleted;    /* older IKE SAs ended by a peer's INITIAL_CONTACT */
 	uint32_t half_open, sas;
 } ss_ike_stats;
 

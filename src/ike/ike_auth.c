@@ -183,6 +183,8 @@ void auth_start(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	ss_ikew_auth(&w, SS_AUTH_PSK, auth, ss_prf_len(sa->suite.prf));
 	if (sa->cfg->mode == SS_MODE_TRANSPORT)
 		ss_ikew_notify(&w, 0, NULL, 0, SS_N_USE_TRANSPORT_MODE, NULL, 0);
+	if (contact_initial(e, sa))
+		ss_ikew_notify(&w, 0, NULL, 0, SS_N_INITIAL_CONTACT, NULL, 0);
 	ss_ike_sa_pl *sap = malloc(sizeof(*sap));
 	if (sap) {
 		prop_build_esp(sap, sa->cfg->esp, sa->cfg->n_esp, sa->child_spi, false);
@@ -239,6 +241,8 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 			"responder failed to authenticate");
 		return;
 	}
+	sa->peer_id = idr;
+	sa->peer_id_known = true;
 	if (err) {
 		delete_and_die(e, sa, err->type, ss_ike_notify_name(err->type));
 		return;
@@ -275,6 +279,7 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	ss_child_keys_wipe(&ck);
 	child_up(e, sa, &ci, now);
 	act_outcome(e, sa, SS_IKE_SECURED, 0, "IKE SA and CHILD SA established");
+	contact_received(e, sa, m);
 	converge(e, sa, now);
 }
 
@@ -396,6 +401,8 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		auth_fail_reply(e, sa, "initiator failed to authenticate");
 		return;
 	}
+	sa->peer_id = idi;
+	sa->peer_id_known = true;
 	ss_esp_suite es = { 0 };
 	uint8_t num = 0;
 	uint32_t peer_spi = 0;
@@ -428,6 +435,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	sa_send_response(e, sa, out, n);
 	e->st.sa_established++;
 	ike_lifetime_start(sa, now);
+	contact_received(e, sa, m);
 	if (child_err) {
 		/* The IKE SA stands (the initiator deletes it), but no traffic will be secured. */
 		SS_INFO(SUB, "SA %u: CHILD SA refused: %s", sa->handle, ss_ike_notify_name(child_err));

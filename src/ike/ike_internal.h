@@ -62,6 +62,8 @@ typedef struct ike_sa {
 	bool natt;             /* moved to 4500 */
 	bool answered;         /* the peer said anything at all (for the outcome) */
 	uint32_t attempts;     /* initiator: IKE_SA_INIT requests sent (ATTEMPT actions) */
+	ss_ike_id peer_id;     /* the peer's identity, once its AUTH verified */
+	bool peer_id_known;
 	bool outcome_sent;
 	bool half_open;        /* counted in stats.half_open (responder before IKE_AUTH) */
 	uint64_t spi_i, spi_r;
@@ -160,6 +162,13 @@ void act_keepalive(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
 void act_outcome(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify,
 		 const char *reason);
 void act_child(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_kind k, const ss_ike_child_info *c);
+/* ike_contact.c: INITIAL_CONTACT (RFC 7296 §2.4).  Should our first IKE_AUTH to sa's peer
+ * carry it (we hold no other IKE SA with that address)? */
+bool contact_initial(const ss_ike_engine *e, const ike_sa *sa);
+/* After sa authenticated its peer (peer_id set): if m carries INITIAL_CONTACT, the peer's
+ * older IKE SAs with us are stale and go. */
+void contact_received(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m);
+
 /* Initiator: the next IKE_SA_INIT request is attempt n (SS_IKE_ACT_ATTEMPT). */
 void act_attempt(ss_ike_engine *e, ike_sa *sa);
 void act_ike_deleted(ss_ike_engine *e, ike_sa *sa);

@@ -50,6 +50,8 @@ typedef struct harness {
 
 void h_init(harness *h, const ss_ike_engine_params *pb);
 void h_free(harness *h);
+/* Side i restarts: a fresh engine that knows nothing of its SAs (the other side keeps its). */
+void h_restart(harness *h, int i);
 /* Suite-only config with sensible defaults (ids, PSK, transport mode). */
 void h_config(ss_ike_config *c, const ss_ike_suite *ike, const ss_esp_suite *esp,
 	      const char *local_id, const char *remote_id, const char *psk);

@@ -398,6 +398,46 @@ static void silent_peer_after_four_attempts(void **state)
 	h_free(&H);
 }
 
+/* RFC 7296 §2.4: A restarts and negotiates again; its first IKE_AUTH says INITIAL_CONTACT, and
+ * B deletes the IKE SA (and CHILD SA) it still had with A's old self, at once.  Not when A
+ * still holds an SA with B, and not for another identity at the same address. */
+static void initial_contact_replaces_stale(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_int_equal(H.side[1].n_child_up, 1);
+	h_restart(&H, 0);
+	h_initiate(&H, 0);
+	h_run(&H, H.now + SS_SEC(60));
+	const ss_ike_stats *sb = ss_ike_get_stats(H.side[1].eng);
+	assert_int_equal(sb->initial_contact_deleted, 1);
+	assert_int_equal(sb->sas, 1);
+	assert_int_equal(H.side[1].n_ike_deleted, 1);
+	assert_int_equal(H.side[1].n_alive, 1); /* only the new CHILD SA */
+	assert_int_equal(H.side[0].outcome, SS_IKE_SECURED);
+	/* A second negotiation while A holds one: no INITIAL_CONTACT, nothing deleted for it. */
+	h_initiate(&H, 0);
+	h_run(&H, H.now + SS_SEC(60));
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->initial_contact_deleted, 1);
+	h_free(&H);
+
+	/* Another identity from the same address (B accepts any): its INITIAL_CONTACT is about
+	 * its own SAs, not a.example's. */
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	memset(&H.side[1].cfg.remote_id, 0, sizeof(H.side[1].cfg.remote_id));
+	h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	h_restart(&H, 0);
+	H.side[0].cfg.local_id = ss_ike_id_fqdn("c.example");
+	h_initiate(&H, 0);
+	h_run(&H, H.now + SS_SEC(60));
+	assert_int_equal(H.side[0].outcome, SS_IKE_SECURED);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->initial_contact_deleted, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 2);
+	h_free(&H);
+}
+
 static void unreachable_peer_and_spoofed_icmp(void **state)
 {
 	start(NULL, &GCM128_ECP256, &ESP_GCM128);
@@ -1287,6 +1327,7 @@ int main(void)
 		cmocka_unit_test(duplicated_request),
 		cmocka_unit_test(silent_peer_after_four_attempts),
 		cmocka_unit_test(unreachable_peer_and_spoofed_icmp),
+		cmocka_unit_test(initial_contact_replaces_stale),
 		cmocka_unit_test(nat_moves_to_4500_with_marker),
 		cmocka_unit_test(delete_and_liveness),
 		cmocka_unit_test(unknown_critical_payload_answered),
