@@ -30,6 +30,7 @@
 #ifndef SS_DATAPLANE_DATAPLANE_H
 #define SS_DATAPLANE_DATAPLANE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -293,7 +294,7 @@ static inline int ss_dp_verdict(ss_dp *dp, uint64_t handle, enum ss_dp_pkt_verdi
 static inline int ss_dp_esp_input(ss_dp *dp, const ss_addr *local, const ss_addr *remote, uint16_t lport,
 				  uint16_t rport, const uint8_t *p, size_t len)
 {
-	return dp->ops->esp_input ? dp->ops->esp_input(dp, local, remote, lport, rport, p, len) : -95;
+	return dp->ops->esp_input ? dp->ops->esp_input(dp, local, remote, lport, rport, p, len) : -EOPNOTSUPP;
 }
 /* IKE sockets must never be captured nor need an SA. */
 static inline int ss_dp_bypass_socket(ss_dp *dp, int fd, int family)
