@@ -25,11 +25,13 @@ static void print_text(json_t *j)
 	printf("\n");
 	if (json_is_true(json_object_get(j, "matched"))) {
 		json_t *f = json_object_get(j, "filter");
-		printf("match: rule '%s', filter %lld of list '%s' (line %lld): %s%s\n",
+		char where[32] = "built-in";
+		if (json_object_get(f, "line"))
+			snprintf(where, sizeof(where), "line %lld", (long long)json_integer_value(json_object_get(f, "line")));
+		printf("match: rule '%s', filter %lld of list '%s' (%s): %s%s\n",
 			json_string_value(json_object_get(j, "rule")),
 			(long long)json_integer_value(json_object_get(j, "filter_index")),
-			json_string_value(json_object_get(j, "filter_list")),
-			(long long)json_integer_value(json_object_get(f, "line")),
+			json_string_value(json_object_get(j, "filter_list")), where,
 			json_string_value(json_object_get(f, "text")),
 			json_is_true(json_object_get(j, "mirrored")) ? " (mirrored)" : "");
 	} else {
@@ -74,7 +76,7 @@ int cmd_explain(const cli_cmd *cmd, int argc, char **argv)
 	bool live = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+hj", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
 		if (c == 'h') {
 			cli_usage(cmd, stdout);
 			fputs("\n", stdout);
