@@ -26,13 +26,16 @@ static const cli_cmd commands[] = {
 		"  --skip-key-files do not read psk_file files (check a policy where its keys are not)\n"
 		"  --json           print JSON instead of text\n",
 		cmd_check },
-	{ "explain", "[--in|--out] [--json] (FILE | --builtin NAME | --live [--control PATH]) SRC DST [PROTO [SPORT DPORT]]",
+	{ "explain", "[--in|--out] [--json] (FILE | --builtin NAME | --live [--control PATH]) SRC DST [PROTO [[SPORT] DPORT]]",
 		"say which rule and filter a packet matches and what softsa does with it",
 		"Classifies one packet from SRC to DST (IP addresses) with the policy and explains, in\n"
 		"words, what softsa does: permit, block, or negotiate; what happens if the peer is not\n"
 		"IPsec-aware; whether unsecured inbound packets are accepted; discovery.\n"
 		"PROTO is any, tcp, udp, icmp, icmpv6, sctp or a number (default any); ports only with\n"
-		"tcp, udp, sctp.  When no filter with a protocol would matter, omit PROTO.\n"
+		"tcp, udp, sctp.  When no filter with a protocol would matter, omit PROTO.  A destination\n"
+		"port alone takes the source port as 49152 (ephemeral).  Options go anywhere.\n"
+		"What the datapath lets through before any filter is said as such: UDP 500/4500 (IKE),\n"
+		"inbound ESP, the host's own addresses (loopback), IPv6 neighbour discovery.\n"
 		"\n"
 		"  --out            the packet leaves this host (SRC is me); the default\n"
 		"  --in             the packet arrives at this host (DST is me)\n"
