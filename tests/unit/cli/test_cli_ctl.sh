@@ -104,6 +104,15 @@ expect 0 status --json
 json 'j["pid"] == 4242 and j["ike_ports"]["natt"] == 4500'
 expect 0 status --control "$T/ctl" --json
 json 'j["version"] == "0.1.0"'
+# Global options before the command.
+expect 0 --json status
+json 'j["pid"] == 4242'
+expect 0 --control "$T/ctl" --json status
+json 'j["version"] == "0.1.0"'
+expect 0 --control="$T/ctl" status
+has out "softsad 0.1.0, pid 4242"
+expect 2 --json
+has err "needs a command after it"
 
 expect 0 sas
 has out "IKE SA 3: 10.89.0.1 <-> 10.89.0.2, established, initiator"
