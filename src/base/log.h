@@ -29,9 +29,10 @@ void ss_log_kv(enum ss_log_level lvl, const char *subsys, const char *const *kv,
 #define SS_KV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 /* Outputs (logsink.c). */
-enum ss_log_output { SS_LOG_OUT_STDERR = 0, SS_LOG_OUT_SYSLOG, SS_LOG_OUT_JOURNAL };
+enum ss_log_output { SS_LOG_OUT_STDERR = 0, SS_LOG_OUT_SYSLOG, SS_LOG_OUT_JOURNAL, SS_LOG_OUT_PLAIN };
 /* "auto" (the journal when stderr is connected to it, as under systemd: $JOURNAL_STREAM
- * names stderr; else stderr), "journal", "syslog", "stderr".  false with *why on a bad
+ * names stderr; else stderr), "journal", "syslog", "stderr"; "plain" is stderr without the
+ * timestamp, for a command a person runs (softsa).  false with *why on a bad
  * name.  When the journal's socket is not there, lines go to stderr. */
 bool ss_log_open(const char *how, const char *ident, const char **why);
 enum ss_log_output ss_log_output(void);

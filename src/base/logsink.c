@@ -53,8 +53,8 @@ bool ss_log_open(const char *how, const char *ident, const char **why)
 	ident_name = ident;
 	if (!how || strcmp(how, "auto") == 0)
 		how = stderr_is_journal() ? "journal" : "stderr";
-	if (strcmp(how, "stderr") == 0) {
-		output = SS_LOG_OUT_STDERR;
+	if (strcmp(how, "stderr") == 0 || strcmp(how, "plain") == 0) {
+		output = how[0] == 's' ? SS_LOG_OUT_STDERR : SS_LOG_OUT_PLAIN;
 		return true;
 	}
 	if (strcmp(how, "syslog") == 0) {
@@ -96,6 +96,10 @@ void ss_log_write(enum ss_log_level lvl, const char *subsys, const char *const *
 		return;
 	if (output == SS_LOG_OUT_SYSLOG) {
 		syslog(syslog_prio[lvl], "%s: %s", subsys, msg);
+		return;
+	}
+	if (output == SS_LOG_OUT_PLAIN) {
+		fprintf(stderr, "%s: %s: %s\n", ss_log_level_name(lvl), subsys, msg);
 		return;
 	}
 	/* stderr, and the journal's fallback when its socket is gone. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "cli/cli.h"
 
 static const cli_cmd commands[] = {
@@ -177,6 +178,8 @@ static bool hoist_global_opts(int argc, char **argv, int *name_at)
 
 int main(int argc, char **argv)
 {
+	const char *why;
+	ss_log_open("plain", "softsa", &why); /* the loader's warnings, without timestamps */
 	int at = 1;
 	if (argc >= 2 && !hoist_global_opts(argc, argv, &at)) {
 		fprintf(stderr, "softsa: '%s' needs a command after it (softsa --json COMMAND)\n", argv[1]);
