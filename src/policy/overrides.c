@@ -142,21 +142,20 @@ static void add(found *f, const ss_override *o)
 	f->v[f->n++] = *o;
 }
 
-/* Some filter ranked before `before` other than `skip` takes all of t: then `skip` does not
- * decide t, and the override belongs to that filter. */
-static bool taken_earlier(const ss_ranked *r, size_t before, size_t skip, const ss_filter *t)
+/* Who decides one-way traffic t among the first n filters: the first in effective order with
+ * an instance that takes all of it, or -1 when none does (no single filter decides it, or no
+ * rule at all). */
+static long decider(const ss_ranked *r, size_t n, const ss_filter *t)
 {
-	for (size_t c = 0; c < before; c++) {
-		if (c == skip)
-			continue;
+	for (size_t c = 0; c < n; c++) {
 		const ss_filter *f = ss_ranked_filter(&r[c]);
 		for (int rev = 0; rev <= (int)f->mirrored; rev++) {
 			ss_filter inst = one_way(f, rev);
 			if (within(t, &inst))
-				return true;
+				return (long)c;
 		}
 	}
-	return false;
+	return -1;
 }
 
 /* Filter `lo` (instance a) against every filter ranked before it. */
@@ -173,7 +172,9 @@ static void overrides_of(const ss_ranked *r, size_t lo, bool a_rev, found *out)
 			if (a_rev && A->mirrored && B->mirrored)
 				continue;
 			ss_filter b = one_way(B, b_rev), x;
-			if (!meet(&a, &b, &x) || taken_earlier(r, w, w, &x))
+			/* A filter before the winner taking all of x decides it instead: the override
+			 * is that filter's. */
+			if (!meet(&a, &b, &x) || decider(r, w, &x) >= 0)
 				continue;
 			/* The same filter written twice: check notes it as never applying. */
 			if (b_rev == a_rev && within(&a, &b) && within(&b, &a))
@@ -187,21 +188,6 @@ static void overrides_of(const ss_ranked *r, size_t lo, bool a_rev, found *out)
 			add(out, &o);
 		}
 	}
-}
-
-/* Who decides one-way traffic t: the first filter in effective order with an instance that
- * takes all of it, or -1 when none does (no single filter decides it, or no rule at all). */
-static long decider(const ss_ranked *r, size_t n, const ss_filter *t)
-{
-	for (size_t c = 0; c < n; c++) {
-		const ss_filter *f = ss_ranked_filter(&r[c]);
-		for (int rev = 0; rev <= (int)f->mirrored; rev++) {
-			ss_filter inst = one_way(f, rev);
-			if (within(t, &inst))
-				return (long)c;
-		}
-	}
-	return -1;
 }
 
 /* Filter i's traffic (as written) whose replies filter j decides, with another kind of action,
