@@ -213,7 +213,7 @@ static bool open_dataplane(ss_daemon *d, char *err, size_t errlen)
 static int start(ss_daemon *d)
 {
 	char err[700];
-	if (!dm_policy_check(&d->o, err, sizeof(err)) || !ss_privs_check(err, sizeof(err)))
+	if (!ss_privs_check(err, sizeof(err)) || !dm_policy_check(&d->o, err, sizeof(err)))
 		goto fail;
 	d->loop = ss_loop_new();
 	d->sigfd = ss_signals_open();

@@ -8,6 +8,7 @@
 #   - the journal (a stand-in /run/systemd/journal/socket in a private mount namespace),
 #     picked by --log auto because $JOURNAL_STREAM names stderr: structured PEER, RULE,
 #     OUTCOME fields and syslog priorities (notice for a silent peer and a soft association);
+#   - syslog (a stand-in /dev/log): daemon facility, the identifier and PID;
 #   - stderr lines with RFC 3339 timestamps, and --log-level.
 #
 #     A 10.89.0.1 (softsad) ---- bridge ---- C 10.89.0.3 (drops IKE: a silent peer)
@@ -141,6 +142,20 @@ assert not any("ssops-test-psk" in v for e in entries for v in e.values())
 PY
 # The journal had it all: stderr (the journal's own stream) stays empty.
 [ ! -s "$tmp/d3.log" ] || fail "with the journal, stderr still got: $(head -3 "$tmp/d3.log")"
+
+# --- syslog: a stand-in /dev/log in a private mount namespace ---------------------------------
+unshare -m --propagation private bash -c '
+	mount -t tmpfs -o mode=755 tmpfs /dev
+	mkdir -p /dev/net && mknod /dev/net/tun c 10 200 && mknod -m 666 /dev/null c 1 3 &&
+		mknod -m 444 /dev/urandom c 1 9 && mknod -m 444 /dev/random c 1 8
+	'"$PY"' "$1/sd_listen.py" /dev/log "$2/syslog.log" & l=$!
+	for _ in $(seq 50); do [ -S /dev/log ] && break; sleep 0.1; done
+	timeout 3 ip netns exec "$3" "$4" -c "$2/pol.yaml" --control "$2/ctl4" --log syslog 2>"$2/d4.log"
+	kill $l' sh "$HERE" "$tmp" "$TOPO_PREFIX-a" "$SOFTSAD"
+# <30> is daemon.info (facility 3 * 8 + 6); the identifier with the PID, then the line.
+grep -Eq '^<30>.*softsad\[[0-9]+\]: softsad: policy "ops" in force' "$tmp/syslog.log" \
+	|| fail "no daemon.info line in syslog: $(head -5 "$tmp/syslog.log")"
+[ ! -s "$tmp/d4.log" ] || fail "with syslog, stderr still got: $(head -3 "$tmp/d4.log")"
 
 [ $fails = 0 ] || exit 1
 echo ok
