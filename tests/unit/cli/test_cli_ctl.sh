@@ -153,6 +153,10 @@ expect 0 explain --live --in --json 10.89.0.3 10.89.0.1
 json 'j["matched"] is True and j["association"] == "soft" and j["action"]["fallback_to_clear"] is True'
 last_request 'r["dir"] == "in" and "proto" not in r and "sport" not in r'
 expect 2 explain --live 10.89.0.1 fd89::3
+# A destination port alone goes as dport only (softsad takes an ephemeral source port).
+expect 0 explain --live 10.89.0.1 10.89.0.3 tcp 22
+has out "packet: outbound 10.89.0.1 -> 10.89.0.3 tcp port 22"
+last_request 'r["dport"] == 22 and "sport" not in r'
 
 expect 0 reload
 has out "policy reloaded: corp (3 rules)"
