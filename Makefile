@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN ?= build-asan
 MESON_FLAGS ?= -Dwerror=true
 
-.PHONY: all deps build build-asan check unit demo bench clean
+.PHONY: all deps build build-asan check unit demo bench deb clean
 
 all: build
 
@@ -48,6 +48,10 @@ demo: build
 # One table + bench/results/*.json (bench/README.md); BENCH_ARGS=--quick for a smoke run.
 bench: build
 	./bench/run.sh $(BUILD) $(BENCH_ARGS)
+
+# The Debian package of the tree (debian/), lintian-clean: $(BUILD)/deb/softsa_VERSION_ARCH.deb.
+deb: deps
+	./tools/build-deb.sh $(BUILD)/deb
 
 clean:
 	rm -rf $(BUILD) $(ASAN)

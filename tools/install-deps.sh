@@ -5,7 +5,7 @@ set -eu
 
 # Build and unit tests.
 PKGS="meson ninja-build pkg-config gcc libc6-dev libssl-dev libyaml-dev libcmocka-dev
-libjansson-dev libmnl-dev libnftables-dev"
+libjansson-dev libmnl-dev libnftables-dev libsystemd-dev"
 # Fuzz targets (libFuzzer) and sanitizers.
 PKGS="$PKGS clang libclang-rt-14-dev"
 # Real-network tests: namespaces, nftables, capture and dissection, independent ESP, strongSwan peer.
@@ -14,6 +14,8 @@ strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra
 libstrongswan-standard-plugins"
 # Manual pages (the test renders them with groff and man).
 PKGS="$PKGS groff-base man-db"
+# The Debian package (make deb) and its test: build, lint, install into a scratch root.
+PKGS="$PKGS dpkg-dev debhelper lintian"
 # Benchmarks.
 PKGS="$PKGS iperf3 hyperfine openssl"
 

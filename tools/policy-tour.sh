@@ -1,6 +1,6 @@
 #!/bin/sh
 # A tour of the policy language: what softsa's policy decides for each row of the behaviour table in
-# DESIGN.md, by running `softsa check` and `softsa explain` on examples/demo.yaml.  Rows that
+# doc/agent.md, by running `softsa check` and `softsa explain` on examples/demo.yaml.  Rows that
 # the running system decides (the agent and IKE: timing, replacement of soft associations)
 # say so; they are tested by the simulator once it exists.
 # usage: tools/policy-tour.sh [BUILD_DIR]   (`make demo` runs the real thing: tools/demo.sh)

@@ -6,40 +6,18 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "policy/overrides.h"
 
-typedef struct ranked {
-	const ss_rule *rule;
-	size_t rule_idx, filter_idx;
-	ss_weight w;
-} ranked;
+typedef ss_ranked ranked;
 
-/* Most specific first; equal weights keep file order (rule, then filter). */
-static int by_effect(const void *x, const void *y)
+/* "line 12", or "built-in" for what a built-in policy brought. */
+static const char *at(unsigned line, char buf[24])
 {
-	const ranked *a = x, *b = y;
-	int c = ss_weight_cmp(b->w, a->w);
-	if (c)
-		return c;
-	if (a->rule_idx != b->rule_idx)
-		return a->rule_idx < b->rule_idx ? -1 : 1;
-	return a->filter_idx < b->filter_idx ? -1 : a->filter_idx > b->filter_idx;
-}
-
-static ranked *rank(const ss_policy *p, size_t *n)
-{
-	size_t total = 0;
-	for (size_t i = 0; i < p->n_rules; i++)
-		total += p->rules[i].list->n_filters;
-	ranked *r = calloc(total ? total : 1, sizeof(*r));
-	if (!r)
-		return NULL;
-	size_t k = 0;
-	for (size_t i = 0; i < p->n_rules; i++)
-		for (size_t j = 0; j < p->rules[i].list->n_filters; j++)
-			r[k++] = (ranked){ &p->rules[i], i, j, ss_filter_weight(&p->rules[i].list->filters[j]) };
-	qsort(r, total, sizeof(*r), by_effect);
-	*n = total;
-	return r;
+	if (line)
+		snprintf(buf, 24, "line %u", line);
+	else
+		snprintf(buf, 24, "built-in");
+	return buf;
 }
 
 static void note(json_t *notes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -61,22 +39,22 @@ static void note_unused(const ss_policy *p, json_t *notes)
 		for (size_t j = 0; j < p->n_rules && !used; j++)
 			used = p->rules[j].list == &p->lists[i];
 		if (!used)
-			note(notes, "filter list '%s' (line %u) is not used by any rule", p->lists[i].name,
-				p->lists[i].loc.line);
+			note(notes, "filter list '%s' (%s) is not used by any rule", p->lists[i].name,
+				at(p->lists[i].loc.line, (char[24]){ 0 }));
 	}
 	for (size_t i = 0; i < p->n_actions; i++) {
 		bool used = false;
 		for (size_t j = 0; j < p->n_rules && !used; j++)
 			used = p->rules[j].action == &p->actions[i];
 		if (!used)
-			note(notes, "filter action '%s' (line %u) is not used by any rule", p->actions[i].name,
-				p->actions[i].loc.line);
+			note(notes, "filter action '%s' (%s) is not used by any rule", p->actions[i].name,
+				at(p->actions[i].loc.line, (char[24]){ 0 }));
 	}
 }
 
 static const ss_filter *filter_of(const ranked *r)
 {
-	return &r->rule->list->filters[r->filter_idx];
+	return ss_ranked_filter(r);
 }
 
 static int ep_cmp(const ss_endpoint *a, const ss_endpoint *b)
@@ -133,11 +111,80 @@ static void note_shadowed(const ranked *r, size_t n, json_t *notes)
 		const ss_filter *a = filter_of(v[first]), *b = filter_of(v[i]);
 		if (b->mirrored && !a->mirrored)
 			continue;
-		note(notes, "filter %zu (rule '%s', line %u) never applies: filter %zu (rule '%s', line %u) "
-			"matches the same packets first", (size_t)(v[i] - r) + 1, v[i]->rule->name, b->loc.line,
-			(size_t)(v[first] - r) + 1, v[first]->rule->name, a->loc.line);
+		char la[24], lb[24];
+		note(notes, "filter %zu (rule '%s', %s) never applies: filter %zu (rule '%s', %s) "
+			"matches the same packets first", (size_t)(v[i] - r) + 1, v[i]->rule->name, at(b->loc.line, lb),
+			(size_t)(v[first] - r) + 1, v[first]->rule->name, at(a->loc.line, la));
 	}
 	free(v);
+}
+
+/* "filter 3 'me <-> any udp dport 53' (rule 'dns', line 12) -> permit 'allow'" */
+static const char *who(const ranked *r, size_t i, char *buf, size_t len)
+{
+	char fb[200], ab[48], where[24];
+	const ss_filter_action *a = r[i].rule->action;
+	if (a->kind == SS_ACT_NEGOTIATE)
+		snprintf(ab, sizeof(ab), "negotiate '%s'", a->name);
+	else
+		snprintf(ab, sizeof(ab), "%s", ss_action_kind_name(a->kind));
+	snprintf(buf, len, "filter %zu '%s' (rule '%s', %s) -> %s", i + 1, ss_filter_fmt(ss_ranked_filter(&r[i]), fb,
+		sizeof(fb)), r[i].rule->name, at(ss_ranked_filter(&r[i])->loc.line, where), ab);
+	return buf;
+}
+
+static void override_text(const ranked *r, const ss_override *o, char *out, size_t len)
+{
+	char lose[400], win[400], t[200], add[200];
+	who(r, o->loser, lose, sizeof(lose));
+	who(r, o->winner, win, sizeof(win));
+	ss_filter_fmt(&o->traffic, t, sizeof(t));
+	ss_filter_fmt(&o->add, add, sizeof(add));
+	const char *kind = ss_action_kind_name(r[o->loser].rule->action->kind);
+	switch (o->kind) {
+	case SS_OV_PARTIAL:
+		snprintf(out, len, "%s loses %s to the more specific %s (most specific first); for %s there, "
+			"add the filter '%s' to list '%s'", lose, t, win, kind, add, r[o->loser].rule->list->name);
+		break;
+	case SS_OV_WHOLE:
+		snprintf(out, len, "%s never applies to %s: %s, as specific and written first, takes it; "
+			"put rule '%s' first in the file or make its filter more specific", lose, t, win,
+			r[o->loser].rule->name);
+		break;
+	case SS_OV_NESTED:
+		snprintf(out, len, "%s gives way to %s for %s (an exception written inside it)", lose, win, t);
+		break;
+	default:
+		snprintf(out, len, "%s, but its replies %s go to %s: one direction and its replies are treated "
+			"differently; make the filter mirrored, or give both the same kind of action", lose, t, win);
+	}
+}
+
+static const char *const ov_kinds[] = { "partial", "whole", "nested", "mirror" };
+
+/* Warnings as JSON objects; nested exceptions become notes. */
+static json_t *warnings_of(const ss_policy *p, const ranked *r, size_t n, json_t *notes)
+{
+	json_t *w = json_array();
+	size_t no = 0;
+	ss_override *ov = ss_policy_overrides(p, r, n, &no);
+	for (size_t i = 0; i < no; i++) {
+		char msg[1400], t[200], add[200];
+		override_text(r, &ov[i], msg, sizeof(msg));
+		if (ov[i].kind == SS_OV_NESTED) {
+			json_array_append_new(notes, json_string(msg));
+			continue;
+		}
+		json_t *e = json_pack("{s:s, s:s, s:i, s:s, s:i, s:s, s:s}", "kind", ov_kinds[ov[i].kind], "filter_rule",
+			r[ov[i].loser].rule->name, "filter", (int)ov[i].loser + 1, "winner_rule", r[ov[i].winner].rule->name,
+			"winner", (int)ov[i].winner + 1, "traffic", ss_filter_fmt(&ov[i].traffic, t, sizeof(t)), "message", msg);
+		if (ov[i].kind == SS_OV_PARTIAL)
+			json_object_set_new(e, "add", json_pack("{s:s, s:s}", "filter_list", r[ov[i].loser].rule->list->name,
+				"filter", ss_filter_fmt(&ov[i].add, add, sizeof(add))));
+		json_array_append_new(w, e);
+	}
+	free(ov);
+	return w;
 }
 
 static json_t *notes_of(const ss_policy *p, const ranked *r, size_t n)
@@ -148,7 +195,7 @@ static json_t *notes_of(const ss_policy *p, const ranked *r, size_t n)
 	return notes;
 }
 
-static void print_text(const ss_policy *p, const ranked *r, size_t n, json_t *notes)
+static void print_text(const ss_policy *p, const ranked *r, size_t n, json_t *notes, json_t *warns)
 {
 	printf("policy '%s' (%s): valid\n", p->name, p->source);
 	if (p->description)
@@ -159,9 +206,10 @@ static void print_text(const ss_policy *p, const ranked *r, size_t n, json_t *no
 	for (size_t i = 0; i < n; i++) {
 		const ss_filter *f = &r[i].rule->list->filters[r[i].filter_idx];
 		char fb[200], ab[400];
-		printf("  %2zu. %-44s rule '%s' (list '%s' #%zu, line %u) -> %s\n", i + 1,
+		char where[24];
+		printf("  %2zu. %-44s rule '%s' (list '%s' #%zu, %s) -> %s\n", i + 1,
 			ss_filter_fmt(f, fb, sizeof(fb)), r[i].rule->name, r[i].rule->list->name,
-			r[i].filter_idx + 1, f->loc.line, ss_action_fmt(r[i].rule->action, ab, sizeof(ab)));
+			r[i].filter_idx + 1, at(f->loc.line, where), ss_action_fmt(r[i].rule->action, ab, sizeof(ab)));
 	}
 	printf("  %2zu. %-44s %s\n", n + 1, "anything else",
 		p->default_response ? "permit in the clear; Default Response answers IKE, never initiates"
@@ -174,6 +222,8 @@ static void print_text(const ss_policy *p, const ranked *r, size_t n, json_t *no
 		}
 	for (size_t i = 0; i < json_array_size(notes); i++)
 		printf("  note: %s\n", json_string_value(json_array_get(notes, i)));
+	for (size_t i = 0; i < json_array_size(warns); i++)
+		printf("  warning: %s\n", json_string_value(json_object_get(json_array_get(warns, i), "message")));
 	printf("\nIKE: ");
 	for (size_t i = 0; i < p->ike.n_proposals; i++) {
 		char b[64];
@@ -185,7 +235,7 @@ static void print_text(const ss_policy *p, const ranked *r, size_t n, json_t *no
 		p->downgrade_protection / 86400.0);
 }
 
-static json_t *to_json(const ss_policy *p, const ranked *r, size_t n, json_t *notes)
+static json_t *to_json(const ss_policy *p, const ranked *r, size_t n, json_t *notes, json_t *warns)
 {
 	json_t *order = json_array();
 	for (size_t i = 0; i < n; i++) {
@@ -214,23 +264,27 @@ static json_t *to_json(const ss_policy *p, const ranked *r, size_t n, json_t *no
 		p->ike.lifetime, "attempts", p->ike.retx.attempts, "silent_decision_ms", (json_int_t)ss_retx_silent_decision(&p->ike.retx)));
 	json_object_set_new(j, "downgrade_protection", json_integer(p->downgrade_protection));
 	json_object_set(j, "notes", notes);
+	json_object_set(j, "warnings", warns);
 	return j;
 }
 
 int cmd_check(const cli_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_SOURCE_OPTS, { 0, 0, 0, 0 } };
+	static const struct option opts[] = { CLI_SOURCE_OPTS, { "strict", no_argument, NULL, 'S' }, { 0, 0, 0, 0 } };
 	cli_source src = { 0 };
+	bool strict = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+hj", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
 		if (c == 'h') {
 			cli_usage(cmd, stdout);
 			fputs("\n", stdout);
 			fputs(cmd->help, stdout);
 			return CLI_OK;
 		}
-		if (!cli_source_opt(&src, c, optarg))
+		if (c == 'S')
+			strict = true;
+		else if (!cli_source_opt(&src, c, optarg))
 			return cli_usage_error(cmd, "bad option");
 	}
 	int rest = argc - optind;
@@ -242,19 +296,24 @@ int cmd_check(const cli_cmd *cmd, int argc, char **argv)
 	if (!p)
 		return CLI_FAIL;
 	size_t n = 0;
-	ranked *r = rank(p, &n);
+	ranked *r = ss_policy_rank(p, &n);
 	if (!r) {
 		fprintf(stderr, "softsa check: out of memory\n");
 		ss_policy_free(p);
 		return CLI_FAIL;
 	}
 	json_t *notes = notes_of(p, r, n);
+	json_t *warns = warnings_of(p, r, n, notes);
+	size_t nw = json_array_size(warns);
 	if (src.json)
-		cli_print_json(to_json(p, r, n, notes));
+		cli_print_json(to_json(p, r, n, notes, warns));
 	else
-		print_text(p, r, n, notes);
+		print_text(p, r, n, notes, warns);
+	if (strict && nw)
+		fprintf(stderr, "softsa check: %zu warning%s (--strict makes them errors)\n", nw, nw == 1 ? "" : "s");
 	json_decref(notes);
+	json_decref(warns);
 	free(r);
 	ss_policy_free(p);
-	return CLI_OK;
+	return strict && nw ? CLI_FAIL : CLI_OK;
 }

@@ -1,6 +1,7 @@
 /* softsa explain: which rule and filter a packet matches and what softsa does with it
  * (src/policy/explain.c decides; this prints it as text or JSON). */
 #include <getopt.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,13 @@ static void print_text(json_t *j)
 	printf("\n");
 	if (json_is_true(json_object_get(j, "matched"))) {
 		json_t *f = json_object_get(j, "filter");
-		printf("match: rule '%s', filter %lld of list '%s' (line %lld): %s%s\n",
+		char where[32] = "built-in";
+		if (json_object_get(f, "line"))
+			snprintf(where, sizeof(where), "line %lld", (long long)json_integer_value(json_object_get(f, "line")));
+		printf("match: rule '%s', filter %lld of list '%s' (%s): %s%s\n",
 			json_string_value(json_object_get(j, "rule")),
 			(long long)json_integer_value(json_object_get(j, "filter_index")),
-			json_string_value(json_object_get(j, "filter_list")),
-			(long long)json_integer_value(json_object_get(f, "line")),
+			json_string_value(json_object_get(j, "filter_list")), where,
 			json_string_value(json_object_get(f, "text")),
 			json_is_true(json_object_get(j, "mirrored")) ? " (mirrored)" : "");
 	} else {
@@ -50,17 +53,36 @@ static bool parse_port(const char *s, long *out)
 	return true;
 }
 
+/* SRC DST [PROTO [[SPORT] DPORT]]: a destination port alone is the usual question. */
 static int parse_packet(const cli_cmd *cmd, const char *dir, int n, char **a, ss_pkt_key *k)
 {
-	if (n < 2 || n == 4 || n > 5)
-		return cli_usage_error(cmd, "expected SRC DST [PROTO [SPORT DPORT]]");
+	if (n < 2 || n > 5)
+		return cli_usage_error(cmd, n < 2 ? "expected SRC DST after the policy (SRC DST [PROTO [[SPORT] DPORT]])"
+						  : "too many operands: SRC DST [PROTO [[SPORT] DPORT]]");
 	long sport = -1, dport = -1;
-	if (n == 5 && (!parse_port(a[3], &sport) || !parse_port(a[4], &dport)))
+	if ((n == 4 && !parse_port(a[3], &dport)) ||
+	    (n == 5 && (!parse_port(a[3], &sport) || !parse_port(a[4], &dport))))
 		return cli_usage_error(cmd, "ports must be 0-65535");
 	const char *why = NULL;
 	if (!ss_explain_packet(dir, a[0], a[1], n >= 3 ? a[2] : NULL, sport, dport, k, &why))
 		return cli_usage_error(cmd, "%s", why);
 	return CLI_OK;
+}
+
+/* Is a one of this host's addresses?  (explain describes the host it runs on: `me`.) */
+static bool host_has(const ss_addr *a)
+{
+	struct ifaddrs *ifs, *i;
+	if (getifaddrs(&ifs) != 0)
+		return false;
+	bool found = false;
+	for (i = ifs; i && !found; i = i->ifa_next) {
+		ss_addr x;
+		if (i->ifa_addr && ss_addr_from_sockaddr(i->ifa_addr, &x, NULL))
+			found = ss_addr_eq(&x, a);
+	}
+	freeifaddrs(ifs);
+	return found;
 }
 
 int cmd_explain(const cli_cmd *cmd, int argc, char **argv)
@@ -74,7 +96,7 @@ int cmd_explain(const cli_cmd *cmd, int argc, char **argv)
 	bool live = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+hj", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
 		if (c == 'h') {
 			cli_usage(cmd, stdout);
 			fputs("\n", stdout);
@@ -116,7 +138,8 @@ int cmd_explain(const cli_cmd *cmd, int argc, char **argv)
 	if (!p)
 		return CLI_FAIL;
 	ss_classifier *cl = ss_classifier_build(p);
-	json_t *j = cl ? ss_explain(p, cl, &k) : NULL;
+	ss_explain_ctx x = { .sport_assumed = n == 4, .peer_is_local = host_has(k.dir == SS_DIR_OUT ? &k.dst : &k.src) };
+	json_t *j = cl ? ss_explain_ex(p, cl, &k, &x) : NULL;
 	if (!j) {
 		fprintf(stderr, "softsa explain: out of memory\n");
 	} else if (src.json) {

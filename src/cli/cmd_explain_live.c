@@ -19,6 +19,8 @@ static void print_live(json_t *r, const char *dir, int n, char **a)
 		printf(" %s", a[2]);
 	if (n == 5)
 		printf(" port %s -> %s", a[3], a[4]);
+	else if (n == 4)
+		printf(" port %s", a[3]);
 	printf("\npolicy: %s (as softsad runs it now)\n", cli_str(r, "policy", "?"));
 	json_t *act = json_object_get(r, "action");
 	if (!json_is_true(json_object_get(r, "matched"))) {
@@ -57,10 +59,10 @@ int cli_explain_live(const cli_cmd *cmd, const char *control, bool json, const c
 	json_t *req = json_pack("{s:s, s:s, s:s}", "src", a[0], "dst", a[1], "dir", dir);
 	if (n >= 3)
 		json_object_set_new(req, "proto", json_string(a[2]));
-	if (n == 5) {
+	if (n == 5)
 		json_object_set_new(req, "sport", json_integer(atol(a[3])));
-		json_object_set_new(req, "dport", json_integer(atol(a[4])));
-	}
+	if (n >= 4) /* a destination port alone: softsad takes an ephemeral source port */
+		json_object_set_new(req, "dport", json_integer(atol(a[n - 1])));
 	json_t *r = cli_ctl_request(cmd, &o, "explain", req);
 	if (!r)
 		return CLI_FAIL;

@@ -74,7 +74,8 @@ void cli_print_peers(json_t *peers, FILE *out);
 void cli_print_stats(json_t *stats, FILE *out);
 /* The Prometheus text exposition format of a stats result (status may be NULL). */
 void cli_print_prometheus(json_t *stats, json_t *status, FILE *out);
-/* One event of the stream as a line of text. */
-void cli_print_event(json_t *ev, FILE *out);
+/* One event of the stream as a line of text, with its time of day: `started` is softsad's
+ * start by the wall clock (events carry seconds since then), or < 0 for the time it arrived. */
+void cli_print_event(json_t *ev, double started, FILE *out);
 
 #endif

@@ -3,16 +3,23 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "cli/cli.h"
 
 static const cli_cmd commands[] = {
-	{ "check", "[--json] [--no-dns] [--skip-key-files] (FILE | --builtin NAME) [--psk-file FILE]",
+	{ "check", "[--json] [--strict] [--no-dns] [--skip-key-files] (FILE | --builtin NAME) [--psk-file FILE]",
 		"validate a policy and print its rules in effective order",
 		"Validates the policy file (or a built-in policy) and prints every filter in the order\n"
 		"softsa applies them: most specific first, ties in file order (doc/policy.md, Ordering),\n"
 		"with its rule and action.  Exit status 0 when valid, 1 when not (the error is printed\n"
 		"as FILE:LINE:COL: message), 2 on bad usage.  FILE - reads standard input.\n"
 		"\n"
+		"Warnings: a filter that a more specific filter with another action overrides for part\n"
+		"of its traffic (which traffic, which filter wins, and the filter to add for the intended\n"
+		"effect), and a one-way filter whose replies another filter treats with another kind of\n"
+		"action.  Exceptions written inside a wider filter are notes.  Warnings keep status 0.\n"
+		"\n"
+		"  --strict         warnings are errors (exit status 1)\n"
 		"  --builtin NAME   a built-in policy: client, server, secure-server\n"
 		"  --psk-file FILE  the pre-shared key for policy-wide authentication (needed by\n"
 		"                   built-in policies; overrides the file's psk_file)\n"
@@ -20,13 +27,16 @@ static const cli_cmd commands[] = {
 		"  --skip-key-files do not read psk_file files (check a policy where its keys are not)\n"
 		"  --json           print JSON instead of text\n",
 		cmd_check },
-	{ "explain", "[--in|--out] [--json] (FILE | --builtin NAME | --live [--control PATH]) SRC DST [PROTO [SPORT DPORT]]",
+	{ "explain", "[--in|--out] [--json] (FILE | --builtin NAME | --live [--control PATH]) SRC DST [PROTO [[SPORT] DPORT]]",
 		"say which rule and filter a packet matches and what softsa does with it",
 		"Classifies one packet from SRC to DST (IP addresses) with the policy and explains, in\n"
 		"words, what softsa does: permit, block, or negotiate; what happens if the peer is not\n"
 		"IPsec-aware; whether unsecured inbound packets are accepted; discovery.\n"
 		"PROTO is any, tcp, udp, icmp, icmpv6, sctp or a number (default any); ports only with\n"
-		"tcp, udp, sctp.  When no filter with a protocol would matter, omit PROTO.\n"
+		"tcp, udp, sctp.  When no filter with a protocol would matter, omit PROTO.  A destination\n"
+		"port alone takes the source port as 49152 (ephemeral).  Options go anywhere.\n"
+		"What the datapath lets through before any filter is said as such: UDP 500/4500 (IKE),\n"
+		"inbound ESP, the host's own addresses (loopback), IPv6 neighbour discovery.\n"
 		"\n"
 		"  --out            the packet leaves this host (SRC is me); the default\n"
 		"  --in             the packet arrives at this host (DST is me)\n"
@@ -136,11 +146,46 @@ static void main_help(FILE *out)
 		"Commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n'softsa COMMAND --help' describes a command.  'softsa --version' prints the version.\n");
+	fprintf(out, "\nGlobal options, before or after the command: --json, --control PATH.\n"
+		"'softsa COMMAND --help' describes a command.  'softsa --version' prints the version.\n");
+}
+
+/* Options every command that has them takes anywhere: before the command name too
+ * (softsa --json status).  Moved to just after the name, where each command's getopt finds
+ * them; false for any other option before the command. */
+static bool hoist_global_opts(int argc, char **argv, int *name_at)
+{
+	int i = 1;
+	while (i < argc && argv[i][0] == '-' && argv[i][1]) {
+		const char *a = argv[i];
+		if (strcmp(a, "--json") == 0 || strcmp(a, "-j") == 0 || strncmp(a, "--control=", 10) == 0)
+			i++;
+		else if (strcmp(a, "--control") == 0 && i + 1 < argc)
+			i += 2;
+		else
+			break;
+	}
+	*name_at = i;
+	if (i == 1 || i >= argc)
+		return i == 1;
+	/* argv[1..i-1] are global options, argv[i] the command: rotate the name to the front. */
+	char *name = argv[i];
+	memmove(&argv[2], &argv[1], (size_t)(i - 1) * sizeof(*argv));
+	argv[1] = name;
+	*name_at = 1;
+	return true;
 }
 
 int main(int argc, char **argv)
 {
+	const char *why;
+	ss_log_open("plain", "softsa", &why); /* the loader's warnings, without timestamps */
+	int at = 1;
+	if (argc >= 2 && !hoist_global_opts(argc, argv, &at)) {
+		fprintf(stderr, "softsa: '%s' needs a command after it (softsa --json COMMAND)\n", argv[1]);
+		main_help(stderr);
+		return CLI_USAGE;
+	}
 	if (argc < 2) {
 		main_help(stderr);
 		return CLI_USAGE;

@@ -42,8 +42,9 @@ static void start_negotiation(ss_daemon *d, const ss_agent_action *a, ss_time no
 	ss_neg_params np;
 	dm_neg_params_rule(d, a->rule, &a->local, &a->remote, &np);
 	char lb[SS_ADDR_STRLEN], rb[SS_ADDR_STRLEN];
-	SS_INFO(SUB, "negotiation started %s -> %s (rule %s, %u attempts)", ss_addr_fmt(&a->local, lb),
-		ss_addr_fmt(&a->remote, rb), np.rule, np.retx.attempts);
+	ss_log_kv(SS_LOG_INFO, SUB, SS_KV("PEER", ss_addr_fmt(&a->remote, rb), "RULE", np.rule),
+		  "negotiation started %s -> %s (rule %s, %u attempts)", ss_addr_fmt(&a->local, lb), rb, np.rule,
+		  np.retx.attempts);
 	dm_peer_note *n = dm_note(d, &a->local, &a->remote, true);
 	if (n)
 		snprintf(n->rule, sizeof(n->rule), "%s", np.rule);
@@ -70,8 +71,9 @@ static void soft_create(ss_daemon *d, const ss_agent_action *a, ss_time now, boo
 	d->st.soft_created++;
 	char lb[SS_ADDR_STRLEN], rb[SS_ADDR_STRLEN];
 	const char *why = n && n->last_outcome >= 0 ? ss_ike_outcome_name(n->last_outcome) : "no IKE";
-	SS_INFO(SUB, "soft association created %s <-> %s (%s): clear traffic allowed, idle expiry %llu s",
-		ss_addr_fmt(&a->local, lb), ss_addr_fmt(&a->remote, rb), why, (unsigned long long)(left / 1000));
+	ss_log_kv(SS_LOG_NOTICE, SUB, SS_KV("PEER", ss_addr_fmt(&a->remote, rb), "RULE", n ? n->rule : "", "OUTCOME", why),
+		  "soft association created %s <-> %s (%s): clear traffic allowed, idle expiry %llu s",
+		  ss_addr_fmt(&a->local, lb), rb, why, (unsigned long long)(left / 1000));
 	dm_event(d, "soft-created", &a->local, &a->remote,
 		 json_pack("{s:s, s:I}", "rule", n ? n->rule : "", "expires_in", (json_int_t)(left / 1000)));
 }
@@ -112,8 +114,9 @@ static void act(ss_daemon *d, const ss_agent_action *a, ss_time now)
 		break;
 	case SS_AA_BLOCK:
 		set_peer(d, &a->remote, SS_DP_PEER_BLOCKED, SS_NEVER);
-		SS_INFO(SUB, "peer blocked %s <-> %s for %llu s: negotiation failed and the rule allows no clear traffic",
-			ss_addr_fmt(&a->local, lb), ss_addr_fmt(&a->remote, rb),
+		ss_log_kv(SS_LOG_NOTICE, SUB, SS_KV("PEER", ss_addr_fmt(&a->remote, rb), "OUTCOME", "blocked"),
+			"peer blocked %s <-> %s for %llu s: negotiation failed and the rule allows no clear traffic",
+			ss_addr_fmt(&a->local, lb), rb,
 			(unsigned long long)(a->until > now ? (a->until - now) / 1000 : 0));
 		dm_event(d, "peer-blocked", &a->local, &a->remote,
 			 json_pack("{s:I}", "until", (json_int_t)(a->until > now ? (a->until - now) / 1000 : 0)));

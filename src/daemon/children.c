@@ -193,12 +193,12 @@ void dm_child_up(ss_daemon *d, uint32_t ike_sa, const ss_ike_child_info *ci, ss_
 	int r = ss_dp_set_peer(d->dp, &ci->remote.addr, SS_DP_PEER_SECURED, SS_NEVER);
 	if (r < 0)
 		SS_ERR(SUB, "dataplane: cannot mark %s secured: %s", rb, strerror(-r));
-	SS_INFO(SUB, "SA up %s <-> %s: ESP %s %s%s, SPIs in %08x out %08x", ss_addr_fmt(&c->local, lb),
-		ss_addr_fmt(&c->remote, rb), c->suite, c->tunnel ? "tunnel" : "transport",
-		c->rport ? " in UDP" : "", c->spi_in, c->spi_out);
 	char si[12], so[12];
 	snprintf(si, sizeof(si), "%08x", c->spi_in);
 	snprintf(so, sizeof(so), "%08x", c->spi_out);
+	ss_log_kv(SS_LOG_INFO, SUB, SS_KV("PEER", ss_addr_fmt(&c->remote, rb), "SPI", si, "SPI_OUT", so, "OUTCOME", "secured"),
+		  "SA up %s <-> %s: ESP %s %s%s, SPIs in %s out %s", ss_addr_fmt(&c->local, lb), rb, c->suite,
+		  c->tunnel ? "tunnel" : "transport", c->rport ? " in UDP" : "", si, so);
 	dm_event(d, "sa-up", &c->local, &c->remote,
 		 json_pack("{s:s, s:s, s:s, s:s}", "spi_in", si, "spi_out", so, "suite", c->suite, "mode",
 			   c->tunnel ? "tunnel" : "transport"));
@@ -213,8 +213,8 @@ static void child_gone(ss_daemon *d, dm_child *c, const char *reason, ss_time no
 	snprintf(si, sizeof(si), "%08x", c->spi_in);
 	snprintf(so, sizeof(so), "%08x", c->spi_out);
 	char lb[SS_ADDR_STRLEN], rb[SS_ADDR_STRLEN];
-	SS_INFO(SUB, "SA down %s <-> %s: SPIs in %s out %s (%s)", ss_addr_fmt(&local, lb),
-		ss_addr_fmt(&remote, rb), si, so, reason);
+	ss_log_kv(SS_LOG_INFO, SUB, SS_KV("PEER", ss_addr_fmt(&remote, rb), "SPI", si, "SPI_OUT", so),
+		  "SA down %s <-> %s: SPIs in %s out %s (%s)", ss_addr_fmt(&local, lb), rb, si, so, reason);
 	del_sas(d, c);
 	dm_children_forget(&d->children, c);
 	dm_event(d, "sa-down", &local, &remote,

@@ -5,6 +5,7 @@
 
 #include "base/addr.h"
 #include "daemon/daemon.h"
+#include "daemon/sdnotify.h"
 
 static const char *cmd_status(void *ctx, json_t *req, json_t **result, const char **message)
 {
@@ -67,7 +68,7 @@ static const char *cmd_reload(void *ctx, json_t *req, json_t **result, const cha
 {
 	ss_daemon *d = ctx;
 	static char err[700];
-	if (!dm_reload(d, err, sizeof(err))) {
+	if (!dm_sd_reload(d, err, sizeof(err))) {
 		*message = err;
 		return "policy-invalid";
 	}

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "daemon/daemon.h"
 #include "daemon/privs.h"
+#include "daemon/sdnotify.h"
 #include "daemon/signals.h"
 #include "agent/agent.h"
 #include "dataplane/dataplane.h"
@@ -36,10 +37,15 @@ static void usage(FILE *f)
 		"  --dataplane NAME    user, kernel or auto (default auto: the first that works here)\n"
 		"  --ike-port N        IKE port (default 500)\n"
 		"  --natt-port N       NAT-T port (default 4500)\n"
-		"  -v, --verbose       debug logging\n"
+		"  --log-level LEVEL   error, warning, notice, info (default) or debug\n"
+		"  --log HOW           auto (default: the journal under systemd, else stderr),\n"
+		"                      journal, syslog or stderr (RFC 3339 timestamps)\n"
+		"  -v, --verbose       debug logging (--log-level debug)\n"
+		"  --version           the version\n"
 		"  -h, --help          this text\n"
-		"Runs in the foreground and logs to stderr.  SIGHUP reloads the policy (an invalid\n"
-		"file keeps the old one); SIGTERM removes everything softsad installed and exits.\n");
+		"Runs in the foreground.  SIGHUP reloads the policy (an invalid file keeps the old\n"
+		"one); SIGTERM removes everything softsad installed and exits.  Under systemd\n"
+		"(Type=notify) it says READY=1 once policy and datapath are up (doc/softsad.md).\n");
 }
 
 static bool parse_port(const char *s, uint16_t *out)
@@ -67,6 +73,9 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 		{ "natt-port", required_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "log", required_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
 	o->control_path = "/run/softsa/control";
@@ -93,6 +102,9 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 			break;
 		case 'v': ss_log_set_level(SS_LOG_DEBUG); break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("softsad %s\n", SOFTSA_VERSION); exit(0);
+		case 'L':
+		case 'O': if (!dm_log_opt(c == 'L', optarg)) return 1; break;
 		default: usage(stderr); return 1;
 		}
 	}
@@ -134,7 +146,7 @@ static void on_signal(ss_loop *l, int fd, uint32_t events, void *ctx)
 		} else if (sig == SIGHUP) {
 			char err[700];
 			SS_INFO(SUB, "SIGHUP: reloading the policy");
-			dm_reload(d, err, sizeof(err));
+			dm_sd_reload(d, err, sizeof(err));
 		}
 	}
 }
@@ -214,7 +226,7 @@ static bool open_dataplane(ss_daemon *d, char *err, size_t errlen)
 static int start(ss_daemon *d)
 {
 	char err[700];
-	if (!ss_privs_check(err, sizeof(err)))
+	if (!ss_privs_check(err, sizeof(err)) || !dm_policy_check(&d->o, err, sizeof(err)))
 		goto fail;
 	d->loop = ss_loop_new();
 	d->sigfd = ss_signals_open();
@@ -244,10 +256,11 @@ static int run(ss_daemon *d)
 	d->started = ss_now_ms();
 	SS_INFO(SUB, "started: policy \"%s\", IKE on UDP %u and %u, TUN %s, control on %s", dm_policy_name(d),
 		d->ike.port, d->ike.natt_port, d->o.tun_name, d->o.control_path);
+	dm_sd_ready(d);
 	while (!d->stop) {
 		/* One deadline: the earliest of the agent's, the engine's and the ESP lifetimes. */
-		ss_time deadline = ss_time_min(ss_time_min(dm_agent_deadline(d), dm_ike_deadline(d)),
-					       dm_dp_deadline(d));
+		ss_time deadline = dm_sd_watchdog_due(ss_time_min(ss_time_min(dm_agent_deadline(d), dm_ike_deadline(d)),
+								  dm_dp_deadline(d)));
 		if (ss_loop_run_once(d->loop, deadline, 1000) < 0) {
 			SS_ERR(SUB, "event loop: %s", strerror(errno));
 			return 1;
@@ -258,6 +271,7 @@ static int run(ss_daemon *d)
 		if (dm_dp_deadline(d) <= now)
 			dm_on_dp(d, -1, now);
 		dm_drain(d, now);
+		dm_sd_watchdog(now);
 	}
 	return 0;
 }
@@ -288,11 +302,13 @@ int main(int argc, char **argv)
 	d->state_due = SS_NEVER;
 	for (int i = 0; i < SS_IKESOCK_N; i++)
 		d->ike.fd[i] = -1;
+	dm_log_opt(false, "auto"); /* --log may change it */
 	int rc = parse_opts(argc, argv, &d->o);
 	if (rc == 0)
 		rc = start(d);
 	if (rc == 0)
 		rc = run(d);
+	dm_sd_stopping();
 	teardown(d);
 	if (rc == 0)
 		SS_INFO(SUB, "stopped");

@@ -307,7 +307,10 @@ static void auth_fail_reply(ss_ike_engine *e, ike_sa *sa, const char *why)
 	size_t n = sa_seal(sa, SS_IKE_AUTH, true, sa->peer_msg_id, &w, out, sizeof(out));
 	if (n)
 		sa_send_response(e, sa, out, n);
-	SS_INFO(SUB, "SA %u: IKE_AUTH refused: %s", sa->handle, why);
+	char peer[SS_ADDR_STRLEN];
+	ss_addr_fmt(&sa->remote.addr, peer);
+	ss_log_kv(SS_LOG_WARN, SUB, SS_KV("PEER", peer, "OUTCOME", "auth-failed"), "SA %u: IKE_AUTH from %s refused: %s",
+		  sa->handle, peer, why);
 	e->st.sa_failed++;
 	responder_refused(e, sa, SS_N_AUTHENTICATION_FAILED, why);
 	sa_kill(sa, why);

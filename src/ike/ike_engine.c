@@ -177,8 +177,12 @@ void act_outcome(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t n
 	a->notify = notify;
 	a->reason = reason;
 	char buf[SS_ADDR_STRLEN];
-	SS_INFO(SUB, "negotiation with %s: %s (%s)", ss_addr_fmt(&sa->remote.addr, buf),
-		ss_ike_outcome_name(o), reason);
+	/* An operator acts on a refusal (credentials, proposals: warning) and on a silent or
+	 * unreachable peer (notice); a secured one is routine. */
+	enum ss_log_level lvl = o == SS_IKE_SECURED ? SS_LOG_INFO : o == SS_IKE_PEER_REFUSED ? SS_LOG_WARN : SS_LOG_NOTICE;
+	ss_addr_fmt(&sa->remote.addr, buf);
+	ss_log_kv(lvl, SUB, SS_KV("PEER", buf, "OUTCOME", ss_ike_outcome_name(o)), "negotiation with %s: %s (%s)", buf,
+		  ss_ike_outcome_name(o), reason);
 }
 
 void act_child(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_kind k, const ss_ike_child_info *c)

@@ -50,9 +50,13 @@ const char *ss_filter_fmt(const ss_filter *f, char *buf, size_t n)
 json_t *ss_filter_json(const ss_filter *f)
 {
 	char s[SS_PREFIX_STRLEN + 8], d[SS_PREFIX_STRLEN + 8], pr[8];
-	json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:i, s:i}", "src", ss_endpoint_fmt(&f->src, s, sizeof(s)),
+	json_t *j = json_pack("{s:s, s:s, s:s, s:b}", "src", ss_endpoint_fmt(&f->src, s, sizeof(s)),
 		"dst", ss_endpoint_fmt(&f->dst, d, sizeof(d)), "proto", proto_fmt(f->proto, pr, sizeof(pr)),
-		"mirrored", f->mirrored, "line", f->loc.line, "col", f->loc.col);
+		"mirrored", f->mirrored);
+	if (f->loc.line) { /* none for a built-in policy's filters */
+		json_object_set_new(j, "line", json_integer(f->loc.line));
+		json_object_set_new(j, "col", json_integer(f->loc.col));
+	}
 	json_object_set_new(j, "src_port", json_pack("[i, i]", f->sport.lo, f->sport.hi));
 	json_object_set_new(j, "dst_port", json_pack("[i, i]", f->dport.lo, f->dport.hi));
 	if (f->description)

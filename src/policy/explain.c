@@ -47,8 +47,10 @@ bool ss_explain_packet(const char *dir, const char *src, const char *dst, const 
 	k->proto = SS_PROTO_UNSPECIFIED;
 	if (proto && !parse_proto(proto, &k->proto))
 		return *why = "unknown protocol (tcp, udp, icmp, icmpv6, sctp, any or 0-255)", false;
-	if ((sport < 0) != (dport < 0))
-		return *why = "give both ports or neither", false;
+	if (sport >= 0 && dport < 0)
+		return *why = "a source port needs a destination port", false;
+	if (sport < 0 && dport >= 0)
+		sport = SS_EXPLAIN_EPHEMERAL_PORT;
 	if (sport >= 0) {
 		if (k->proto != 6 && k->proto != 17 && k->proto != 132)
 			return *why = "ports need tcp, udp or sctp", false;
@@ -63,6 +65,7 @@ bool ss_explain_packet(const char *dir, const char *src, const char *dst, const 
 typedef struct ctx {
 	const ss_policy *p;
 	const ss_pkt_key *k;
+	ss_explain_ctx x;
 	char peer[SS_ADDR_STRLEN];
 	json_t *lines;
 } ctx;
@@ -157,6 +160,60 @@ static void say_all(ctx *e, const ss_match *m, bool matched)
 		say_negotiate(e, m->rule);
 }
 
+static bool is_ike_port(uint16_t port) { return port == 500 || port == 4500; }
+
+static bool is_loopback(const ss_addr *a)
+{
+	static const uint8_t v6_lo[16] = { [15] = 1 };
+	if (a->family == SS_AF_INET)
+		return a->a[0] == 127;
+	return memcmp(a->a, v6_lo, 16) == 0;
+}
+
+/* What the datapath decides before any filter sees the packet (doc/dataplane.md, the table
+ * `inet softsa`): NULL when the policy decides. */
+static const char *bypass(const ctx *e)
+{
+	const ss_pkt_key *k = e->k;
+	const ss_addr *peer = k->dir == SS_DIR_OUT ? &k->dst : &k->src;
+	const ss_addr *local = k->dir == SS_DIR_OUT ? &k->src : &k->dst;
+	if (e->x.peer_is_local || is_loopback(peer) || is_loopback(local))
+		return "loopback";
+	if (k->proto == 17 && (is_ike_port(k->dport) || (k->dir == SS_DIR_OUT && is_ike_port(k->sport))))
+		return "ike";
+	if (k->proto == 50 && k->dir == SS_DIR_IN)
+		return "esp";
+	return NULL;
+}
+
+/* Sentences for what bypasses the policy, and for what might (ICMPv6 discovery). */
+static void say_datapath(ctx *e, const char *by, bool matched)
+{
+	const ss_addr *peer = e->k->dir == SS_DIR_OUT ? &e->k->dst : &e->k->src;
+	if (by && strcmp(by, "loopback") == 0)
+		say(e, "%s is %s: the packet goes over loopback, which softsa never filters or secures; it "
+			"passes in the clear whatever the policy says.", e->x.peer_is_local || is_loopback(peer) ? e->peer
+			: "The local address", e->x.peer_is_local ? "this host's own address" : "a loopback address");
+	else if (by && strcmp(by, "ike") == 0)
+		say(e, "UDP port %s is IKE%s: the datapath always lets it through in the clear, before any "
+			"filter, so that negotiations can happen at all; the policy does not apply to it.",
+			is_ike_port(e->k->dport) ? (e->k->dport == 500 ? "500" : "4500")
+						 : (e->k->sport == 500 ? "500" : "4500"),
+			e->k->dport == 4500 || e->k->sport == 4500 ? " (NAT-T, and ESP in UDP)" : "");
+	else if (by)
+		say(e, "Inbound ESP is always accepted by the datapath and handed to softsad: it is decrypted "
+			"under the SA its SPI names, or dropped and counted when there is none; filters do not apply.");
+	if (by && matched)
+		say(e, "(The filter above would match it, but never sees it.)");
+	if (!by && e->k->proto == 58)
+		say(e, "If this is IPv6 neighbour or router discovery (ICMPv6 types 133-137), the datapath "
+			"lets it through in the clear whatever the policy says (without it no peer is reachable "
+			"at all); other ICMPv6 follows what comes next.");
+	if (e->x.sport_assumed && !by)
+		say(e, "No source port given: taken as %u, an ephemeral port; a filter for another source "
+			"port would need SPORT DPORT.", SS_EXPLAIN_EPHEMERAL_PORT);
+}
+
 static json_t *packet_json(const ss_pkt_key *k)
 {
 	char s[SS_ADDR_STRLEN], d[SS_ADDR_STRLEN];
@@ -175,9 +232,16 @@ static json_t *packet_json(const ss_pkt_key *k)
 
 json_t *ss_explain(const ss_policy *p, const ss_classifier *c, const ss_pkt_key *k)
 {
+	return ss_explain_ex(p, c, k, NULL);
+}
+
+json_t *ss_explain_ex(const ss_policy *p, const ss_classifier *c, const ss_pkt_key *k, const ss_explain_ctx *x)
+{
 	ss_match m;
 	bool matched = ss_classify(c, k, &m);
 	ctx e = { .p = p, .k = k, .lines = json_array() };
+	if (x)
+		e.x = *x;
 	ss_addr_fmt(k->dir == SS_DIR_OUT ? &k->dst : &k->src, e.peer);
 	json_t *j = json_pack("{s:o, s:s, s:b}", "packet", packet_json(k), "policy", p->name, "matched", matched);
 	if (!j || !e.lines) {
@@ -201,7 +265,11 @@ json_t *ss_explain(const ss_policy *p, const ss_classifier *c, const ss_pkt_key 
 		json_object_set_new(j, "default_response", json_boolean(p->default_response));
 	}
 	json_object_set_new(j, "peer", json_string(e.peer));
-	say_all(&e, &m, matched);
+	const char *by = bypass(&e);
+	json_object_set_new(j, "datapath", json_string(by ? by : "policy"));
+	say_datapath(&e, by, matched);
+	if (!by)
+		say_all(&e, &m, matched);
 	json_object_set_new(j, "explanation", e.lines);
 	return j;
 }

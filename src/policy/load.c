@@ -94,6 +94,24 @@ static const ynode *pick(const ynode *top, const ynode *base, const char *key)
 	return v ? v : yn_get(base, key);
 }
 
+/* Lines of a built-in's own text mean nothing to the administrator: what came from it has no
+ * position (0, as policy.h says), and check and explain say "built-in" instead. */
+static void forget_builtin_lines(ss_policy *p)
+{
+	for (size_t i = 0; i < p->n_lists; i++) {
+		p->lists[i].loc = (ss_srcloc){ 0, 0 };
+		for (size_t j = 0; j < p->lists[i].n_filters; j++)
+			p->lists[i].filters[j].loc = (ss_srcloc){ 0, 0 };
+	}
+	for (size_t i = 0; i < p->n_actions; i++) {
+		p->actions[i].loc = (ss_srcloc){ 0, 0 };
+		for (size_t j = 0; j < p->actions[i].n_methods; j++)
+			p->actions[i].methods[j].loc = (ss_srcloc){ 0, 0 };
+	}
+	for (size_t i = 0; i < p->n_rules; i++)
+		p->rules[i].loc = (ss_srcloc){ 0, 0 };
+}
+
 static bool ld_top(struct ld *l, const ynode *top)
 {
 	ss_policy *p = l->p;
@@ -120,6 +138,8 @@ static bool ld_top(struct ld *l, const ynode *top)
 	if (ok && (v = pick(top, base, "rules")))
 		ok = ld_rules(l, v);
 	l->file = user_file;
+	if (base)
+		forget_builtin_lines(p);
 	p->default_response = p->n_auth > 0;
 	if (ok && (v = pick(top, base, "default_response"))) {
 		ok = ld_bool(l, v, "default_response", &p->default_response);

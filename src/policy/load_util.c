@@ -151,6 +151,10 @@ bool ld_bool(struct ld *l, const ynode *n, const char *what, bool *out)
 	}
 	if (n->kind != YN_SCALAR)
 		return ld_fail(l, n, "%s must be true or false, got %s", what, yn_kind_name(n->kind));
+	/* "true" in quotes is a string in YAML: say so rather than the puzzling "got 'true'". */
+	if (!n->plain)
+		return ld_fail(l, n, "%s must be true or false without quotes (\"%s\" in quotes is a string)",
+			what, n->str);
 	return ld_fail(l, n, "%s must be true or false, got '%s'", what, n->str);
 }
 

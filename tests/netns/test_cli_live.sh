@@ -99,6 +99,10 @@ json "j['association'] == 'secured' and j['rule'] == 'all-ip'"
 run 0 explain --live --json 10.89.0.1 10.89.0.9 icmp
 json "j['rule'] == 'all-icmp' and j['action']['action'] == 'permit' and 'association' not in j"
 run 2 explain --live 10.89.0.1 10.89.0.2 tcp 1 70000
+run 0 explain --live --json 10.89.0.1 10.89.0.3 tcp 22
+json "j['packet']['sport'] == 49152 and j['packet']['dport'] == 22 and j['datapath'] == 'policy'"
+run 0 explain --live --json 10.89.0.1 10.89.0.3 udp 500
+json "j['datapath'] == 'ike' and not any('negotiates' in s for s in j['explanation'])"
 ok "explain --live"
 
 run 0 monitor --count 2 --interval 0.2

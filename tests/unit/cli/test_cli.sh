@@ -128,5 +128,46 @@ has out "match: none"
 CMD="explain bad policy"; expect 1 "$SOFTSA" explain "$TMP/bad.yaml" 10.0.0.1 192.0.2.7
 has err "$TMP/bad.yaml:3:7:"
 
+# Options anywhere: --in after FILE and the addresses; a destination port alone.
+CMD="explain --in after FILE"; expect 0 "$SOFTSA" explain "$EX/demo.yaml" 192.0.2.7 10.0.0.1 --in tcp 80 40000
+has out "packet: inbound 192.0.2.7 -> 10.0.0.1 tcp port 80 -> 40000"
+CMD="explain dport only"; expect 0 "$SOFTSA" explain "$EX/demo.yaml" 10.0.0.1 192.0.2.7 tcp 443
+has out "tcp port 49152 -> 443"; has out "taken as 49152"
+CMD="explain one operand"; expect 2 "$SOFTSA" explain "$EX/demo.yaml" 10.0.0.1
+has err "expected SRC DST after the policy"
+# What the datapath lets by is said as such, never "negotiate".
+CMD="explain IKE"; expect 0 "$SOFTSA" explain "$EX/demo.yaml" 10.0.0.1 192.0.2.7 udp 500
+has out "UDP port 500 is IKE"; grep -q "negotiates" "$TMP/out" && fail "explain IKE says negotiate"
+CMD="explain own address"; expect 0 "$SOFTSA" explain "$EX/demo.yaml" 10.0.0.1 127.0.0.1
+has out "over loopback"
+CMD="explain --json ESP"; expect 0 "$SOFTSA" --json explain --in "$EX/demo.yaml" 192.0.2.7 10.0.0.1 50
+json 'j["datapath"] == "esp"'
+
+# Global options before the command.
+CMD="--json check"; expect 0 "$SOFTSA" --json check "$EX/ordering.yaml"
+json 'j["valid"]'
+CMD="--bogus check"; expect 2 "$SOFTSA" --bogus check "$EX/ordering.yaml"
+
+# Built-in policies: no line numbers of the built-in's own text.
+CMD="check builtin"; expect 0 "$SOFTSA" check --builtin server --psk-file "$EX/example.psk"
+has out "(list 'all-ip' #1, built-in)"; grep -q "line [0-9]" "$TMP/out" && fail "check builtin shows line numbers"
+
+# Override warnings (the office): exit 0, --strict 1, in text and JSON.
+printf 'auth: [{psk: 0123456789abcdef}]\nfilter_lists:\n  corp: [{dst: 10.1.0.0/16}]\n  dns: [{dst: any, proto: udp, dst_port: 53}]\nfilter_actions:\n  n: {action: negotiate}\n  p: {action: permit}\nrules:\n  - {name: corp, filter_list: corp, filter_action: n}\n  - {name: dns, filter_list: dns, filter_action: p}\n' >"$TMP/office.yaml"
+CMD="check office"; expect 0 "$SOFTSA" check "$TMP/office.yaml"
+has out "warning: filter 2 'me <-> any udp dport 53' (rule 'dns', line 4) -> permit loses me <-> 10.1.0.0/16 udp dport 53 to the more specific filter 1 'me <-> 10.1.0.0/16 any' (rule 'corp', line 3) -> negotiate 'n'"
+has out "add the filter 'me <-> 10.1.0.0/16 udp dport 53' to list 'dns'"
+CMD="check office --strict"; expect 1 "$SOFTSA" check --strict "$TMP/office.yaml"
+has err "1 warning (--strict makes them errors)"
+CMD="check office --json"; expect 0 "$SOFTSA" check "$TMP/office.yaml" --json
+json 'j["warnings"][0]["kind"] == "partial" and j["warnings"][0]["winner_rule"] == "corp" and j["warnings"][0]["add"]["filter"] == "me <-> 10.1.0.0/16 udp dport 53"'
+# The suggested filter does what it says: added, the warning goes and DNS is permitted there.
+sed 's|  dns: \[{dst: any, proto: udp, dst_port: 53}\]|  dns: [{dst: any, proto: udp, dst_port: 53}, {dst: 10.1.0.0/16, proto: udp, dst_port: 53}]|' "$TMP/office.yaml" >"$TMP/office2.yaml"
+CMD="check office fixed"; expect 0 "$SOFTSA" check --strict "$TMP/office2.yaml"
+CMD="explain office fixed"; expect 0 "$SOFTSA" explain "$TMP/office2.yaml" 10.0.0.1 10.1.0.53 udp 53
+has out "Action permit"
+CMD="check quoted bool"; printf 'filter_lists:\n  a: [{dst: any, mirrored: "true"}]\n' >"$TMP/q.yaml"; expect 1 "$SOFTSA" check "$TMP/q.yaml"
+has err "without quotes"
+
 [ "$fails" -eq 0 ] && echo "all CLI checks passed"
 exit $((fails > 0))

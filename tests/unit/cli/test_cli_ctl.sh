@@ -104,6 +104,15 @@ expect 0 status --json
 json 'j["pid"] == 4242 and j["ike_ports"]["natt"] == 4500'
 expect 0 status --control "$T/ctl" --json
 json 'j["version"] == "0.1.0"'
+# Global options before the command.
+expect 0 --json status
+json 'j["pid"] == 4242'
+expect 0 --control "$T/ctl" --json status
+json 'j["version"] == "0.1.0"'
+expect 0 --control="$T/ctl" status
+has out "softsad 0.1.0, pid 4242"
+expect 2 --json
+has err "needs a command after it"
 
 expect 0 sas
 has out "IKE SA 3: 10.89.0.1 <-> 10.89.0.2, established, initiator"
@@ -144,6 +153,10 @@ expect 0 explain --live --in --json 10.89.0.3 10.89.0.1
 json 'j["matched"] is True and j["association"] == "soft" and j["action"]["fallback_to_clear"] is True'
 last_request 'r["dir"] == "in" and "proto" not in r and "sport" not in r'
 expect 2 explain --live 10.89.0.1 fd89::3
+# A destination port alone goes as dport only (softsad takes an ephemeral source port).
+expect 0 explain --live 10.89.0.1 10.89.0.3 tcp 22
+has out "packet: outbound 10.89.0.1 -> 10.89.0.3 tcp port 22"
+last_request 'r["dport"] == 22 and "sport" not in r'
 
 expect 0 reload
 has out "policy reloaded: corp (3 rules)"
@@ -194,6 +207,26 @@ assert b.startswith(b"\033[?1049h"), b[:40]
 assert b.count(b"\033[H\033[2J") == 2, b.count(b"\033[H\033[2J")
 assert b.rstrip().endswith(b"\033[?1049l"), b[-40:]' "$T/out" || fail "monitor's screen handling on a terminal"
 fi
+# 80x24: no line wraps, the header stays on top and the counters at the bottom.
+CMD="monitor 80x24"
+COLUMNS=80 LINES=24 "$SOFTSA" --control "$T/ctl" monitor --count 1 >"$T/out" 2>"$T/err" || fail "monitor 80x24: $(cat "$T/err")"
+awk 'length($0) > 79 { bad = 1 } END { exit bad }' "$T/out" || fail "monitor 80x24: a line wider than 79 columns"
+[ "$(wc -l < "$T/out")" -le 23 ] || fail "monitor 80x24: $(wc -l < "$T/out") lines"
+head -1 "$T/out" | grep -q "^softsa monitor " || fail "monitor 80x24: header not first"
+has out "ESP: 12 packets out, 10 in, 0 errors"; has out "REMOTE     STATE"
+COLUMNS=80 LINES=14 "$SOFTSA" --control "$T/ctl" monitor --count 1 >"$T/out" 2>"$T/err"
+[ "$(wc -l < "$T/out")" -le 13 ] || fail "monitor 80x14: $(wc -l < "$T/out") lines"
+has out "more lines: softsa sas lists them all"; has out "ESP: 12 packets out"
+if command -v script >/dev/null; then
+	script -qec "stty cols 80 rows 24; '$SOFTSA' --control '$T/ctl' monitor --count 1" /dev/null > "$T/out" 2>&1
+	python3 -c 'import re, sys
+t = open(sys.argv[1], "rb").read().decode()
+t = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", t).replace("\r", "")
+lines = [l for l in t.split("\n") if l]
+assert lines and lines[0].startswith("softsa monitor "), lines[:1]
+assert len(lines) <= 23 and max(map(len, lines)) <= 79, (len(lines), max(map(len, lines)))' "$T/out" \
+		|| fail "monitor on an 80x24 terminal"
+fi
 expect 0 monitor --count 2 --interval 0.1 --json
 [ "$(wc -l < "$T/out")" = 2 ] || fail "monitor --json: one line per refresh"
 python3 -c 'import json,sys
@@ -203,6 +236,8 @@ for l in open(sys.argv[1]):
 expect 0 monitor --events --count 3
 has out "subscribed to $T/ctl"
 has out "soft-created        10.89.0.1 <-> 10.89.0.3 rule=all-ip expires_in=300"
+# Each event with its time of day.
+grep -Eq '^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{3} soft-created ' "$T/out" || fail "monitor --events: no time of day: $(head -3 "$T/out")"
 has out "negotiation-ended   10.89.0.1 <-> 10.89.0.4 outcome=peer-silent reason=no answer to any attempt"
 has out "policy-reloaded     policy=corp rules=3"
 expect 0 monitor --events --json --count 2

@@ -70,7 +70,7 @@ static void packet_arguments(void **state)
 		{ NULL, "10.0.0.1", "2001:db8::1", NULL, -1, -1, "source and destination must be of the same address family" },
 		{ NULL, "10.0.0.1", "10.0.0.2", "tpc", -1, -1, "unknown protocol (tcp, udp, icmp, icmpv6, sctp, any or 0-255)" },
 		{ NULL, "10.0.0.1", "10.0.0.2", "256", -1, -1, "unknown protocol (tcp, udp, icmp, icmpv6, sctp, any or 0-255)" },
-		{ NULL, "10.0.0.1", "10.0.0.2", "tcp", 80, -1, "give both ports or neither" },
+		{ NULL, "10.0.0.1", "10.0.0.2", "tcp", 80, -1, "a source port needs a destination port" },
 		{ NULL, "10.0.0.1", "10.0.0.2", "icmp", 1, 2, "ports need tcp, udp or sctp" },
 		{ NULL, "10.0.0.1", "10.0.0.2", NULL, 1, 2, "ports need tcp, udp or sctp" },
 		{ NULL, "10.0.0.1", "10.0.0.2", "udp", 1, 65536, "ports must be 0-65535" },
@@ -89,6 +89,67 @@ static void packet_arguments(void **state)
 	assert_true(ss_explain_packet(NULL, "10.0.0.1", "10.0.0.2", NULL, -1, -1, &k, &why));
 	assert_int_equal(k.dir, SS_DIR_OUT);
 	assert_int_equal(k.proto, SS_PROTO_UNSPECIFIED);
+	/* A destination port alone: the source port is an ephemeral one. */
+	assert_true(ss_explain_packet(NULL, "10.0.0.1", "10.0.0.2", "tcp", -1, 443, &k, &why));
+	assert_int_equal(k.sport, SS_EXPLAIN_EPHEMERAL_PORT);
+	assert_int_equal(k.dport, 443);
+}
+
+static json_t *explain_ctx(const char *dir, const char *src, const char *dst, const char *proto, long sp, long dp,
+			   const ss_explain_ctx *x)
+{
+	ss_policy *p = tl_load(policy, NULL);
+	ss_classifier *c = ss_classifier_build(p);
+	ss_pkt_key k;
+	const char *why = NULL;
+	assert_true(ss_explain_packet(dir, src, dst, proto, sp, dp, &k, &why));
+	json_t *j = ss_explain_ex(p, c, &k, x);
+	assert_non_null(j);
+	ss_classifier_free(c);
+	ss_policy_free(p);
+	return j;
+}
+
+/* What the datapath lets by before any filter is said as such, not as "negotiate". */
+static void datapath_bypasses(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *dir, *src, *dst, *proto;
+		long sp, dp;
+		bool local;
+		const char *datapath, *says;
+	} rows[] = {
+		/* 1: IKE to a peer in a negotiate rule's /24 */
+		{ "out", "10.0.0.1", "192.0.2.7", "udp", 500, 500, false, "ike", "UDP port 500 is IKE" },
+		/* 2: NAT-T, a destination port alone */
+		{ "out", "10.0.0.1", "192.0.2.7", "udp", -1, 4500, false, "ike", "UDP port 4500 is IKE (NAT-T" },
+		/* 3: inbound IKE */
+		{ "in", "192.0.2.7", "10.0.0.1", "udp", 500, 500, false, "ike", "before any filter" },
+		/* 4: inbound UDP from port 500 to another port is not IKE to us: the policy decides */
+		{ "in", "192.0.2.7", "10.0.0.1", "udp", 500, 53, false, "policy", "Action negotiate" },
+		/* 5: inbound ESP */
+		{ "in", "192.0.2.7", "10.0.0.1", "50", -1, -1, false, "esp", "Inbound ESP is always accepted" },
+		/* 6: the host's own address, as the caller knows it */
+		{ "out", "10.0.0.1", "192.0.2.7", NULL, -1, -1, true, "loopback", "192.0.2.7 is this host's own address" },
+		/* 7: loopback */
+		{ "out", "127.0.0.1", "127.0.0.1", "tcp", 1000, 80, false, "loopback", "over loopback" },
+		/* 8: ICMPv6: neighbour discovery passes, the rest follows the policy */
+		{ "out", "2001:db8::1", "2001:db8::53", "icmpv6", -1, -1, false, "policy", "neighbour or router discovery" },
+		/* 9: ordinary traffic into the /24: negotiated, and the assumed source port said */
+		{ "out", "10.0.0.1", "192.0.2.7", "tcp", -1, 80, false, "policy", "taken as 49152" },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		ss_explain_ctx x = { .sport_assumed = rows[i].sp < 0 && rows[i].dp >= 0, .peer_is_local = rows[i].local };
+		json_t *j = explain_ctx(rows[i].dir, rows[i].src, rows[i].dst, rows[i].proto, rows[i].sp, rows[i].dp, &x);
+		if (strcmp(str(j, "datapath"), rows[i].datapath) != 0 || !says(j, rows[i].says))
+			fail_msg("row %zu: datapath %s, expected %s saying '%s'", i + 1, str(j, "datapath"),
+				 rows[i].datapath, rows[i].says);
+		/* A bypassed packet is never said to be negotiated. */
+		if (strcmp(rows[i].datapath, "policy") != 0 && says(j, "negotiates"))
+			fail_msg("row %zu: says negotiate for a packet the datapath lets by", i + 1);
+		json_decref(j);
+	}
 }
 
 /* Row 1: A sends to C, which never answers IKE; soft association if allowed. */
@@ -184,6 +245,7 @@ int main(void)
 		cmocka_unit_test(row5_failure_is_not_silence),
 		cmocka_unit_test(row8_and_discovery),
 		cmocka_unit_test(permit_and_no_match),
+		cmocka_unit_test(datapath_bypasses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,7 +50,7 @@ static const struct row {
 	{ "filter_lists: [a]\n", "t.yaml:1:15: filter_lists must be a mapping of names to filter sequences, got a sequence" },
 	{ "filter_lists:\n  a: {dst: any}\n", "t.yaml:2:6: a filter list must be a sequence, got a mapping" },
 	{ "filter_lists:\n  a:\n    - mirrored: maybe\n", "t.yaml:3:17: mirrored must be true or false, got 'maybe'" },
-	{ "filter_lists:\n  a:\n    - mirrored: \"true\"\n", "t.yaml:3:17: mirrored must be true or false, got 'true'" },
+	{ "filter_lists:\n  a:\n    - mirrored: \"true\"\n", "t.yaml:3:17: mirrored must be true or false without quotes (\"true\" in quotes is a string)" },
 	{ "downgrade_protection: 3w\n", "t.yaml:1:23: downgrade_protection must be a number with an optional unit (s, m, h, d), got '3w'" },
 	{ "downgrade_protection: 400d\n", "t.yaml:1:23: downgrade_protection must be between 0 and 31536000 seconds, got '400d'" },
 	{ "ike:\n  lifetime: -5\n", "t.yaml:2:13: lifetime must be a number with an optional unit (s, m, h, d), got '-5'" },
