@@ -41,7 +41,8 @@ static bool add_anchor(ss_ike_cred *c, X509 *x)
 	return ok;
 }
 
-static bool load_anchor_file(ss_ike_cred *c, const char *path, char *err, size_t errlen)
+static bool load_anchor_file(ss_ike_cred *c, const char *path, bool in_dir, char *err,
+			     size_t errlen)
 {
 	BIO *b = BIO_new_file(path, "r");
 	if (!b)
@@ -58,9 +59,10 @@ static bool load_anchor_file(ss_ike_cred *c, const char *path, char *err, size_t
 		n++;
 	}
 	BIO_free(b);
-	if (!n)
-		return fail(err, errlen, "CA file '%s' holds no PEM certificate", path);
 	ERR_clear_error();  /* the end of the file is reported as a PEM error */
+	/* In a directory, a file without certificates (a CRL, a README.pem) is no anchor. */
+	if (!n && !in_dir)
+		return fail(err, errlen, "CA file '%s' holds no PEM certificate", path);
 	return true;
 }
 
@@ -75,7 +77,7 @@ static bool load_anchors(ss_ike_cred *c, const char *path, char *err, size_t err
 {
 	DIR *d = opendir(path);
 	if (!d)
-		return load_anchor_file(c, path, err, errlen);
+		return load_anchor_file(c, path, false, err, errlen);
 	size_t n = 0;
 	bool ok = true;
 	struct dirent *de;
@@ -86,12 +88,13 @@ static bool load_anchors(ss_ike_cred *c, const char *path, char *err, size_t err
 		int w = snprintf(full, sizeof(full), "%s/%s", path, de->d_name);
 		if (w < 0 || (size_t)w >= sizeof(full))
 			continue;
-		ok = load_anchor_file(c, full, err, errlen);
+		ok = load_anchor_file(c, full, true, err, errlen);
 		n++;
 	}
 	closedir(d);
-	if (ok && !n)
-		return fail(err, errlen, "CA directory '%s' holds no *.pem, *.crt or *.cer file", path);
+	if (ok && !c->n_ca)
+		return fail(err, errlen, "CA directory '%s' holds no certificate in a *.pem, *.crt or "
+			    "*.cer file", path);
 	return ok;
 }
 

@@ -237,8 +237,15 @@ static const char *pss_params(const X509_ALGOR *alg, verify_how *v, unsigned *ha
 		return "malformed RSA-PSS parameters";
 	const char *err = NULL;
 	unsigned mh = 0;
+	/* MGF1's own parameter is the AlgorithmIdentifier of its hash. */
+	X509_ALGOR *mgf_hash = NULL;
+	if (pss->maskGenAlgorithm && pss->maskGenAlgorithm->parameter &&
+	    pss->maskGenAlgorithm->parameter->type == V_ASN1_SEQUENCE)
+		mgf_hash = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(X509_ALGOR),
+						     pss->maskGenAlgorithm->parameter);
 	v->md = md_of_algor(pss->hashAlgorithm, hash);
-	v->mgf1 = md_of_algor(pss->maskHash, &mh);
+	v->mgf1 = md_of_algor(mgf_hash, &mh);
+	X509_ALGOR_free(mgf_hash);
 	long salt = pss->saltLength ? ASN1_INTEGER_get(pss->saltLength) : 20;
 	long trailer = pss->trailerField ? ASN1_INTEGER_get(pss->trailerField) : 1;
 	if (pss->maskGenAlgorithm && OBJ_obj2nid(pss->maskGenAlgorithm->algorithm) != NID_mgf1)

@@ -193,8 +193,9 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	}
 	const char *why = auth_verify(e, sa, m, &m->idr);
 	if (why) {
-		SS_INFO(SUB, "SA %u: responder refused: %s", sa->handle, why);
-		sa_fail(e, sa, SS_IKE_PEER_REFUSED, SS_N_AUTHENTICATION_FAILED, why);
+		/* The responder considers the IKE SA up: tell it we delete it (§2.21.2). */
+		SS_INFO(SUB, "SA %u: responder's authentication refused: %s", sa->handle, why);
+		delete_and_die(e, sa, SS_N_AUTHENTICATION_FAILED, why);
 		return;
 	}
 	if (err) {

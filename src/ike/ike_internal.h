@@ -6,7 +6,7 @@
 
 #define SUB "ike"
 #define SS_IKE_NONCE_LEN 32
-#define SS_IKE_BUF 4096
+#define SS_IKE_BUF 8192    /* room for CERT payloads: a certificate and its chain */
 #define SS_IKE_MAX_CHILD 4
 #define SS_IKE_MAX_INIT_MSG 2048
 /* A rekeyed IKE SA waits this long for the peer's DELETE (its retransmissions take ~31 s),
