@@ -25,6 +25,19 @@ static void print_child(json_t *c, FILE *out)
 	print_ts(c, out);
 }
 
+/* How the peer authenticated, and with which certificate. */
+static void print_peer(json_t *p, FILE *out)
+{
+	if (!p)
+		return;
+	fprintf(out, "  peer %s, authenticated by %s (we by %s)\n", cli_str(p, "id", "?"),
+		cli_str(p, "auth", "?"), cli_str(p, "local_auth", "?"));
+	json_t *c = json_object_get(p, "certificate");
+	if (c)
+		fprintf(out, "    certificate %s, issued by %s, valid until %s\n", cli_str(c, "subject", "?"),
+			cli_str(c, "issuer", "?"), cli_str(c, "not_after", "?"));
+}
+
 void cli_print_sas(json_t *r, FILE *out)
 {
 	json_t *arr = json_object_get(r, "ike_sas"), *s;
@@ -46,6 +59,7 @@ void cli_print_sas(json_t *r, FILE *out)
 		if (json_object_get(s, "rule"))
 			fprintf(out, ", rule %s", cli_str(s, "rule", "?"));
 		fprintf(out, "\n");
+		print_peer(json_object_get(s, "peer"), out);
 		json_t *ch = json_object_get(s, "children"), *c;
 		size_t k;
 		json_array_foreach(ch, k, c) print_child(c, out);
