@@ -210,11 +210,13 @@ static bool cert_path(struct ld *l, const ynode *map, const char *key, bool requ
 /* Which line a credential's load error is about. */
 static const ynode *blame(const ynode *map, const char *err)
 {
+	/* The messages of ss_ike_cred_load() start with what they are about. */
 	static const struct { const char *word, *key; } w[] = {
-		{ "key", "key" }, { "CRL", "crl" }, { "CA", "ca" }, { "peer_id", "peer_id" },
+		{ "CA ", "ca" }, { "CRL ", "crl" }, { "peer_id", "peer_id" }, { "certificate file", "cert" },
+		{ "the private key", "key" }, { "the key file", "key" }, { "no private key", "key" },
 	};
 	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
-		if (strstr(err, w[i].word) && yn_get(map, w[i].key))
+		if (strncmp(err, w[i].word, strlen(w[i].word)) == 0 && yn_get(map, w[i].key))
 			return yn_get(map, w[i].key);
 	return yn_get(map, "cert") ? yn_get(map, "cert") : map;
 }
