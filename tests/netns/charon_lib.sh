@@ -22,7 +22,7 @@ charon_start() {
 	mkdir -p "$dir/run"
 	cat > "$dir/strongswan.conf" <<CONF
 charon {
-    load = random nonce openssl pem pkcs1 x509 pubkey constraints curve25519 kdf hmac gcm aes sha2 kernel-libipsec kernel-netlink socket-default vici
+    load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints revocation curve25519 kdf hmac gcm aes sha2 kernel-libipsec kernel-netlink socket-default vici
     install_routes = yes
     retransmit_tries = 2
     plugins {
