@@ -248,11 +248,22 @@ int cmd_check(const cli_cmd *cmd, int argc, char **argv)
 		ss_policy_free(p);
 		return CLI_FAIL;
 	}
-	json_t *notes = notes_of(p, r, n);
-	if (src.json)
-		cli_print_json(to_json(p, r, n, notes));
-	else
+	json_t *notes = notes_of(p, r, n), *certs = NULL;
+	if (!cli_check_certs(p, src.json, &certs)) {
+		json_decref(notes);
+		free(r);
+		ss_policy_free(p);
+		return CLI_FAIL;
+	}
+	if (src.json) {
+		json_t *j = to_json(p, r, n, notes);
+		json_object_set(j, "certificates", certs);
+		cli_print_json(j);
+	} else {
 		print_text(p, r, n, notes);
+		cli_print_certs(certs);
+	}
+	json_decref(certs);
 	json_decref(notes);
 	free(r);
 	ss_policy_free(p);
