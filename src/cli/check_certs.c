@@ -15,6 +15,18 @@ typedef struct cert_use {
 	const ss_auth_method *m;
 } cert_use;
 
+/* Copies share the place they were written (and, loaded, the credential). */
+static size_t add(cert_use *out, size_t n, size_t max, const char *rule, const ss_auth_method *m)
+{
+	if (m->kind != SS_AUTH_CERT || n >= max)
+		return n;
+	for (size_t k = 0; k < n; k++)
+		if (out[k].m->loc.line == m->loc.line && out[k].m->loc.col == m->loc.col)
+			return n;
+	out[n] = (cert_use){ rule, m };
+	return n + 1;
+}
+
 static size_t collect(const ss_policy *p, cert_use *out, size_t max)
 {
 	size_t n = 0;
@@ -23,18 +35,11 @@ static size_t collect(const ss_policy *p, cert_use *out, size_t max)
 		{ "default-response", p->default_response_auth, p->n_default_response_auth },
 	};
 	for (size_t l = 0; l < 2; l++)
-		for (size_t i = 0; i < lists[l].n && n < max; i++)
-			if (lists[l].a[i].kind == SS_AUTH_CERT)
-				out[n++] = (cert_use){ lists[l].name, &lists[l].a[i] };
+		for (size_t i = 0; i < lists[l].n; i++)
+			n = add(out, n, max, lists[l].name, &lists[l].a[i]);
 	for (size_t r = 0; r < p->n_rules; r++)
-		for (size_t i = 0; i < p->rules[r].n_auth && n < max; i++) {
-			const ss_auth_method *m = &p->rules[r].auth[i];
-			bool seen = false;
-			for (size_t k = 0; k < n && !seen; k++)
-				seen = out[k].m->cert.cred == m->cert.cred && out[k].m->loc.line == m->loc.line;
-			if (m->kind == SS_AUTH_CERT && !seen)
-				out[n++] = (cert_use){ p->rules[r].name, m };
-		}
+		for (size_t i = 0; i < p->rules[r].n_auth; i++)
+			n = add(out, n, max, p->rules[r].name, &p->rules[r].auth[i]);
 	return n;
 }
 

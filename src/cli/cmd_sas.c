@@ -30,12 +30,15 @@ static void print_peer(json_t *p, FILE *out)
 {
 	if (!p)
 		return;
-	fprintf(out, "  peer %s, authenticated by %s (we by %s)\n", cli_str(p, "id", "?"),
-		cli_str(p, "auth", "?"), cli_str(p, "local_auth", "?"));
+	static const char *const how[] = { [1] = "RSA", [2] = "pre-shared key", [9] = "ECDSA P-256",
+					   [10] = "ECDSA P-384", [11] = "ECDSA P-521", [14] = "RFC 7427 signature" };
+	long long m = cli_int(p, "auth_method"), lm = cli_int(p, "local_auth_method");
+	const char *pm = m > 0 && m < 15 && how[m] ? how[m] : "?", *lmn = lm > 0 && lm < 15 && how[lm] ? how[lm] : "?";
 	json_t *c = json_object_get(p, "certificate");
+	fprintf(out, "  peer %s, by %s%s (we by %s)\n", cli_str(p, "id", "?"), c ? "certificate, " : "", pm, lmn);
 	if (c)
-		fprintf(out, "    certificate %s, issued by %s, valid until %s\n", cli_str(c, "subject", "?"),
-			cli_str(c, "issuer", "?"), cli_str(c, "not_after", "?"));
+		fprintf(out, "  peer certificate issued by %s, valid until %s\n", cli_str(c, "issuer", "?"),
+			cli_str(c, "not_after", "?"));
 }
 
 void cli_print_sas(json_t *r, FILE *out)

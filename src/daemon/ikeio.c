@@ -577,9 +577,8 @@ static const char *auth_name(uint8_t method)
 {
 	switch (method) {
 	case SS_AUTH_PSK: return "psk";
-	case SS_AUTH_RSA_SIG: return "rsa";
-	case SS_AUTH_ECDSA_256: case SS_AUTH_ECDSA_384: case SS_AUTH_ECDSA_521: return "ecdsa";
-	case SS_AUTH_DIGITAL_SIG: return "signature";
+	case SS_AUTH_RSA_SIG: case SS_AUTH_ECDSA_256: case SS_AUTH_ECDSA_384: case SS_AUTH_ECDSA_521:
+	case SS_AUTH_DIGITAL_SIG: return "certificate";
 	default: return "none";
 	}
 }
@@ -596,8 +595,9 @@ static void utc_text(int64_t t, char out[32])
  * validity when it used one. */
 static json_t *peer_auth_json(const ss_ike_peer_auth *p)
 {
-	json_t *j = json_pack("{s:s, s:s, s:s}", "auth", auth_name(p->method), "local_auth",
-			      auth_name(p->local_method), "id", p->id);
+	json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:s}", "auth", auth_name(p->method), "auth_method",
+			      p->method, "local_auth", auth_name(p->local_method), "local_auth_method",
+			      p->local_method, "id", p->id);
 	if (p->cert.subject[0]) {
 		char nb[32], na[32];
 		utc_text(p->cert.not_before, nb);

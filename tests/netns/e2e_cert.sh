@@ -54,7 +54,7 @@ tcp_transfer a b 1000000
 ok "1 MB A -> B over TCP arrived intact"
 ra=$(ctl a sas)
 peer=$(jget "$ra" '[s["peer"] for s in r["result"]["ike_sas"] if s["remote"] == "10.89.0.2"][0]')
-[ "$(jget "$peer" 'r["auth"]')" = signature ] || fail "A's view of B's AUTH: $peer"
+[ "$(jget "$peer" 'r["auth"] + " " + str(r["auth_method"])')" = "certificate 14" ] || fail "A's view of B's AUTH: $peer"
 [ "$(jget "$peer" 'r["id"]')" = "CN=b,O=softsa test" ] || fail "B's identity on A: $peer"
 [ "$(jget "$peer" 'r["certificate"]["issuer"]')" = "CN=softsa test CA,O=softsa test" ] || fail "issuer: $peer"
 case "$(jget "$peer" 'r["certificate"]["not_after"]')" in 20[0-9][0-9]-*Z) ;; *) fail "expiry: $peer" ;; esac

@@ -88,7 +88,7 @@ check_sas() {
 	local peer
 	peer=$(jget "$(ctl a sas)" 'r["result"]["ike_sas"][0]["peer"]')
 	[ "$(jget "$peer" 'r["id"] + " " + r["auth"] + " " + r["certificate"]["issuer"]')" = \
-		"CN=e-$k,O=softsa test signature CN=softsa test CA,O=softsa test" ] || fail "$k: softsad's view of charon: $peer"
+		"CN=e-$k,O=softsa test certificate CN=softsa test CA,O=softsa test" ] || fail "$k: softsad's view of charon: $peer"
 	grep -q "authentication of 'O=softsa test, CN=a-$k' with $3 successful" "$SWD/charon.log" ||
 		swan_fail "$k: charon did not verify softsad's $3 signature"
 }
