@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/secure.h"
 #include "cli/cli.h"
 
 static const cli_cmd commands[] = {
@@ -141,6 +142,8 @@ static void main_help(FILE *out)
 
 int main(int argc, char **argv)
 {
+	/* softsa check loads private keys: OpenSSL must wipe what it frees (base/secure.h). */
+	ss_openssl_wipe_on_free(NULL);
 	if (argc < 2) {
 		main_help(stderr);
 		return CLI_USAGE;

@@ -340,7 +340,8 @@ bool ld_auth_copy(struct ld *l, const ynode *at, const ss_auth_method *src, size
 		d->remote_id.type = src[i].remote_id.type;
 		if (!(d->secret = malloc(src[i].secret_len ? src[i].secret_len : 1)))
 			return ld_fail(l, at, "out of memory");
-		memcpy(d->secret, src[i].secret, src[i].secret_len);
+		if (src[i].secret_len) /* a certificate method has no secret */
+			memcpy(d->secret, src[i].secret, src[i].secret_len);
 		d->secret_len = src[i].secret_len;
 		if (src[i].local_id.value && !(d->local_id.value = ld_strdup(l, at, src[i].local_id.value)))
 			return false;
