@@ -1,4 +1,4 @@
-/* IKE_AUTH (§1.2, §2.15): identities, pre-shared-key AUTH both ways, and the first CHILD SA
+/* IKE_AUTH (§1.2, §2.15): identities, AUTH both ways (ike_cert.c), and the first CHILD SA
  * (§1.3.1 proposals without DH, §2.9 traffic selectors, §1.3.1 USE_TRANSPORT_MODE). */
 #include <stdlib.h>
 #include <string.h>
@@ -6,15 +6,6 @@
 #include "base/log.h"
 #include "base/secure.h"
 #include "ike/ike_internal.h"
-
-static ss_ike_id id_from(const ss_ike_id_pl *pl)
-{
-	ss_ike_id id = { 0 };
-	id.type = pl->type;
-	id.len = (uint8_t)(pl->data.len > 255 ? 255 : pl->data.len);
-	memcpy(id.data, pl->data.p, id.len);
-	return id;
-}
 
 void child_info(ike_sa *sa, const ss_child_keys *ck, bool exch_initiator, uint32_t spi_in,
 		uint32_t spi_out, const ss_ike_ts_pl *tsl, const ss_ike_ts_pl *tsr, ss_ike_child_info *ci)
@@ -332,7 +323,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		auth_fail_reply(e, sa, "expected IDi and AUTH");
 		return;
 	}
-	ss_ike_id idi = id_from(&m->idi);
+	ss_ike_id idi = id_of_payload(&m->idi);
 	const ss_ike_config *cfg = e->p.lookup ?
 		e->p.lookup(e->p.lookup_ctx, &sa->local, &sa->remote, &idi) : NULL;
 	if (!cfg) {

@@ -212,19 +212,10 @@ static void id_text(const ss_ike_id *id, char *out, size_t cap)
 	out[o < cap ? o : cap - 1] = 0;
 }
 
-static ss_ike_id id_of(const ss_ike_id_pl *pl)
-{
-	ss_ike_id id = { 0 };
-	id.type = pl->type;
-	id.len = (uint8_t)(pl->data.len > 255 ? 255 : pl->data.len);
-	memcpy(id.data, pl->data.p, id.len);
-	return id;
-}
-
 static const char *verify_psk(ike_sa *sa, const ss_ike_msg *m, const ss_ike_id_pl *idpl)
 {
 	const ss_ike_config *c = sa->cfg;
-	ss_ike_id id = id_of(idpl);
+	ss_ike_id id = id_of_payload(idpl);
 	if (!cfg_allows(c, SS_IKE_AUTH_PSK) || !c->psk_len)
 		return "peer authenticated with a pre-shared key, which this rule does not accept";
 	if (c->remote_id.type && !ss_ike_id_eq(&id, &c->remote_id))

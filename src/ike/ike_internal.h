@@ -240,6 +240,9 @@ void init_version_reply(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endp
 void init_response_in(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const uint8_t *p,
 		      size_t len, ss_time now);
 
+/* ike_id.c: an ID payload as an identity (data beyond 255 bytes cut). */
+ss_ike_id id_of_payload(const ss_ike_id_pl *pl);
+
 /* ike_cert.c: the authentication methods (PSK, certificates) on the engine's side */
 bool cfg_allows(const ss_ike_config *c, uint8_t kind);
 /* Owned copy of a configuration (references its credential); NULL when out of memory. */

@@ -308,6 +308,26 @@ static void peer_id_patterns(void **state)
 	}
 }
 
+/* A rekeyed IKE SA keeps the peer's authenticated identity (it is not authenticated again)
+ * and its reference to the credential. */
+static void rekey_keeps_identity(void **state)
+{
+	host a = { .crl_revoke = -1 }, b = { .key_type = "RSA", .crl_revoke = -1 };
+	start(&a, &b, "c", "c");
+	uint32_t ha = h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_up();
+	assert_true(ss_ike_rekey_ike(H.side[0].eng, ha, H.now));
+	h_run(&H, H.now + SS_SEC(60));
+	assert_int_equal(H.side[0].n_ike_rekeyed, 1);
+	ss_ike_sa_info info;
+	assert_true(ss_ike_sa_get(H.side[0].eng, ha, &info));
+	assert_true(info.established);
+	assert_string_equal(info.peer.id, "CN=b.example,O=softsa test");
+	assert_int_equal(info.peer.method, SS_AUTH_DIGITAL_SIG);
+	finish();
+}
+
 /* A CRL that does not list the peer, within its validity, lets it in. */
 static void crl_not_revoked(void **state)
 {
@@ -449,6 +469,7 @@ int main(void)
 		cmocka_unit_test(method_order),
 		cmocka_unit_test(peer_id_patterns),
 		cmocka_unit_test(crl_not_revoked),
+		cmocka_unit_test(rekey_keeps_identity),
 		cmocka_unit_test(signature_methods),
 		cmocka_unit_test(cred_load_errors),
 	};
