@@ -10,7 +10,9 @@
 # One CA (tools/mkpki.sh) signs both certificates.  For each key type (ECDSA P-256, RSA 2048):
 # softsad initiates (a ping through the tunnel), then charon does (swanctl --initiate); each
 # time `swanctl --list-sas` shows the IKE SA ESTABLISHED with softsad's certificate identity
-# and the CHILD SA INSTALLED, and `softsa sas` names charon by its certificate.
+# and the CHILD SA INSTALLED, and `softsa sas` names charon by its certificate.  Then charon
+# again with signature_authentication = no (no RFC 7427: no SIGNATURE_HASH_ALGORITHMS), so
+# that both sides use the older methods: ECDSA with SHA-256 (9) and RSA (1).
 . "$(dirname "$0")/e2e_lib.sh" "$@"
 . "$HERE/charon_lib.sh"
 charon_available || { echo "SKIP: strongSwan charon with kernel-libipsec is not installed"; exit 77; }
@@ -77,7 +79,7 @@ rules:
 YAML
 }
 
-# check_sas KEYTYPE WHO SCHEME: charon and softsad agree on who authenticated whom, and how.
+# check_sas KEYTYPE WHO SCHEME METHOD: charon and softsad agree on who authenticated whom, and how.
 check_sas() {
 	local k=$1 who=$2
 	swanctl_at "$SWD" --list-sas > "$W/sas-$k-$who" 2>&1
@@ -89,18 +91,31 @@ check_sas() {
 	peer=$(jget "$(ctl a sas)" 'r["result"]["ike_sas"][0]["peer"]')
 	[ "$(jget "$peer" 'r["id"] + " " + r["auth"] + " " + r["certificate"]["issuer"]')" = \
 		"CN=e-$k,O=softsa test certificate CN=softsa test CA,O=softsa test" ] || fail "$k: softsad's view of charon: $peer"
+	[ "$(jget "$peer" 'str(r["auth_method"]) + "/" + str(r["local_auth_method"])')" = "$4/$4" ] ||
+		fail "$k: AUTH methods (charon's/softsad's) should be $4: $peer"
 	grep -q "authentication of 'O=softsa test, CN=a-$k' with $3 successful" "$SWD/charon.log" ||
 		swan_fail "$k: charon did not verify softsad's $3 signature"
 }
 
-for k in ec rsa; do
-	# What charon says it verified: RFC 7427 ECDSA (DER) or RSA-PSS, as softsad signs.
-	case $k in ec) scheme=ECDSA_WITH_SHA256_DER ;; rsa) scheme=RSA_EMSA_PSS_SHA2_256_SALT_32 ;; esac
-	setup_round $k
+for k in ec rsa legacy-ec legacy-rsa; do
+	# What charon says it verified: RFC 7427 ECDSA (DER) or RSA-PSS, as softsad signs; or the
+	# older methods once charon announces no hash algorithms.
+	case $k in
+	ec) scheme=ECDSA_WITH_SHA256_DER ;;
+	rsa) scheme=RSA_EMSA_PSS_SHA2_256_SALT_32 ;;
+	legacy-ec) scheme="ECDSA-256 signature" method=9 ;;
+	legacy-rsa) scheme="RSA signature" method=1 ;;
+	esac
+	if [ "$k" = legacy-ec ]; then
+		charon_stop "$SWD"
+		CHARON_EXTRA="signature_authentication = no" charon_start $TOPO_PREFIX-e "$SWD" || fail "charon (legacy)"
+	fi
+	case $k in legacy-*) key=${k#legacy-} ;; *) key=$k method=14 ;; esac
+	setup_round $key
 	: > "$SWD/charon.log"
 	sad_start a -c "$W/policy.yaml"
 	topo_exec a ping -c 3 -i 0.2 -W 3 10.89.0.5 > "$W/ping-$k" 2>&1 || swan_fail "$k: ping A -> E: $(cat "$W/ping-$k")"
-	check_sas $k softsad $scheme
+	check_sas $key softsad "$scheme" $method
 	ok "$k: softsad initiated, certificates verified both ways, ping through the tunnel"
 	swanctl_at "$SWD" --terminate --ike a --timeout 5 > "$W/term" 2>&1 || swan_fail "swanctl --terminate: $(tail -3 "$W/term")"
 	wait_for 5 'test "$(jget "$(ctl a sas)" "len(r[\"result\"][\"ike_sas\"])")" = 0' || fail "softsad kept the SA charon deleted"
@@ -109,7 +124,7 @@ for k in ec rsa; do
 	swanctl_at "$SWD" --initiate --child a --timeout 15 > "$W/init-$k" 2>&1 || swan_fail "$k: swanctl --initiate: $(tail -5 "$W/init-$k")"
 	wait_for 5 'test "$(jget "$(ctl a sas)" "len(r[\"result\"][\"ike_sas\"])")" = 1' || fail "$k: no SA after charon initiated: $(ctl a sas)"
 	topo_exec e ping -c 3 -i 0.2 -W 3 10.89.0.1 > "$W/ping2-$k" 2>&1 || swan_fail "$k: ping E -> A"
-	check_sas $k charon $scheme
+	check_sas $key charon "$scheme" $method
 	ok "$k: charon initiated, certificates verified both ways, ping through the tunnel"
 	swanctl_at "$SWD" --terminate --ike a --timeout 5 > "$W/term" 2>&1
 	wait_for 5 'test "$(jget "$(ctl a sas)" "len(r[\"result\"][\"ike_sas\"])")" = 0' || fail "softsad kept the SA charon deleted"
