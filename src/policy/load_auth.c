@@ -305,10 +305,14 @@ bool ld_auth_list(struct ld *l, const ynode *n, ss_auth_method **out, size_t *n_
 	*out = ld_calloc(l, n, n->n, sizeof(**out));
 	if (!*out)
 		return false;
+	size_t certs = 0;
 	for (size_t i = 0; i < n->n; i++) {
 		(*n_out)++; /* counted first so that a failure frees what was read */
 		if (!ld_auth(l, n->items[i], &(*out)[i]))
 			return false;
+		/* IKE_AUTH carries one certificate of ours: a second method could never be used. */
+		if ((*out)[i].kind == SS_AUTH_CERT && ++certs > 1)
+			return ld_fail(l, n->items[i], "one certificate method per auth list (this is the second)");
 	}
 	return true;
 }

@@ -126,6 +126,9 @@ static void refusals(void **state)
 		  "t.yaml:2:24: certificate: CA file '@/a.key' holds no PEM certificate" },
 		{ "auth:\n  - certificate: { ca: ca.pem, cert: a.pem, key: a.key, peer_id: 'ip:x' }\n",
 		  "t.yaml:2:66: certificate: peer_id ip: expects an IPv4 or IPv6 address" },
+		{ "auth:\n  - certificate: { ca: ca.pem, cert: a.pem, key: a.key }\n"
+		  "  - certificate: { ca: ca.pem, cert: a.pem, key: a.key }\n",
+		  "t.yaml:3:5: one certificate method per auth list (this is the second)" },
 		{ "auth:\n  - certificate: { ca: ca.pem, cert: a.pem, key: a.key }\n    psk: a-long-enough-shared-key\n",
 		  "t.yaml:3:5: psk does not go with certificate in one auth method (give each method its own list item)" },
 		{ "auth:\n  - certificate: { ca: ca.pem, cert: a.pem, key: a.key }\n    remote_id: x.example\n",
