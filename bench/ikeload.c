@@ -1,4 +1,4 @@
-/* IKEv2 load generator: opens IKE SAs (each with its first CHILD SA, PSK) against one
+/* IKEv2 load generator: opens IKE SAs (each with its first CHILD SA, PSK or certificate) against one
  * responder over real UDP, as fast as the responder answers, keeping a window of
  * negotiations in flight.  It speaks through softsa's own engine (src/ike/ike.h) as the
  * initiator, so the same load can be aimed at softsad and at strongSwan's charon.
@@ -8,6 +8,8 @@
  *     COUNT    IKE SAs to establish
  *     GROUP    ecp256 | modp2048 | x25519
  *     WINDOW   negotiations in flight at once
+ *     PSKFILE  the pre-shared key's file, or cert:CA:CERT:KEY (PEM files) to authenticate
+ *              with a certificate (RFC 7427) and verify the responder's against CA
  *     MODE     tunnel | transport (the CHILD SA's mode; kernel-libipsec needs tunnel)
  *     SRC...   local IPv4 addresses to spread the IKE SAs over (round robin); they must be
  *              configured in this namespace, whose UDP 500 and 4500 must be free
@@ -140,6 +142,35 @@ static void load_psk(const char *path)
 	cfg.psk_len = n;
 }
 
+/* cert:CA:CERT:KEY: certificate authentication instead of the PSK. */
+static void load_cert(const char *spec)
+{
+	char buf[3 * 1024];
+	snprintf(buf, sizeof(buf), "%s", spec + 5);
+	char *ca = buf, *cert = strchr(ca, ':'), *key = cert ? strchr(cert + 1, ':') : NULL;
+	if (!key) {
+		fprintf(stderr, "ikeload: expected cert:CA:CERT:KEY\n");
+		exit(2);
+	}
+	*cert++ = 0;
+	*key++ = 0;
+	static uint8_t pem[16384];
+	FILE *f = fopen(key, "r");
+	size_t n = f ? fread(pem, 1, sizeof(pem), f) : 0;
+	if (f)
+		fclose(f);
+	char err[300];
+	ss_cred_files cf = { .ca = ca, .cert = cert, .key_pem = pem, .key_len = n };
+	cfg.cred = ss_ike_cred_load(&cf, err, sizeof(err));
+	memset(pem, 0, sizeof(pem));
+	if (!cfg.cred) {
+		fprintf(stderr, "ikeload: %s\n", err);
+		exit(2);
+	}
+	cfg.auth[0] = SS_IKE_AUTH_CERT;
+	cfg.n_auth = 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 8) {
@@ -158,7 +189,10 @@ int main(int argc, char **argv)
 	cfg.esp[0] = (ss_esp_suite){ SS_ENCR_AES_GCM_16, 128, SS_INTEG_NONE, SS_DH_NONE };
 	cfg.n_esp = 1;
 	cfg.mode = strcmp(argv[6], "tunnel") ? SS_MODE_TRANSPORT : SS_MODE_TUNNEL;
-	load_psk(argv[5]);
+	if (strncmp(argv[5], "cert:", 5) == 0)
+		load_cert(argv[5]);
+	else
+		load_psk(argv[5]);
 	ss_addr src[MAX_SRC];
 	int nsrc = 0;
 	for (int i = 7; i < argc && nsrc < MAX_SRC; i++) {

@@ -29,7 +29,8 @@ for r in $(seq "$ROUNDS"); do
 	# The DH bound of an IKE responder: one key pair + one derivation per handshake.
 	"$B/bench_ike_crypto" "$secs" 2>/dev/null | awk '
 		/^DH ecp256 keygen \+ derive \(one side\)/ { print "ecp256", $(NF-3) }
-		/^DH modp2048 keygen \+ derive \(one side\)/ { print "modp2048", $(NF-3) }' |
+		/^DH modp2048 keygen \+ derive \(one side\)/ { print "modp2048", $(NF-3) }
+		/^cert responder floor ecp256/ { print "cert", $(NF-3) }' |
 		while read -r grp v; do S "ike.$grp.rate" floor "$v"; done
 
 	# --- classifier vs its naive oracle ------------------------------------------------

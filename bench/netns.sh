@@ -34,7 +34,7 @@ log() { echo "netns: $*" >&2; }
 ROW_IDS="fb.hold.icmp.ms fb.hold.icmp.lost fb.hold.silent.ms fb.hold.silent.lost
 	fb.disc.icmp.ms fb.disc.icmp.lost fb.disc.silent.ms fb.disc.silent.lost
 	ike.ecp256.rate ike.modp2048.rate ike.ecp256.cpu ike.modp2048.cpu ike.ecp256.mem
-	ike.modp2048.mem esp.tcp1 esp.tcp4"
+	ike.modp2048.mem ike.cert.rate ike.cert.cpu esp.tcp1 esp.tcp4"
 row_section() { case $1 in fb.*) echo fallback ;; ike.*) echo ike ;; esp.*) echo esp ;; esac; }
 skip_all() { # reason
 	local id
@@ -159,7 +159,7 @@ charon_conf() {
 	mkdir -p "$d/run"
 	cat >"$d/strongswan.conf" <<-EOF
 	charon {
-	    load = random nonce openssl pem pkcs1 x509 pubkey constraints curve25519 kdf hmac gcm aes sha2 kernel-libipsec kernel-netlink socket-default vici
+	    load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints curve25519 kdf hmac gcm aes sha2 kernel-libipsec kernel-netlink socket-default vici
 	    install_routes = yes
 	    retransmit_tries = 3
 	    # one load generator address opens many SAs: no DoS protection, no half-open limit
@@ -179,7 +179,25 @@ charon_conf() {
 	    syslog { }
 	}
 	EOF
-	if [ "$role" = load ]; then
+	if [ "$role" = load-cert ]; then
+		mkdir -p "$d/x509ca" "$d/x509" "$d/private"
+		cp "$W/pki/ca.pem" "$d/x509ca/"
+		cp "$W/pki/s.pem" "$d/x509/"
+		cp "$W/pki/s.key" "$d/private/"
+		cat >"$d/swanctl.conf" <<-EOF
+		connections { load { version = 2
+		    local_addrs = $l
+		    proposals = aes128gcm16-prfsha256-ecp256
+		    send_certreq = yes
+		    local { auth = pubkey
+		            certs = s.pem }
+		    remote { auth = pubkey
+		             cacerts = ca.pem }
+		    children { load { mode = tunnel
+		                      local_ts = $l/32
+		                      esp_proposals = aes128gcm16 } } } }
+		EOF
+	elif [ "$role" = load ]; then
 		cat >"$d/swanctl.conf" <<-EOF
 		connections { load { version = 2
 		    local_addrs = $l
@@ -226,7 +244,7 @@ charon_start() {
 	eval "CHPID_$h=$pid"
 	for i in $(seq 100); do [ -S "$d/run/charon.vici" ] && break; sleep 0.05; done
 	[ -S "$d/run/charon.vici" ] || { log "charon on $h did not start: $(tail -3 "$d/charon.out")"; return 1; }
-	swanctl --load-all --noprompt --file "$d/swanctl.conf" --uri "unix://$d/run/charon.vici" \
+	SWANCTL_DIR=$d swanctl --load-all --noprompt --file "$d/swanctl.conf" --uri "unix://$d/run/charon.vici" \
 		>"$d/load.out" 2>&1 || { log "swanctl --load-all on $h: $(tail -3 "$d/load.out")"; return 1; }
 }
 charon_stop() { local pid; eval "pid=\${CHPID_$1:-}"; [ -n "$pid" ] && stop_pid "$pid"; eval "CHPID_$1="; }

@@ -85,42 +85,48 @@ row_esp() {
 
 # ---- IKE responder rate -------------------------------------------------------------------
 SRCS=$(for i in $(seq 1 32); do printf '10.79.1.%d ' "$i"; done)
-# ike_once IMPL GROUP COUNT: one fresh responder, one load; samples rate, CPU, memory.
+# ike_once IMPL GROUP COUNT [cert]: one fresh responder, one load; samples rate, CPU, memory
+# (rows ike.GROUP.*; with cert, ECDSA P-256 certificates instead of the PSK: row ike.cert.*).
 ike_once() {
-	local impl=$1 grp=$2 count=$3 pid host side mode=tunnel
+	local impl=$1 grp=$2 count=$3 auth=${4:-psk} pid host side mode=tunnel
+	local rid=$grp yaml=$W/responder.yaml role=load cred=$W/psk
+	if [ "$auth" = cert ]; then
+		rid=cert yaml=$W/responder-cert.yaml role=load-cert
+		cred=cert:$W/pki/ca.pem:$W/pki/load.pem:$W/pki/load.key
+	fi
 	# softsad's host-to-host rules are transport mode; kernel-libipsec does tunnel mode only.
 	# Either way one CHILD SA with the same suite.
 	if [ "$impl" = softsa ]; then
 		host=r side=softsa mode=transport
-		sad_start r -c "$W/responder.yaml" || { N "ike.$grp.rate" softsa "softsad did not start: $(tail -1 "$W/sad-r.log")"; return; }
+		sad_start r -c "$yaml" || { N "ike.$rid.rate" softsa "softsad did not start: $(tail -1 "$W/sad-r.log")"; return; }
 		eval "pid=\$SADPID_r"
 	else
 		host=s side=anchor
 		rm -rf "$W/ch-s"
-		charon_conf "$W/ch-s" "$(ipof s)" any load
-		charon_start s "$W/ch-s" || { N "ike.$grp.rate" anchor "charon did not start"; return; }
+		charon_conf "$W/ch-s" "$(ipof s)" any $role
+		charon_start s "$W/ch-s" || { N "ike.$rid.rate" anchor "charon did not start"; return; }
 		eval "pid=\$CHPID_s"
 	fi
 	sleep 0.3
 	local c0 m0 c1 m1 hw out
 	c0=$(cpu_ticks "$pid")
 	m0=$(rss_kb "$pid")
-	out=$(nx l timeout 120 "$BUILD/bench/ikeload" "$(ipof $host)" "$count" "$grp" "${IKE_WINDOW:-32}" "$W/psk" $mode $SRCS 2>"$W/ikeload.err")
+	out=$(nx l timeout 120 "$BUILD/bench/ikeload" "$(ipof $host)" "$count" "$grp" "${IKE_WINDOW:-32}" "$cred" $mode $SRCS 2>"$W/ikeload.err")
 	sleep 0.5 # the responder finishes installing the last CHILD SAs
 	c1=$(cpu_ticks "$pid")
 	m1=$(rss_kb "$pid")
 	hw=$(hwm_kb "$pid")
-	log "ike $impl $grp: $out (cpu ticks $c0->$c1, rss $m0->$m1 kB, hwm $hw kB) $(head -c 200 "$W/ikeload.err")"
+	log "ike $impl $grp $auth: $out (cpu ticks $c0->$c1, rss $m0->$m1 kB, hwm $hw kB) $(head -c 200 "$W/ikeload.err")"
 	local est rate
 	est=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["established"])' 2>/dev/null)
 	rate=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rate"])' 2>/dev/null)
 	if [ -n "$est" ] && [ "$est" -gt 0 ]; then
-		S "ike.$grp.rate" $side "$rate"
-		[ "$est" -lt "$count" ] && N "ike.$grp.rate" $side "only $est of $count established"
-		S "ike.$grp.cpu" $side "$(awk -v a="$c0" -v b="$c1" -v t="$TCK" -v n="$est" 'BEGIN { printf "%.4f", (b - a) / t * 1000 / n }')"
-		S "ike.$grp.mem" $side "$(awk -v a="$m0" -v b="$m1" -v n="$est" 'BEGIN { printf "%.0f", (b - a) * 1024 / n }')"
+		S "ike.$rid.rate" $side "$rate"
+		[ "$est" -lt "$count" ] && N "ike.$rid.rate" $side "only $est of $count established"
+		S "ike.$rid.cpu" $side "$(awk -v a="$c0" -v b="$c1" -v t="$TCK" -v n="$est" 'BEGIN { printf "%.4f", (b - a) / t * 1000 / n }')"
+		[ "$auth" = psk ] && S "ike.$rid.mem" $side "$(awk -v a="$m0" -v b="$m1" -v n="$est" 'BEGIN { printf "%.0f", (b - a) * 1024 / n }')"
 	else
-		N "ike.$grp.rate" $side "no SA established: $(head -c 120 "$W/ikeload.err" | tr '\n\t' '  ')"
+		N "ike.$rid.rate" $side "no SA established: $(head -c 120 "$W/ikeload.err" | tr '\n\t' '  ')"
 	fi
 	if [ "$impl" = softsa ]; then sad_stop r; else charon_stop s; fi
 }
@@ -144,12 +150,37 @@ row_ike() {
 			fi
 		done
 	done
+	row_ike_cert
 	if [ -z "$SAD" ]; then
-		for grp in ecp256 modp2048; do
+		for grp in ecp256 modp2048 cert; do
 			N "ike.$grp.rate" softsa "no softsad binary ($SOFTSAD)"
 		done
 	fi
 	[ -x "$CHARON" ] || N ike.ecp256.rate anchor "strongswan-charon not installed"
+	[ -x "$CHARON" ] || N ike.cert.rate anchor "strongswan-charon not installed"
+}
+
+# Certificate authentication: the same load with ECDSA P-256 certificates from one test CA
+# (tools/mkpki.sh); the load generator's certificate names it by DNS (its 32 addresses are
+# not in it), each responder's by its address.
+row_ike_cert() {
+	command -v openssl >/dev/null || { N ike.cert.rate softsa "openssl missing (tools/mkpki.sh)"; return; }
+	"$HERE/../tools/mkpki.sh" "$W/pki" load=$(ipof l),load.bench r=$(ipof r) s=$(ipof s) >/dev/null 2>&1 ||
+		{ N ike.cert.rate softsa "tools/mkpki.sh failed"; return; }
+	sed "s|^psk_file: .*|auth:\n  - certificate: { ca: $W/pki/ca.pem, cert: $W/pki/r.pem, key: $W/pki/r.key, peer_id: 'dns:load.bench' }|" \
+		"$W/responder.yaml" >"$W/responder-cert.yaml"
+	local r n=500
+	[ -n "$QUICK" ] && n=$((n / 10))
+	[ -n "$SMOKE" ] && n=$((n / 5))
+	for r in $(seq "$ROUNDS"); do
+		if [ $((r % 2)) = 1 ]; then
+			[ -n "$SAD" ] && ike_once softsa ecp256 $n cert
+			[ -x "$CHARON" ] && ike_once charon ecp256 $n cert
+		else
+			[ -x "$CHARON" ] && ike_once charon ecp256 $n cert
+			[ -n "$SAD" ] && ike_once softsa ecp256 $n cert
+		fi
+	done
 }
 
 # ---- fallback latency -----------------------------------------------------------------------

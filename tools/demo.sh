@@ -4,14 +4,16 @@
 #        +------------------- bridge br0 (network namespace ssdemo-br) -------------------+
 #        |                               |                                  |
 #   A 10.89.0.1  softsad, Server     B 10.89.0.2  softsad, Server     C 10.89.0.3  a legacy host:
-#   (Request Security)               (Request Security)               no IPsec at all
+#   (Request Security),              (Request Security),              no IPsec at all
+#   certificate CN=a                 certificate CN=b
 #
 # Both softsads run the built-in Server policy: request security for all IP traffic, talk in
-# the clear with computers that do not answer IKE (a *soft association*).  So A <-> B is ESP
-# and A <-> C is clear.  The script sends traffic A -> B, A -> C and C -> A, shows what
-# `softsa` on A says, proves from a capture on the bridge that A <-> B went as ESP, and
-# removes everything it made (trap) -- only network namespaces named $P-* and a
-# temporary directory.
+# the clear with computers that do not answer IKE (a *soft association*).  They authenticate
+# with X.509 certificates from one test CA (tools/mkpki.sh), not a shared key.  So A <-> B is
+# ESP and A <-> C is clear.  The script sends traffic A -> B, A -> C and C -> A, shows what
+# `softsa` on A says (B named by its certificate), proves from a capture on the bridge that
+# A <-> B went as ESP, and removes everything it made (trap) -- only network namespaces
+# named $P-* and a temporary directory.
 #
 # usage (root): tools/demo.sh [BUILD_DIR]      Exit status 0 when everything was as expected.
 # DEMO_PREFIX names the namespaces (default ssdemo; the CI test gives each run its own, since
@@ -28,7 +30,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "make demo needs root: it creates network namespaces and runs softsad in them (sudo make demo)" >&2
 	exit 1
 fi
-for t in ip tcpdump python3; do
+for t in ip tcpdump python3 openssl; do
 	command -v $t >/dev/null || { echo "demo: $t is missing (make deps installs it)" >&2; exit 1; }
 done
 [ -x "$SOFTSAD" ] && [ -x "$SOFTSA" ] || { echo "demo: build first (make build)" >&2; exit 1; }
@@ -92,12 +94,24 @@ say "Creating three hosts in network namespaces on one bridge: A and B (IPsec), 
 topo_up "$P" a b c || die "could not create the namespaces"
 echo "  A $(topo_ip a)   B $(topo_ip b)   C $(topo_ip c) (no IKE: its kernel answers UDP 500 with ICMP port unreachable)"
 
-say "Starting softsad on A and B with the built-in policy Server (Request Security)"
-echo "demo-only pre-shared key, shared by A and B: $(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$W/psk"
-chmod 600 "$W/psk"
+say "A test CA issues certificates to A and B (tools/mkpki.sh: ECDSA P-256, SAN = the host's address)"
+"$ROOT/tools/mkpki.sh" "$W/pki" a=$(topo_ip a) b=$(topo_ip b) >/dev/null || die "mkpki"
+for h in a b; do
+	cat > "$W/$h.yaml" <<EOF
+builtin: server
+auth:
+  - certificate: { ca: pki/ca.pem, cert: pki/$h.pem, key: pki/$h.key, crl: pki/crl.pem }
+EOF
+done
+openssl x509 -in "$W/pki/b.pem" -noout -subject -issuer -ext subjectAltName | grep -v "X509v3" | sed 's/^ */  B: /'
+check=$("$SOFTSA" check "$W/a.yaml" 2>&1) || die "softsa check: $check"
+echo "  $ softsa check a.yaml"
+echo "$check" | grep "pki/a.pem" | sed 's/^ */    /'
+
+say "Starting softsad on A and B with the built-in policy Server (Request Security), certificate auth"
 for h in a b; do
 	# Not through in_ns: $! must be softsad itself, not a subshell, to stop it.
-	ip netns exec "$P-$h" "$SOFTSAD" --builtin server --psk-file "$W/psk" --control "$W/$h.ctl" > "$W/$h.log" 2>&1 &
+	ip netns exec "$P-$h" "$SOFTSAD" -c "$W/$h.yaml" --control "$W/$h.ctl" > "$W/$h.log" 2>&1 &
 	SAD_PIDS="$SAD_PIDS $!"
 	topo_track $!
 done
@@ -105,7 +119,7 @@ for h in a b; do
 	for _ in $(seq 100); do [ -S "$W/$h.ctl" ] && break; sleep 0.05; done
 	[ -S "$W/$h.ctl" ] || die "softsad on $h did not start"
 done
-echo "  $ ip netns exec $P-a softsad --builtin server --psk-file PSK   (and the same on B)"
+echo "  $ ip netns exec $P-a softsad -c a.yaml    (builtin: server, auth: [certificate: ...]; the same on B)"
 
 say "Capturing on the bridge (tcpdump), to see what actually crosses the wire"
 ip netns exec "$P-br" tcpdump -i br0 -n -U -B 32768 -s 128 -w "$W/wire.pcap" ip >/dev/null 2>"$W/wire.err" &
@@ -155,6 +169,7 @@ ok=1
 [ "$ac_clear" -gt 10 ] || { ok=0; echo "  A <-> C should be clear"; }
 SOFTSA_CONTROL=$W/a.ctl "$SOFTSA" sas --json | grep -q '"remote": "10.89.0.2"' || { ok=0; echo "  A should list an SA with B"; }
 SOFTSA_CONTROL=$W/a.ctl "$SOFTSA" soft --json | grep -q '"remote": "10.89.0.3"' || { ok=0; echo "  A should list a soft association with C"; }
+SOFTSA_CONTROL=$W/a.ctl "$SOFTSA" sas --json | grep -q '"id": "CN=b,O=softsa test"' || { ok=0; echo "  A should name B by its certificate"; }
 [ $ok = 1 ] || die "the demo did not show what it should"
 
-say "Done: A <-> B secured by ESP, A <-> C in the clear by a soft association.  Removing everything"
+say "Done: A <-> B authenticated by certificates and secured by ESP, A <-> C in the clear by a soft association.  Removing everything"

@@ -15,4 +15,9 @@ bool ss_random(void *p, size_t n);
 /* Constant-time comparison for MACs and authentication data. */
 bool ss_ct_eq(const void *a, const void *b, size_t n);
 
+/* Makes OpenSSL wipe every block it frees (it leaves copies of decoded private keys in freed
+ * memory otherwise).  Call first in main(), before OpenSSL allocates anything; false when
+ * too late.  observe (tests; NULL otherwise) sees each block after the wipe, before free. */
+bool ss_openssl_wipe_on_free(void (*observe)(const void *p, size_t n));
+
 #endif

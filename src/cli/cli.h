@@ -71,4 +71,9 @@ json_t *cli_error_json(const ss_load_error *e);
 /* Prints JSON to stdout with a newline and frees it. */
 void cli_print_json(json_t *j);
 
+/* softsa check: certificate methods valid now and verifying to their CA; *out the JSON
+ * list.  false (error printed as FILE:LINE:COL) when one does not. */
+bool cli_check_certs(const ss_policy *p, bool json, json_t **out);
+void cli_print_certs(json_t *certs);
+
 #endif

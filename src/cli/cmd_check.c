@@ -302,13 +302,24 @@ int cmd_check(const cli_cmd *cmd, int argc, char **argv)
 		ss_policy_free(p);
 		return CLI_FAIL;
 	}
-	json_t *notes = notes_of(p, r, n);
+	json_t *notes = notes_of(p, r, n), *certs = NULL;
+	if (!cli_check_certs(p, src.json, &certs)) {
+		json_decref(notes);
+		free(r);
+		ss_policy_free(p);
+		return CLI_FAIL;
+	}
 	json_t *warns = warnings_of(p, r, n, notes);
 	size_t nw = json_array_size(warns);
-	if (src.json)
-		cli_print_json(to_json(p, r, n, notes, warns));
-	else
+	if (src.json) {
+		json_t *j = to_json(p, r, n, notes, warns);
+		json_object_set(j, "certificates", certs);
+		cli_print_json(j);
+	} else {
 		print_text(p, r, n, notes, warns);
+		cli_print_certs(certs);
+	}
+	json_decref(certs);
 	if (strict && nw)
 		fprintf(stderr, "softsa check: %zu warning%s (--strict makes them errors)\n", nw, nw == 1 ? "" : "s");
 	json_decref(notes);

@@ -25,6 +25,22 @@ static void print_child(json_t *c, FILE *out)
 	print_ts(c, out);
 }
 
+/* How the peer authenticated, and with which certificate. */
+static void print_peer(json_t *p, FILE *out)
+{
+	if (!p)
+		return;
+	static const char *const how[] = { [1] = "RSA", [2] = "pre-shared key", [9] = "ECDSA P-256",
+					   [10] = "ECDSA P-384", [11] = "ECDSA P-521", [14] = "RFC 7427 signature" };
+	long long m = cli_int(p, "auth_method"), lm = cli_int(p, "local_auth_method");
+	const char *pm = m > 0 && m < 15 && how[m] ? how[m] : "?", *lmn = lm > 0 && lm < 15 && how[lm] ? how[lm] : "?";
+	json_t *c = json_object_get(p, "certificate");
+	fprintf(out, "  peer %s, by %s%s (we by %s)\n", cli_str(p, "id", "?"), c ? "certificate, " : "", pm, lmn);
+	if (c)
+		fprintf(out, "  peer certificate issued by %s, valid until %s\n", cli_str(c, "issuer", "?"),
+			cli_str(c, "not_after", "?"));
+}
+
 void cli_print_sas(json_t *r, FILE *out)
 {
 	json_t *arr = json_object_get(r, "ike_sas"), *s;
@@ -46,6 +62,7 @@ void cli_print_sas(json_t *r, FILE *out)
 		if (json_object_get(s, "rule"))
 			fprintf(out, ", rule %s", cli_str(s, "rule", "?"));
 		fprintf(out, "\n");
+		print_peer(json_object_get(s, "peer"), out);
 		json_t *ch = json_object_get(s, "children"), *c;
 		size_t k;
 		json_array_foreach(ch, k, c) print_child(c, out);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/secure.h"
 #include "cli/cli.h"
 
 static const cli_cmd commands[] = {
@@ -186,6 +187,8 @@ int main(int argc, char **argv)
 		main_help(stderr);
 		return CLI_USAGE;
 	}
+	/* softsa check loads private keys: OpenSSL must wipe what it frees (base/secure.h). */
+	ss_openssl_wipe_on_free(NULL);
 	if (argc < 2) {
 		main_help(stderr);
 		return CLI_USAGE;

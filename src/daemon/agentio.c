@@ -246,11 +246,12 @@ static void each_peer(void *ctx, const ss_agent_assoc_info *a)
 		enum ss_assoc_state s2;
 		uint32_t attempt = 0;
 		ss_agent_state(pc->d->agent, local, remote, &s2, &attempt);
-		j = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:i, s:s?, s:s?}", "local", ss_addr_fmt(local, lb),
+		j = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:i, s:s?, s:s?, s:s?}", "local", ss_addr_fmt(local, lb),
 			      "remote", ss_addr_fmt(remote, rb), "state", ss_assoc_state_name(st), "attempt",
 			      (int)attempt, "since", (json_int_t)age, "rule", n ? n->rule : "", "held", (int)held,
 			      "last_outcome", n && n->last_outcome >= 0 ? ss_ike_outcome_name(n->last_outcome) : NULL,
-			      "reason", n && n->reason[0] ? n->reason : NULL);
+			      "reason", n && n->reason[0] ? n->reason : NULL,
+			      "identity", n && n->identity[0] ? n->identity : NULL);
 	}
 	json_array_append_new(pc->arr, j);
 }

@@ -54,11 +54,18 @@ typedef struct ss_neg_id {
 	uint8_t data[255];
 } ss_neg_id;
 
+enum { SS_NEG_AUTH_PSK = 1, SS_NEG_AUTH_CERT = 2 };
+
 typedef struct ss_neg_params {
 	ss_neg_id local_id, remote_id;
 	bool any_remote_id;           /* responder before IKE_AUTH */
 	uint8_t psk[128];
 	size_t psk_len;
+	/* The rule's authentication methods in order (SS_NEG_AUTH_*), and the
+	 * credential of its first certificate method (owned by the policy, borrowed here). */
+	uint8_t auth[4];
+	size_t n_auth;
+	struct ss_ike_cred *cred;
 	struct { uint16_t encr, bits, integ, prf, dh; } ike[SS_NEG_MAX];
 	size_t n_ike;
 	struct { uint16_t encr, bits, integ, dh; } esp[SS_NEG_MAX];
@@ -126,6 +133,7 @@ typedef struct dm_peer_note {
 	char rule[64];
 	int last_outcome;             /* enum ss_ike_outcome, or -1 */
 	char reason[80];
+	char identity[256];           /* the peer's authenticated identity, from its last IKE SA */
 	ss_time soft_until, soft_since;
 	uint32_t soft_idle_s;
 	ss_time touched;

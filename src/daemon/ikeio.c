@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "base/secure.h"
@@ -42,6 +43,9 @@ static void to_config(const ss_neg_params *np, const ss_addr *local, const ss_ad
 		c->remote_id = to_ike_id(&np->remote_id, remote);
 	memcpy(c->psk, np->psk, np->psk_len);
 	c->psk_len = np->psk_len;
+	for (size_t i = 0; i < np->n_auth && i < SS_IKE_MAX_AUTH; i++)
+		c->auth[c->n_auth++] = np->auth[i] == SS_NEG_AUTH_CERT ? SS_IKE_AUTH_CERT : SS_IKE_AUTH_PSK;
+	c->cred = np->cred;
 	for (size_t i = 0; i < np->n_ike && i < SS_IKE_MAX_SUITES; i++) {
 		c->ike[i] = (ss_ike_suite){ np->ike[i].encr, np->ike[i].bits, np->ike[i].integ,
 					    np->ike[i].prf, np->ike[i].dh };
@@ -280,6 +284,10 @@ static void do_action(ss_daemon *d, const ss_ike_action *a, ss_time now)
 			memset(s, 0, sizeof(*s));
 		dm_agent_outcome(d, now, &a->local.addr, &a->remote.addr, a->outcome,
 				 a->reason ? a->reason : "");
+		ss_ike_sa_info info;
+		dm_peer_note *n = dm_note(d, &a->local.addr, &a->remote.addr, false);
+		if (n && a->outcome == SS_IKE_SECURED && ss_ike_sa_get(d->eng, a->sa, &info))
+			snprintf(n->identity, sizeof(n->identity), "%s", info.peer.id);
 		break;
 	}
 	}
@@ -307,6 +315,41 @@ void dm_ike_timer(ss_daemon *d, ss_time now)
 		ss_ike_timer(d->eng, now);
 }
 
+static const char *auth_name(uint8_t method)
+{
+	switch (method) {
+	case SS_AUTH_PSK: return "psk";
+	case SS_AUTH_RSA_SIG: case SS_AUTH_ECDSA_256: case SS_AUTH_ECDSA_384: case SS_AUTH_ECDSA_521:
+	case SS_AUTH_DIGITAL_SIG: return "certificate";
+	default: return "none";
+	}
+}
+
+static void utc_text(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!t || !gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 32, "-");
+}
+
+/* How the peer authenticated: method, identity, and its certificate's subject, issuer and
+ * validity when it used one. */
+static json_t *peer_auth_json(const ss_ike_peer_auth *p)
+{
+	json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:s}", "auth", auth_name(p->method), "auth_method",
+			      p->method, "local_auth", auth_name(p->local_method), "local_auth_method",
+			      p->local_method, "id", p->id);
+	if (p->cert.subject[0]) {
+		char nb[32], na[32];
+		utc_text(p->cert.not_before, nb);
+		utc_text(p->cert.not_after, na);
+		json_object_set_new(j, "certificate", json_pack("{s:s, s:s, s:s, s:s}", "subject",
+			p->cert.subject, "issuer", p->cert.issuer, "not_before", nb, "not_after", na));
+	}
+	return j;
+}
+
 json_t *dm_sas_json(ss_daemon *d, ss_time now)
 {
 	json_t *arr = json_array();
@@ -326,6 +369,9 @@ json_t *dm_sas_json(ss_daemon *d, ss_time now)
 			"spi_i", spi_i, "spi_r", spi_r, "suite", info.established ? suite : "", "natt", info.natt,
 			"age", (json_int_t)((now - s->created) / 1000), "lifetime", (int)s->lifetime_s, "rule", s->rule,
 			"children", ch));
+		if (info.peer.method)
+			json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "peer",
+					    peer_auth_json(&info.peer));
 	}
 	return json_pack("{s:o}", "ike_sas", arr);
 }

@@ -176,6 +176,23 @@ static void auth_params(const ss_auth_method *a, ss_neg_params *out)
 	neg_id(&a->remote_id, &out->remote_id);
 }
 
+/* Every method of the list, in order: the engine picks the first the peer can use.  The
+ * first PSK method gives the key and identities, the first certificate the credential. */
+static void auth_list_params(const ss_auth_method *a, size_t n, ss_neg_params *out)
+{
+	bool psk = false;
+	for (size_t i = 0; i < n && out->n_auth < sizeof(out->auth); i++) {
+		if (a[i].kind == SS_AUTH_KIND_CERT && a[i].cert.cred && !out->cred) {
+			out->auth[out->n_auth++] = SS_NEG_AUTH_CERT;
+			out->cred = a[i].cert.cred;
+		} else if (a[i].kind == SS_AUTH_KIND_PSK && !psk) {
+			out->auth[out->n_auth++] = SS_NEG_AUTH_PSK;
+			auth_params(&a[i], out);
+			psk = true;
+		}
+	}
+}
+
 static void ike_params(const ss_policy *p, ss_neg_params *out)
 {
 	for (size_t i = 0; i < p->ike.n_proposals && out->n_ike < SS_NEG_MAX; i++) {
@@ -213,8 +230,7 @@ void dm_neg_params_rule(const ss_daemon *d, const ss_rule *r, const ss_addr *loc
 	if (r && r->action && r->action->kind == SS_ACT_NEGOTIATE) {
 		const ss_filter_action *a = r->action;
 		esp_params(a->methods, a->n_methods, a->pfs_group, out);
-		if (r->n_auth)
-			auth_params(&r->auth[0], out);
+		auth_list_params(r->auth, r->n_auth, out);
 		out->tunnel = r->tunnel;
 		snprintf(out->rule, sizeof(out->rule), "%s", r->name);
 		return;
@@ -227,9 +243,9 @@ void dm_neg_params_rule(const ss_daemon *d, const ss_rule *r, const ss_addr *loc
 	};
 	esp_params(dflt, 3, SS_DH_NONE, out);
 	if (p->n_default_response_auth)
-		auth_params(&p->default_response_auth[0], out);
-	else if (p->n_auth)
-		auth_params(&p->auth[0], out);
+		auth_list_params(p->default_response_auth, p->n_default_response_auth, out);
+	else
+		auth_list_params(p->auth, p->n_auth, out);
 	snprintf(out->rule, sizeof(out->rule), "default-response");
 }
 
@@ -266,12 +282,20 @@ bool dm_neg_params_responder(ss_daemon *d, ss_time now, const ss_addr *local, co
 	}
 	const ss_auth_method *am = r ? r->auth : d->pol->n_default_response_auth ? d->pol->default_response_auth : d->pol->auth;
 	size_t n = r ? r->n_auth : d->pol->n_default_response_auth ? d->pol->n_default_response_auth : d->pol->n_auth;
+	/* A PSK peer is known by its identity: the key of the PSK method it names.  A
+	 * certificate peer is known by its certificate, which the engine checks (peer_id). */
+	ss_wipe(out->psk, sizeof(out->psk));
+	out->psk_len = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (id_matches(&am[i], remote, idi)) {
+		if (am[i].kind == SS_AUTH_KIND_PSK && id_matches(&am[i], remote, idi)) {
 			auth_params(&am[i], out);
 			out->remote_id = *idi;
 			return true;
 		}
+	}
+	if (out->cred) {
+		out->any_remote_id = true;
+		return true;
 	}
 	char rb[SS_ADDR_STRLEN];
 	SS_WARN(SUB, "IKE from %s: its identity matches no authentication method of rule %s",

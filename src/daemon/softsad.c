@@ -16,6 +16,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/secure.h"
 #include "daemon/daemon.h"
 #include "daemon/privs.h"
 #include "daemon/sdnotify.h"
@@ -294,9 +295,13 @@ static void teardown(ss_daemon *d)
 
 int main(int argc, char **argv)
 {
+	/* Before OpenSSL allocates anything: it leaves copies of private keys in what it frees. */
+	bool wiping = ss_openssl_wipe_on_free(NULL);
 	ss_daemon *d = calloc(1, sizeof(*d));
 	if (!d)
 		return 1;
+	if (!wiping)
+		SS_WARN("softsad", "OpenSSL allocated before main(): its freed memory is not wiped");
 	d->sigfd = -1;
 	d->next_handle = DM_OWN_HANDLES;
 	d->state_due = SS_NEVER;

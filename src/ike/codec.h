@@ -24,6 +24,7 @@
 #define SS_IKE_MAX_TS 8
 #define SS_IKE_MAX_DELETES 4
 #define SS_IKE_MAX_SPI 8
+#define SS_IKE_MAX_CERTS 8        /* CERT / CERTREQ payloads kept; more are counted, ignored */
 
 typedef struct ss_ike_hdr {
 	uint64_t spi_i, spi_r;
@@ -77,6 +78,13 @@ typedef struct ss_ike_auth_pl {
 	ss_ike_bytes data;
 } ss_ike_auth_pl;
 
+/* §3.6 CERT / §3.7 CERTREQ: an encoding and its data (a DER certificate, or SHA-1 hashes
+ * of trust anchors' SubjectPublicKeyInfo). */
+typedef struct ss_ike_cert_pl {
+	uint8_t enc;           /* enum ss_ike_cert_enc */
+	ss_ike_bytes data;
+} ss_ike_cert_pl;
+
 typedef struct ss_ike_notify_pl {
 	uint8_t proto;
 	uint8_t spi_size;
@@ -127,7 +135,9 @@ typedef struct ss_ike_msg {
 	ss_ike_notify_pl notify[SS_IKE_MAX_NOTIFIES];
 	uint8_t n_delete;
 	ss_ike_delete_pl del[SS_IKE_MAX_DELETES];
-	uint8_t n_cert, n_certreq, n_vendor, n_unknown;
+	uint8_t n_cert, n_certreq, n_vendor, n_unknown;   /* counts of every one seen */
+	ss_ike_cert_pl cert[SS_IKE_MAX_CERTS];      /* the first min(n, SS_IKE_MAX_CERTS) */
+	ss_ike_cert_pl certreq[SS_IKE_MAX_CERTS];
 	uint8_t n_cp, n_eap;
 	/* Set when an unknown payload had the critical bit: the caller must answer
 	 * UNSUPPORTED_CRITICAL_PAYLOAD with this type as data (§2.5) and process nothing. */

@@ -338,6 +338,35 @@ static enum ss_ike_codec_err parse_ts(ss_cur *c, ss_ike_ts_pl *tp, ss_ike_codec_
 	return SS_CODEC_OK;
 }
 
+static void count_up(uint8_t *n)
+{
+	if (*n < UINT8_MAX)
+		(*n)++;
+}
+
+/* §3.6 / §3.7: encoding octet and data.  A CERT needs at least one byte of data; a CERTREQ
+ * may be empty (§3.7: "any certificate"); X.509 CERTREQ data is whole SHA-1 hashes. */
+static enum ss_ike_codec_err parse_cert(ss_cur *c, uint8_t type, ss_ike_cert_pl *out, uint8_t *n,
+					ss_ike_codec_stats *st)
+{
+	size_t min = type == SS_PL_CERT ? 2 : 1;
+	if (ss_cur_left(c) < min)
+		return reject(st, SS_CODEC_BAD_LENGTH, "%s: expected >= %zu bytes, got %zu",
+			      ss_ike_payload_name(type), min, ss_cur_left(c));
+	ss_ike_cert_pl p;
+	p.enc = ss_cur_u8(c);
+	p.data = rest_bytes(c);
+	if (type == SS_PL_CERTREQ && p.enc == SS_CERT_X509_SIG && p.data.len % SS_CERTREQ_HASH_LEN)
+		return reject(st, SS_CODEC_BAD_LENGTH, "CERTREQ: expected a multiple of %d bytes, got %zu",
+			      SS_CERTREQ_HASH_LEN, p.data.len);
+	if (*n < SS_IKE_MAX_CERTS)
+		out[*n] = p;
+	else
+		excess(st);
+	count_up(n);
+	return SS_CODEC_OK;
+}
+
 /* Payload types that must appear at most once per message. */
 static bool is_unique(uint8_t t)
 {
@@ -356,12 +385,6 @@ static bool is_known(uint8_t t)
 	return t >= SS_PL_SA && t <= SS_PL_EAP;
 }
 
-static void count_up(uint8_t *n)
-{
-	if (*n < UINT8_MAX)
-		(*n)++;
-}
-
 static enum ss_ike_codec_err parse_body(uint8_t type, ss_cur *body, ss_ike_msg *m,
 					ss_ike_codec_stats *st)
 {
@@ -376,13 +399,8 @@ static enum ss_ike_codec_err parse_body(uint8_t type, ss_cur *body, ss_ike_msg *
 	case SS_PL_DELETE: return parse_delete(body, m, st);
 	case SS_PL_TSI: return parse_ts(body, &m->tsi, st);
 	case SS_PL_TSR: return parse_ts(body, &m->tsr, st);
-	case SS_PL_CERT:
-	case SS_PL_CERTREQ:
-		if (ss_cur_left(body) < 1)
-			return reject(st, SS_CODEC_BAD_LENGTH, "%s: expected >= 1 byte, got 0",
-				      ss_ike_payload_name(type));
-		count_up(type == SS_PL_CERT ? &m->n_cert : &m->n_certreq);
-		return SS_CODEC_OK;
+	case SS_PL_CERT: return parse_cert(body, type, m->cert, &m->n_cert, st);
+	case SS_PL_CERTREQ: return parse_cert(body, type, m->certreq, &m->n_certreq, st);
 	case SS_PL_VENDOR: count_up(&m->n_vendor); return SS_CODEC_OK;
 	case SS_PL_CP: count_up(&m->n_cp); return SS_CODEC_OK;
 	case SS_PL_EAP: count_up(&m->n_eap); return SS_CODEC_OK;

@@ -14,6 +14,7 @@
 
 #include "base/addr.h"
 #include "base/clock.h"
+#include "ike/cert.h"
 #include "ike/codec.h"
 #include "ike/crypto.h"
 #include "ike/outcome.h"
@@ -43,11 +44,23 @@ bool ss_ike_id_eq(const ss_ike_id *a, const ss_ike_id *b);
 
 enum ss_ike_mode { SS_MODE_TRANSPORT = 0, SS_MODE_TUNNEL = 1 };
 
+/* Authentication methods a configuration may list, in preference order. */
+#define SS_IKE_MAX_AUTH 4
+enum ss_ike_auth_kind { SS_IKE_AUTH_PSK = 1, SS_IKE_AUTH_CERT = 2 };
+
 /* What one side wants from a negotiation with one peer. */
 typedef struct ss_ike_config {
 	ss_ike_id local_id, remote_id;    /* remote_id.type 0: accept any identity */
 	uint8_t psk[SS_IKE_PSK_MAX];
 	size_t psk_len;
+	/* Each side authenticates with the first method of its list that the peer can verify
+	 * (a certificate once the peer asked for one with CERTREQ, a PSK when we hold one), and
+	 * accepts from the peer any method of the list.  n_auth 0: the PSK alone.  With a
+	 * certificate, our identity is its subject DN, and the peer's identity comes from its
+	 * certificate (cred's peer_id pattern), not from local_id / remote_id. */
+	uint8_t auth[SS_IKE_MAX_AUTH];    /* enum ss_ike_auth_kind */
+	size_t n_auth;
+	ss_ike_cred *cred;                /* SS_IKE_AUTH_CERT: the engine takes references */
 	ss_ike_suite ike[SS_IKE_MAX_SUITES];  /* in preference order; ike[0].dh goes in the first KE */
 	size_t n_ike;
 	ss_esp_suite esp[SS_IKE_MAX_SUITES];  /* .dh is the PFS group of CREATE_CHILD_SA */
@@ -80,6 +93,10 @@ typedef struct ss_ike_engine_params {
 	 * so that one return-routable host cannot take every half-open slot (default 20;
 	 * 0: no per-address limit). */
 	uint32_t max_half_open_per_peer;
+	/* Unix seconds, for certificate and CRL validity (the only wall-clock time the engine
+	 * needs); NULL: time(). */
+	int64_t (*wall_clock)(void *ctx);
+	void *wall_ctx;
 } ss_ike_engine_params;
 
 void ss_ike_engine_params_default(ss_ike_engine_params *p);
@@ -182,9 +199,18 @@ typedef struct ss_ike_stats {
 
 const ss_ike_stats *ss_ike_get_stats(const ss_ike_engine *e);
 
+/* How the peer of an IKE SA authenticated (once IKE_AUTH verified it). */
+typedef struct ss_ike_peer_auth {
+	uint8_t method;            /* its AUTH method (SS_AUTH_*), 0 before IKE_AUTH */
+	uint8_t local_method;      /* ours */
+	char id[256];              /* its identity: certificate subject, or the ID payload as text */
+	ss_cert_info cert;         /* certificate methods: subject, issuer, validity */
+} ss_ike_peer_auth;
+
 /* Test/tool access to an IKE SA's negotiated state (NULL when no such SA). */
 typedef struct ss_ike_sa_info {
 	bool established, initiator, natt;
+	ss_ike_peer_auth peer;
 	uint64_t spi_i, spi_r;
 	ss_ike_suite suite;
 	ss_ike_endpoint local, remote;

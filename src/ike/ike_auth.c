@@ -1,4 +1,4 @@
-/* IKE_AUTH (§1.2, §2.15): identities, pre-shared-key AUTH both ways, and the first CHILD SA
+/* IKE_AUTH (§1.2, §2.15): identities, AUTH both ways (ike_cert.c), and the first CHILD SA
  * (§1.3.1 proposals without DH, §2.9 traffic selectors, §1.3.1 USE_TRANSPORT_MODE). */
 #include <stdlib.h>
 #include <string.h>
@@ -6,24 +6,6 @@
 #include "base/log.h"
 #include "base/secure.h"
 #include "ike/ike_internal.h"
-
-/* The ID payload body the AUTH covers: type, three reserved octets, data. */
-static size_t id_body(const ss_ike_id *id, uint8_t out[4 + 255])
-{
-	out[0] = id->type;
-	out[1] = out[2] = out[3] = 0;
-	memcpy(out + 4, id->data, id->len);
-	return 4u + id->len;
-}
-
-static ss_ike_id id_from(const ss_ike_id_pl *pl)
-{
-	ss_ike_id id = { 0 };
-	id.type = pl->type;
-	id.len = (uint8_t)(pl->data.len > 255 ? 255 : pl->data.len);
-	memcpy(id.data, pl->data.p, id.len);
-	return id;
-}
 
 void child_info(ike_sa *sa, const ss_child_keys *ck, bool exch_initiator, uint32_t spi_in,
 		uint32_t spi_out, const ss_ike_ts_pl *tsl, const ss_ike_ts_pl *tsr, ss_ike_child_info *ci)
@@ -97,35 +79,6 @@ void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote)
 	ts_default(remote, &sa->cfg->ts_remote, &sa->remote.addr);
 }
 
-static bool my_auth(ike_sa *sa, const uint8_t *idb, size_t idb_len, uint8_t *out)
-{
-	/* §2.15: we sign our own IKE_SA_INIT message and the peer's nonce. */
-	const uint8_t *msg = sa->initiator ? sa->init_req : sa->init_resp;
-	size_t msg_len = sa->initiator ? sa->init_req_len : sa->init_resp_len;
-	const uint8_t *nonce = sa->initiator ? sa->nr : sa->ni;
-	size_t nonce_len = sa->initiator ? sa->nr_len : sa->ni_len;
-	const uint8_t *skp = sa->initiator ? sa->keys.sk_pi : sa->keys.sk_pr;
-	return ss_auth_psk(sa->suite.prf, sa->cfg->psk, sa->cfg->psk_len, msg, msg_len, nonce,
-			   nonce_len, skp, sa->keys.sk_p_len, idb, idb_len, out);
-}
-
-static bool peer_auth_ok(const ike_sa *sa, const ss_ike_msg *m, const ss_ike_id_pl *id)
-{
-	if (m->auth.method != SS_AUTH_PSK)
-		return false;
-#ifdef SS_IKE_FUZZING
-	return true;  /* fuzzing builds only: let arbitrary IKE_AUTH content reach the CHILD code */
-#endif
-	const uint8_t *msg = sa->initiator ? sa->init_resp : sa->init_req;
-	size_t msg_len = sa->initiator ? sa->init_resp_len : sa->init_req_len;
-	const uint8_t *nonce = sa->initiator ? sa->ni : sa->nr;
-	size_t nonce_len = sa->initiator ? sa->ni_len : sa->nr_len;
-	const uint8_t *skp = sa->initiator ? sa->keys.sk_pr : sa->keys.sk_pi;
-	return ss_auth_psk_verify(sa->suite.prf, sa->cfg->psk, sa->cfg->psk_len, msg, msg_len,
-				  nonce, nonce_len, skp, sa->keys.sk_p_len, id->body.p, id->body.len,
-				  m->auth.data.p, m->auth.data.len);
-}
-
 /* Nonces compared as §2.8.1 compares them: bytes, then length. */
 int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
@@ -167,20 +120,21 @@ static void converge(ss_ike_engine *e, ike_sa *sa, ss_time now)
 
 void auth_start(ss_ike_engine *e, ike_sa *sa, ss_time now)
 {
-	uint8_t inner[SS_IKE_BUF], out[SS_IKE_BUF], idb[4 + 255], auth[SS_PRF_MAX];
-	size_t idb_len = id_body(&sa->cfg->local_id, idb);
+	uint8_t inner[SS_IKE_BUF], out[SS_IKE_BUF];
 	sa->child_spi = new_child_spi();
-	if (!my_auth(sa, idb, idb_len, auth) || !sa->child_spi) {
+	if (!sa->child_spi) {
 		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "cannot compute AUTH");
 		return;
 	}
 	ss_ike_writer w;
 	ss_ikew_init_inner(&w, inner, sizeof(inner));
-	ss_ikew_id(&w, SS_PL_IDI, sa->cfg->local_id.type, sa->cfg->local_id.data, sa->cfg->local_id.len);
-	if (sa->cfg->remote_id.type)
-		ss_ikew_id(&w, SS_PL_IDR, sa->cfg->remote_id.type, sa->cfg->remote_id.data,
-			   sa->cfg->remote_id.len);
-	ss_ikew_auth(&w, SS_AUTH_PSK, auth, ss_prf_len(sa->suite.prf));
+	const char *why = auth_write(e, sa, &w);
+	if (why) {
+		ss_wipe(inner, sizeof(inner));
+		SS_INFO(SUB, "SA %u: cannot authenticate: %s", sa->handle, why);
+		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, why);
+		return;
+	}
 	if (sa->cfg->mode == SS_MODE_TRANSPORT)
 		ss_ikew_notify(&w, 0, NULL, 0, SS_N_USE_TRANSPORT_MODE, NULL, 0);
 	if (contact_initial(e, sa))
@@ -197,7 +151,6 @@ void auth_start(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	ss_ikew_ts(&w, SS_PL_TSR, &tsr);
 	ss_ikew_finish(&w);
 	size_t n = sap ? sa_seal(sa, SS_IKE_AUTH, false, sa->my_msg_id, &w, out, sizeof(out)) : 0;
-	ss_wipe(auth, sizeof(auth));
 	ss_wipe(inner, sizeof(inner));
 	if (!n) {
 		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "cannot build IKE_AUTH");
@@ -234,14 +187,14 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		sa_fail(e, sa, SS_IKE_PEER_REFUSED, t, err ? ss_ike_notify_name(t) : "no AUTH in response");
 		return;
 	}
-	ss_ike_id idr = id_from(&m->idr);
-	if ((sa->cfg->remote_id.type && !ss_ike_id_eq(&idr, &sa->cfg->remote_id)) ||
-	    !peer_auth_ok(sa, m, &m->idr)) {
-		sa_fail(e, sa, SS_IKE_PEER_REFUSED, SS_N_AUTHENTICATION_FAILED,
-			"responder failed to authenticate");
+	const char *why = auth_verify(e, sa, m, &m->idr);
+	if (why) {
+		/* The responder considers the IKE SA up: tell it we delete it (§2.21.2). */
+		SS_INFO(SUB, "SA %u: responder's authentication refused: %s", sa->handle, why);
+		delete_and_die(e, sa, SS_N_AUTHENTICATION_FAILED, why);
 		return;
 	}
-	sa->peer_id = idr;
+	sa->peer_id = id_of_payload(&m->idr);
 	sa->peer_id_known = true;
 	if (err) {
 		delete_and_die(e, sa, err->type, ss_ike_notify_name(err->type));
@@ -343,15 +296,15 @@ static size_t build_auth_response(ike_sa *sa, uint16_t child_err, const ss_esp_s
 				  uint8_t num, const ss_ike_ts_pl *ni, const ss_ike_ts_pl *nr,
 				  uint8_t *out, size_t cap)
 {
-	uint8_t inner[SS_IKE_BUF], idb[4 + 255], auth[SS_PRF_MAX];
-	size_t idb_len = id_body(&sa->cfg->local_id, idb);
-	if (!my_auth(sa, idb, idb_len, auth))
-		return 0;
+	uint8_t inner[SS_IKE_BUF];
 	ss_ike_writer w;
 	ss_ikew_init_inner(&w, inner, sizeof(inner));
-	ss_ikew_id(&w, SS_PL_IDR, sa->cfg->local_id.type, sa->cfg->local_id.data, sa->cfg->local_id.len);
-	ss_ikew_auth(&w, SS_AUTH_PSK, auth, ss_prf_len(sa->suite.prf));
-	ss_wipe(auth, sizeof(auth));
+	const char *why = auth_write(NULL, sa, &w);
+	if (why) {
+		ss_wipe(inner, sizeof(inner));
+		SS_INFO(SUB, "SA %u: cannot authenticate: %s", sa->handle, why);
+		return 0;
+	}
 	if (child_err) {
 		ss_ikew_notify(&w, 0, NULL, 0, child_err, NULL, 0);
 	} else {
@@ -385,23 +338,24 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		auth_fail_reply(e, sa, "expected IDi and AUTH");
 		return;
 	}
-	ss_ike_id idi = id_from(&m->idi);
+	ss_ike_id idi = id_of_payload(&m->idi);
 	const ss_ike_config *cfg = e->p.lookup ?
 		e->p.lookup(e->p.lookup_ctx, &sa->local, &sa->remote, &idi) : NULL;
 	if (!cfg) {
 		auth_fail_reply(e, sa, "no configuration for this identity");
 		return;
 	}
-	sa->cfg = malloc(sizeof(*sa->cfg));
+	sa->cfg = cfg_dup(cfg);
 	if (!sa->cfg) {
 		e->st.sa_failed++;
 		responder_refused(e, sa, 0, "out of memory");
 		sa_kill(sa, "out of memory");
 		return;
 	}
-	*sa->cfg = *cfg;
-	if ((cfg->remote_id.type && !ss_ike_id_eq(&idi, &cfg->remote_id)) || !peer_auth_ok(sa, m, &m->idi)) {
-		auth_fail_reply(e, sa, "initiator failed to authenticate");
+	cert_note_peer(sa, m);
+	const char *why = auth_verify(e, sa, m, &m->idi);
+	if (why) {
+		auth_fail_reply(e, sa, why);
 		return;
 	}
 	sa->peer_id = idi;

@@ -242,7 +242,10 @@ static ike_sa *ike_successor(ss_ike_engine *e, ike_sa *old, bool initiator, uint
 	n->suite = *s;
 	n->natt = old->natt;
 	n->keepalive_at = old->keepalive_at;
-	n->cfg = malloc(sizeof(*n->cfg));
+	n->cfg = cfg_dup(old->cfg);
+	n->peer = old->peer;
+	n->peer_hashes = old->peer_hashes;
+	n->peer_certreq = old->peer_certreq;
 	uint8_t si[8], sr[8];
 	spi_bytes(spi_i, si);
 	spi_bytes(spi_r, sr);
@@ -251,7 +254,6 @@ static ike_sa *ike_successor(ss_ike_engine *e, ike_sa *old, bool initiator, uint
 		sa_kill(n, "IKE rekey failed");
 		return NULL;
 	}
-	*n->cfg = *old->cfg;
 	n->keyed = true;
 	n->answered = true;
 	if (!sa_set_state(n, ST_ESTABLISHED, "rekeyed IKE SA")) {

@@ -35,3 +35,12 @@ bool ss_ike_id_eq(const ss_ike_id *a, const ss_ike_id *b)
 {
 	return a->type == b->type && a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
 }
+
+ss_ike_id id_of_payload(const ss_ike_id_pl *pl)
+{
+	ss_ike_id id = { 0 };
+	id.type = pl->type;
+	id.len = (uint8_t)(pl->data.len > 255 ? 255 : pl->data.len);
+	memcpy(id.data, pl->data.p, id.len);
+	return id;
+}

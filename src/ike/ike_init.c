@@ -52,6 +52,7 @@ bool init_start(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	ss_ikew_ke(&w, sa->ke_group, ke, ke_len);
 	ss_ikew_nonce(&w, sa->ni, sa->ni_len);
 	nat_add_notifies(&w, sa->spi_i, 0, &sa->local, &sa->remote);
+	cert_init_payloads(&w, sa->cfg, false);
 	size_t n = ss_ikew_finish(&w);
 	if (!n)
 		return false;
@@ -76,9 +77,7 @@ uint32_t ss_ike_initiate(ss_ike_engine *e, const ss_ike_endpoint *local,
 	ike_sa *sa = sa_new(e, true, local, remote, now);
 	if (!sa)
 		return 0;
-	sa->cfg = malloc(sizeof(*sa->cfg));
-	if (sa->cfg)
-		*sa->cfg = *cfg;
+	sa->cfg = cfg_dup(cfg);
 	sa->ke_group = cfg->ike[0].dh;
 	if (!sa->cfg || !init_start(e, sa, now)) {
 		sa_kill(sa, "cannot build IKE_SA_INIT");
@@ -177,6 +176,7 @@ void init_response_in(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const u
 			behind ? " in front of us" : "");
 	}
 	sa->keepalive_at = behind ? now + SS_NATT_KEEPALIVE_MS : SS_NEVER;
+	cert_note_peer(sa, m);
 	sa_clear_request(sa);
 	sa->my_msg_id = 1;
 	auth_start(e, sa, now);
@@ -289,7 +289,8 @@ static bool admit(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *
 	return false;
 }
 
-static size_t build_init_response(ike_sa *sa, uint8_t num, uint8_t *buf, size_t cap)
+static size_t build_init_response(ike_sa *sa, const ss_ike_config *cfg, uint8_t num, uint8_t *buf,
+				  size_t cap)
 {
 	uint8_t ke[SS_DH_PUB_MAX];
 	size_t ke_len = ss_dh_pub_len(sa->suite.dh);
@@ -308,6 +309,7 @@ static size_t build_init_response(ike_sa *sa, uint8_t num, uint8_t *buf, size_t 
 	ss_ikew_ke(&w, sa->suite.dh, ke, ke_len);
 	ss_ikew_nonce(&w, sa->nr, sa->nr_len);
 	nat_add_notifies(&w, sa->spi_i, sa->spi_r, &sa->local, &sa->remote);
+	cert_init_payloads(&w, cfg, true);
 	return ss_ikew_finish(&w);
 }
 
@@ -377,7 +379,7 @@ void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, si
 	size_t n = 0;
 	uint16_t why = 0;
 	if (sa->dh && sa->init_req && ss_random(sa->nr, sa->nr_len))
-		n = build_init_response(sa, num, buf, sizeof(buf));
+		n = build_init_response(sa, cfg, num, buf, sizeof(buf));
 	if (!n || !sa_keys(sa, m->ke.data.p, m->ke.data.len, &why)) {
 		sa_kill(sa, "IKE_SA_INIT failed");
 		e->st.sa_failed++;
@@ -387,6 +389,7 @@ void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, si
 	}
 	bool behind = false;
 	sa->natt = nat_detected(m, local, remote, &behind);
+	cert_note_peer(sa, m);
 	sa->keepalive_at = behind ? now + SS_NATT_KEEPALIVE_MS : SS_NEVER;
 	sa->init_resp = dup_bytes(buf, n);
 	sa->init_resp_len = n;

@@ -6,7 +6,7 @@
 
 #define SUB "ike"
 #define SS_IKE_NONCE_LEN 32
-#define SS_IKE_BUF 4096
+#define SS_IKE_BUF 8192    /* room for CERT payloads: a certificate and its chain */
 #define SS_IKE_MAX_CHILD 4
 #define SS_IKE_MAX_INIT_MSG 2048
 /* A rekeyed IKE SA waits this long for the peer's DELETE (its retransmissions take ~31 s),
@@ -81,6 +81,11 @@ typedef struct ike_sa {
 	uint32_t ke_retries;
 	uint8_t *init_req, *init_resp;   /* IKE_SA_INIT messages, for AUTH (§2.15) */
 	size_t init_req_len, init_resp_len;
+
+	/* Authentication (ike_cert.c): what the peer told us in IKE_SA_INIT / IKE_AUTH. */
+	uint32_t peer_hashes;  /* RFC 7427 SIGNATURE_HASH_ALGORITHMS as a set; 0: none sent */
+	bool peer_certreq;     /* the peer sent a CERTREQ: it can verify a certificate */
+	ss_ike_peer_auth peer;
 
 	ss_ike_keys keys;
 	ss_sk sk_send, sk_recv;
@@ -251,6 +256,26 @@ void init_version_reply(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endp
 			const ss_ike_endpoint *remote);
 void init_response_in(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const uint8_t *p,
 		      size_t len, ss_time now);
+
+/* ike_id.c: an ID payload as an identity (data beyond 255 bytes cut). */
+ss_ike_id id_of_payload(const ss_ike_id_pl *pl);
+
+/* ike_cert.c: the authentication methods (PSK, certificates) on the engine's side */
+bool cfg_allows(const ss_ike_config *c, uint8_t kind);
+/* Owned copy of a configuration (references its credential); NULL when out of memory. */
+ss_ike_config *cfg_dup(const ss_ike_config *c);
+void cfg_free(ss_ike_config *c);
+/* IKE_SA_INIT: SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4) when c lists a certificate; the
+ * responder adds its CERTREQ (§3.7). */
+void cert_init_payloads(ss_ike_writer *w, const ss_ike_config *c, bool responder);
+/* Remembers what the peer's message says it can verify (hash algorithms, CERTREQ). */
+void cert_note_peer(ike_sa *sa, const ss_ike_msg *m);
+/* IKE_AUTH: our ID (IDi / IDr), CERTs, the initiator's CERTREQ and IDr, and AUTH, with the
+ * first method the peer can use; NULL, or why it failed. */
+const char *auth_write(ss_ike_engine *e, ike_sa *sa, ss_ike_writer *w);
+/* Verifies the peer's AUTH (any method the configuration allows), fills sa->peer; NULL,
+ * or why it failed. */
+const char *auth_verify(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const ss_ike_id_pl *id);
 
 /* ike_auth.c */
 void auth_start(ss_ike_engine *e, ike_sa *sa, ss_time now);

@@ -179,8 +179,7 @@ static void sa_free(ike_sa *sa)
 	free(sa->init_resp);
 	free(sa->out.req);
 	free(sa->resp);
-	if (sa->cfg)
-		ss_free_secret(sa->cfg, sizeof(*sa->cfg));
+	cfg_free(sa->cfg);
 	ss_ike_keys_wipe(&sa->keys);
 	ss_sk_wipe(&sa->sk_send);
 	ss_sk_wipe(&sa->sk_recv);

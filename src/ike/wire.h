@@ -103,11 +103,26 @@ enum ss_ike_auth_method {
 	SS_AUTH_RSA_SIG = 1,
 	SS_AUTH_PSK = 2,      /* "Shared Key Message Integrity Code" */
 	SS_AUTH_DSS_SIG = 3,
-	SS_AUTH_DIGITAL_SIG = 14, /* RFC 7427 */
+	SS_AUTH_ECDSA_256 = 9,    /* RFC 4754: P-256 with SHA-256, r | s */
+	SS_AUTH_ECDSA_384 = 10,   /* P-384 with SHA-384 */
+	SS_AUTH_ECDSA_521 = 11,   /* P-521 with SHA-512 */
+	SS_AUTH_DIGITAL_SIG = 14, /* RFC 7427: AlgorithmIdentifier + signature */
 };
 
-/* §3.6 certificate encodings (only carried and counted; PSK is all we authenticate with). */
+/* §3.6 certificate encodings: we send and use X.509 Certificate - Signature; others are
+ * parsed, counted and ignored. */
 enum ss_ike_cert_enc { SS_CERT_X509_SIG = 4 };
+/* §3.7: an X.509 CERTREQ is a list of SHA-1 hashes of trust anchors' SubjectPublicKeyInfo. */
+#define SS_CERTREQ_HASH_LEN 20
+
+/* RFC 7427 §4 / RFC 8420: hash algorithms in SIGNATURE_HASH_ALGORITHMS (2 octets each). */
+enum ss_ike_hash_alg {
+	SS_HASH_SHA1 = 1,
+	SS_HASH_SHA2_256 = 2,
+	SS_HASH_SHA2_384 = 3,
+	SS_HASH_SHA2_512 = 4,
+	SS_HASH_IDENTITY = 5,     /* RFC 8420: Ed25519 signs the octets themselves */
+};
 
 /* §3.10.1 notify message types: errors below 16384, status from 16384. */
 enum ss_ike_notify {

@@ -80,7 +80,7 @@ typedef struct ss_filter_action {
 	ss_srcloc loc;
 } ss_filter_action;
 
-enum ss_auth_kind { SS_AUTH_KIND_PSK = 1 };
+enum ss_auth_kind { SS_AUTH_KIND_PSK = 1, SS_AUTH_KIND_CERT = 2 };
 
 
 typedef struct ss_identity {
@@ -88,11 +88,23 @@ typedef struct ss_identity {
 	char *value;  /* text form: address, name, or key id */
 } ss_identity;
 
+struct ss_ike_cred;
+
+/* `certificate:` of an auth method: the files as resolved paths, where each was written,
+ * and the credential loaded from them (ike/cert.h; NULL when key files are skipped). */
+typedef struct ss_cert_method {
+	char *ca, *cert, *key, *crl;   /* crl may be NULL */
+	char *peer_id;                 /* pattern, or NULL: a SAN holds the peer's address */
+	ss_srcloc ca_loc, cert_loc, key_loc, crl_loc;
+	struct ss_ike_cred *cred;      /* one reference per method that holds it */
+} ss_cert_method;
+
 typedef struct ss_auth_method {
 	uint8_t kind;        /* enum ss_auth_kind */
 	uint8_t *secret;     /* PSK bytes; wiped when the policy is freed */
 	size_t secret_len;
 	ss_identity local_id, remote_id;
+	ss_cert_method cert; /* SS_AUTH_KIND_CERT */
 	ss_srcloc loc;
 } ss_auth_method;
 

@@ -133,15 +133,38 @@ static void setup(ss_ike_config *c, const char *ike, const char *esp, const char
 	memcpy(c->psk, "capture-psk!", 12);
 }
 
+/* Certificate authentication instead of the PSK: CA, certificate and key files. */
+static void use_cert(ss_ike_config *c, const char *ca, const char *cert, const char *key)
+{
+	static uint8_t pem[16384];
+	FILE *f = fopen(key, "r");
+	size_t n = f ? fread(pem, 1, sizeof(pem), f) : 0;
+	if (f)
+		fclose(f);
+	char err[300];
+	ss_cred_files cf = { .ca = ca, .cert = cert, .key_pem = pem, .key_len = n };
+	c->cred = ss_ike_cred_load(&cf, err, sizeof(err));
+	if (!c->cred) {
+		fprintf(stderr, "ike_capture: %s: %s\n", cert, err);
+		exit(2);
+	}
+	c->auth[0] = SS_IKE_AUTH_CERT;
+	c->n_auth = 1;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fprintf(stderr, "usage: ike_capture IKE ESP out.pcap out.uat\n");
+	if (argc != 5 && argc != 10) {
+		fprintf(stderr, "usage: ike_capture IKE ESP out.pcap out.uat [CA CERT_A KEY_A CERT_B KEY_B]\n");
 		return 2;
 	}
 	ss_log_set_level(SS_LOG_ERR);
 	setup(&cfg_a, argv[1], argv[2], "a.capture.test");
 	setup(&cfg_b, argv[1], argv[2], "b.capture.test");
+	if (argc == 10) {
+		use_cert(&cfg_a, argv[5], argv[6], argv[7]);
+		use_cert(&cfg_b, argv[5], argv[8], argv[9]);
+	}
 	pcap = fopen(argv[3], "wb");
 	FILE *uat = fopen(argv[4], "w");
 	if (!pcap || !uat)
@@ -178,6 +201,8 @@ int main(int argc, char **argv)
 	pump(a, b);
 	ss_ike_engine_free(a);
 	ss_ike_engine_free(b);
+	ss_ike_cred_unref(cfg_a.cred);
+	ss_ike_cred_unref(cfg_b.cred);
 	fclose(pcap);
 	fclose(uat);
 	return 0;

@@ -4,7 +4,8 @@
 # Recipe: /work/shared/notes/strongswan-netns/.
 #
 # charon_start NS DIR   starts charon in NS with a private /run (its pid file is fixed at
-#                       /run/charon.pid) in DIR/run; vici socket DIR/run/charon.vici.
+#                       /run/charon.pid) in DIR/run; vici socket DIR/run/charon.vici;
+#                       CHARON_EXTRA: more charon { } settings.
 # charon_stop DIR       stops it by the PID in DIR/run/charon.pid (only if that is charon).
 # swanctl_at DIR CMD ARGS...  swanctl against that charon.
 # charon_available      false when strongSwan (with kernel-libipsec) is not installed.
@@ -22,9 +23,10 @@ charon_start() {
 	mkdir -p "$dir/run"
 	cat > "$dir/strongswan.conf" <<CONF
 charon {
-    load = random nonce openssl pem pkcs1 x509 pubkey constraints curve25519 kdf hmac gcm aes sha2 kernel-libipsec kernel-netlink socket-default vici
+    load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints revocation curve25519 kdf hmac gcm aes sha2 kernel-libipsec kernel-netlink socket-default vici
     install_routes = yes
     retransmit_tries = 2
+    ${CHARON_EXTRA:-}
     plugins {
         kernel-libipsec { allow_peer_ts = yes }
         kernel-netlink { fwmark = !0x42 }

@@ -170,6 +170,7 @@ static void on_action(harness *h, int i, const ss_ike_action *a)
 		s->n_outcome++;
 		s->outcome = a->outcome;
 		s->outcome_notify = a->notify;
+		s->outcome_reason = a->reason;
 		s->outcome_at = h->now;
 		break;
 	}

@@ -25,12 +25,13 @@ typedef struct h_side {
 	int attempt_log_at;
 	enum ss_ike_outcome outcome;
 	uint16_t outcome_notify;
+	const char *outcome_reason;  /* static text from the engine */
 	ss_time outcome_at;          /* when the last OUTCOME was drained */
 } h_side;
 
 typedef struct h_sent {
 	int from;                    /* 0 = a, 1 = b */
-	uint8_t data[2048];
+	uint8_t data[8192];
 	size_t len;
 	ss_ike_endpoint src, dst;
 	bool dropped;

@@ -108,7 +108,7 @@ static const struct row {
 	{ "filter_lists:\n  a: [{dst: any}]\nfilter_actions:\n  n: {action: negotiate}\nrules:\n  - name: r\n    filter_list: a\n    filter_action: n\n",
 		"t.yaml:6:5: rule 'r' negotiates but has no auth (give auth here, or auth or psk_file at top level)" },
 	{ "auth:\n  - psk: short\n", "t.yaml:2:10: pre-shared key is too short: 5 bytes, at least 16 needed" },
-	{ "auth:\n  - { local_id: a.example }\n", "t.yaml:2:5: auth method needs psk or psk_file" },
+	{ "auth:\n  - { local_id: a.example }\n", "t.yaml:2:5: auth method needs psk, psk_file or certificate" },
 	{ "auth:\n  - { psk: 0123456789abcdef, psk_file: k }\n", "t.yaml:2:30: give either psk or psk_file, not both" },
 	{ "auth:\n  - { psk: 0123456789abcdef, remote_id: \"a b\" }\n", "t.yaml:2:41: remote_id may contain only printable ASCII without spaces" },
 	{ "auth: []\n", "t.yaml:1:7: auth is empty" },
