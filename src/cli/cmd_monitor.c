@@ -4,6 +4,7 @@
 #include "cli/ctl.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -65,7 +66,7 @@ static json_t *snapshot(const cli_ctl_opts *o, char *err, size_t errlen)
 }
 
 /* The counters an administrator watches, on four lines (softsa stats has them all). */
-static void print_counters(json_t *st, FILE *out)
+void cli_print_counters(json_t *st, FILE *out)
 {
 	json_t *n = json_object_get(st, "negotiations"), *so = json_object_get(st, "soft");
 	json_t *p = json_object_get(st, "packets"), *esp = json_object_get(st, "esp");
@@ -78,21 +79,27 @@ static void print_counters(json_t *st, FILE *out)
 		cli_int(so, "created"), cli_int(so, "expired"), cli_int(so, "upgraded"));
 	fprintf(out, "packets: %lld held, %lld released in the clear, %lld through an SA, %lld dropped while held\n",
 		cli_int(p, "held"), cli_int(p, "released_clear"), cli_int(p, "released_sa"), cli_int(p, "held_dropped"));
+	/* Saturating: the daemon's counters are far from the limit, a lying reply is not. */
 	long long total = 0;
-	json_object_foreach(err, key, v) total += (long long)json_number_value(v);
+	json_object_foreach(err, key, v) {
+		long long x = cli_num(v), sum;
+		if (__builtin_add_overflow(total, x, &sum))
+			sum = x > 0 ? LLONG_MAX : LLONG_MIN;
+		total = sum;
+	}
 	fprintf(out, "ESP: %lld packets out, %lld in, %lld errors", cli_int(esp, "packets_out"), cli_int(esp, "packets_in"),
 		total);
 	const char *sep = " (";
 	json_object_foreach(err, key, v) {
 		if (json_number_value(v) > 0) {
-			fprintf(out, "%s%s %lld", sep, key, (long long)json_number_value(v));
+			fprintf(out, "%s%s %lld", sep, key, cli_num(v));
 			sep = ", ";
 		}
 	}
 	fprintf(out, "%s\n", *sep == ',' ? ")" : "");
 }
 
-static void render(json_t *all, FILE *out)
+void cli_print_monitor(json_t *all, FILE *out)
 {
 	char now[32];
 	time_t t = time(NULL);
@@ -106,7 +113,7 @@ static void render(json_t *all, FILE *out)
 	fprintf(out, "\nSecurity associations\n");
 	cli_print_sas(json_object_get(all, "sas"), out);
 	fprintf(out, "\nStatistics\n");
-	print_counters(json_object_get(all, "stats"), out);
+	cli_print_counters(json_object_get(all, "stats"), out);
 }
 
 /* On a terminal the view takes the alternate screen, as top(1) does, and gives the screen
@@ -142,7 +149,7 @@ static int monitor_view(const cli_ctl_opts *o, const sigset_t *orig)
 			size_t len = 0;
 			FILE *m = open_memstream(&buf, &len);
 			if (m) {
-				render(all, m);
+				cli_print_monitor(all, m);
 				fclose(m);
 				fputs(tty ? "\033[H\033[2J" : (n ? "\n" : ""), stdout);
 				fwrite(buf, 1, len, stdout);

@@ -21,6 +21,8 @@ NICE=${FUZZ_NICE:-10}
 MERGE=${FUZZ_MERGE:-1}
 OUT=${FUZZ_OUT:-${MESON_BUILD_ROOT:-.}/fuzz-out}
 WANT=$(echo "${FUZZ_TARGETS:-}" | tr ',' ' ')
+# Undefined behaviour is a crash like any other (the sanitizers' default is to go on).
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 mkdir -p "$OUT"
 RESULTS="$OUT/results.md"
 ROWS="$OUT/.rows"
