@@ -6,7 +6,7 @@ MESON_FLAGS ?= -Dwerror=true
 
 FUZZ ?= build-fuzz
 
-.PHONY: all deps build build-asan check unit demo bench fuzz clean
+.PHONY: all deps build build-asan check unit demo bench fuzz fuzz-coverage clean
 
 all: build
 
@@ -65,5 +65,9 @@ fuzz: deps $(FUZZ)/build.ninja
 	ninja -C $(FUZZ)
 	ninja -C $(FUZZ) fuzz
 
+# llvm-cov of what the seed corpora reach, per target (tests/fuzz/coverage.sh).
+fuzz-coverage: deps
+	./tests/fuzz/coverage.sh build-cov
+
 clean:
-	rm -rf $(BUILD) $(ASAN) $(FUZZ)
+	rm -rf $(BUILD) $(ASAN) $(FUZZ) build-cov
