@@ -47,10 +47,9 @@ echo "$TARGETS" | while IFS='|' read -r name corpora files; do
 	# The files the target is about (llvm-cov's own source filter does not match the
 	# relative paths meson records), summed: lines, functions, branches covered/total.
 	grep -E "^($files)[^ ]*\.c " "$OUT/$name.all.txt" > "$OUT/$name.txt" || true
-	srcs=$(awk '{print "'"$SRC"'/" $1}' "$OUT/$name.txt")
-	# shellcheck disable=SC2086
-	llvm-cov show "$exe" -instr-profile="$OUT/$name.profdata" -show-branches=count \
-		-show-line-counts-or-regions $srcs > "$OUT/$name.show.txt" 2>/dev/null || true
+	# The annotated listing of those files only (sections start with "/path/file.c:").
+	llvm-cov show "$exe" -instr-profile="$OUT/$name.profdata" -show-branches=count 2>/dev/null |
+		awk -v re="$files" '/^\/.*:$/ { on = ($0 ~ re) } on' > "$OUT/$name.show.txt"
 	awk -v n="$name" -v f="$files" '
 		{ fl += $5; fm += $6; ll += $8; lm += $9; bl += $11; bm += $12 }
 		function pct(t, m) { return t ? sprintf("%.1f%%", 100 * (t - m) / t) : "-" }
