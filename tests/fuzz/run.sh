@@ -75,6 +75,8 @@ fuzz_one() {
 		c=$(stat "$d/log.run" "cov")
 		[ -n "$c" ] && [ "$c" -gt "$cov" ] && cov=$c
 		after=$(ls "$d/artifacts" | wc -l)
+		# Stopped by SIGINT or SIGTERM (exit 72): the end of this target, not a crash.
+		grep -q 'libFuzzer: run interrupted' "$d/log.run" && break
 		if [ "$rc" -ne 0 ]; then
 			crashes=$((crashes + 1))
 			echo "fuzz: $name: failure (exit $rc), artifacts in $d/artifacts:" >&2
