@@ -4,7 +4,9 @@ BUILD ?= build
 ASAN ?= build-asan
 MESON_FLAGS ?= -Dwerror=true
 
-.PHONY: all deps build build-asan check unit demo bench deb clean
+FUZZ ?= build-fuzz
+
+.PHONY: all deps build build-asan check unit demo bench deb fuzz fuzz-coverage clean
 
 all: build
 
@@ -53,5 +55,23 @@ bench: build
 deb: deps
 	./tools/build-deb.sh $(BUILD)/deb
 
+# libFuzzer: clang, the sanitizers, -Dfuzz=true, in its own build directory; every target for
+# FUZZ_SECONDS (default 180) each, new coverage merged into tests/fuzz/corpus, a table at the
+# end (tests/fuzz/README.md: FUZZ_SEED, FUZZ_RUNS, FUZZ_TARGETS, ...).  Not -Dwerror: clang
+# warns about vprintf-style wrappers (-Wformat-nonliteral) where gcc does not.
+FUZZ_FLAGS := -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+	-Dbuildtype=debugoptimized
+$(FUZZ)/build.ninja: $(MESON_FILES)
+	if [ -f $@ ]; then meson setup --reconfigure $(FUZZ) $(FUZZ_FLAGS); \
+	else CC=clang meson setup $(FUZZ) $(FUZZ_FLAGS); fi
+
+fuzz: deps $(FUZZ)/build.ninja
+	ninja -C $(FUZZ)
+	ninja -C $(FUZZ) fuzz
+
+# llvm-cov of what the seed corpora reach, per target (tests/fuzz/coverage.sh).
+fuzz-coverage: deps
+	./tests/fuzz/coverage.sh build-cov
+
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(FUZZ) build-cov

@@ -12,44 +12,44 @@ static const char *yes(json_t *o, const char *key)
 
 /* The reply is `softsa explain --json`'s object (doc/control.md): the packet, the match with
  * its filter and action objects, and the agent's association with the peer. */
-static void print_live(json_t *r, const char *dir, int n, char **a)
+void cli_print_explain_live(json_t *r, const char *dir, int n, char **a, FILE *out)
 {
-	printf("packet: %s %s -> %s", strcmp(dir, "in") == 0 ? "inbound" : "outbound", a[0], a[1]);
+	fprintf(out, "packet: %s %s -> %s", strcmp(dir, "in") == 0 ? "inbound" : "outbound", a[0], a[1]);
 	if (n >= 3)
-		printf(" %s", a[2]);
+		fprintf(out, " %s", a[2]);
 	if (n == 5)
-		printf(" port %s -> %s", a[3], a[4]);
+		fprintf(out, " port %s -> %s", a[3], a[4]);
 	else if (n == 4)
-		printf(" port %s", a[3]);
-	printf("\npolicy: %s (as softsad runs it now)\n", cli_str(r, "policy", "?"));
+		fprintf(out, " port %s", a[3]);
+	fprintf(out, "\npolicy: %s (as softsad runs it now)\n", cli_str(r, "policy", "?"));
 	json_t *act = json_object_get(r, "action");
 	if (!json_is_true(json_object_get(r, "matched"))) {
-		printf("match: none: %s\n", json_is_true(json_object_get(r, "default_response"))
+		fprintf(out, "match: none: %s\n", json_is_true(json_object_get(r, "default_response"))
 			? "clear; IKE from the peer is answered (Default Response)" : "clear");
 	} else {
 		json_t *f = json_object_get(r, "filter");
-		printf("match: rule '%s', filter %lld of list '%s'", cli_str(r, "rule", "?"), cli_int(r, "filter_index"),
+		fprintf(out, "match: rule '%s', filter %lld of list '%s'", cli_str(r, "rule", "?"), cli_int(r, "filter_index"),
 		       cli_str(r, "filter_list", "?"));
 		if (json_object_get(f, "line"))
-			printf(" (line %lld)", cli_int(f, "line"));
+			fprintf(out, " (line %lld)", cli_int(f, "line"));
 		if (json_object_get(f, "text"))
-			printf(": %s", cli_str(f, "text", ""));
-		printf("%s\n", json_is_true(json_object_get(r, "mirrored")) ? " (mirrored)" : "");
-		printf("action: %s '%s'\n", cli_str(act, "action", "?"), cli_str(act, "name", "?"));
+			fprintf(out, ": %s", cli_str(f, "text", ""));
+		fprintf(out, "%s\n", json_is_true(json_object_get(r, "mirrored")) ? " (mirrored)" : "");
+		fprintf(out, "action: %s '%s'\n", cli_str(act, "action", "?"), cli_str(act, "name", "?"));
 	}
 	json_t *lines = json_object_get(r, "explanation"), *l;
 	size_t i;
 	if (json_array_size(lines)) {
-		json_array_foreach(lines, i, l) printf("  - %s\n", json_string_value(l) ? json_string_value(l) : "");
+		json_array_foreach(lines, i, l) fprintf(out, "  - %s\n", json_string_value(l) ? json_string_value(l) : "");
 	} else if (json_is_object(act) && strcmp(cli_str(act, "action", ""), "negotiate") == 0) {
-		printf("  - accept unsecured inbound: %s\n", yes(act, "accept_unsecured"));
-		printf("  - fall back to clear (soft association) when the peer never answers: %s",
+		fprintf(out, "  - accept unsecured inbound: %s\n", yes(act, "accept_unsecured"));
+		fprintf(out, "  - fall back to clear (soft association) when the peer never answers: %s",
 		       yes(act, "fallback_to_clear"));
 		if (json_is_true(json_object_get(act, "fallback_to_clear")))
-			printf(", idle lifetime %lld s", cli_int(act, "soft_idle_lifetime"));
-		printf("\n  - discovery: %s\n", yes(act, "discovery"));
+			fprintf(out, ", idle lifetime %lld s", cli_int(act, "soft_idle_lifetime"));
+		fprintf(out, "\n  - discovery: %s\n", yes(act, "discovery"));
 	}
-	printf("association now with %s: %s\n", cli_str(r, "peer", "the peer"), cli_str(r, "association", "none"));
+	fprintf(out, "association now with %s: %s\n", cli_str(r, "peer", "the peer"), cli_str(r, "association", "none"));
 }
 
 int cli_explain_live(const cli_cmd *cmd, const char *control, bool json, const char *dir, int n, char **a)
@@ -69,7 +69,7 @@ int cli_explain_live(const cli_cmd *cmd, const char *control, bool json, const c
 	if (json)
 		cli_print_json(r);
 	else {
-		print_live(r, dir, n, a);
+		cli_print_explain_live(r, dir, n, a, stdout);
 		json_decref(r);
 	}
 	return CLI_OK;

@@ -4,6 +4,7 @@
 #include "cli/ctl.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -81,14 +82,20 @@ static void print_counters(json_t *st, bool narrow, FILE *out)
 	fprintf(out, narrow ? "packets: %lld held, %lld released clear, %lld through an SA, %lld dropped held\n"
 			    : "packets: %lld held, %lld released in the clear, %lld through an SA, %lld dropped while held\n",
 		cli_int(p, "held"), cli_int(p, "released_clear"), cli_int(p, "released_sa"), cli_int(p, "held_dropped"));
+	/* Saturating: the daemon's counters are far from the limit, a lying reply is not. */
 	long long total = 0;
-	json_object_foreach(err, key, v) total += (long long)json_number_value(v);
+	json_object_foreach(err, key, v) {
+		long long x = cli_num(v), sum;
+		if (__builtin_add_overflow(total, x, &sum))
+			sum = x > 0 ? LLONG_MAX : LLONG_MIN;
+		total = sum;
+	}
 	fprintf(out, "ESP: %lld packets out, %lld in, %lld errors", cli_int(esp, "packets_out"), cli_int(esp, "packets_in"),
 		total);
 	const char *sep = " (";
 	json_object_foreach(err, key, v) {
 		if (json_number_value(v) > 0) {
-			fprintf(out, "%s%s %lld", sep, key, (long long)json_number_value(v));
+			fprintf(out, "%s%s %lld", sep, key, cli_num(v));
 			sep = ", ";
 		}
 	}
@@ -518,4 +525,15 @@ int cmd_monitor(const cli_cmd *cmd, int argc, char **argv)
 	rc = o.events ? monitor_events(&o, &orig) : monitor_view(&o, &orig);
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	return rc;
+}
+
+/* The whole view with no terminal to fit (also what tests/fuzz/fuzz_ctl_reply renders). */
+void cli_print_monitor(json_t *all, FILE *out)
+{
+	render_fit(all, 0, 0, out);
+}
+
+void cli_print_counters(json_t *st, FILE *out)
+{
+	print_counters(st, false, out);
 }

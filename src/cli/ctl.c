@@ -3,6 +3,7 @@
 #include "cli/ctl.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +101,11 @@ static json_t *call(const cli_ctl_opts *o, const char *name, json_t *req, char *
 	snprintf(code, codelen, "no-answer");
 	if (!reply)
 		return NULL;
+	return cli_ctl_result(reply, code, codelen, err, errlen);
+}
+
+json_t *cli_ctl_result(json_t *reply, char *code, size_t codelen, char *err, size_t errlen)
+{
 	json_t *result = NULL;
 	if (json_is_true(json_object_get(reply, "ok")) && json_is_object(json_object_get(reply, "result"))) {
 		result = json_incref(json_object_get(reply, "result"));
@@ -166,12 +172,25 @@ const char *cli_str(json_t *o, const char *key, const char *dflt)
 	return s ? s : dflt;
 }
 
+long long cli_num(json_t *v)
+{
+	if (!json_is_real(v))
+		return (long long)json_integer_value(v);
+	/* A real outside long long's range (or NaN) has no conversion: C leaves it undefined
+	 * (found by fuzz_ctl_reply with 1.5e300). */
+	double d = json_real_value(v);
+	if (!(d == d))
+		return 0;
+	if (d >= 0x1p63)
+		return LLONG_MAX;
+	if (d < -0x1p63)
+		return LLONG_MIN;
+	return (long long)d;
+}
+
 long long cli_int(json_t *o, const char *key)
 {
-	json_t *v = json_object_get(o, key);
-	if (json_is_real(v))
-		return (long long)json_real_value(v);
-	return (long long)json_integer_value(v);
+	return cli_num(json_object_get(o, key));
 }
 
 char *cli_fmt_dur(long long s, char *buf, size_t len)

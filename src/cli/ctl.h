@@ -37,6 +37,9 @@ int cli_ctl_getopt(const cli_cmd *cmd, int argc, char **argv, unsigned extras, i
  * {"error":{"code","message"}} is also printed on stdout (code "no-answer" when softsad did
  * not answer). */
 json_t *cli_ctl_request(const cli_cmd *cmd, const cli_ctl_opts *o, const char *name, json_t *req);
+/* A reply object (consumed): its result (new reference), or NULL with the daemon's error
+ * code and message in code and err.  What every command makes of the daemon's answer. */
+json_t *cli_ctl_result(json_t *reply, char *code, size_t codelen, char *err, size_t errlen);
 /* The same without printing: the reply's result, or NULL with err filled. */
 json_t *cli_ctl_try(const cli_ctl_opts *o, const char *name, json_t *req, char *err, size_t errlen);
 
@@ -53,6 +56,9 @@ int cli_peer_command(const cli_cmd *cmd, int argc, char **argv, const char *name
  * not crash on what is absent). */
 const char *cli_str(json_t *o, const char *key, const char *dflt);
 long long cli_int(json_t *o, const char *key);
+/* A JSON number as long long: integers as they are, reals truncated and clamped to the
+ * range (NaN 0), anything else 0. */
+long long cli_num(json_t *v);
 
 /* Human formats: durations ("45s", "4m05s", "2h00m", "3d04h") and byte counts ("512 B",
  * "8.2 KiB"), into the caller's buffer, which is returned. */
@@ -77,5 +83,12 @@ void cli_print_prometheus(json_t *stats, json_t *status, FILE *out);
 /* One event of the stream as a line of text, with its time of day: `started` is softsad's
  * start by the wall clock (events carry seconds since then), or < 0 for the time it arrived. */
 void cli_print_event(json_t *ev, double started, FILE *out);
+/* softsa monitor's refresh: {"status","peers","soft","sas","stats"} results, all of it (no
+ * terminal to fit); and its lines of counters from a stats result. */
+void cli_print_monitor(json_t *all, FILE *out);
+void cli_print_counters(json_t *stats, FILE *out);
+/* softsa explain --live: the daemon's explain result for the packet given as n operands a
+ * (SRC DST [PROTO [SPORT DPORT]]) in direction dir ("in" or "out"). */
+void cli_print_explain_live(json_t *r, const char *dir, int n, char **a, FILE *out);
 
 #endif

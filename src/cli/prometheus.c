@@ -119,9 +119,9 @@ static void sample(FILE *out, const char *name, const char *label, const char *v
 	if (!json_is_number(v))
 		return;
 	if (label)
-		fprintf(out, "%s{%s=\"%s\"} %lld\n", name, label, value, (long long)json_number_value(v));
+		fprintf(out, "%s{%s=\"%s\"} %lld\n", name, label, value, cli_num(v));
 	else
-		fprintf(out, "%s %lld\n", name, (long long)json_number_value(v));
+		fprintf(out, "%s %lld\n", name, cli_num(v));
 }
 
 static void wildcard(FILE *out, const prom *m, json_t *obj, const char **last)

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "base/addr.h"
+#include "daemon/ctlargs.h"
 #include "daemon/daemon.h"
 #include "daemon/sdnotify.h"
 
@@ -76,16 +77,10 @@ static const char *cmd_reload(void *ctx, json_t *req, json_t **result, const cha
 	return NULL;
 }
 
-static bool peer_arg(json_t *req, ss_addr *out)
-{
-	const char *s = json_string_value(json_object_get(req, "peer"));
-	return s && ss_addr_parse(s, out);
-}
-
 static const char *cmd_initiate(void *ctx, json_t *req, json_t **result, const char **message)
 {
 	ss_addr peer;
-	if (!peer_arg(req, &peer)) {
+	if (!dm_arg_peer(req, &peer)) {
 		*message = "initiate needs \"peer\": an address";
 		return "bad-argument";
 	}
@@ -97,7 +92,7 @@ static const char *cmd_terminate(void *ctx, json_t *req, json_t **result, const 
 {
 	ss_daemon *d = ctx;
 	ss_addr peer;
-	if (!peer_arg(req, &peer)) {
+	if (!dm_arg_peer(req, &peer)) {
 		*message = "terminate needs \"peer\": an address";
 		return "bad-argument";
 	}

@@ -115,41 +115,40 @@ static json_t *error_reply(json_t *id, const char *code, const char *message)
 			 "error", "code", code, "message", message ? message : code);
 }
 
-static const ss_ctl_command *find_cmd(const ss_ctl *c, const char *name)
+static const ss_ctl_command *find_cmd(const ss_ctl_command *cmds, size_t n_cmds, const char *name)
 {
-	for (size_t i = 0; i < c->n_cmds; i++)
-		if (strcmp(c->cmds[i].name, name) == 0)
-			return &c->cmds[i];
+	for (size_t i = 0; i < n_cmds; i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			return &cmds[i];
 	return NULL;
 }
 
 /* Built-in commands every server answers, whatever the daemon registered. */
-static json_t *builtin(ss_ctl *c, struct client *cl, const char *cmd)
+static json_t *builtin(const ss_ctl_command *cmds, size_t n_cmds, const char *cmd, bool *subscribe)
 {
 	if (strcmp(cmd, "subscribe") == 0) {
-		cl->subscribed = true;
+		*subscribe = true;
 		return json_pack("{s:b}", "subscribed", 1);
 	}
 	if (strcmp(cmd, "help") == 0) {
 		json_t *a = json_array();
 		json_array_append_new(a, json_pack("{s:s, s:s}", "cmd", "subscribe", "help", "receive the event stream"));
-		for (size_t i = 0; i < c->n_cmds; i++)
-			json_array_append_new(a, json_pack("{s:s, s:s}", "cmd", c->cmds[i].name, "help",
-							   c->cmds[i].help ? c->cmds[i].help : ""));
+		for (size_t i = 0; i < n_cmds; i++)
+			json_array_append_new(a, json_pack("{s:s, s:s}", "cmd", cmds[i].name, "help",
+							   cmds[i].help ? cmds[i].help : ""));
 		return json_pack("{s:i, s:o}", "version", SS_CTL_VERSION, "commands", a);
 	}
 	return NULL;
 }
 
-static bool handle_line(ss_ctl *c, struct client *cl, const char *line, size_t len)
+json_t *ss_ctl_request(const ss_ctl_command *cmds, size_t n_cmds, void *ctx, const char *line,
+		       size_t len, bool *subscribe)
 {
-	c->st.requests++;
 	json_error_t jerr;
 	json_t *req = json_loadb(line, len, 0, &jerr);
 	if (!req || !json_is_object(req)) {
-		c->st.errors++;
 		json_decref(req);
-		return queue(c, cl, error_reply(NULL, "bad-request", "not a JSON object"));
+		return error_reply(NULL, "bad-request", "not a JSON object");
 	}
 	json_t *id = json_object_get(req, "id");
 	json_t *v = json_object_get(req, "v");
@@ -160,14 +159,14 @@ static bool handle_line(ss_ctl *c, struct client *cl, const char *line, size_t l
 	} else if (!cmd) {
 		reply = error_reply(id, "bad-request", "missing \"cmd\"");
 	} else {
-		json_t *result = builtin(c, cl, cmd);
-		const ss_ctl_command *h = result ? NULL : find_cmd(c, cmd);
+		json_t *result = builtin(cmds, n_cmds, cmd, subscribe);
+		const ss_ctl_command *h = result ? NULL : find_cmd(cmds, n_cmds, cmd);
 		const char *code = NULL, *msg = NULL;
 		if (!result && !h) {
 			code = "unknown-command";
 			msg = "unknown command (try \"help\")";
 		} else if (!result) {
-			code = h->fn(c->ctx, req, &result, &msg);
+			code = h->fn(ctx, req, &result, &msg);
 		}
 		if (code) {
 			json_decref(result);
@@ -177,10 +176,53 @@ static bool handle_line(ss_ctl *c, struct client *cl, const char *line, size_t l
 					  "result", result ? result : json_object());
 		}
 	}
+	json_decref(req);
+	return reply;
+}
+
+static bool handle_line(ss_ctl *c, struct client *cl, const char *line, size_t len)
+{
+	c->st.requests++;
+	json_t *reply = ss_ctl_request(c->cmds, c->n_cmds, c->ctx, line, len, &cl->subscribed);
 	if (reply && !json_is_true(json_object_get(reply, "ok")))
 		c->st.errors++;
-	json_decref(req);
 	return reply ? queue(c, cl, reply) : true;
+}
+
+struct feed_arg {
+	ss_ctl *c;
+	struct client *cl;
+};
+
+static bool feed_line(void *arg, const char *line, size_t len)
+{
+	struct feed_arg *a = arg;
+	return handle_line(a->c, a->cl, line, len);
+}
+
+int ss_ctl_feed(char *in, size_t *in_len, const char *buf, size_t n, ss_ctl_line_fn fn, void *arg)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] != '\n')
+			continue;
+		/* A complete line: what was buffered plus this piece. */
+		size_t piece = i - start;
+		if (*in_len + piece > SS_CTL_MAX_FRAME)
+			return -1;
+		memcpy(in + *in_len, buf + start, piece);
+		size_t len = *in_len + piece;
+		*in_len = 0;
+		start = i + 1;
+		if (len && !fn(arg, in, len))
+			return 0;
+	}
+	size_t rest = n - start;
+	if (*in_len + rest > SS_CTL_MAX_FRAME)
+		return -1;
+	memcpy(in + *in_len, buf + start, rest);
+	*in_len += rest;
+	return 1;
 }
 
 static void on_client(ss_loop *l, int fd, uint32_t events, void *ctx)
@@ -204,28 +246,9 @@ static void on_client(ss_loop *l, int fd, uint32_t events, void *ctx)
 	}
 	if (n < 0)
 		return;
-	size_t start = 0;
-	for (size_t i = 0; i < (size_t)n; i++) {
-		if (buf[i] != '\n')
-			continue;
-		/* A complete line: what was buffered plus this piece. */
-		size_t piece = i - start;
-		if (cl->in_len + piece > SS_CTL_MAX_FRAME)
-			goto oversized;
-		memcpy(cl->in + cl->in_len, buf + start, piece);
-		size_t len = cl->in_len + piece;
-		cl->in_len = 0;
-		start = i + 1;
-		if (len && !handle_line(c, cl, cl->in, len))
-			return;
-	}
-	size_t rest = (size_t)n - start;
-	if (cl->in_len + rest > SS_CTL_MAX_FRAME)
-		goto oversized;
-	memcpy(cl->in + cl->in_len, buf + start, rest);
-	cl->in_len += rest;
-	return;
-oversized:
+	struct feed_arg a = { c, cl };
+	if (ss_ctl_feed(cl->in, &cl->in_len, buf, (size_t)n, feed_line, &a) >= 0)
+		return;
 	c->st.oversized++;
 	cl->in_len = 0;
 	cl->closing = true;

@@ -38,6 +38,19 @@ static int connect_to(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+bool ss_ctl_reply_line(const char *in, size_t len, json_t **reply, char *err, size_t errlen)
+{
+	const char *nl = len ? memchr(in, '\n', len) : NULL;
+	*reply = NULL;
+	if (!nl)
+		return false;
+	json_error_t je;
+	*reply = json_loadb(in, (size_t)(nl - in), 0, &je);
+	if (!*reply)
+		snprintf(err, errlen, "softsad sent a reply that is not JSON: %s", je.text);
+	return true;
+}
+
 json_t *ss_ctl_call(const char *path, json_t *request, int timeout_ms, char *err, size_t errlen)
 {
 	int fd = connect_to(path, err, errlen);
@@ -59,14 +72,8 @@ json_t *ss_ctl_call(const char *path, json_t *request, int timeout_ms, char *err
 	}
 	ss_time end = ss_now_ms() + (ss_time)timeout_ms;
 	for (;;) {
-		char *nl = len ? memchr(in, '\n', len) : NULL;
-		if (nl) {
-			json_error_t je;
-			reply = json_loadb(in, (size_t)(nl - in), 0, &je);
-			if (!reply)
-				snprintf(err, errlen, "softsad sent a reply that is not JSON: %s", je.text);
+		if (ss_ctl_reply_line(in, len, &reply, err, errlen))
 			break;
-		}
 		ss_time now = ss_now_ms();
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (now >= end || poll(&p, 1, (int)(end - now)) <= 0) {

@@ -12,6 +12,7 @@
 #include "agent/statefile.h"
 #include "base/log.h"
 #include "base/secure.h"
+#include "daemon/ctlargs.h"
 #include "daemon/daemon.h"
 #include "dataplane/dataplane.h"
 #include "policy/classify.h"
@@ -324,20 +325,8 @@ json_t *dm_explain(ss_daemon *d, json_t *req, const char **err)
 {
 	/* The same object as `softsa explain --json` (policy/explain.h), plus the association
 	 * the agent holds for the pair now. */
-	json_t *jp = json_object_get(req, "proto");
-	char pbuf[8];
-	const char *proto = json_string_value(jp);
-	if (json_is_integer(jp)) {
-		snprintf(pbuf, sizeof(pbuf), "%lld", (long long)json_integer_value(jp));
-		proto = pbuf;
-	}
-	json_t *js = json_object_get(req, "sport"), *jd = json_object_get(req, "dport");
-	long sport = json_is_integer(js) ? (long)json_integer_value(js) : -1;
-	long dport = json_is_integer(jd) ? (long)json_integer_value(jd) : -1;
 	ss_pkt_key k;
-	if (!ss_explain_packet(json_string_value(json_object_get(req, "dir")),
-			       json_string_value(json_object_get(req, "src")),
-			       json_string_value(json_object_get(req, "dst")), proto, sport, dport, &k, err))
+	if (!dm_arg_packet(req, &k, err))
 		return NULL;
 	json_t *j = ss_explain(d->pol, d->cls, &k);
 	if (!j) {

@@ -5,7 +5,8 @@
  *   1  an outer IPv4/IPv6 packet, through ss_esp_parse_outer then decap
  *   2  the plaintext of an ESP payload (inner packet, padding, trailer) that the fuzzer
  *      cannot forge an ICV for: it is sealed with the SA's own keys first, so the checks
- *      after authentication (padding, next header, inner packet, selectors) get fuzzed
+ *      after authentication (padding, next header, inner packet, selectors, and the ECN
+ *      of the outer header, bits 6-7 of the second byte, on the inner: RFC 6040) get fuzzed
  *   3  an inner packet to encapsulate, then decapsulate again: must come back the same
  *      (or be refused by the receiver's selectors, or be a next-header-59 dummy)
  * The second byte picks the SA.  A fresh SAD per input keeps runs reproducible. */
@@ -57,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t op = data[0] & 3;
 	const struct sa_def *d = &defs[data[1] % NDEFS];
 	uint32_t spi = 0x1001 + (uint32_t)(data[1] % NDEFS);
+	uint8_t outer_ecn = (uint8_t)(data[1] >> 6);
 	data += 2, size -= 2;
 
 	ss_esp_sad *sad = ss_esp_sad_new();
@@ -88,6 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			goto out;
 		k.len = (uint32_t)w.len;
 		k.src = in.remote, k.dst = in.local;
+		k.outer_tos = outer_ecn;
 	} else {
 		memcpy(buf + HEAD, data, size);
 	}

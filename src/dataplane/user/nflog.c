@@ -9,6 +9,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
 
+#include "base/cursor.h"
 #include "dataplane/pkt.h"
 
 static int config(struct mnl_socket *nl, uint16_t group, uint8_t cmd, uint32_t copy_range)
@@ -73,42 +74,56 @@ void ss_nflog_close(struct mnl_socket *nl, uint16_t group)
 	mnl_socket_close(nl);
 }
 
-struct attrs {
-	const struct nlattr *a[NFULA_MAX + 1];
+/* The attributes of one message, found by our own walk over exactly nlmsg_len bytes:
+ * libmnl's mnl_attr_parse runs to NLMSG_ALIGN(nlmsg_len), which is up to 3 bytes past an
+ * unaligned last message and so past the end of the datagram (found by fuzz_dp_nflog:
+ * tests/fuzz/corpus/dp_nflog/nflog-oob-1071.bin). */
+struct attr {
+	const uint8_t *p;
+	size_t len;
 };
 
-static int attr_cb(const struct nlattr *attr, void *data)
+static bool parse_attrs(ss_cur *c, struct attr a[NFULA_MAX + 1])
 {
-	struct attrs *t = data;
-	if (mnl_attr_type_valid(attr, NFULA_MAX) < 0)
-		return MNL_CB_OK; /* newer kernel attribute: ignore it */
-	t->a[mnl_attr_get_type(attr)] = attr;
-	return MNL_CB_OK;
+	while (ss_cur_left(c) >= sizeof(struct nlattr)) {
+		struct nlattr h;
+		ss_cur_copy(c, &h, sizeof h);
+		if (h.nla_len < sizeof h || h.nla_len - sizeof h > ss_cur_left(c))
+			return false;
+		size_t plen = h.nla_len - sizeof h;
+		const uint8_t *p = ss_cur_take(c, plen);
+		unsigned type = h.nla_type & NLA_TYPE_MASK;
+		if (type <= NFULA_MAX) /* a newer kernel's attributes are ignored */
+			a[type] = (struct attr){ .p = p, .len = plen };
+		/* The padding after the last attribute may be missing: the message ends there. */
+		size_t pad = NLA_ALIGN(h.nla_len) - h.nla_len;
+		ss_cur_skip(c, pad < ss_cur_left(c) ? pad : ss_cur_left(c));
+	}
+	return ss_cur_ok(c);
 }
 
-/* One NFULNL_MSG_PACKET; false when it cannot be used. */
-static bool parse_packet(const struct nlmsghdr *nlh, ss_dp_notice *out)
+/* One NFULNL_MSG_PACKET of exactly ml bytes; false when it cannot be used. */
+static bool parse_packet(const struct nlmsghdr *nlh, size_t ml, ss_dp_notice *out)
 {
 	if (nlh->nlmsg_type != ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET))
 		return false;
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg)))
+	ss_cur c = ss_cur_init(nlh, ml);
+	if (!ss_cur_skip(&c, NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg))))
 		return false;
-	struct attrs t = { 0 };
-	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, &t) < 0)
+	struct attr a[NFULA_MAX + 1] = { 0 };
+	if (!parse_attrs(&c, a))
 		return false;
-	const struct nlattr *pl = t.a[NFULA_PAYLOAD], *pfx = t.a[NFULA_PREFIX];
-	if (!pl)
+	const struct attr *pl = &a[NFULA_PAYLOAD], *pfx = &a[NFULA_PREFIX];
+	if (!pl->p)
 		return false;
 	ss_pkt_tuple tu;
-	if (!ss_pkt_tuple_parse(mnl_attr_get_payload(pl), mnl_attr_get_payload_len(pl), &tu))
+	if (!ss_pkt_tuple_parse(pl->p, pl->len, &tu))
 		return false;
 	*out = (ss_dp_notice){ .src = tu.src, .dst = tu.dst, .proto = tu.proto,
 			       .sport = tu.sport, .dport = tu.dport };
 	/* The table's log prefixes: "softsa:a" accepted, "softsa:d" dropped.  Anything else
 	 * counts as dropped, the safe reading. */
-	const char *p = pfx ? mnl_attr_get_payload(pfx) : "";
-	size_t plen = pfx ? mnl_attr_get_payload_len(pfx) : 0;
-	out->accepted = plen >= 8 && memcmp(p, "softsa:a", 8) == 0;
+	out->accepted = pfx->len >= 8 && memcmp(pfx->p, "softsa:a", 8) == 0;
 	return true;
 }
 
@@ -119,7 +134,7 @@ size_t ss_nflog_parse(const uint8_t *buf, size_t len, ss_dp_notice *out, size_t 
 	 * an int, so a length of 2^31 or more passes the check and sends the walk astray (found
 	 * by fuzz_dp_nflog). */
 	size_t n = 0, off = 0;
-	while (n < max && len - off >= sizeof(struct nlmsghdr)) {
+	while (n < max && off <= len && len - off >= sizeof(struct nlmsghdr)) {
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)(buf + off);
 		size_t ml = nlh->nlmsg_len;
 		if (ml < sizeof *nlh || ml > len - off) {
@@ -127,13 +142,15 @@ size_t ss_nflog_parse(const uint8_t *buf, size_t len, ss_dp_notice *out, size_t 
 			break;
 		}
 		if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
-			if (parse_packet(nlh, &out[n]))
+			if (parse_packet(nlh, ml, &out[n]))
 				n++;
 			else
 				(*malformed)++;
 		}
+		/* An unaligned last message has no padding after it: the walk ends with it, and
+		 * the offset never passes len (len - off would wrap and the walk go on). */
 		size_t step = NLMSG_ALIGN(ml);
-		if (step > len - off)
+		if (step >= len - off)
 			break;
 		off += step;
 	}

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <arpa/inet.h>
@@ -110,12 +111,87 @@ static void test_malformed(void **state)
 	assert_int_equal(ss_nflog_parse(buf, 0, n, 4, &bad), 0);
 }
 
+/* Parses len bytes of buf from an exact-size heap copy, so that ASan sees any read past the
+ * end of the datagram. */
+static size_t parse_exact(const uint8_t *src, size_t len, ss_dp_notice *n, size_t max,
+			  uint64_t *bad)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	assert_non_null(copy);
+	memcpy(copy, src, len);
+	size_t r = ss_nflog_parse(copy, len, n, max, bad);
+	free(copy);
+	return r;
+}
+
+/* The last message of a datagram may end unaligned (nlmsg_len 55): it has no padding, and
+ * nothing in it may be read from beyond nlmsg_len (libmnl's walk ran to NLMSG_ALIGN). */
+static void test_unaligned_last_message(void **state)
+{
+	(void)state;
+	uint8_t pl[sizeof udp4 + 1];
+	memcpy(pl, udp4, sizeof udp4);
+	pl[sizeof udp4] = 'x'; /* 31 bytes: the payload attribute ends 1 byte before alignment */
+	size_t off = 0;
+	put_packet(buf, &off, "softsa:a", udp4, sizeof udp4);
+	put_packet(buf, &off, "softsa:a", pl, sizeof pl);
+	struct nlmsghdr *last = (struct nlmsghdr *)(buf + NLMSG_ALIGN(((struct nlmsghdr *)buf)->nlmsg_len));
+	last->nlmsg_len -= 1; /* exactly where the payload ends */
+	size_t len = off - 1;
+	assert_int_equal(len % 4, 3);
+	ss_dp_notice n[4];
+	uint64_t bad = 0;
+	assert_int_equal(parse_exact(buf, len, n, 4, &bad), 2);
+	assert_int_equal(bad, 0);
+	assert_int_equal(n[1].dport, 7778);
+
+	/* The payload attribute claims the byte of padding that the datagram does not have:
+	 * malformed, and never read. */
+	struct nlattr *a = (struct nlattr *)((uint8_t *)last + last->nlmsg_len - sizeof pl - MNL_ATTR_HDRLEN);
+	assert_int_equal(a->nla_type, NFULA_PAYLOAD);
+	a->nla_len += 1;
+	bad = 0;
+	assert_int_equal(parse_exact(buf, len, n, 4, &bad), 1);
+	assert_int_equal(bad, 1);
+}
+
+/* After an unaligned message the aligned step passes the end of the datagram by 1 to 3
+ * bytes; the walk must end there (len - off would wrap and the walk read on). */
+static void test_step_past_end(void **state)
+{
+	(void)state;
+	uint8_t pl[sizeof udp4 + 3] = { 0 };
+	memcpy(pl, udp4, sizeof udp4);
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	/* Payloads of 30, 31 and 33 bytes leave the message 2, 1 and 3 bytes short of
+	 * alignment. */
+	static const size_t plens[] = { sizeof udp4, sizeof udp4 + 1, sizeof udp4 + 3 };
+	for (size_t i = 0; i < sizeof plens / sizeof plens[0]; i++) {
+		size_t off = 0;
+		put_packet(buf, &off, "softsa:d", pl, plens[i]);
+		size_t pad = MNL_ALIGN(MNL_ATTR_HDRLEN + plens[i]) - (MNL_ATTR_HDRLEN + plens[i]);
+		assert_true(pad > 0);
+		nlh->nlmsg_len -= (uint32_t)pad;
+		/* Beyond the message: what looks like the header of a next one. */
+		memset(buf + nlh->nlmsg_len, 0x10, 64);
+		for (size_t extra = 0; extra < pad; extra++) {
+			ss_dp_notice n[4];
+			uint64_t bad = 0;
+			assert_int_equal(parse_exact(buf, nlh->nlmsg_len + extra, n, 4, &bad), 1);
+			assert_int_equal(bad, 0);
+			assert_false(n[0].accepted);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepted_and_dropped),
 		cmocka_unit_test(test_room),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_unaligned_last_message),
+		cmocka_unit_test(test_step_past_end),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
