@@ -101,12 +101,12 @@ static bool seconds(struct ld *l, const ynode *top, const char *key, uint32_t lo
 /* What goes together: the bind method's credentials, TLS for anything but the loopback. */
 static bool coherent(struct ld *l, const ynode *top, ss_dir_config *c)
 {
-	if (!c->base_dn || !c->host_dn)
-		return ld_fail(l, NULL, "base_dn and host_dn are both needed");
+	if (!c->base_dn)
+		return ld_fail(l, NULL, "no base_dn: the subtree with the policies and assignments");
 	ss_dn base, host;
 	if (!dn(l, top, "base_dn", &base) || !dn(l, top, "host_dn", &host))
 		return false;
-	if (!ss_dn_within(&host, &base))
+	if (c->host_dn && !ss_dn_within(&host, &base))
 		return ld_fail(l, yn_get(top, "host_dn"), "host_dn is not under base_dn");
 	if (c->policy_base && !dn(l, top, "policy_base", &base))
 		return false;

@@ -19,7 +19,8 @@ typedef struct ss_dir_config {
 	char *file;                   /* the bootstrap file itself */
 	char *uris[SS_DIR_MAX_URIS];  /* ldap:// (StartTLS) or ldaps://, tried in order */
 	size_t n_uris;
-	char *base_dn, *host_dn;
+	char *base_dn;
+	char *host_dn;                /* softsad needs it; softsa publish does not */
 	enum ss_dir_bind bind;
 	char *bind_dn, *password_file;  /* simple */
 	char *cert_file, *key_file;     /* external: the host's certificate, over TLS */

@@ -60,7 +60,10 @@ static bool do_bind(LDAP *ld, const ss_dir_config *c, char *err, size_t errlen)
 {
 	int rc;
 	if (c->bind == SS_DIR_BIND_EXTERNAL) {
-		rc = ldap_sasl_bind_s(ld, NULL, "EXTERNAL", NULL, NULL, NULL, NULL);
+		/* An empty initial response (RFC 4422 appendix A): no authorisation identity
+		 * other than the certificate's.  An absent one would make slapd ask for it. */
+		struct berval none = { .bv_len = 0, .bv_val = "" };
+		rc = ldap_sasl_bind_s(ld, NULL, "EXTERNAL", &none, NULL, NULL, NULL);
 	} else {
 		char pw[512];
 		long n = ss_dir_read_password(c->password_file, pw, sizeof(pw), err, errlen);
@@ -70,9 +73,18 @@ static bool do_bind(LDAP *ld, const ss_dir_config *c, char *err, size_t errlen)
 		rc = ldap_sasl_bind_s(ld, c->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
 		ss_wipe(pw, sizeof(pw));
 	}
-	if (rc != LDAP_SUCCESS)
-		snprintf(err, errlen, "bind (%s) refused: %s", c->bind == SS_DIR_BIND_EXTERNAL ? "SASL EXTERNAL" : "simple",
-			 ldap_err2string(rc));
+	if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) {
+		/* libldap says no more than "Can't contact LDAP server" when the handshake fails. */
+		snprintf(err, errlen, "cannot connect: %s%s", ldap_err2string(rc),
+			 c->tls ? " (or the TLS handshake failed: was the server's certificate, for this "
+				  "host name, signed by the CA in ca_file?)" : "");
+	} else if (rc != LDAP_SUCCESS) {
+		char *diag = NULL;
+		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+		snprintf(err, errlen, "bind (%s) refused: %s%s%s", c->bind == SS_DIR_BIND_EXTERNAL ? "SASL EXTERNAL" : "simple",
+			 ldap_err2string(rc), diag && *diag ? ": " : "", diag ? diag : "");
+		ldap_memfree(diag);
+	}
 	return rc == LDAP_SUCCESS;
 }
 
@@ -96,7 +108,7 @@ static LDAP *connect_one(const ss_dir_config *c, const char *uri, const struct t
 		if (rc != LDAP_SUCCESS) {
 			char *diag = NULL;
 			ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-			snprintf(err, errlen, "StartTLS failed: %s%s%s", ldap_err2string(rc), diag ? ": " : "",
+			snprintf(err, errlen, "StartTLS failed: %s%s%s", ldap_err2string(rc), diag && *diag ? ": " : "",
 				 diag ? diag : "");
 			ldap_memfree(diag);
 			ok = false;

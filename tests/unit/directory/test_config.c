@@ -62,7 +62,7 @@ static void test_accepts(void **state)
 static void test_errors(void **state)
 {
 	static const struct { const char *text, *want; } t[] = {
-		/* 1 */ { "uri: ldaps://x\n", "b: base_dn and host_dn are both needed" },
+		/* 1 */ { "uri: ldaps://x\n", "b: no base_dn: the subtree with the policies and assignments" },
 		/* 2 */ { BASE "bind: kerberos\n", "b:5:7: bind: unknown value 'kerberos' (expected simple or external)" },
 		/* 3 */ { BASE "bind_dn: cn=x\npassword_file: p\ntls: off\n", "b:7:6: tls: off only for a directory on the loopback (a test); "
 			"'ldaps://ldap.example.com' is not" },
