@@ -158,7 +158,9 @@ bool dm_policysrc_start(ss_daemon *d, char *err, size_t errlen)
 		snprintf(s->base_dir, sizeof(s->base_dir), "/");
 	if (!first_version(s, d, err, errlen))
 		return false;
-	s->f = ss_dir_follow_start(&s->cfg, &s->cur);
+	/* From the cache, the first fetch is handed over even when it is the same version, so
+	 * that status stops saying "from the cache" once the directory confirms it. */
+	s->f = ss_dir_follow_start(&s->cfg, s->from_cache ? NULL : &s->cur);
 	if (!s->f || !ss_loop_add(d->loop, ss_dir_follow_fd(s->f), EPOLLIN, on_follow, d)) {
 		snprintf(err, errlen, "cannot start following the directory: %s", strerror(errno));
 		return false;

@@ -186,6 +186,30 @@ bool ss_dir_config_load_mem(const char *name, const char *buf, size_t len, ss_di
 	return ok;
 }
 
+/* Relative paths in the bootstrap file are relative to its directory, as a policy's
+ * psk_file is to the policy file's. */
+static bool relative_to(const char *path, ss_dir_config *c, ss_load_error *err)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return true;
+	char **files[] = { &c->password_file, &c->ca_file, &c->cert_file, &c->key_file, &c->cache_file };
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *f = *files[i];
+		if (!f || f[0] == '/')
+			continue;
+		char *full = NULL;
+		if (asprintf(&full, "%.*s/%s", (int)(slash - path), path, f) < 0) {
+			struct ld l = { .file = path, .err = err };
+			ss_dir_config_free(c);
+			return ld_fail(&l, NULL, "out of memory");
+		}
+		free(f);
+		*files[i] = full;
+	}
+	return true;
+}
+
 bool ss_dir_config_load(const char *path, ss_dir_config *out, ss_load_error *err)
 {
 	char buf[65536];
@@ -202,7 +226,7 @@ bool ss_dir_config_load(const char *path, ss_dir_config *out, ss_load_error *err
 		return ld_fail(&l, NULL, "cannot read: %s", strerror(e));
 	if ((size_t)n == sizeof(buf))
 		return ld_fail(&l, NULL, "larger than 64 KiB");
-	return ss_dir_config_load_mem(path, buf, (size_t)n, out, err);
+	return ss_dir_config_load_mem(path, buf, (size_t)n, out, err) && relative_to(path, out, err);
 }
 
 void ss_dir_config_free(ss_dir_config *c)

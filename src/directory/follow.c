@@ -107,14 +107,27 @@ static void follow_sync(ss_dir_follow *f, ss_dir_conn *k)
 	set_state(f, "syncrepl", ss_dir_conn_uri(k));
 	if (!fetch(f, k))
 		return;
+	/* A connection the network silently dropped reports no change, ever: a fetch every
+	 * poll_interval even while syncing finds it dead (the LDAP timeout) and reconnects. */
+	struct timespec last;
+	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (!stopping(f)) {
 		enum ss_dir_sync_event ev = ss_dir_sync_wait(k, STEP_MS);
 		if (ev == SS_DIR_SYNC_LOST) {
 			set_error(f, "the directory ended the sync search (connection lost)");
 			return;
 		}
-		if (ev != SS_DIR_SYNC_CHANGED)
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		bool due = now.tv_sec - last.tv_sec >= (time_t)f->c->poll_interval_s;
+		if (ev != SS_DIR_SYNC_CHANGED && !due)
 			continue;
+		last = now;
+		if (due && ev != SS_DIR_SYNC_CHANGED) {
+			if (!fetch(f, k))
+				return;
+			continue;
+		}
 		while ((ev = ss_dir_sync_wait(k, 20)) == SS_DIR_SYNC_CHANGED)
 			;
 		if (ev == SS_DIR_SYNC_LOST || !fetch(f, k))

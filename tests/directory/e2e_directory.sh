@@ -154,5 +154,16 @@ wait_for 20 'test "$(src "[\"version\"]")" = 4' || fail "version 4 not applied: 
 [ "$(src '["from_cache"]')" = False ] && [ "$(src '["last_error"]')" = None ] || fail "after version 4: $(ctl a status)"
 grep -q "edition 4" "$W/cache/policy.yaml" || fail "the cache does not hold version 4"
 ok "directory back: following again, version 4 in force"
+
+# --- down at boot again, then back with the same version: it is confirmed, not re-applied.
+sad_stop a
+slapd_stop
+sad_start a --directory "$W/boot.yaml"
+[ "$(src '["version"]')" = 4 ] && [ "$(src '["from_cache"]')" = True ] || fail "not the cached version 4: $(ctl a status)"
+slapd_start "$NS" || fail "slapd back again"
+topo_track "$SLAPD_PID"
+wait_for 20 'test "$(src "[\"from_cache\"]")" = False' || fail "version 4 not confirmed: $(ctl a status)"
+[ "$(jget "$(ctl a stats)" 'r["result"]["policy"]["reloads"]')" = 0 ] || fail "the same version was applied again: $(ctl a stats)"
+ok "the directory back with the cached version: confirmed (from_cache false), not reloaded"
 sad_stop a
 echo "directory + softsad: all checks passed"

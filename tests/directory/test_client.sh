@@ -193,4 +193,26 @@ ok "RFC 4533 follower: $(tr '\n' ' ' < "$W/follow.out")"
 follow_one "$(boot poll h1 "follow: poll" "poll_interval: 1")"
 grep -q "state=polling$" "$W/follow.out" || fail "poll follower: $(cat "$W/follow.out")"
 ok "polling follower: $(tr '\n' ' ' < "$W/follow.out")"
+# --- an assignment removed while following: the follower moves to the default.
+in_ns "$PROBE" follow "$W/starttls.yaml" 2 20 > "$W/follow.out" 2>"$W/follow.err" &
+pid=$!
+for _ in $(seq 100); do grep -q "version=" "$W/follow.out" && break; sleep 0.1; done
+ldap_admin ldapmodify >/dev/null <<EOF || fail "remove the OU's assignment"
+dn: ou=servers,ou=hosts,$SLAPD_BASE
+changetype: modify
+delete: softsaPolicyRef
+-
+delete: objectClass
+objectClass: softsaPolicyAssignment
+EOF
+wait $pid || fail "the follower did not see the assignment go: $(cat "$W/follow.out" "$W/follow.err")"
+tail -1 "$W/follow.out" | grep -q "^version=0 policy= state=syncrepl$" || fail "after the assignment went: $(cat "$W/follow.out")"
+ok "assignment removed while following: the default ($(tail -1 "$W/follow.out"))"
+
+# --- a host_dn nobody created is an error, not "no assignment".
+sed "s/^host_dn: .*/host_dn: cn=ghost,ou=servers,ou=hosts,$SLAPD_BASE/" "$W/starttls.yaml" > "$W/ghost.yaml"
+out=$(fetch "$W/ghost.yaml" 2>&1); rc=$?
+[ $rc = 1 ] && grep -q "^host entry cn=ghost,ou=servers,ou=hosts,dc=example,dc=com: No such object" <<<"$out" ||
+	fail "a missing host entry: exit $rc: $out"
+ok "a host entry that does not exist: an error"
 echo "directory client: all checks passed"
