@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/secure.h"
 #include "cli/cli.h"
 #include "directory/config.h"
 #include "directory/ldapc.h"
@@ -44,7 +45,8 @@ static char *read_text(const char *path, size_t *len)
 	return buf;
 }
 
-static int publish(const char *boot, const char *dn_opt, const char *file, const ss_policy *p)
+/* The bytes checked are the bytes stored: the file is read once. */
+static int publish(const char *boot, const char *dn_opt, const char *doc, size_t len, const ss_policy *p)
 {
 	ss_dir_config c;
 	ss_load_error e;
@@ -57,15 +59,11 @@ static int publish(const char *boot, const char *dn_opt, const char *file, const
 	snprintf(dn, sizeof(dn), "%s", dn_opt ? dn_opt : "");
 	if (!dn_opt)
 		snprintf(dn, sizeof(dn), "cn=%.500s%s%.500s", rdn, c.policy_base[0] ? "," : "", c.policy_base);
-	size_t len = 0;
-	char *doc = read_text(file, &len);
 	char err[700];
 	int rc = CLI_FAIL;
-	ss_dir_conn *k = doc ? ss_dir_connect(&c, err, sizeof(err)) : NULL;
+	ss_dir_conn *k = ss_dir_connect(&c, err, sizeof(err));
 	uint64_t v;
-	if (!doc)
-		fprintf(stderr, "softsa publish: cannot read %s (or larger than 1 MiB)\n", file);
-	else if (!k)
+	if (!k)
 		fprintf(stderr, "softsa publish: %s\n", err);
 	else if (!ss_dir_publish(k, dn, p->name, p->description, doc, len, &v, err, sizeof(err)))
 		fprintf(stderr, "softsa publish: %s\n", err);
@@ -74,9 +72,26 @@ static int publish(const char *boot, const char *dn_opt, const char *file, const
 		rc = CLI_OK;
 	}
 	ss_dir_close(k);
-	free(doc);
 	ss_dir_config_free(&c);
 	return rc;
+}
+
+/* As cli_load() checks a file (its psk_file paths relative to the file's directory), from
+ * the bytes already read. */
+static ss_policy *check(const cli_source *src, const char *doc, size_t len)
+{
+	char dir[4096];
+	const char *slash = strrchr(src->file, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - src->file) : 1, slash ? src->file : ".");
+	if (slash == src->file)
+		snprintf(dir, sizeof(dir), "/");
+	ss_load_opts o = { .no_resolve = src->no_dns, .skip_key_files = src->skip_key_files,
+			   .psk_file = src->psk_file, .base_dir = dir };
+	ss_load_error e;
+	ss_policy *p = ss_policy_load_mem(src->file, doc, len, &o, &e);
+	if (!p)
+		fprintf(stderr, "%s\n", e.text);
+	return p;
 }
 
 int cmd_publish(const cli_cmd *cmd, int argc, char **argv)
@@ -108,10 +123,15 @@ int cmd_publish(const cli_cmd *cmd, int argc, char **argv)
 	if (argc - optind != 1 || strcmp(argv[optind], "-") == 0)
 		return cli_usage_error(cmd, "expected one policy FILE");
 	src.file = argv[optind];
-	ss_policy *p = cli_load(&src);
-	if (!p)
+	size_t len = 0;
+	char *doc = read_text(src.file, &len);
+	if (!doc) {
+		fprintf(stderr, "%s: cannot read (or larger than 1 MiB)\n", src.file);
 		return CLI_FAIL;
-	int rc = publish(boot, dn, src.file, p);
+	}
+	ss_policy *p = check(&src, doc, len);
+	int rc = p ? publish(boot, dn, doc, len, p) : CLI_FAIL;
 	ss_policy_free(p);
+	ss_free_secret(doc, len + 1); /* an inline psk may be in it */
 	return rc;
 }
