@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/file.h"
 #include "base/secure.h"
 #include "cli/cli.h"
 #include "directory/config.h"
@@ -81,10 +82,7 @@ static int publish(const char *boot, const char *dn_opt, const char *doc, size_t
 static ss_policy *check(const cli_source *src, const char *doc, size_t len)
 {
 	char dir[4096];
-	const char *slash = strrchr(src->file, '/');
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - src->file) : 1, slash ? src->file : ".");
-	if (slash == src->file)
-		snprintf(dir, sizeof(dir), "/");
+	ss_path_dir(src->file, dir, sizeof(dir));
 	ss_load_opts o = { .no_resolve = src->no_dns, .skip_key_files = src->skip_key_files,
 			   .psk_file = src->psk_file, .base_dir = dir };
 	ss_load_error e;

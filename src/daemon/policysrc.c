@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "daemon/daemon.h"
 #include "directory/cache.h"
@@ -151,11 +152,7 @@ bool dm_policysrc_start(ss_daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: no host_dn: softsad needs this host's entry in the directory", s->cfg.file);
 		return false;
 	}
-	const char *slash = strrchr(d->o.directory, '/');
-	snprintf(s->base_dir, sizeof(s->base_dir), "%.*s", slash ? (int)(slash - d->o.directory) : 1,
-		 slash ? d->o.directory : ".");
-	if (slash == d->o.directory)
-		snprintf(s->base_dir, sizeof(s->base_dir), "/");
+	ss_path_dir(d->o.directory, s->base_dir, sizeof(s->base_dir));
 	if (!first_version(s, d, err, errlen))
 		return false;
 	/* From the cache, the first fetch is handed over even when it is the same version, so

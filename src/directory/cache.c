@@ -10,24 +10,11 @@
 #include <unistd.h>
 
 #include "base/cursor.h"
+#include "base/file.h"
 #include "directory/cache.h"
 
 #define MAGIC "# softsa directory cache: the last good policy (doc/directory.md); written by softsad\n"
 #define CACHE_MAX (SS_DIR_DOC_MAX + 8192)
-
-static bool write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
 
 static void one_line(char *out, size_t cap, const char *s)
 {
@@ -39,42 +26,31 @@ static void one_line(char *out, size_t cap, const char *s)
 
 bool ss_dir_cache_save(const char *path, const ss_dir_result *r, int64_t fetched, char *err, size_t errlen)
 {
-	char tmp[4096], dir[4096];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-			snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-			return false;
-		}
-	}
-	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
-		snprintf(err, errlen, "cache_file path too long");
+	char dir[4096];
+	ss_path_dir(path, dir, sizeof(dir));
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 		return false;
 	}
-	unlink(tmp);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		return false;
-	}
-	char origin[sizeof(r->origin)], dn[SS_DN_MAX], holder[SS_DN_MAX], head[sizeof(origin) + 2 * SS_DN_MAX + 256];
+	char origin[sizeof(r->origin)], dn[SS_DN_MAX], holder[SS_DN_MAX];
 	one_line(origin, sizeof(origin), r->origin);
 	one_line(dn, sizeof(dn), r->policy_dn);
 	one_line(holder, sizeof(holder), r->holder);
-	int n = snprintf(head, sizeof(head), MAGIC "# origin: %s\n# policy_dn: %s\n# version: %llu\n# via: %s\n"
-			 "# holder: %s\n# fetched: %lld\n", origin, dn, (unsigned long long)r->version,
-			 ss_dir_via_name(r->via), holder, (long long)fetched);
-	bool ok = n > 0 && (size_t)n < sizeof(head) && write_all(fd, head, (size_t)n) &&
-		  write_all(fd, r->doc, r->doc_len) && fsync(fd) == 0;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-		return false;
+	size_t cap = sizeof(origin) + 2 * SS_DN_MAX + 256 + r->doc_len;
+	char *buf = malloc(cap);
+	int n = buf ? snprintf(buf, cap, MAGIC "# origin: %s\n# policy_dn: %s\n# version: %llu\n# via: %s\n"
+			       "# holder: %s\n# fetched: %lld\n", origin, dn, (unsigned long long)r->version,
+			       ss_dir_via_name(r->via), holder, (long long)fetched) : -1;
+	const char *what = "encoding";
+	bool ok = n > 0 && (size_t)n + r->doc_len < cap;
+	if (ok) {
+		memcpy(buf + n, r->doc, r->doc_len);
+		ok = ss_file_replace(path, buf, (size_t)n + r->doc_len, &what);
 	}
-	return true;
+	if (!ok)
+		snprintf(err, errlen, "%s %s failed: %s", what, path, strerror(errno));
+	free(buf);
+	return ok;
 }
 
 static void copy(char *dst, size_t cap, const char *src)
