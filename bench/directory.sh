@@ -47,8 +47,7 @@ ca_file: $S/ca.pem
 bind: simple"
 printf '%s\nhost_dn: cn=h1,ou=servers,ou=hosts,%s\nbind_dn: cn=h1,ou=servers,ou=hosts,%s\npassword_file: %s\nretry_interval: 1\ncache_file: %s\n' \
 	"$common" "$SLAPD_BASE" "$SLAPD_BASE" "$S/h1.pw" "$W/cache.yaml" > "$W/host.yaml"
-printf '%s\nbind_dn: %s\npassword_file: %s\npolicy_base: ou=policies,%s\n' "$common" "$SLAPD_ADMIN" "$S/admin.pw" \
-	"$SLAPD_BASE" > "$W/admin.yaml"
+slapd_admin_bootstrap "$W/admin.yaml"
 printf 'name: web\ndescription: edition A\n' > "$W/a.yaml"
 printf 'name: web\ndescription: edition B\n' > "$W/b.yaml"
 ip netns exec "$NS" "$SOFTSA" publish --directory "$W/admin.yaml" "$W/a.yaml" >/dev/null || none "publish failed"

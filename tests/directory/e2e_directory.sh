@@ -24,15 +24,7 @@ S=$W/slapd
 slapd_start "$NS" || fail "slapd_start"
 topo_track "$SLAPD_PID"
 
-cat > "$W/admin.yaml" <<EOF
-uri: ldap://127.0.0.1:$SLAPD_PORT
-base_dn: $SLAPD_BASE
-policy_base: ou=policies,$SLAPD_BASE
-ca_file: $S/ca.pem
-bind: simple
-bind_dn: $SLAPD_ADMIN
-password_file: $S/admin.pw
-EOF
+slapd_admin_bootstrap "$W/admin.yaml"
 boot() { # FILE CA CACHE
 	cat > "$1" <<EOF
 uri: ldap://127.0.0.1:$SLAPD_PORT

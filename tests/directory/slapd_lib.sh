@@ -9,6 +9,7 @@
 #   slapd_start [NETNS]            slapd -h ldap://127.0.0.1:$SLAPD_PORT ldaps://...:$SLAPD_PORTS
 #   slapd_stop                     SIGTERM by PID, and waits
 #   ldap_admin CMD ARGS...         ldapadd/ldapmodify/... as the directory's administrator
+#   slapd_admin_bootstrap FILE     a bootstrap file for softsa publish as the administrator
 #
 # The tree (doc/directory.md, a smaller worked example):
 #   dc=example,dc=com
@@ -202,4 +203,16 @@ ldap_admin() { # CMD ARGS...: ldapmodify etc. as the administrator, in slapd's n
 	local pre=""
 	[ -n "$SLAPD_NS" ] && pre="ip netns exec $SLAPD_NS"
 	$pre "$cmd" -x -H "ldap://127.0.0.1:$SLAPD_PORT" -D "$SLAPD_ADMIN" -y "$SLAPD_DIR/admin.pw" "$@"
+}
+
+slapd_admin_bootstrap() { # FILE: StartTLS, simple bind as the administrator, policies in ou=policies
+	cat > "$1" <<EOF
+uri: ldap://127.0.0.1:$SLAPD_PORT
+base_dn: $SLAPD_BASE
+policy_base: ou=policies,$SLAPD_BASE
+ca_file: $SLAPD_DIR/ca.pem
+bind: simple
+bind_dn: $SLAPD_ADMIN
+password_file: $SLAPD_DIR/admin.pw
+EOF
 }

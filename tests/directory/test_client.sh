@@ -55,15 +55,7 @@ boot() {
 	echo "$W/$name.yaml"
 }
 echo "h2-secret" > "$S/h2.pw"; chmod 600 "$S/h2.pw"
-cat > "$W/admin.yaml" <<EOF
-uri: ldap://127.0.0.1:$SLAPD_PORT
-base_dn: $SLAPD_BASE
-policy_base: ou=policies,$SLAPD_BASE
-ca_file: $S/ca.pem
-bind: simple
-bind_dn: $SLAPD_ADMIN
-password_file: $S/admin.pw
-EOF
+slapd_admin_bootstrap "$W/admin.yaml"
 publish() { in_ns "$SOFTSA" publish --directory "$W/admin.yaml" "$@"; }
 fetch() { in_ns "$PROBE" fetch "$@"; }
 
