@@ -100,7 +100,16 @@ ROWS = [
      None, "DH alone, both sides", True, "(report)", None),
     ("ike.inproc.modp2048", "IKE engine", "in-process handshakes/s, MODP-2048, both sides (bench/bench_ike)", "1/s",
      None, "DH alone, both sides", True, "(report)", None),
-    # 5. Scale
+    # 5. Directory (bench/directory.sh): publish -> followers of one slapd hold it
+    ("dir.fleet.first", "Directory", "publish → first of 100 RFC 4533 followers of one slapd holds it", "ms",
+     None, None, False, "(report)", None),
+    ("dir.fleet.median", "Directory", "publish → median of 100 followers holds it", "ms",
+     None, None, False, "(report)", None),
+    ("dir.fleet.last", "Directory", "publish → all 100 followers hold it", "ms",
+     None, None, False, "(report; issue 17: a change applied within 2 s)", None),
+    ("dir.softsad", "Directory", "publish → softsad has it in force (status)", "ms",
+     None, None, False, "(report; issue 17: a change applied within 2 s)", None),
+    # 6. Scale
     ("scale.ike.mem", "Scale", "IKE engine, 10k IKE SAs: responder memory per SA (+1 CHILD SA)", "bytes",
      None, None, False, "≤ 4096 B", ("abs", 4096)),
     ("scale.ike.lookup", "Scale", "IKE engine, 10k IKE SAs: liveness round trip (vs 100 SAs)", "µs",

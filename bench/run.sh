@@ -5,7 +5,7 @@
 #   bench/run.sh [BUILD] [--quick] [--only SECTION[,SECTION...]]
 #     BUILD     meson build directory (default build)
 #     --quick   each row once, short runs: a smoke run (make check runs it)
-#     --only    micro, dataplane, esp, ike, fallback (default: all)
+#     --only    micro, dataplane, esp, ike, fallback, directory (default: all)
 #   SOFTSAD=path  the daemon to measure (default BUILD/src/daemon/softsad)
 #   BENCH_RESULTS=dir  where the JSON goes (default bench/results)
 #
@@ -17,7 +17,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=build
 QUICK=""
-ONLY="micro,dataplane,esp,ike,fallback"
+ONLY="micro,dataplane,esp,ike,fallback,directory"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=--quick ;;
@@ -60,10 +60,13 @@ nsec=""
 for s in esp ike fallback; do has $s && nsec="$nsec $s"; done
 [ -n "$nsec" ] && "$HERE/netns.sh" "$BUILD" "$SAMPLES" $QUICK $nsec
 
+# The directory policy source: a publish reaching 100 followers of one slapd, and a softsad.
+has directory && "$HERE/directory.sh" "$BUILD" "$SAMPLES" $QUICK
+
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=$RES/bench-$STAMP${QUICK:+-quick}.json
 cmd="bench/run.sh $BUILD${QUICK:+ --quick}"
-[ "$ONLY" != "micro,dataplane,esp,ike,fallback" ] && cmd="$cmd --only $ONLY"
+[ "$ONLY" != "micro,dataplane,esp,ike,fallback,directory" ] && cmd="$cmd --only $ONLY"
 python3 "$HERE/report.py" "$SAMPLES" "$OUT" $QUICK --command "$cmd" || exit 1
 cp "$OUT" "$RES/latest${QUICK:+-quick}.json"
 echo

@@ -16,6 +16,9 @@ libstrongswan-standard-plugins"
 PKGS="$PKGS groff-base man-db"
 # The Debian package (make deb) and its test: build, lint, install into a scratch root.
 PKGS="$PKGS dpkg-dev debhelper lintian"
+# The directory policy source (doc/directory.md): OpenLDAP's client library; slapd and the
+# ldap-utils for the tests, which run their own slapd on the loopback.
+PKGS="$PKGS libldap-dev slapd ldap-utils"
 # Benchmarks.
 PKGS="$PKGS iperf3 hyperfine openssl"
 
@@ -35,8 +38,19 @@ echo "softsa: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 # tshark asks whether non-root users may capture; the answer does not matter here.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+# slapd: no database of its own and no questions; the tests give it their own cn=config.
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 # shellcheck disable=SC2086
 if ! apt-get install -y -q --no-install-recommends $missing; then
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends $missing
+fi
+# slapd must not be left running as a system service: where the package started one, stop
+# it (by its PID file) and, under systemd, keep it from starting at boot.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+	systemctl disable --now slapd >/dev/null 2>&1 || true
+fi
+pid=$(cat /run/slapd/slapd.pid 2>/dev/null || true)
+if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = slapd ]; then
+	kill "$pid"
 fi

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "base/cursor.h"
+#include "base/file.h"
 #include "base/log.h"
 
 enum {
@@ -110,47 +111,13 @@ static size_t count_entries(ss_agent *ag)
 	return st.remembered;
 }
 
-static bool write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
-static bool fsync_dir_of(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	bool ok = fsync(fd) == 0;
-	close(fd);
-	return ok;
-}
-
 bool ss_statefile_save(ss_agent *ag, ss_time now, uint64_t wall_now_s, const char *path)
 {
 	size_t max = count_entries(ag);
 	size_t cap = SF_HEADER + max * SF_ENTRY + SF_DIGEST;
 	uint8_t *mem = malloc(cap);
-	char tmp[PATH_MAX];
-	if (!mem || (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		free(mem);
-		SS_ERR("agent", "state file %s: out of memory or path too long", path);
+	if (!mem) {
+		SS_ERR("agent", "state file %s: out of memory", path);
 		return false;
 	}
 	struct collect c = { .b = ss_buf_init(mem, cap), .wall_now_s = wall_now_s };
@@ -164,29 +131,10 @@ bool ss_statefile_save(ss_agent *ag, ss_time now, uint64_t wall_now_s, const cha
 	uint8_t d[SF_DIGEST];
 	bool ok = ss_buf_ok(&c.b) && sha256(mem, c.b.len, d) && ss_buf_put(&c.b, d, SF_DIGEST);
 	const char *what = "encoding";
-	int fd = -1;
-	if (ok) {
-		what = "writing";
-		/* A fresh file of our own: a temp file left by a crash is removed first, and a link
-		 * planted at the temp name is never followed (O_EXCL | O_NOFOLLOW). */
-		unlink(tmp);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		ok = fd >= 0 && write_all(fd, mem, c.b.len) && fsync(fd) == 0;
-	}
-	if (fd >= 0 && close(fd) != 0)
-		ok = false;
-	if (ok) {
-		what = "renaming";
-		ok = rename(tmp, path) == 0;
-	}
-	if (ok) {
-		what = "syncing the directory of";
-		ok = fsync_dir_of(path);
-	}
-	if (!ok) {
+	if (ok)
+		ok = ss_file_replace(path, mem, c.b.len, &what);
+	if (!ok)
 		SS_ERR("agent", "state file %s: %s failed: %s", path, what, strerror(errno));
-		unlink(tmp);
-	}
 	free(mem);
 	return ok;
 }

@@ -27,6 +27,7 @@ typedef struct cli_cmd {
 
 int cmd_check(const cli_cmd *cmd, int argc, char **argv);
 int cmd_explain(const cli_cmd *cmd, int argc, char **argv);
+int cmd_publish(const cli_cmd *cmd, int argc, char **argv);
 /* Talking to softsad (ctl.h): */
 int cmd_status(const cli_cmd *cmd, int argc, char **argv);
 int cmd_sas(const cli_cmd *cmd, int argc, char **argv);

@@ -3,6 +3,43 @@
 #include "cli/ctl.h"
 
 #include <string.h>
+#include <time.h>
+
+static void fmt_time(json_t *o, const char *key, char *buf, size_t len)
+{
+	time_t t = (time_t)cli_int(o, key);
+	struct tm tm;
+	if (!json_is_integer(json_object_get(o, key)) || !gmtime_r(&t, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(buf, len, "never");
+}
+
+/* Where the policy comes from; for a directory (doc/directory.md) also the version in
+ * force, how it was assigned, when the directory was last read, and the last error. */
+static void print_source(json_t *src, FILE *out)
+{
+	const char *kind = cli_str(src, "kind", "");
+	if (strcmp(kind, "file") == 0)
+		fprintf(out, "policy source: file %s\n", cli_str(src, "path", "?"));
+	else if (strcmp(kind, "builtin") == 0)
+		fprintf(out, "policy source: built-in %s\n", cli_str(src, "name", "?"));
+	if (strcmp(kind, "directory") != 0)
+		return;
+	char fetched[40], err_t[40];
+	fmt_time(src, "fetched", fetched, sizeof(fetched));
+	fmt_time(src, "last_error_time", err_t, sizeof(err_t));
+	const char *uri = cli_str(src, "uri", "");
+	fprintf(out, "policy source: directory %s (%s), host %s\n", uri[0] ? uri : "-", cli_str(src, "state", "?"),
+		cli_str(src, "host_dn", "?"));
+	fprintf(out, "  in force: %s%s, assigned by %s %s\n", cli_str(src, "origin", "?"),
+		json_is_true(json_object_get(src, "from_cache")) ? " (from the cache)" : "", cli_str(src, "via", "?"),
+		cli_str(src, "holder", "(no assignment: the default)"));
+	fprintf(out, "  last fetched: %s\n", fetched);
+	if (json_is_string(json_object_get(src, "warning")))
+		fprintf(out, "  warning: %s\n", cli_str(src, "warning", ""));
+	if (json_is_string(json_object_get(src, "last_error")))
+		fprintf(out, "  last error (%s): %s\n", err_t, cli_str(src, "last_error", ""));
+}
 
 void cli_print_status(json_t *s, FILE *out)
 {
@@ -17,6 +54,7 @@ void cli_print_status(json_t *s, FILE *out)
 	json_t *dp = json_object_get(s, "dataplane");
 	if (dp)
 		fprintf(out, "dataplane: %s (%s)\n", cli_str(dp, "name", "?"), cli_str(dp, "why", ""));
+	print_source(json_object_get(s, "policy_source"), out);
 }
 
 /* "associations: 1 secured, 1 soft" from a peers result. */

@@ -46,6 +46,20 @@ static const cli_cmd commands[] = {
 		"  --control PATH   with --live: softsad's control socket (default $SOFTSA_CONTROL,\n"
 		"                   else /run/softsa/control)\n",
 		cmd_explain },
+	{ "publish", "--directory BOOTSTRAP [--dn DN] [--no-dns] [--skip-key-files] [--psk-file FILE] FILE",
+		"check a policy and store it in the LDAP directory",
+		"Checks the policy FILE exactly as 'softsa check' does, then stores it in the directory\n"
+		"the bootstrap file names (doc/directory.md): a softsaPolicy entry whose document is\n"
+		"FILE's text, cn and description from the policy, version 1 when new, else one more\n"
+		"than the stored one.  Every softsad assigned that policy follows within seconds.\n"
+		"Exit status 0 when stored, 1 when the policy is invalid (FILE:LINE:COL: message) or\n"
+		"the directory refuses (a concurrent publish of the same policy included), 2 on bad usage.\n"
+		"\n"
+		"  --directory FILE the bootstrap file: URIs, TLS, and a bind that may write policies\n"
+		"  --dn DN          the entry (default cn=NAME,POLICY_BASE: the policy's name under the\n"
+		"                   bootstrap's policy_base, else its base_dn)\n"
+		"  --psk-file FILE, --no-dns, --skip-key-files: as for check\n",
+		cmd_publish },
 #define CTL_OPTS "[--json] [--control PATH]"
 #define CTL_HELP \
 	"  --json           print the daemon's result object (doc/control.md) instead of text\n" \

@@ -15,6 +15,7 @@ static const char *cmd_status(void *ctx, json_t *req, json_t **result, const cha
 			    (int)getpid(), "uptime_ms", (json_int_t)(ss_now_ms() - d->started), "ike_ports",
 			    "ike", d->ike.port, "natt", d->ike.natt_port, "policy", dm_policy_name(d), "rules",
 			    (int)dm_policy_rules(d), "dataplane", dm_dp_info_json(d));
+	dm_policysrc_status(d, *result);
 	return NULL;
 }
 

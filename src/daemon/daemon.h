@@ -14,6 +14,7 @@
  *   events.c     one log line per event that matters, the control socket's event stream,
  *                and per-peer notes (rule, last outcome) for `peers` and `soft`
  *   commands.c   control socket commands
+ *   policysrc.c  the directory policy source (--directory), and the policy's source in status
  *
  * This header names the cores' types only as incomplete structs, and negotiation parameters
  * cross from the policy side to the IKE side as ss_neg_params, so that no file but
@@ -43,6 +44,9 @@ struct ss_agent;
 struct ss_ike_engine;
 struct ss_ike_child_info;
 struct ss_dp;
+struct ss_load_opts;
+struct ss_load_error;
+typedef struct dm_policysrc dm_policysrc;
 
 /* ---- negotiation parameters: policy side -> IKE side ---- */
 
@@ -144,7 +148,7 @@ typedef struct dm_peer_note {
 /* ---- the daemon ---- */
 
 typedef struct daemon_opts {
-	const char *policy_file, *builtin, *psk_file;
+	const char *policy_file, *builtin, *psk_file, *directory;
 	const char *control_path, *state_dir, *tun_name;
 	const char *dataplane;        /* user, kernel, auto */
 	uint16_t ike_port, natt_port;
@@ -172,6 +176,7 @@ typedef struct ss_daemon {
 	struct ss_agent *agent;
 	struct ss_ike_engine *eng;
 	struct ss_dp *dp;
+	dm_policysrc *src;            /* --directory: the policy comes from LDAP (policysrc.c) */
 
 	dm_children children;
 	dm_ikesa ikesas[DM_MAX_IKESAS];
@@ -206,6 +211,13 @@ json_t *dm_explain(ss_daemon *d, json_t *req, const char **err);
 uint64_t dm_pair_life_bytes(ss_daemon *d, const ss_addr *local, const ss_addr *remote, uint16_t encr,
 			    uint16_t bits, uint16_t integ);
 void dm_state_save(ss_daemon *d, ss_time now);
+
+/* policysrc.c: with --directory, fetched (or the cached last good version) before
+ * dm_policy_start; the policy text load() uses; status' policy_source object. */
+bool dm_policysrc_start(ss_daemon *d, char *err, size_t errlen);
+struct ss_policy *dm_policysrc_load(const ss_daemon *d, const struct ss_load_opts *o, struct ss_load_error *e);
+void dm_policysrc_stop(ss_daemon *d);
+void dm_policysrc_status(ss_daemon *d, json_t *result);
 
 /* dpfilter.c */
 struct ss_dp_filter;

@@ -32,7 +32,8 @@ static ss_policy *load(const ss_daemon *d, char *err, size_t errlen)
 {
 	ss_load_opts o = { .psk_file = d->o.psk_file };
 	ss_load_error e;
-	ss_policy *p = d->o.builtin ? ss_policy_builtin(d->o.builtin, &o, &e)
+	ss_policy *p = d->src ? dm_policysrc_load(d, &o, &e)
+		     : d->o.builtin ? ss_policy_builtin(d->o.builtin, &o, &e)
 				    : ss_policy_load_file(d->o.policy_file, &o, &e);
 	if (!p)
 		snprintf(err, errlen, "%s", e.text);

@@ -13,6 +13,10 @@
 
 bool dm_policy_check(const daemon_opts *o, char *err, size_t errlen)
 {
+	/* A directory's policy is checked by its source (doc/directory.md): the cached last good
+	 * version, or the bootstrap's default, is in force before the directory answers. */
+	if (o->directory)
+		return true;
 	ss_load_opts lo = { .psk_file = o->psk_file };
 	ss_load_error e;
 	ss_policy *p = o->builtin ? ss_policy_builtin(o->builtin, &lo, &e) : ss_policy_load_file(o->policy_file, &lo, &e);

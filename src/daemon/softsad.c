@@ -28,8 +28,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: softsad (-c FILE | --builtin NAME --psk-file FILE) [options]\n"
+		"usage: softsad (-c FILE | --builtin NAME --psk-file FILE | --directory FILE) [options]\n"
 		"  -c, --config FILE   the policy file (YAML, doc/policy.md)\n"
+		"  --directory FILE    take the policy from LDAP: FILE is the bootstrap (doc/directory.md)\n"
 		"  --builtin NAME      a built-in policy: client, server, secure-server\n"
 		"  --psk-file FILE     pre-shared key for a built-in policy (or to override the file's)\n"
 		"  --control PATH      control socket (default /run/softsa/control)\n"
@@ -66,10 +67,11 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "builtin", required_argument, NULL, 'b' },
 		{ "psk-file", required_argument, NULL, 'k' },
+		{ "directory", required_argument, NULL, 'D' },
 		{ "control", required_argument, NULL, 'C' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "tun", required_argument, NULL, 'T' },
-		{ "dataplane", required_argument, NULL, 'D' },
+		{ "dataplane", required_argument, NULL, 'A' },
 		{ "ike-port", required_argument, NULL, 'P' },
 		{ "natt-port", required_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -90,10 +92,11 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 		case 'c': o->policy_file = optarg; break;
 		case 'b': o->builtin = optarg; break;
 		case 'k': o->psk_file = optarg; break;
+		case 'D': o->directory = optarg; break;
 		case 'C': o->control_path = optarg; break;
 		case 'S': o->state_dir = optarg; break;
 		case 'T': o->tun_name = optarg; break;
-		case 'D': o->dataplane = optarg; break;
+		case 'A': o->dataplane = optarg; break;
 		case 'P':
 		case 'N':
 			if (!parse_port(optarg, c == 'P' ? &o->ike_port : &o->natt_port)) {
@@ -113,8 +116,8 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 		fprintf(stderr, "softsad: unexpected argument: %s\n", argv[optind]);
 		return 1;
 	}
-	if (!o->policy_file == !o->builtin) {
-		fprintf(stderr, "softsad: give a policy: -c FILE or --builtin NAME (see --help)\n");
+	if (!!o->policy_file + !!o->builtin + !!o->directory != 1) {
+		fprintf(stderr, "softsad: give a policy: -c FILE, --builtin NAME or --directory FILE (see --help)\n");
 		return 1;
 	}
 	if (strlen(o->tun_name) >= 16) {
@@ -244,7 +247,7 @@ static int start(ss_daemon *d)
 		if (d->ike.fd[i] >= 0)
 			ss_loop_add(d->loop, d->ike.fd[i], EPOLLIN, dm_on_ike_socket, d);
 	if (!dm_ike_start(d, err, sizeof(err)) || !open_dataplane(d, err, sizeof(err)) ||
-	    !dm_policy_start(d, err, sizeof(err)) || !open_control(d, err, sizeof(err)))
+	    !dm_policysrc_start(d, err, sizeof(err)) || !dm_policy_start(d, err, sizeof(err)) || !open_control(d, err, sizeof(err)))
 		goto fail;
 	return 0;
 fail:
@@ -284,6 +287,7 @@ static void teardown(ss_daemon *d)
 	if (d->dp)
 		ss_dp_close(d->dp);
 	d->dp = NULL;
+	dm_policysrc_stop(d);
 	if (d->agent)
 		dm_policy_stop(d);
 	dm_ike_stop(d);

@@ -1,0 +1,16 @@
+/* The last policy softsad took from the directory and applied, kept on disk (0600, written
+ * to a new file then renamed, so a crash leaves the old one or the new one). */
+#ifndef SS_DIRECTORY_CACHE_H
+#define SS_DIRECTORY_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "directory/ldapc.h"
+
+bool ss_dir_cache_save(const char *path, const ss_dir_result *r, int64_t fetched, char *err, size_t errlen);
+/* false with err when there is no cache (or it is not one). */
+bool ss_dir_cache_load(const char *path, ss_dir_result *r, char *err, size_t errlen);
+
+#endif
