@@ -284,7 +284,6 @@ int main(int argc, char **argv)
 	if (!d)
 		return 1;
 	d->sigfd = -1;
-	d->next_handle = DM_OWN_HANDLES;
 	d->state_due = SS_NEVER;
 	for (int i = 0; i < SS_IKESOCK_N; i++)
 		d->ike.fd[i] = -1;
