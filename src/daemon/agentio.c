@@ -17,10 +17,10 @@
 #include "policy/policy.h"
 
 /* A verdict on a packet the dataplane acquired.  Handle 0 (an inbound notice: the packet is
- * gone already) and handles the daemon made itself have nothing behind them. */
+ * gone already) has nothing behind it. */
 static void verdict(ss_daemon *d, uint64_t h, enum ss_dp_pkt_verdict v, ss_time now)
 {
-	if (h == 0 || h >= DM_OWN_HANDLES)
+	if (h == 0)
 		return;
 	int r = ss_dp_verdict(d->dp, h, v, now);
 	if (r < 0 && r != -ENOENT)
@@ -310,21 +310,15 @@ static bool local_for(const ss_addr *remote, ss_addr *out)
 	return ok;
 }
 
-/* The agent has no "negotiate now" event: an empty outbound packet (never stored, so
- * nothing is sent when it is released) makes it start, exactly as real traffic would. */
+/* Starts the negotiation through the agent, as the pair's first packet would, so that the
+ * agent and the engine agree on its state. */
 bool dm_initiate_peer(ss_daemon *d, ss_time now, const ss_addr *remote)
 {
 	ss_addr local;
-	if (!local_for(remote, &local))
+	if (!local_for(remote, &local) || !ss_agent_initiate(d->agent, now, &local, remote))
 		return false;
-	ss_pkt_key k = { .dir = SS_DIR_OUT, .src = local, .dst = *remote };
-	enum ss_assoc_state st;
-	uint32_t attempt;
-	if (ss_agent_state(d->agent, &local, remote, &st, &attempt) && st != SS_AS_IDLE)
-		return false;
-	ss_agent_outbound(d->agent, now, &k, 0, d->next_handle++);
 	dm_drain(d, now);
-	return ss_agent_state(d->agent, &local, remote, &st, &attempt) && st == SS_AS_NEGOTIATING;
+	return true;
 }
 
 size_t dm_flush_soft(ss_daemon *d, ss_time now)

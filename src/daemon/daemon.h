@@ -181,10 +181,6 @@ typedef struct ss_daemon {
 	dm_children children;
 	dm_ikesa ikesas[DM_MAX_IKESAS];
 	dm_peer_note notes[DM_MAX_NOTES];
-	/* Handles the daemon makes itself (a negotiation started without a packet), in a range
-	 * no backend uses (backends count from 1). */
-	uint64_t next_handle;
-#define DM_OWN_HANDLES (1ull << 62)
 	char state_path[512];
 	ss_time state_due;            /* save the downgrade memory at this time */
 	dm_stats st;

@@ -307,7 +307,6 @@ int main(int argc, char **argv)
 	if (!wiping)
 		SS_WARN("softsad", "OpenSSL allocated before main(): its freed memory is not wiped");
 	d->sigfd = -1;
-	d->next_handle = DM_OWN_HANDLES;
 	d->state_due = SS_NEVER;
 	for (int i = 0; i < SS_IKESOCK_N; i++)
 		d->ike.fd[i] = -1;
