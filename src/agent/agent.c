@@ -461,7 +461,10 @@ void ss_agent_inbound_clear(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint
 
 /* --- IKE events -------------------------------------------------------------------------- */
 
-bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote)
+/* The peer spoke IKE (it started a negotiation, or answered ours late): it is
+ * IPsec-aware, so it will never get a soft association.  A soft or blocked association
+ * ends at once and negotiates (the engine's exchange is already under way). */
+static bool peer_spoke(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote, bool late)
 {
 	uint32_t i = ss_at_find(&ag->t, local, remote);
 	if (i == SS_NIL) {
@@ -480,26 +483,38 @@ bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const s
 			return false;
 	}
 	ss_assoc *a = ss_at_get(&ag->t, i);
-	/* It spoke IKE: it is IPsec-aware, so it will never get a soft association. */
 	a->flags |= SS_AF_SPOKE_IKE;
 	switch (a->state) {
 	case SS_AS_IDLE:
-		begin_negotiation(ag, i, now, false, "peer started ike");
+		begin_negotiation(ag, i, now, false, late ? "late ike answer" : "peer started ike");
 		break;
 	case SS_AS_SOFT:
 		emit(ag, SS_AA_SOFT_EXPIRE, &a->local, &a->remote);
 		ag->stats.soft_upgraded++;
+		if (late)
+			ag->stats.soft_ended_late_answer++;
 		a->flags |= SS_AF_UPGRADING;
-		begin_negotiation(ag, i, now, false, "soft peer started ike");
+		begin_negotiation(ag, i, now, false,
+				  late ? "late ike answer ends soft association" : "soft peer started ike");
 		break;
 	case SS_AS_BLOCKED:
 		emit(ag, SS_AA_UNBLOCK, &a->local, &a->remote);
-		begin_negotiation(ag, i, now, false, "blocked peer started ike");
+		begin_negotiation(ag, i, now, false, late ? "late ike answer ends block" : "blocked peer started ike");
 		break;
 	default:
 		break; /* negotiating: crossing initiations; secured: a rekey or a second SA */
 	}
 	return true;
+}
+
+bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote)
+{
+	return peer_spoke(ag, now, local, remote, false);
+}
+
+bool ss_agent_peer_answered(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote)
+{
+	return peer_spoke(ag, now, local, remote, true);
 }
 
 void ss_agent_attempt(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n)

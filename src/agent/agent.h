@@ -116,6 +116,7 @@ typedef struct ss_agent_stats {
 	uint64_t held, held_overflow, released_clear, released_sa, held_dropped;
 	uint64_t negotiations, soft_created, soft_expired, blocked, secured;
 	uint64_t soft_upgraded;                 /* soft peers that started IKE themselves */
+	uint64_t soft_ended_late_answer;        /* of those, soft after ICMP, then IKE answered */
 	uint64_t outcomes[SS_IKE_PEER_REFUSED + 1]; /* by enum ss_ike_outcome */
 	uint64_t illegal_transitions, stale_outcomes, watchdog_fired;
 	uint32_t assocs, held_now, remembered;
@@ -138,6 +139,13 @@ void ss_agent_inbound_clear(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint
 /* A peer started IKE toward local.  Returns true if the engine should answer it (a rule
  * asks for security with that peer, or the Default Response rule), false to ignore it. */
 bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
+/* The peer answered our IKE_SA_INIT after an outcome of silent or unreachable was
+ * reported (the engine's SS_IKE_ACT_ANSWERED: ICMP errors may be forged, so that outcome was
+ * provisional).  The peer speaks IKE: a soft association with it ends now (SOFT_EXPIRE;
+ * its clear packets are dropped from now on), a blocked one is lifted, and the pair is
+ * negotiating again until the engine reports the final outcome.  False when no rule
+ * negotiates with the peer any more (the caller abandons the exchange). */
+bool ss_agent_peer_answered(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
 /* The engine sent attempt n of its first request (informational: negotiating(attempt n)). */
 void ss_agent_attempt(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n);
 void ss_agent_outcome(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote,

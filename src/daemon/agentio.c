@@ -172,8 +172,8 @@ static void observe(void *ctx, ss_time now, const ss_addr *local, const ss_addr 
 		dm_event(d, "soft-expired", local, remote, NULL);
 	} else {
 		d->st.soft_upgraded++;
-		SS_INFO(SUB, "soft association upgraded %s <-> %s: the peer started IKE, clear traffic with it ends now",
-			lb, rb);
+		SS_INFO(SUB, "soft association upgraded %s <-> %s: the peer speaks IKE (%s), clear traffic with it ends now",
+			lb, rb, reason);
 		dm_event(d, "soft-upgraded", local, remote, NULL);
 	}
 }
@@ -199,6 +199,12 @@ void dm_agent_outcome(ss_daemon *d, ss_time now, const ss_addr *local, const ss_
 	/* Remember peers that completed IKE (downgrade protection) on disk, soon. */
 	if (o == SS_IKE_SECURED && d->state_path[0] && d->state_due == SS_NEVER)
 		d->state_due = now + 2000;
+}
+
+bool dm_agent_answered(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote)
+{
+	dm_event(d, "late-ike-answer", local, remote, NULL);
+	return ss_agent_peer_answered(d->agent, now, local, remote);
 }
 
 void dm_agent_sa_down(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote)

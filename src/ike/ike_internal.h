@@ -62,6 +62,10 @@ typedef struct ike_sa {
 	bool natt;             /* moved to 4500 */
 	bool answered;         /* the peer said anything at all (for the outcome) */
 	bool outcome_sent;
+	/* Initiator: a silent/unreachable OUTCOME went out before the full silent schedule
+	 * ended; the SA listens for a late answer until linger_until (SS_IKE_ACT_ANSWERED). */
+	bool provisional;
+	ss_time linger_until;
 	bool half_open;        /* counted in stats.half_open (responder before IKE_AUTH) */
 	uint64_t spi_i, spi_r;
 	ss_ike_endpoint local, remote;
@@ -160,6 +164,8 @@ void act_outcome(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t n
 		 const char *reason);
 void act_child(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_kind k, const ss_ike_child_info *c);
 void act_ike_deleted(ss_ike_engine *e, ike_sa *sa);
+/* SS_IKE_ACT_ANSWERED after a provisional outcome; the final outcome is reported later. */
+void act_answered(ss_ike_engine *e, ike_sa *sa);
 
 /* ike_sa.c */
 ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
@@ -234,6 +240,9 @@ void init_version_reply(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endp
 			const ss_ike_endpoint *remote);
 void init_response_in(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const uint8_t *p,
 		      size_t len, ss_time now);
+/* An IKEv1 message (RFC 2408 header: our SPIi as the initiator cookie) in answer to our
+ * IKE_SA_INIT: the peer speaks IPsec, only not IKEv2. */
+void init_ikev1_in(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *remote);
 
 /* ike_auth.c */
 void auth_start(ss_ike_engine *e, ike_sa *sa, ss_time now);

@@ -163,6 +163,40 @@ static void outbound_to_silent_peer_soft(void **state)
 	done(&f);
 }
 
+static void late_answer_ends_soft(void **state)
+{
+	(void)state;
+	fixture f = make("server", NULL);
+	ss_pkt_key k = out_key(&peer), in = in_key(&peer);
+	ss_agent_outbound(f.ag, 0, &k, 100, 1);
+	ss_agent_outcome(f.ag, 300, &me, &peer, SS_IKE_PEER_UNREACHABLE);
+	expect_action(f.ag, SS_AA_START_NEGOTIATION, 0);
+	expect_action(f.ag, SS_AA_HOLD, 1);
+	expect_action(f.ag, SS_AA_SOFT_CREATE, 0);
+	expect_action(f.ag, SS_AA_RELEASE_CLEAR, 1);
+	/* B's genuine IKE answer at 400: soft ends now, no new negotiation (the engine's
+	 * exchange goes on), the peer's clear is dropped, ours held. */
+	assert_true(ss_agent_peer_answered(f.ag, 400, &me, &peer));
+	expect_action(f.ag, SS_AA_SOFT_EXPIRE, 0);
+	expect_none(f.ag);
+	enum ss_assoc_state st;
+	ss_agent_state(f.ag, &me, &peer, &st, NULL);
+	assert_int_equal(st, SS_AS_NEGOTIATING);
+	ss_agent_inbound_clear(f.ag, 410, &in, 100, 2);
+	ss_agent_action x = expect_action(f.ag, SS_AA_DROP, 2);
+	assert_int_equal(x.reason, SS_DROP_CLEAR_FROM_SECURE);
+	ss_agent_outbound(f.ag, 420, &k, 100, 3);
+	expect_action(f.ag, SS_AA_HOLD, 3);
+	/* A silent outcome now can never make it soft again: it spoke IKE. */
+	ss_agent_outcome(f.ag, 3000, &me, &peer, SS_IKE_PEER_SILENT);
+	expect_action(f.ag, SS_AA_BLOCK, 0);
+	expect_action(f.ag, SS_AA_DROP, 3);
+	ss_agent_stats sts;
+	ss_agent_get_stats(f.ag, &sts);
+	assert_int_equal(sts.soft_ended_late_answer, 1);
+	done(&f);
+}
+
 static void refused_never_soft_and_block_backoff(void **state)
 {
 	(void)state;
@@ -394,6 +428,7 @@ int main(void)
 		cmocka_unit_test(set_state_logs_and_refuses),
 		cmocka_unit_test(outbound_to_silent_peer_soft),
 		cmocka_unit_test(refused_never_soft_and_block_backoff),
+		cmocka_unit_test(late_answer_ends_soft),
 		cmocka_unit_test(global_hold_bound),
 		cmocka_unit_test(watchdog_and_stale_outcome),
 		cmocka_unit_test(table_full_drops),
