@@ -301,10 +301,12 @@ void dm_agent_stats_json(ss_daemon *d, json_t *r)
 			  (json_int_t)d->st.soft_expired, "upgraded", (json_int_t)d->st.soft_upgraded, "now",
 			  (int)soft_now));
 	json_object_set_new(r, "packets",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "captured",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "captured",
 			  (json_int_t)d->st.captured, "held", (json_int_t)s.held, "held_now", (json_int_t)s.held_now,
+			  "held_bytes_now", (json_int_t)s.held_bytes_now, "held_bytes_max", (json_int_t)s.held_bytes_max,
 			  "released_clear", (json_int_t)s.released_clear, "released_sa", (json_int_t)s.released_sa,
 			  "held_dropped", (json_int_t)s.held_dropped, "held_overflow", (json_int_t)s.held_overflow,
+			  "held_expired", (json_int_t)s.held_expired,
 			  "dropped", "rule_block", (json_int_t)s.dropped[SS_DROP_RULE_BLOCK], "no_clear",
 			  (json_int_t)s.dropped[SS_DROP_NO_CLEAR], "clear_from_secure",
 			  (json_int_t)s.dropped[SS_DROP_CLEAR_FROM_SECURE], "blocked",

@@ -63,7 +63,8 @@ static bool install(ss_daemon *d, ss_policy *p, ss_time now, char *err, size_t e
 	if (!d->agent) {
 		ss_agent_config cfg;
 		ss_agent_config_default(&cfg);
-		d->held.max_n = cfg.max_held_total + 64;
+		/* A backstop: the agent's byte limits bound what it holds (see agent.h). */
+		d->held.max_n = cfg.max_held_bytes_total / SS_AGENT_HELD_OVERHEAD + 64;
 		d->agent = ss_agent_new(&cfg, &ap);
 		if (!d->agent) {
 			snprintf(err, errlen, "out of memory creating the policy agent");
