@@ -307,6 +307,7 @@ static void to_soft(ss_agent *ag, uint32_t i, ss_time now, const char *reason)
 	if (!ss_assoc_set_state(ag, a, SS_AS_SOFT, 0, now, reason))
 		return;
 	a->last_used = a->refresh_sent = now;
+	a->packets = a->bytes = 0;
 	ss_at_set_deadline(&ag->t, i, now + soft_life(a));
 	ss_agent_action *x = emit(ag, SS_AA_SOFT_CREATE, &a->local, &a->remote);
 	if (x)
@@ -673,6 +674,23 @@ void ss_agent_timer(ss_agent *ag, ss_time now)
 	}
 }
 
+void ss_agent_soft_seen(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote,
+			ss_time idle_ms, uint64_t packets, uint64_t bytes)
+{
+	uint32_t i = ss_at_find(&ag->t, local, remote);
+	if (i == SS_NIL)
+		return;
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	if (a->state != SS_AS_SOFT)
+		return;
+	a->packets = packets;
+	a->bytes = bytes;
+	/* Lazy as touch_soft: the expiry timer re-checks last_used. */
+	ss_time seen = idle_ms < now ? now - idle_ms : 0;
+	if (seen > a->last_used)
+		a->last_used = seen;
+}
+
 size_t ss_agent_flush_soft(ss_agent *ag, ss_time now)
 {
 	size_t n = 0;
@@ -793,6 +811,8 @@ static void fill_info(const ss_assoc *a, ss_agent_assoc_info *out)
 	out->last_used = a->last_used;
 	out->held = a->held_n;
 	out->held_bytes = a->held_bytes;
+	out->packets = a->packets;
+	out->bytes = a->bytes;
 	out->rule = a->rule;
 	out->last_outcome = a->last_outcome;
 	out->reason = a->reason ? a->reason : "";

@@ -174,6 +174,12 @@ void ss_agent_timer(ss_agent *ag, ss_time now);
  * stay valid until this returns. */
 void ss_agent_reload(ss_agent *ag, ss_time now, const ss_agent_policy *pol);
 
+/* What the datapath saw of a soft association's traffic (both directions; its packets do
+ * not reach the agent): idle_ms since the last packet, packets and bytes so far.  Moves its
+ * idle expiry out accordingly; ignored unless the pair is soft. */
+void ss_agent_soft_seen(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote,
+			ss_time idle_ms, uint64_t packets, uint64_t bytes);
+
 /* Ends every soft association now (SOFT_EXPIRE each; the next packet negotiates again).
  * Returns how many. */
 size_t ss_agent_flush_soft(ss_agent *ag, ss_time now);
@@ -201,6 +207,7 @@ typedef struct ss_agent_assoc_info {
 	ss_time expires;       /* soft: idle expiry; blocked: end of back-off; else SS_NEVER */
 	uint32_t held;
 	uint32_t held_bytes;   /* as charged against the limits */
+	uint64_t packets, bytes; /* soft: traffic the datapath counted (ss_agent_soft_seen) */
 	uint32_t idle_lifetime_s; /* soft: the rule's soft_idle_lifetime */
 	const ss_rule *rule;   /* NULL: answered through the Default Response rule */
 	int last_outcome;      /* enum ss_ike_outcome of the last negotiation, or -1 */

@@ -40,6 +40,7 @@ typedef struct ss_assoc {
 				* check, or end of block */
 	ss_time watchdog;      /* negotiating: give up on the engine at */
 	ss_time refresh_sent;  /* last SOFT_REFRESH emitted */
+	uint64_t packets, bytes; /* soft: what the datapath counted */
 	const char *reason;    /* why it entered its state (static text, for monitoring) */
 } ss_assoc;
 

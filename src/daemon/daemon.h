@@ -206,6 +206,7 @@ typedef struct ss_daemon {
 	uint64_t next_handle;         /* packet handles for the agent: never reused */
 	char state_path[512];
 	ss_time state_due;            /* save the downgrade memory at this time */
+	ss_time soft_synced;          /* last read of the soft associations' datapath counters */
 	dm_stats st;
 } ss_daemon;
 

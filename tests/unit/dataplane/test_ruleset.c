@@ -160,7 +160,7 @@ static void test_peer(void **state)
 	ss_addr a;
 	assert_true(ss_addr_parse("192.0.2.9", &a));
 	ss_sb s = { 0 };
-	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_SOFT, 1500));
+	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_SOFT, 1500, NULL));
 	/* Out of every set (add-then-delete works whether present or not), into soft. */
 	assert_true(has(&s, "add element inet softsa secured4 { 192.0.2.9 }\n"
 			    "delete element inet softsa secured4 { 192.0.2.9 }\n"));
@@ -172,11 +172,11 @@ static void test_peer(void **state)
 	ss_sb_free(&s);
 
 	assert_true(ss_addr_parse("2001:db8::1", &a));
-	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_BLOCKED, SS_NEVER));
+	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_BLOCKED, SS_NEVER, NULL));
 	assert_true(has(&s, "add element inet softsa blocked6 { 2001:db8::1 }\n"));
 	ss_sb_free(&s);
 
-	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_NONE, 0));
+	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_NONE, 0, NULL));
 	assert_null(strstr(s.p, "add element inet softsa soft6 { 2001:db8::1 timeout"));
 	size_t len = strlen(s.p);
 	assert_string_equal(s.p + len - strlen("delete element inet softsa blocked6 { 2001:db8::1 }\n"),
@@ -184,8 +184,46 @@ static void test_peer(void **state)
 	ss_sb_free(&s);
 
 	ss_addr bad = { 0 };
-	assert_false(ss_nft_peer(&s, &bad, SS_DP_PEER_SOFT, 1));
-	assert_false(ss_nft_peer(&s, &a, (enum ss_dp_peer_state)9, 1));
+	assert_false(ss_nft_peer(&s, &bad, SS_DP_PEER_SOFT, 1, NULL));
+	assert_false(ss_nft_peer(&s, &a, (enum ss_dp_peer_state)9, 1, NULL));
+	ss_sb_free(&s);
+}
+
+/* Issue 11.2: soft peers by idle lifetime, in sets the packet path refreshes both ways. */
+static void test_soft_classes(void **state)
+{
+	(void)state;
+	ss_nft_soft_classes c = { 0 };
+	ss_sb s = { 0 };
+	assert_int_equal(ss_nft_soft_class(&s, &c, 300000), 0);
+	assert_true(has(&s, "add set inet softsa soft4_300 { type ipv4_addr; flags dynamic,timeout; timeout 300s; counter; }\n"));
+	assert_true(has(&s, "insert rule inet softsa need_out ip daddr @soft4_300 update @soft4_300 { ip daddr } accept\n"));
+	assert_true(has(&s, "insert rule inet softsa in_peer ip6 saddr @soft6_300 update @soft6_300 { ip6 saddr } accept\n"));
+	ss_sb_free(&s);
+	/* Known: nothing to create. */
+	assert_int_equal(ss_nft_soft_class(&s, &c, 300000), 0);
+	assert_null(s.p);
+	assert_int_equal(ss_nft_soft_class(&s, &c, 10000), 1);
+	ss_sb_free(&s);
+	/* Not whole seconds, or beyond a day: no class. */
+	assert_int_equal(ss_nft_soft_class(&s, &c, 1500), -1);
+	assert_int_equal(ss_nft_soft_class(&s, &c, 86401000), -1);
+	for (uint32_t i = 2; i < SS_NFT_SOFT_CLASSES; i++)
+		assert_int_equal(ss_nft_soft_class(&s, &c, (ss_time)(i + 20) * 1000), (int)i);
+	assert_int_equal(ss_nft_soft_class(&s, &c, 99000), -1);
+	ss_sb_free(&s);
+
+	ss_addr a;
+	assert_true(ss_addr_parse("192.0.2.9", &a));
+	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_SOFT, 10000, &c));
+	/* Out of the other classes, into its own by a plain add (its counters stay). */
+	assert_true(has(&s, "delete element inet softsa soft4_300 { 192.0.2.9 }\n"));
+	assert_null(strstr(s.p, "delete element inet softsa soft4_10 "));
+	const char *last = "add element inet softsa soft4_10 { 192.0.2.9 }\n";
+	assert_string_equal(s.p + s.len - strlen(last), last);
+	ss_sb_free(&s);
+	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_NONE, 0, &c));
+	assert_true(has(&s, "delete element inet softsa soft4_10 { 192.0.2.9 }\n"));
 	ss_sb_free(&s);
 }
 
@@ -197,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_filters_refused),
 		cmocka_unit_test(test_peer),
+		cmocka_unit_test(test_soft_classes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
