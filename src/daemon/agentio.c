@@ -347,6 +347,27 @@ json_t *dm_peers_json(ss_daemon *d, ss_time now, bool soft_only)
 	return json_pack("{s:o}", soft_only ? "soft" : "peers", pc.arr);
 }
 
+/* Drops by reason: the agent's (packets that reached softsad) plus the datapath's (dropped
+ * in the kernel by the rules for blocked and secured peers and block filters, which
+ * softsad never sees), plus the fail-closed guard's. */
+static json_t *drops_json(ss_daemon *d, const ss_agent_stats *s)
+{
+	ss_dp_stats ds;
+	memset(&ds, 0, sizeof(ds));
+	if (d->dp)
+		ss_dp_get_stats(d->dp, &ds);
+	const uint64_t *k = ds.dropped;
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"rule_block", (json_int_t)(s->dropped[SS_DROP_RULE_BLOCK] + k[SS_DP_DROP_RULE_BLOCK]),
+		"no_clear", (json_int_t)(s->dropped[SS_DROP_NO_CLEAR] + k[SS_DP_DROP_NO_CLEAR]),
+		"clear_from_secure", (json_int_t)(s->dropped[SS_DROP_CLEAR_FROM_SECURE] + k[SS_DP_DROP_CLEAR_FROM_SECURE]),
+		"blocked", (json_int_t)(s->dropped[SS_DROP_BLOCKED] + k[SS_DP_DROP_BLOCKED]),
+		"fail_closed", (json_int_t)k[SS_DP_DROP_FAIL_CLOSED],
+		"held_overflow", (json_int_t)s->dropped[SS_DROP_HELD_OVERFLOW],
+		"held_expired", (json_int_t)s->dropped[SS_DROP_HELD_EXPIRED],
+		"table_full", (json_int_t)s->dropped[SS_DROP_TABLE_FULL]);
+}
+
 void dm_agent_stats_json(ss_daemon *d, json_t *r)
 {
 	ss_agent_stats s;
@@ -366,16 +387,12 @@ void dm_agent_stats_json(ss_daemon *d, json_t *r)
 			  (json_int_t)d->st.soft_expired, "upgraded", (json_int_t)d->st.soft_upgraded, "now",
 			  (int)soft_now));
 	json_object_set_new(r, "packets",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "captured",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "captured",
 			  (json_int_t)d->st.captured, "held", (json_int_t)s.held, "held_now", (json_int_t)s.held_now,
 			  "held_bytes_now", (json_int_t)s.held_bytes_now, "held_bytes_max", (json_int_t)s.held_bytes_max,
 			  "released_clear", (json_int_t)s.released_clear, "released_sa", (json_int_t)s.released_sa,
 			  "held_dropped", (json_int_t)s.held_dropped, "held_overflow", (json_int_t)s.held_overflow,
-			  "held_expired", (json_int_t)s.held_expired,
-			  "dropped", "rule_block", (json_int_t)s.dropped[SS_DROP_RULE_BLOCK], "no_clear",
-			  (json_int_t)s.dropped[SS_DROP_NO_CLEAR], "clear_from_secure",
-			  (json_int_t)s.dropped[SS_DROP_CLEAR_FROM_SECURE], "blocked",
-			  (json_int_t)s.dropped[SS_DROP_BLOCKED]));
+			  "held_expired", (json_int_t)s.held_expired, "dropped", drops_json(d, &s)));
 }
 
 /* Which of our addresses the kernel would use toward remote. */

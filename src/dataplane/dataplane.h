@@ -98,6 +98,17 @@ typedef struct ss_dp_fd {
 	enum ss_dp_fd_role role;
 } ss_dp_fd;
 
+/* Packets the backend drops by itself (the daemon never sees them), by reason; the names
+ * are those of the agent's drop reasons where they mean the same (agent.h). */
+enum ss_dp_drop {
+	SS_DP_DROP_RULE_BLOCK = 0,     /* a block filter */
+	SS_DP_DROP_NO_CLEAR,           /* inbound clear the rule does not accept (unknown peer) */
+	SS_DP_DROP_CLEAR_FROM_SECURE,  /* clear packet from a secured peer */
+	SS_DP_DROP_BLOCKED,            /* to or from a blocked peer */
+	SS_DP_DROP_FAIL_CLOSED,        /* captured, but the TUN is gone: would have left clear */
+	SS_DP_DROP_COUNT
+};
+
 typedef struct ss_dp_stats {
 	uint64_t out_pkts, out_reads;     /* captured packets, and wake-ups that found some */
 	uint64_t out_gso;                 /* TCP super-packets split (IFF_VNET_HDR offloads) */
@@ -107,6 +118,7 @@ typedef struct ss_dp_stats {
 	uint64_t delivered, deliver_err;
 	uint64_t deliver_gso;             /* coalesced TCP writes (IFF_VNET_HDR), several packets each */
 	uint64_t notices, malformed;      /* malformed: unparsable packets dropped and counted */
+	uint64_t dropped[SS_DP_DROP_COUNT]; /* by enum ss_dp_drop */
 } ss_dp_stats;
 
 typedef struct ss_dp ss_dp;

@@ -106,4 +106,9 @@ clear=$(pcap_count "$W/v1.pcap" "not (udp port 500 or udp port 4500)")
 [ "$clear" = 0 ] || fail "$clear clear packets from A to E or W"
 [ "$(jget "$(ctl a stats)" 'r["result"]["negotiations"]["peer_refused"]')" = 2 ] || fail "stats: $(ctl a stats)"
 ok "no soft association, not one clear packet from A to an IKEv1 peer"
+# The datagrams sent after the block never reached softsad: the datapath dropped them, and
+# softsa stats counts them by reason.
+dropped=$(jget "$(ctl a stats)" 'r["result"]["packets"]["dropped"]["blocked"]')
+[ "$dropped" -ge 20 ] || fail "stats: $dropped packets dropped as blocked: $(ctl a stats)"
+ok "the datapath's drops toward the blocked peers are in softsa stats: $dropped blocked"
 echo PASS

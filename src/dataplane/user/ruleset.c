@@ -50,6 +50,14 @@ void ss_nft_delete_table(ss_sb *s)
 	ss_sb_printf(s, "add table " T "\ndelete table " T "\n");
 }
 
+const char *const ss_nft_drop_counter[SS_DP_DROP_COUNT] = {
+	[SS_DP_DROP_RULE_BLOCK] = "drop_rule_block",
+	[SS_DP_DROP_NO_CLEAR] = "drop_no_clear",
+	[SS_DP_DROP_CLEAR_FROM_SECURE] = "drop_clear_from_secure",
+	[SS_DP_DROP_BLOCKED] = "drop_blocked",
+	[SS_DP_DROP_FAIL_CLOSED] = "drop_fail_closed",
+};
+
 /* Peer sets: one per state and family, because an nftables set has one key type. */
 static const char *const set_base[] = {
 	[SS_DP_PEER_SECURED] = "secured",
@@ -59,6 +67,9 @@ static const char *const set_base[] = {
 
 static void table_sets(ss_sb *s, const ss_dp_user_config *cfg)
 {
+	/* Every drop rule counts into the named counter of its reason (`softsa stats`). */
+	for (int i = 0; i < SS_DP_DROP_COUNT; i++)
+		ss_sb_printf(s, "  counter %s { }\n", ss_nft_drop_counter[i]);
 	/* Sources recently reported, for the per-source notice rate; a full set means no
 	 * more notices for new sources, never a different verdict. */
 	if (cfg->notice_rate)
@@ -116,8 +127,8 @@ static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
 		"  chain need_out {\n"
 		"    ip daddr @soft4 accept\n"
 		"    ip6 daddr @soft6 accept\n"
-		"    ip daddr @blocked4 counter drop\n"
-		"    ip6 daddr @blocked6 counter drop\n",
+		"    ip daddr @blocked4 counter name \"drop_blocked\" drop\n"
+		"    ip6 daddr @blocked6 counter name \"drop_blocked\" drop\n",
 		cfg->bypass_mark, cfg->bypass_mark);
 	mss_clamp(s, cfg, "");
 	ss_sb_printf(s,
@@ -132,7 +143,7 @@ static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
 	ss_sb_printf(s,
 		"  chain guard {\n"
 		"    type filter hook postrouting priority filter; policy accept;\n"
-		"    meta mark & 0x%x == 0x%x oifname != \"%s\" counter drop\n"
+		"    meta mark & 0x%x == 0x%x oifname != \"%s\" counter name \"drop_fail_closed\" drop\n"
 		"  }\n",
 		cfg->capture_mark, cfg->capture_mark, cfg->tun_name);
 }
@@ -173,10 +184,10 @@ static void table_in(ss_sb *s, const ss_dp_user_config *cfg)
 		"  }\n"
 		"  chain filt_in {\n  }\n"
 		"  chain in_peer {\n"
-		"    ip saddr @secured4 counter drop\n"
-		"    ip6 saddr @secured6 counter drop\n"
-		"    ip saddr @blocked4 counter drop\n"
-		"    ip6 saddr @blocked6 counter drop\n"
+		"    ip saddr @secured4 counter name \"drop_clear_from_secure\" drop\n"
+		"    ip6 saddr @secured6 counter name \"drop_clear_from_secure\" drop\n"
+		"    ip saddr @blocked4 counter name \"drop_blocked\" drop\n"
+		"    ip6 saddr @blocked6 counter name \"drop_blocked\" drop\n"
 		"    ip saddr @soft4 accept\n"
 		"    ip6 saddr @soft6 accept\n"
 		"  }\n",
@@ -186,7 +197,7 @@ static void table_in(ss_sb *s, const ss_dp_user_config *cfg)
 	for (int i = 0; i < 2; i++) {
 		ss_sb_printf(s, "  chain need_in_%s {\n    jump in_peer\n", verdicts[i]);
 		notice_rules(s, cfg, verdicts[i][0]);
-		ss_sb_printf(s, "    %s\n  }\n", verdicts[i]);
+		ss_sb_printf(s, "    %s%s\n  }\n", i ? "counter name \"drop_no_clear\" " : "", verdicts[i]);
 	}
 }
 
@@ -223,7 +234,7 @@ static void filter_rule(ss_sb *s, const ss_dp_filter *f, bool inbound)
 	if (f->remote_port)
 		ss_sb_printf(s, " th %s %u", inbound ? "sport" : "dport", f->remote_port);
 	if (f->verdict == SS_DP_PERMIT || f->verdict == SS_DP_BLOCK) {
-		ss_sb_printf(s, " %s\n", f->verdict == SS_DP_PERMIT ? "accept" : "counter drop");
+		ss_sb_printf(s, " %s\n", f->verdict == SS_DP_PERMIT ? "accept" : "counter name \"drop_rule_block\" drop");
 		return;
 	}
 	const char *target = !inbound ? "need_out"

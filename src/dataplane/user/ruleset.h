@@ -25,6 +25,9 @@ void ss_nft_table(ss_sb *s, const ss_dp_user_config *cfg);
 /* Replaces the filter rules; returns false (and writes nothing) for a filter it refuses:
  * mixed families, or ports without a protocol that has ports. */
 bool ss_nft_filters(ss_sb *s, const ss_dp_filter *f, size_t n, const char **why);
+/* The named counter of each enum ss_dp_drop, as in the table. */
+extern const char *const ss_nft_drop_counter[SS_DP_DROP_COUNT];
+
 /* Soft associations live in one set per idle lifetime ("class"), created on first use:
  * the packet path itself refreshes an element's timeout (an `update` statement with the
  * set's timeout) on traffic in both directions, so a flow never needs the daemon to stay

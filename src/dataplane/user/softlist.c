@@ -51,3 +51,30 @@ int ss_nft_parse_soft_json(const char *json, ss_dp_soft_info *out, size_t max)
 	json_decref(root);
 	return (int)n;
 }
+
+int ss_nft_parse_counters_json(const char *json, const char *const *names, size_t n, uint64_t *packets)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(json, 0, &jerr);
+	json_t *items = root ? json_object_get(root, "nftables") : NULL;
+	if (!json_is_array(items)) {
+		json_decref(root);
+		return -1;
+	}
+	int found = 0;
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it) {
+		json_t *c = json_object_get(it, "counter");
+		json_t *name = json_object_get(c, "name"), *pk = json_object_get(c, "packets");
+		if (!json_is_string(name) || !json_is_integer(pk) || json_integer_value(pk) < 0)
+			continue;
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(json_string_value(name), names[k]) == 0) {
+				packets[k] = (uint64_t)json_integer_value(pk);
+				found++;
+			}
+	}
+	json_decref(root);
+	return found;
+}

@@ -16,6 +16,7 @@
 #include <libmnl/libmnl.h>
 #include <nftables/libnftables.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "dataplane/gso.h"
 #include "dataplane/pkt.h"
@@ -53,6 +54,7 @@ struct user_dp {
 	bool tso_pending;
 	ss_dp_stats st;
 	ss_nft_soft_classes soft; /* the soft sets by idle lifetime made so far */
+	ss_time drops_at;         /* last read of the drop counters (st.dropped) */
 	/* nfnetlink datagrams; netlink messages are 4-byte aligned within it. */
 	_Alignas(8) uint8_t nlbuf[8192];
 };
@@ -570,7 +572,34 @@ static int user_read_notices(ss_dp *dp, ss_dp_notice *out, size_t n)
 	return (int)got;
 }
 
-static void user_get_stats(ss_dp *dp, ss_dp_stats *out) { *out = U(dp)->st; }
+/* The drop counters live in the kernel (the daemon never sees those packets).  Reading
+ * them costs a netlink dump, so at most once a second: a client asking for stats in a loop
+ * must not keep the daemon from its packets. */
+#define DROPS_EVERY_MS 1000
+
+static void read_drops(struct user_dp *d)
+{
+	ss_time now = ss_now_ms();
+	if (d->drops_at && now - d->drops_at < DROPS_EVERY_MS)
+		return;
+	d->drops_at = now;
+	struct nft_ctx *nft = nft_new();
+	if (!nft)
+		return;
+	nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
+	char cmd[64];
+	snprintf(cmd, sizeof cmd, "list counters table inet %s", SS_DP_TABLE_NAME);
+	if (nft_run_cmd_from_buffer(nft, cmd) == 0)
+		ss_nft_parse_counters_json(nft_ctx_get_output_buffer(nft), ss_nft_drop_counter, SS_DP_DROP_COUNT,
+					   d->st.dropped);
+	nft_ctx_free(nft);
+}
+
+static void user_get_stats(ss_dp *dp, ss_dp_stats *out)
+{
+	read_drops(U(dp));
+	*out = U(dp)->st;
+}
 
 static int user_list_soft(ss_dp *dp, ss_dp_soft_info *out, size_t n)
 {

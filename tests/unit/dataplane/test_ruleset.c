@@ -40,13 +40,18 @@ static void test_table(void **state)
 	/* A leftover table is replaced in the same transaction. */
 	assert_true(has(&s, "add table inet softsa\ndelete table inet softsa\ntable inet softsa {"));
 	assert_true(has(&s, "set soft4 { type ipv4_addr; flags timeout; counter; }"));
+	/* The datapath's drops by reason, in named counters (softsa stats). */
+	assert_true(has(&s, "  counter drop_clear_from_secure { }\n"));
+	assert_true(has(&s, "    ip saddr @secured4 counter name \"drop_clear_from_secure\" drop\n"));
+	assert_true(has(&s, "    ip daddr @blocked4 counter name \"drop_blocked\" drop\n"));
+	assert_true(has(&s, "counter name \"drop_no_clear\" drop\n  }"));
 	assert_true(has(&s, "set blocked6 { type ipv6_addr; }"));
 	assert_true(has(&s, "type route hook output priority mangle"));
 	assert_true(has(&s, "meta mark & 0x200000 == 0x200000 accept"));
 	assert_true(has(&s, "meta mark set meta mark | 0x100000 counter accept"));
 	/* The fail-closed guard looks at the device after rerouting: postrouting. */
 	assert_true(has(&s, "type filter hook postrouting priority filter; policy accept;\n"
-			    "    meta mark & 0x100000 == 0x100000 oifname != \"tunx\" counter drop"));
+			    "    meta mark & 0x100000 == 0x100000 oifname != \"tunx\" counter name \"drop_fail_closed\" drop"));
 	assert_true(has(&s, "iifname { \"tunx\", \"lo\" } accept"));
 	assert_true(has(&s, "oifname \"lo\" accept"));
 	/* SYNs into and out of the TUN get an MSS that fits its MTU (1400). */
@@ -66,14 +71,14 @@ static void test_table(void **state)
 			    "    update @notice6 { ip6 saddr limit rate 10/second burst 10 packets } "
 			    "log prefix \"softsa:a\" group 21331 snaplen 128\n"
 			    "    accept\n  }"));
-	assert_true(has(&s, "log prefix \"softsa:d\" group 21331 snaplen 128\n    drop\n  }"));
+	assert_true(has(&s, "log prefix \"softsa:d\" group 21331 snaplen 128\n    counter name \"drop_no_clear\" drop\n  }"));
 	ss_sb_free(&s);
 
 	/* Unlimited: one plain log rule per chain, no notice sets. */
 	cfg.notice_rate = 0;
 	ss_nft_table(&s, &cfg);
 	assert_true(has(&s, "chain need_in_drop {\n    jump in_peer\n"
-			    "    log prefix \"softsa:d\" group 21331 snaplen 128\n    drop\n  }"));
+			    "    log prefix \"softsa:d\" group 21331 snaplen 128\n    counter name \"drop_no_clear\" drop\n  }"));
 	assert_null(strstr(s.p, "notice4"));
 	ss_sb_free(&s);
 }
@@ -126,9 +131,9 @@ static void test_verdicts(void **state)
 			    "add rule inet softsa filt_in meta nfproto ipv4 ip saddr 192.0.2.7/32 "
 			    "meta l4proto 1 accept\n"
 			    "add rule inet softsa filt_out meta nfproto ipv4 ip daddr 192.0.2.7/32 "
-			    "meta l4proto 17 th dport 9999 counter drop\n"
+			    "meta l4proto 17 th dport 9999 counter name \"drop_rule_block\" drop\n"
 			    "add rule inet softsa filt_in meta nfproto ipv4 ip saddr 192.0.2.7/32 "
-			    "meta l4proto 17 th sport 9999 counter drop\n"
+			    "meta l4proto 17 th sport 9999 counter name \"drop_rule_block\" drop\n"
 			    "add rule inet softsa filt_out meta nfproto ipv4 ip daddr 192.0.2.7/32 goto need_out\n"));
 	ss_sb_free(&s);
 	f[0].verdict = 7;
