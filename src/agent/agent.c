@@ -309,11 +309,13 @@ static void to_soft(ss_agent *ag, uint32_t i, ss_time now, const char *reason)
 	a->last_used = a->refresh_sent = now;
 	a->packets = a->bytes = 0;
 	ss_at_set_deadline(&ag->t, i, now + soft_life(a));
+	/* The held packets go first: once the soft association is installed, the flow's new
+	 * packets leave by the datapath directly and would overtake them. */
+	release_held(ag, a, false);
 	ss_agent_action *x = emit(ag, SS_AA_SOFT_CREATE, &a->local, &a->remote);
 	if (x)
 		x->until = now + soft_life(a);
 	ag->stats.soft_created++;
-	release_held(ag, a, false);
 }
 
 static void to_blocked(ss_agent *ag, uint32_t i, ss_time now, const char *reason)

@@ -18,21 +18,7 @@
 run_mode() {
 	local mode=$1
 	topo_up sse-fi$$ a b || fail "topology"
-	cat > "$W/policy.yaml" <<YAML
-name: forged-icmp-$mode
-psk_file: psk
-filter_lists:
-  lan:
-    - { src: me, dst: 10.89.0.0/24 }
-filter_actions:
-  request:
-    action: negotiate
-    accept_unsecured: true
-    fallback_to_clear: true
-    icmp_fallback: $mode
-rules:
-  - { name: lan, filter_list: lan, filter_action: request }
-YAML
+	request_policy "$W/policy.yaml" "forged-icmp-$mode" "icmp_fallback: $mode"
 	sad_start a -c "$W/policy.yaml"
 	sad_start b -c "$W/policy.yaml"
 	sad_events a "$W/events"

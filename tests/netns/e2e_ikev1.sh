@@ -48,20 +48,7 @@ secrets {
 CONF
 swanctl_at "$SWD" --load-all --noprompt --file "$SWD/swanctl.conf" >/dev/null 2>"$SWD/load.err" ||
 	fail "swanctl --load-all: $(cat "$SWD/load.err")"
-cat > "$W/policy.yaml" <<YAML
-name: v1-peers
-psk_file: psk
-filter_lists:
-  lan:
-    - { src: me, dst: 10.89.0.0/24 }
-filter_actions:
-  request:
-    action: negotiate
-    accept_unsecured: true
-    fallback_to_clear: true
-rules:
-  - { name: lan, filter_list: lan, filter_action: request }
-YAML
+request_policy "$W/policy.yaml" v1-peers
 sad_start a -c "$W/policy.yaml"
 ip netns exec "$TOPO_PREFIX-w" python3 "$HERE/ikev1_responder.py" 10.89.0.23 "$W/v1count" &
 topo_track $!

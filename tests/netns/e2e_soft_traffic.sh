@@ -14,21 +14,7 @@
 # the last packet.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
 topo_up sse-st$$ a c || fail "topology"
-cat > "$W/policy.yaml" <<YAML
-name: soft-traffic
-psk_file: psk
-filter_lists:
-  lan:
-    - { src: me, dst: 10.89.0.0/24 }
-filter_actions:
-  request:
-    action: negotiate
-    accept_unsecured: true
-    fallback_to_clear: true
-    soft_idle_lifetime: 4s
-rules:
-  - { name: lan, filter_list: lan, filter_action: request }
-YAML
+request_policy "$W/policy.yaml" soft-traffic "soft_idle_lifetime: 4s"
 sad_start a -c "$W/policy.yaml"
 sad_events a "$W/events"
 # stream FROM TO COUNT: COUNT datagrams at 10 pps, received and counted on TO.
