@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "ike/schedule.h"
 
 /* Downgrade-memory times are stored as now + PM_BIAS so that a peer remembered from before
  * this process's clock started (restored from the state file) has a representable time. */
@@ -43,7 +44,7 @@ static const char *const drop_names[SS_DROP_REASON_COUNT] = {
 	[SS_DROP_NONE] = "none", [SS_DROP_RULE_BLOCK] = "rule-block", [SS_DROP_NO_CLEAR] = "no-clear",
 	[SS_DROP_CLEAR_FROM_SECURE] = "clear-from-ipsec-peer", [SS_DROP_BLOCKED] = "blocked",
 	[SS_DROP_HELD_OVERFLOW] = "held-overflow", [SS_DROP_HELD_FAILED] = "held-failed",
-	[SS_DROP_TABLE_FULL] = "table-full",
+	[SS_DROP_TABLE_FULL] = "table-full", [SS_DROP_HELD_EXPIRED] = "held-expired",
 };
 
 const char *ss_drop_reason_name(unsigned r)
@@ -64,8 +65,8 @@ ss_agent_policy ss_agent_policy_compiled(const ss_policy *p, const ss_classifier
 void ss_agent_config_default(ss_agent_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->max_held_per_peer = 32;
-	c->max_held_total = 4096;
+	c->max_held_bytes_per_peer = 1u << 20;
+	c->max_held_bytes_total = 16u << 20;
 	c->max_assocs = 4u << 20;
 	c->max_remembered = 65536;
 	c->block_ms = 60000;
@@ -84,7 +85,7 @@ ss_agent *ss_agent_new(const ss_agent_config *cfg, const ss_agent_policy *pol)
 	ag->pol = *pol;
 	ag->qcap = AGENT_Q_MIN;
 	ag->q = malloc(ag->qcap * sizeof(*ag->q));
-	if (!ag->q || !ss_at_init(&ag->t) || !ss_hp_init(&ag->held, ag->cfg.max_held_total) ||
+	if (!ag->q || !ss_at_init(&ag->t) || !ss_hp_init(&ag->held, ag->cfg.max_held_bytes_total / SS_AGENT_HELD_OVERHEAD) ||
 	    !ss_pm_init(&ag->mem)) {
 		ss_agent_free(ag);
 		return NULL;
@@ -201,12 +202,50 @@ static bool classify(const ss_agent *ag, const ss_pkt_key *k, const ss_rule **ru
 	return true;
 }
 
+/* Held packets are kept no longer than the negotiation could take: the silent decision
+ * (3 s by default) and 1 s for IKE_AUTH after a last-moment answer. */
+static ss_time held_max_age(const ss_agent *ag)
+{
+	if (ag->cfg.held_max_age_ms)
+		return ag->cfg.held_max_age_ms;
+	ss_retx_params d;
+	ss_retx_params_default(&d);
+	const ss_retx_params *r = ag->pol.policy ? &ag->pol.policy->ike.retx : &d;
+	return ss_retx_silent_decision(r) + 1000;
+}
+
+static uint32_t held_cost(uint32_t len)
+{
+	return len + SS_AGENT_HELD_OVERHEAD;
+}
+
+/* The oldest held packet of a, with the byte counts kept in step. */
+static bool held_pop(ss_agent *ag, ss_assoc *a, ss_held *h)
+{
+	if (!ss_hp_pop(&ag->held, a, h))
+		return false;
+	a->held_bytes -= held_cost(h->len);
+	ag->held_bytes -= held_cost(h->len);
+	return true;
+}
+
+/* A negotiating association wakes at its watchdog, or sooner when its oldest held packet
+ * reaches the age limit. */
+static void negotiating_deadline(ss_agent *ag, uint32_t i)
+{
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	ss_time t = a->watchdog;
+	if (a->held_head != SS_NIL)
+		t = ss_time_min(t, ag->held.nodes[a->held_head].at + held_max_age(ag));
+	ss_at_set_deadline(&ag->t, i, t);
+}
+
 /* Moves to idle and frees the record.  Held packets, if any, are dropped. */
 static void retire(ss_agent *ag, uint32_t i, ss_time now, const char *reason)
 {
 	ss_assoc *a = ss_at_get(&ag->t, i);
 	ss_held h;
-	while (ss_hp_pop(&ag->held, a, &h)) {
+	while (held_pop(ag, a, &h)) {
 		ag->stats.held_dropped++;
 		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, &a->local, &a->remote, h.dir, h.handle, h.len);
 	}
@@ -221,7 +260,8 @@ static void begin_negotiation(ss_agent *ag, uint32_t i, ss_time now, bool initia
 		return;
 	if (remembered(ag, now, &a->remote))
 		a->flags |= SS_AF_REMEMBERED;
-	ss_at_set_deadline(&ag->t, i, now + ag->cfg.negotiate_timeout_ms);
+	a->watchdog = now + ag->cfg.negotiate_timeout_ms;
+	negotiating_deadline(ag, i);
 	if (initiate) {
 		ss_agent_action *x = emit(ag, SS_AA_START_NEGOTIATION, &a->local, &a->remote);
 		if (x)
@@ -233,7 +273,7 @@ static void begin_negotiation(ss_agent *ag, uint32_t i, ss_time now, bool initia
 static void release_held(ss_agent *ag, ss_assoc *a, bool via_sa)
 {
 	ss_held h;
-	while (ss_hp_pop(&ag->held, a, &h)) {
+	while (held_pop(ag, a, &h)) {
 		if (via_sa) {
 			ag->stats.released_sa++;
 			emit_pkt(ag, SS_AA_RELEASE_SA, 0, &a->local, &a->remote, h.dir, h.handle, h.len);
@@ -267,12 +307,15 @@ static void to_soft(ss_agent *ag, uint32_t i, ss_time now, const char *reason)
 	if (!ss_assoc_set_state(ag, a, SS_AS_SOFT, 0, now, reason))
 		return;
 	a->last_used = a->refresh_sent = now;
+	a->packets = a->bytes = 0;
 	ss_at_set_deadline(&ag->t, i, now + soft_life(a));
+	/* The held packets go first: once the soft association is installed, the flow's new
+	 * packets leave by the datapath directly and would overtake them. */
+	release_held(ag, a, false);
 	ss_agent_action *x = emit(ag, SS_AA_SOFT_CREATE, &a->local, &a->remote);
 	if (x)
 		x->until = now + soft_life(a);
 	ag->stats.soft_created++;
-	release_held(ag, a, false);
 }
 
 static void to_blocked(ss_agent *ag, uint32_t i, ss_time now, const char *reason)
@@ -286,7 +329,7 @@ static void to_blocked(ss_agent *ag, uint32_t i, ss_time now, const char *reason
 		x->until = now + ag->cfg.block_ms;
 	ag->stats.blocked++;
 	ss_held h;
-	while (ss_hp_pop(&ag->held, a, &h)) {
+	while (held_pop(ag, a, &h)) {
 		ag->stats.held_dropped++;
 		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_FAILED, &a->local, &a->remote, h.dir, h.handle, h.len);
 	}
@@ -337,15 +380,24 @@ static uint32_t assoc_for(ss_agent *ag, const ss_addr *local, const ss_addr *rem
 
 /* --- packet events ----------------------------------------------------------------------- */
 
-static void hold(ss_agent *ag, ss_assoc *a, const ss_filter_action *act, const ss_pkt_key *k, uint32_t len,
-		 uint64_t handle)
+static void hold(ss_agent *ag, ss_time now, ss_assoc *a, const ss_filter_action *act, const ss_pkt_key *k,
+		 uint32_t len, uint64_t handle)
 {
-	ss_held h = { .handle = handle, .len = len, .may_clear = act->fallback_to_clear, .dir = k->dir };
-	if (a->held_n >= ag->cfg.max_held_per_peer || !ss_hp_push(&ag->held, a, &h)) {
+	ss_held h = { .handle = handle, .at = now, .len = len, .may_clear = act->fallback_to_clear, .dir = k->dir };
+	uint64_t cost = held_cost(len);
+	bool first = a->held_head == SS_NIL;
+	if (a->held_bytes + cost > ag->cfg.max_held_bytes_per_peer ||
+	    ag->held_bytes + cost > ag->cfg.max_held_bytes_total || !ss_hp_push(&ag->held, a, &h)) {
 		ag->stats.held_overflow++;
 		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_OVERFLOW, &k->src, &k->dst, k->dir, handle, len);
 		return;
 	}
+	a->held_bytes += (uint32_t)cost;
+	ag->held_bytes += cost;
+	if (ag->held_bytes > ag->held_bytes_max)
+		ag->held_bytes_max = ag->held_bytes;
+	if (first)
+		negotiating_deadline(ag, (uint32_t)(a - ag->t.slab));
 	ag->stats.held++;
 	emit_pkt(ag, SS_AA_HOLD, 0, &k->src, &k->dst, k->dir, handle, len);
 }
@@ -397,7 +449,7 @@ void ss_agent_outbound(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t 
 		if (discovery_ok(a, act))
 			emit_pkt(ag, SS_AA_PASS_CLEAR, 0, local, remote, k->dir, handle, len);
 		else
-			hold(ag, a, act, k, len, handle);
+			hold(ag, now, a, act, k, len, handle);
 		break;
 	case SS_AS_SECURED:
 		a->last_used = now;
@@ -477,7 +529,10 @@ void ss_agent_inbound_clear(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint
 
 /* --- IKE events -------------------------------------------------------------------------- */
 
-bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote)
+/* The peer spoke IKE (it started a negotiation, or answered ours late): it is
+ * IPsec-aware, so it will never get a soft association.  A soft or blocked association
+ * ends at once and negotiates (the engine's exchange is already under way). */
+static bool peer_spoke(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote, bool late)
 {
 	uint32_t i = ss_at_find(&ag->t, local, remote);
 	if (i == SS_NIL) {
@@ -496,26 +551,38 @@ bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const s
 			return false;
 	}
 	ss_assoc *a = ss_at_get(&ag->t, i);
-	/* It spoke IKE: it is IPsec-aware, so it will never get a soft association. */
 	a->flags |= SS_AF_SPOKE_IKE;
 	switch (a->state) {
 	case SS_AS_IDLE:
-		begin_negotiation(ag, i, now, false, "peer started ike");
+		begin_negotiation(ag, i, now, false, late ? "late ike answer" : "peer started ike");
 		break;
 	case SS_AS_SOFT:
 		emit(ag, SS_AA_SOFT_EXPIRE, &a->local, &a->remote);
 		ag->stats.soft_upgraded++;
+		if (late)
+			ag->stats.soft_ended_late_answer++;
 		a->flags |= SS_AF_UPGRADING;
-		begin_negotiation(ag, i, now, false, "soft peer started ike");
+		begin_negotiation(ag, i, now, false,
+				  late ? "late ike answer ends soft association" : "soft peer started ike");
 		break;
 	case SS_AS_BLOCKED:
 		emit(ag, SS_AA_UNBLOCK, &a->local, &a->remote);
-		begin_negotiation(ag, i, now, false, "blocked peer started ike");
+		begin_negotiation(ag, i, now, false, late ? "late ike answer ends block" : "blocked peer started ike");
 		break;
 	default:
 		break; /* negotiating: crossing initiations; secured: a rekey or a second SA */
 	}
 	return true;
+}
+
+bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote)
+{
+	return peer_spoke(ag, now, local, remote, false);
+}
+
+bool ss_agent_peer_answered(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote)
+{
+	return peer_spoke(ag, now, local, remote, true);
 }
 
 void ss_agent_attempt(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n)
@@ -575,6 +642,18 @@ void ss_agent_sa_down(ss_agent *ag, ss_time now, const ss_addr *local, const ss_
 		retire(ag, i, now, "sa deleted");
 }
 
+/* Drops the held packets that reached the age limit (oldest first: arrival order). */
+static void expire_held(ss_agent *ag, ss_assoc *a, ss_time now)
+{
+	ss_time age = held_max_age(ag);
+	ss_held h;
+	while (a->held_head != SS_NIL && ag->held.nodes[a->held_head].at + age <= now && held_pop(ag, a, &h)) {
+		ag->stats.held_expired++;
+		ag->stats.held_dropped++;
+		emit_pkt(ag, SS_AA_DROP, SS_DROP_HELD_EXPIRED, &a->local, &a->remote, h.dir, h.handle, h.len);
+	}
+}
+
 void ss_agent_timer(ss_agent *ag, ss_time now)
 {
 	uint32_t i, budget = TIMER_BATCH;
@@ -582,6 +661,11 @@ void ss_agent_timer(ss_agent *ag, ss_time now)
 		ss_assoc *a = ss_at_get(&ag->t, i);
 		switch (a->state) {
 		case SS_AS_NEGOTIATING:
+			if (now < a->watchdog) {
+				expire_held(ag, a, now);
+				negotiating_deadline(ag, i);
+				break;
+			}
 			ag->stats.watchdog_fired++;
 			emit(ag, SS_AA_STOP_NEGOTIATION, &a->local, &a->remote);
 			to_blocked(ag, i, now, "no outcome from ike (watchdog)");
@@ -606,6 +690,23 @@ void ss_agent_timer(ss_agent *ag, ss_time now)
 			break;
 		}
 	}
+}
+
+void ss_agent_soft_seen(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote,
+			ss_time idle_ms, uint64_t packets, uint64_t bytes)
+{
+	uint32_t i = ss_at_find(&ag->t, local, remote);
+	if (i == SS_NIL)
+		return;
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	if (a->state != SS_AS_SOFT)
+		return;
+	a->packets = packets;
+	a->bytes = bytes;
+	/* Lazy as touch_soft: the expiry timer re-checks last_used. */
+	ss_time seen = idle_ms < now ? now - idle_ms : 0;
+	if (seen > a->last_used)
+		a->last_used = seen;
 }
 
 size_t ss_agent_flush_soft(ss_agent *ag, ss_time now)
@@ -727,6 +828,9 @@ static void fill_info(const ss_assoc *a, ss_agent_assoc_info *out)
 	out->since = a->since;
 	out->last_used = a->last_used;
 	out->held = a->held_n;
+	out->held_bytes = a->held_bytes;
+	out->packets = a->packets;
+	out->bytes = a->bytes;
 	out->rule = a->rule;
 	out->last_outcome = a->last_outcome;
 	out->reason = a->reason ? a->reason : "";
@@ -762,6 +866,8 @@ void ss_agent_get_stats(const ss_agent *ag, ss_agent_stats *st)
 	*st = ag->stats;
 	st->assocs = ag->t.count;
 	st->held_now = ag->held.in_use;
+	st->held_bytes_now = ag->held_bytes;
+	st->held_bytes_max = ag->held_bytes_max;
 	st->remembered = ag->mem.count;
 	st->remembered_bytes = ss_pm_memory(&ag->mem);
 }

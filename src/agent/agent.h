@@ -66,9 +66,10 @@ enum ss_drop_reason {
 	SS_DROP_NO_CLEAR,         /* the rule does not allow clear with this peer */
 	SS_DROP_CLEAR_FROM_SECURE,/* clear packet from a peer we have (or are building) an SA with */
 	SS_DROP_BLOCKED,          /* the pair is blocked after a failed negotiation */
-	SS_DROP_HELD_OVERFLOW,    /* the per-peer or global hold limit was reached */
+	SS_DROP_HELD_OVERFLOW,    /* the per-peer or global hold limit (bytes) was reached */
 	SS_DROP_HELD_FAILED,      /* was held; negotiation failed and clear is not allowed */
 	SS_DROP_TABLE_FULL,       /* no room for a new association */
+	SS_DROP_HELD_EXPIRED,     /* held longer than the negotiation schedule (held_max_age) */
 	SS_DROP_REASON_COUNT
 };
 
@@ -99,9 +100,18 @@ typedef struct ss_agent_policy {
 /* The usual one: the model and its compiled classifier (policy/classify.h). */
 ss_agent_policy ss_agent_policy_compiled(const ss_policy *p, const ss_classifier *c);
 
+/* What one held packet costs against the hold limits beyond its own bytes: the agent's node
+ * and the caller's per-packet bookkeeping (softsad's is under 64 bytes), so that a flood of
+ * tiny packets is bounded as well as one of large ones. */
+#define SS_AGENT_HELD_OVERHEAD 64u
+
 typedef struct ss_agent_config {
-	uint32_t max_held_per_peer;    /* default 32 */
-	uint32_t max_held_total;       /* default 4096 */
+	/* Held packets are bounded by bytes (length + SS_AGENT_HELD_OVERHEAD each), per peer and
+	 * in all, and by age.  1 MiB per peer holds 100 pps of 1400-byte packets over the 3 s of
+	 * a silent peer's schedule with room to spare. */
+	uint32_t max_held_bytes_per_peer; /* default 1 MiB */
+	uint32_t max_held_bytes_total;    /* default 16 MiB */
+	uint32_t held_max_age_ms;         /* 0 (default): the policy's silent decision + 1 s */
 	uint32_t max_assocs;           /* default 4M: bound against floods of spoofed sources */
 	uint32_t max_remembered;       /* peers in the downgrade memory; default 65536 */
 	uint32_t block_ms;             /* back-off after a failed negotiation; default 60 s */
@@ -114,11 +124,15 @@ typedef struct ss_agent_stats {
 	uint64_t decisions;
 	uint64_t dropped[SS_DROP_REASON_COUNT];
 	uint64_t held, held_overflow, released_clear, released_sa, held_dropped;
+	uint64_t held_expired;                  /* dropped for age (also in dropped[]) */
 	uint64_t negotiations, soft_created, soft_expired, blocked, secured;
 	uint64_t soft_upgraded;                 /* soft peers that started IKE themselves */
+	uint64_t soft_ended_late_answer;        /* of those, soft after ICMP, then IKE answered */
 	uint64_t outcomes[SS_IKE_PEER_REFUSED + 1]; /* by enum ss_ike_outcome */
 	uint64_t illegal_transitions, stale_outcomes, watchdog_fired;
 	uint32_t assocs, held_now, remembered;
+	uint64_t held_bytes_now;                /* as charged: length + overhead per packet */
+	uint64_t held_bytes_max;                /* high-water mark of held_bytes_now */
 	uint64_t remembered_bytes; /* part of ss_agent_memory() that is the downgrade memory */
 	uint64_t remembered_updates; /* grows whenever the downgrade memory changes: the
 				      * daemon saves the state file when it moved (rate-limited) */
@@ -142,6 +156,13 @@ bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const s
  * (the control socket's `initiate`): START_NEGOTIATION and nothing held.  False when no
  * negotiate rule covers local -> remote, or the pair is not idle. */
 bool ss_agent_initiate(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
+/* The peer answered our IKE_SA_INIT after an outcome of silent or unreachable was
+ * reported (the engine's SS_IKE_ACT_ANSWERED: ICMP errors may be forged, so that outcome was
+ * provisional).  The peer speaks IKE: a soft association with it ends now (SOFT_EXPIRE;
+ * its clear packets are dropped from now on), a blocked one is lifted, and the pair is
+ * negotiating again until the engine reports the final outcome.  False when no rule
+ * negotiates with the peer any more (the caller abandons the exchange). */
+bool ss_agent_peer_answered(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
 /* The engine sent attempt n of its first request (informational: negotiating(attempt n)). */
 void ss_agent_attempt(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n);
 void ss_agent_outcome(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote,
@@ -156,6 +177,12 @@ void ss_agent_timer(ss_agent *ag, ss_time now);
  * re-evaluated so that none stays in a state the new policy forbids.  The old policy must
  * stay valid until this returns. */
 void ss_agent_reload(ss_agent *ag, ss_time now, const ss_agent_policy *pol);
+
+/* What the datapath saw of a soft association's traffic (both directions; its packets do
+ * not reach the agent): idle_ms since the last packet, packets and bytes so far.  Moves its
+ * idle expiry out accordingly; ignored unless the pair is soft. */
+void ss_agent_soft_seen(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote,
+			ss_time idle_ms, uint64_t packets, uint64_t bytes);
 
 /* Ends every soft association now (SOFT_EXPIRE each; the next packet negotiates again).
  * Returns how many. */
@@ -183,6 +210,8 @@ typedef struct ss_agent_assoc_info {
 	ss_time last_used;     /* last packet (secured, soft) */
 	ss_time expires;       /* soft: idle expiry; blocked: end of back-off; else SS_NEVER */
 	uint32_t held;
+	uint32_t held_bytes;   /* as charged against the limits */
+	uint64_t packets, bytes; /* soft: traffic the datapath counted (ss_agent_soft_seen) */
 	uint32_t idle_lifetime_s; /* soft: the rule's soft_idle_lifetime */
 	const ss_rule *rule;   /* NULL: answered through the Default Response rule */
 	int last_outcome;      /* enum ss_ike_outcome of the last negotiation, or -1 */

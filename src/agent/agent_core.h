@@ -9,6 +9,7 @@ struct ss_agent {
 	ss_agent_policy pol;
 	ss_assoc_table t;
 	ss_held_pool held;
+	uint64_t held_bytes, held_bytes_max; /* charged, all associations */
 	ss_peer_mem mem;
 	ss_agent_action *q; /* pending actions: [qhead, qlen) */
 	size_t qhead, qlen, qcap;

@@ -32,11 +32,15 @@ typedef struct ss_assoc {
 	uint32_t heap_pos;
 	uint32_t held_head, held_tail;
 	uint32_t held_n;
+	uint32_t held_bytes;   /* charged: length + SS_AGENT_HELD_OVERHEAD per packet */
 	const ss_rule *rule;   /* NULL: answered through the Default Response rule */
 	ss_time since;         /* entered its state */
 	ss_time last_used;     /* last packet (soft idle lifetime) */
-	ss_time deadline;      /* watchdog, soft expiry check, or end of block */
+	ss_time deadline;      /* watchdog or oldest held packet's age limit, soft expiry
+				* check, or end of block */
+	ss_time watchdog;      /* negotiating: give up on the engine at */
 	ss_time refresh_sent;  /* last SOFT_REFRESH emitted */
+	uint64_t packets, bytes; /* soft: what the datapath counted */
 	const char *reason;    /* why it entered its state (static text, for monitoring) */
 } ss_assoc;
 
@@ -66,9 +70,11 @@ void ss_at_clear_deadline(ss_assoc_table *t, uint32_t i);
 static inline uint32_t ss_at_top(const ss_assoc_table *t) { return t->heap_n ? t->heap[0] : SS_NIL; }
 size_t ss_at_memory(const ss_assoc_table *t);
 
-/* Held packets: a fixed pool of nodes linked per association, in arrival order. */
+/* Held packets: a pool of nodes (grown on demand up to a cap) linked per association, in
+ * arrival order. */
 typedef struct ss_held {
 	uint64_t handle;
+	ss_time at;        /* when it was held (age limit) */
 	uint32_t len;
 	uint32_t next;
 	uint8_t may_clear; /* its own rule allows clear (rule 8 per packet, not per pair) */
@@ -77,12 +83,13 @@ typedef struct ss_held {
 
 typedef struct ss_held_pool {
 	ss_held *nodes;
-	uint32_t cap, free_head, in_use;
+	uint32_t cap, max, free_head, in_use;
 } ss_held_pool;
 
-bool ss_hp_init(ss_held_pool *p, uint32_t cap);
+/* max: the most nodes it may ever grow to. */
+bool ss_hp_init(ss_held_pool *p, uint32_t max);
 void ss_hp_fini(ss_held_pool *p);
-/* Appends to the association's queue; false when the pool is exhausted. */
+/* Appends to the association's queue; false when the pool is at max (or out of memory). */
 bool ss_hp_push(ss_held_pool *p, ss_assoc *a, const ss_held *h);
 /* Pops the oldest; false when empty. */
 bool ss_hp_pop(ss_held_pool *p, ss_assoc *a, ss_held *out);

@@ -158,8 +158,8 @@ static void observe(void *ctx, ss_time now, const ss_addr *local, const ss_addr 
 		dm_event(d, "soft-expired", local, remote, NULL);
 	} else {
 		d->st.soft_upgraded++;
-		SS_INFO(SUB, "soft association upgraded %s <-> %s: the peer started IKE, clear traffic with it ends now",
-			lb, rb);
+		SS_INFO(SUB, "soft association upgraded %s <-> %s: the peer speaks IKE (%s), clear traffic with it ends now",
+			lb, rb, reason);
 		dm_event(d, "soft-upgraded", local, remote, NULL);
 	}
 }
@@ -187,6 +187,12 @@ void dm_agent_outcome(ss_daemon *d, ss_time now, const ss_addr *local, const ss_
 		d->state_due = now + 2000;
 }
 
+bool dm_agent_answered(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote)
+{
+	dm_event(d, "late-ike-answer", local, remote, NULL);
+	return ss_agent_peer_answered(d->agent, now, local, remote);
+}
+
 void dm_agent_sa_down(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote)
 {
 	ss_agent_sa_down(d->agent, now, local, remote);
@@ -203,10 +209,71 @@ ss_time dm_agent_deadline(ss_daemon *d)
 	return ss_time_min(t, d->state_due);
 }
 
+/* ---- soft associations: their traffic is counted in the datapath ---- */
+
+#define SOFT_SYNC_MIN_MS 250
+#define SOFT_SYNC_MAX 65536
+
+typedef struct soft_pair {
+	ss_addr local, remote;
+	ss_time life;
+} soft_pair;
+
+typedef struct soft_pairs {
+	soft_pair *v;
+	size_t n, cap;
+} soft_pairs;
+
+static void collect_soft(void *ctx, const ss_agent_assoc_info *a)
+{
+	soft_pairs *sp = ctx;
+	if (a->state != SS_AS_SOFT || sp->n == sp->cap)
+		return;
+	sp->v[sp->n++] = (soft_pair){ a->local, a->remote, SS_SEC(a->idle_lifetime_s) };
+}
+
+static int soft_cmp(const void *x, const void *y)
+{
+	return ss_addr_cmp(&((const ss_dp_soft_info *)x)->peer, &((const ss_dp_soft_info *)y)->peer);
+}
+
+/* A soft peer's packets never reach us: its idle time and counters come from the datapath,
+ * which refreshes the element's timeout on every packet both ways.  Read before the agent
+ * expires anything (and for `softsa soft`), at most every SOFT_SYNC_MIN_MS. */
+static void soft_sync(ss_daemon *d, ss_time now)
+{
+	if (!d->dp || (d->soft_synced && now - d->soft_synced < SOFT_SYNC_MIN_MS))
+		return;
+	d->soft_synced = now;
+	soft_pairs sp = { .cap = SOFT_SYNC_MAX };
+	sp.v = malloc(sp.cap * sizeof(*sp.v));
+	ss_dp_soft_info *dp = malloc(SOFT_SYNC_MAX * sizeof(*dp));
+	int n = sp.v && dp ? ss_dp_list_soft(d->dp, dp, SOFT_SYNC_MAX) : -1;
+	if (n > 0) {
+		ss_agent_each(d->agent, collect_soft, &sp);
+		qsort(dp, (size_t)n, sizeof(*dp), soft_cmp);
+		for (size_t i = 0; i < sp.n; i++) {
+			ss_dp_soft_info key = { .peer = sp.v[i].remote };
+			const ss_dp_soft_info *e = bsearch(&key, dp, (size_t)n, sizeof(*dp), soft_cmp);
+			if (!e || e->expires_in == SS_NEVER)
+				continue;
+			/* nftables reports whole seconds left (rounded down): count the best case, so
+			 * that a live flow is never expired early; the kernel's own timeout is exact. */
+			ss_time left = e->expires_in + 999;
+			ss_time idle = left < sp.v[i].life ? sp.v[i].life - left : 0;
+			ss_agent_soft_seen(d->agent, now, &sp.v[i].local, &sp.v[i].remote, idle, e->packets, e->bytes);
+		}
+	}
+	free(sp.v);
+	free(dp);
+}
+
 void dm_agent_timer(ss_daemon *d, ss_time now)
 {
-	if (ss_agent_deadline(d->agent) <= now)
+	if (ss_agent_deadline(d->agent) <= now) {
+		soft_sync(d, now);
 		ss_agent_timer(d->agent, now);
+	}
 	if (d->state_due <= now) {
 		d->state_due = SS_NEVER;
 		dm_state_save(d, now);
@@ -236,11 +303,13 @@ static void each_peer(void *ctx, const ss_agent_assoc_info *a)
 	ss_time age = pc->now > since ? (pc->now - since) / 1000 : 0;
 	json_t *j;
 	if (pc->soft_only) {
-		ss_time until = n ? n->soft_until : 0;
-		j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:s?}", "local", ss_addr_fmt(local, lb), "remote",
-			      ss_addr_fmt(remote, rb), "rule", n ? n->rule : "", "age", (json_int_t)age,
-			      "expires_in", (json_int_t)(until > pc->now ? (until - pc->now) / 1000 : 0),
-			      "idle_lifetime", n ? (int)n->soft_idle_s : 0, "reason",
+		/* Idle time and expiry as the agent knows them after the last soft_sync(). */
+		ss_time until = a->expires, idle = pc->now > a->last_used ? pc->now - a->last_used : 0;
+		j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:I, s:I, s:I, s:s?}", "local", ss_addr_fmt(local, lb),
+			      "remote", ss_addr_fmt(remote, rb), "rule", n ? n->rule : "", "age", (json_int_t)age,
+			      "expires_in", (json_int_t)(until != SS_NEVER && until > pc->now ? (until - pc->now) / 1000 : 0),
+			      "idle_lifetime", (int)a->idle_lifetime_s, "idle", (json_int_t)(idle / 1000),
+			      "packets", (json_int_t)a->packets, "bytes", (json_int_t)a->bytes, "reason",
 			      n && n->last_outcome >= 0 ? ss_ike_outcome_name(n->last_outcome) : NULL);
 	} else {
 		enum ss_assoc_state s2;
@@ -258,9 +327,32 @@ static void each_peer(void *ctx, const ss_agent_assoc_info *a)
 
 json_t *dm_peers_json(ss_daemon *d, ss_time now, bool soft_only)
 {
+	if (soft_only)
+		soft_sync(d, now);
 	peers_ctx pc = { d, now, soft_only, json_array() };
 	ss_agent_each(d->agent, each_peer, &pc);
 	return json_pack("{s:o}", soft_only ? "soft" : "peers", pc.arr);
+}
+
+/* Drops by reason: the agent's (packets that reached softsad) plus the datapath's (dropped
+ * in the kernel by the rules for blocked and secured peers and block filters, which
+ * softsad never sees), plus the fail-closed guard's. */
+static json_t *drops_json(ss_daemon *d, const ss_agent_stats *s)
+{
+	ss_dp_stats ds;
+	memset(&ds, 0, sizeof(ds));
+	if (d->dp)
+		ss_dp_get_stats(d->dp, &ds);
+	const uint64_t *k = ds.dropped;
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"rule_block", (json_int_t)(s->dropped[SS_DROP_RULE_BLOCK] + k[SS_DP_DROP_RULE_BLOCK]),
+		"no_clear", (json_int_t)(s->dropped[SS_DROP_NO_CLEAR] + k[SS_DP_DROP_NO_CLEAR]),
+		"clear_from_secure", (json_int_t)(s->dropped[SS_DROP_CLEAR_FROM_SECURE] + k[SS_DP_DROP_CLEAR_FROM_SECURE]),
+		"blocked", (json_int_t)(s->dropped[SS_DROP_BLOCKED] + k[SS_DP_DROP_BLOCKED]),
+		"fail_closed", (json_int_t)k[SS_DP_DROP_FAIL_CLOSED],
+		"held_overflow", (json_int_t)s->dropped[SS_DROP_HELD_OVERFLOW],
+		"held_expired", (json_int_t)s->dropped[SS_DROP_HELD_EXPIRED],
+		"table_full", (json_int_t)s->dropped[SS_DROP_TABLE_FULL]);
 }
 
 void dm_agent_stats_json(ss_daemon *d, json_t *r)
@@ -284,14 +376,12 @@ void dm_agent_stats_json(ss_daemon *d, json_t *r)
 			  (json_int_t)d->st.soft_expired, "upgraded", (json_int_t)d->st.soft_upgraded, "now",
 			  (int)soft_now));
 	json_object_set_new(r, "packets",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "captured",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "captured",
 			  (json_int_t)dp.captured, "held", (json_int_t)s.held, "held_now", (json_int_t)s.held_now,
+			  "held_bytes_now", (json_int_t)s.held_bytes_now, "held_bytes_max", (json_int_t)s.held_bytes_max,
 			  "released_clear", (json_int_t)s.released_clear, "released_sa", (json_int_t)s.released_sa,
 			  "held_dropped", (json_int_t)s.held_dropped, "held_overflow", (json_int_t)s.held_overflow,
-			  "dropped", "rule_block", (json_int_t)s.dropped[SS_DROP_RULE_BLOCK], "no_clear",
-			  (json_int_t)s.dropped[SS_DROP_NO_CLEAR], "clear_from_secure",
-			  (json_int_t)s.dropped[SS_DROP_CLEAR_FROM_SECURE], "blocked",
-			  (json_int_t)s.dropped[SS_DROP_BLOCKED]));
+			  "held_expired", (json_int_t)s.held_expired, "dropped", drops_json(d, &s)));
 }
 
 /* Which of our addresses the kernel would use toward remote. */

@@ -183,6 +183,7 @@ typedef struct ss_daemon {
 	dm_peer_note notes[DM_MAX_NOTES];
 	char state_path[512];
 	ss_time state_due;            /* save the downgrade memory at this time */
+	ss_time soft_synced;          /* last read of the soft associations' datapath counters */
 	dm_stats st;
 } ss_daemon;
 
@@ -235,6 +236,8 @@ void dm_agent_attach(ss_daemon *d);
 void dm_agent_outcome(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote,
 		      enum ss_ike_outcome o, const char *reason);
 void dm_agent_sa_down(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote);
+/* The engine's SS_IKE_ACT_ANSWERED; false: no rule negotiates with the peer now. */
+bool dm_agent_answered(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote);
 void dm_agent_attempt(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n);
 ss_time dm_agent_deadline(ss_daemon *d);
 void dm_agent_timer(ss_daemon *d, ss_time now);

@@ -278,6 +278,13 @@ static void do_action(ss_daemon *d, const ss_ike_action *a, ss_time now)
 		break;
 	case SS_IKE_ACT_IKE_REKEYED:	/* same handle, new SPIs: nothing to update here */
 		break;
+	case SS_IKE_ACT_ANSWERED:
+		/* A late answer after a provisional outcome: track the SA again (its outcome
+		 * forgot it) and let the agent end the soft association. */
+		dm_ikesa_add(d, a->sa, &a->local.addr, &a->remote.addr, now, NULL);
+		if (!dm_agent_answered(d, now, &a->local.addr, &a->remote.addr))
+			ss_ike_abandon(d->eng, a->sa);
+		break;
 	case SS_IKE_ACT_OUTCOME: {
 		dm_ikesa *s = dm_ikesa_find(d, a->sa);
 		if (a->outcome != SS_IKE_SECURED && s && !s->established)
@@ -379,9 +386,11 @@ json_t *dm_sas_json(ss_daemon *d, ss_time now)
 json_t *dm_ike_stats_json(ss_daemon *d)
 {
 	const ss_ike_stats *e = ss_ike_get_stats(d->eng);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "datagrams_in", (json_int_t)d->st.ike_in,
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "datagrams_in", (json_int_t)d->st.ike_in,
 			 "datagrams_out", (json_int_t)d->st.ike_out, "icmp_errors", (json_int_t)d->st.icmp_in,
 			 "malformed", (json_int_t)(d->st.ike_malformed + e->dropped), "retransmits",
 			 (json_int_t)e->retransmits, "auth_failed", (json_int_t)e->dropped_auth, "established",
-			 (json_int_t)e->sa_established, "failed", (json_int_t)e->sa_failed, "sas", (json_int_t)e->sas);
+			 (json_int_t)e->sa_established, "failed", (json_int_t)e->sa_failed, "sas", (json_int_t)e->sas,
+			 "late_answers", (json_int_t)e->late_answers, "ikev1_answers", (json_int_t)e->ikev1_answers,
+			 "ikev1_other", (json_int_t)e->ikev1_other);
 }

@@ -231,6 +231,7 @@ void dm_neg_params_rule(const ss_daemon *d, const ss_rule *r, const ss_addr *loc
 	ike_params(p, out);
 	if (r && r->action && r->action->kind == SS_ACT_NEGOTIATE) {
 		const ss_filter_action *a = r->action;
+		out->retx = ss_action_retx(p, a);
 		esp_params(a->methods, a->n_methods, a->pfs_group, out);
 		auth_list_params(r->auth, r->n_auth, out);
 		out->tunnel = r->tunnel;

@@ -204,7 +204,8 @@ static bool open_dataplane(ss_daemon *d, char *err, size_t errlen)
 	cfg.ipv6 = d->ike.fd[SS_IKESOCK_V6_500] >= 0;
 	ss_agent_config ac;
 	ss_agent_config_default(&ac);
-	cfg.max_held = ac.max_held_total + 64;
+	/* A backstop: the agent's byte limits bound what it holds (agent.h). */
+	cfg.max_held = ac.max_held_bytes_total / SS_AGENT_HELD_OVERHEAD + 64;
 	if (ss_dp_open(d->o.dataplane, &cfg, (ss_dp **)&d->dp, err, errlen) < 0)
 		return false;
 	ss_dp_fd fds[8];

@@ -202,6 +202,17 @@ typedef struct ss_dp_fd {
 	enum ss_dp_fd_role role;
 } ss_dp_fd;
 
+/* Packets the backend drops by itself (the daemon never sees them), by reason; the names
+ * are those of the agent's drop reasons where they mean the same (agent.h). */
+enum ss_dp_drop {
+	SS_DP_DROP_RULE_BLOCK = 0,     /* a block filter */
+	SS_DP_DROP_NO_CLEAR,           /* inbound clear the rule does not accept (unknown peer) */
+	SS_DP_DROP_CLEAR_FROM_SECURE,  /* clear packet from a secured peer */
+	SS_DP_DROP_BLOCKED,            /* to or from a blocked peer */
+	SS_DP_DROP_FAIL_CLOSED,        /* captured, but the TUN is gone: would have left clear */
+	SS_DP_DROP_COUNT
+};
+
 /* Counters of the whole backend, for `softsa stats` and Prometheus.  A backend leaves at 0
  * what it does not count. */
 typedef struct ss_dp_stats {
@@ -217,6 +228,7 @@ typedef struct ss_dp_stats {
 	uint64_t notices, malformed, unknown_spi;
 	uint64_t port_captured, port_released; /* userspace: the packet port's own counts */
 	uint64_t gso_split, gso_sent, gro_merged;
+	uint64_t dropped[SS_DP_DROP_COUNT]; /* by enum ss_dp_drop: what the backend drops by itself */
 } ss_dp_stats;
 
 /* Who runs, and why: `softsa status` shows it. */

@@ -119,6 +119,9 @@ void ss_ike_timer(ss_ike_engine *e, ss_time now);
 void ss_ike_icmp(ss_ike_engine *e, const uint8_t *quoted, size_t len, ss_time now);
 /* Deletes an established IKE SA (INFORMATIONAL with DELETE) and its CHILD SAs. */
 bool ss_ike_delete(ss_ike_engine *e, uint32_t sa, ss_time now);
+/* Forgets a negotiation that is not established yet (no message, no outcome): the caller
+ * no longer wants it.  False when the SA is unknown or established (use ss_ike_delete). */
+bool ss_ike_abandon(ss_ike_engine *e, uint32_t sa);
 /* Starts a liveness check (empty INFORMATIONAL). */
 bool ss_ike_dpd(ss_ike_engine *e, uint32_t sa, ss_time now);
 /* CREATE_CHILD_SA (§1.3) on an established IKE SA, one request at a time (window 1): false
@@ -149,6 +152,13 @@ enum ss_ike_action_kind {
 	 * IKE_SA_INIT request (first send, retransmission, or COOKIE / INVALID_KE retry), just
 	 * before its SEND.  The agent shows it as negotiating(attempt n). */
 	SS_IKE_ACT_ATTEMPT,
+	/* The peer answered our IKE_SA_INIT (a parsable response, COOKIE, INVALID_KE, or an
+	 * IKEv1 message quoting our SPIi) after its OUTCOME was already reported as silent or
+	 * unreachable.  Such an outcome is provisional: the SA keeps listening until the full
+	 * silent schedule ends (start + ss_retx_silent_decision()), because ICMP errors are
+	 * unauthenticated and may have been forged.  The exchange goes on and reports its
+	 * final OUTCOME later; the caller ends any soft association with the peer now. */
+	SS_IKE_ACT_ANSWERED,
 };
 
 typedef struct ss_ike_child_info {
@@ -191,6 +201,9 @@ typedef struct ss_ike_stats {
 	uint64_t dropped_auth;          /* SK payload failed integrity */
 	uint64_t cookies_sent, half_open_refused;
 	uint64_t icmp_counted, icmp_ignored;
+	uint64_t late_answers;          /* ANSWERED: a real answer after an ICMP-based outcome */
+	uint64_t ikev1_answers;         /* IKEv1 replies to our IKE_SA_INIT: peer-refused */
+	uint64_t ikev1_other;           /* other IKEv1 messages (dropped) */
 	uint64_t keepalives, keepalives_rx;  /* NAT keepalives sent / received (RFC 3948 §2.3) */
 	uint64_t sa_established, sa_failed;
 	uint64_t initial_contact_deleted;    /* older IKE SAs ended by a peer's INITIAL_CONTACT */

@@ -204,6 +204,19 @@ void act_ike_deleted(ss_ike_engine *e, ike_sa *sa)
 	act_push(e, sa, SS_IKE_ACT_IKE_DELETED);
 }
 
+void act_answered(ss_ike_engine *e, ike_sa *sa)
+{
+	if (!sa->provisional)
+		return;
+	sa->provisional = false;
+	sa->outcome_sent = false;
+	e->st.late_answers++;
+	char buf[SS_ADDR_STRLEN];
+	SS_INFO(SUB, "negotiation with %s: the peer answered after all, going on",
+		ss_addr_fmt(&sa->remote.addr, buf));
+	act_push(e, sa, SS_IKE_ACT_ANSWERED);
+}
+
 bool ss_ike_next_action(ss_ike_engine *e, ss_ike_action *out)
 {
 	wipe_prev(e);
@@ -278,6 +291,12 @@ static void dispatch(ss_ike_engine *e, ss_ike_msg *m, const uint8_t *p, size_t l
 		return;
 	}
 	if (response) {
+		if (h->exchange == SS_IKE_SA_INIT && !ss_addr_eq(&remote->addr, &sa->remote.addr)) {
+			/* Unauthenticated: only the address we asked may answer for our SPIi. */
+			SS_DEBUG(SUB, "IKE_SA_INIT response from another address than the peer's");
+			e->st.dropped++;
+			return;
+		}
 		if (!sa->out.req || h->msg_id != sa->out.msg_id || h->exchange != sa->out.exch) {
 			SS_DEBUG(SUB, "response: expected id %u, got %u", sa->out.msg_id, h->msg_id);
 			e->st.dropped++;
@@ -350,6 +369,8 @@ void ss_ike_input(ss_ike_engine *e, const uint8_t *p, size_t len, const ss_ike_e
 	} else if (err == SS_CODEC_BAD_VERSION && init_req && (m->hdr.version >> 4) > 2) {
 		/* §2.5: a higher major version is answered, from version 2, so the peer falls back. */
 		init_version_reply(e, m, local, remote);
+	} else if (err == SS_CODEC_BAD_VERSION && (m->hdr.version >> 4) == 1) {
+		init_ikev1_in(e, m, remote);
 	} else if (err) {
 		e->st.dropped++;
 	} else {
@@ -386,6 +407,18 @@ void ss_ike_icmp(ss_ike_engine *e, const uint8_t *quoted, size_t len, ss_time no
 	}
 	e->st.icmp_counted++;
 	ss_retx_icmp(&sa->out.retx, &sa->cfg->retx, now);
+}
+
+bool ss_ike_abandon(ss_ike_engine *e, uint32_t h)
+{
+	eng_begin(e);
+	ike_sa *sa = sa_by_handle(e, h);
+	if (!sa || sa->state == ST_ESTABLISHED || sa->state == ST_DELETING || sa->state == ST_DEAD)
+		return false;
+	sa->outcome_sent = true;
+	sa_kill(sa, "abandoned by the caller");
+	sa_reap(e);
+	return true;
 }
 
 ss_time ss_ike_next_deadline(const ss_ike_engine *e)

@@ -10,6 +10,7 @@
 
 #define MAX_INIT_ROUNDS 4   /* COOKIE and INVALID_KE retries together */
 #define MAX_COOKIE 64       /* §2.6: 1..64 octets */
+#define PEER_IKEV1 "peer speaks IKEv1 only"
 
 static uint8_t *dup_bytes(const uint8_t *p, size_t len)
 {
@@ -135,11 +136,14 @@ void init_response_in(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const u
 		      size_t len, ss_time now)
 {
 	sa->answered = true;
+	act_answered(e, sa);
 	if (init_retry(e, sa, m, now))
 		return;
 	const ss_ike_notify_pl *err = ss_ike_first_error(m);
 	if (err) {
-		sa_fail(e, sa, SS_IKE_PEER_REFUSED, err->type, ss_ike_notify_name(err->type));
+		/* §2.5: INVALID_MAJOR_VERSION names the highest version the peer has: below 2. */
+		sa_fail(e, sa, SS_IKE_PEER_REFUSED, err->type,
+			err->type == SS_N_INVALID_MAJOR_VERSION ? PEER_IKEV1 : ss_ike_notify_name(err->type));
 		return;
 	}
 	ss_ike_suite s;
@@ -180,6 +184,22 @@ void init_response_in(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const u
 	sa_clear_request(sa);
 	sa->my_msg_id = 1;
 	auth_start(e, sa, now);
+}
+
+void init_ikev1_in(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *remote)
+{
+	/* RFC 2408 §3.1: the first 8 octets are the initiator cookie; an IKEv1 responder
+	 * answering our request copies our SPIi there.  Only the peer we asked counts. */
+	ike_sa *sa = m->hdr.spi_i ? sa_find(e, m->hdr.spi_i, 0) : NULL;
+	if (!sa || !ss_addr_eq(&sa->remote.addr, &remote->addr)) {
+		e->st.ikev1_other++;
+		e->st.dropped++;
+		return;
+	}
+	e->st.ikev1_answers++;
+	sa->answered = true;
+	act_answered(e, sa);
+	sa_fail(e, sa, SS_IKE_PEER_REFUSED, SS_N_INVALID_MAJOR_VERSION, PEER_IKEV1);
 }
 
 /* ---- Responder ---- */

@@ -65,6 +65,10 @@ typedef struct ike_sa {
 	ss_ike_id peer_id;     /* the peer's identity, once its AUTH verified */
 	bool peer_id_known;
 	bool outcome_sent;
+	/* Initiator: a silent/unreachable OUTCOME went out before the full silent schedule
+	 * ended; the SA listens for a late answer until linger_until (SS_IKE_ACT_ANSWERED). */
+	bool provisional;
+	ss_time linger_until;
 	bool half_open;        /* counted in stats.half_open (responder before IKE_AUTH) */
 	uint64_t spi_i, spi_r;
 	ss_ike_endpoint local, remote;
@@ -177,6 +181,8 @@ void contact_received(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m);
 /* Initiator: the next IKE_SA_INIT request is attempt n (SS_IKE_ACT_ATTEMPT). */
 void act_attempt(ss_ike_engine *e, ike_sa *sa);
 void act_ike_deleted(ss_ike_engine *e, ike_sa *sa);
+/* SS_IKE_ACT_ANSWERED after a provisional outcome; the final outcome is reported later. */
+void act_answered(ss_ike_engine *e, ike_sa *sa);
 
 /* ike_sa.c */
 ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
@@ -256,6 +262,9 @@ void init_version_reply(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endp
 			const ss_ike_endpoint *remote);
 void init_response_in(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const uint8_t *p,
 		      size_t len, ss_time now);
+/* An IKEv1 message (RFC 2408 header: our SPIi as the initiator cookie) in answer to our
+ * IKE_SA_INIT: the peer speaks IPsec, only not IKEv2. */
+void init_ikev1_in(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *remote);
 
 /* ike_id.c: an ID payload as an identity (data beyond 255 bytes cut). */
 ss_ike_id id_of_payload(const ss_ike_id_pl *pl);

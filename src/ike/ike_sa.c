@@ -353,7 +353,9 @@ void sa_send_request(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len,
 	memcpy(copy, p, len);
 	bool first = exch == SS_IKE_SA_INIT;
 	ss_retx keep = sa->out.retx;
-	bool restart = !(first && sa->out.first);
+	/* A schedule that already gave up (a late answer after a provisional outcome) starts
+	 * afresh. */
+	bool restart = !(first && sa->out.first) || sa->out.retx.finished;
 	sa_clear_request(sa);
 	sa->out.req = copy;
 	sa->out.req_len = len;
@@ -408,6 +410,29 @@ void sa_send_response(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len
 
 #define MAX_TRIES 5
 
+/* All attempts of IKE_SA_INIT are out.  A peer that never answered is reported silent or
+ * unreachable; when ICMP errors brought that sooner than the full silent schedule, the SA
+ * stays to hear a late answer until the schedule ends (see SS_IKE_ACT_ANSWERED). */
+static void init_give_up(ss_ike_engine *e, ike_sa *sa, ss_time now)
+{
+	if (sa->answered) {
+		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "peer stopped answering");
+		return;
+	}
+	bool icmp = sa->out.retx.icmp_errors != 0;
+	enum ss_ike_outcome o = icmp ? SS_IKE_PEER_UNREACHABLE : SS_IKE_PEER_SILENT;
+	const char *why = icmp ? "only ICMP errors came back" : "no answer to any attempt";
+	ss_time until = sa->out.retx.start + ss_retx_silent_decision(&sa->cfg->retx);
+	if (now >= until) {
+		sa_fail(e, sa, o, 0, why);
+		return;
+	}
+	act_outcome(e, sa, o, 0, why);
+	e->st.sa_failed++;
+	sa->provisional = true;
+	sa->linger_until = until;
+}
+
 void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 {
 	if (sa->state == ST_DEAD)
@@ -419,6 +444,11 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	}
 	if (sa->rekeyed && sa->state == ST_ESTABLISHED && now >= sa->ike_expire_at) {
 		sa_kill(sa, "rekeyed, the peer never deleted it");
+		return;
+	}
+	if (sa->provisional) {
+		if (now >= sa->linger_until)
+			sa_kill(sa, "silent schedule over, no late answer");
 		return;
 	}
 	nat_keepalive_timer(e, sa, now);
@@ -434,14 +464,8 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 			act_send(e, sa, &sa->local, &sa->remote, sa->out.req, sa->out.req_len);
 			e->st.retransmits++;
 		}
-		if (s == SS_RETX_GIVE_UP) {
-			if (sa->answered)
-				sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "peer stopped answering");
-			else if (sa->out.retx.icmp_errors)
-				sa_fail(e, sa, SS_IKE_PEER_UNREACHABLE, 0, "only ICMP errors came back");
-			else
-				sa_fail(e, sa, SS_IKE_PEER_SILENT, 0, "no answer to any attempt");
-		}
+		if (s == SS_RETX_GIVE_UP)
+			init_give_up(e, sa, now);
 		return;
 	}
 	if (now < sa->out.next)
@@ -461,6 +485,8 @@ ss_time sa_deadline(const ike_sa *sa)
 	ss_time t = SS_NEVER;
 	if (sa->state == ST_DEAD)
 		return 0;
+	if (sa->provisional)
+		return sa->linger_until;
 	if (sa->out.req)
 		t = sa->out.first ? ss_retx_deadline(&sa->out.retx) : sa->out.next;
 	if (sa->state == ST_HALF_OPEN)

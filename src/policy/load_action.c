@@ -8,12 +8,12 @@
 
 static const char *const action_keys[] = {
 	"action", "methods", "pfs", "accept_unsecured", "fallback_to_clear", "discovery",
-	"soft_idle_lifetime", "fallback_after_secured", "description", NULL
+	"soft_idle_lifetime", "fallback_after_secured", "icmp_fallback", "description", NULL
 };
 /* Keys that only mean something when the action negotiates. */
 static const char *const negotiate_only[] = {
 	"methods", "pfs", "accept_unsecured", "fallback_to_clear", "discovery",
-	"soft_idle_lifetime", "fallback_after_secured", NULL
+	"soft_idle_lifetime", "fallback_after_secured", "icmp_fallback", NULL
 };
 static const char *const method_keys[] = { "esp", "lifetime", "lifetime_bytes", NULL };
 
@@ -177,12 +177,23 @@ static bool ld_negotiate(struct ld *l, const ynode *n, ss_filter_action *a)
 	if ((v = yn_get(n, "soft_idle_lifetime")) &&
 		!ld_duration(l, v, "soft_idle_lifetime", 1, 86400, &a->soft_idle_lifetime))
 		return false;
+	if ((v = yn_get(n, "icmp_fallback"))) {
+		if (!ld_scalar(l, v, "icmp_fallback"))
+			return false;
+		if (strcmp(v->str, "fast") == 0)
+			a->icmp_fallback = SS_ICMP_FALLBACK_FAST;
+		else if (strcmp(v->str, "full") == 0)
+			a->icmp_fallback = SS_ICMP_FALLBACK_FULL;
+		else
+			return ld_fail(l, v, "unknown icmp_fallback '%s' (expected fast or full)", v->str);
+	}
 	/* Switches that only refine fallback are errors without it: they would read as if they
 	 * allowed clear traffic, and the seed's row 8 promises not one clear packet. */
 	if (!a->fallback_to_clear) {
 		const char *bad = a->discovery ? "discovery"
 			: a->fallback_after_secured ? "fallback_after_secured"
-			: yn_get(n, "soft_idle_lifetime") ? "soft_idle_lifetime" : NULL;
+			: yn_get(n, "soft_idle_lifetime") ? "soft_idle_lifetime"
+			: yn_get(n, "icmp_fallback") ? "icmp_fallback" : NULL;
 		if (bad)
 			return ld_fail(l, yn_get_key(n, bad), "%s needs fallback_to_clear: true", bad);
 	}
@@ -386,4 +397,15 @@ bool ld_ike(struct ld *l, const ynode *n)
 	if ((v = yn_get(n, "retransmit")) && !ld_retx(l, v, &ike->retx))
 		return false;
 	return true;
+}
+
+ss_retx_params ss_action_retx(const ss_policy *p, const ss_filter_action *a)
+{
+	ss_retx_params r = p->ike.retx;
+	if (a && a->kind == SS_ACT_NEGOTIATE && a->icmp_fallback == SS_ICMP_FALLBACK_FULL) {
+		ss_time full = ss_retx_silent_decision(&r);
+		if (r.min_fallback_ms < full)
+			r.min_fallback_ms = (uint32_t)full;
+	}
+	return r;
 }

@@ -65,6 +65,15 @@ typedef struct ss_sec_method {
 	ss_srcloc loc;
 } ss_sec_method;
 
+/* When ICMP errors (e.g. port unreachable) answer our IKE_SA_INIT, may the fallback come
+ * before the full silent schedule?  ICMP is unauthenticated: see doc/policy.md, "Threat
+ * model of the fallback". */
+enum ss_icmp_fallback {
+	SS_ICMP_FALLBACK_FAST = 0, /* soft as soon as the errors are in (not before min_fallback);
+				    * a real IKE answer until the full schedule ends still wins */
+	SS_ICMP_FALLBACK_FULL,     /* no clear packet before the full silent schedule is over */
+};
+
 typedef struct ss_filter_action {
 	char *name;
 	uint8_t kind; /* enum ss_action_kind */
@@ -77,6 +86,7 @@ typedef struct ss_filter_action {
 	bool discovery;              /* send in the clear while negotiating, move each flow to ESP once up */
 	bool fallback_after_secured; /* allow fallback even for peers that completed IKE recently */
 	uint32_t soft_idle_lifetime; /* seconds a soft association lives without traffic; default 300 */
+	uint8_t icmp_fallback;       /* enum ss_icmp_fallback; default fast */
 	ss_srcloc loc;
 } ss_filter_action;
 
@@ -177,6 +187,10 @@ void ss_auth_methods_free(ss_auth_method *a, size_t n);
 
 /* "permit", "block", "negotiate". */
 const char *ss_action_kind_name(unsigned kind);
+/* The IKE_SA_INIT schedule for a negotiation under action a (NULL: the Default Response
+ * rule): the policy's retransmit settings, with `icmp_fallback: full` raising the floor
+ * (min_fallback) to the whole silent schedule.  In load_action.c: it needs ike/schedule.c. */
+ss_retx_params ss_action_retx(const ss_policy *p, const ss_filter_action *a);
 /* "any", "tcp", "udp", "icmp", "icmpv6", "sctp", or NULL for other numbers. */
 const char *ss_proto_name(int proto);
 /* Text forms used in files and in `softsa check`: "aes256gcm16", "aes128-sha256". */

@@ -191,6 +191,7 @@ static void on_action(struct peer *P, const ss_ike_action *a, ss_time now)
 		break;
 	case SS_IKE_ACT_IKE_DELETED:
 	case SS_IKE_ACT_ATTEMPT:
+	case SS_IKE_ACT_ANSWERED:
 		break;
 	}
 	fflush(stdout);

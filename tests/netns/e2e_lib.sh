@@ -39,6 +39,21 @@ fail() {
 }
 ok() { echo "ok: $*"; }
 
+# request_policy FILE NAME [KEY: VALUE]...: a policy that negotiates with 10.89.0.0/24,
+# accepts unsecured traffic and falls back to clear (Windows' Request Security), with more
+# keys for its filter action; the PSK is $W/psk.
+request_policy() {
+	local f=$1 name=$2 kv
+	shift 2
+	{
+		printf 'name: %s\npsk_file: psk\nfilter_lists:\n  lan:\n    - { src: me, dst: 10.89.0.0/24 }\n' "$name"
+		printf 'filter_actions:\n  request:\n    action: negotiate\n    accept_unsecured: true\n'
+		printf '    fallback_to_clear: true\n'
+		for kv in "$@"; do printf '    %s\n' "$kv"; done
+		printf 'rules:\n  - { name: lan, filter_list: lan, filter_action: request }\n'
+	} > "$f"
+}
+
 # sad_start HOST ARGS...: softsad in HOST's namespace (control socket $W/HOST.ctl, log
 # $W/HOST.log); waits until it answers.  Its PID is in SAD_PID_<HOST>.
 sad_start() {

@@ -64,7 +64,7 @@ ok "sas (A's inbound SPI $a_in is B's outbound)"
 
 run 0 soft
 has out "^LOCAL +REMOTE +RULE +WHY"
-has out "^10.89.0.1 +10.89.0.3 +all-ip +peer-unreachable +[0-9]+s +4m[0-9]+s +5m00s"
+has out "^10.89.0.1 +10.89.0.3 +all-ip +peer-unreachable +[0-9]+s +[0-9]+s +4m[0-9]+s +5m00s"
 run 0 soft --json
 json "[s['remote'] for s in j['soft']] == ['10.89.0.3'] and j['soft'][0]['idle_lifetime'] == 300"
 ok "soft"

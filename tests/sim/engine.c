@@ -151,6 +151,17 @@ static void drain(eng *a)
 			break;
 		case SS_IKE_ACT_IKE_REKEYED:
 			break; /* same IKE SA, new keys: nothing changes for the agent */
+		case SS_IKE_ACT_ANSWERED:
+			/* Its provisional outcome forgot the track: follow the SA again. */
+			if (!t && (t = add(a, &x.local.addr, &x.remote.addr))) {
+				t->initiator = true;
+				t->sa = x.sa;
+			}
+			if (t && !a->env.answered(a->env.host, a->now, &x.local.addr, &x.remote.addr)) {
+				ss_ike_abandon(a->e, x.sa);
+				t->used = false;
+			}
+			break;
 		case SS_IKE_ACT_CHILD_DELETED:
 			/* After a rekey the old CHILD SA goes while its successor stays. */
 			if (t && x.child.spi_in != t->spi_in)

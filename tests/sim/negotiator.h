@@ -29,6 +29,9 @@ typedef struct sim_neg_env {
 	void (*outcome)(void *host, ss_time now, const ss_addr *local, const ss_addr *remote,
 			enum ss_ike_outcome o);
 	void (*sa_down)(void *host, ss_time now, const ss_addr *local, const ss_addr *remote);
+	/* The peer answered after a provisional silent/unreachable outcome (the engine's
+	 * SS_IKE_ACT_ANSWERED); false: abandon the exchange. */
+	bool (*answered)(void *host, ss_time now, const ss_addr *local, const ss_addr *remote);
 } sim_neg_env;
 
 typedef struct sim_neg_config {

@@ -149,6 +149,8 @@ static bool agent_or_legacy(scen *c, char **tok, int n, int h, ss_time at, bool 
 			k = SIM_HOST_LEGACY_ICMP;
 		else if (!strcmp(tok[1], "silent"))
 			k = SIM_HOST_LEGACY_SILENT;
+		else if (!strcmp(tok[1], "ikev1"))
+			k = SIM_HOST_LEGACY_IKEV1;
 		else
 			return false;
 		if (now)

@@ -43,6 +43,30 @@ static void pkt_free(struct sim_pkt *p)
 	free(p);
 }
 
+/* A Windows-2000-like IKEv1 host's answer to any datagram on UDP 500 (sim.h). */
+static struct sim_pkt *make_ikev1_reply(const struct sim_pkt *p)
+{
+	/* ISAKMP header (28) + Notification payload (12): DOI 1, protocol ISAKMP, no SPI,
+	 * type 5 INVALID-MAJOR-VERSION. */
+	static const uint8_t tail[32] = {
+		0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, /* responder cookie */
+		11, 0x10, 5, 0, 0, 0, 0, 0, 0, 0, 0, 40,       /* next: N, v1.0, Informational */
+		0, 0, 0, 12, 0, 0, 0, 1, 1, 0, 0, 5,
+	};
+	struct sim_pkt *r = calloc(1, sizeof(*r));
+	if (!r || !(r->data = calloc(1, 40)))
+		abort();
+	r->kind = SIM_W_IKE;
+	r->from_host = -1;
+	r->key = p->key;
+	r->key.src = p->key.dst;
+	r->key.dst = p->key.src;
+	memcpy(r->data, p->data, p->dlen < 8 ? p->dlen : 8);
+	memcpy(r->data + 8, tail, sizeof(tail));
+	r->dlen = 40;
+	return r;
+}
+
 /* An ICMP error for datagram p, from host `from` back to p's sender, quoting the start of
  * the UDP payload as a real one does. */
 static struct sim_pkt *make_icmp(const struct sim_pkt *p, int from)
@@ -389,9 +413,12 @@ static void host_drain(sim_host *h)
 		case SS_AA_ENCRYPT:
 			do_packet_action(h, &x);
 			break;
-		case SS_AA_START_NEGOTIATION:
-			h->nops->start(h->neg, h->s->now, &x.local, &x.remote, &simpol_model(h->pol)->ike.retx);
+		case SS_AA_START_NEGOTIATION: {
+			/* The schedule of the rule's action (icmp_fallback), as softsad builds it. */
+			ss_retx_params rp = ss_action_retx(simpol_model(h->pol), x.rule ? x.rule->action : NULL);
+			h->nops->start(h->neg, h->s->now, &x.local, &x.remote, &rp);
 			break;
+		}
 		case SS_AA_STOP_NEGOTIATION:
 			h->nops->stop(h->neg, h->s->now, &x.local, &x.remote);
 			break;
@@ -455,6 +482,11 @@ static void env_outcome(void *host, ss_time now, const ss_addr *l, const ss_addr
 	ss_agent_outcome(((sim_host *)host)->agent, now, l, r, o);
 }
 
+static bool env_answered(void *host, ss_time now, const ss_addr *l, const ss_addr *r)
+{
+	return ss_agent_peer_answered(((sim_host *)host)->agent, now, l, r);
+}
+
 static void env_sa_down(void *host, ss_time now, const ss_addr *l, const ss_addr *r)
 {
 	ss_agent_sa_down(((sim_host *)host)->agent, now, l, r);
@@ -492,7 +524,8 @@ static bool start_agent(sim_host *h)
 	ss_agent_set_observer(h->agent, observer, h);
 	h->nops = s->default_nops;
 	sim_neg_env env = { .host = h, .send_ike = env_send_ike, .peer_starts = env_peer_starts,
-			    .attempt = env_attempt, .outcome = env_outcome, .sa_down = env_sa_down };
+			    .attempt = env_attempt, .outcome = env_outcome, .sa_down = env_sa_down,
+			    .answered = env_answered };
 	sim_neg_config nc = { .credential = h->cred, .sa_life_ms = SS_SEC(3600), .responder_timeout_ms = SS_SEC(6) };
 	h->neg = h->nops->create(&env, &nc);
 	if (!h->neg)
@@ -550,6 +583,8 @@ static void deliver(sim *s, sim_host *h, sim_pkt *p)
 			/* No IKE here: the kernel answers UDP 500 with port unreachable. */
 			wire_send(s, h->idx, make_icmp(p, h->idx));
 		}
+		if (p->kind == SIM_W_IKE && h->kind == SIM_HOST_LEGACY_IKEV1)
+			wire_send(s, h->idx, make_ikev1_reply(p));
 		pkt_free(p);
 		return;
 	}

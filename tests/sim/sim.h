@@ -16,7 +16,10 @@
 
 #define SIM_MAX_HOSTS 64
 
-enum sim_kind { SIM_HOST_AGENT = 0, SIM_HOST_LEGACY_ICMP, SIM_HOST_LEGACY_SILENT };
+/* LEGACY_IKEV1: speaks IKEv1 only (Windows 2000/XP): answers any UDP 500 datagram with an
+ * ISAKMP Informational, INVALID-MAJOR-VERSION, quoting its first 8 octets as the initiator
+ * cookie (RFC 2408 §3.1, §3.14.1). */
+enum sim_kind { SIM_HOST_AGENT = 0, SIM_HOST_LEGACY_ICMP, SIM_HOST_LEGACY_SILENT, SIM_HOST_LEGACY_IKEV1 };
 enum sim_wire { SIM_W_CLEAR = 0, SIM_W_IKE, SIM_W_ESP, SIM_W_ICMP, SIM_W_COUNT };
 
 typedef struct sim sim;

@@ -177,6 +177,8 @@ bool simpol_rule_option(sim_policy *sp, ss_rule *r, const char *tok)
 		a->discovery = true;
 	else if (!strcmp(tok, "after-secured"))
 		a->fallback_after_secured = true;
+	else if (!strcmp(tok, "icmp-full"))
+		a->icmp_fallback = SS_ICMP_FALLBACK_FULL;
 	else if (!strncmp(tok, "lifetime=", 9))
 		a->soft_idle_lifetime = (uint32_t)strtoul(val, NULL, 10);
 	else if (!strncmp(tok, "peer=", 5)) {

@@ -6,7 +6,9 @@
  * request/response, where the AUTH request carries a credential string that must equal the
  * responder's (a stand-in for PSK and proposal agreement).  Outcomes:
  *   no answer, no ICMP  -> peer-silent after the schedule gives up
- *   ICMP errors only    -> peer-unreachable (sooner, never before the floor)
+ *   ICMP errors only    -> peer-unreachable (sooner, never before the floor); a late INIT
+ *                          answer before the full silent schedule ends goes on (answered)
+ *   an IKEv1 header (version 1.x at octet 17) in answer -> peer-refused
  *   INIT refused / AUTH failed / AUTH lost -> peer-refused
  *   AUTH ok             -> secured (the responder at 1.5 round trips, the initiator at 2)
  * Crossing initiations: the side with the lower address keeps initiating, the other yields
@@ -18,7 +20,10 @@
 #include "negotiator.h"
 
 enum msg { M_INIT_REQ = 1, M_INIT_RESP, M_INIT_NO, M_AUTH_REQ, M_AUTH_OK, M_AUTH_FAIL };
-enum phase { P_INIT, P_AUTH, P_RESPONDING };
+/* P_LINGER: the INIT schedule gave up sooner than the full silent schedule (ICMP errors),
+ * the outcome is reported, and a late INIT answer is still heard until give_up, as the
+ * engine does (SS_IKE_ACT_ANSWERED). */
+enum phase { P_INIT, P_AUTH, P_RESPONDING, P_LINGER };
 
 #define MAX_SLOTS 64
 #define MAX_SAS 64
@@ -130,12 +135,15 @@ static void finish(standin *s, slot *sl, ss_time now, enum ss_ike_outcome o)
 static void si_start(void *n, ss_time now, const ss_addr *l, const ss_addr *r, const ss_retx_params *p)
 {
 	standin *s = n;
-	if (find_slot(s, l, r))
+	slot *cur = find_slot(s, l, r);
+	if (cur && cur->phase != P_LINGER)
 		return;
 	if (find_sa(s, l, r)) {
 		s->env.outcome(s->env.host, now, l, r, SS_IKE_SECURED);
 		return;
 	}
+	if (cur)
+		cur->used = false; /* a new negotiation replaces one only listening */
 	slot *sl = new_slot(s, l, r);
 	if (!sl) {
 		s->env.outcome(s->env.host, now, l, r, SS_IKE_PEER_REFUSED);
@@ -163,6 +171,10 @@ static void si_stop(void *n, ss_time now, const ss_addr *l, const ss_addr *r)
 static void on_init_req(standin *s, ss_time now, const ss_addr *l, const ss_addr *r)
 {
 	slot *sl = find_slot(s, l, r);
+	if (sl && sl->phase == P_LINGER) {
+		sl->used = false; /* it speaks IKE after all: answer it */
+		sl = NULL;
+	}
 	if (sl && sl->phase != P_RESPONDING) {
 		if (ss_addr_cmp(l, r) < 0)
 			return; /* crossing: we have the lower address and keep initiating */
@@ -200,11 +212,39 @@ static void on_auth_req(standin *s, ss_time now, const ss_addr *l, const ss_addr
 	finish(s, sl, now, ok ? SS_IKE_SECURED : SS_IKE_PEER_REFUSED);
 }
 
+/* RFC 2408 §3.1: an ISAKMP header is 28 octets with the major version in the high nibble
+ * of octet 17 (our own messages are shorter). */
+static bool is_ikev1(const uint8_t *p, size_t len)
+{
+	ss_cur c = ss_cur_init(p, len);
+	ss_cur_skip(&c, 17);
+	uint8_t v = ss_cur_u8(&c);
+	return ss_cur_ok(&c) && len >= 28 && (v >> 4) == 1;
+}
+
+/* A late answer to a lingering slot: the agent hears it (it may end a soft association);
+ * false when it no longer wants the exchange (the slot goes). */
+static bool late_ok(standin *s, slot *sl, ss_time now)
+{
+	if (sl->phase != P_LINGER)
+		return true;
+	if (s->env.answered(s->env.host, now, &sl->local, &sl->remote))
+		return true;
+	sl->used = false;
+	return false;
+}
+
 static void si_datagram(void *n, ss_time now, const ss_addr *src, const ss_addr *dst, const uint8_t *p, size_t len)
 {
 	standin *s = n;
 	const ss_addr *l = dst, *r = src;
 	ss_cur c = ss_cur_init(p, len);
+	if (is_ikev1(p, len)) {
+		slot *sl = find_slot(s, l, r);
+		if (sl && (sl->phase == P_INIT || sl->phase == P_LINGER) && late_ok(s, sl, now))
+			finish(s, sl, now, SS_IKE_PEER_REFUSED);
+		return;
+	}
 	uint8_t type = ss_cur_u8(&c);
 	if (!ss_cur_ok(&c))
 		return;
@@ -219,6 +259,11 @@ static void si_datagram(void *n, ss_time now, const ss_addr *src, const ss_addr 
 	slot *sl = find_slot(s, l, r);
 	if (!sl)
 		return;
+	if ((type == M_INIT_RESP || type == M_INIT_NO) && sl->phase == P_LINGER) {
+		if (!late_ok(s, sl, now))
+			return;
+		sl->phase = P_INIT;
+	}
 	if (type == M_INIT_RESP && sl->phase == P_INIT) {
 		sl->phase = P_AUTH;
 		ss_retx_start(&sl->r, &sl->p, now);
@@ -249,7 +294,7 @@ static bool si_has_sa(void *n, const ss_addr *l, const ss_addr *r)
 
 static ss_time slot_deadline(const slot *sl)
 {
-	return sl->phase == P_RESPONDING ? sl->give_up : ss_retx_deadline(&sl->r);
+	return sl->phase == P_RESPONDING || sl->phase == P_LINGER ? sl->give_up : ss_retx_deadline(&sl->r);
 }
 
 static ss_time si_deadline(void *n)
@@ -272,6 +317,11 @@ static void slot_timer(standin *s, slot *sl, ss_time now)
 			finish(s, sl, now, SS_IKE_PEER_REFUSED); /* it spoke IKE, then went away */
 		return;
 	}
+	if (sl->phase == P_LINGER) {
+		if (now >= sl->give_up)
+			sl->used = false;
+		return;
+	}
 	for (;;) {
 		enum ss_retx_step st = ss_retx_poll(&sl->r, &sl->p, now);
 		if (st == SS_RETX_WAIT)
@@ -280,6 +330,13 @@ static void slot_timer(standin *s, slot *sl, ss_time now)
 			enum ss_ike_outcome o = sl->phase == P_AUTH ? SS_IKE_PEER_REFUSED
 					      : sl->r.icmp_errors ? SS_IKE_PEER_UNREACHABLE
 								  : SS_IKE_PEER_SILENT;
+			ss_time until = sl->r.start + ss_retx_silent_decision(&sl->p);
+			if (sl->phase == P_INIT && now < until) {
+				sl->phase = P_LINGER;
+				sl->give_up = until;
+				s->env.outcome(s->env.host, now, &sl->local, &sl->remote, o);
+				return;
+			}
 			finish(s, sl, now, o);
 			return;
 		}

@@ -197,6 +197,7 @@ static void user_get_stats(ss_dp *dp, ss_dp_stats *out)
 	out->gso_sent = ps.esp_tx_gso;
 	out->gro_merged = ps.deliver_gso;
 	out->held_now = b->held.n;
+	memcpy(out->dropped, ps.dropped, sizeof(out->dropped));
 }
 
 static const struct ss_dp_ops user_backend_ops = {

@@ -53,6 +53,7 @@ typedef struct ss_dpu_stats {
 	uint64_t delivered, deliver_err;
 	uint64_t deliver_gso;             /* coalesced TCP writes (IFF_VNET_HDR), several packets each */
 	uint64_t notices, malformed;      /* malformed: unparsable packets dropped and counted */
+	uint64_t dropped[SS_DP_DROP_COUNT]; /* by enum ss_dp_drop, read from the kernel's counters */
 } ss_dpu_stats;
 
 typedef struct ss_dpu ss_dpu;

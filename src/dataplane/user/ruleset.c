@@ -50,6 +50,14 @@ void ss_nft_delete_table(ss_sb *s)
 	ss_sb_printf(s, "add table " T "\ndelete table " T "\n");
 }
 
+const char *const ss_nft_drop_counter[SS_DP_DROP_COUNT] = {
+	[SS_DP_DROP_RULE_BLOCK] = "drop_rule_block",
+	[SS_DP_DROP_NO_CLEAR] = "drop_no_clear",
+	[SS_DP_DROP_CLEAR_FROM_SECURE] = "drop_clear_from_secure",
+	[SS_DP_DROP_BLOCKED] = "drop_blocked",
+	[SS_DP_DROP_FAIL_CLOSED] = "drop_fail_closed",
+};
+
 /* Peer sets: one per state and family, because an nftables set has one key type. */
 static const char *const set_base[] = {
 	[SS_DP_PEER_SECURED] = "secured",
@@ -59,6 +67,9 @@ static const char *const set_base[] = {
 
 static void table_sets(ss_sb *s, const ss_dp_user_config *cfg)
 {
+	/* Every drop rule counts into the named counter of its reason (`softsa stats`). */
+	for (int i = 0; i < SS_DP_DROP_COUNT; i++)
+		ss_sb_printf(s, "  counter %s { }\n", ss_nft_drop_counter[i]);
 	/* Sources recently reported, for the per-source notice rate; a full set means no
 	 * more notices for new sources, never a different verdict. */
 	if (cfg->notice_rate)
@@ -116,8 +127,8 @@ static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
 		"  chain need_out {\n"
 		"    ip daddr @soft4 accept\n"
 		"    ip6 daddr @soft6 accept\n"
-		"    ip daddr @blocked4 counter drop\n"
-		"    ip6 daddr @blocked6 counter drop\n",
+		"    ip daddr @blocked4 counter name \"drop_blocked\" drop\n"
+		"    ip6 daddr @blocked6 counter name \"drop_blocked\" drop\n",
 		cfg->bypass_mark, cfg->bypass_mark);
 	mss_clamp(s, cfg, "");
 	ss_sb_printf(s,
@@ -132,7 +143,7 @@ static void table_out(ss_sb *s, const ss_dp_user_config *cfg)
 	ss_sb_printf(s,
 		"  chain guard {\n"
 		"    type filter hook postrouting priority filter; policy accept;\n"
-		"    meta mark & 0x%x == 0x%x oifname != \"%s\" counter drop\n"
+		"    meta mark & 0x%x == 0x%x oifname != \"%s\" counter name \"drop_fail_closed\" drop\n"
 		"  }\n",
 		cfg->capture_mark, cfg->capture_mark, cfg->tun_name);
 }
@@ -173,10 +184,10 @@ static void table_in(ss_sb *s, const ss_dp_user_config *cfg)
 		"  }\n"
 		"  chain filt_in {\n  }\n"
 		"  chain in_peer {\n"
-		"    ip saddr @secured4 counter drop\n"
-		"    ip6 saddr @secured6 counter drop\n"
-		"    ip saddr @blocked4 counter drop\n"
-		"    ip6 saddr @blocked6 counter drop\n"
+		"    ip saddr @secured4 counter name \"drop_clear_from_secure\" drop\n"
+		"    ip6 saddr @secured6 counter name \"drop_clear_from_secure\" drop\n"
+		"    ip saddr @blocked4 counter name \"drop_blocked\" drop\n"
+		"    ip6 saddr @blocked6 counter name \"drop_blocked\" drop\n"
 		"    ip saddr @soft4 accept\n"
 		"    ip6 saddr @soft6 accept\n"
 		"  }\n",
@@ -186,7 +197,7 @@ static void table_in(ss_sb *s, const ss_dp_user_config *cfg)
 	for (int i = 0; i < 2; i++) {
 		ss_sb_printf(s, "  chain need_in_%s {\n    jump in_peer\n", verdicts[i]);
 		notice_rules(s, cfg, verdicts[i][0]);
-		ss_sb_printf(s, "    %s\n  }\n", verdicts[i]);
+		ss_sb_printf(s, "    %s%s\n  }\n", i ? "counter name \"drop_no_clear\" " : "", verdicts[i]);
 	}
 }
 
@@ -223,7 +234,7 @@ static void filter_rule(ss_sb *s, const ss_dp_filter *f, bool inbound)
 	if (f->remote_port)
 		ss_sb_printf(s, " th %s %u", inbound ? "sport" : "dport", f->remote_port);
 	if (f->verdict == SS_DP_PERMIT || f->verdict == SS_DP_BLOCK) {
-		ss_sb_printf(s, " %s\n", f->verdict == SS_DP_PERMIT ? "accept" : "counter drop");
+		ss_sb_printf(s, " %s\n", f->verdict == SS_DP_PERMIT ? "accept" : "counter name \"drop_rule_block\" drop");
 		return;
 	}
 	const char *target = !inbound ? "need_out"
@@ -262,7 +273,43 @@ bool ss_nft_filters(ss_sb *s, const ss_dp_filter *f, size_t n, const char **why)
 	return true;
 }
 
-bool ss_nft_peer(ss_sb *s, const ss_addr *peer, enum ss_dp_peer_state st, ss_time timeout)
+int ss_nft_soft_class(ss_sb *s, ss_nft_soft_classes *c, ss_time ms)
+{
+	if (ms == 0 || ms % 1000 || ms > 86400000u)
+		return -1;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->ms[i] == ms)
+			return (int)i;
+	if (c->n == SS_NFT_SOFT_CLASSES)
+		return -1;
+	unsigned secs = (unsigned)(ms / 1000);
+	static const char *const fam[2][3] = { { "4", "ip", "ipv4_addr" }, { "6", "ip6", "ipv6_addr" } };
+	for (int f = 0; f < 2; f++) {
+		const char *n = fam[f][0], *ip = fam[f][1];
+		ss_sb_printf(s, "add set " T " soft%s_%u { type %s; flags dynamic,timeout; timeout %us; counter; }\n",
+			     n, secs, fam[f][2], secs);
+		/* Both directions: what we send to the peer and what it sends us. */
+		ss_sb_printf(s, "insert rule " T " need_out %s daddr @soft%s_%u update @soft%s_%u { %s daddr } accept\n",
+			     ip, n, secs, n, secs, ip);
+		ss_sb_printf(s, "insert rule " T " in_peer %s saddr @soft%s_%u update @soft%s_%u { %s saddr } accept\n",
+			     ip, n, secs, n, secs, ip);
+	}
+	c->ms[c->n] = (uint32_t)ms;
+	return (int)c->n++;
+}
+
+static void out_of(ss_sb *s, const char *set, int fam, unsigned secs, const char *a)
+{
+	char name[32];
+	if (secs)
+		snprintf(name, sizeof name, "%s%d_%u", set, fam, secs);
+	else
+		snprintf(name, sizeof name, "%s%d", set, fam);
+	ss_sb_printf(s, "add element " T " %s { %s }\ndelete element " T " %s { %s }\n", name, a, name, a);
+}
+
+bool ss_nft_peer(ss_sb *s, const ss_addr *peer, enum ss_dp_peer_state st, ss_time timeout,
+		 const ss_nft_soft_classes *c)
 {
 	if (peer->family != SS_AF_INET && peer->family != SS_AF_INET6)
 		return false;
@@ -271,14 +318,26 @@ bool ss_nft_peer(ss_sb *s, const ss_addr *peer, enum ss_dp_peer_state st, ss_tim
 	char a[SS_ADDR_STRLEN];
 	ss_addr_fmt(peer, a);
 	int fam = peer->family == SS_AF_INET ? 4 : 6;
+	int cls = -1;
+	if (st == SS_DP_PEER_SOFT && c && timeout != SS_NEVER)
+		for (size_t i = 0; i < c->n; i++)
+			if (c->ms[i] == timeout)
+				cls = (int)i;
 	/* nftables 1.0.6 has no "destroy element": add (a no-op when present) then delete
 	 * removes it whether or not it was there, in the same atomic batch.  Re-adding to the
-	 * target set also resets a soft timeout, which a plain add would not. */
+	 * plain soft set also resets its timeout, which a plain add would not. */
 	for (int i = SS_DP_PEER_SECURED; i <= SS_DP_PEER_BLOCKED; i++)
-		ss_sb_printf(s, "add element " T " %s%d { %s }\ndelete element " T " %s%d { %s }\n",
-			     set_base[i], fam, a, set_base[i], fam, a);
+		out_of(s, set_base[i], fam, 0, a);
+	for (size_t i = 0; c && i < c->n; i++)
+		if ((int)i != cls)
+			out_of(s, "soft", fam, c->ms[i] / 1000, a);
 	if (st == SS_DP_PEER_NONE)
 		return true;
+	if (cls >= 0) {
+		/* Its class's timeout is the set's, and a present element keeps its counters. */
+		ss_sb_printf(s, "add element " T " soft%d_%u { %s }\n", fam, c->ms[cls] / 1000, a);
+		return true;
+	}
 	ss_sb_printf(s, "add element " T " %s%d { %s", set_base[st], fam, a);
 	if (st == SS_DP_PEER_SOFT && timeout != SS_NEVER)
 		ss_sb_printf(s, " timeout %llums", (unsigned long long)(timeout ? timeout : 1));

@@ -25,7 +25,28 @@ void ss_nft_table(ss_sb *s, const ss_dp_user_config *cfg);
 /* Replaces the filter rules; returns false (and writes nothing) for a filter it refuses:
  * mixed families, or ports without a protocol that has ports. */
 bool ss_nft_filters(ss_sb *s, const ss_dp_filter *f, size_t n, const char **why);
-/* Moves peer into the set for st (out of all others); timeout for SOFT only. */
-bool ss_nft_peer(ss_sb *s, const ss_addr *peer, enum ss_dp_peer_state st, ss_time timeout);
+/* The named counter of each enum ss_dp_drop, as in the table. */
+extern const char *const ss_nft_drop_counter[SS_DP_DROP_COUNT];
+
+/* Soft associations live in one set per idle lifetime ("class"), created on first use:
+ * the packet path itself refreshes an element's timeout (an `update` statement with the
+ * set's timeout) on traffic in both directions, so a flow never needs the daemon to stay
+ * soft, and an idle one expires in the kernel, daemon or not. */
+#define SS_NFT_SOFT_CLASSES 16
+typedef struct ss_nft_soft_classes {
+	uint32_t ms[SS_NFT_SOFT_CLASSES];
+	size_t n;
+} ss_nft_soft_classes;
+
+/* The class for an idle lifetime of ms (whole seconds, 1 s to 1 d): its index, appending
+ * to s the commands that create its sets and rules when it is new (then recorded in c).
+ * -1 when the lifetime is not whole seconds or every class is taken: the peer then goes
+ * into the plain soft set with a fixed timeout. */
+int ss_nft_soft_class(ss_sb *s, ss_nft_soft_classes *c, ss_time ms);
+/* Moves peer into the set for st (out of all others); timeout for SOFT only.  A soft peer
+ * goes into the class for timeout (c may be NULL: none), where an element already there
+ * keeps its counters. */
+bool ss_nft_peer(ss_sb *s, const ss_addr *peer, enum ss_dp_peer_state st, ss_time timeout,
+		 const ss_nft_soft_classes *c);
 
 #endif

@@ -28,15 +28,24 @@ static bool parse_elem(json_t *e, ss_dp_soft_info *out)
 	return true;
 }
 
-int ss_nft_parse_soft_json(const char *json, ss_dp_soft_info *out, size_t max)
+/* The "nftables" array of a document (*root to be freed by the caller), or NULL. */
+static json_t *nft_items(const char *json, json_t **root)
 {
 	json_error_t jerr;
-	json_t *root = json_loads(json, 0, &jerr);
-	json_t *items = root ? json_object_get(root, "nftables") : NULL;
-	if (!json_is_array(items)) {
-		json_decref(root);
+	*root = json_loads(json, 0, &jerr);
+	json_t *items = *root ? json_object_get(*root, "nftables") : NULL;
+	if (json_is_array(items))
+		return items;
+	json_decref(*root);
+	*root = NULL;
+	return NULL;
+}
+
+int ss_nft_parse_soft_json(const char *json, ss_dp_soft_info *out, size_t max)
+{
+	json_t *root, *items = nft_items(json, &root);
+	if (!items)
 		return -1;
-	}
 	size_t n = 0, i, j;
 	json_t *it, *e;
 	json_array_foreach(items, i, it) {
@@ -50,4 +59,27 @@ int ss_nft_parse_soft_json(const char *json, ss_dp_soft_info *out, size_t max)
 	}
 	json_decref(root);
 	return (int)n;
+}
+
+int ss_nft_parse_counters_json(const char *json, const char *const *names, size_t n, uint64_t *packets)
+{
+	json_t *root, *items = nft_items(json, &root);
+	if (!items)
+		return -1;
+	int found = 0;
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it) {
+		json_t *c = json_object_get(it, "counter");
+		json_t *name = json_object_get(c, "name"), *pk = json_object_get(c, "packets");
+		if (!json_is_string(name) || !json_is_integer(pk) || json_integer_value(pk) < 0)
+			continue;
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(json_string_value(name), names[k]) == 0) {
+				packets[k] = (uint64_t)json_integer_value(pk);
+				found++;
+			}
+	}
+	json_decref(root);
+	return found;
 }

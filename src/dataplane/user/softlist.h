@@ -1,4 +1,4 @@
-/* Reading back the soft associations the table holds: per element, the packets and bytes
+/* Reading back what the table counts.  The soft associations it holds: per element, the packets and bytes
  * that matched it (both directions) and the time left, from `nft -j list set` output.  The
  * daemon uses it to see whether a soft association is idle: its packets never reach us. */
 #ifndef SS_DATAPLANE_SOFTLIST_H
@@ -11,5 +11,10 @@
 /* Appends the elements of every set in the JSON document to out (up to max); returns how
  * many, or -1 when the document is not nftables JSON. */
 int ss_nft_parse_soft_json(const char *json, ss_dp_soft_info *out, size_t max);
+
+/* Named counters of a `nft -j list counters` document: packets[i] gets the count of the
+ * counter named names[i] (untouched when absent).  -1 when the document is not nftables
+ * JSON, else how many were found. */
+int ss_nft_parse_counters_json(const char *json, const char *const *names, size_t n, uint64_t *packets);
 
 #endif

@@ -16,6 +16,7 @@
 #include <libmnl/libmnl.h>
 #include <nftables/libnftables.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "dataplane/gso.h"
 #include "dataplane/pkt.h"
@@ -52,6 +53,8 @@ struct user_dp {
 	ss_tso tso;
 	bool tso_pending;
 	ss_dpu_stats st;
+	ss_nft_soft_classes soft; /* the soft sets by idle lifetime made so far */
+	ss_time drops_at;         /* last read of the drop counters (st.dropped) */
 	/* nfnetlink datagrams; netlink messages are 4-byte aligned within it. */
 	_Alignas(8) uint8_t nlbuf[8192];
 };
@@ -374,15 +377,24 @@ static int user_set_filters(ss_dpu *dp, const ss_dp_filter *f, size_t n)
 
 static int user_set_peer(ss_dpu *dp, const ss_addr *peer, enum ss_dp_peer_state st, ss_time timeout)
 {
+	struct user_dp *d = U(dp);
 	ss_sb sb = { 0 };
-	if (!ss_nft_peer(&sb, peer, st, timeout)) {
+	size_t classes = d->soft.n;
+	/* A soft peer's timeout is its idle lifetime (the agent sends now + lifetime). */
+	if (st == SS_DP_PEER_SOFT && timeout != SS_NEVER && ss_nft_soft_class(&sb, &d->soft, timeout) < 0)
+		SS_WARN(SUB, "no soft set for an idle lifetime of %llu ms: its timeout is fixed",
+			(unsigned long long)timeout);
+	if (!ss_nft_peer(&sb, peer, st, timeout, &d->soft)) {
 		ss_sb_free(&sb);
+		d->soft.n = classes;
 		return -EINVAL;
 	}
 	char err[512];
-	int r = nft_run(U(dp)->nft, &sb, err, sizeof err);
-	if (r < 0)
+	int r = nft_run(d->nft, &sb, err, sizeof err);
+	if (r < 0) {
 		SS_ERR(SUB, "%s", err);
+		d->soft.n = classes; /* the batch is atomic: a new class was not made either */
+	}
 	return r;
 }
 
@@ -560,7 +572,34 @@ static int user_read_notices(ss_dpu *dp, ss_dp_notice *out, size_t n)
 	return (int)got;
 }
 
-static void user_get_stats(ss_dpu *dp, ss_dpu_stats *out) { *out = U(dp)->st; }
+/* The drop counters live in the kernel (the daemon never sees those packets).  Reading
+ * them costs a netlink dump, so at most once a second: a client asking for stats in a loop
+ * must not keep the daemon from its packets. */
+#define DROPS_EVERY_MS 1000
+
+static void read_drops(struct user_dp *d)
+{
+	ss_time now = ss_now_ms();
+	if (d->drops_at && now - d->drops_at < DROPS_EVERY_MS)
+		return;
+	d->drops_at = now;
+	struct nft_ctx *nft = nft_new();
+	if (!nft)
+		return;
+	nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
+	char cmd[64];
+	snprintf(cmd, sizeof cmd, "list counters table inet %s", SS_DP_TABLE_NAME);
+	if (nft_run_cmd_from_buffer(nft, cmd) == 0)
+		ss_nft_parse_counters_json(nft_ctx_get_output_buffer(nft), ss_nft_drop_counter, SS_DP_DROP_COUNT,
+					   d->st.dropped);
+	nft_ctx_free(nft);
+}
+
+static void user_get_stats(ss_dpu *dp, ss_dpu_stats *out)
+{
+	read_drops(U(dp));
+	*out = U(dp)->st;
+}
 
 static int user_list_soft(ss_dpu *dp, ss_dp_soft_info *out, size_t n)
 {
@@ -569,18 +608,31 @@ static int user_list_soft(ss_dpu *dp, ss_dp_soft_info *out, size_t n)
 	if (!nft)
 		return -ENOMEM;
 	nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
+	const struct user_dp *d = U(dp);
 	int total = 0;
-	for (int fam = 4; fam <= 6 && total >= 0; fam += 2) {
-		char cmd[64];
-		snprintf(cmd, sizeof cmd, "list set inet %s soft%d", SS_DP_TABLE_NAME, fam);
-		if (nft_run_cmd_from_buffer(nft, cmd) != 0) {
-			total = -EIO;
-			break;
+	for (size_t c = 0; c <= d->soft.n && total >= 0; c++) {
+		for (int fam = 4; fam <= 6 && total >= 0; fam += 2) {
+			char cmd[80];
+			if (c < d->soft.n)
+				snprintf(cmd, sizeof cmd, "list set inet %s soft%d_%u", SS_DP_TABLE_NAME, fam,
+					 d->soft.ms[c] / 1000);
+			else
+				snprintf(cmd, sizeof cmd, "list set inet %s soft%d", SS_DP_TABLE_NAME, fam);
+			if (nft_run_cmd_from_buffer(nft, cmd) != 0) {
+				total = -EIO;
+				break;
+			}
+			int r = ss_nft_parse_soft_json(nft_ctx_get_output_buffer(nft), out + total, n - (size_t)total);
+			/* In a class set a packet is counted twice, by the lookup and by the update
+			 * statement of the same rule (ruleset.c); tests/netns/e2e_soft_traffic.sh
+			 * checks the halved counts against the datagrams sent. */
+			for (int k = 0; c < d->soft.n && k < r; k++) {
+				out[total + k].packets /= 2;
+				out[total + k].bytes /= 2;
+			}
+			total = r < 0 ? -EIO : total + r;
 		}
-		int r = ss_nft_parse_soft_json(nft_ctx_get_output_buffer(nft), out + total, n - (size_t)total);
-		total = r < 0 ? -EIO : total + r;
 	}
-	(void)dp;
 	nft_ctx_free(nft);
 	return total;
 }

@@ -142,10 +142,11 @@ static void outbound_to_silent_peer_soft(void **state)
 	expect_action(f.ag, SS_AA_HOLD, 12);
 	expect_none(f.ag);
 	ss_agent_outcome(f.ag, 3000, &me, &peer, SS_IKE_PEER_SILENT);
-	x = expect_action(f.ag, SS_AA_SOFT_CREATE, 0);
-	assert_int_equal(x.until, 3000 + 300000);
+	/* Released before the soft association is installed (which lets new packets pass). */
 	expect_action(f.ag, SS_AA_RELEASE_CLEAR, 11);
 	expect_action(f.ag, SS_AA_RELEASE_CLEAR, 12);
+	x = expect_action(f.ag, SS_AA_SOFT_CREATE, 0);
+	assert_int_equal(x.until, 3000 + 300000);
 	expect_none(f.ag);
 	assert_int_equal(ss_agent_deadline(f.ag), 303000);
 	/* Traffic at 100 s: passes, refreshes (lazily: the first deadline stays, then moves). */
@@ -190,6 +191,40 @@ static void initiate_without_a_packet(void **state)
 	done(&f);
 }
 
+static void late_answer_ends_soft(void **state)
+{
+	(void)state;
+	fixture f = make("server", NULL);
+	ss_pkt_key k = out_key(&peer), in = in_key(&peer);
+	ss_agent_outbound(f.ag, 0, &k, 100, 1);
+	ss_agent_outcome(f.ag, 300, &me, &peer, SS_IKE_PEER_UNREACHABLE);
+	expect_action(f.ag, SS_AA_START_NEGOTIATION, 0);
+	expect_action(f.ag, SS_AA_HOLD, 1);
+	expect_action(f.ag, SS_AA_RELEASE_CLEAR, 1);
+	expect_action(f.ag, SS_AA_SOFT_CREATE, 0);
+	/* B's genuine IKE answer at 400: soft ends now, no new negotiation (the engine's
+	 * exchange goes on), the peer's clear is dropped, ours held. */
+	assert_true(ss_agent_peer_answered(f.ag, 400, &me, &peer));
+	expect_action(f.ag, SS_AA_SOFT_EXPIRE, 0);
+	expect_none(f.ag);
+	enum ss_assoc_state st;
+	ss_agent_state(f.ag, &me, &peer, &st, NULL);
+	assert_int_equal(st, SS_AS_NEGOTIATING);
+	ss_agent_inbound_clear(f.ag, 410, &in, 100, 2);
+	ss_agent_action x = expect_action(f.ag, SS_AA_DROP, 2);
+	assert_int_equal(x.reason, SS_DROP_CLEAR_FROM_SECURE);
+	ss_agent_outbound(f.ag, 420, &k, 100, 3);
+	expect_action(f.ag, SS_AA_HOLD, 3);
+	/* A silent outcome now can never make it soft again: it spoke IKE. */
+	ss_agent_outcome(f.ag, 3000, &me, &peer, SS_IKE_PEER_SILENT);
+	expect_action(f.ag, SS_AA_BLOCK, 0);
+	expect_action(f.ag, SS_AA_DROP, 3);
+	ss_agent_stats sts;
+	ss_agent_get_stats(f.ag, &sts);
+	assert_int_equal(sts.soft_ended_late_answer, 1);
+	done(&f);
+}
+
 static void refused_never_soft_and_block_backoff(void **state)
 {
 	(void)state;
@@ -219,8 +254,9 @@ static void global_hold_bound(void **state)
 	(void)state;
 	ss_agent_config cfg;
 	ss_agent_config_default(&cfg);
-	cfg.max_held_per_peer = 4;
-	cfg.max_held_total = 6;
+	/* Packets of 100 bytes cost 164: room for 4 per peer, 6 in all. */
+	cfg.max_held_bytes_per_peer = 4 * 164 + 100;
+	cfg.max_held_bytes_total = 6 * 164 + 100;
 	fixture f = make("server", &cfg);
 	ss_pkt_key k1 = out_key(&peer), k2 = out_key(&peer2);
 	for (uint64_t h = 1; h <= 5; h++)
@@ -230,6 +266,7 @@ static void global_hold_bound(void **state)
 	ss_agent_stats s;
 	ss_agent_get_stats(f.ag, &s);
 	assert_int_equal(s.held_now, 6);
+	assert_int_equal(s.held_bytes_now, 6 * 164);
 	assert_int_equal(s.held_overflow, 3);
 	assert_int_equal(s.dropped[SS_DROP_HELD_OVERFLOW], 3);
 	ss_agent_action x;
@@ -242,20 +279,77 @@ static void global_hold_bound(void **state)
 	done(&f);
 }
 
+/* Issue 11.3: a flood of packets to many distinct destinations that never answer.  What is
+ * held stays within the overall byte bound (16 MiB, length + overhead per packet), the
+ * excess is dropped and counted, and the agent's own memory stays bounded, for large and
+ * for empty packets alike. */
+static void hold_memory_bound_under_flood(void **state)
+{
+	(void)state;
+	static const uint32_t lens[] = { 1400, 0 };
+	for (size_t li = 0; li < 2; li++) {
+		fixture f = make("server", NULL);
+		size_t base = ss_agent_memory(f.ag);
+		uint64_t handle = 1, offered = 0, held = 0, overflow = 0, peak = 0;
+		const uint32_t dests = 40000, per_dest = 8;
+		for (uint32_t i = 0; i < dests; i++) {
+			ss_addr r = ss_addr_v4(0x0a000000u + i);
+			ss_pkt_key k = out_key(&r);
+			for (uint32_t j = 0; j < per_dest; j++, offered++)
+				ss_agent_outbound(f.ag, i / 100, &k, lens[li], handle++);
+			ss_agent_action x;
+			while (ss_agent_pop(f.ag, &x)) {
+				held += x.kind == SS_AA_HOLD;
+				overflow += x.kind == SS_AA_DROP && x.reason == SS_DROP_HELD_OVERFLOW;
+			}
+			ss_agent_stats s;
+			ss_agent_get_stats(f.ag, &s);
+			assert_true(s.held_bytes_now <= 16u << 20);
+			size_t m = ss_agent_memory(f.ag) - base;
+			peak = m > peak ? m : peak;
+		}
+		ss_agent_stats s;
+		ss_agent_get_stats(f.ag, &s);
+		assert_int_equal(held + overflow, offered);
+		assert_true(overflow > 0);
+		assert_int_equal(s.held_overflow, overflow);
+		assert_true(s.held_bytes_max <= 16u << 20);
+		/* Full to within one packet. */
+		assert_true(s.held_bytes_max > (16u << 20) - (lens[li] + SS_AGENT_HELD_OVERHEAD));
+		/* Held bytes the caller keeps: at most 16 MiB; the agent: its associations and at
+		 * most 16 MiB / 64 nodes of 32 bytes. */
+		assert_true(peak <= (size_t)dests * 2 * ss_agent_assoc_size() + (size_t)dests * 16 + (8u << 20) + (1u << 20));
+		print_message("len %u: offered %lu, held %lu, overflow %lu, agent memory +%zu bytes\n", lens[li],
+			      (unsigned long)offered, (unsigned long)held, (unsigned long)overflow, peak);
+		done(&f);
+	}
+}
+
 static void watchdog_and_stale_outcome(void **state)
 {
 	(void)state;
 	fixture f = make("server", NULL);
 	ss_pkt_key k = out_key(&peer);
 	ss_agent_outbound(f.ag, 0, &k, 100, 1);
-	assert_int_equal(ss_agent_deadline(f.ag), 120000);
+	/* The held packet's age limit first: the silent decision (3 s) + 1 s. */
+	assert_int_equal(ss_agent_deadline(f.ag), 4000);
 	ss_agent_action x;
 	while (ss_agent_pop(f.ag, &x))
 		;
+	ss_agent_timer(f.ag, 3999);
+	expect_none(f.ag);
+	ss_agent_timer(f.ag, 4000);
+	x = expect_action(f.ag, SS_AA_DROP, 1);
+	assert_int_equal(x.reason, SS_DROP_HELD_EXPIRED);
+	expect_none(f.ag);
+	assert_int_equal(ss_agent_deadline(f.ag), 120000);
+	ss_agent_outbound(f.ag, 119000, &k, 100, 2);
+	assert_int_equal(ss_agent_deadline(f.ag), 120000);
 	ss_agent_timer(f.ag, 120000);
+	expect_action(f.ag, SS_AA_HOLD, 2);
 	expect_action(f.ag, SS_AA_STOP_NEGOTIATION, 0);
 	expect_action(f.ag, SS_AA_BLOCK, 0);
-	expect_action(f.ag, SS_AA_DROP, 1);
+	expect_action(f.ag, SS_AA_DROP, 2);
 	/* The engine's late answer finds nothing waiting: ignored, counted. */
 	ss_agent_outcome(f.ag, 120001, &me, &peer, SS_IKE_PEER_SILENT);
 	expect_none(f.ag);
@@ -263,6 +357,8 @@ static void watchdog_and_stale_outcome(void **state)
 	ss_agent_get_stats(f.ag, &s);
 	assert_int_equal(s.stale_outcomes, 1);
 	assert_int_equal(s.watchdog_fired, 1);
+	assert_int_equal(s.held_expired, 1);
+	assert_int_equal(s.dropped[SS_DROP_HELD_EXPIRED], 1);
 	done(&f);
 }
 
@@ -422,6 +518,8 @@ int main(void)
 		cmocka_unit_test(outbound_to_silent_peer_soft),
 		cmocka_unit_test(initiate_without_a_packet),
 		cmocka_unit_test(refused_never_soft_and_block_backoff),
+		cmocka_unit_test(late_answer_ends_soft),
+		cmocka_unit_test(hold_memory_bound_under_flood),
 		cmocka_unit_test(global_hold_bound),
 		cmocka_unit_test(watchdog_and_stale_outcome),
 		cmocka_unit_test(table_full_drops),

@@ -126,7 +126,7 @@ json 'j["ike_sas"][0]["children"][0]["spi_out"] == "0badcafe"'
 
 expect 0 soft
 has out "LOCAL      REMOTE     RULE         WHY"
-has out "10.89.0.1  10.89.0.3  all-traffic  peer-unreachable  40s  4m20s       5m00s"
+has out "10.89.0.1  10.89.0.3  all-traffic  peer-unreachable  40s  40s   4m20s       5m00s          6        504 B"
 expect 0 soft --json
 json 'j["soft"][0]["expires_in"] == 260'
 

@@ -40,13 +40,18 @@ static void test_table(void **state)
 	/* A leftover table is replaced in the same transaction. */
 	assert_true(has(&s, "add table inet softsa\ndelete table inet softsa\ntable inet softsa {"));
 	assert_true(has(&s, "set soft4 { type ipv4_addr; flags timeout; counter; }"));
+	/* The datapath's drops by reason, in named counters (softsa stats). */
+	assert_true(has(&s, "  counter drop_clear_from_secure { }\n"));
+	assert_true(has(&s, "    ip saddr @secured4 counter name \"drop_clear_from_secure\" drop\n"));
+	assert_true(has(&s, "    ip daddr @blocked4 counter name \"drop_blocked\" drop\n"));
+	assert_true(has(&s, "counter name \"drop_no_clear\" drop\n  }"));
 	assert_true(has(&s, "set blocked6 { type ipv6_addr; }"));
 	assert_true(has(&s, "type route hook output priority mangle"));
 	assert_true(has(&s, "meta mark & 0x200000 == 0x200000 accept"));
 	assert_true(has(&s, "meta mark set meta mark | 0x100000 counter accept"));
 	/* The fail-closed guard looks at the device after rerouting: postrouting. */
 	assert_true(has(&s, "type filter hook postrouting priority filter; policy accept;\n"
-			    "    meta mark & 0x100000 == 0x100000 oifname != \"tunx\" counter drop"));
+			    "    meta mark & 0x100000 == 0x100000 oifname != \"tunx\" counter name \"drop_fail_closed\" drop"));
 	assert_true(has(&s, "iifname { \"tunx\", \"lo\" } accept"));
 	assert_true(has(&s, "oifname \"lo\" accept"));
 	/* SYNs into and out of the TUN get an MSS that fits its MTU (1400). */
@@ -66,14 +71,14 @@ static void test_table(void **state)
 			    "    update @notice6 { ip6 saddr limit rate 10/second burst 10 packets } "
 			    "log prefix \"softsa:a\" group 21331 snaplen 128\n"
 			    "    accept\n  }"));
-	assert_true(has(&s, "log prefix \"softsa:d\" group 21331 snaplen 128\n    drop\n  }"));
+	assert_true(has(&s, "log prefix \"softsa:d\" group 21331 snaplen 128\n    counter name \"drop_no_clear\" drop\n  }"));
 	ss_sb_free(&s);
 
 	/* Unlimited: one plain log rule per chain, no notice sets. */
 	cfg.notice_rate = 0;
 	ss_nft_table(&s, &cfg);
 	assert_true(has(&s, "chain need_in_drop {\n    jump in_peer\n"
-			    "    log prefix \"softsa:d\" group 21331 snaplen 128\n    drop\n  }"));
+			    "    log prefix \"softsa:d\" group 21331 snaplen 128\n    counter name \"drop_no_clear\" drop\n  }"));
 	assert_null(strstr(s.p, "notice4"));
 	ss_sb_free(&s);
 }
@@ -126,9 +131,9 @@ static void test_verdicts(void **state)
 			    "add rule inet softsa filt_in meta nfproto ipv4 ip saddr 192.0.2.7/32 "
 			    "meta l4proto 1 accept\n"
 			    "add rule inet softsa filt_out meta nfproto ipv4 ip daddr 192.0.2.7/32 "
-			    "meta l4proto 17 th dport 9999 counter drop\n"
+			    "meta l4proto 17 th dport 9999 counter name \"drop_rule_block\" drop\n"
 			    "add rule inet softsa filt_in meta nfproto ipv4 ip saddr 192.0.2.7/32 "
-			    "meta l4proto 17 th sport 9999 counter drop\n"
+			    "meta l4proto 17 th sport 9999 counter name \"drop_rule_block\" drop\n"
 			    "add rule inet softsa filt_out meta nfproto ipv4 ip daddr 192.0.2.7/32 goto need_out\n"));
 	ss_sb_free(&s);
 	f[0].verdict = 7;
@@ -160,7 +165,7 @@ static void test_peer(void **state)
 	ss_addr a;
 	assert_true(ss_addr_parse("192.0.2.9", &a));
 	ss_sb s = { 0 };
-	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_SOFT, 1500));
+	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_SOFT, 1500, NULL));
 	/* Out of every set (add-then-delete works whether present or not), into soft. */
 	assert_true(has(&s, "add element inet softsa secured4 { 192.0.2.9 }\n"
 			    "delete element inet softsa secured4 { 192.0.2.9 }\n"));
@@ -172,11 +177,11 @@ static void test_peer(void **state)
 	ss_sb_free(&s);
 
 	assert_true(ss_addr_parse("2001:db8::1", &a));
-	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_BLOCKED, SS_NEVER));
+	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_BLOCKED, SS_NEVER, NULL));
 	assert_true(has(&s, "add element inet softsa blocked6 { 2001:db8::1 }\n"));
 	ss_sb_free(&s);
 
-	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_NONE, 0));
+	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_NONE, 0, NULL));
 	assert_null(strstr(s.p, "add element inet softsa soft6 { 2001:db8::1 timeout"));
 	size_t len = strlen(s.p);
 	assert_string_equal(s.p + len - strlen("delete element inet softsa blocked6 { 2001:db8::1 }\n"),
@@ -184,8 +189,46 @@ static void test_peer(void **state)
 	ss_sb_free(&s);
 
 	ss_addr bad = { 0 };
-	assert_false(ss_nft_peer(&s, &bad, SS_DP_PEER_SOFT, 1));
-	assert_false(ss_nft_peer(&s, &a, (enum ss_dp_peer_state)9, 1));
+	assert_false(ss_nft_peer(&s, &bad, SS_DP_PEER_SOFT, 1, NULL));
+	assert_false(ss_nft_peer(&s, &a, (enum ss_dp_peer_state)9, 1, NULL));
+	ss_sb_free(&s);
+}
+
+/* Issue 11.2: soft peers by idle lifetime, in sets the packet path refreshes both ways. */
+static void test_soft_classes(void **state)
+{
+	(void)state;
+	ss_nft_soft_classes c = { 0 };
+	ss_sb s = { 0 };
+	assert_int_equal(ss_nft_soft_class(&s, &c, 300000), 0);
+	assert_true(has(&s, "add set inet softsa soft4_300 { type ipv4_addr; flags dynamic,timeout; timeout 300s; counter; }\n"));
+	assert_true(has(&s, "insert rule inet softsa need_out ip daddr @soft4_300 update @soft4_300 { ip daddr } accept\n"));
+	assert_true(has(&s, "insert rule inet softsa in_peer ip6 saddr @soft6_300 update @soft6_300 { ip6 saddr } accept\n"));
+	ss_sb_free(&s);
+	/* Known: nothing to create. */
+	assert_int_equal(ss_nft_soft_class(&s, &c, 300000), 0);
+	assert_null(s.p);
+	assert_int_equal(ss_nft_soft_class(&s, &c, 10000), 1);
+	ss_sb_free(&s);
+	/* Not whole seconds, or beyond a day: no class. */
+	assert_int_equal(ss_nft_soft_class(&s, &c, 1500), -1);
+	assert_int_equal(ss_nft_soft_class(&s, &c, 86401000), -1);
+	for (uint32_t i = 2; i < SS_NFT_SOFT_CLASSES; i++)
+		assert_int_equal(ss_nft_soft_class(&s, &c, (ss_time)(i + 20) * 1000), (int)i);
+	assert_int_equal(ss_nft_soft_class(&s, &c, 99000), -1);
+	ss_sb_free(&s);
+
+	ss_addr a;
+	assert_true(ss_addr_parse("192.0.2.9", &a));
+	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_SOFT, 10000, &c));
+	/* Out of the other classes, into its own by a plain add (its counters stay). */
+	assert_true(has(&s, "delete element inet softsa soft4_300 { 192.0.2.9 }\n"));
+	assert_null(strstr(s.p, "delete element inet softsa soft4_10 "));
+	const char *last = "add element inet softsa soft4_10 { 192.0.2.9 }\n";
+	assert_string_equal(s.p + s.len - strlen(last), last);
+	ss_sb_free(&s);
+	assert_true(ss_nft_peer(&s, &a, SS_DP_PEER_NONE, 0, &c));
+	assert_true(has(&s, "delete element inet softsa soft4_10 { 192.0.2.9 }\n"));
 	ss_sb_free(&s);
 }
 
@@ -197,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_filters_refused),
 		cmocka_unit_test(test_peer),
+		cmocka_unit_test(test_soft_classes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,11 +55,35 @@ static void test_empty_and_bad(void **state)
 	assert_true(s[0].expires_in == SS_NEVER);
 }
 
+/* As nft 1.0.6 prints `nft -j list counters table inet softsa`. */
+static const char ctrs[] =
+	"{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", \"json_schema_version\": 1}},"
+	" {\"counter\": {\"family\": \"inet\", \"name\": \"drop_blocked\", \"table\": \"softsa\","
+	" \"handle\": 3, \"packets\": 12, \"bytes\": 1200}},"
+	" {\"counter\": {\"family\": \"inet\", \"name\": \"drop_rule_block\", \"table\": \"softsa\","
+	" \"handle\": 1, \"packets\": 3, \"bytes\": 180}},"
+	" {\"counter\": {\"family\": \"inet\", \"name\": \"other\", \"packets\": 9}},"
+	" {\"counter\": {\"name\": \"drop_no_clear\", \"packets\": -1}}]}";
+
+static void test_counters(void **state)
+{
+	(void)state;
+	static const char *const names[] = { "drop_rule_block", "drop_no_clear", "drop_blocked" };
+	uint64_t pk[3] = { 0, 77, 0 };
+	assert_int_equal(ss_nft_parse_counters_json(ctrs, names, 3, pk), 2);
+	assert_int_equal(pk[0], 3);
+	assert_int_equal(pk[1], 77); /* a negative count is refused: left as it was */
+	assert_int_equal(pk[2], 12);
+	assert_int_equal(ss_nft_parse_counters_json("{\"x\": 1}", names, 3, pk), -1);
+	assert_int_equal(ss_nft_parse_counters_json("not json", names, 3, pk), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_empty_and_bad),
+		cmocka_unit_test(test_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -166,6 +166,10 @@ static void on_action(harness *h, int i, const ss_ike_action *a)
 	case SS_IKE_ACT_IKE_DELETED:
 		s->n_ike_deleted++;
 		break;
+	case SS_IKE_ACT_ANSWERED:
+		s->n_answered++;
+		s->answered_at = h->now;
+		break;
 	case SS_IKE_ACT_OUTCOME:
 		s->n_outcome++;
 		s->outcome = a->outcome;

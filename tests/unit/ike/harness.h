@@ -16,7 +16,7 @@ typedef struct h_side {
 	bool refuse_lookup;
 	bool refuse_auth_lookup;     /* the lookup refuses at IKE_AUTH only (idi given) */
 	ss_ike_child_info child;
-	int n_child_up, n_child_deleted, n_ike_deleted, n_outcome, n_ike_rekeyed;
+	int n_child_up, n_child_deleted, n_ike_deleted, n_outcome, n_ike_rekeyed, n_answered;
 	ss_ike_child_info alive[8];  /* CHILD SAs up and not deleted, keys included */
 	int n_alive;
 	int n_bad_spi;               /* CHILD_UPs with an SPI of 0..255 (never drawn, reserved) */
@@ -27,6 +27,7 @@ typedef struct h_side {
 	uint16_t outcome_notify;
 	const char *outcome_reason;  /* static text from the engine */
 	ss_time outcome_at;          /* when the last OUTCOME was drained */
+	ss_time answered_at;         /* when the last ANSWERED was drained */
 } h_side;
 
 typedef struct h_sent {

@@ -1310,6 +1310,109 @@ static void drained_action_holds_no_keys(void **state)
 	h_free(&H);
 }
 
+/* Issue 11.1: forged "port unreachable" for every attempt gives a provisional outcome at
+ * 300 ms; B's genuine answer to the first attempt at 400 ms (inside the 3 s schedule) is
+ * heard: ANSWERED, then the exchange goes on to SECURED. */
+static void late_answer_after_forged_icmp(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.icmp_for_all_from_a = true;
+	ss_time t0 = H.now;
+	h_initiate(&H, 0);
+	h_run(&H, t0 + 400);
+	assert_int_equal(H.side[0].n_outcome, 1);
+	assert_int_equal(H.side[0].outcome, SS_IKE_PEER_UNREACHABLE);
+	assert_int_equal(H.side[0].outcome_at, t0 + 300);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 1); /* still listening */
+	H.now = t0 + 400;
+	H.icmp_for_all_from_a = false;
+	ss_ike_input(H.side[1].eng, H.log[0].data, H.log[0].len, &H.side[1].ep, &H.log[0].src, H.now);
+	h_run(&H, SS_SEC(60));
+	assert_int_equal(H.side[0].n_answered, 1);
+	assert_int_equal(H.side[0].answered_at, t0 + 400);
+	assert_int_equal(H.side[0].n_outcome, 2);
+	assert_int_equal(H.side[0].outcome, SS_IKE_SECURED);
+	assert_int_equal(H.side[0].n_child_up, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->late_answers, 1);
+	h_free(&H);
+}
+
+/* ... and without an answer the SA goes quietly when the full schedule ends (3 s). */
+static void provisional_outcome_lingers_until_schedule_end(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.icmp_for_all_from_a = true;
+	ss_time t0 = H.now;
+	h_initiate(&H, 0);
+	h_run(&H, t0 + 2999);
+	assert_int_equal(H.side[0].outcome_at, t0 + 300);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 1);
+	assert_int_equal(ss_ike_next_deadline(H.side[0].eng), t0 + 3000);
+	h_run(&H, SS_SEC(60));
+	assert_int_equal(H.now, t0 + 3000);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 0);
+	assert_int_equal(H.side[0].n_outcome, 1);
+	assert_int_equal(H.side[0].n_answered, 0);
+	assert_int_equal(h_count(&H, 0, SS_IKE_SA_INIT, false), 4);
+	h_free(&H);
+}
+
+/* With min_fallback raised to the whole schedule (icmp_fallback: full), the errors bring
+ * the retries sooner but the outcome comes at 3 s, not provisionally. */
+static void icmp_full_decides_at_schedule_end(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.side[0].cfg.retx.min_fallback_ms = (uint32_t)ss_retx_silent_decision(&H.side[0].cfg.retx);
+	H.icmp_for_all_from_a = true;
+	ss_time t0 = H.now;
+	h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_int_equal(H.side[0].n_outcome, 1);
+	assert_int_equal(H.side[0].outcome, SS_IKE_PEER_UNREACHABLE);
+	assert_int_equal(H.side[0].outcome_at, t0 + 3000);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 0);
+	h_free(&H);
+}
+
+/* An ISAKMP (IKEv1) Informational with INVALID-MAJOR-VERSION, as an IKEv1-only host sends
+ * it, with the initiator cookie `cookie`. */
+static size_t ikev1_reply(const uint8_t cookie[8], uint8_t out[40])
+{
+	static const uint8_t tail[32] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+					  11, 0x10, 5, 0, 0, 0, 0, 0, 0, 0, 0, 40,
+					  0, 0, 0, 12, 0, 0, 0, 1, 1, 0, 0, 5 };
+	memcpy(out, cookie, 8);
+	memcpy(out + 8, tail, sizeof(tail));
+	return 40;
+}
+
+/* Issue 11.4: an IKEv1 answer quoting our SPIi, from the peer's address, is "the peer
+ * answered": peer-refused (INVALID_MAJOR_VERSION), never silent.  The same with another
+ * cookie, or from another address, is ignored. */
+static void ikev1_answer_is_refusal(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	H.drop_all_from[0] = true;
+	h_initiate(&H, 0);
+	h_run(&H, H.now);
+	uint8_t v1[40], other[8] = { 9, 9, 9, 9, 9, 9, 9, 9 };
+	ss_ike_endpoint elsewhere = H.side[1].ep;
+	elsewhere.addr.a[15] ^= 0x40;
+	ss_ike_input(H.side[0].eng, v1, ikev1_reply(other, v1), &H.side[0].ep, &H.side[1].ep, H.now);
+	ss_ike_input(H.side[0].eng, v1, ikev1_reply(H.log[0].data, v1), &H.side[0].ep, &elsewhere, H.now);
+	h_run(&H, H.now);
+	assert_int_equal(H.side[0].n_outcome, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->ikev1_other, 2);
+	ss_ike_input(H.side[0].eng, v1, ikev1_reply(H.log[0].data, v1), &H.side[0].ep, &H.side[1].ep, H.now);
+	h_run(&H, SS_SEC(60));
+	assert_int_equal(H.side[0].n_outcome, 1);
+	assert_int_equal(H.side[0].outcome, SS_IKE_PEER_REFUSED);
+	assert_int_equal(H.side[0].outcome_notify, SS_N_INVALID_MAJOR_VERSION);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->ikev1_answers, 1);
+	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 0);
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1352,6 +1455,10 @@ int main(void)
 		cmocka_unit_test(child_sas_bounded_per_ike_sa),
 		cmocka_unit_test(half_open_bounded_per_peer),
 		cmocka_unit_test(drained_action_holds_no_keys),
+		cmocka_unit_test(late_answer_after_forged_icmp),
+		cmocka_unit_test(provisional_outcome_lingers_until_schedule_end),
+		cmocka_unit_test(icmp_full_decides_at_schedule_end),
+		cmocka_unit_test(ikev1_answer_is_refusal),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

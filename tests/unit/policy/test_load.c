@@ -75,6 +75,7 @@ static void full_model(void **state)
 		"    discovery: true\n"
 		"    fallback_after_secured: true\n"
 		"    soft_idle_lifetime: 10m\n"
+		"    icmp_fallback: full\n"
 		"rules:\n"
 		"  - name: r\n"
 		"    filter_list: l\n"
@@ -126,6 +127,11 @@ static void full_model(void **state)
 	assert_int_equal(a->pfs_group, SS_DH_ECP_256);
 	assert_true(a->accept_unsecured && a->fallback_to_clear && a->discovery && a->fallback_after_secured);
 	assert_int_equal(a->soft_idle_lifetime, 600);
+	/* full: no decision before the whole silent schedule (this file's: 1.4 s). */
+	assert_int_equal(a->icmp_fallback, SS_ICMP_FALLBACK_FULL);
+	assert_int_equal(ss_action_retx(p, a).min_fallback_ms, ss_retx_silent_decision(&p->ike.retx));
+	assert_int_equal(ss_action_retx(p, a).min_fallback_ms, 1400);
+	assert_int_equal(ss_action_retx(p, NULL).min_fallback_ms, p->ike.retx.min_fallback_ms);
 
 	const ss_rule *r = &p->rules[0];
 	assert_ptr_equal(r->list, l);
@@ -194,6 +200,7 @@ static void defaults(void **state)
 	assert_int_equal(a->pfs_group, SS_DH_NONE);
 	assert_false(a->accept_unsecured || a->fallback_to_clear || a->discovery || a->fallback_after_secured);
 	assert_int_equal(a->soft_idle_lifetime, 300);
+	assert_int_equal(a->icmp_fallback, SS_ICMP_FALLBACK_FAST);
 	/* Policy-wide auth is copied into the rule and into the Default Response rule. */
 	assert_int_equal(p->rules[0].n_auth, 1);
 	assert_memory_equal(p->rules[0].auth[0].secret, "0123456789abcdef", 16);

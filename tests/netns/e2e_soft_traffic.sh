@@ -1,0 +1,69 @@
+#!/bin/bash
+# Soft associations live while traffic flows, either way, without the daemon (issue 11.2).
+#
+#        +------------- bridge br0 (netns sse-st<PID>-br) -------------+
+#        |                                                        |
+#   A 10.89.0.1  softsad -c policy                       C 10.89.0.3  no IKE (its kernel
+#                (fallback, soft_idle_lifetime: 4s)                   answers port unreachable)
+#
+# A -> C at 10 pps for 9 s, then C -> A alone at 10 pps for 9 s: more than four idle
+# lifetimes, and the soft association must never expire (the datapath refreshes its timeout
+# on every packet in both directions; the packets never reach softsad): one negotiation,
+# one soft-created, no soft-expired, every datagram delivered.  `softsa soft` shows the
+# packets and bytes both ways and a small idle time.  Then idle: it expires about 4 s after
+# the last packet.
+. "$(dirname "$0")/e2e_lib.sh" "$@"
+topo_up sse-st$$ a c || fail "topology"
+request_policy "$W/policy.yaml" soft-traffic "soft_idle_lifetime: 4s"
+sad_start a -c "$W/policy.yaml"
+sad_events a "$W/events"
+# stream FROM TO COUNT: COUNT datagrams at 10 pps, received and counted on TO.
+stream() {
+	local from=$1 to=$2 n=$3
+	ip netns exec "$TOPO_PREFIX-$to" timeout $((n / 10 + 8)) python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 6000)); s.settimeout(3)
+print("listening", flush=True)
+got = 0
+try:
+    while got < int(sys.argv[2]):
+        s.recv(100); got += 1
+except socket.timeout:
+    pass
+print("got", got, flush=True)' "$(topo_ip "$to")" "$n" > "$W/rx-$to" 2>&1 &
+	local rcv=$!
+	wait_for 5 grep -q listening "$W/rx-$to" || fail "listener on $to"
+	topo_exec "$from" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t0 = time.monotonic()
+for i in range(int(sys.argv[2])):
+    s.sendto(b"%d" % i, (sys.argv[1], 6000))
+    time.sleep(max(0, t0 + (i + 1) * 0.1 - time.monotonic()))' "$(topo_ip "$to")" "$n" || fail "sender on $from"
+	wait $rcv
+	grep -q "got $n\$" "$W/rx-$to" || fail "$from -> $to: $(cat "$W/rx-$to") of $n"
+}
+stream a c 90
+ok "A -> C: 90 datagrams in 9 s, all delivered"
+stream c a 90
+last=$(date +%s.%N)
+ok "C -> A: 90 datagrams in 9 s, all delivered"
+count() { grep -c "\"event\":\"$1\"" "$W/events"; }
+[ "$(count negotiation-started)" = 1 ] || fail "renegotiated: $(cat "$W/events")"
+[ "$(count soft-created)" = 1 ] || fail "soft created more than once: $(cat "$W/events")"
+[ "$(count soft-expired)" = 0 ] || fail "expired under traffic: $(cat "$W/events")"
+s=$(ctl a soft)
+pk=$(jget "$s" '[x["packets"] for x in r["result"]["soft"] if x["remote"]=="10.89.0.3"][0]')
+by=$(jget "$s" '[x["bytes"] for x in r["result"]["soft"] if x["remote"]=="10.89.0.3"][0]')
+idle=$(jget "$s" '[x["idle"] for x in r["result"]["soft"] if x["remote"]=="10.89.0.3"][0]')
+# 180 datagrams of 29 to 30 bytes (IP), less the first few that went through softsad
+# before the soft association existed; never more than were sent.
+[ "$pk" -ge 170 ] && [ "$pk" -le 180 ] || fail "soft association counted $pk packets (180 sent): $s"
+[ "$by" -ge $((170 * 29)) ] && [ "$by" -le $((180 * 30)) ] || fail "soft association counted $by bytes: $s"
+[ "$idle" -le 2 ] || fail "idle $idle s right after traffic: $s"
+ok "one negotiation, never expired over 4.5 idle lifetimes; softsa soft: $pk packets, $by bytes, idle ${idle}s"
+wait_for 10 grep -q soft-expired "$W/events" || fail "never expired once idle: $(ctl a soft)"
+dt=$(python3 -c "import time; print('%.1f' % (time.time() - $last))")
+python3 -c "import sys; sys.exit(0 if 3.0 <= $dt <= 7.5 else 1)" || fail "expired ${dt}s after the last packet (lifetime 4 s)"
+ok "idle: expired ${dt}s after the last packet (idle lifetime 4 s)"
+echo PASS
