@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "base/addr.h"
-#include "dataplane/dataplane.h"
+#include "dataplane/user/port.h"
 #include "dataplane/user/user.h"
 
 enum { BATCH = 64, PKTSZ = 2048 };
@@ -47,17 +47,17 @@ static int relay(double secs, const char *prefix, int spin, bool vnet)
 		return 2;
 	f.local = (ss_prefix){ .addr = { .family = f.remote.addr.family }, .len = 0 };
 	f.accept_inbound_clear = true; /* the peer's answers (TCP ACKs) come back in the clear */
-	ss_dp *dp;
+	ss_dpu *dp;
 	char err[512];
-	if (ss_dp_user_open(&cfg, &dp, err, sizeof err) < 0 || ss_dp_set_filters(dp, &f, 1) < 0) {
+	if (ss_dp_user_open(&cfg, &dp, err, sizeof err) < 0 || ss_dpu_set_filters(dp, &f, 1) < 0) {
 		fprintf(stderr, "dp_relay: %s\n", err);
 		return 1;
 	}
 	static uint8_t mem[BATCH][PKTSZ];
-	ss_dp_pkt p[BATCH];
+	ss_dpu_pkt p[BATCH];
 	uint64_t hist[8] = { 0 }, bytes = 0;
 	ss_dp_fd fds[8];
-	size_t nfd = ss_dp_poll_fds(dp, fds, 8);
+	size_t nfd = ss_dpu_poll_fds(dp, fds, 8);
 	int tunfd = -1;
 	for (size_t i = 0; i < nfd; i++)
 		if (fds[i].role == SS_DP_FD_OUTBOUND)
@@ -75,8 +75,8 @@ static int relay(double secs, const char *prefix, int spin, bool vnet)
 				continue;
 		}
 		for (int i = 0; i < BATCH; i++)
-			p[i] = (ss_dp_pkt){ .buf = mem[i], .cap = PKTSZ };
-		int n = ss_dp_read_outbound(dp, p, BATCH);
+			p[i] = (ss_dpu_pkt){ .buf = mem[i], .cap = PKTSZ };
+		int n = ss_dpu_read_outbound(dp, p, BATCH);
 		if (n <= 0) {
 			idle++;
 			continue;
@@ -92,11 +92,11 @@ static int relay(double secs, const char *prefix, int spin, bool vnet)
 		while ((1 << (b + 1)) <= n && b < 7)
 			b++;
 		hist[b]++;
-		ss_dp_release_clear(dp, p, (size_t)n);
+		ss_dpu_release_clear(dp, p, (size_t)n);
 	}
 	double dt = now_s() - t0;
-	ss_dp_stats st;
-	ss_dp_get_stats(dp, &st);
+	ss_dpu_stats st;
+	ss_dpu_get_stats(dp, &st);
 	printf("relay spin=%d vnet=%d pkts=%llu gso_in=%llu kpps=%.1f gbps=%.2f wakeups=%llu "
 	       "mean_batch=%.2f release_err=%llu batches[1,2-3,4-7,8-15,16-31,32-63,64]=%llu,%llu,%llu,%llu,%llu,%llu,%llu\n",
 	       spin, vnet, (unsigned long long)st.out_pkts, (unsigned long long)st.out_gso,
@@ -106,7 +106,7 @@ static int relay(double secs, const char *prefix, int spin, bool vnet)
 	       (unsigned long long)st.release_err, (unsigned long long)hist[0],
 	       (unsigned long long)hist[1], (unsigned long long)hist[2], (unsigned long long)hist[3],
 	       (unsigned long long)hist[4], (unsigned long long)hist[5], (unsigned long long)hist[6]);
-	ss_dp_close(dp);
+	ss_dpu_close(dp);
 	return 0;
 }
 

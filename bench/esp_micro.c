@@ -48,9 +48,9 @@ struct suite {
 };
 
 static const struct suite suites[] = {
-	{ "AES-128-GCM", SS_ESP_ENCR_AES_GCM_16, 20, SS_ESP_INTEG_NONE },
-	{ "AES-256-GCM", SS_ESP_ENCR_AES_GCM_16, 36, SS_ESP_INTEG_NONE },
-	{ "AES-128-CBC+SHA256", SS_ESP_ENCR_AES_CBC, 16, SS_ESP_INTEG_HMAC_SHA2_256_128 },
+	{ "AES-128-GCM", SS_ENCR_AES_GCM_16, 20, SS_INTEG_NONE },
+	{ "AES-256-GCM", SS_ENCR_AES_GCM_16, 36, SS_INTEG_NONE },
+	{ "AES-128-CBC+SHA256", SS_ENCR_AES_CBC, 16, SS_INTEG_HMAC_SHA2_256_128 },
 };
 
 static ss_esp_params params(const struct suite *s, int dir)
@@ -157,7 +157,7 @@ static double bench_evp(const struct suite *s, size_t size, double secs, int enc
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	EVP_MAC_CTX *m = NULL;
 	uint8_t iv[16] = { 0 }, aad[8] = { 0 }, tag[64] = { 0 };
-	bool gcm = s->encr == SS_ESP_ENCR_AES_GCM_16;
+	bool gcm = s->encr == SS_ENCR_AES_GCM_16;
 	const EVP_CIPHER *ci = gcm ? (s->klen == 20 ? EVP_aes_128_gcm() : EVP_aes_256_gcm()) : EVP_aes_128_cbc();
 	EVP_CipherInit_ex(c, ci, NULL, key, NULL, enc);
 	if (!gcm) {

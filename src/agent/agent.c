@@ -417,6 +417,22 @@ void ss_agent_outbound(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t 
 	}
 }
 
+bool ss_agent_initiate(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote)
+{
+	ss_pkt_key k = { .dir = SS_DIR_OUT, .src = *local, .dst = *remote };
+	const ss_rule *rule;
+	if (ss_at_find(&ag->t, local, remote) != SS_NIL || !classify(ag, &k, &rule) ||
+	    rule->action->kind != SS_ACT_NEGOTIATE)
+		return false;
+	bool created;
+	uint32_t i = assoc_for(ag, local, remote, &k, rule, &created);
+	if (i == SS_NIL)
+		return false;
+	if (created)
+		begin_negotiation(ag, i, now, true, "initiate");
+	return ss_at_get(&ag->t, i)->state == SS_AS_NEGOTIATING;
+}
+
 void ss_agent_inbound_clear(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint32_t len, uint64_t handle)
 {
 	const ss_addr *local = &k->dst, *remote = &k->src;

@@ -138,6 +138,10 @@ void ss_agent_inbound_clear(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint
 /* A peer started IKE toward local.  Returns true if the engine should answer it (a rule
  * asks for security with that peer, or the Default Response rule), false to ignore it. */
 bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
+/* Negotiate with remote now, as its first outbound packet would make us, but without a packet
+ * (the control socket's `initiate`): START_NEGOTIATION and nothing held.  False when no
+ * negotiate rule covers local -> remote, or the pair is not idle. */
+bool ss_agent_initiate(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
 /* The engine sent attempt n of its first request (informational: negotiating(attempt n)). */
 void ss_agent_attempt(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n);
 void ss_agent_outcome(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote,

@@ -177,7 +177,7 @@ static void print_text(const ss_policy *p, const ranked *r, size_t n, json_t *no
 	printf("\nIKE: ");
 	for (size_t i = 0; i < p->ike.n_proposals; i++) {
 		char b[64];
-		printf("%s%s", i ? ", " : "", ss_ike_proposal_fmt(&p->ike.proposals[i], b, sizeof(b)));
+		printf("%s%s", i ? ", " : "", ss_ike_method_fmt(&p->ike.proposals[i], b, sizeof(b)));
 	}
 	printf("; lifetime %u s; %u attempts, a silent peer is decided after %.1f s\n", p->ike.lifetime,
 		p->ike.retx.attempts, ss_retx_silent_decision(&p->ike.retx) / 1000.0);
@@ -204,7 +204,7 @@ static json_t *to_json(const ss_policy *p, const ranked *r, size_t n, json_t *no
 	json_t *ike = json_array();
 	for (size_t i = 0; i < p->ike.n_proposals; i++) {
 		char b[64];
-		json_array_append_new(ike, json_string(ss_ike_proposal_fmt(&p->ike.proposals[i], b, sizeof(b))));
+		json_array_append_new(ike, json_string(ss_ike_method_fmt(&p->ike.proposals[i], b, sizeof(b))));
 	}
 	json_t *j = json_pack("{s:b, s:s, s:s, s:o, s:b}", "valid", 1, "name", p->name, "source", p->source,
 		"rules", order, "default_response", p->default_response);

@@ -1,4 +1,4 @@
-/* softsa status: the daemon's version, uptime, ports and policy; in text also how many
+/* softsa status: the daemon's version, uptime, ports, policy and dataplane backend; in text also how many
  * associations it tracks, by state (from "peers"). */
 #include "cli/ctl.h"
 
@@ -14,6 +14,9 @@ void cli_print_status(json_t *s, FILE *out)
 		fprintf(out, "IKE on UDP %lld, NAT-T on UDP %lld\n", cli_int(ports, "ike"), cli_int(ports, "natt"));
 	if (json_object_get(s, "policy"))
 		fprintf(out, "policy: %s (%lld rules)\n", cli_str(s, "policy", "?"), cli_int(s, "rules"));
+	json_t *dp = json_object_get(s, "dataplane");
+	if (dp)
+		fprintf(out, "dataplane: %s (%s)\n", cli_str(dp, "name", "?"), cli_str(dp, "why", ""));
 }
 
 /* "associations: 1 secured, 1 soft" from a peers result. */

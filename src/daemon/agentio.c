@@ -2,6 +2,7 @@
  * release), dataplane peer states (soft with its timeout, blocked, none) and negotiations;
  * its state changes become log lines and events.  Outcomes from the IKE side reach the
  * agent through here. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -15,24 +16,15 @@
 #include "dataplane/dataplane.h"
 #include "policy/policy.h"
 
-/* The bytes behind a handle: a packet of the batch being decided, or a held one (taken out
- * of the store: the caller frees *owned). */
-static const uint8_t *packet(ss_daemon *d, uint64_t h, size_t *len, dm_held_pkt **owned)
+/* A verdict on a packet the dataplane acquired.  Handle 0 (an inbound notice: the packet is
+ * gone already) has nothing behind it. */
+static void verdict(ss_daemon *d, uint64_t h, enum ss_dp_pkt_verdict v, ss_time now)
 {
-	*owned = NULL;
 	if (h == 0)
-		return NULL; /* a notice: no bytes */
-	const dm_batch *b = &d->batch;
-	if (b->n && h >= b->base && h < b->base + b->n) {
-		*len = b->len[h - b->base];
-		return b->data[h - b->base];
-	}
-	dm_held_pkt *k = dm_held_take(&d->held, h);
-	if (!k)
-		return NULL;
-	*owned = k;
-	*len = k->len;
-	return k->data;
+		return;
+	int r = ss_dp_verdict(d->dp, h, v, now);
+	if (r < 0 && r != -ENOENT)
+		SS_WARN(SUB, "dataplane: verdict on packet %llu failed: %s", (unsigned long long)h, strerror(-r));
 }
 
 static void set_peer(ss_daemon *d, const ss_addr *remote, enum ss_dp_peer_state st, ss_time timeout)
@@ -86,30 +78,22 @@ static void soft_create(ss_daemon *d, const ss_agent_action *a, ss_time now, boo
 
 static void act(ss_daemon *d, const ss_agent_action *a, ss_time now)
 {
-	size_t len = 0;
-	dm_held_pkt *owned = NULL;
-	const uint8_t *p;
 	char lb[SS_ADDR_STRLEN], rb[SS_ADDR_STRLEN];
 	switch (a->kind) {
 	case SS_AA_PASS_CLEAR:
 	case SS_AA_RELEASE_CLEAR:
-		p = packet(d, a->handle, &len, &owned);
-		if (p && a->dir == SS_DIR_OUT)
-			dm_tx_clear(d, p, len);
+		/* Inbound clear packets were accepted or dropped by the dataplane already. */
+		verdict(d, a->handle, a->dir == SS_DIR_OUT ? SS_DP_PKT_CLEAR : SS_DP_PKT_DROP, now);
 		break;
 	case SS_AA_ENCRYPT:
 	case SS_AA_RELEASE_SA:
-		p = packet(d, a->handle, &len, &owned);
-		if (p)
-			dm_tx_encrypt(d, p, len, &a->local, &a->remote);
+		verdict(d, a->handle, SS_DP_PKT_ESP, now);
 		break;
 	case SS_AA_DROP:
-		packet(d, a->handle, &len, &owned);
+		verdict(d, a->handle, SS_DP_PKT_DROP, now);
 		break;
 	case SS_AA_HOLD:
-		p = packet(d, a->handle, &len, &owned);
-		if (p && !owned)
-			dm_held_put(&d->held, a->handle, p, len);
+		verdict(d, a->handle, SS_DP_PKT_HOLD, now);
 		break;
 	case SS_AA_START_NEGOTIATION:
 		start_negotiation(d, a, now);
@@ -139,7 +123,6 @@ static void act(ss_daemon *d, const ss_agent_action *a, ss_time now)
 		SS_INFO(SUB, "peer unblocked %s <-> %s", ss_addr_fmt(&a->local, lb), ss_addr_fmt(&a->remote, rb));
 		break;
 	}
-	free(owned);
 }
 
 size_t dm_agent_drain(ss_daemon *d, ss_time now)
@@ -280,6 +263,8 @@ void dm_agent_stats_json(ss_daemon *d, json_t *r)
 {
 	ss_agent_stats s;
 	ss_agent_get_stats(d->agent, &s);
+	ss_dp_stats dp;
+	ss_dp_get_stats(d->dp, &dp);
 	json_object_set_new(r, "negotiations",
 		json_pack("{s:I, s:I, s:I, s:I, s:I}", "started", (json_int_t)d->st.neg_started, "secured",
 			  (json_int_t)d->st.neg_outcome[SS_IKE_SECURED], "peer_silent",
@@ -296,7 +281,7 @@ void dm_agent_stats_json(ss_daemon *d, json_t *r)
 			  (int)soft_now));
 	json_object_set_new(r, "packets",
 		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "captured",
-			  (json_int_t)d->st.captured, "held", (json_int_t)s.held, "held_now", (json_int_t)s.held_now,
+			  (json_int_t)dp.captured, "held", (json_int_t)s.held, "held_now", (json_int_t)s.held_now,
 			  "released_clear", (json_int_t)s.released_clear, "released_sa", (json_int_t)s.released_sa,
 			  "held_dropped", (json_int_t)s.held_dropped, "held_overflow", (json_int_t)s.held_overflow,
 			  "dropped", "rule_block", (json_int_t)s.dropped[SS_DROP_RULE_BLOCK], "no_clear",
@@ -321,21 +306,15 @@ static bool local_for(const ss_addr *remote, ss_addr *out)
 	return ok;
 }
 
-/* The agent has no "negotiate now" event: an empty outbound packet (never stored, so
- * nothing is sent when it is released) makes it start, exactly as real traffic would. */
+/* Starts the negotiation through the agent, as the pair's first packet would, so that the
+ * agent and the engine agree on its state. */
 bool dm_initiate_peer(ss_daemon *d, ss_time now, const ss_addr *remote)
 {
 	ss_addr local;
-	if (!local_for(remote, &local))
+	if (!local_for(remote, &local) || !ss_agent_initiate(d->agent, now, &local, remote))
 		return false;
-	ss_pkt_key k = { .dir = SS_DIR_OUT, .src = local, .dst = *remote };
-	enum ss_assoc_state st;
-	uint32_t attempt;
-	if (ss_agent_state(d->agent, &local, remote, &st, &attempt) && st != SS_AS_IDLE)
-		return false;
-	ss_agent_outbound(d->agent, now, &k, 0, d->next_handle++);
 	dm_drain(d, now);
-	return ss_agent_state(d->agent, &local, remote, &st, &attempt) && st == SS_AS_NEGOTIATING;
+	return true;
 }
 
 size_t dm_flush_soft(ss_daemon *d, ss_time now)

@@ -5,16 +5,14 @@
 
 #include "base/addr.h"
 #include "daemon/daemon.h"
-#include "dataplane/dataplane.h"
-#include "esp/esp.h"
 
 static const char *cmd_status(void *ctx, json_t *req, json_t **result, const char **message)
 {
 	ss_daemon *d = ctx;
-	*result = json_pack("{s:s, s:i, s:I, s:{s:i, s:i}, s:s, s:i}", "version", SOFTSA_VERSION, "pid",
+	*result = json_pack("{s:s, s:i, s:I, s:{s:i, s:i}, s:s, s:i, s:o}", "version", SOFTSA_VERSION, "pid",
 			    (int)getpid(), "uptime_ms", (json_int_t)(ss_now_ms() - d->started), "ike_ports",
 			    "ike", d->ike.port, "natt", d->ike.natt_port, "policy", dm_policy_name(d), "rules",
-			    (int)dm_policy_rules(d));
+			    (int)dm_policy_rules(d), "dataplane", dm_dp_info_json(d));
 	return NULL;
 }
 
@@ -23,25 +21,10 @@ static const char *cmd_stats(void *ctx, json_t *req, json_t **result, const char
 	ss_daemon *d = ctx;
 	json_t *r = json_object();
 	dm_agent_stats_json(d, r);
-	const uint64_t *e = d->st.esp_err;
-	json_object_set_new(r, "esp",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
-			  "packets_out", (json_int_t)d->st.esp_out_pkts, "bytes_out", (json_int_t)d->st.esp_out_bytes,
-			  "packets_in", (json_int_t)d->st.esp_in_pkts, "bytes_in", (json_int_t)d->st.esp_in_bytes,
-			  "no_sa_out", (json_int_t)d->st.no_sa_out, "errors", "no_sa", (json_int_t)e[SS_ESP_E_NOSA],
-			  "replay", (json_int_t)e[SS_ESP_E_REPLAY], "auth", (json_int_t)e[SS_ESP_E_AUTH],
-			  "malformed", (json_int_t)e[SS_ESP_E_MALFORMED], "pad", (json_int_t)e[SS_ESP_E_PAD],
-			  "selector", (json_int_t)e[SS_ESP_E_SELECTOR], "expired", (json_int_t)e[SS_ESP_E_EXPIRED],
-			  "encap", (json_int_t)d->st.esp_out_err));
 	json_object_set_new(r, "ike", dm_ike_stats_json(d));
-	ss_dp_stats ds;
-	ss_dp_get_stats(d->dp, &ds);
-	json_object_set_new(r, "dataplane",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "captured", (json_int_t)ds.out_pkts,
-			  "released", (json_int_t)ds.released, "release_err", (json_int_t)ds.release_err,
-			  "esp_tx", (json_int_t)ds.esp_tx, "esp_tx_err", (json_int_t)ds.esp_tx_err, "esp_rx",
-			  (json_int_t)ds.esp_rx, "delivered", (json_int_t)ds.delivered, "notices",
-			  (json_int_t)ds.notices, "malformed", (json_int_t)ds.malformed));
+	json_t *dp = dm_dp_stats_json(d);
+	json_object_update(r, dp);
+	json_decref(dp);
 	ss_ctl_stats cs = ss_ctl_get_stats(d->ctl);
 	json_object_set_new(r, "control", json_pack("{s:I, s:I}", "requests", (json_int_t)cs.requests,
 						    "errors", (json_int_t)cs.errors));

@@ -5,19 +5,19 @@
  *   policyset.c  loading the policy, SIGHUP/reload, the classifier, rule -> negotiation
  *                parameters (initiator and responder), explain
  *   dpfilter.c   policy -> dataplane negotiate filters
- *   packets.c    captured packets -> agent; ESP in -> decap -> deliver; notices -> agent
- *   agentio.c    the agent's actions: hold/encrypt/release, soft/blocked peers, negotiations
- *   ikeio.c      IKE datagrams and ICMP errors -> engine; its actions: send, CHILD SAs up and
- *                down, outcomes; ESP lifetimes -> rekey/delete
- *   children.c   the CHILD SA table: (local, remote) -> ESP SAs
- *   held.c       packets the agent holds (it keeps only their handles)
+ *   dpio.c       the dataplane (dataplane/dataplane.h, any backend): its events -> agent
+ *                (acquire, inbound clear) and CHILD SAs (lifetimes); a round's end
+ *   agentio.c    the agent's actions: packet verdicts, soft/blocked peers, negotiations
+ *   ikeio.c      IKE datagrams and ICMP errors -> engine; its actions: send, outcomes
+ *   children.c   CHILD SAs: the engine's CHILD_UP -> dataplane SAs (both directions, one
+ *                reqid), deleted, expired (soft -> rekey, hard -> delete), `sas`
  *   events.c     one log line per event that matters, the control socket's event stream,
  *                and per-peer notes (rule, last outcome) for `peers` and `soft`
  *   commands.c   control socket commands
  *
- * policy/policy.h and ike/ike.h cannot be included in one translation unit (both define the
- * IKEv2 transform enumerators), so this header names those types only as incomplete
- * structs, and negotiation parameters cross between the two sides as ss_neg_params. */
+ * This header names the cores' types only as incomplete structs, and negotiation parameters
+ * cross from the policy side to the IKE side as ss_neg_params, so that no file but
+ * policyset.c and ikeio.c depends on how either side spells them. */
 #ifndef SS_DAEMON_DAEMON_H
 #define SS_DAEMON_DAEMON_H
 
@@ -41,8 +41,7 @@ struct ss_rule;
 struct ss_classifier;
 struct ss_agent;
 struct ss_ike_engine;
-struct ss_esp_sad;
-struct ss_esp_sa;
+struct ss_ike_child_info;
 struct ss_dp;
 
 /* ---- negotiation parameters: policy side -> IKE side ---- */
@@ -71,37 +70,16 @@ typedef struct ss_neg_params {
 	char rule[64];                /* for logs and events */
 } ss_neg_params;
 
-/* ---- held packets (held.c) ---- */
-
-typedef struct dm_held_pkt {
-	struct dm_held_pkt *next;
-	uint64_t handle;
-	uint32_t len;
-	uint8_t data[];
-} dm_held_pkt;
-
-#define DM_HELD_BUCKETS 4096
-
-typedef struct dm_held {
-	dm_held_pkt *b[DM_HELD_BUCKETS];
-	size_t n, bytes, max_n;
-	uint64_t refused;
-} dm_held;
-
-bool dm_held_put(dm_held *h, uint64_t handle, const uint8_t *p, size_t len);
-/* Removes and returns it (the caller frees), or NULL. */
-dm_held_pkt *dm_held_take(dm_held *h, uint64_t handle);
-void dm_held_clear(dm_held *h);
-
 /* ---- CHILD SAs (children.c) ---- */
 
 typedef struct dm_child {
 	bool used;
 	uint32_t ike_sa;
 	uint32_t spi_in, spi_out;
+	uint32_t reqid;               /* both directions in the dataplane */
 	ss_addr local, remote;        /* outer (IKE) addresses */
 	uint16_t lport, rport;        /* UDP encapsulation ports, 0 for plain ESP */
-	struct ss_esp_sa *in, *out;
+	bool installed;               /* both directions are in the dataplane */
 	ss_time created;
 	uint32_t lifetime_s;
 	bool tunnel, initiator;
@@ -114,22 +92,24 @@ typedef struct dm_child {
 typedef struct dm_children {
 	dm_child c[DM_MAX_CHILDREN];
 	size_t n_used;
-	uint64_t gen;                 /* changes with every add and delete (for lookup caches) */
+	uint64_t gen;                 /* changes with every add and delete */
+	uint32_t next_reqid;
 } dm_children;
 
 dm_child *dm_children_add(dm_children *t);
-/* The newest CHILD SA carrying traffic between local and remote, or NULL. */
+/* The newest installed CHILD SA between local and remote, or NULL. */
 dm_child *dm_children_for_pair(dm_children *t, const ss_addr *local, const ss_addr *remote);
 dm_child *dm_children_by_spi(dm_children *t, uint32_t spi_in, uint32_t spi_out);
-void dm_children_del(dm_children *t, struct ss_esp_sad *sad, dm_child *c);
+dm_child *dm_children_by_reqid(dm_children *t, uint32_t reqid);
+/* Forgets the entry (its dataplane SAs are the caller's to delete first). */
+void dm_children_forget(dm_children *t, dm_child *c);
 
 /* ---- IKE SAs the daemon started or answered (ikeio.c) ---- */
 
 typedef struct dm_ikesa {
-	bool used, established, responder;
+	bool used, established;
 	bool deleting;                /* we asked the engine to delete it */
 	uint32_t h;                   /* the engine's handle */
-	uint32_t attempts;            /* IKE_SA_INIT requests sent (we initiated) */
 	ss_addr local, remote;
 	ss_time created;
 	uint32_t lifetime_s;
@@ -153,22 +133,12 @@ typedef struct dm_peer_note {
 
 #define DM_MAX_NOTES 4096
 
-/* ---- the batch of captured packets being decided (packets.c, agentio.c) ---- */
-
-#define DM_BATCH 64
-
-typedef struct dm_batch {
-	uint64_t base;                /* handle of data[0]; handles base..base+n-1 */
-	size_t n;
-	const uint8_t *data[DM_BATCH];
-	size_t len[DM_BATCH];
-} dm_batch;
-
 /* ---- the daemon ---- */
 
 typedef struct daemon_opts {
 	const char *policy_file, *builtin, *psk_file;
 	const char *control_path, *state_dir, *tun_name;
+	const char *dataplane;        /* user, kernel, auto */
 	uint16_t ike_port, natt_port;
 } daemon_opts;
 
@@ -176,9 +146,7 @@ typedef struct dm_stats {
 	uint64_t ike_in, ike_out, ike_send_err, icmp_in, ike_malformed, keepalives;
 	uint64_t neg_started, neg_outcome[4];
 	uint64_t soft_created, soft_expired, soft_upgraded;
-	uint64_t esp_out_pkts, esp_out_bytes, esp_in_pkts, esp_in_bytes, esp_out_err;
-	uint64_t esp_err[16];         /* decap failures by enum ss_esp_result */
-	uint64_t captured, unparsable, no_sa_out, rekeys_wanted;
+	uint64_t rekeys_wanted, unknown_spi;
 	uint64_t reloads, reload_failures;
 } dm_stats;
 
@@ -195,15 +163,11 @@ typedef struct ss_daemon {
 	struct ss_classifier *cls;
 	struct ss_agent *agent;
 	struct ss_ike_engine *eng;
-	struct ss_esp_sad *sad;
 	struct ss_dp *dp;
 
-	dm_held held;
 	dm_children children;
 	dm_ikesa ikesas[DM_MAX_IKESAS];
 	dm_peer_note notes[DM_MAX_NOTES];
-	dm_batch batch;
-	uint64_t next_handle;         /* packet handles for the agent: never reused */
 	char state_path[512];
 	ss_time state_due;            /* save the downgrade memory at this time */
 	dm_stats st;
@@ -235,18 +199,15 @@ void dm_state_save(ss_daemon *d, ss_time now);
 struct ss_dp_filter;
 size_t dm_compile_filters(const struct ss_policy *p, struct ss_dp_filter *out, size_t max);
 
-/* packets.c */
-/* Returns 0, or a negative errno when the TUN itself failed (e.g. deleted). */
-int dm_on_outbound(ss_daemon *d);
-void dm_on_esp(ss_daemon *d);
-void dm_on_notices(ss_daemon *d);
-/* ESP that arrived on the NAT-T socket (RFC 3948), SPI first. */
-void dm_esp_udp(ss_daemon *d, const ss_addr *local, const ss_addr *remote, uint16_t lport,
-		uint16_t rport, const uint8_t *p, size_t len);
-/* Encrypt-and-send staging, flushed at the end of every batch. */
-void dm_tx_encrypt(ss_daemon *d, const uint8_t *p, size_t len, const ss_addr *local, const ss_addr *remote);
-void dm_tx_clear(ss_daemon *d, const uint8_t *p, size_t len);
-void dm_tx_flush(ss_daemon *d);
+/* dpio.c */
+/* One of the dataplane's descriptors is readable (fd -1: its timers).  Returns 0, or a
+ * negative errno when the descriptor itself failed (e.g. the TUN was deleted). */
+int dm_on_dp(ss_daemon *d, int fd, ss_time now);
+/* Hands the dataplane's queued events to the agent and the CHILD SA table; returns how many. */
+size_t dm_dp_drain(ss_daemon *d, ss_time now);
+ss_time dm_dp_deadline(ss_daemon *d);
+json_t *dm_dp_stats_json(ss_daemon *d);
+json_t *dm_dp_info_json(ss_daemon *d);
 
 /* agentio.c: the agent's actions, and the events that reach the agent from the IKE side. */
 size_t dm_agent_drain(ss_daemon *d, ss_time now);
@@ -274,10 +235,21 @@ size_t dm_neg_stop(ss_daemon *d, ss_time now, const ss_addr *remote);
 size_t dm_ike_drain(ss_daemon *d, ss_time now);
 ss_time dm_ike_deadline(ss_daemon *d);
 void dm_ike_timer(ss_daemon *d, ss_time now);
-/* ESP lifetime events: soft -> rekey (or say why not), hard -> delete. */
-void dm_esp_events(ss_daemon *d, ss_time now);
 json_t *dm_sas_json(ss_daemon *d, ss_time now);
 json_t *dm_ike_stats_json(ss_daemon *d);
+dm_ikesa *dm_ikesa_find(ss_daemon *d, uint32_t h);
+dm_ikesa *dm_ikesa_add(ss_daemon *d, uint32_t h, const ss_addr *local, const ss_addr *remote,
+		       ss_time now, const char *rule);
+
+/* children.c: CHILD SAs from the engine into the dataplane. */
+void dm_child_up(ss_daemon *d, uint32_t ike_sa, const struct ss_ike_child_info *ci, ss_time now);
+void dm_child_deleted(ss_daemon *d, uint32_t spi_in, uint32_t spi_out, ss_time now);
+/* Every CHILD SA of IKE SA h goes (the IKE SA was deleted or replaced). */
+void dm_children_of_ike_gone(ss_daemon *d, uint32_t h, const char *reason, ss_time now);
+/* A dataplane lifetime event for the CHILD SA with this reqid: soft -> rekey (or say why
+ * not), hard -> delete it and its IKE SA. */
+void dm_child_expired(ss_daemon *d, uint32_t reqid, uint32_t spi, bool hard, uint8_t why, ss_time now);
+json_t *dm_children_json(ss_daemon *d, uint32_t ike_sa, ss_time now);
 
 /* events.c */
 void dm_event(ss_daemon *d, const char *name, const ss_addr *local, const ss_addr *remote, json_t *fields);

@@ -1,8 +1,7 @@
 /* The IKE side of softsad: datagrams and ICMP errors from the IKE sockets go into the
- * sans-I/O engine; its actions come out here: datagrams to send, CHILD SAs to install into
- * the ESP SAD (and the peer marked secured in the dataplane), SAs deleted, and outcomes,
- * which go to the agent.  ESP lifetime events come back here too (soft: rekey, hard:
- * delete). */
+ * sans-I/O engine; its actions come out here: datagrams to send, CHILD SAs up and down
+ * (children.c puts them into the dataplane), IKE SAs deleted, and outcomes, which go to the
+ * agent.  ESP that arrives on the NAT-T sockets goes to the dataplane. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,7 +12,6 @@
 #include "base/secure.h"
 #include "daemon/daemon.h"
 #include "dataplane/dataplane.h"
-#include "esp/esp.h"
 #include "ike/ike.h"
 #include "ike/wire.h"
 
@@ -59,7 +57,7 @@ static void to_config(const ss_neg_params *np, const ss_addr *local, const ss_ad
 	c->retx = np->retx;
 }
 
-static dm_ikesa *ikesa_find(ss_daemon *d, uint32_t h)
+dm_ikesa *dm_ikesa_find(ss_daemon *d, uint32_t h)
 {
 	for (size_t i = 0; i < DM_MAX_IKESAS; i++)
 		if (d->ikesas[i].used && d->ikesas[i].h == h)
@@ -67,10 +65,10 @@ static dm_ikesa *ikesa_find(ss_daemon *d, uint32_t h)
 	return NULL;
 }
 
-static dm_ikesa *ikesa_add(ss_daemon *d, uint32_t h, const ss_addr *local, const ss_addr *remote,
-			   ss_time now, const char *rule)
+dm_ikesa *dm_ikesa_add(ss_daemon *d, uint32_t h, const ss_addr *local, const ss_addr *remote,
+		       ss_time now, const char *rule)
 {
-	dm_ikesa *s = ikesa_find(d, h);
+	dm_ikesa *s = dm_ikesa_find(d, h);
 	for (size_t i = 0; !s && i < DM_MAX_IKESAS; i++)
 		if (!d->ikesas[i].used)
 			s = &d->ikesas[i];
@@ -124,8 +122,7 @@ bool dm_ike_start(ss_daemon *d, char *err, size_t errlen)
 	p.lookup = lookup;
 	p.lookup_ctx = d;
 	d->eng = ss_ike_engine_new(&p);
-	d->sad = ss_esp_sad_new();
-	if (!d->eng || !d->sad) {
+	if (!d->eng) {
 		snprintf(err, errlen, "out of memory creating the IKE engine");
 		return false;
 	}
@@ -136,8 +133,6 @@ void dm_ike_stop(ss_daemon *d)
 {
 	ss_ike_engine_free(d->eng);
 	d->eng = NULL;
-	ss_esp_sad_free(d->sad);
-	d->sad = NULL;
 }
 
 bool dm_neg_start(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote,
@@ -154,7 +149,7 @@ bool dm_neg_start(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr
 		       ss_addr_fmt(remote, rb), np->rule);
 		return false;
 	}
-	dm_ikesa *s = ikesa_add(d, h, local, remote, now, np->rule);
+	dm_ikesa *s = dm_ikesa_add(d, h, local, remote, now, np->rule);
 	if (s)
 		s->lifetime_s = np->ike_lifetime_s;
 	return true;
@@ -210,8 +205,8 @@ void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx)
 					break;
 				}
 				case SS_NATT_ESP:
-					dm_esp_udp(d, &dg[i].local, &dg[i].remote, dg[i].lport, dg[i].rport,
-						   dg[i].data, dg[i].len);
+					ss_dp_esp_input(d->dp, &dg[i].local, &dg[i].remote, dg[i].lport,
+							dg[i].rport, dg[i].data, dg[i].len);
 					break;
 				case SS_NATT_KEEPALIVE:
 					d->st.keepalives++;
@@ -221,7 +216,7 @@ void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx)
 					break;
 				}
 			}
-			dm_tx_flush(d);
+			ss_dp_flush(d->dp, now);
 			dm_drain(d, now);
 		}
 	}
@@ -229,30 +224,6 @@ void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx)
 }
 
 /* ---- engine actions ---- */
-
-static void fmt_ts(const ss_ike_ts_pl *ts, char *out, size_t n)
-{
-	out[0] = '\0';
-	size_t used = 0;
-	for (unsigned i = 0; i < ts->n && used < n; i++) {
-		char a[SS_ADDR_STRLEN], b[SS_ADDR_STRLEN];
-		ss_addr_fmt(&ts->ts[i].start, a);
-		ss_addr_fmt(&ts->ts[i].end, b);
-		int w = ss_addr_eq(&ts->ts[i].start, &ts->ts[i].end)
-				? snprintf(out + used, n - used, "%s%s/%u", i ? "," : "", a, ss_addr_bits(&ts->ts[i].start))
-				: snprintf(out + used, n - used, "%s%s-%s", i ? "," : "", a, b);
-		used += w > 0 ? (size_t)w : 0;
-	}
-}
-
-static void esp_suite_fmt(const ss_esp_suite *s, char *out, size_t n)
-{
-	const ss_encr_desc *e = ss_encr_find(s->encr, s->encr_bits);
-	const ss_integ_desc *i = ss_integ_find(s->integ);
-	const ss_dh_desc *g = s->dh ? ss_dh_find(s->dh) : NULL;
-	snprintf(out, n, "%s%s%s%s%s", e ? e->name : "?", i ? "-" : "", i ? i->name : "", g ? "-" : "",
-		 g ? g->name : "");
-}
 
 static void ike_suite_fmt(const ss_ike_suite *s, char *out, size_t n)
 {
@@ -264,199 +235,24 @@ static void ike_suite_fmt(const ss_ike_suite *s, char *out, size_t n)
 		 p ? p->name : "?", g ? g->name : "?");
 }
 
-static void esp_ts(const ss_ike_ts_pl *in, ss_esp_ts *out, uint8_t *n)
-{
-	*n = 0;
-	for (unsigned i = 0; i < in->n && *n < SS_ESP_MAX_TS; i++) {
-		ss_esp_ts *t = &out[(*n)++];
-		t->lo = in->ts[i].start;
-		t->hi = in->ts[i].end;
-		t->proto = in->ts[i].ip_proto;
-		t->port_lo = in->ts[i].port_start;
-		t->port_hi = in->ts[i].port_end;
-	}
-}
-
-static ss_esp_sa *add_sa(ss_daemon *d, const ss_ike_child_info *ci, int dir, dm_child *c,
-			  uint64_t life_bytes, ss_time now)
-{
-	const ss_dir_keys *k = dir == SS_ESP_IN ? &ci->key_in : &ci->key_out;
-	ss_esp_params p;
-	memset(&p, 0, sizeof(p));
-	p.spi = dir == SS_ESP_IN ? ci->spi_in : ci->spi_out;
-	p.dir = (uint8_t)dir;
-	p.mode = ci->mode == SS_MODE_TUNNEL ? SS_ESP_TUNNEL : SS_ESP_TRANSPORT;
-	p.encr = ci->suite.encr;
-	p.integ = ci->suite.integ;
-	p.encr_key = k->encr;
-	p.encr_key_len = k->encr_len;
-	p.integ_key = k->integ_len ? k->integ : NULL;
-	p.integ_key_len = k->integ_len;
-	p.local = ci->local.addr;
-	p.remote = ci->remote.addr;
-	if (ci->udp_encap) {
-		p.udp_local_port = ci->local.port;
-		p.udp_remote_port = ci->remote.port;
-	}
-	esp_ts(&ci->ts_local, p.local_ts, &p.n_local_ts);
-	esp_ts(&ci->ts_remote, p.remote_ts, &p.n_remote_ts);
-	if (ci->lifetime_s) {
-		/* Soft at 90%: time to rekey before the hard limit stops the traffic. */
-		p.life.hard_seconds = ci->lifetime_s;
-		p.life.soft_seconds = (uint64_t)ci->lifetime_s * 9 / 10;
-	}
-	if (life_bytes) {
-		p.life.hard_bytes = life_bytes;
-		p.life.soft_bytes = life_bytes / 10 * 9;
-	}
-	p.user = c;
-	const char *why = NULL;
-	ss_esp_sa *sa = ss_esp_sad_add(d->sad, &p, now, &why);
-	if (!sa)
-		SS_ERR(SUB, "cannot install ESP SA %08x (%s): %s", p.spi, dir == SS_ESP_IN ? "in" : "out",
-		       why ? why : "?");
-	return sa;
-}
-
-static void child_gone(ss_daemon *d, dm_child *c, const char *reason, ss_time now);
-
-/* A peer negotiates with us only when it has no SA with us (its agent is idle), so an older
- * IKE SA it once started with us is one it lost, e.g. by restarting: delete it rather than
- * keep it until its lifetime (the engine does not act on INITIAL_CONTACT, RFC 7296 §2.4).
- * Only SAs the peer started: after crossing initiations each side keeps the one it made. */
-static void replace_stale(ss_daemon *d, const dm_ikesa *fresh, ss_time now)
-{
-	for (size_t i = 0; i < DM_MAX_IKESAS; i++) {
-		dm_ikesa *o = &d->ikesas[i];
-		if (!o->used || o == fresh || !o->established || !o->responder || o->deleting ||
-		    o->created > fresh->created ||
-		    !ss_addr_eq(&o->remote, &fresh->remote) || !ss_addr_eq(&o->local, &fresh->local))
-			continue;
-		char rb[SS_ADDR_STRLEN];
-		SS_INFO(SUB, "%s started a new IKE SA: deleting the old one it no longer has",
-			ss_addr_fmt(&o->remote, rb));
-		/* Its CHILD SAs go at once: the peer has no keys for them.  The IKE SA itself
-		 * stays "deleting" while the engine retries a DELETE nobody will answer. */
-		for (size_t k = 0; k < DM_MAX_CHILDREN; k++) {
-			dm_child *c = &d->children.c[k];
-			if (c->used && c->ike_sa == o->h)
-				child_gone(d, c, "replaced: the peer lost it", now);
-		}
-		ss_ike_delete(d->eng, o->h, now);
-		o->deleting = true;
-	}
-}
-
-static void child_up(ss_daemon *d, const ss_ike_action *a, ss_time now)
-{
-	const ss_ike_child_info *ci = &a->child;
-	char lb[SS_ADDR_STRLEN], rb[SS_ADDR_STRLEN];
-	dm_child *c = dm_children_add(&d->children);
-	if (!c) {
-		SS_ERR(SUB, "CHILD SA table full: deleting the IKE SA with %s", ss_addr_fmt(&ci->remote.addr, rb));
-		ss_ike_delete(d->eng, a->sa, now);
-		return;
-	}
-	c->ike_sa = a->sa;
-	c->spi_in = ci->spi_in;
-	c->spi_out = ci->spi_out;
-	c->local = ci->local.addr;
-	c->remote = ci->remote.addr;
-	c->lport = ci->udp_encap ? ci->local.port : 0;
-	c->rport = ci->udp_encap ? ci->remote.port : 0;
-	c->created = now;
-	c->lifetime_s = ci->lifetime_s;
-	c->tunnel = ci->mode == SS_MODE_TUNNEL;
-	c->initiator = ci->initiator;
-	esp_suite_fmt(&ci->suite, c->suite, sizeof(c->suite));
-	fmt_ts(&ci->ts_local, c->ts_local, sizeof(c->ts_local));
-	fmt_ts(&ci->ts_remote, c->ts_remote, sizeof(c->ts_remote));
-	uint64_t bytes = dm_pair_life_bytes(d, &ci->local.addr, &ci->remote.addr, ci->suite.encr,
-					    ci->suite.encr_bits, ci->suite.integ);
-	c->in = add_sa(d, ci, SS_ESP_IN, c, bytes, now);
-	c->out = add_sa(d, ci, SS_ESP_OUT, c, bytes, now);
-	if (!c->in || !c->out) {
-		dm_children_del(&d->children, d->sad, c);
-		ss_ike_delete(d->eng, a->sa, now);
-		return;
-	}
-	dm_ikesa *s = ikesa_add(d, a->sa, &ci->local.addr, &ci->remote.addr, now, NULL);
-	if (s) {
-		s->established = true;
-		s->responder = !ci->initiator && !s->rule[0];
-	}
-	if (s && s->responder)
-		replace_stale(d, s, now);
-	int r = ss_dp_set_peer(d->dp, &ci->remote.addr, SS_DP_PEER_SECURED, SS_NEVER);
-	if (r < 0)
-		SS_ERR(SUB, "dataplane: cannot mark %s secured: %s", rb, strerror(-r));
-	SS_INFO(SUB, "SA up %s <-> %s: ESP %s %s%s, SPIs in %08x out %08x", ss_addr_fmt(&c->local, lb),
-		ss_addr_fmt(&c->remote, rb), c->suite, c->tunnel ? "tunnel" : "transport",
-		c->rport ? " in UDP" : "", c->spi_in, c->spi_out);
-	char si[12], so[12];
-	snprintf(si, sizeof(si), "%08x", c->spi_in);
-	snprintf(so, sizeof(so), "%08x", c->spi_out);
-	dm_event(d, "sa-up", &c->local, &c->remote,
-		 json_pack("{s:s, s:s, s:s, s:s}", "spi_in", si, "spi_out", so, "suite", c->suite, "mode",
-			   c->tunnel ? "tunnel" : "transport"));
-}
-
-/* A CHILD SA went: remove its ESP SAs; when no SA is left with the peer, it is no longer
- * secured (the dataplane forgets it, the agent returns the pair to idle). */
-static void child_gone(ss_daemon *d, dm_child *c, const char *reason, ss_time now)
-{
-	ss_addr local = c->local, remote = c->remote;
-	char si[12], so[12];
-	snprintf(si, sizeof(si), "%08x", c->spi_in);
-	snprintf(so, sizeof(so), "%08x", c->spi_out);
-	char lb[SS_ADDR_STRLEN], rb[SS_ADDR_STRLEN];
-	SS_INFO(SUB, "SA down %s <-> %s: SPIs in %s out %s (%s)", ss_addr_fmt(&local, lb),
-		ss_addr_fmt(&remote, rb), si, so, reason);
-	dm_children_del(&d->children, d->sad, c);
-	dm_event(d, "sa-down", &local, &remote,
-		 json_pack("{s:s, s:s, s:s}", "spi_in", si, "spi_out", so, "reason", reason));
-	if (!dm_children_for_pair(&d->children, &local, &remote)) {
-		ss_dp_set_peer(d->dp, &remote, SS_DP_PEER_NONE, SS_NEVER);
-		dm_agent_sa_down(d, now, &local, &remote);
-	}
-}
-
 static void ike_gone(ss_daemon *d, uint32_t h, ss_time now)
 {
-	for (size_t i = 0; i < DM_MAX_CHILDREN; i++) {
-		dm_child *c = &d->children.c[i];
-		if (c->used && c->ike_sa == h)
-			child_gone(d, c, "IKE SA deleted", now);
-	}
-	dm_ikesa *s = ikesa_find(d, h);
+	dm_children_of_ike_gone(d, h, "IKE SA deleted", now);
+	dm_ikesa *s = dm_ikesa_find(d, h);
 	if (s)
 		memset(s, 0, sizeof(*s));
-}
-
-/* Attempt n of a negotiation we started is the n-th IKE_SA_INIT request we sent for it
- * (RFC 7296 §3.1 header: exchange type at octet 18, flags at 19; on UDP 4500 after the
- * 4-byte non-ESP marker).  The agent shows it as negotiating(attempt n). */
-static void count_attempt(ss_daemon *d, const ss_ike_action *a, ss_time now)
-{
-	size_t off = a->local.port == d->ike.natt_port && a->local.port != d->ike.port ? 4 : 0;
-	if (a->len < off + 28)
-		return;
-	uint8_t exch = a->data[off + 18], flags = a->data[off + 19];
-	bool request = !(flags & SS_IKE_FLAG_RESPONSE), initiator = flags & SS_IKE_FLAG_INITIATOR;
-	if (exch != SS_IKE_SA_INIT || !request || !initiator)
-		return;
-	dm_ikesa *s = ikesa_find(d, a->sa);
-	if (!s || s->established)
-		return;
-	s->attempts++;
-	dm_agent_attempt(d, now, &s->local, &s->remote, s->attempts);
 }
 
 static void do_action(ss_daemon *d, const ss_ike_action *a, ss_time now)
 {
 	switch (a->kind) {
+	case SS_IKE_ACT_ATTEMPT: {
+		dm_ikesa *s = dm_ikesa_find(d, a->sa);
+		if (s && !s->established)
+			dm_agent_attempt(d, now, &s->local, &s->remote, a->attempt);
+		break;
+	}
 	case SS_IKE_ACT_SEND:
-		count_attempt(d, a, now);
 		if (ss_ikesock_send(&d->ike, &a->local.addr, a->local.port, &a->remote.addr, a->remote.port,
 				    a->data, a->len)) {
 			d->st.ike_out++;
@@ -468,21 +264,18 @@ static void do_action(ss_daemon *d, const ss_ike_action *a, ss_time now)
 		}
 		break;
 	case SS_IKE_ACT_CHILD_UP:
-		child_up(d, a, now);
+		dm_child_up(d, a->sa, &a->child, now);
 		break;
-	case SS_IKE_ACT_CHILD_DELETED: {
-		dm_child *c = dm_children_by_spi(&d->children, a->child.spi_in, a->child.spi_out);
-		if (c)
-			child_gone(d, c, "deleted by IKE", now);
+	case SS_IKE_ACT_CHILD_DELETED:
+		dm_child_deleted(d, a->child.spi_in, a->child.spi_out, now);
 		break;
-	}
 	case SS_IKE_ACT_IKE_DELETED:
 		ike_gone(d, a->sa, now);
 		break;
 	case SS_IKE_ACT_IKE_REKEYED:	/* same handle, new SPIs: nothing to update here */
 		break;
 	case SS_IKE_ACT_OUTCOME: {
-		dm_ikesa *s = ikesa_find(d, a->sa);
+		dm_ikesa *s = dm_ikesa_find(d, a->sa);
 		if (a->outcome != SS_IKE_SECURED && s && !s->established)
 			memset(s, 0, sizeof(*s));
 		dm_agent_outcome(d, now, &a->local.addr, &a->remote.addr, a->outcome,
@@ -505,64 +298,13 @@ size_t dm_ike_drain(ss_daemon *d, ss_time now)
 
 ss_time dm_ike_deadline(ss_daemon *d)
 {
-	return ss_time_min(ss_ike_next_deadline(d->eng), ss_esp_sad_tick(d->sad, ss_now_ms()));
+	return ss_ike_next_deadline(d->eng);
 }
 
 void dm_ike_timer(ss_daemon *d, ss_time now)
 {
 	if (ss_ike_next_deadline(d->eng) <= now)
 		ss_ike_timer(d->eng, now);
-	ss_esp_sad_tick(d->sad, now);
-	dm_esp_events(d, now);
-}
-
-/* ESP lifetime events.  Soft (90% of the seconds or bytes, or sequence numbers running
- * out): ask the engine to rekey the CHILD SA, whose replacement arrives as a CHILD_UP; should
- * the rekey not happen, hard deletes the IKE SA and the next packet negotiates afresh. */
-void dm_esp_events(ss_daemon *d, ss_time now)
-{
-	ss_esp_event ev[32];
-	size_t n;
-	while ((n = ss_esp_sad_events(d->sad, ev, 32)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			dm_child *c = ev[i].user;
-			if (!c || !c->used)
-				continue;
-			static const char *why[] = { "?", "time", "bytes", "sequence numbers" };
-			const char *w = why[ev[i].reason < 4 ? ev[i].reason : 0];
-			char rb[SS_ADDR_STRLEN];
-			if (ev[i].kind == SS_ESP_EV_SOFT) {
-				d->st.rekeys_wanted++;
-				bool started = ss_ike_rekey_child(d->eng, c->ike_sa, c->spi_in, now);
-				SS_INFO(SUB, "ESP SA %08x with %s: soft lifetime (%s) reached; %s",
-					ev[i].spi, ss_addr_fmt(&c->remote, rb), w,
-					started ? "rekeying" : "no rekey possible now, renegotiating at the hard limit");
-				continue;
-			}
-			uint32_t h = c->ike_sa;
-			child_gone(d, c, ev[i].reason == SS_ESP_WHY_SEQ ? "sequence numbers exhausted" : "hard lifetime", now);
-			dm_ikesa *s = ikesa_find(d, h);
-			if (ss_ike_delete(d->eng, h, now) && s)
-				s->deleting = true;
-		}
-	}
-}
-
-/* ---- introspection ---- */
-
-static json_t *child_json(const dm_child *c, ss_time now)
-{
-	char si[12], so[12];
-	snprintf(si, sizeof(si), "%08x", c->spi_in);
-	snprintf(so, sizeof(so), "%08x", c->spi_out);
-	const ss_esp_counters *in = ss_esp_sa_counters(c->in), *out = ss_esp_sa_counters(c->out);
-	return json_pack("{s:s, s:s, s:s, s:s, s:[s], s:[s], s:I, s:I, s:I, s:I, s:I, s:i, s:b}",
-			 "spi_in", si, "spi_out", so, "mode", c->tunnel ? "tunnel" : "transport", "suite",
-			 c->suite, "ts_local", c->ts_local, "ts_remote", c->ts_remote, "packets_in",
-			 (json_int_t)in->packets, "bytes_in", (json_int_t)in->bytes, "packets_out",
-			 (json_int_t)out->packets, "bytes_out", (json_int_t)out->bytes, "age",
-			 (json_int_t)((now - c->created) / 1000), "lifetime", (int)c->lifetime_s, "udp_encap",
-			 c->rport != 0);
 }
 
 json_t *dm_sas_json(ss_daemon *d, ss_time now)
@@ -577,12 +319,7 @@ json_t *dm_sas_json(ss_daemon *d, ss_time now)
 		snprintf(spi_i, sizeof(spi_i), "%016" PRIx64, info.spi_i);
 		snprintf(spi_r, sizeof(spi_r), "%016" PRIx64, info.spi_r);
 		ike_suite_fmt(&info.suite, suite, sizeof(suite));
-		json_t *ch = json_array();
-		for (size_t k = 0; k < DM_MAX_CHILDREN; k++) {
-			const dm_child *c = &d->children.c[k];
-			if (c->used && c->ike_sa == s->h && c->in && c->out)
-				json_array_append_new(ch, child_json(c, now));
-		}
+		json_t *ch = dm_children_json(d, s->h, now);
 		json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:b, s:I, s:i, s:s, s:o}",
 			"id", (int)s->h, "local", ss_addr_fmt(&s->local, lb), "remote", ss_addr_fmt(&s->remote, rb),
 			"state", s->deleting ? "deleting" : info.established ? "established" : "connecting", "initiator", info.initiator,

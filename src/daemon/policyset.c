@@ -63,7 +63,6 @@ static bool install(ss_daemon *d, ss_policy *p, ss_time now, char *err, size_t e
 	if (!d->agent) {
 		ss_agent_config cfg;
 		ss_agent_config_default(&cfg);
-		d->held.max_n = cfg.max_held_total + 64;
 		d->agent = ss_agent_new(&cfg, &ap);
 		if (!d->agent) {
 			snprintf(err, errlen, "out of memory creating the policy agent");
@@ -153,7 +152,7 @@ static void neg_id(const ss_identity *id, ss_neg_id *out)
 	if (id->type == SS_ID_NONE || !id->value)
 		return; /* the address of that side */
 	ss_addr a;
-	if ((id->type == SS_ID_IPV4 || id->type == SS_ID_IPV6) && ss_addr_parse(id->value, &a)) {
+	if ((id->type == SS_ID_IPV4_ADDR || id->type == SS_ID_IPV6_ADDR) && ss_addr_parse(id->value, &a)) {
 		out->type = id->type;
 		out->len = a.family == SS_AF_INET ? 4 : 16;
 		memcpy(out->data, a.a, out->len);
@@ -180,7 +179,7 @@ static void auth_params(const ss_auth_method *a, ss_neg_params *out)
 static void ike_params(const ss_policy *p, ss_neg_params *out)
 {
 	for (size_t i = 0; i < p->ike.n_proposals && out->n_ike < SS_NEG_MAX; i++) {
-		const ss_ike_proposal *q = &p->ike.proposals[i];
+		const ss_ike_method *q = &p->ike.proposals[i];
 		out->ike[out->n_ike].encr = q->encr;
 		out->ike[out->n_ike].bits = q->key_bits;
 		out->ike[out->n_ike].integ = q->integ;

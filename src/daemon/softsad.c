@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "daemon/daemon.h"
 #include "daemon/privs.h"
 #include "daemon/signals.h"
+#include "agent/agent.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/user/user.h"
 
@@ -31,6 +33,7 @@ static void usage(FILE *f)
 		"  --control PATH      control socket (default /run/softsa/control)\n"
 		"  --state-dir DIR     keep the downgrade memory in DIR (survives restarts)\n"
 		"  --tun NAME          TUN device (default " SS_DP_TUN_DEFAULT ")\n"
+		"  --dataplane NAME    user, kernel or auto (default auto: the first that works here)\n"
 		"  --ike-port N        IKE port (default 500)\n"
 		"  --natt-port N       NAT-T port (default 4500)\n"
 		"  -v, --verbose       debug logging\n"
@@ -59,6 +62,7 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 		{ "control", required_argument, NULL, 'C' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "tun", required_argument, NULL, 'T' },
+		{ "dataplane", required_argument, NULL, 'D' },
 		{ "ike-port", required_argument, NULL, 'P' },
 		{ "natt-port", required_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -67,6 +71,7 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 	};
 	o->control_path = "/run/softsa/control";
 	o->tun_name = SS_DP_TUN_DEFAULT;
+	o->dataplane = "auto";
 	o->ike_port = 500;
 	o->natt_port = 4500;
 	int c;
@@ -78,6 +83,7 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 		case 'C': o->control_path = optarg; break;
 		case 'S': o->state_dir = optarg; break;
 		case 'T': o->tun_name = optarg; break;
+		case 'D': o->dataplane = optarg; break;
 		case 'P':
 		case 'N':
 			if (!parse_port(optarg, c == 'P' ? &o->ike_port : &o->natt_port)) {
@@ -112,7 +118,8 @@ void dm_drain(ss_daemon *d, ss_time now)
 	do {
 		n = dm_ike_drain(d, now);
 		n += dm_agent_drain(d, now);
-		dm_tx_flush(d);
+		ss_dp_flush(d->dp, now);
+		n += dm_dp_drain(d, now);
 	} while (n && ++guard < 1000);
 }
 
@@ -132,32 +139,24 @@ static void on_signal(ss_loop *l, int fd, uint32_t events, void *ctx)
 	}
 }
 
-static ss_dp_fd dp_fds[8];
-static size_t n_dp_fds;
 
 static void on_dp(ss_loop *l, int fd, uint32_t events, void *ctx)
 {
 	ss_daemon *d = ctx;
-	for (size_t i = 0; i < n_dp_fds; i++) {
-		if (dp_fds[i].fd != fd)
-			continue;
-		switch (dp_fds[i].role) {
-		case SS_DP_FD_OUTBOUND: {
-			int r = dm_on_outbound(d);
-			if (r < 0) {
-				/* Someone deleted the TUN (or it broke): nothing more to read, so stop
-				 * watching it rather than spin.  Captured traffic now meets the
-				 * dataplane's blackhole: it fails closed until softsad is restarted. */
-				SS_ERR(SUB, "TUN %s failed (%s): traffic that needs security is dropped from now on; "
-				       "restart softsad", d->o.tun_name, strerror(-r));
-				ss_loop_del(l, fd);
-			}
-			break;
-		}
-		case SS_DP_FD_ESP: dm_on_esp(d); break;
-		case SS_DP_FD_NOTICE: dm_on_notices(d); break;
-		}
-		return;
+	int r = dm_on_dp(d, fd, ss_now_ms());
+	if (r < 0) {
+		/* Someone deleted the TUN (or it broke): nothing more to read, so stop watching it
+		 * rather than spin.  Captured traffic now meets the dataplane's blackhole: it fails
+		 * closed until softsad is restarted. */
+		ss_dp_fd fds[8];
+		size_t n = ss_dp_poll_fds(d->dp, fds, 8);
+		char what[64] = "a dataplane descriptor";
+		for (size_t i = 0; i < n; i++)
+			if (fds[i].fd == fd && fds[i].role == SS_DP_FD_OUTBOUND)
+				snprintf(what, sizeof(what), "TUN %s", d->o.tun_name);
+		SS_ERR(SUB, "%s failed (%s): traffic that needs security is dropped from now on; "
+		       "restart softsad", what, strerror(-r));
+		ss_loop_del(l, fd);
 	}
 }
 
@@ -180,21 +179,35 @@ static bool open_control(ss_daemon *d, char *err, size_t errlen)
 
 static bool open_dataplane(ss_daemon *d, char *err, size_t errlen)
 {
-	ss_dp_user_config cfg;
-	ss_dp_user_config_default(&cfg);
-	snprintf(cfg.tun_name, sizeof(cfg.tun_name), "%s", d->o.tun_name);
+	ss_dp_config cfg;
+	ss_dp_config_default(&cfg);
+	cfg.tun_name = d->o.tun_name;
 	/* ESP in UDP (RFC 3948) leaves from our NAT-T sockets, so that it carries port 4500. */
 	cfg.esp_udp_fd4 = d->ike.fd[SS_IKESOCK_V4_4500];
 	cfg.esp_udp_fd6 = d->ike.fd[SS_IKESOCK_V6_4500];
 	cfg.ipv6 = d->ike.fd[SS_IKESOCK_V6_500] >= 0;
-	if (ss_dp_user_open(&cfg, (ss_dp **)&d->dp, err, errlen) < 0)
+	ss_agent_config ac;
+	ss_agent_config_default(&ac);
+	cfg.max_held = ac.max_held_total + 64;
+	if (ss_dp_open(d->o.dataplane, &cfg, (ss_dp **)&d->dp, err, errlen) < 0)
 		return false;
-	n_dp_fds = ss_dp_poll_fds(d->dp, dp_fds, 8);
-	for (size_t i = 0; i < n_dp_fds; i++)
-		if (!ss_loop_add(d->loop, dp_fds[i].fd, EPOLLIN, on_dp, d)) {
+	ss_dp_fd fds[8];
+	size_t n = ss_dp_poll_fds(d->dp, fds, 8);
+	for (size_t i = 0; i < n; i++)
+		if (!ss_loop_add(d->loop, fds[i].fd, EPOLLIN, on_dp, d)) {
 			snprintf(err, errlen, "cannot watch the dataplane: %s", strerror(errno));
 			return false;
 		}
+	for (int i = 0; i < SS_IKESOCK_N; i++) {
+		int r = d->ike.fd[i] >= 0 ? ss_dp_bypass_socket(d->dp, d->ike.fd[i], i == SS_IKESOCK_V6_500 || i == SS_IKESOCK_V6_4500 ? AF_INET6 : AF_INET) : 0;
+		if (r < 0) {
+			snprintf(err, errlen, "the dataplane cannot exempt the IKE sockets: %s", strerror(-r));
+			return false;
+		}
+	}
+	ss_dp_info info;
+	ss_dp_info_get(d->dp, &info);
+	SS_INFO(SUB, "dataplane %s (%s)", info.name, info.why);
 	return true;
 }
 
@@ -209,8 +222,8 @@ static int start(ss_daemon *d)
 		snprintf(err, sizeof(err), "cannot set up the event loop: %s", strerror(errno));
 		goto fail;
 	}
-	ss_dp_user_config dflt;
-	ss_dp_user_config_default(&dflt);
+	ss_dp_config dflt;
+	ss_dp_config_default(&dflt);
 	/* IKE carries the dataplane's bypass mark: it must never be captured. */
 	if (!ss_ikesock_open(&d->ike, d->o.ike_port, d->o.natt_port, dflt.bypass_mark, err, sizeof(err)))
 		goto fail;
@@ -233,7 +246,8 @@ static int run(ss_daemon *d)
 		d->ike.port, d->ike.natt_port, d->o.tun_name, d->o.control_path);
 	while (!d->stop) {
 		/* One deadline: the earliest of the agent's, the engine's and the ESP lifetimes. */
-		ss_time deadline = ss_time_min(dm_agent_deadline(d), dm_ike_deadline(d));
+		ss_time deadline = ss_time_min(ss_time_min(dm_agent_deadline(d), dm_ike_deadline(d)),
+					       dm_dp_deadline(d));
 		if (ss_loop_run_once(d->loop, deadline, 1000) < 0) {
 			SS_ERR(SUB, "event loop: %s", strerror(errno));
 			return 1;
@@ -241,6 +255,8 @@ static int run(ss_daemon *d)
 		ss_time now = ss_now_ms();
 		dm_ike_timer(d, now);
 		dm_agent_timer(d, now);
+		if (dm_dp_deadline(d) <= now)
+			dm_on_dp(d, -1, now);
 		dm_drain(d, now);
 	}
 	return 0;
@@ -253,7 +269,6 @@ static void teardown(ss_daemon *d)
 	if (d->dp)
 		ss_dp_close(d->dp);
 	d->dp = NULL;
-	dm_held_clear(&d->held);
 	if (d->agent)
 		dm_policy_stop(d);
 	dm_ike_stop(d);
@@ -269,7 +284,6 @@ int main(int argc, char **argv)
 	if (!d)
 		return 1;
 	d->sigfd = -1;
-	d->next_handle = 1;
 	d->state_due = SS_NEVER;
 	for (int i = 0; i < SS_IKESOCK_N; i++)
 		d->ike.fd[i] = -1;

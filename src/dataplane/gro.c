@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/cursor.h"
+#include "base/ip.h"
 #include "dataplane/pkt.h"
 
 enum { TCP_PSH = 0x08, TCP_ACK = 0x10, MAX_IP_LEN = 65535 };
@@ -97,15 +98,15 @@ size_t ss_gro_finish(ss_gro *g, uint8_t hdr[SS_VNET_HDR_LEN])
 	if (g->v4) {
 		put16(ip + 2, (uint16_t)g->len);
 		put16(ip + 10, 0);
-		put16(ip + 10, ss_dp_csum_fold(ss_dp_csum_add(0, ip, 20)));
+		put16(ip + 10, ss_csum_finish(ss_csum_add(0, ip, 20)));
 	} else {
 		put16(ip + 4, (uint16_t)tcplen);
 	}
 	/* CHECKSUM_PARTIAL, as the kernel's own GSO packets: the field holds the pseudo-header
 	 * sum, not inverted, and the checksum is known good (each segment was checked). */
-	uint32_t acc = ss_dp_csum_add(0, g->v4 ? ip + 12 : ip + 8, g->v4 ? 8 : 32);
+	uint32_t acc = ss_csum_add(0, g->v4 ? ip + 12 : ip + 8, g->v4 ? 8 : 32);
 	acc = (acc & 0xffff) + (acc >> 16) + SS_IPPROTO_TCP + (uint32_t)tcplen;
-	put16(tcp + 16, (uint16_t)~ss_dp_csum_fold(acc));
+	put16(tcp + 16, ss_csum_fold(acc));
 	uint16_t gso_type = g->v4 ? SS_VNET_GSO_TCPV4 : SS_VNET_GSO_TCPV6;
 	size_t cs = g->iphl, co = 16;
 	hdr[0] = SS_VNET_F_NEEDS_CSUM;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "base/cursor.h"
+#include "base/ip.h"
 #include "dataplane/pkt.h"
 
 bool ss_vnet_hdr_parse(const uint8_t *p, size_t len, ss_vnet_hdr *out)
@@ -19,31 +20,11 @@ bool ss_vnet_hdr_parse(const uint8_t *p, size_t len, ss_vnet_hdr *out)
 	return true;
 }
 
-uint32_t ss_dp_csum_add(uint32_t acc, const uint8_t *p, size_t n)
-{
-	uint64_t s = acc;
-	size_t i = 0;
-	for (; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (i < n)
-		s += (uint32_t)p[i] << 8;
-	while (s >> 32)
-		s = (s & 0xffffffffu) + (s >> 32);
-	return (uint32_t)s;
-}
-
-uint16_t ss_dp_csum_fold(uint32_t acc)
-{
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)~acc;
-}
-
 bool ss_csum_complete(uint8_t *pkt, size_t len, size_t start, size_t offset)
 {
 	if (start > len || offset + 2 > len - start)
 		return false;
-	uint16_t c = ss_dp_csum_fold(ss_dp_csum_add(0, pkt + start, len - start));
+	uint16_t c = ss_csum_finish(ss_csum_add(0, pkt + start, len - start));
 	pkt[start + offset] = (uint8_t)(c >> 8);
 	pkt[start + offset + 1] = (uint8_t)c;
 	return true;
@@ -99,7 +80,7 @@ size_t ss_tso_next(ss_tso *t, uint8_t *out, size_t cap)
 		put16(ip + 2, (uint16_t)seglen);
 		put16(ip + 4, (uint16_t)(get16(t->pkt + 4) + t->seg)); /* as the kernel's TSO does */
 		put16(ip + 10, 0);
-		put16(ip + 10, ss_dp_csum_fold(ss_dp_csum_add(0, ip, t->iphl)));
+		put16(ip + 10, ss_csum_finish(ss_csum_add(0, ip, t->iphl)));
 	} else {
 		put16(ip + 4, (uint16_t)(seglen - 40));
 	}
@@ -113,11 +94,11 @@ size_t ss_tso_next(ss_tso *t, uint8_t *out, size_t cap)
 	size_t alen = t->v4 ? 4 : 16;
 	const uint8_t *addrs = t->v4 ? ip + 12 : ip + 8;
 	size_t tcplen = seglen - t->iphl;
-	uint32_t acc = ss_dp_csum_add(0, addrs, 2 * alen);
+	uint32_t acc = ss_csum_add(0, addrs, 2 * alen);
 	acc = (acc & 0xffff) + (acc >> 16) + SS_IPPROTO_TCP + (uint32_t)tcplen; /* no overflow */
 	put16(tcp + 16, 0);
-	acc = ss_dp_csum_add(acc, tcp, tcplen);
-	put16(tcp + 16, ss_dp_csum_fold(acc));
+	acc = ss_csum_add(acc, tcp, tcplen);
+	put16(tcp + 16, ss_csum_finish(acc));
 	t->off += n;
 	t->seg++;
 	return seglen;

@@ -27,10 +27,6 @@ bool ss_vnet_hdr_parse(const uint8_t *p, size_t len, ss_vnet_hdr *out);
  * pseudo-header sum) and stores the result at start + offset.  False if out of bounds. */
 bool ss_csum_complete(uint8_t *pkt, size_t len, size_t start, size_t offset);
 
-/* Ones'-complement sum of bytes, added to acc (RFC 1071), unfolded. */
-uint32_t ss_dp_csum_add(uint32_t acc, const uint8_t *p, size_t n);
-uint16_t ss_dp_csum_fold(uint32_t acc);
-
 /* Splitting one TCP super-packet.  ss_tso_init checks the headers; each ss_tso_next writes
  * the next complete segment (headers fixed: lengths, IPv4 id and checksum, sequence
  * number, flags, TCP checksum) and returns its length, 0 when all are out or it does not

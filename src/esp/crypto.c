@@ -27,7 +27,7 @@ static bool init_gcm(ss_esp_crypto *c, const ss_esp_params *p, const char **why)
 		cipher = EVP_aes_256_gcm();
 	else
 		return *why = "AES-GCM key must be 16 or 32 bytes plus a 4-byte salt", false;
-	if (p->integ != SS_ESP_INTEG_NONE)
+	if (p->integ != SS_INTEG_NONE)
 		return *why = "AES-GCM is combined mode: no integrity transform", false;
 	memcpy(c->salt, p->encr_key + klen, SS_GCM_SALT_LEN);
 	c->aead = true;
@@ -46,10 +46,10 @@ static bool init_hmac(ss_esp_crypto *c, const ss_esp_params *p, const char **why
 	const char *md;
 	size_t klen;
 	switch (p->integ) {
-	case SS_ESP_INTEG_HMAC_SHA2_256_128: md = "SHA256", klen = 32, c->icv_len = SS_HMAC_SHA256_ICV; break;
-	case SS_ESP_INTEG_HMAC_SHA2_384_192: md = "SHA384", klen = 48, c->icv_len = SS_HMAC_SHA384_ICV; break;
-	case SS_ESP_INTEG_HMAC_SHA2_512_256: md = "SHA512", klen = 64, c->icv_len = SS_HMAC_SHA512_ICV; break;
-	case SS_ESP_INTEG_NONE:
+	case SS_INTEG_HMAC_SHA2_256_128: md = "SHA256", klen = 32, c->icv_len = SS_HMAC_SHA256_ICV; break;
+	case SS_INTEG_HMAC_SHA2_384_192: md = "SHA384", klen = 48, c->icv_len = SS_HMAC_SHA384_ICV; break;
+	case SS_INTEG_HMAC_SHA2_512_256: md = "SHA512", klen = 64, c->icv_len = SS_HMAC_SHA512_ICV; break;
+	case SS_INTEG_NONE:
 		if (!p->allow_no_integrity)
 			return *why = "AES-CBC needs an integrity transform", false;
 		c->icv_len = 0;
@@ -119,8 +119,8 @@ bool ss_esp_crypto_init(ss_esp_crypto *c, const ss_esp_params *p, const char **w
 		return *why = "out of memory", false;
 	bool ok;
 	switch (p->encr) {
-	case SS_ESP_ENCR_AES_GCM_16: ok = init_gcm(c, p, why); break;
-	case SS_ESP_ENCR_AES_CBC: ok = init_cbc(c, p, why); break;
+	case SS_ENCR_AES_GCM_16: ok = init_gcm(c, p, why); break;
+	case SS_ENCR_AES_CBC: ok = init_cbc(c, p, why); break;
 	default: ok = false, *why = "unsupported encryption transform"; break;
 	}
 	if (!ok)

@@ -72,7 +72,7 @@ static const uint8_t ecn_egress[4][4] = {
 	[CE] =      { CE,      CE,      CE,      CE },
 };
 
-static int apply_ecn(ss_esp_pkt *pk, const ss_flow *f)
+static int apply_ecn(ss_esp_pkt *pk, const ss_ip_hdr *f)
 {
 	uint8_t *h = pk->base + pk->off; /* ss_ip_parse validated the header */
 	uint8_t tos = f->version == 4 ? h[1] : (uint8_t)(ss_get16(h) >> 4);
@@ -106,8 +106,8 @@ static int inner(ss_esp_sa *sa, ss_esp_pkt *pk, size_t payload, size_t plen, uin
 	} else if ((r = rebuild_hdr(sa, pk, payload, plen, nh)) != SS_ESP_OK) {
 		return r;
 	}
-	ss_flow f;
-	if (ss_ip_parse(pk->base + pk->off, pk->len, &f) != SS_ESP_OK)
+	ss_ip_hdr f;
+	if (!ss_ip_parse(pk->base + pk->off, pk->len, 0, &f))
 		return SS_ESP_E_MALFORMED;
 	if (sa->p.mode == SS_ESP_TUNNEL && f.version != (nh == SS_IPPROTO_IPIP ? 4 : 6))
 		return SS_ESP_E_MALFORMED;

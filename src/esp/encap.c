@@ -64,7 +64,7 @@ typedef struct layout {
 	bool esp_only;   /* no outer IP/UDP header: the socket adds them */
 } layout;
 
-static int plan(const ss_esp_sa *sa, const ss_esp_pkt *pk, const ss_flow *f, layout *l)
+static int plan(const ss_esp_sa *sa, const ss_esp_pkt *pk, const ss_ip_hdr *f, layout *l)
 {
 	bool udp = sa->p.udp_local_port != 0 && !l->esp_only;
 	size_t pre = SS_ESP_HDR_LEN + sa->cr.iv_len + (udp ? SS_UDP_HDR_LEN : 0);
@@ -115,7 +115,7 @@ static bool next_seq(ss_esp_sa *sa, uint64_t *seq)
 
 /* Transport mode keeps the inner header (moved in front of ESP): only its length and
  * protocol fields change, and the IPv4 checksum. */
-static void patch_inner_hdr(uint8_t *h, const ss_flow *f, uint8_t proto, size_t total)
+static void patch_inner_hdr(uint8_t *h, const ss_ip_hdr *f, uint8_t proto, size_t total)
 {
 	if (f->version == 4) {
 		ss_put16(h + 2, (uint16_t)total);
@@ -128,7 +128,7 @@ static void patch_inner_hdr(uint8_t *h, const ss_flow *f, uint8_t proto, size_t 
 	}
 }
 
-static void put_outer(ss_esp_sa *sa, ss_esp_pkt *pk, const ss_flow *f, const layout *l,
+static void put_outer(ss_esp_sa *sa, ss_esp_pkt *pk, const ss_ip_hdr *f, const layout *l,
 		      uint8_t tos, bool df, size_t total)
 {
 	uint8_t *b = pk->base;
@@ -157,7 +157,7 @@ static void put_outer(ss_esp_sa *sa, ss_esp_pkt *pk, const ss_flow *f, const lay
 
 /* TOS/traffic class and DF of the inner header, for the tunnel header: DSCP and ECN are
  * copied (RFC 4301 §5.1.2.1, RFC 6040 normal mode), DF too (RFC 4301 §8.1). */
-static void inner_bits(const ss_esp_pkt *pk, const ss_flow *f, uint8_t *tos, bool *df)
+static void inner_bits(const ss_esp_pkt *pk, const ss_ip_hdr *f, uint8_t *tos, bool *df)
 {
 	const uint8_t *h = pk->base + pk->off; /* ss_ip_parse validated the header */
 	if (f->version == 4) {
@@ -175,9 +175,9 @@ static int encap_one(ss_esp_sa *sa, ss_esp_pkt *pk, unsigned flags)
 		return SS_ESP_E_EXPIRED;
 	if (pk->off > pk->cap || pk->len > pk->cap - pk->off)
 		return SS_ESP_E_MALFORMED;
-	ss_flow f;
+	ss_ip_hdr f;
 	layout l = { .esp_only = (flags & SS_ESP_ENCAP_ESP_ONLY) != 0 };
-	int r = ss_ip_parse(pk->base + pk->off, pk->len, &f);
+	int r = ss_ip_parse(pk->base + pk->off, pk->len, 0, &f) ? SS_ESP_OK : SS_ESP_E_MALFORMED;
 	if (r == SS_ESP_OK && !ss_ts_match(&sa->p, &f, false))
 		r = SS_ESP_E_SELECTOR;
 	if (r == SS_ESP_OK)

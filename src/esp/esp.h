@@ -33,6 +33,7 @@
 
 #include "base/addr.h"
 #include "base/clock.h"
+#include "base/iana.h"
 
 /* Outer IPv6 (40) + UDP (8) + ESP (8) + CBC IV (16), rounded up. */
 #define SS_ESP_HEADROOM 80
@@ -41,20 +42,8 @@
 /* Room for an IPv6 header in front of the ESP header when rebuilding a transport packet. */
 #define SS_ESP_DECAP_HEADROOM 40
 
-/* Encryption transforms: IKEv2 transform type 1 IDs (RFC 7296 §3.3.2) so the IKE engine can
- * pass what it negotiated without a table. */
-enum ss_esp_encr {
-	SS_ESP_ENCR_AES_CBC = 12,    /* RFC 3602, with an integrity transform */
-	SS_ESP_ENCR_AES_GCM_16 = 20, /* RFC 4106, combined mode, no integrity transform */
-};
-
-/* Integrity transforms: IKEv2 transform type 3 IDs. */
-enum ss_esp_integ {
-	SS_ESP_INTEG_NONE = 0,
-	SS_ESP_INTEG_HMAC_SHA2_256_128 = 12, /* RFC 4868 */
-	SS_ESP_INTEG_HMAC_SHA2_384_192 = 13,
-	SS_ESP_INTEG_HMAC_SHA2_512_256 = 14,
-};
+/* Transforms are IKEv2 transform IDs (base/iana.h: SS_ENCR_*, SS_INTEG_*) so the IKE engine
+ * can pass what it negotiated without a table. */
 
 enum ss_esp_dir { SS_ESP_IN = 0, SS_ESP_OUT = 1 };
 enum ss_esp_mode { SS_ESP_TRANSPORT = 0, SS_ESP_TUNNEL = 1 };
@@ -81,8 +70,8 @@ typedef struct ss_esp_params {
 	uint32_t spi;             /* network value as a number; >= 256 */
 	uint8_t dir;              /* enum ss_esp_dir */
 	uint8_t mode;             /* enum ss_esp_mode */
-	uint16_t encr;            /* enum ss_esp_encr */
-	uint16_t integ;           /* enum ss_esp_integ; NONE with GCM */
+	uint16_t encr;            /* enum ss_encr_id */
+	uint16_t integ;           /* enum ss_integ_id; NONE with GCM */
 	const uint8_t *encr_key;  /* AES key, then for GCM the 4-byte salt (RFC 4106 §8.1) */
 	size_t encr_key_len;      /* CBC: 16/32; GCM: 20/36 */
 	const uint8_t *integ_key;

@@ -4,23 +4,7 @@
 #ifndef SS_ESP_WIRE_H
 #define SS_ESP_WIRE_H
 
-/* IP protocol numbers (IANA "Assigned Internet Protocol Numbers"). */
-enum ss_ipproto {
-	SS_IPPROTO_HOPOPTS = 0,   /* RFC 8200 §4.3 */
-	SS_IPPROTO_ICMP = 1,
-	SS_IPPROTO_IPIP = 4,      /* next header of an IPv4 packet in tunnel mode, RFC 4303 §2.6 */
-	SS_IPPROTO_TCP = 6,
-	SS_IPPROTO_UDP = 17,
-	SS_IPPROTO_IPV6 = 41,     /* next header of an IPv6 packet in tunnel mode */
-	SS_IPPROTO_ROUTING = 43,  /* RFC 8200 §4.4 */
-	SS_IPPROTO_FRAGMENT = 44, /* RFC 8200 §4.5 */
-	SS_IPPROTO_ESP = 50,
-	SS_IPPROTO_AH = 51,
-	SS_IPPROTO_ICMPV6 = 58,
-	SS_IPPROTO_NONE = 59,     /* "no next header": a dummy packet, RFC 4303 §2.6 */
-	SS_IPPROTO_DSTOPTS = 60,  /* RFC 8200 §4.6 */
-	SS_IPPROTO_MH = 135,      /* RFC 6275 mobility header, an extension header */
-};
+#include "base/ip.h" /* IP protocol numbers */
 
 enum ss_esp_wire {
 	/* RFC 4303 §2: SPI (4) and Sequence Number (4) start every ESP packet. */

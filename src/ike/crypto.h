@@ -10,7 +10,7 @@
  *   AUTH     pre-shared key authentication (§2.15)
  *
  * Transform and group numbers are plain uint16_t IANA values, so the wire codec's own enums
- * can be passed straight in; the SS_ENCR_* etc. below are the same numbers.
+ * can be passed straight in; the SS_ENCR_* etc. of base/iana.h are the same numbers.
  *
  * Secrets: every struct holding key material has a wipe function and every function wipes
  * its temporaries on all paths; nothing here logs a key.  Failures return false / an error
@@ -22,30 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- Transform identifiers (IANA "IKEv2 Parameters", RFC 7296 §3.3.2) ---- */
+#include "base/iana.h"
 
-enum ss_encr_id {             /* transform type 1 */
-	SS_ENCR_AES_CBC = 12,     /* RFC 3602; Key Length attribute 128 or 256 */
-	SS_ENCR_AES_GCM_16 = 20,  /* RFC 4106 / RFC 5282; 16-octet ICV */
-};
-enum ss_prf_id {              /* transform type 2, RFC 4868 */
-	SS_PRF_HMAC_SHA2_256 = 5,
-	SS_PRF_HMAC_SHA2_384 = 6,
-	SS_PRF_HMAC_SHA2_512 = 7,
-};
-enum ss_integ_id {            /* transform type 3, RFC 4868 */
-	SS_INTEG_NONE = 0,        /* with an AEAD cipher */
-	SS_INTEG_HMAC_SHA2_256_128 = 12,
-	SS_INTEG_HMAC_SHA2_384_192 = 13,
-	SS_INTEG_HMAC_SHA2_512_256 = 14,
-};
-enum ss_dh_id {               /* transform type 4 */
-	SS_DH_NONE = 0,
-	SS_DH_MODP_2048 = 14,     /* RFC 3526 §3 */
-	SS_DH_ECP_256 = 19,       /* RFC 5903 */
-	SS_DH_ECP_384 = 20,       /* RFC 5903 */
-	SS_DH_CURVE25519 = 31,    /* RFC 8031 */
-};
+/* Transform identifiers: base/iana.h. */
 
 /* Upper bounds over every supported transform, for fixed-size buffers. */
 #define SS_PRF_MAX 64          /* PRF output (SHA-512) */

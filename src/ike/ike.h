@@ -128,6 +128,10 @@ enum ss_ike_action_kind {
 	 * reports nothing (its IKE_SA_INIT may come from a forged address). */
 	SS_IKE_ACT_OUTCOME,
 	SS_IKE_ACT_IKE_REKEYED,    /* the IKE SA was rekeyed (same handle, new SPIs and keys) */
+	/* Initiator: attempt n (1, 2, ...) of a negotiation is about to leave: the n-th
+	 * IKE_SA_INIT request (first send, retransmission, or COOKIE / INVALID_KE retry), just
+	 * before its SEND.  The agent shows it as negotiating(attempt n). */
+	SS_IKE_ACT_ATTEMPT,
 };
 
 typedef struct ss_ike_child_info {
@@ -153,6 +157,7 @@ typedef struct ss_ike_action {
 	enum ss_ike_outcome outcome;    /* OUTCOME */
 	uint16_t notify;                /* OUTCOME: the error notify behind a refusal, or 0 */
 	const char *reason;             /* OUTCOME: static text */
+	uint32_t attempt;               /* ATTEMPT: n */
 } ss_ike_action;
 
 /* Pops the next action; false when none.  Key material in *out is wiped by the engine at
@@ -171,6 +176,7 @@ typedef struct ss_ike_stats {
 	uint64_t icmp_counted, icmp_ignored;
 	uint64_t keepalives, keepalives_rx;  /* NAT keepalives sent / received (RFC 3948 §2.3) */
 	uint64_t sa_established, sa_failed;
+	uint64_t initial_contact_deleted;    /* older IKE SAs ended by a peer's INITIAL_CONTACT */
 	uint32_t half_open, sas;
 } ss_ike_stats;
 

@@ -183,6 +183,8 @@ void auth_start(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	ss_ikew_auth(&w, SS_AUTH_PSK, auth, ss_prf_len(sa->suite.prf));
 	if (sa->cfg->mode == SS_MODE_TRANSPORT)
 		ss_ikew_notify(&w, 0, NULL, 0, SS_N_USE_TRANSPORT_MODE, NULL, 0);
+	if (contact_initial(e, sa))
+		ss_ikew_notify(&w, 0, NULL, 0, SS_N_INITIAL_CONTACT, NULL, 0);
 	ss_ike_sa_pl *sap = malloc(sizeof(*sap));
 	if (sap) {
 		prop_build_esp(sap, sa->cfg->esp, sa->cfg->n_esp, sa->child_spi, false);
@@ -201,7 +203,10 @@ void auth_start(ss_ike_engine *e, ike_sa *sa, ss_time now)
 		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "cannot build IKE_AUTH");
 		return;
 	}
-	sa_set_state(sa, ST_AUTH_SENT, "IKE_SA_INIT done");
+	if (!sa_set_state(sa, ST_AUTH_SENT, "IKE_SA_INIT done")) {
+		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "IKE_AUTH in a state that does not allow it");
+		return;
+	}
 	sa_send_request(e, sa, out, n, SS_IKE_AUTH, now);
 }
 
@@ -236,6 +241,8 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 			"responder failed to authenticate");
 		return;
 	}
+	sa->peer_id = idr;
+	sa->peer_id_known = true;
 	if (err) {
 		delete_and_die(e, sa, err->type, ss_ike_notify_name(err->type));
 		return;
@@ -260,7 +267,11 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		delete_and_die(e, sa, 0, "CHILD SA key derivation failed");
 		return;
 	}
-	sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done");
+	if (!sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done")) {
+		ss_child_keys_wipe(&ck);
+		delete_and_die(e, sa, 0, "IKE SA cannot be established in its state");
+		return;
+	}
 	e->st.sa_established++;
 	ike_lifetime_start(sa, now);
 	ss_ike_child_info ci;
@@ -268,6 +279,7 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	ss_child_keys_wipe(&ck);
 	child_up(e, sa, &ci, now);
 	act_outcome(e, sa, SS_IKE_SECURED, 0, "IKE SA and CHILD SA established");
+	contact_received(e, sa, m);
 	converge(e, sa, now);
 }
 
@@ -298,7 +310,7 @@ static void auth_fail_reply(ss_ike_engine *e, ike_sa *sa, const char *why)
 	SS_INFO(SUB, "SA %u: IKE_AUTH refused: %s", sa->handle, why);
 	e->st.sa_failed++;
 	responder_refused(e, sa, SS_N_AUTHENTICATION_FAILED, why);
-	sa_set_state(sa, ST_DEAD, why);
+	sa_kill(sa, why);
 }
 
 /* Negotiates the CHILD SA; returns 0 or the error notify to send instead. */
@@ -381,7 +393,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	if (!sa->cfg) {
 		e->st.sa_failed++;
 		responder_refused(e, sa, 0, "out of memory");
-		sa_set_state(sa, ST_DEAD, "out of memory");
+		sa_kill(sa, "out of memory");
 		return;
 	}
 	*sa->cfg = *cfg;
@@ -389,6 +401,8 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		auth_fail_reply(e, sa, "initiator failed to authenticate");
 		return;
 	}
+	sa->peer_id = idi;
+	sa->peer_id_known = true;
 	ss_esp_suite es = { 0 };
 	uint8_t num = 0;
 	uint32_t peer_spi = 0;
@@ -397,7 +411,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	sa->child_spi = child_err ? 0 : new_child_spi();
 	if (!child_err && !sa->child_spi) {
 		/* The CSPRNG failed: fail closed, never offer SPI 0. */
-		sa_set_state(sa, ST_DEAD, "no random SPI");
+		sa_kill(sa, "no random SPI");
 		e->st.sa_failed++;
 		responder_refused(e, sa, 0, "no random SPI");
 		return;
@@ -407,13 +421,21 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	if (!n) {
 		e->st.sa_failed++;
 		responder_refused(e, sa, 0, "cannot build IKE_AUTH response");
-		sa_set_state(sa, ST_DEAD, "cannot build IKE_AUTH response");
+		sa_kill(sa, "cannot build IKE_AUTH response");
+		return;
+	}
+	/* The move comes before the answer: a refused one sends nothing that would make the
+	 * initiator install a CHILD SA we never will. */
+	if (!sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done")) {
+		e->st.sa_failed++;
+		responder_refused(e, sa, 0, "IKE SA cannot be established in its state");
+		sa_kill(sa, "state change refused");
 		return;
 	}
 	sa_send_response(e, sa, out, n);
-	sa_set_state(sa, ST_ESTABLISHED, "IKE_AUTH done");
 	e->st.sa_established++;
 	ike_lifetime_start(sa, now);
+	contact_received(e, sa, m);
 	if (child_err) {
 		/* The IKE SA stands (the initiator deletes it), but no traffic will be secured. */
 		SS_INFO(SUB, "SA %u: CHILD SA refused: %s", sa->handle, ss_ike_notify_name(child_err));

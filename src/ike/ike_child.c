@@ -248,13 +248,16 @@ static ike_sa *ike_successor(ss_ike_engine *e, ike_sa *old, bool initiator, uint
 	spi_bytes(spi_r, sr);
 	if (!n->cfg || !ss_ike_keys_rekey(&n->keys, s, &old->keys, gir, glen, ni, ni_len, nr, nr_len, si, sr) ||
 	    !ss_sk_init_pair(&n->sk_send, &n->sk_recv, &n->keys, initiator)) {
-		sa_set_state(n, ST_DEAD, "IKE rekey failed");
+		sa_kill(n, "IKE rekey failed");
 		return NULL;
 	}
 	*n->cfg = *old->cfg;
 	n->keyed = true;
 	n->answered = true;
-	sa_set_state(n, ST_ESTABLISHED, "rekeyed IKE SA");
+	if (!sa_set_state(n, ST_ESTABLISHED, "rekeyed IKE SA")) {
+		sa_kill(n, "state change refused");
+		return NULL;
+	}
 	ike_lifetime_start(n, now);
 	return n;
 }
@@ -292,9 +295,10 @@ static void delete_old(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	ss_ikew_finish(&w);
 	if (sa_request(e, sa, SS_IKE_INFORMATIONAL, &w, now)) {
 		sa->op = OP_DELETE_IKE;
-		sa_set_state(sa, ST_DELETING, "rekeyed");
+		if (!sa_set_state(sa, ST_DELETING, "rekeyed"))
+			sa_kill(sa, "state change refused");
 	} else {
-		sa_set_state(sa, ST_DEAD, "rekeyed");
+		sa_kill(sa, "rekeyed");
 	}
 }
 

@@ -188,6 +188,13 @@ void act_child(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_kind k, const ss
 		a->child = *c;
 }
 
+void act_attempt(ss_ike_engine *e, ike_sa *sa)
+{
+	ss_ike_action *a = act_push(e, sa, SS_IKE_ACT_ATTEMPT);
+	if (a)
+		a->attempt = ++sa->attempts;
+}
+
 void act_ike_deleted(ss_ike_engine *e, ike_sa *sa)
 {
 	act_push(e, sa, SS_IKE_ACT_IKE_DELETED);

@@ -61,7 +61,7 @@ void info_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	if (delete_ike) {
 		SS_INFO(SUB, "SA %u: peer deleted the IKE SA", sa->handle);
 		ike_coll_peer_won(e, sa, now);
-		sa_set_state(sa, ST_DEAD, "peer sent DELETE");
+		sa_kill(sa, "peer sent DELETE");
 	}
 }
 
@@ -77,7 +77,7 @@ void info_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		memset(c, 0, sizeof(*c));
 	}
 	if (sa->state == ST_DELETING)
-		sa_set_state(sa, ST_DEAD, "DELETE acknowledged");
+		sa_kill(sa, "DELETE acknowledged");
 }
 
 bool ss_ike_delete(ss_ike_engine *e, uint32_t h, ss_time now)
@@ -99,7 +99,9 @@ bool ss_ike_delete_sa(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	if (!sa_request(e, sa, SS_IKE_INFORMATIONAL, &w, now))
 		return false;
 	sa->op = OP_DELETE_IKE;
-	sa_set_state(sa, ST_DELETING, "local delete");
+	/* Refused, the SA dies at once rather than linger half-deleted. */
+	if (!sa_set_state(sa, ST_DELETING, "local delete"))
+		sa_kill(sa, "state change refused");
 	return true;
 }
 

@@ -81,7 +81,7 @@ uint32_t ss_ike_initiate(ss_ike_engine *e, const ss_ike_endpoint *local,
 		*sa->cfg = *cfg;
 	sa->ke_group = cfg->ike[0].dh;
 	if (!sa->cfg || !init_start(e, sa, now)) {
-		sa_set_state(sa, ST_DEAD, "cannot build IKE_SA_INIT");
+		sa_kill(sa, "cannot build IKE_SA_INIT");
 		sa_reap(e);
 		return 0;
 	}
@@ -379,7 +379,7 @@ void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, si
 	if (sa->dh && sa->init_req && ss_random(sa->nr, sa->nr_len))
 		n = build_init_response(sa, num, buf, sizeof(buf));
 	if (!n || !sa_keys(sa, m->ke.data.p, m->ke.data.len, &why)) {
-		sa_set_state(sa, ST_DEAD, "IKE_SA_INIT failed");
+		sa_kill(sa, "IKE_SA_INIT failed");
 		e->st.sa_failed++;
 		if (why)
 			stateless_reply(e, m, local, remote, why, NULL, 0);

@@ -61,6 +61,9 @@ typedef struct ike_sa {
 	bool initiator;
 	bool natt;             /* moved to 4500 */
 	bool answered;         /* the peer said anything at all (for the outcome) */
+	uint32_t attempts;     /* initiator: IKE_SA_INIT requests sent (ATTEMPT actions) */
+	ss_ike_id peer_id;     /* the peer's identity, once its AUTH verified */
+	bool peer_id_known;
 	bool outcome_sent;
 	bool half_open;        /* counted in stats.half_open (responder before IKE_AUTH) */
 	uint64_t spi_i, spi_r;
@@ -159,12 +162,26 @@ void act_keepalive(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *local,
 void act_outcome(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify,
 		 const char *reason);
 void act_child(ss_ike_engine *e, ike_sa *sa, enum ss_ike_action_kind k, const ss_ike_child_info *c);
+/* ike_contact.c: INITIAL_CONTACT (RFC 7296 §2.4).  Should our first IKE_AUTH to sa's peer
+ * carry it (we hold no other IKE SA with that address)? */
+bool contact_initial(const ss_ike_engine *e, const ike_sa *sa);
+/* After sa authenticated its peer (peer_id set): if m carries INITIAL_CONTACT, the peer's
+ * older IKE SAs with us are stale and go. */
+void contact_received(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m);
+
+/* Initiator: the next IKE_SA_INIT request is attempt n (SS_IKE_ACT_ATTEMPT). */
+void act_attempt(ss_ike_engine *e, ike_sa *sa);
 void act_ike_deleted(ss_ike_engine *e, ike_sa *sa);
 
 /* ike_sa.c */
 ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	       const ss_ike_endpoint *remote, ss_time now);
-void sa_set_state(ike_sa *sa, enum ike_state to, const char *reason);
+/* The one function that changes an IKE SA's state.  False when the table refuses the move:
+ * the state is unchanged and the caller must stop what the move was for (no keys used, no
+ * CHILD SA reported, nothing sent). */
+__attribute__((warn_unused_result)) bool sa_set_state(ike_sa *sa, enum ike_state to, const char *reason);
+/* Everything may die: to ST_DEAD from any state (a no-op when already dead). */
+void sa_kill(ike_sa *sa, const char *reason);
 void sa_leave_half_open(ss_ike_engine *e, ike_sa *sa);
 /* Enters the SA in the SPIi index once its spi_i is final. */
 void sa_index(ss_ike_engine *e, ike_sa *sa);

@@ -24,16 +24,23 @@ static const unsigned legal[ST_COUNT] = {
 	[ST_DEAD] = 0,
 };
 
-void sa_set_state(ike_sa *sa, enum ike_state to, const char *reason)
+bool sa_set_state(ike_sa *sa, enum ike_state to, const char *reason)
 {
 	if (!(legal[sa->state] & B(to))) {
 		SS_ERR(SUB, "SA %u: refused illegal move %s -> %s (%s)", sa->handle,
 		       state_name[sa->state], state_name[to], reason);
-		return;
+		return false;
 	}
 	SS_DEBUG(SUB, "SA %u: %s -> %s (%s)", sa->handle, state_name[sa->state], state_name[to],
 		 reason);
 	sa->state = to;
+	return true;
+}
+
+void sa_kill(ike_sa *sa, const char *reason)
+{
+	if (sa->state != ST_DEAD && !sa_set_state(sa, ST_DEAD, reason))
+		sa->state = ST_DEAD; /* unreachable while every row allows ST_DEAD; fail closed anyway */
 }
 
 uint64_t sa_new_spi(void)
@@ -210,7 +217,7 @@ void sa_fail(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notif
 		act_outcome(e, sa, o, notify, why);
 	if (sa->state != ST_ESTABLISHED)
 		e->st.sa_failed++;
-	sa_set_state(sa, ST_DEAD, why);
+	sa_kill(sa, why);
 }
 
 static void spi_bytes(uint64_t v, uint8_t out[8])
@@ -363,6 +370,8 @@ void sa_send_request(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len,
 	} else {
 		sa->out.next = now + 1000;
 	}
+	if (first && sa->initiator)
+		act_attempt(e, sa);
 	act_send(e, sa, &sa->local, &sa->remote, p, len);
 }
 
@@ -406,11 +415,11 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 		return;
 	if (sa->state == ST_HALF_OPEN && now >= sa->expires) {
 		/* No outcome: nobody proved they own the address (see responder_refused). */
-		sa_set_state(sa, ST_DEAD, "half-open timeout");
+		sa_kill(sa, "half-open timeout");
 		return;
 	}
 	if (sa->rekeyed && sa->state == ST_ESTABLISHED && now >= sa->ike_expire_at) {
-		sa_set_state(sa, ST_DEAD, "rekeyed, the peer never deleted it");
+		sa_kill(sa, "rekeyed, the peer never deleted it");
 		return;
 	}
 	nat_keepalive_timer(e, sa, now);
@@ -421,6 +430,8 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	if (sa->out.first) {
 		enum ss_retx_step s;
 		while ((s = ss_retx_poll(&sa->out.retx, &sa->cfg->retx, now)) == SS_RETX_SEND) {
+			if (sa->initiator)
+				act_attempt(e, sa);
 			act_send(e, sa, &sa->local, &sa->remote, sa->out.req, sa->out.req_len);
 			e->st.retransmits++;
 		}

@@ -5,7 +5,8 @@
 
 #include <stdint.h>
 
-#include "ike/crypto.h"  /* SS_ENCR_*, SS_PRF_*, SS_INTEG_*, SS_DH_* */
+#include "base/iana.h"    /* SS_ENCR_*, SS_PRF_*, SS_INTEG_*, SS_DH_*, SS_ID_* */
+#include "ike/crypto.h"
 
 /* §3.1: the fixed header. */
 enum {
@@ -95,16 +96,7 @@ enum {
 /* §3.3.1 / §3.3.2: "last" / "more" markers of proposal and transform substructures. */
 enum { SS_SUB_LAST = 0, SS_SUB_MORE_TRANSFORM = 3, SS_SUB_MORE_PROPOSAL = 2 };
 
-/* §3.5 identification types. */
-enum ss_ike_id_type {
-	SS_ID_IPV4_ADDR = 1,
-	SS_ID_FQDN = 2,
-	SS_ID_RFC822_ADDR = 3,
-	SS_ID_IPV6_ADDR = 5,
-	SS_ID_DER_ASN1_DN = 9,
-	SS_ID_DER_ASN1_GN = 10,
-	SS_ID_KEY_ID = 11,
-};
+/* §3.5 identification types: base/iana.h. */
 
 /* §3.8 authentication methods. */
 enum ss_ike_auth_method {

@@ -48,7 +48,7 @@ static bool parse_integ(const char *s, uint16_t *integ)
 
 static bool parse_dh(const char *s, uint16_t *dh)
 {
-	static const uint16_t groups[] = { SS_DH_MODP2048, SS_DH_ECP256, SS_DH_ECP384, SS_DH_CURVE25519 };
+	static const uint16_t groups[] = { SS_DH_MODP_2048, SS_DH_ECP_256, SS_DH_ECP_384, SS_DH_CURVE25519 };
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 		if (strcmp(s, ss_dh_name(groups[i])) == 0) {
 			*dh = groups[i];
@@ -256,7 +256,7 @@ static bool parse_prf(const char *s, uint16_t *prf)
 /* "ENCR[-INTEG][-PRF]-DH": aes256gcm16-prfsha384-ecp384, aes128-sha256-modp2048.  Integrity
  * is required with CBC and refused with GCM; the PRF defaults to the integrity hash (CBC)
  * or to SHA-256/SHA-384 for AES-128/256-GCM. */
-static bool parse_proposal(const char *s, ss_ike_proposal *p)
+static bool parse_proposal(const char *s, ss_ike_method *p)
 {
 	char buf[64], *tok[5], *save = NULL;
 	size_t n = 0;
@@ -301,7 +301,7 @@ static bool ld_proposals(struct ld *l, const ynode *n, ss_ike_settings *ike)
 		const ynode *v = n->items[i];
 		if (!ld_scalar(l, v, "an IKE proposal"))
 			return false;
-		ss_ike_proposal *p = &ike->proposals[ike->n_proposals];
+		ss_ike_method *p = &ike->proposals[ike->n_proposals];
 		if (!parse_proposal(v->str, p))
 			return ld_fail(l, v, "bad IKE proposal '%s' (expected ENCR[-INTEG][-PRF]-DH, "
 				"like aes256gcm16-prfsha384-ecp384 or aes128-sha256-modp2048)", v->str);
@@ -354,10 +354,10 @@ static bool ld_retx(struct ld *l, const ynode *n, ss_retx_params *r)
 
 static bool default_proposals(struct ld *l, const ynode *at, ss_ike_settings *ike)
 {
-	static const ss_ike_proposal d[] = {
-		{ SS_ENCR_AES_GCM_16, 256, SS_INTEG_NONE, SS_PRF_HMAC_SHA2_384, SS_DH_ECP384 },
+	static const ss_ike_method d[] = {
+		{ SS_ENCR_AES_GCM_16, 256, SS_INTEG_NONE, SS_PRF_HMAC_SHA2_384, SS_DH_ECP_384 },
 		{ SS_ENCR_AES_GCM_16, 128, SS_INTEG_NONE, SS_PRF_HMAC_SHA2_256, SS_DH_CURVE25519 },
-		{ SS_ENCR_AES_CBC, 256, SS_INTEG_HMAC_SHA2_256_128, SS_PRF_HMAC_SHA2_256, SS_DH_MODP2048 },
+		{ SS_ENCR_AES_CBC, 256, SS_INTEG_HMAC_SHA2_256_128, SS_PRF_HMAC_SHA2_256, SS_DH_MODP_2048 },
 	};
 	ike->proposals = ld_calloc(l, at, 3, sizeof(*ike->proposals));
 	if (!ike->proposals)

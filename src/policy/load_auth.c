@@ -44,7 +44,7 @@ static bool ld_identity(struct ld *l, const ynode *n, const char *what, ss_ident
 		id->type = SS_ID_FQDN;
 		s += 5;
 	} else if (ss_addr_parse(s, &a)) {
-		id->type = a.family == SS_AF_INET ? SS_ID_IPV4 : SS_ID_IPV6;
+		id->type = a.family == SS_AF_INET ? SS_ID_IPV4_ADDR : SS_ID_IPV6_ADDR;
 	} else {
 		id->type = SS_ID_FQDN;
 	}
@@ -153,7 +153,7 @@ static bool ld_auth(struct ld *l, const ynode *n, ss_auth_method *m)
 {
 	if (!ld_map(l, n, "auth method", auth_keys))
 		return false;
-	m->kind = SS_AUTH_PSK;
+	m->kind = SS_AUTH_KIND_PSK;
 	m->loc = (ss_srcloc){ n->line, n->col };
 	const ynode *psk = yn_get(n, "psk"), *file = yn_get(n, "psk_file"), *v;
 	if (psk && file)
@@ -200,7 +200,7 @@ bool ld_auth_psk_file(struct ld *l, const ynode *n, const char *path, ss_auth_me
 	if (!*out)
 		return false;
 	*n_out = 1;
-	(*out)->kind = SS_AUTH_PSK;
+	(*out)->kind = SS_AUTH_KIND_PSK;
 	if (n)
 		(*out)->loc = (ss_srcloc){ n->line, n->col };
 	return read_psk_file(l, n, path, *out);

@@ -64,9 +64,9 @@ const char *ss_dh_name(unsigned group)
 {
 	switch (group) {
 	case SS_DH_NONE: return "none";
-	case SS_DH_MODP2048: return "modp2048";
-	case SS_DH_ECP256: return "ecp256";
-	case SS_DH_ECP384: return "ecp384";
+	case SS_DH_MODP_2048: return "modp2048";
+	case SS_DH_ECP_256: return "ecp256";
+	case SS_DH_ECP_384: return "ecp384";
 	case SS_DH_CURVE25519: return "curve25519";
 	}
 	return NULL;
@@ -105,7 +105,7 @@ const char *ss_sec_method_fmt(const ss_sec_method *m, char *buf, size_t n)
 	return buf;
 }
 
-const char *ss_ike_proposal_fmt(const ss_ike_proposal *p, char *buf, size_t n)
+const char *ss_ike_method_fmt(const ss_ike_method *p, char *buf, size_t n)
 {
 	int k = fmt_cipher(buf, n, p->encr, p->key_bits, p->integ);
 	if (k > 0 && (size_t)k < n) {

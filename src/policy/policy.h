@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "base/addr.h"
+#include "base/iana.h"
 #include "ike/schedule.h"
 
 /* Where something was written in the policy file (1-based); 0 for built-in policies. */
@@ -52,28 +53,13 @@ typedef struct ss_filter_list {
 
 enum ss_action_kind { SS_ACT_PERMIT = 0, SS_ACT_BLOCK, SS_ACT_NEGOTIATE };
 
-/* IKEv2 transform IDs (RFC 7296 §3.3.2, IANA) so that no translation table is needed. */
-enum ss_encr { SS_ENCR_AES_CBC = 12, SS_ENCR_AES_GCM_16 = 20 };
-enum ss_integ {
-	SS_INTEG_NONE = 0,
-	SS_INTEG_HMAC_SHA2_256_128 = 12,
-	SS_INTEG_HMAC_SHA2_384_192 = 13,
-	SS_INTEG_HMAC_SHA2_512_256 = 14,
-};
-enum ss_prf { SS_PRF_HMAC_SHA2_256 = 5, SS_PRF_HMAC_SHA2_384 = 6, SS_PRF_HMAC_SHA2_512 = 7 };
-enum ss_dh {
-	SS_DH_NONE = 0,
-	SS_DH_MODP2048 = 14,
-	SS_DH_ECP256 = 19,
-	SS_DH_ECP384 = 20,
-	SS_DH_CURVE25519 = 31,
-};
+/* IKEv2 transform IDs (base/iana.h) so that no translation table is needed. */
 
 /* One ESP security method of a negotiate action, in the administrator's order. */
 typedef struct ss_sec_method {
-	uint16_t encr;       /* enum ss_encr */
+	uint16_t encr;       /* enum ss_encr_id */
 	uint16_t key_bits;   /* 128 or 256 */
-	uint16_t integ;      /* enum ss_integ; NONE with GCM */
+	uint16_t integ;      /* enum ss_integ_id; NONE with GCM */
 	uint64_t life_seconds; /* 0 = default (3600) */
 	uint64_t life_bytes;   /* 0 = no byte limit */
 	ss_srcloc loc;
@@ -94,13 +80,11 @@ typedef struct ss_filter_action {
 	ss_srcloc loc;
 } ss_filter_action;
 
-enum ss_auth_kind { SS_AUTH_PSK = 1 };
+enum ss_auth_kind { SS_AUTH_KIND_PSK = 1 };
 
-/* IKEv2 identification types (RFC 7296 §3.5). */
-enum ss_id_type { SS_ID_NONE = 0, SS_ID_IPV4 = 1, SS_ID_FQDN = 2, SS_ID_IPV6 = 5, SS_ID_KEY_ID = 11 };
 
 typedef struct ss_identity {
-	uint8_t type; /* enum ss_id_type; NONE = our/their IP address */
+	uint8_t type; /* enum ss_ike_id_type (base/iana.h); NONE = our/their IP address */
 	char *value;  /* text form: address, name, or key id */
 } ss_identity;
 
@@ -124,12 +108,12 @@ typedef struct ss_rule {
 } ss_rule;
 
 /* One proposal for the IKE SA itself (Windows: "key exchange security methods"). */
-typedef struct ss_ike_proposal {
+typedef struct ss_ike_method {
 	uint16_t encr, key_bits, integ, prf, dh;
-} ss_ike_proposal;
+} ss_ike_method;
 
 typedef struct ss_ike_settings {
-	ss_ike_proposal *proposals;
+	ss_ike_method *proposals;
 	size_t n_proposals;
 	uint32_t lifetime;           /* IKE SA lifetime in seconds; default 28800 */
 	ss_retx_params retx;         /* attempts (default 4) and timing; see ike/schedule.h */
@@ -186,7 +170,7 @@ const char *ss_proto_name(int proto);
 /* Text forms used in files and in `softsa check`: "aes256gcm16", "aes128-sha256". */
 const char *ss_sec_method_fmt(const ss_sec_method *m, char *buf, size_t n);
 /* "aes256gcm16-prfsha384-ecp384". */
-const char *ss_ike_proposal_fmt(const ss_ike_proposal *p, char *buf, size_t n);
+const char *ss_ike_method_fmt(const ss_ike_method *p, char *buf, size_t n);
 /* "modp2048", "ecp256", "ecp384", "curve25519", "none", or NULL. */
 const char *ss_dh_name(unsigned group);
 

@@ -190,6 +190,7 @@ static void on_action(struct peer *P, const ss_ike_action *a, ss_time now)
 			P->done_at = now;
 		break;
 	case SS_IKE_ACT_IKE_DELETED:
+	case SS_IKE_ACT_ATTEMPT:
 		break;
 	}
 	fflush(stdout);

@@ -13,16 +13,16 @@
 #include "base/addr.h"
 #include "base/clock.h"
 #include "base/log.h"
-#include "dataplane/dataplane.h"
+#include "dataplane/user/port.h"
 #include "dataplane/pkt.h"
 #include "dataplane/user/user.h"
 #include "pktbuild.h"
 
 enum { MAXHOLD = 256, PKTSZ = 2048 };
 
-static ss_dp *dp;
+static ss_dpu *dp;
 static uint8_t hold_mem[MAXHOLD][PKTSZ];
-static ss_dp_pkt held[MAXHOLD];
+static ss_dpu_pkt held[MAXHOLD];
 static size_t nheld;
 
 static void usage(void)
@@ -52,7 +52,7 @@ static bool wait_role(enum ss_dp_fd_role role, int ms)
 {
 	ss_dp_fd fds[8];
 	struct pollfd p[8];
-	size_t n = ss_dp_poll_fds(dp, fds, 8), k = 0;
+	size_t n = ss_dpu_poll_fds(dp, fds, 8), k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (fds[i].role == role)
 			p[k++] = (struct pollfd){ .fd = fds[i].fd, .events = POLLIN };
@@ -68,8 +68,8 @@ static int capture(int ms, size_t cap)
 	for (;;) {
 		size_t room = MAXHOLD - nheld;
 		for (size_t i = 0; i < room; i++)
-			held[nheld + i] = (ss_dp_pkt){ .buf = hold_mem[nheld + i], .cap = cap };
-		int r = room ? ss_dp_read_outbound(dp, held + nheld, room) : 0;
+			held[nheld + i] = (ss_dpu_pkt){ .buf = hold_mem[nheld + i], .cap = cap };
+		int r = room ? ss_dpu_read_outbound(dp, held + nheld, room) : 0;
 		if (r > 0) {
 			nheld += (size_t)r;
 			return r;
@@ -111,7 +111,7 @@ static void cmd_peer(char *st, char *addr, char *tmo)
 		return;
 	}
 	ss_time t = tmo ? (ss_time)strtoull(tmo, NULL, 10) : SS_NEVER;
-	int r = ss_dp_set_peer(dp, &a, (enum ss_dp_peer_state)s, t);
+	int r = ss_dpu_set_peer(dp, &a, (enum ss_dp_peer_state)s, t);
 	printf(r == 0 ? "ok\n" : "err %d\n", r);
 }
 
@@ -120,7 +120,7 @@ static void cmd_notice(int ms)
 	ss_dp_notice n;
 	ss_time end = ss_now_ms() + (ss_time)ms;
 	for (;;) {
-		if (ss_dp_read_notices(dp, &n, 1) == 1) {
+		if (ss_dpu_read_notices(dp, &n, 1) == 1) {
 			char s[SS_ADDR_STRLEN], d[SS_ADDR_STRLEN];
 			printf("notice proto=%u src=%s sport=%u dst=%s dport=%u %s\n", n.proto,
 			       ss_addr_fmt(&n.src, s), n.sport, ss_addr_fmt(&n.dst, d), n.dport,
@@ -147,23 +147,23 @@ static void cmd_pass(int ms, int idle_ms)
 	ss_time end = ss_now_ms() + (ss_time)ms;
 	for (;;) {
 		for (size_t i = 0; i < MAXHOLD; i++)
-			held[i] = (ss_dp_pkt){ .buf = hold_mem[i], .cap = PKTSZ };
-		int r = ss_dp_read_outbound(dp, held, 64);
+			held[i] = (ss_dpu_pkt){ .buf = hold_mem[i], .cap = PKTSZ };
+		int r = ss_dpu_read_outbound(dp, held, 64);
 		ss_time now = ss_now_ms();
 		if (r > 0) {
-			ss_dp_release_clear(dp, held, (size_t)r);
+			ss_dpu_release_clear(dp, held, (size_t)r);
 			pkts += (uint64_t)r;
 			reads++;
 			last = now;
 		}
-		while (ss_dp_read_notices(dp, n, 64) > 0)
+		while (ss_dpu_read_notices(dp, n, 64) > 0)
 			;
 		if (now >= end || (last && now - last >= (ss_time)idle_ms))
 			break;
 		if (r <= 0) {
 			ss_dp_fd fds[8];
 			struct pollfd p[8];
-			size_t k = ss_dp_poll_fds(dp, fds, 8), m = 0;
+			size_t k = ss_dpu_poll_fds(dp, fds, 8), m = 0;
 			for (size_t i = 0; i < k; i++)
 				if (fds[i].role != SS_DP_FD_ESP)
 					p[m++] = (struct pollfd){ .fd = fds[i].fd, .events = POLLIN };
@@ -181,7 +181,7 @@ static void cmd_count_notices(int ms)
 	size_t total = 0;
 	ss_time end = ss_now_ms() + (ss_time)ms;
 	for (;;) {
-		int r = ss_dp_read_notices(dp, n, 64);
+		int r = ss_dpu_read_notices(dp, n, 64);
 		if (r > 0)
 			total += (size_t)r;
 		ss_time now = ss_now_ms();
@@ -195,7 +195,7 @@ static void cmd_count_notices(int ms)
 static void cmd_send_esp(char *addr, char *spi, char *port)
 {
 	uint8_t b[64];
-	ss_dp_pkt p = { .buf = b, .cap = sizeof b, .data = b, .len = sizeof b };
+	ss_dpu_pkt p = { .buf = b, .cap = sizeof b, .data = b, .len = sizeof b };
 	if (!addr || !spi || !ss_addr_parse(addr, &p.remote)) {
 		printf("err bad arguments\n");
 		return;
@@ -205,10 +205,10 @@ static void cmd_send_esp(char *addr, char *spi, char *port)
 	b[0] = (uint8_t)(s >> 24), b[1] = (uint8_t)(s >> 16), b[2] = (uint8_t)(s >> 8), b[3] = (uint8_t)s;
 	b[4] = b[5] = b[6] = 0, b[7] = 1; /* sequence number 1 */
 	p.port = port ? (uint16_t)atoi(port) : 0;
-	ss_dp_stats st0, st1;
-	ss_dp_get_stats(dp, &st0);
-	ss_dp_send_esp(dp, &p, 1);
-	ss_dp_get_stats(dp, &st1);
+	ss_dpu_stats st0, st1;
+	ss_dpu_get_stats(dp, &st0);
+	ss_dpu_send_esp(dp, &p, 1);
+	ss_dpu_get_stats(dp, &st1);
 	printf(st1.esp_tx > st0.esp_tx ? "sent\n" : "err not sent\n");
 }
 
@@ -217,7 +217,7 @@ static void cmd_send_esp(char *addr, char *spi, char *port)
 static void cmd_send_esp_burst(char **a)
 {
 	static uint8_t mem[64][PKTSZ];
-	ss_dp_pkt p[64];
+	ss_dpu_pkt p[64];
 	ss_addr dst;
 	if (!a[0] || !a[1] || !a[2] || !a[3] || !a[4] || !a[5] || !ss_addr_parse(a[0], &dst)) {
 		printf("err bad arguments\n");
@@ -236,14 +236,14 @@ static void cmd_send_esp_burst(char **a)
 		mem[i][2] = (uint8_t)(spi >> 8), mem[i][3] = (uint8_t)spi;
 		mem[i][4] = (uint8_t)(seq >> 24), mem[i][5] = (uint8_t)(seq >> 16);
 		mem[i][6] = (uint8_t)(seq >> 8), mem[i][7] = (uint8_t)seq;
-		p[i] = (ss_dp_pkt){ .buf = mem[i], .cap = PKTSZ, .data = mem[i],
+		p[i] = (ss_dpu_pkt){ .buf = mem[i], .cap = PKTSZ, .data = mem[i],
 				    .len = i + 1 == count ? last : len, .remote = dst,
 				    .port = (uint16_t)atoi(a[2]) };
 	}
-	ss_dp_stats st0, st1;
-	ss_dp_get_stats(dp, &st0);
-	ss_dp_send_esp(dp, p, count);
-	ss_dp_get_stats(dp, &st1);
+	ss_dpu_stats st0, st1;
+	ss_dpu_get_stats(dp, &st0);
+	ss_dpu_send_esp(dp, p, count);
+	ss_dpu_get_stats(dp, &st1);
 	printf("sent %llu gso=%llu err=%llu\n", (unsigned long long)(st1.esp_tx - st0.esp_tx),
 	       (unsigned long long)(st1.esp_tx_gso - st0.esp_tx_gso),
 	       (unsigned long long)(st1.esp_tx_err - st0.esp_tx_err));
@@ -260,24 +260,24 @@ static void cmd_deliver(char **a)
 	}
 	size_t len = pb_udp(b, sizeof b, &src, &dst, (uint16_t)atoi(a[2]), (uint16_t)atoi(a[3]),
 			    a[4], strlen(a[4]));
-	ss_dp_pkt p = { .buf = b, .cap = sizeof b, .data = b, .len = len };
-	ss_dp_stats st;
-	int r = ss_dp_deliver(dp, &p, 1);
-	ss_dp_get_stats(dp, &st);
+	ss_dpu_pkt p = { .buf = b, .cap = sizeof b, .data = b, .len = len };
+	ss_dpu_stats st;
+	int r = ss_dpu_deliver(dp, &p, 1);
+	ss_dpu_get_stats(dp, &st);
 	printf(r == 1 && st.deliver_err == 0 ? "delivered\n" : "err not delivered\n");
 }
 
 static void cmd_recv_esp(int ms)
 {
 	uint8_t b[PKTSZ];
-	ss_dp_pkt p = { .buf = b, .cap = sizeof b };
+	ss_dpu_pkt p = { .buf = b, .cap = sizeof b };
 	ss_time end = ss_now_ms() + (ss_time)ms;
 	for (;;) {
-		if (ss_dp_recv_esp(dp, &p, 1) == 1 && p.len >= 4) {
+		if (ss_dpu_recv_esp(dp, &p, 1) == 1 && p.len >= 4) {
 			char a[SS_ADDR_STRLEN], l[SS_ADDR_STRLEN];
 			printf("esp from %s to %s port=%u kind=%s spi=0x%02x%02x%02x%02x len=%zu\n",
 			       ss_addr_fmt(&p.remote, a), p.local.family ? ss_addr_fmt(&p.local, l) : "?",
-			       p.port, p.kind == SS_DP_RX_IKE ? "ike" : "esp", p.data[0], p.data[1],
+			       p.port, p.kind == SS_DPU_RX_IKE ? "ike" : "esp", p.data[0], p.data[1],
 			       p.data[2], p.data[3], p.len);
 			return;
 		}
@@ -293,7 +293,7 @@ static void cmd_recv_esp(int ms)
 static void cmd_list_soft(void)
 {
 	ss_dp_soft_info s[16];
-	int n = ss_dp_list_soft(dp, s, 16);
+	int n = ss_dpu_list_soft(dp, s, 16);
 	printf("soft %d", n);
 	for (int i = 0; i < n; i++) {
 		char a[SS_ADDR_STRLEN];
@@ -304,8 +304,8 @@ static void cmd_list_soft(void)
 
 static void cmd_stats(void)
 {
-	ss_dp_stats s;
-	ss_dp_get_stats(dp, &s);
+	ss_dpu_stats s;
+	ss_dpu_get_stats(dp, &s);
 	printf("stats out_pkts=%llu out_reads=%llu out_gso=%llu released=%llu release_err=%llu esp_tx=%llu "
 	       "delivered=%llu deliver_gso=%llu notices=%llu malformed=%llu\n",
 	       (unsigned long long)s.out_pkts, (unsigned long long)s.out_reads,
@@ -331,7 +331,7 @@ static bool run(char *line)
 	else if (!strcmp(a[0], "expect-no-capture"))
 		cmd_capture(ms, false, a[2] ? (size_t)atoi(a[2]) : PKTSZ);
 	else if (!strcmp(a[0], "release")) {
-		int r = ss_dp_release_clear(dp, held, nheld);
+		int r = ss_dpu_release_clear(dp, held, nheld);
 		printf("released %d\n", r);
 		nheld = 0;
 	} else if (!strcmp(a[0], "drop-held")) {
@@ -372,7 +372,7 @@ enum { TUN_SPI = 0x7e570001 };
 static int tunnel(const char *peer, uint16_t port, int max_ms, int idle_ms)
 {
 	static uint8_t out_mem[64][PKTSZ + 4], in_mem[64][PKTSZ + 4];
-	ss_dp_pkt out[64], in[64];
+	ss_dpu_pkt out[64], in[64];
 	ss_addr pa;
 	if (!ss_addr_parse(peer, &pa))
 		return 2;
@@ -381,10 +381,10 @@ static int tunnel(const char *peer, uint16_t port, int max_ms, int idle_ms)
 	for (;;) {
 		for (int i = 0; i < 64; i++) {
 			/* Read four bytes in, so that the SPI goes in front without a copy. */
-			out[i] = (ss_dp_pkt){ .buf = out_mem[i] + 4, .cap = PKTSZ };
-			in[i] = (ss_dp_pkt){ .buf = in_mem[i], .cap = sizeof in_mem[i] };
+			out[i] = (ss_dpu_pkt){ .buf = out_mem[i] + 4, .cap = PKTSZ };
+			in[i] = (ss_dpu_pkt){ .buf = in_mem[i], .cap = sizeof in_mem[i] };
 		}
-		int n = ss_dp_read_outbound(dp, out, 64);
+		int n = ss_dpu_read_outbound(dp, out, 64);
 		for (int i = 0; i < n; i++) {
 			out[i].data -= 4;
 			out[i].len += 4;
@@ -394,10 +394,10 @@ static int tunnel(const char *peer, uint16_t port, int max_ms, int idle_ms)
 			out[i].port = port;
 		}
 		if (n > 0)
-			ss_dp_send_esp(dp, out, (size_t)n);
-		int m = ss_dp_recv_esp(dp, in, 64), k = 0;
+			ss_dpu_send_esp(dp, out, (size_t)n);
+		int m = ss_dpu_recv_esp(dp, in, 64), k = 0;
 		for (int i = 0; i < m; i++) {
-			if (in[i].kind != SS_DP_RX_ESP || in[i].len < 5)
+			if (in[i].kind != SS_DPU_RX_ESP || in[i].len < 5)
 				continue;
 			in[k] = in[i];
 			in[k].data += 4;
@@ -405,7 +405,7 @@ static int tunnel(const char *peer, uint16_t port, int max_ms, int idle_ms)
 			k++;
 		}
 		if (k > 0)
-			ss_dp_deliver(dp, in, (size_t)k);
+			ss_dpu_deliver(dp, in, (size_t)k);
 		ss_time now = ss_now_ms();
 		if (n > 0 || m > 0)
 			last = now;
@@ -414,7 +414,7 @@ static int tunnel(const char *peer, uint16_t port, int max_ms, int idle_ms)
 		if (n <= 0 && m <= 0) {
 			ss_dp_fd fds[8];
 			struct pollfd pf[8];
-			size_t nf = ss_dp_poll_fds(dp, fds, 8), q = 0;
+			size_t nf = ss_dpu_poll_fds(dp, fds, 8), q = 0;
 			for (size_t i = 0; i < nf; i++)
 				if (fds[i].role != SS_DP_FD_NOTICE)
 					pf[q++] = (struct pollfd){ .fd = fds[i].fd, .events = POLLIN };
@@ -496,20 +496,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dp_driver: %s\n", err);
 		return 1;
 	}
-	if (ss_dp_set_filters(dp, filters, nf) < 0) {
+	if (ss_dpu_set_filters(dp, filters, nf) < 0) {
 		fprintf(stderr, "dp_driver: filters refused\n");
-		ss_dp_close(dp);
+		ss_dpu_close(dp);
 		return 1;
 	}
 	if (tun_peer) {
 		r = tunnel(tun_peer, cfg.esp_udp_port, tun_max, tun_idle);
-		ss_dp_close(dp);
+		ss_dpu_close(dp);
 		return r;
 	}
 	printf("ready\n");
 	char line[512];
 	while (fgets(line, sizeof line, stdin) && run(line))
 		;
-	ss_dp_close(dp);
+	ss_dpu_close(dp);
 	return 0;
 }

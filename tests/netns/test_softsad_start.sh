@@ -44,6 +44,14 @@ out=$(topo_exec a timeout 10 "$SOFTSAD" -c "$tmp/bad.yaml" --control "$tmp/c5" 2
 [ $rc = 1 ] || fail "invalid-policy start: exit $rc"
 echo "$out" | grep -q "^softsad: $tmp/bad.yaml:3:[0-9]*: " || fail "invalid-policy start said: $out"
 topo_exec a ip link show softsa0 >/dev/null 2>&1 && fail "a failed start left softsa0"
+# A dataplane that is not built in, or not known: a sentence, and nothing installed.
+out=$(topo_exec a timeout 10 "$SOFTSAD" $POL --dataplane kernel --control "$tmp/c7" 2>&1); rc=$?
+[ $rc = 1 ] || fail "--dataplane kernel start: exit $rc"
+echo "$out" | grep -q "dataplane kernel is not built into this softsad (built in: user)" ||
+	fail "--dataplane kernel said: $out"
+out=$(topo_exec a timeout 10 "$SOFTSAD" $POL --dataplane bogus --control "$tmp/c8" 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "unknown dataplane bogus" || fail "--dataplane bogus: exit $rc: $out"
+topo_exec a ip link show softsa0 >/dev/null 2>&1 && fail "a failed start left softsa0"
 out=$(topo_exec a timeout 10 "$SOFTSAD" --control "$tmp/c6" 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "give a policy" || fail "start without a policy: exit $rc: $out"
 
@@ -60,10 +68,10 @@ buf = b""
 while b"\n" not in buf:
     buf += s.recv(4096)
 r = json.loads(buf.split(b"\n")[0])
-print(r["ok"], r["result"]["ike_ports"]["ike"])
+print(r["ok"], r["result"]["ike_ports"]["ike"], r["result"]["dataplane"]["name"])
 PY
 )
-[ "$reply" = "True 500" ] || fail "status reply: $reply"
+[ "$reply" = "True 500 user" ] || fail "status reply: $reply"
 kill -TERM $pid
 wait $pid; rc=$?
 [ $rc = 0 ] || fail "SIGTERM exit $rc; log: $(cat "$tmp/log")"

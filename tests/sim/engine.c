@@ -1,8 +1,6 @@
 /* The real IKEv2 engine (src/ike/ike.h) behind the simulator's negotiator interface.
  *
  * What the adapter adds, because the agent needs it and the engine does not (yet) say it:
- *   - attempt numbers: counted from the IKE_SA_INIT requests the engine sends (header
- *     fields only, read through ss_cur);
  *   - a responder's silence: the engine reports a responder's failed IKE_AUTH (refused) but
  *     nothing for a half-open SA that never saw IKE_AUTH, so a responder negotiation that
  *     has not ended after 40 s (longer than the initiator's IKE_AUTH retransmissions) is
@@ -11,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/cursor.h"
 #include "ike/ike.h"
 #include "ike/wire.h"
 #include "negotiator.h"
@@ -23,7 +20,6 @@ typedef struct track {
 	uint32_t sa;          /* engine handle; 0 for a responder not yet seen */
 	ss_addr local, remote;
 	bool initiator, child_up, outcome_sent;
-	uint32_t attempts;
 	uint32_t spi_in;      /* the current CHILD SA (a rekey replaces it) */
 	ss_time give_up;      /* responder: report refused if not secured by then */
 	ss_time expires;      /* child up: delete at */
@@ -116,15 +112,6 @@ static void en_destroy(void *n)
 	free(a);
 }
 
-/* Is this datagram an IKE_SA_INIT request (RFC 7296 §3.1: exchange type at 18, flags 19)? */
-static bool is_init_request(const uint8_t *p, size_t len)
-{
-	ss_cur c = ss_cur_init(p, len);
-	ss_cur_skip(&c, 18);
-	uint8_t exch = ss_cur_u8(&c), flags = ss_cur_u8(&c);
-	return ss_cur_ok(&c) && exch == 34 && !(flags & 0x20);
-}
-
 static void report(eng *a, track *t, enum ss_ike_outcome o)
 {
 	if (t->outcome_sent)
@@ -139,9 +126,11 @@ static void drain(eng *a)
 	while (ss_ike_next_action(a->e, &x)) {
 		track *t = find(a, &x.local.addr, &x.remote.addr);
 		switch (x.kind) {
+		case SS_IKE_ACT_ATTEMPT:
+			if (t && t->initiator && x.sa == t->sa)
+				a->env.attempt(a->env.host, a->now, &t->local, &t->remote, x.attempt);
+			break;
 		case SS_IKE_ACT_SEND:
-			if (t && t->initiator && x.sa == t->sa && is_init_request(x.data, x.len))
-				a->env.attempt(a->env.host, a->now, &t->local, &t->remote, ++t->attempts);
 			a->env.send_ike(a->env.host, a->now, &x.local.addr, &x.remote.addr, x.data, x.len);
 			break;
 		case SS_IKE_ACT_CHILD_UP:

@@ -101,7 +101,7 @@ static void flush_batch(int fd, struct mmsghdr *mm, size_t k, uint64_t *errs)
 	}
 }
 
-size_t ss_io_send_whole(int fd4, int fd6, const ss_dp_pkt *pkts, size_t n, uint64_t *errs)
+size_t ss_io_send_whole(int fd4, int fd6, const ss_dpu_pkt *pkts, size_t n, uint64_t *errs)
 {
 	struct mmsghdr mm[SS_IO_BATCH];
 	struct iovec iov[SS_IO_BATCH];
@@ -134,7 +134,7 @@ size_t ss_io_send_whole(int fd4, int fd6, const ss_dp_pkt *pkts, size_t n, uint6
 	return n;
 }
 
-size_t ss_io_send_to(int fd, const ss_dp_pkt *pkts, size_t n, uint64_t *errs)
+size_t ss_io_send_to(int fd, const ss_dpu_pkt *pkts, size_t n, uint64_t *errs)
 {
 	struct mmsghdr mm[SS_IO_BATCH];
 	struct iovec iov[SS_IO_BATCH];
@@ -143,7 +143,7 @@ size_t ss_io_send_to(int fd, const ss_dp_pkt *pkts, size_t n, uint64_t *errs)
 	while (done < n) {
 		size_t k = n - done < SS_IO_BATCH ? n - done : SS_IO_BATCH;
 		for (size_t j = 0; j < k; j++) {
-			const ss_dp_pkt *p = &pkts[done + j];
+			const ss_dpu_pkt *p = &pkts[done + j];
 			socklen_t sl = (socklen_t)ss_addr_to_sockaddr(&p->remote, p->port, &to[j]);
 			iov[j] = (struct iovec){ .iov_base = p->data, .iov_len = p->len };
 			mm[j] = (struct mmsghdr){ .msg_hdr = { .msg_name = &to[j], .msg_namelen = sl,
@@ -159,14 +159,14 @@ size_t ss_io_send_to(int fd, const ss_dp_pkt *pkts, size_t n, uint64_t *errs)
  * older kernels) and one IP datagram's worth of bytes. */
 enum { GSO_MAX_SEGS = 64, GSO_MAX_BYTES = 60000 };
 
-static bool same_dest(const ss_dp_pkt *a, const ss_dp_pkt *b)
+static bool same_dest(const ss_dpu_pkt *a, const ss_dpu_pkt *b)
 {
 	return a->port == b->port && ss_addr_eq(&a->remote, &b->remote);
 }
 
 /* How many packets from pkts[0] can leave as one GSO send: one destination, all of the
  * first one's size except possibly a shorter last one. */
-static size_t gso_run(const ss_dp_pkt *pkts, size_t n, size_t room)
+static size_t gso_run(const ss_dpu_pkt *pkts, size_t n, size_t room)
 {
 	size_t seg = pkts[0].len, bytes = seg, j = 1;
 	while (j < n && j < room && j < GSO_MAX_SEGS && same_dest(&pkts[j], &pkts[0]) &&
@@ -178,7 +178,7 @@ static size_t gso_run(const ss_dp_pkt *pkts, size_t n, size_t room)
 	return j;
 }
 
-size_t ss_io_send_udp(int fd, const ss_dp_pkt *pkts, size_t n, uint64_t *errs, uint64_t *gso)
+size_t ss_io_send_udp(int fd, const ss_dpu_pkt *pkts, size_t n, uint64_t *errs, uint64_t *gso)
 {
 	struct mmsghdr mm[SS_IO_BATCH];
 	struct iovec iov[SS_IO_BATCH];
@@ -217,7 +217,7 @@ size_t ss_io_send_udp(int fd, const ss_dp_pkt *pkts, size_t n, uint64_t *errs, u
 }
 
 /* IPv4 raw sockets hand us the IP header too (raw(7)): skip it, keep its destination. */
-static bool strip_v4(ss_dp_pkt *p)
+static bool strip_v4(ss_dpu_pkt *p)
 {
 	ss_cur c = ss_cur_init(p->data, p->len);
 	uint8_t vihl = ss_cur_u8(&c);
@@ -232,7 +232,7 @@ static bool strip_v4(ss_dp_pkt *p)
 }
 
 /* Our address from IP_PKTINFO / IPV6_PKTINFO. */
-static void pktinfo(struct msghdr *mh, ss_dp_pkt *p)
+static void pktinfo(struct msghdr *mh, ss_dpu_pkt *p)
 {
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
 		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO &&
@@ -250,7 +250,7 @@ static void pktinfo(struct msghdr *mh, ss_dp_pkt *p)
 }
 
 /* RFC 3948 §2: a zero non-ESP marker means IKE, a single 0xff is a NAT keepalive. */
-static bool classify_udp(ss_dp_pkt *p)
+static bool classify_udp(ss_dpu_pkt *p)
 {
 	static const uint8_t zero[4];
 	if (p->len == 1 && p->data[0] == 0xff)
@@ -258,16 +258,16 @@ static bool classify_udp(ss_dp_pkt *p)
 	if (p->len < 4)
 		return false;
 	if (memcmp(p->data, zero, 4) == 0) {
-		p->kind = SS_DP_RX_IKE;
+		p->kind = SS_DPU_RX_IKE;
 		p->data += 4;
 		p->len -= 4;
 	} else {
-		p->kind = SS_DP_RX_ESP;
+		p->kind = SS_DPU_RX_ESP;
 	}
 	return true;
 }
 
-int ss_io_recv(int fd, enum ss_io_rx how, ss_dp_pkt *pkts, size_t n, uint64_t *bad)
+int ss_io_recv(int fd, enum ss_io_rx how, ss_dpu_pkt *pkts, size_t n, uint64_t *bad)
 {
 	struct mmsghdr mm[SS_IO_BATCH];
 	struct iovec iov[SS_IO_BATCH];
@@ -287,7 +287,7 @@ int ss_io_recv(int fd, enum ss_io_rx how, ss_dp_pkt *pkts, size_t n, uint64_t *b
 		return r < 0 && errno != EAGAIN && errno != EINTR ? -errno : 0;
 	size_t out = 0;
 	for (int i = 0; i < r; i++) {
-		ss_dp_pkt *p = &pkts[out];
+		ss_dpu_pkt *p = &pkts[out];
 		if (p != &pkts[i]) {
 			/* Compact: the datagram sits in pkts[i]'s buffer; swap the buffers. */
 			uint8_t *b = p->buf;
@@ -300,7 +300,7 @@ int ss_io_recv(int fd, enum ss_io_rx how, ss_dp_pkt *pkts, size_t n, uint64_t *b
 		p->data = p->buf;
 		p->len = mm[i].msg_len;
 		p->local = (ss_addr){ 0 };
-		p->kind = SS_DP_RX_ESP;
+		p->kind = SS_DPU_RX_ESP;
 		p->port = 0;
 		uint16_t port = 0;
 		bool ok = (mm[i].msg_hdr.msg_flags & MSG_TRUNC) == 0 &&

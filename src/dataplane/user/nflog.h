@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dataplane/dataplane.h"
+#include "dataplane/user/port.h"
 
 struct mnl_socket;
 

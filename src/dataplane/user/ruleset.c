@@ -68,7 +68,7 @@ static void table_sets(ss_sb *s, const ss_dp_user_config *cfg)
 	for (int st = SS_DP_PEER_SECURED; st <= SS_DP_PEER_BLOCKED; st++) {
 		/* Only soft associations expire by themselves: the backend enforces their bound
 		 * even when the daemon is gone.  Their counters tell the daemon whether they are
-		 * idle (ss_dp_list_soft). */
+		 * idle (ss_dpu_list_soft). */
 		const char *flags = st == SS_DP_PEER_SOFT ? " flags timeout; counter;" : "";
 		ss_sb_printf(s, "  set %s4 { type ipv4_addr;%s }\n", set_base[st], flags);
 		ss_sb_printf(s, "  set %s6 { type ipv6_addr;%s }\n", set_base[st], flags);

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "dataplane/dataplane.h"
+#include "dataplane/user/port.h"
 #include "dataplane/user/user.h"
 
 /* A growable string; on allocation failure err is set and appends do nothing. */

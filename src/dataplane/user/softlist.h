@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "dataplane/dataplane.h"
+#include "dataplane/user/port.h"
 
 /* Appends the elements of every set in the JSON document to out (up to max); returns how
  * many, or -1 when the document is not nftables JSON. */

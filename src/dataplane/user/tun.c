@@ -48,7 +48,7 @@ int ss_tun_open(const char *name, bool vnet_hdr, unsigned *ifindex)
 	return fd;
 }
 
-int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n, uint64_t *bad)
+int ss_tun_read_batch(int fd, ss_dpu_pkt *pkts, size_t n, uint64_t *bad)
 {
 	size_t got = 0;
 	while (got < n) {
@@ -74,7 +74,7 @@ int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n, uint64_t *bad)
 	return (int)got;
 }
 
-int ss_tun_write_batch(int fd, const ss_dp_pkt *pkts, size_t n, bool vnet_hdr, uint64_t *errs)
+int ss_tun_write_batch(int fd, const ss_dpu_pkt *pkts, size_t n, bool vnet_hdr, uint64_t *errs)
 {
 	/* With IFF_VNET_HDR every write starts with the header; all zero: no offload asked. */
 	static const uint8_t none[SS_VNET_HDR_LEN];
@@ -112,7 +112,7 @@ static bool write_vnet(int fd, const uint8_t *hdr, const uint8_t *pkt, size_t le
 	}
 }
 
-int ss_tun_write_gro(int fd, const ss_dp_pkt *pkts, size_t n, uint8_t *big, size_t bigcap,
+int ss_tun_write_gro(int fd, const ss_dpu_pkt *pkts, size_t n, uint8_t *big, size_t bigcap,
 		     uint64_t *errs, uint64_t *gso)
 {
 	static const uint8_t none[SS_VNET_HDR_LEN];

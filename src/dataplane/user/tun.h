@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "dataplane/dataplane.h"
+#include "dataplane/user/port.h"
 
 /* Creates (or attaches to) the device, non-blocking.  Not persistent: it disappears with
  * the last descriptor, i.e. with the process.  vnet_hdr: IFF_VNET_HDR with checksum and TSO
@@ -16,15 +16,15 @@ int ss_tun_open(const char *name, bool vnet_hdr, unsigned *ifindex);
 /* Reads up to n packets, stopping at the first EAGAIN: several per wake-up.  Packets that
  * are not whole IP packets (cut short by a small buffer) are dropped and counted in *bad.
  * Returns how many, or a negative errno when the first read fails otherwise. */
-int ss_tun_read_batch(int fd, ss_dp_pkt *pkts, size_t n, uint64_t *bad);
+int ss_tun_read_batch(int fd, ss_dpu_pkt *pkts, size_t n, uint64_t *bad);
 /* Writes packets, one write(2) each (a TUN has no batched write; coalescing TCP segments
  * into one GSO write is the next step with vnet_hdr); returns how many were taken. */
-int ss_tun_write_batch(int fd, const ss_dp_pkt *pkts, size_t n, bool vnet_hdr, uint64_t *errs);
+int ss_tun_write_batch(int fd, const ss_dpu_pkt *pkts, size_t n, bool vnet_hdr, uint64_t *errs);
 
 /* With IFF_VNET_HDR: consecutive TCP segments of one flow go in one GSO write
  * (dataplane/gro.h), coalesced in big; the rest one write each.  *gso counts the coalesced
  * writes.  Returns how many packets were taken. */
-int ss_tun_write_gro(int fd, const ss_dp_pkt *pkts, size_t n, uint8_t *big, size_t bigcap,
+int ss_tun_write_gro(int fd, const ss_dpu_pkt *pkts, size_t n, uint8_t *big, size_t bigcap,
 		     uint64_t *errs, uint64_t *gso);
 
 #endif

@@ -1,5 +1,5 @@
 /* The userspace backend: ties the TUN, the nftables table, policy routing, raw sockets and
- * NFLOG together behind the ss_dp interface.  The order of installation is what keeps it
+ * NFLOG together behind the ss_dpu interface.  The order of installation is what keeps it
  * failing closed; doc/dataplane.md explains it. */
 #include "dataplane/user/user.h"
 
@@ -35,7 +35,7 @@ enum { BLACKHOLE_METRIC = 4000000000u };
 enum { NFLOG_SNAP = 128, BIG_READ = SS_VNET_HDR_LEN + 65536 };
 
 struct user_dp {
-	ss_dp base;
+	ss_dpu base;
 	ss_dp_user_config cfg;
 	int tun;
 	unsigned ifindex;
@@ -51,7 +51,7 @@ struct user_dp {
 	uint8_t *big, *gro;
 	ss_tso tso;
 	bool tso_pending;
-	ss_dp_stats st;
+	ss_dpu_stats st;
 	/* nfnetlink datagrams; netlink messages are 4-byte aligned within it. */
 	_Alignas(8) uint8_t nlbuf[8192];
 };
@@ -284,9 +284,9 @@ static int open_sockets(struct user_dp *d, char *err, size_t errlen)
 	return 0;
 }
 
-static const struct ss_dp_ops user_ops;
+static const struct ss_dpu_ops user_ops;
 
-int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dp **out, char *err, size_t errlen)
+int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dpu **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (!cfg_ok(cfg, err, errlen))
@@ -348,15 +348,15 @@ fail:
 	return r;
 }
 
-static struct user_dp *U(ss_dp *dp) { return (struct user_dp *)dp; }
+static struct user_dp *U(ss_dpu *dp) { return (struct user_dp *)dp; }
 
-static void user_close(ss_dp *dp)
+static void user_close(ss_dpu *dp)
 {
 	SS_INFO(SUB, "userspace dataplane down: table, rules, routes and %s removed", U(dp)->cfg.tun_name);
 	teardown(U(dp));
 }
 
-static int user_set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n)
+static int user_set_filters(ss_dpu *dp, const ss_dp_filter *f, size_t n)
 {
 	ss_sb sb = { 0 };
 	const char *why = NULL;
@@ -372,7 +372,7 @@ static int user_set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n)
 	return r;
 }
 
-static int user_set_peer(ss_dp *dp, const ss_addr *peer, enum ss_dp_peer_state st, ss_time timeout)
+static int user_set_peer(ss_dpu *dp, const ss_addr *peer, enum ss_dp_peer_state st, ss_time timeout)
 {
 	ss_sb sb = { 0 };
 	if (!ss_nft_peer(&sb, peer, st, timeout)) {
@@ -386,7 +386,7 @@ static int user_set_peer(ss_dp *dp, const ss_addr *peer, enum ss_dp_peer_state s
 	return r;
 }
 
-static size_t user_poll_fds(ss_dp *dp, ss_dp_fd *out, size_t max)
+static size_t user_poll_fds(ss_dpu *dp, ss_dp_fd *out, size_t max)
 {
 	struct user_dp *d = U(dp);
 	ss_dp_fd all[] = {
@@ -405,7 +405,7 @@ static size_t user_poll_fds(ss_dp *dp, ss_dp_fd *out, size_t max)
 }
 
 /* IFF_VNET_HDR reads: one packet or TCP super-packet per read, offloads finished here. */
-static int read_outbound_vnet(struct user_dp *d, ss_dp_pkt *p, size_t n)
+static int read_outbound_vnet(struct user_dp *d, ss_dpu_pkt *p, size_t n)
 {
 	size_t got = 0;
 	while (got < n) {
@@ -462,7 +462,7 @@ static int read_outbound_vnet(struct user_dp *d, ss_dp_pkt *p, size_t n)
 	return (int)got;
 }
 
-static int user_read_outbound(ss_dp *dp, ss_dp_pkt *p, size_t n)
+static int user_read_outbound(ss_dpu *dp, ss_dpu_pkt *p, size_t n)
 {
 	struct user_dp *d = U(dp);
 	int r = d->cfg.vnet_hdr ? read_outbound_vnet(d, p, n) : ss_tun_read_batch(d->tun, p, n, &d->st.malformed);
@@ -473,7 +473,7 @@ static int user_read_outbound(ss_dp *dp, ss_dp_pkt *p, size_t n)
 	return r;
 }
 
-static int user_release_clear(ss_dp *dp, const ss_dp_pkt *p, size_t n)
+static int user_release_clear(ss_dpu *dp, const ss_dpu_pkt *p, size_t n)
 {
 	struct user_dp *d = U(dp);
 	uint64_t errs = 0;
@@ -483,7 +483,7 @@ static int user_release_clear(ss_dp *dp, const ss_dp_pkt *p, size_t n)
 	return (int)k;
 }
 
-static int user_send_esp(ss_dp *dp, const ss_dp_pkt *p, size_t n)
+static int user_send_esp(ss_dpu *dp, const ss_dpu_pkt *p, size_t n)
 {
 	struct user_dp *d = U(dp);
 	uint64_t errs = 0;
@@ -508,7 +508,7 @@ static int user_send_esp(ss_dp *dp, const ss_dp_pkt *p, size_t n)
 	return (int)n;
 }
 
-static int user_recv_esp(ss_dp *dp, ss_dp_pkt *p, size_t n)
+static int user_recv_esp(ss_dpu *dp, ss_dpu_pkt *p, size_t n)
 {
 	struct user_dp *d = U(dp);
 	struct { int fd; enum ss_io_rx how; } src[] = {
@@ -527,7 +527,7 @@ static int user_recv_esp(ss_dp *dp, ss_dp_pkt *p, size_t n)
 	return (int)got;
 }
 
-static int user_deliver(ss_dp *dp, const ss_dp_pkt *p, size_t n)
+static int user_deliver(ss_dpu *dp, const ss_dpu_pkt *p, size_t n)
 {
 	struct user_dp *d = U(dp);
 	uint64_t errs = 0;
@@ -539,7 +539,7 @@ static int user_deliver(ss_dp *dp, const ss_dp_pkt *p, size_t n)
 	return k;
 }
 
-static int user_read_notices(ss_dp *dp, ss_dp_notice *out, size_t n)
+static int user_read_notices(ss_dpu *dp, ss_dp_notice *out, size_t n)
 {
 	struct user_dp *d = U(dp);
 	size_t got = 0;
@@ -560,9 +560,9 @@ static int user_read_notices(ss_dp *dp, ss_dp_notice *out, size_t n)
 	return (int)got;
 }
 
-static void user_get_stats(ss_dp *dp, ss_dp_stats *out) { *out = U(dp)->st; }
+static void user_get_stats(ss_dpu *dp, ss_dpu_stats *out) { *out = U(dp)->st; }
 
-static int user_list_soft(ss_dp *dp, ss_dp_soft_info *out, size_t n)
+static int user_list_soft(ss_dpu *dp, ss_dp_soft_info *out, size_t n)
 {
 	/* A context of its own: JSON output is a property of the context. */
 	struct nft_ctx *nft = nft_new();
@@ -585,7 +585,7 @@ static int user_list_soft(ss_dp *dp, ss_dp_soft_info *out, size_t n)
 	return total;
 }
 
-static const struct ss_dp_ops user_ops = {
+static const struct ss_dpu_ops user_ops = {
 	.close = user_close,
 	.set_filters = user_set_filters,
 	.set_peer = user_set_peer,

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dataplane/dataplane.h"
+#include "dataplane/user/port.h"
 
 #define SS_DP_TUN_DEFAULT "softsa0"
 #define SS_DP_TABLE_NAME "softsa" /* nftables: table inet softsa */
@@ -40,7 +40,7 @@ void ss_dp_user_config_default(ss_dp_user_config *cfg);
  * and CAP_NET_RAW.  On failure returns a negative errno with a sentence in err; if it got
  * as far as the TUN it removes everything, otherwise it touches nothing (a crashed run's
  * leftovers keep failing closed). */
-int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dp **out, char *err, size_t errlen);
+int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dpu **out, char *err, size_t errlen);
 
 /* Removes everything a run with this configuration may have left (for tools and tests;
  * ss_dp_user_open does it too).  Returns 0 or a negative errno. */

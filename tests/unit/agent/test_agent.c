@@ -163,6 +163,33 @@ static void outbound_to_silent_peer_soft(void **state)
 	done(&f);
 }
 
+/* `initiate`: the negotiation starts as a first packet would start it, with nothing held. */
+static void initiate_without_a_packet(void **state)
+{
+	(void)state;
+	fixture f = make("server", NULL);
+	assert_true(ss_agent_initiate(f.ag, 0, &me, &peer));
+	ss_agent_action x = expect_action(f.ag, SS_AA_START_NEGOTIATION, 0);
+	assert_true(ss_addr_eq(&x.remote, &peer));
+	expect_none(f.ag);
+	enum ss_assoc_state st;
+	assert_true(ss_agent_state(f.ag, &me, &peer, &st, NULL));
+	assert_int_equal(st, SS_AS_NEGOTIATING);
+	ss_agent_stats s;
+	ss_agent_get_stats(f.ag, &s);
+	assert_int_equal(s.held, 0);
+	assert_false(ss_agent_initiate(f.ag, 10, &me, &peer)); /* not idle */
+	expect_none(f.ag);
+	ss_agent_outcome(f.ag, 100, &me, &peer, SS_IKE_SECURED);
+	assert_false(ss_agent_initiate(f.ag, 200, &me, &peer));
+	done(&f);
+	/* No negotiate rule for the pair: nothing starts. */
+	f = make("client", NULL);
+	assert_false(ss_agent_initiate(f.ag, 0, &me, &peer));
+	expect_none(f.ag);
+	done(&f);
+}
+
 static void refused_never_soft_and_block_backoff(void **state)
 {
 	(void)state;
@@ -393,6 +420,7 @@ int main(void)
 		cmocka_unit_test(transition_table),
 		cmocka_unit_test(set_state_logs_and_refuses),
 		cmocka_unit_test(outbound_to_silent_peer_soft),
+		cmocka_unit_test(initiate_without_a_packet),
 		cmocka_unit_test(refused_never_soft_and_block_backoff),
 		cmocka_unit_test(global_hold_bound),
 		cmocka_unit_test(watchdog_and_stale_outcome),

@@ -1,5 +1,6 @@
-/* softsad's pure parts: the policy compiled into dataplane filters, the held-packet store and
- * the CHILD SA table.  (The rest of the wiring is proved end to end in tests/netns/e2e_*.) */
+/* softsad's pure part: the policy compiled into dataplane filters.  (The held-packet store and
+ * the SA table are tests/unit/dataplane/test_user_backend.c; the rest of the wiring is proved
+ * end to end in tests/netns/e2e_*.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -155,65 +156,11 @@ static void test_filters_shapes(void **state)
 	ss_policy_free(p);
 }
 
-static void test_held(void **state)
-{
-	dm_held h;
-	memset(&h, 0, sizeof(h));
-	h.max_n = 3;
-	uint8_t a[100], b[1400];
-	memset(a, 1, sizeof(a));
-	memset(b, 2, sizeof(b));
-	assert_true(dm_held_put(&h, 7, a, sizeof(a)));
-	assert_true(dm_held_put(&h, 7 + DM_HELD_BUCKETS, b, sizeof(b))); /* may share a bucket */
-	assert_true(dm_held_put(&h, 9, a, 10));
-	assert_false(dm_held_put(&h, 10, a, 10)); /* over the bound: refused, counted */
-	assert_int_equal(h.refused, 1);
-	assert_int_equal(h.n, 3);
-	assert_int_equal(h.bytes, 100 + 1400 + 10);
-	assert_null(dm_held_take(&h, 8));
-	dm_held_pkt *k = dm_held_take(&h, 7 + DM_HELD_BUCKETS);
-	assert_non_null(k);
-	assert_int_equal(k->len, 1400);
-	assert_memory_equal(k->data, b, 1400);
-	free(k);
-	assert_null(dm_held_take(&h, 7 + DM_HELD_BUCKETS)); /* taken once only */
-	k = dm_held_take(&h, 7);
-	assert_non_null(k);
-	assert_memory_equal(k->data, a, 100);
-	free(k);
-	dm_held_clear(&h); /* frees what is left (ASan checks) */
-	assert_int_equal(h.n, 0);
-	assert_int_equal(h.bytes, 0);
-}
-
-static void test_children(void **state)
-{
-	dm_children *t = calloc(1, sizeof(*t));
-	ss_addr l, r, other;
-	ss_addr_parse("10.0.0.1", &l);
-	ss_addr_parse("10.0.0.2", &r);
-	ss_addr_parse("10.0.0.3", &other);
-	assert_null(dm_children_for_pair(t, &l, &r));
-	dm_child *c1 = dm_children_add(t);
-	c1->local = l, c1->remote = r, c1->created = 10, c1->spi_in = 0x111, c1->spi_out = 0x222;
-	uint64_t g = t->gen;
-	/* Without an outbound ESP SA a CHILD SA carries nothing. */
-	assert_null(dm_children_for_pair(t, &l, &r));
-	assert_ptr_equal(dm_children_by_spi(t, 0x111, 0x222), c1);
-	assert_null(dm_children_by_spi(t, 0x111, 0x333));
-	dm_children_del(t, NULL, c1);
-	assert_int_equal(t->n_used, 0);
-	assert_true(t->gen != g);
-	free(t);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filters_builtins),
 		cmocka_unit_test(test_filters_shapes),
-		cmocka_unit_test(test_held),
-		cmocka_unit_test(test_children),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,8 @@
 
 #include <cmocka.h>
 
-#include "dataplane/gso.h"
+#include "base/ip.h"
+#include "dataplane//gso.h"
 #include "dataplane/pkt.h"
 
 /* RFC 1071, the slow obvious way. */

@@ -14,7 +14,7 @@
 
 static void refused(ss_dp_user_config *c, const char *why)
 {
-	ss_dp *dp = (ss_dp *)1;
+	ss_dpu *dp = (ss_dpu *)1;
 	char err[256] = "";
 	assert_int_equal(ss_dp_user_open(c, &dp, err, sizeof err), -EINVAL);
 	assert_null(dp);

@@ -30,11 +30,11 @@ typedef struct tu_suite {
 } tu_suite;
 
 static const tu_suite tu_suites[] = {
-	{ "aes128gcm16", SS_ESP_ENCR_AES_GCM_16, 128, SS_ESP_INTEG_NONE },
-	{ "aes256gcm16", SS_ESP_ENCR_AES_GCM_16, 256, SS_ESP_INTEG_NONE },
-	{ "aes128-sha256", SS_ESP_ENCR_AES_CBC, 128, SS_ESP_INTEG_HMAC_SHA2_256_128 },
-	{ "aes256-sha384", SS_ESP_ENCR_AES_CBC, 256, SS_ESP_INTEG_HMAC_SHA2_384_192 },
-	{ "aes256-sha512", SS_ESP_ENCR_AES_CBC, 256, SS_ESP_INTEG_HMAC_SHA2_512_256 },
+	{ "aes128gcm16", SS_ENCR_AES_GCM_16, 128, SS_INTEG_NONE },
+	{ "aes256gcm16", SS_ENCR_AES_GCM_16, 256, SS_INTEG_NONE },
+	{ "aes128-sha256", SS_ENCR_AES_CBC, 128, SS_INTEG_HMAC_SHA2_256_128 },
+	{ "aes256-sha384", SS_ENCR_AES_CBC, 256, SS_INTEG_HMAC_SHA2_384_192 },
+	{ "aes256-sha512", SS_ENCR_AES_CBC, 256, SS_INTEG_HMAC_SHA2_512_256 },
 };
 #define TU_NSUITES (sizeof(tu_suites) / sizeof(tu_suites[0]))
 
@@ -59,11 +59,11 @@ static inline ss_esp_params tu_params(const tu_suite *s, int dir, int mode, int 
 	p.integ = s->integ;
 	p.encr_key = tu_key;
 	/* GCM: the 4 bytes after the key are the salt (for 256 bits, the last 4 of tu_key). */
-	p.encr_key_len = s->bits / 8 + (s->encr == SS_ESP_ENCR_AES_GCM_16 ? 4 : 0);
+	p.encr_key_len = s->bits / 8 + (s->encr == SS_ENCR_AES_GCM_16 ? 4 : 0);
 	p.integ_key = tu_ikey;
-	p.integ_key_len = s->integ == SS_ESP_INTEG_HMAC_SHA2_256_128 ? 32 :
-			  s->integ == SS_ESP_INTEG_HMAC_SHA2_384_192 ? 48 :
-			  s->integ == SS_ESP_INTEG_HMAC_SHA2_512_256 ? 64 : 0;
+	p.integ_key_len = s->integ == SS_INTEG_HMAC_SHA2_256_128 ? 32 :
+			  s->integ == SS_INTEG_HMAC_SHA2_384_192 ? 48 :
+			  s->integ == SS_INTEG_HMAC_SHA2_512_256 ? 64 : 0;
 	p.esn = esn;
 	ss_addr a = tu_addr(family == 4 ? "192.0.2.1" : "2001:db8::1");
 	ss_addr b = tu_addr(family == 4 ? "192.0.2.2" : "2001:db8::2");

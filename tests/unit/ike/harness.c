@@ -37,6 +37,19 @@ void h_init(harness *h, const ss_ike_engine_params *pb)
 	}
 }
 
+void h_restart(harness *h, int i)
+{
+	h_side *s = &h->side[i];
+	ss_ike_engine_free(s->eng);
+	ss_ike_engine_params p;
+	ss_ike_engine_params_default(&p);
+	p.lookup = lookup;
+	p.lookup_ctx = s;
+	s->eng = ss_ike_engine_new(&p);
+	assert_non_null(s->eng);
+	s->n_alive = 0;
+}
+
 void h_free(harness *h)
 {
 	for (int i = 0; i < 2; i++)
@@ -143,6 +156,12 @@ static void on_action(harness *h, int i, const ss_ike_action *a)
 		break;
 	case SS_IKE_ACT_IKE_REKEYED:
 		s->n_ike_rekeyed++;
+		break;
+	case SS_IKE_ACT_ATTEMPT:
+		/* Numbered 1, 2, ... per negotiation, each just before its IKE_SA_INIT. */
+		s->n_attempt++;
+		s->last_attempt = a->attempt;
+		s->attempt_log_at = h->n_log;
 		break;
 	case SS_IKE_ACT_IKE_DELETED:
 		s->n_ike_deleted++;

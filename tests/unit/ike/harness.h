@@ -20,6 +20,9 @@ typedef struct h_side {
 	ss_ike_child_info alive[8];  /* CHILD SAs up and not deleted, keys included */
 	int n_alive;
 	int n_bad_spi;               /* CHILD_UPs with an SPI of 0..255 (never drawn, reserved) */
+	int n_attempt;               /* ATTEMPT actions, the last one's number, and the log */
+	uint32_t last_attempt;       /* index of the datagram that followed it */
+	int attempt_log_at;
 	enum ss_ike_outcome outcome;
 	uint16_t outcome_notify;
 	ss_time outcome_at;          /* when the last OUTCOME was drained */
@@ -47,6 +50,8 @@ typedef struct harness {
 
 void h_init(harness *h, const ss_ike_engine_params *pb);
 void h_free(harness *h);
+/* Side i restarts: a fresh engine that knows nothing of its SAs (the other side keeps its). */
+void h_restart(harness *h, int i);
 /* Suite-only config with sensible defaults (ids, PSK, transport mode). */
 void h_config(ss_ike_config *c, const ss_ike_suite *ike, const ss_esp_suite *esp,
 	      const char *local_id, const char *remote_id, const char *psk);

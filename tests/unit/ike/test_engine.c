@@ -285,6 +285,7 @@ static void invalid_ke_then_success(void **state)
 	h_run(&H, SS_SEC(60));
 	assert_pair(ha);
 	assert_int_equal(h_count(&H, 0, SS_IKE_SA_INIT, false), 2);
+	assert_int_equal(H.side[0].last_attempt, 2); /* the INVALID_KE retry continues the count */
 	assert_int_equal(H.side[0].child.suite.encr, SS_ENCR_AES_GCM_16);
 	ss_ike_sa_info ia;
 	assert_true(ss_ike_sa_get(H.side[0].eng, ha, &ia));
@@ -338,6 +339,11 @@ static void lost_request_retransmitted_identically(void **state)
 	assert_int_equal(H.log[3].len, H.log[4].len);
 	assert_memory_equal(H.log[3].data, H.log[4].data, H.log[3].len);
 	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->retransmits, 2);
+	/* Two IKE_SA_INIT requests: attempts 1 and 2; IKE_AUTH's resend is not an attempt, and
+	 * the responder never counts any. */
+	assert_int_equal(H.side[0].n_attempt, 2);
+	assert_int_equal(H.side[0].last_attempt, 2);
+	assert_int_equal(H.side[1].n_attempt, 0);
 	h_free(&H);
 }
 
@@ -381,10 +387,54 @@ static void silent_peer_after_four_attempts(void **state)
 	h_run(&H, SS_SEC(60));
 	assert_int_equal(H.side[0].outcome, SS_IKE_PEER_SILENT);
 	assert_int_equal(H.n_log, 4);
+	/* Each IKE_SA_INIT is an attempt, numbered, announced just before it leaves. */
+	assert_int_equal(H.side[0].n_attempt, 4);
+	assert_int_equal(H.side[0].last_attempt, 4);
+	assert_int_equal(H.side[0].attempt_log_at, 3);
 	for (int i = 1; i < 4; i++)
 		assert_memory_equal(H.log[0].data, H.log[i].data, H.log[0].len);
 	assert_int_equal(H.now - t0, ss_retx_silent_decision(&H.side[0].cfg.retx));
 	assert_int_equal(ss_ike_get_stats(H.side[0].eng)->sas, 0);
+	h_free(&H);
+}
+
+/* RFC 7296 §2.4: A restarts and negotiates again; its first IKE_AUTH says INITIAL_CONTACT, and
+ * B deletes the IKE SA (and CHILD SA) it still had with A's old self, at once.  Not when A
+ * still holds an SA with B, and not for another identity at the same address. */
+static void initial_contact_replaces_stale(void **state)
+{
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	assert_int_equal(H.side[1].n_child_up, 1);
+	h_restart(&H, 0);
+	h_initiate(&H, 0);
+	h_run(&H, H.now + SS_SEC(60));
+	const ss_ike_stats *sb = ss_ike_get_stats(H.side[1].eng);
+	assert_int_equal(sb->initial_contact_deleted, 1);
+	assert_int_equal(sb->sas, 1);
+	assert_int_equal(H.side[1].n_ike_deleted, 1);
+	assert_int_equal(H.side[1].n_alive, 1); /* only the new CHILD SA */
+	assert_int_equal(H.side[0].outcome, SS_IKE_SECURED);
+	/* A second negotiation while A holds one: no INITIAL_CONTACT, nothing deleted for it. */
+	h_initiate(&H, 0);
+	h_run(&H, H.now + SS_SEC(60));
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->initial_contact_deleted, 1);
+	h_free(&H);
+
+	/* Another identity from the same address (B accepts any): its INITIAL_CONTACT is about
+	 * its own SAs, not a.example's. */
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	memset(&H.side[1].cfg.remote_id, 0, sizeof(H.side[1].cfg.remote_id));
+	h_initiate(&H, 0);
+	h_run(&H, SS_SEC(60));
+	h_restart(&H, 0);
+	H.side[0].cfg.local_id = ss_ike_id_fqdn("c.example");
+	h_initiate(&H, 0);
+	h_run(&H, H.now + SS_SEC(60));
+	assert_int_equal(H.side[0].outcome, SS_IKE_SECURED);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->initial_contact_deleted, 0);
+	assert_int_equal(ss_ike_get_stats(H.side[1].eng)->sas, 2);
 	h_free(&H);
 }
 
@@ -1277,6 +1327,7 @@ int main(void)
 		cmocka_unit_test(duplicated_request),
 		cmocka_unit_test(silent_peer_after_four_attempts),
 		cmocka_unit_test(unreachable_peer_and_spoofed_icmp),
+		cmocka_unit_test(initial_contact_replaces_stale),
 		cmocka_unit_test(nat_moves_to_4500_with_marker),
 		cmocka_unit_test(delete_and_liveness),
 		cmocka_unit_test(unknown_critical_payload_answered),

@@ -123,7 +123,7 @@ static void full_model(void **state)
 	assert_int_equal(a->methods[1].integ, SS_INTEG_HMAC_SHA2_512_256);
 	assert_int_equal(a->methods[1].life_seconds, 7200);
 	assert_int_equal(a->methods[1].life_bytes, 512ull << 20);
-	assert_int_equal(a->pfs_group, SS_DH_ECP256);
+	assert_int_equal(a->pfs_group, SS_DH_ECP_256);
 	assert_true(a->accept_unsecured && a->fallback_to_clear && a->discovery && a->fallback_after_secured);
 	assert_int_equal(a->soft_idle_lifetime, 600);
 
@@ -137,7 +137,7 @@ static void full_model(void **state)
 	assert_int_equal(r->n_auth, 2);
 	assert_int_equal(r->auth[0].secret_len, 19);
 	assert_memory_equal(r->auth[0].secret, "0123456789abcdefXYZ", 19);
-	assert_int_equal(r->auth[0].local_id.type, SS_ID_IPV4);
+	assert_int_equal(r->auth[0].local_id.type, SS_ID_IPV4_ADDR);
 	assert_string_equal(r->auth[0].local_id.value, "192.0.2.1");
 	assert_int_equal(r->auth[0].remote_id.type, SS_ID_KEY_ID);
 	assert_string_equal(r->auth[0].remote_id.value, "k7");
@@ -149,8 +149,8 @@ static void full_model(void **state)
 	assert_false(p->default_response);
 	assert_int_equal(p->ike.n_proposals, 2);
 	char b[64];
-	assert_string_equal(ss_ike_proposal_fmt(&p->ike.proposals[0], b, sizeof(b)), "aes128-sha384-prfsha384-ecp256");
-	assert_string_equal(ss_ike_proposal_fmt(&p->ike.proposals[1], b, sizeof(b)), "aes256gcm16-prfsha512-modp2048");
+	assert_string_equal(ss_ike_method_fmt(&p->ike.proposals[0], b, sizeof(b)), "aes128-sha384-prfsha384-ecp256");
+	assert_string_equal(ss_ike_method_fmt(&p->ike.proposals[1], b, sizeof(b)), "aes256gcm16-prfsha512-modp2048");
 	assert_int_equal(p->ike.lifetime, 3600);
 	assert_int_equal(p->ike.retx.attempts, 3);
 	assert_int_equal(p->ike.retx.n_delays, 2);

@@ -1,0 +1,112 @@
+/* The dataplane's side of softsad, for any backend (dataplane/dataplane.h).  Its events go
+ * to the agent (acquire: outbound traffic that needs a decision, one per packet, by handle;
+ * inbound clear from an unknown peer) and to the CHILD SA table (lifetimes); the agent's
+ * verdicts go back (agentio.c).  A round ends with ss_dp_flush, which sends what the
+ * verdicts staged. */
+#include <errno.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "base/log.h"
+#include "daemon/daemon.h"
+#include "dataplane/dataplane.h"
+#include "esp/esp.h"
+
+/* Calls per readable descriptor: a backend returns at most one batch per process call, so
+ * this bounds one wake-up to ROUNDS batches before the loop looks at the other sources. */
+enum { ROUNDS = 16, BATCH = 64 };
+
+static void on_event(ss_daemon *d, const ss_dp_event *ev, ss_time now)
+{
+	char rb[SS_ADDR_STRLEN];
+	switch (ev->kind) {
+	case SS_DP_EV_ACQUIRE: {
+		ss_pkt_key k = { .dir = SS_DIR_OUT, .proto = ev->proto, .sport = ev->sport, .dport = ev->dport,
+				 .src = ev->local, .dst = ev->remote };
+		ss_agent_outbound(d->agent, now, &k, ev->len, ev->handle);
+		break;
+	}
+	case SS_DP_EV_INBOUND_CLEAR: {
+		ss_pkt_key k = { .dir = SS_DIR_IN, .proto = ev->proto, .sport = ev->sport, .dport = ev->dport,
+				 .src = ev->remote, .dst = ev->local };
+		/* Handle 0: the packet itself is already gone (accepted or dropped by the
+		 * dataplane); only the decision's side effects matter. */
+		ss_agent_inbound_clear(d->agent, now, &k, 0, 0);
+		break;
+	}
+	case SS_DP_EV_SA_SOFT:
+	case SS_DP_EV_SA_HARD:
+		dm_child_expired(d, ev->reqid, ev->sa.spi, ev->kind == SS_DP_EV_SA_HARD, ev->why, now);
+		break;
+	case SS_DP_EV_UNKNOWN_SPI:
+		d->st.unknown_spi++;
+		SS_DEBUG(SUB, "ESP from %s for SPI %08x we do not have", ss_addr_fmt(&ev->remote, rb), ev->sa.spi);
+		break;
+	case SS_DP_EV_HELD_RELEASED:
+	case SS_DP_EV_HELD_DROPPED:
+		/* The agent counts what it holds; a handle the backend let go is answered -ENOENT
+		 * when the agent releases it. */
+		break;
+	}
+	dm_agent_drain(d, now);
+}
+
+size_t dm_dp_drain(ss_daemon *d, ss_time now)
+{
+	size_t n = 0;
+	ss_dp_event ev;
+	while (ss_dp_next_event(d->dp, &ev)) {
+		on_event(d, &ev, now);
+		n++;
+	}
+	return n;
+}
+
+int dm_on_dp(ss_daemon *d, int fd, ss_time now)
+{
+	for (int round = 0; round < ROUNDS; round++) {
+		int n = ss_dp_process(d->dp, fd, now);
+		if (n < 0 && n != -EAGAIN && n != -EINTR)
+			return n;
+		dm_dp_drain(d, now);
+		ss_dp_flush(d->dp, now);
+		dm_drain(d, now);
+		if (n < BATCH || fd < 0)
+			break;
+		now = ss_now_ms();
+	}
+	return 0;
+}
+
+ss_time dm_dp_deadline(ss_daemon *d)
+{
+	return ss_dp_deadline(d->dp);
+}
+
+json_t *dm_dp_info_json(ss_daemon *d)
+{
+	ss_dp_info in;
+	ss_dp_info_get(d->dp, &in);
+	return json_pack("{s:s, s:s}", "name", in.name, "why", in.why);
+}
+
+json_t *dm_dp_stats_json(ss_daemon *d)
+{
+	ss_dp_stats s;
+	ss_dp_get_stats(d->dp, &s);
+	const uint64_t *e = s.esp_in_err;
+	return json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}},"
+			 " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+			 "esp", "packets_out", (json_int_t)s.esp_out_pkts, "bytes_out", (json_int_t)s.esp_out_bytes,
+			 "packets_in", (json_int_t)s.esp_in_pkts, "bytes_in", (json_int_t)s.esp_in_bytes,
+			 "no_sa_out", (json_int_t)s.no_sa_out, "unknown_spi", (json_int_t)s.unknown_spi,
+			 "errors", "no_sa", (json_int_t)e[SS_ESP_E_NOSA], "replay", (json_int_t)e[SS_ESP_E_REPLAY],
+			 "auth", (json_int_t)e[SS_ESP_E_AUTH], "malformed", (json_int_t)e[SS_ESP_E_MALFORMED],
+			 "pad", (json_int_t)e[SS_ESP_E_PAD], "selector", (json_int_t)e[SS_ESP_E_SELECTOR],
+			 "expired", (json_int_t)e[SS_ESP_E_EXPIRED], "encap", (json_int_t)s.esp_out_err,
+			 "dataplane", "captured", (json_int_t)s.port_captured, "released", (json_int_t)s.port_released,
+			 "release_err", (json_int_t)s.release_err, "esp_tx", (json_int_t)s.esp_tx, "esp_tx_err",
+			 (json_int_t)s.esp_tx_err, "esp_rx", (json_int_t)s.esp_rx, "delivered", (json_int_t)s.delivered,
+			 "notices", (json_int_t)s.notices, "malformed", (json_int_t)s.malformed, "held_now",
+			 (json_int_t)s.held_now);
+}
