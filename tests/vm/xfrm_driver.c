@@ -17,6 +17,11 @@
  *   udp-recv 4|6 PORT SECONDS [--bypass]    wait for one datagram: "got N bytes from ADDR"
  *                                           (exit 0), or exit 1 at the timeout; "ready" first
  *   encap-sock PORT SECONDS                 hold a UDP socket with ESP-in-UDP decapsulation
+ *   dp LOCAL REMOTE SECONDS ACTION [SPI_OUT SPI_IN]
+ *        the kernel backend of dataplane.h, as softsad drives it: a negotiate filter
+ *        LOCAL -> REMOTE, then on the first ACQUIRE (ACTION secure, soft, block) or at once
+ *        (secure-now) AES-GCM SAs and set_peer; prints events, the SA counters and what
+ *        list_soft says at the end, then closes (which removes everything it installed)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +37,8 @@
 #include <linux/udp.h>
 
 #include "base/clock.h"
+#include "base/iana.h"
+#include "dataplane/dataplane.h"
 #include "dataplane/xfrm/xfrm.h"
 
 static void die(const char *what)
@@ -355,6 +362,101 @@ static int cmd_encap_sock(int argc, char **argv)
 	return 0;
 }
 
+static const uint8_t dp_key[20] = { 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19,
+				     0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23 };
+
+static ss_dp_sa dp_sa(const ss_addr *local, const ss_addr *remote, uint32_t spi, uint8_t dir)
+{
+	return (ss_dp_sa){ .id = { .spi = spi, .dir = dir, .local = *local, .remote = *remote },
+			   .reqid = 42, .encr = SS_ENCR_AES_GCM_16, .encr_key = dp_key,
+			   .encr_key_len = sizeof dp_key, .replay_window = 64 };
+}
+
+static int dp_act(ss_dp *dp, const char *action, const ss_addr *l, const ss_addr *r,
+		  uint32_t spi_out, uint32_t spi_in)
+{
+	int rc;
+	if (!strncmp(action, "secure", 6)) {
+		ss_dp_sa o = dp_sa(l, r, spi_out, SS_DP_OUT), i = dp_sa(l, r, spi_in, SS_DP_IN);
+		rc = ss_dp_sa_add(dp, &i, ss_now_ms());
+		if (rc == 0)
+			rc = ss_dp_sa_add(dp, &o, ss_now_ms());
+		if (rc == 0)
+			rc = ss_dp_set_peer(dp, r, SS_DP_PEER_SECURED, SS_NEVER);
+	} else if (!strcmp(action, "soft")) {
+		rc = ss_dp_set_peer(dp, r, SS_DP_PEER_SOFT, SS_SEC(4));
+	} else {
+		rc = ss_dp_set_peer(dp, r, SS_DP_PEER_BLOCKED, SS_NEVER);
+	}
+	printf("%s: %s\n", action, rc ? strerror(-rc) : "done");
+	fflush(stdout);
+	return rc;
+}
+
+static int cmd_dp(int argc, char **argv)
+{
+	if (argc < 4)
+		die("dp LOCAL REMOTE SECONDS ACTION [SPI_OUT SPI_IN]");
+	ss_addr l = addr(argv[0]), r = addr(argv[1]);
+	const char *action = argv[3];
+	uint32_t spi_out = argc > 5 ? (uint32_t)num(argv[4]) : 0, spi_in = argc > 5 ? (uint32_t)num(argv[5]) : 0;
+	ss_dp_config cfg;
+	ss_dp_config_default(&cfg);
+	ss_dp *dp;
+	char err[200];
+	if (ss_dp_open("kernel", &cfg, &dp, err, sizeof err) < 0) {
+		fprintf(stderr, "xfrm_driver: %s\n", err);
+		return 1;
+	}
+	ss_dp_info inf;
+	ss_dp_info_get(dp, &inf);
+	printf("backend %s: %s\n", inf.name, inf.why);
+	ss_dp_filter f = { .local = ss_prefix_host(&l), .remote = ss_prefix_host(&r),
+			   .verdict = SS_DP_NEGOTIATE };
+	int rc = ss_dp_set_filters(dp, &f, 1);
+	bool acted = false;
+	if (rc == 0 && !strcmp(action, "secure-now")) {
+		rc = dp_act(dp, action, &l, &r, spi_out, spi_in);
+		acted = true;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	ss_time until = ss_now_ms() + SS_SEC(num(argv[2]));
+	ss_dp_fd fds[4];
+	size_t nfd = ss_dp_poll_fds(dp, fds, 4);
+	while (rc == 0 && ss_now_ms() < until) {
+		struct pollfd p = { .fd = fds[0].fd, .events = POLLIN };
+		poll(&p, nfd ? 1 : 0, (int)(until - ss_now_ms()));
+		ss_dp_process(dp, fds[0].fd, ss_now_ms());
+		ss_dp_event ev;
+		while (ss_dp_next_event(dp, &ev)) {
+			char a[SS_ADDR_STRLEN], b[SS_ADDR_STRLEN];
+			printf("event %s %s>%s proto=%u dport=%u reqid=%u why=%u\n", ss_dp_event_name(ev.kind),
+			       ss_addr_fmt(&ev.local, a), ss_addr_fmt(&ev.remote, b), ev.proto, ev.dport,
+			       ev.reqid, ev.why);
+			fflush(stdout);
+			if (ev.kind == SS_DP_EV_ACQUIRE && !acted) {
+				rc = dp_act(dp, action, &l, &r, spi_out, spi_in);
+				acted = true;
+			}
+		}
+		ss_dp_flush(dp, ss_now_ms());
+	}
+	if (spi_out) {
+		ss_dp_sa o = dp_sa(&l, &r, spi_out, SS_DP_OUT), i = dp_sa(&l, &r, spi_in, SS_DP_IN);
+		ss_dp_sa_counters co = { 0 }, ci = { 0 };
+		ss_dp_sa_query(dp, &o.id, &co);
+		ss_dp_sa_query(dp, &i.id, &ci);
+		printf("out packets=%llu in packets=%llu\n", (unsigned long long)co.packets,
+		       (unsigned long long)ci.packets);
+	}
+	ss_dp_soft_info si[4];
+	printf("soft peers=%d\n", ss_dp_list_soft(dp, si, 4));
+	ss_dp_close(dp);
+	printf("closed\n");
+	return rc != 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -378,6 +480,8 @@ int main(int argc, char **argv)
 		return cmd_watch(argc, argv);
 	if (!strcmp(c, "udp-send"))
 		return cmd_udp_send(argc, argv);
+	if (!strcmp(c, "dp"))
+		return cmd_dp(argc, argv);
 	if (!strcmp(c, "udp-recv"))
 		return cmd_udp_recv(argc, argv);
 	if (!strcmp(c, "encap-sock"))

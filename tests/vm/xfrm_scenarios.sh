@@ -336,5 +336,49 @@ same "remove-ours: the foreign state survives, alone" \
 same "remove-ours: the foreign policy survives, alone" "$(ina ip xfrm policy | grep -c '^src')/$(ina ip xfrm policy | grep -c 'priority 100 ')" 1/1
 same "remove-ours: again, nothing left of ours" "$(ina "$D" remove-ours)" "states=0 policies=0"
 
+# 11. The kernel backend of dataplane.h (src/dataplane/xfrm/backend.c) as softsad drives it:
+# A's negotiate filter raises ACQUIRE for the first ping (the kernel queues it), the SAs and
+# the secured peer's policies come, the ping goes through as ESP; B is secured from the start.
+inb "$D" remove-ours > /dev/null
+inb "$D" dp $B4 $A4 15 secure-now $((0x2100)) $((0x1100)) > "$T/dpb" &
+bp=$!
+ina "$D" dp $A4 $B4 15 secure $((0x1100)) $((0x2100)) > "$T/dpa" &
+ap=$!
+wait_ready "$T/dpa"; wait_ready "$T/dpb"
+cap_start dp
+check "backend: ping A->B, the first packet held until secured" ina ping -c 3 -i 0.5 -W 10 -q $B4
+cap_stop
+wait $ap $bp
+check "backend: ACQUIRE from the negotiate filter" grep -q "^event acquire $A4>$B4 proto=1" "$T/dpa"
+check "backend: then secured" grep -q "^secure: done" "$T/dpa"
+same "backend: nothing in the clear" "$(cap_count dp "$CLEAR")" 0
+esp=$(cap_count dp "esp and src $A4")
+same "backend: A's SA counters = ESP on the wire" "$(grep '^out packets' "$T/dpa")" "out packets=$esp in packets=$esp"
+check "backend: closed" grep -q "^closed" "$T/dpa"
+ours_left() {
+	ip netns exec "$1" ip xfrm policy | awk -v lo=$((0x50000)) -v hi=$((0x60000)) '
+		/ priority / { for (i = 1; i < NF; i++) if ($i == "priority" && $(i+1) >= lo && $(i+1) < hi) n++ }
+		END { print n + 0 }'
+	ip netns exec "$1" ip xfrm state | grep -v 'spi 0x00000000' | grep -c "reqid 15997"
+}
+same "backend: closing removed its policies and SAs" "$(ours_left "$A" | tr '\n' /)" "0/0/"
+
+# 12. The backend's soft association: the held ping goes out in the clear, the bypass expires
+# in the kernel after 4 s idle, and the next packet negotiates again (a second ACQUIRE).
+ina "$D" dp $A4 $B4 25 soft > "$T/dps" &
+ap=$!
+wait_ready "$T/dps"
+cap_start soft
+check "soft: ping A->B released in the clear" ina ping -c 2 -i 0.5 -W 10 -q $B4
+cap_stop
+same "soft: no ESP" "$(cap_count soft esp)" 0
+check "soft: clear echo requests on the wire" [ "$(cap_count soft "icmp[icmptype] == icmp-echo and src $A4")" -ge 2 ]
+check "soft: an idle-expiring bypass" sh -c "ip netns exec $A ip -s xfrm policy | grep -q 'expire use: soft 0(sec), hard 4(sec)'"
+sleep 8
+check "soft: gone once idle" sh -c "! ip netns exec $A ip -s xfrm policy | grep -q 'hard 4(sec)'"
+ina ping -c 1 -W 1 -q $B4 > /dev/null
+wait $ap
+same "soft: the next packet negotiates again" "$(grep -c '^event acquire' "$T/dps")" 2
+
 echo "# $fails failed"
 [ "$fails" = 0 ]

@@ -146,8 +146,9 @@ typedef struct ss_xfrm_event {
 	int err;       /* ACK */
 	bool hard;     /* EXPIRE, POLEXPIRE */
 	ss_xfrm_sa_info sa; /* SA, EXPIRE */
-	/* POLICY, ACQUIRE, POLEXPIRE: the policy; ACQUIRE: the packet's selector in sel and
-	 * the template's addresses in sa.src/sa.dst with its reqid. */
+	/* POLICY, ACQUIRE, POLEXPIRE: the policy (its add and last-use times in sa.add_time,
+	 * sa.use_time); ACQUIRE: the packet's selector in sel and the template's addresses in
+	 * sa.src/sa.dst with its reqid. */
 	ss_xfrm_sel sel;
 	uint32_t index, priority;
 	uint8_t dir, action; /* action: enum ss_xfrm_action (BYPASS for a policy without template) */

@@ -111,6 +111,8 @@ static bool policy_info(const struct xfrm_userpolicy_info *p, ss_xfrm_event *ev)
 		return false;
 	ev->index = p->index;
 	ev->priority = p->priority;
+	ev->sa.add_time = p->curlft.add_time;
+	ev->sa.use_time = p->curlft.use_time;
 	ev->dir = p->dir;
 	ev->action = p->action == XFRM_POLICY_BLOCK ? SS_XFRM_BLOCK : SS_XFRM_BYPASS;
 	return true;
