@@ -21,13 +21,19 @@ PKGS="$PKGS dpkg-dev debhelper lintian"
 PKGS="$PKGS libldap-dev slapd ldap-utils"
 # Benchmarks.
 PKGS="$PKGS iperf3 hyperfine openssl"
+# The VM suite (tests/vm): QEMU, and what tests/vm/setup.sh needs to unpack Debian's kernel.
+PKGS="$PKGS qemu-system-x86 busybox-static kmod cpio xz-utils"
 
 missing=""
 for p in $PKGS; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
 	[ "$st" = "installed" ] || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+vm_kernel() {
+	# The guest kernel of tests/vm: fetched and unpacked (never installed) once per package.
+	[ "$(id -u)" -ne 0 ] || "$(dirname "$0")/../tests/vm/setup.sh"
+}
+[ -z "$missing" ] && { vm_kernel; exit 0; }
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "softsa: missing Debian packages:$missing" >&2
@@ -54,3 +60,4 @@ pid=$(cat /run/slapd/slapd.pid 2>/dev/null || true)
 if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = slapd ]; then
 	kill "$pid"
 fi
+vm_kernel

@@ -7,9 +7,11 @@
 #include "dataplane/user/user.h"
 
 extern const ss_dp_backend ss_dp_user_backend;
+extern const ss_dp_backend ss_dp_xfrm_backend;
 
 /* In the order "auto" tries them: the kernel's ESP first where it works. */
 const ss_dp_backend *const ss_dp_backends[] = {
+	&ss_dp_xfrm_backend,
 	&ss_dp_user_backend,
 };
 const size_t ss_dp_n_backends = sizeof(ss_dp_backends) / sizeof(ss_dp_backends[0]);

@@ -1,0 +1,564 @@
+/* The kernel backend of dataplane.h: XFRM states and policies, ESP in the kernel.
+ *
+ * How the interface maps onto the kernel (doc/dataplane.md):
+ *   SAs          one XFRM state per direction.  All SAs with one peer share one kernel reqid
+ *                of ours, so that the peer's policies hold through a rekey: the kernel sends
+ *                on the newest state with that reqid and accepts either while both live.  The
+ *                daemon's reqid travels in a small table, for the events.
+ *   secured      out local->peer and in peer->local policies (fwd too in tunnel mode) with an
+ *                ESP template of the peer's reqid: clear traffic from it is dropped.
+ *   soft         bypass policies any->peer and peer->any whose hard use-expiry is the idle
+ *                timeout: the kernel refreshes a policy's use time on every packet and removes
+ *                it (POLEXPIRE) after that long without one.  No daemon in the packet path.
+ *   blocked      block policies both ways.
+ *   filters      negotiate: an out policy with a template no SA will ever match (the acquire
+ *                reqid), so traffic raises ACQUIRE; in: a block policy unless the filter
+ *                accepts inbound clear.  permit / block: bypass / block both ways.
+ *   held         net.core.xfrm_larval_drop=0: the kernel queues a flow's packets on its
+ *                policy until the SA (sent as ESP) or a more specific bypass (sent clear)
+ *                resolves it, and drops them after about two minutes.
+ * Peers' policies sit above the filters' (lower priority number) and are more specific, as
+ * the kernel keeps one policy per selector and direction.  Every policy has a slot of ours
+ * (its index): one slot per filter, and one per peer state, new for each change of state. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/iana.h"
+#include "base/secure.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/xfrm/xfrm.h"
+
+enum {
+	FILTER_SLOTS = 1024,         /* slots 0..1023: filter i */
+	PEER_PRIO = 100, FILTER_PRIO = 1000,
+	MAX_PEERS = 4096, MAX_SAS = 8192, QUEUE = 256,
+	DEFAULT_WINDOW = 128,
+};
+/* The template of negotiate policies: no SA ever carries it, so a match always acquires. */
+#define ACQUIRE_REQID (SS_XFRM_REQID_BASE + SS_XFRM_REQID_SPAN - 2)
+
+typedef struct peer {
+	ss_addr addr, local;
+	uint8_t state;   /* enum ss_dp_peer_state; NONE = free entry */
+	uint8_t mode;    /* of its newest SA */
+	uint32_t slot;   /* of its current policies */
+	uint32_t kreqid; /* 0 until its first SA */
+	ss_time timeout; /* SOFT */
+	ss_time since;   /* SOFT: when set */
+} peer;
+
+typedef struct sa_ent {
+	ss_dp_sa_id id;
+	uint32_t reqid; /* the daemon's */
+	ss_dp_lifetime life;
+	bool used;
+} sa_ent;
+
+typedef struct xb {
+	ss_dp base;
+	ss_xfrm *x;
+	char why[160];
+	uint8_t filter_dirs[FILTER_SLOTS]; /* bit per direction installed at filter slot i */
+	size_t n_filters;
+	peer peers[MAX_PEERS];
+	sa_ent sas[MAX_SAS];
+	uint32_t next_slot, next_kreqid;
+	ss_dp_event q[QUEUE];
+	size_t q_head, q_len;
+	ss_dp_stats st;
+} xb;
+
+static xb *X(ss_dp *dp) { return (xb *)dp; }
+
+static void push(xb *b, const ss_dp_event *ev)
+{
+	if (b->q_len == QUEUE) {
+		b->st.undecided++; /* the daemon drains every round; a full queue loses the oldest */
+		b->q_head = (b->q_head + 1) % QUEUE;
+		b->q_len--;
+	}
+	b->q[(b->q_head + b->q_len) % QUEUE] = *ev;
+	b->q_len++;
+}
+
+static bool next_event(ss_dp *dp, ss_dp_event *out)
+{
+	xb *b = X(dp);
+	if (!b->q_len)
+		return false;
+	*out = b->q[b->q_head];
+	b->q_head = (b->q_head + 1) % QUEUE;
+	b->q_len--;
+	return true;
+}
+
+static ss_prefix host(const ss_addr *a) { return ss_prefix_host(a); }
+static ss_prefix any(uint8_t family) { return (ss_prefix){ .addr = { .family = family } }; }
+
+static peer *find_peer(xb *b, const ss_addr *a, bool create)
+{
+	peer *fresh = NULL;
+	for (size_t i = 0; i < MAX_PEERS; i++) {
+		peer *p = &b->peers[i];
+		if ((p->state || p->kreqid) && ss_addr_eq(&p->addr, a))
+			return p;
+		if (!fresh && !p->state && !p->kreqid)
+			fresh = p;
+	}
+	if (!create || !fresh)
+		return NULL;
+	memset(fresh, 0, sizeof *fresh);
+	fresh->addr = *a;
+	return fresh;
+}
+
+static peer *peer_by_slot(xb *b, uint32_t slot)
+{
+	for (size_t i = 0; i < MAX_PEERS; i++)
+		if (b->peers[i].state && b->peers[i].slot == slot)
+			return &b->peers[i];
+	return NULL;
+}
+
+static uint32_t new_slot(xb *b)
+{
+	/* Slots cycle through the peer range; one still in use by a peer is skipped. */
+	for (;;) {
+		uint32_t s = FILTER_SLOTS + b->next_slot++ % (SS_XFRM_SLOTS - FILTER_SLOTS);
+		if (!peer_by_slot(b, s))
+			return s;
+	}
+}
+
+static void del_slot(xb *b, uint32_t slot, uint8_t dirs)
+{
+	for (uint8_t d = SS_XFRM_IN; d <= SS_XFRM_FWD; d++)
+		if (dirs & (1u << d))
+			ss_xfrm_del_policy(b->x, slot, d);
+}
+
+static int add_pol(xb *b, ss_xfrm_policy *p, uint8_t dir, ss_prefix src, ss_prefix dst)
+{
+	p->dir = dir;
+	p->sel.src = src;
+	p->sel.dst = dst;
+	return ss_xfrm_add_policy(b->x, p, false);
+}
+
+/* The policies of one peer state at a fresh slot; the old slot's go after, so that the peer's
+ * traffic never falls through to the negotiate filters in between. */
+static int install_peer(xb *b, peer *p, uint8_t st)
+{
+	uint32_t slot = new_slot(b);
+	uint8_t fam = p->addr.family;
+	ss_xfrm_policy pol = { .slot = slot, .prio = PEER_PRIO };
+	ss_prefix me = st == SS_DP_PEER_SECURED ? host(&p->local) : any(fam), them = host(&p->addr);
+	int r = 0;
+	uint8_t dirs = 1u << SS_XFRM_IN | 1u << SS_XFRM_OUT;
+	if (st == SS_DP_PEER_SECURED) {
+		pol.action = SS_XFRM_PROTECT;
+		pol.reqid = p->kreqid;
+		pol.mode = p->mode;
+		if (p->mode == SS_XFRM_TUNNEL)
+			dirs |= 1u << SS_XFRM_FWD;
+	} else {
+		pol.action = st == SS_DP_PEER_SOFT ? SS_XFRM_BYPASS : SS_XFRM_BLOCK;
+		if (st == SS_DP_PEER_SOFT && p->timeout != SS_NEVER)
+			pol.idle_seconds = (uint32_t)((p->timeout + 999) / 1000);
+	}
+	pol.tsrc = p->local;
+	pol.tdst = p->addr;
+	r = add_pol(b, &pol, SS_XFRM_OUT, me, them);
+	pol.tsrc = p->addr;
+	pol.tdst = p->local;
+	if (r == 0)
+		r = add_pol(b, &pol, SS_XFRM_IN, them, me);
+	if (r == 0 && (dirs & 1u << SS_XFRM_FWD))
+		r = add_pol(b, &pol, SS_XFRM_FWD, them, me);
+	if (r < 0) {
+		del_slot(b, slot, dirs);
+		return r;
+	}
+	if (p->state)
+		del_slot(b, p->slot, 7);
+	p->slot = slot;
+	p->state = st;
+	return 0;
+}
+
+static int set_peer(ss_dp *dp, const ss_addr *addr, enum ss_dp_peer_state st, ss_time timeout)
+{
+	xb *b = X(dp);
+	peer *p = find_peer(b, addr, st != SS_DP_PEER_NONE);
+	if (!p)
+		return st == SS_DP_PEER_NONE ? 0 : -ENOSPC;
+	if (st == SS_DP_PEER_NONE) {
+		if (p->state)
+			del_slot(b, p->slot, 7);
+		p->state = SS_DP_PEER_NONE;
+		return 0;
+	}
+	if (st == SS_DP_PEER_SECURED && !p->kreqid)
+		return -ENOENT; /* no SA yet: the policies would have nothing to use */
+	p->timeout = timeout;
+	p->since = ss_now_ms();
+	return install_peer(b, p, st);
+}
+
+static int set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n)
+{
+	xb *b = X(dp);
+	if (n > FILTER_SLOTS)
+		return -E2BIG;
+	/* Filters change rarely (a reload): remove the old set, then install the new one. */
+	for (size_t i = 0; i < b->n_filters; i++)
+		del_slot(b, (uint32_t)i, b->filter_dirs[i]);
+	memset(b->filter_dirs, 0, sizeof b->filter_dirs);
+	b->n_filters = n;
+	for (size_t i = 0; i < n; i++) {
+		ss_xfrm_policy p = { .slot = (uint32_t)i, .prio = (uint16_t)(FILTER_PRIO + i),
+				     .reqid = ACQUIRE_REQID };
+		p.sel.proto = f[i].proto;
+		p.action = f[i].verdict == SS_DP_PERMIT ? SS_XFRM_BYPASS
+			 : f[i].verdict == SS_DP_BLOCK ? SS_XFRM_BLOCK : SS_XFRM_PROTECT;
+		p.sel.sport = f[i].local_port;
+		p.sel.dport = f[i].remote_port;
+		int r = add_pol(b, &p, SS_XFRM_OUT, f[i].local, f[i].remote);
+		if (r < 0)
+			return r;
+		b->filter_dirs[i] |= 1u << SS_XFRM_OUT;
+		if (p.action == SS_XFRM_PROTECT) {
+			if (f[i].accept_inbound_clear)
+				continue;
+			p.action = SS_XFRM_BLOCK;
+		}
+		p.sel.sport = f[i].remote_port;
+		p.sel.dport = f[i].local_port;
+		r = add_pol(b, &p, SS_XFRM_IN, f[i].remote, f[i].local);
+		if (r < 0)
+			return r;
+		b->filter_dirs[i] |= 1u << SS_XFRM_IN;
+	}
+	return 0;
+}
+
+static sa_ent *find_sa(xb *b, const ss_dp_sa_id *id, bool create)
+{
+	sa_ent *fresh = NULL;
+	for (size_t i = 0; i < MAX_SAS; i++) {
+		sa_ent *e = &b->sas[i];
+		if (e->used && e->id.spi == id->spi && e->id.dir == id->dir &&
+		    ss_addr_eq(&e->id.remote, &id->remote))
+			return e;
+		if (!fresh && !e->used)
+			fresh = e;
+	}
+	return create ? fresh : NULL;
+}
+
+/* The kernel's name of an SA: its destination and SPI. */
+static const ss_addr *sa_dst(const ss_dp_sa_id *id)
+{
+	return id->dir == SS_DP_OUT ? &id->remote : &id->local;
+}
+
+/* A selector range as a prefix, when it is one. */
+static bool ts_prefix(const ss_dp_ts *t, ss_prefix *out)
+{
+	unsigned bits = ss_addr_bits(&t->lo);
+	for (unsigned len = 0; len <= bits; len++) {
+		ss_prefix p = ss_prefix_make(&t->lo, len);
+		if (!ss_addr_eq(&p.addr, &t->lo))
+			continue;
+		/* The highest address of lo/len must be hi. */
+		ss_addr top = t->lo;
+		for (unsigned i = len; i < bits; i++)
+			top.a[i / 8] |= (uint8_t)(0x80u >> (i % 8));
+		if (ss_addr_eq(&top, &t->hi)) {
+			*out = p;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool algs(const ss_dp_sa *sa, ss_xfrm_sa *k)
+{
+	if (sa->encr == SS_ENCR_AES_GCM_16 && sa->integ == SS_INTEG_NONE) {
+		k->enc = SS_XFRM_AES_GCM16;
+	} else if (sa->encr == SS_ENCR_AES_CBC) {
+		k->enc = SS_XFRM_AES_CBC;
+		k->integ = sa->integ == SS_INTEG_HMAC_SHA2_256_128 ? SS_XFRM_HMAC_SHA256_128
+			 : sa->integ == SS_INTEG_HMAC_SHA2_384_192 ? SS_XFRM_HMAC_SHA384_192
+			 : sa->integ == SS_INTEG_HMAC_SHA2_512_256 ? SS_XFRM_HMAC_SHA512_256
+			 : SS_XFRM_INTEG_NONE;
+		if (!k->integ)
+			return false;
+	} else {
+		return false;
+	}
+	if (sa->encr_key_len > sizeof k->enc_key || sa->integ_key_len > sizeof k->integ_key)
+		return false;
+	memcpy(k->enc_key, sa->encr_key, sa->encr_key_len);
+	k->enc_key_len = (uint8_t)sa->encr_key_len;
+	if (sa->integ_key_len)
+		memcpy(k->integ_key, sa->integ_key, sa->integ_key_len);
+	k->integ_key_len = (uint8_t)sa->integ_key_len;
+	return true;
+}
+
+static int sa_add(ss_dp *dp, const ss_dp_sa *sa, ss_time now)
+{
+	xb *b = X(dp);
+	peer *p = find_peer(b, &sa->id.remote, true);
+	sa_ent *e = find_sa(b, &sa->id, true);
+	if (!p || !e)
+		return -ENOSPC;
+	if (e->used)
+		return -EEXIST;
+	if (!p->kreqid)
+		p->kreqid = SS_XFRM_REQID_BASE + 1 + b->next_kreqid++ % (SS_XFRM_REQID_SPAN - 3);
+	bool out = sa->id.dir == SS_DP_OUT;
+	ss_xfrm_sa k = { .src = out ? sa->id.local : sa->id.remote, .dst = *sa_dst(&sa->id),
+			 .spi = sa->id.spi, .reqid = p->kreqid, .mode = sa->mode, .esn = sa->esn,
+			 .replay_window = sa->replay_window ? sa->replay_window : DEFAULT_WINDOW,
+			 .encap_sport = out ? sa->encap_local_port : sa->encap_remote_port,
+			 .encap_dport = out ? sa->encap_remote_port : sa->encap_local_port,
+			 .soft = { .bytes = sa->life.soft_bytes, .packets = sa->life.soft_packets,
+				   .add_seconds = sa->life.soft_seconds },
+			 .hard = { .bytes = sa->life.hard_bytes, .packets = sa->life.hard_packets,
+				   .add_seconds = sa->life.hard_seconds } };
+	if (sa->mode == SS_DP_TUNNEL && sa->n_local_ts && sa->n_remote_ts) {
+		ss_prefix l, r;
+		if (!ts_prefix(&sa->local_ts[0], &l) || !ts_prefix(&sa->remote_ts[0], &r))
+			return -EINVAL;
+		k.sel.src = out ? l : r;
+		k.sel.dst = out ? r : l;
+	}
+	int rc = algs(sa, &k) ? ss_xfrm_add_sa(b->x, &k, false) : -EINVAL;
+	ss_wipe(&k, sizeof k);
+	if (rc < 0)
+		return rc;
+	*e = (sa_ent){ .id = sa->id, .reqid = sa->reqid, .life = sa->life, .used = true };
+	p->local = sa->id.local;
+	p->mode = sa->mode;
+	(void)now;
+	return 0;
+}
+
+static int sa_update(ss_dp *dp, const ss_dp_sa_id *id, const ss_addr *new_remote, uint16_t port)
+{
+	/* A moved NAT mapping: XFRM_MSG_NEWAE / UPDSA with a new XFRMA_ENCAP would do; the
+	 * daemon re-adds the SA today (MOBIKE is not supported). */
+	return -EOPNOTSUPP;
+}
+
+static int sa_del(ss_dp *dp, const ss_dp_sa_id *id)
+{
+	xb *b = X(dp);
+	sa_ent *e = find_sa(b, id, false);
+	if (e)
+		e->used = false;
+	int r = ss_xfrm_del_sa(b->x, sa_dst(id), id->spi);
+	return r == -ESRCH ? -ENOENT : r;
+}
+
+static int sa_query(ss_dp *dp, const ss_dp_sa_id *id, ss_dp_sa_counters *out)
+{
+	xb *b = X(dp);
+	ss_xfrm_sa_info i;
+	int r = ss_xfrm_get_sa(b->x, sa_dst(id), id->spi, &i);
+	if (r < 0)
+		return r == -ESRCH ? -ENOENT : r;
+	/* The kernel's times are wall-clock seconds; ours are a monotonic ms clock. */
+	ss_time now = ss_now_ms();
+	time_t wall = time(NULL);
+	*out = (ss_dp_sa_counters){ .packets = i.packets, .bytes = i.bytes,
+				    .replay_fail = i.replay_drops, .auth_fail = i.integrity_failures };
+	if (i.add_time && (uint64_t)wall >= i.add_time)
+		out->installed = now - SS_SEC((uint64_t)wall - i.add_time);
+	if (i.use_time && (uint64_t)wall >= i.use_time)
+		out->last_used = now - SS_SEC((uint64_t)wall - i.use_time);
+	return 0;
+}
+
+static void on_expire(xb *b, const ss_xfrm_event *e)
+{
+	for (size_t i = 0; i < MAX_SAS; i++) {
+		sa_ent *s = &b->sas[i];
+		if (!s->used || s->id.spi != e->sa.spi || !ss_addr_eq(sa_dst(&s->id), &e->sa.dst))
+			continue;
+		ss_dp_event ev = { .kind = e->hard ? SS_DP_EV_SA_HARD : SS_DP_EV_SA_SOFT,
+				   .local = s->id.local, .remote = s->id.remote, .sa = s->id,
+				   .reqid = s->reqid, .why = SS_DP_WHY_TIME };
+		uint64_t pk = e->hard ? s->life.hard_packets : s->life.soft_packets;
+		uint64_t by = e->hard ? s->life.hard_bytes : s->life.soft_bytes;
+		if (pk && e->sa.packets >= pk)
+			ev.why = SS_DP_WHY_PACKETS;
+		else if (by && e->sa.bytes >= by)
+			ev.why = SS_DP_WHY_BYTES;
+		if (e->hard)
+			s->used = false; /* the kernel has removed it */
+		push(b, &ev);
+		return;
+	}
+}
+
+static void on_event(xb *b, const ss_xfrm_event *e)
+{
+	if (e->kind == SS_XFRM_EV_ACQUIRE && ss_xfrm_policy_ours(e->index, e->priority)) {
+		ss_dp_event ev = { .kind = SS_DP_EV_ACQUIRE, .local = e->sel.src.addr,
+				   .remote = e->sel.dst.addr, .proto = e->sel.proto,
+				   .sport = e->sel.sport, .dport = e->sel.dport };
+		b->st.captured++;
+		push(b, &ev);
+	} else if (e->kind == SS_XFRM_EV_EXPIRE && ss_xfrm_reqid_ours(e->sa.reqid) && e->sa.spi) {
+		on_expire(b, e);
+	} else if (e->kind == SS_XFRM_EV_POLEXPIRE && ss_xfrm_policy_ours(e->index, e->priority)) {
+		/* A soft peer's bypass went idle: its other direction goes too, and the peer is
+		 * unknown again (its next packet negotiates). */
+		peer *p = peer_by_slot(b, (e->index - SS_XFRM_INDEX_BASE) >> 3);
+		if (p && p->state == SS_DP_PEER_SOFT) {
+			del_slot(b, p->slot, 7);
+			p->state = SS_DP_PEER_NONE;
+		}
+	}
+}
+
+static int process(ss_dp *dp, int fd, ss_time now)
+{
+	xb *b = X(dp);
+	if (fd < 0)
+		return 0;
+	int total = 0;
+	for (;;) {
+		ss_xfrm_event ev[32];
+		int n = ss_xfrm_read_events(b->x, ev, 32);
+		if (n < 0)
+			return n == -ENOBUFS ? total : n; /* an overrun loses events, not the socket */
+		if (n == 0)
+			return total;
+		for (int i = 0; i < n; i++)
+			on_event(b, &ev[i]);
+		total += n;
+		if (total >= 64)
+			return 64;
+	}
+}
+
+static int list_soft(ss_dp *dp, ss_dp_soft_info *out, size_t n)
+{
+	xb *b = X(dp);
+	ss_time now = ss_now_ms();
+	size_t k = 0;
+	for (size_t i = 0; i < MAX_PEERS && k < n; i++) {
+		peer *p = &b->peers[i];
+		if (p->state != SS_DP_PEER_SOFT)
+			continue;
+		/* The kernel counts no traffic on policies; the time left is at most the idle
+		 * timeout (the kernel's use time is what finally counts). */
+		ss_time left = SS_NEVER;
+		if (p->timeout != SS_NEVER)
+			left = now - p->since < p->timeout ? p->timeout - (now - p->since) : 0;
+		out[k++] = (ss_dp_soft_info){ .peer = p->addr, .expires_in = left };
+	}
+	return (int)k;
+}
+
+static void close_backend(ss_dp *dp)
+{
+	xb *b = X(dp);
+	unsigned s, p;
+	ss_xfrm_remove_ours(b->x, &s, &p);
+	ss_xfrm_close(b->x);
+	ss_wipe(b, sizeof *b);
+	free(b);
+}
+
+static void info(ss_dp *dp, ss_dp_info *out)
+{
+	*out = (ss_dp_info){ .name = "kernel", .holds_packets = false };
+	snprintf(out->why, sizeof out->why, "%s", X(dp)->why);
+}
+
+static size_t poll_fds(ss_dp *dp, ss_dp_fd *out, size_t max)
+{
+	if (!max)
+		return 0;
+	out[0] = (ss_dp_fd){ .fd = ss_xfrm_fd(X(dp)->x), .role = SS_DP_FD_EVENTS };
+	return 1;
+}
+
+static ss_time deadline(ss_dp *dp) { return SS_NEVER; }
+static int flush(ss_dp *dp, ss_time now) { return 0; }
+static int verdict(ss_dp *dp, uint64_t h, enum ss_dp_pkt_verdict v, ss_time now) { return -ENOENT; }
+static int bypass_socket(ss_dp *dp, int fd, int family) { return ss_xfrm_socket_bypass(fd, (uint8_t)family); }
+static void get_stats(ss_dp *dp, ss_dp_stats *out) { *out = X(dp)->st; }
+
+static const struct ss_dp_ops xfrm_ops = {
+	.close = close_backend, .info = info, .poll_fds = poll_fds, .process = process,
+	.deadline = deadline, .next_event = next_event, .flush = flush,
+	.set_filters = set_filters, .set_peer = set_peer, .list_soft = list_soft,
+	.sa_add = sa_add, .sa_update = sa_update, .sa_del = sa_del, .sa_query = sa_query,
+	.verdict = verdict, .bypass_socket = bypass_socket, .get_stats = get_stats,
+};
+
+static bool xfrm_available(char *why, size_t whylen)
+{
+	if (ss_xfrm_probe(why, whylen)) {
+		snprintf(why, whylen, "kernel XFRM with ESP works here");
+		return true;
+	}
+	return false;
+}
+
+/* Packets waiting for an SA are queued by the kernel instead of dropped (per namespace). */
+static int queue_larval(void)
+{
+	int fd = open("/proc/sys/net/core/xfrm_larval_drop", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = write(fd, "0\n", 2) == 2 ? 0 : -errno;
+	close(fd);
+	return r;
+}
+
+static int xfrm_open(const ss_dp_config *cfg, const char *why_chosen, ss_dp **out, char *err, size_t errlen)
+{
+	int r = 0;
+	xb *b = calloc(1, sizeof *b);
+	if (!b) {
+		snprintf(err, errlen, "out of memory creating the kernel dataplane");
+		return -ENOMEM;
+	}
+	b->base.ops = &xfrm_ops;
+	b->x = ss_xfrm_open(true, &r);
+	if (!b->x) {
+		snprintf(err, errlen, "XFRM netlink: %s", strerror(-r));
+		free(b);
+		return r;
+	}
+	/* What a previous softsad left (it may have been killed): ours only. */
+	unsigned s = 0, p = 0;
+	r = ss_xfrm_remove_ours(b->x, &s, &p);
+	if (r == 0)
+		r = queue_larval();
+	if (r < 0) {
+		snprintf(err, errlen, "kernel dataplane: %s", strerror(-r));
+		ss_xfrm_close(b->x);
+		free(b);
+		return r;
+	}
+	snprintf(b->why, sizeof b->why, "%s%s(removed %u states, %u policies left before)",
+		 why_chosen ? why_chosen : "", why_chosen ? " " : "", s, p);
+	*out = &b->base;
+	(void)cfg;
+	return 0;
+}
+
+const ss_dp_backend ss_dp_xfrm_backend = { "kernel", xfrm_available, xfrm_open };

@@ -1,0 +1,44 @@
+/* The kernel's IPsec through XFRM netlink: install, update, query and delete SAs and
+ * policies that softsad owns (msg.h says how ownership is marked), receive ACQUIRE and
+ * EXPIRE events, exempt sockets from policy, and find out whether this kernel does ESP.
+ * Every call returns 0 / a count, or a negative errno; requests wait for the kernel's ACK. */
+#ifndef SS_DATAPLANE_XFRM_XFRM_H
+#define SS_DATAPLANE_XFRM_XFRM_H
+
+#include <stddef.h>
+
+#include "dataplane/xfrm/msg.h"
+
+typedef struct ss_xfrm ss_xfrm;
+
+/* events: also open a non-blocking socket subscribed to ACQUIRE and EXPIRE (ss_xfrm_fd). */
+ss_xfrm *ss_xfrm_open(bool events, int *err);
+void ss_xfrm_close(ss_xfrm *x);
+/* The event socket's descriptor (-1 without events). */
+int ss_xfrm_fd(const ss_xfrm *x);
+/* Up to max events that are ready (0 when none). */
+int ss_xfrm_read_events(ss_xfrm *x, ss_xfrm_event *out, size_t max);
+
+int ss_xfrm_add_sa(ss_xfrm *x, const ss_xfrm_sa *sa, bool update);
+int ss_xfrm_del_sa(ss_xfrm *x, const ss_addr *dst, uint32_t spi);
+/* The kernel's counters of one SA; -ESRCH when it is gone. */
+int ss_xfrm_get_sa(ss_xfrm *x, const ss_addr *dst, uint32_t spi, ss_xfrm_sa_info *out);
+int ss_xfrm_add_policy(ss_xfrm *x, const ss_xfrm_policy *p, bool update);
+int ss_xfrm_del_policy(ss_xfrm *x, uint32_t slot, uint8_t dir);
+
+/* Calls fn for every state (states = true) or policy in the kernel, ours or not. */
+typedef void ss_xfrm_dump_fn(const ss_xfrm_event *ev, void *ctx);
+int ss_xfrm_dump(ss_xfrm *x, bool states, ss_xfrm_dump_fn *fn, void *ctx);
+/* Removes every state and policy that softsad owns and nothing else (on start, for what a
+ * previous softsad left, and on exit); counts what went in *states / *policies. */
+int ss_xfrm_remove_ours(ss_xfrm *x, unsigned *states, unsigned *policies);
+
+/* Per-socket bypass (IP_XFRM_POLICY / IPV6_XFRM_POLICY, both directions): the IKE sockets'
+ * own traffic never meets a policy, whatever softsad or anyone else installs. */
+int ss_xfrm_socket_bypass(int fd, uint8_t family);
+
+/* Whether this kernel runs ESP through XFRM: 1 yes, 0 no (why says what failed), as far as
+ * installing and removing a throw-away AES-GCM state (TEST-NET addresses) tells. */
+int ss_xfrm_probe(char *why, size_t whylen);
+
+#endif
