@@ -122,7 +122,7 @@ done
 echo "  $ ip netns exec $P-a softsad -c a.yaml    (builtin: server, auth: [certificate: ...]; the same on B)"
 
 say "Capturing on the bridge (tcpdump), to see what actually crosses the wire"
-ip netns exec "$P-br" tcpdump -i br0 -n -U -s 128 -w "$W/wire.pcap" ip >/dev/null 2>&1 &
+ip netns exec "$P-br" tcpdump -i br0 -n -U -B 32768 -s 128 -w "$W/wire.pcap" ip >/dev/null 2>"$W/wire.err" &
 topo_track $!
 CAP=$!
 for _ in $(seq 100); do [ -s "$W/wire.pcap" ] && break; sleep 0.05; done
@@ -146,6 +146,9 @@ say "The capture: what crossed the bridge"
 sleep 0.3
 kill "$CAP" 2>/dev/null
 wait "$CAP" 2>/dev/null
+# A capture that fell behind (a loaded machine) would undercount: say so instead of guessing.
+lost=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel$/\1/p' "$W/wire.err" | head -n 1)
+[ -z "$lost" ] || [ "$lost" = 0 ] || die "the capture is incomplete: the kernel dropped $lost packets (machine overloaded?)"
 count() { tcpdump -nr "$W/wire.pcap" "$1" 2>/dev/null | wc -l; }
 AB="host $(topo_ip a) and host $(topo_ip b)"
 AC="host $(topo_ip a) and host $(topo_ip c)"

@@ -143,7 +143,10 @@ pcap_count() {
 
 # cap_start FILE FILTER [SNAPLEN]: a capture on the bridge; cap_stop ends it (file complete).
 cap_start() {
-	ip netns exec "$TOPO_PREFIX-br" tcpdump -i br0 --immediate-mode -U -n -s "${3:-256}" -w "$1" "$2" >/dev/null 2>&1 &
+	# A 32 MiB capture buffer: under load tcpdump falls behind, and a capture that lost
+	# packets could hide the very clear packet a test looks for (cap_stop checks).
+	CAP_ERR=$1.err
+	ip netns exec "$TOPO_PREFIX-br" tcpdump -i br0 --immediate-mode -U -n -B 32768 -s "${3:-256}" -w "$1" "$2" >/dev/null 2>"$CAP_ERR" &
 	CAP_PID=$!
 	topo_track $CAP_PID
 	wait_for 5 test -s "$1" || fail "tcpdump did not start"
@@ -152,6 +155,14 @@ cap_stop() {
 	sleep 0.2 # what is on the wire now reaches the file
 	kill "$CAP_PID" 2>/dev/null
 	wait "$CAP_PID" 2>/dev/null
+	cap_complete "$CAP_ERR"
+}
+# cap_complete ERRFILE: fails the test when tcpdump (its stderr in ERRFILE) says the kernel
+# dropped packets: what the capture shows would then not be all that crossed the wire.
+cap_complete() {
+	local n
+	n=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel$/\1/p' "$1" 2>/dev/null | head -n 1)
+	[ -z "$n" ] || [ "$n" = 0 ] || fail "the capture is incomplete: the kernel dropped $n packets (machine overloaded?)"
 }
 
 # sad_events HOST FILE: the event stream of HOST's softsad into FILE (background, tracked).
