@@ -74,7 +74,8 @@ static void one_key(const char *type)
 	size_t pem_len;
 	unsigned char *pem = pki_key_pem(k, &pem_len);
 	needle_len[0] = secret_of(k, needle[0], sizeof(needle[0]));
-	assert_true(needle_len[0] >= 32);
+	/* Without its leading zero bytes: a P-256 scalar is 31 bytes or fewer now and then. */
+	assert_true(needle_len[0] >= 24);
 	/* The end of the first base64 line: past the fixed ASN.1 header, into the key itself. */
 	const char *l1 = strchr((char *)pem, '\n') + 1, *e1 = strchr(l1, '\n');
 	assert_true(e1 && e1 - l1 >= 40);
