@@ -46,7 +46,12 @@ CONF
 	setsid -f ip netns exec "$ns" sh -c 'mount --bind "$1" /run && exec env STRONGSWAN_CONF="$2" /usr/lib/ipsec/charon' \
 		sh "$dir/run" "$dir/strongswan.conf" > "$dir/charon.stdout" 2>&1
 	local i
-	for i in $(seq 100); do [ -S "$dir/run/charon.vici" ] && return 0; sleep 0.05; done
+	# The socket file appears at bind(), a moment before charon listens on it (longer on a
+	# loaded machine): ready is when vici answers.
+	for i in $(seq 200); do
+		[ -S "$dir/run/charon.vici" ] && swanctl --stats --uri "unix://$dir/run/charon.vici" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
 	echo "charon did not start: $(cat "$dir/charon.stdout")"
 	return 1
 }
