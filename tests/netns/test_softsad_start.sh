@@ -45,10 +45,17 @@ out=$(topo_exec a timeout 10 "$SOFTSAD" -c "$tmp/bad.yaml" --control "$tmp/c5" 2
 echo "$out" | grep -q "^softsad: $tmp/bad.yaml:3:[0-9]*: " || fail "invalid-policy start said: $out"
 topo_exec a ip link show softsa0 >/dev/null 2>&1 && fail "a failed start left softsa0"
 # A dataplane that is not built in, or not known: a sentence, and nothing installed.
-out=$(topo_exec a timeout 10 "$SOFTSAD" $POL --dataplane kernel --control "$tmp/c7" 2>&1); rc=$?
-[ $rc = 1 ] || fail "--dataplane kernel start: exit $rc"
-echo "$out" | grep -q "dataplane kernel is not built into this softsad (built in: user)" ||
-	fail "--dataplane kernel said: $out"
+# The kernel backend on a kernel without ESP (this host; the VM suite runs it where ESP
+# exists): refused with the probe's reason, nothing installed.
+if [ -d /sys/module/esp4 ] || modprobe -q esp4 2>/dev/null; then
+	echo "skip check: this kernel has ESP, so --dataplane kernel would start (tests/vm covers it)"
+else
+	out=$(topo_exec a timeout 10 "$SOFTSAD" $POL --dataplane kernel --control "$tmp/c7" 2>&1); rc=$?
+	[ $rc = 1 ] || fail "--dataplane kernel start: exit $rc"
+	echo "$out" | grep -q "^softsad: dataplane kernel is not available here: the kernel refuses an ESP state" ||
+		fail "--dataplane kernel said: $out"
+	topo_exec a ip link show softsa0 >/dev/null 2>&1 && fail "a refused kernel backend left softsa0"
+fi
 out=$(topo_exec a timeout 10 "$SOFTSAD" $POL --dataplane bogus --control "$tmp/c8" 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "unknown dataplane bogus" || fail "--dataplane bogus: exit $rc: $out"
 topo_exec a ip link show softsa0 >/dev/null 2>&1 && fail "a failed start left softsa0"
