@@ -122,7 +122,7 @@ done
 echo "  $ ip netns exec $P-a softsad -c a.yaml    (builtin: server, auth: [certificate: ...]; the same on B)"
 
 say "Capturing on the bridge (tcpdump), to see what actually crosses the wire"
-ip netns exec "$P-br" tcpdump -i br0 -n -U -B 32768 -s 128 -w "$W/wire.pcap" ip >/dev/null 2>"$W/wire.err" &
+ip netns exec "$P-br" tcpdump -i br0 -n -U --immediate-mode -B 32768 -s 128 -w "$W/wire.pcap" ip >/dev/null 2>"$W/wire.err" &
 topo_track $!
 CAP=$!
 for _ in $(seq 100); do [ -s "$W/wire.pcap" ] && break; sleep 0.05; done

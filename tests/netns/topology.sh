@@ -74,7 +74,7 @@ topo_up() {
 topo_capture() {
 	local file=$1 filter=$2
 	# A 32 MiB buffer so that a loaded machine does not drop captured packets.
-	ip netns exec "$TOPO_PREFIX-br" tcpdump -i br0 -U -n -B 32768 -s 256 -w "$file" "$filter" >/dev/null 2>"$file.err" &
+	ip netns exec "$TOPO_PREFIX-br" tcpdump -i br0 -U -n --immediate-mode -B 32768 -s 256 -w "$file" "$filter" >/dev/null 2>"$file.err" &
 	topo_track $!
 	# tcpdump needs a moment before it sees packets.
 	for _ in $(seq 50); do [ -s "$file" ] && break; sleep 0.05; done
