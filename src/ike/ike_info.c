@@ -103,22 +103,6 @@ bool ss_ike_delete_sa(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	return true;
 }
 
-bool ss_ike_dpd(ss_ike_engine *e, uint32_t h, ss_time now)
-{
-	eng_begin(e);
-	ike_sa *sa = sa_by_handle(e, h);
-	if (!sa || sa->state != ST_ESTABLISHED || sa->out.req)
-		return false;
-	ss_ike_writer w;
-	uint8_t inner[4];
-	ss_ikew_init_inner(&w, inner, sizeof(inner));
-	ss_ikew_finish(&w);
-	if (!sa_request(e, sa, SS_IKE_INFORMATIONAL, &w, now))
-		return false;
-	sa->op = OP_DPD;
-	return true;
-}
-
 bool child_send_delete(ss_ike_engine *e, ike_sa *sa, uint32_t spi_in, ss_time now)
 {
 	uint8_t inner[32], spi[4] = { (uint8_t)(spi_in >> 24), (uint8_t)(spi_in >> 16),

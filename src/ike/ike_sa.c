@@ -34,6 +34,8 @@ void sa_set_state(ike_sa *sa, enum ike_state to, const char *reason)
 	SS_DEBUG(SUB, "SA %u: %s -> %s (%s)", sa->handle, state_name[sa->state], state_name[to],
 		 reason);
 	sa->state = to;
+	if (to == ST_DEAD && !sa->gone_reason)
+		sa->gone_reason = reason;
 }
 
 uint64_t sa_new_spi(void)
@@ -85,6 +87,8 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	sa->rekey_at = SS_NEVER;
 	sa->ike_expire_at = SS_NEVER;
 	sa->keepalive_at = SS_NEVER;
+	live_init(sa, now);
+	sa->hinted_at = SS_NEVER;
 	sa->state = initiator ? ST_INIT_SENT : ST_HALF_OPEN;
 	sa->next = e->sas;
 	e->sas = sa;
@@ -415,6 +419,8 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	}
 	nat_keepalive_timer(e, sa, now);
 	if (!sa->out.req) {
+		if (sa->state == ST_ESTABLISHED && live_timer(e, sa, now))
+			return;
 		lifetime_timer(e, sa, now);
 		return;
 	}
@@ -437,7 +443,15 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	if (now < sa->out.next)
 		return;
 	if (++sa->out.tries >= MAX_TRIES) {
-		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "no response to a request");
+		bool check = sa->op == OP_DPD;
+		if (check) {
+			char rb[SS_ADDR_STRLEN];
+			e->st.dpd_failed++;
+			SS_WARN(SUB, "SA %u: %s did not answer the liveness check: peer dead, deleting the IKE SA",
+				sa->handle, ss_addr_fmt(&sa->remote.addr, rb));
+		}
+		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0,
+			check ? "peer dead: liveness check unanswered" : "peer dead: no response to a request");
 		return;
 	}
 	act_send(e, sa, &sa->local, &sa->remote, sa->out.req, sa->out.req_len);
@@ -456,7 +470,7 @@ ss_time sa_deadline(const ike_sa *sa)
 	if (sa->state == ST_HALF_OPEN)
 		t = ss_time_min(t, sa->expires);
 	if (sa->state == ST_ESTABLISHED)
-		t = ss_time_min(t, sa->keepalive_at);
+		t = ss_time_min(t, ss_time_min(sa->keepalive_at, live_deadline(sa)));
 	if (sa->rekeyed && sa->state == ST_ESTABLISHED)
 		t = ss_time_min(t, sa->ike_expire_at);
 	return ss_time_min(t, lifetime_deadline(sa));

@@ -37,6 +37,18 @@ void h_init(harness *h, const ss_ike_engine_params *pb)
 	}
 }
 
+void h_restart(harness *h, int i)
+{
+	h_side *s = &h->side[i];
+	ss_ike_engine_free(s->eng);
+	ss_ike_engine_params p;
+	ss_ike_engine_params_default(&p);
+	p.lookup = lookup;
+	p.lookup_ctx = s;
+	s->eng = ss_ike_engine_new(&p);
+	assert_non_null(s->eng);
+}
+
 void h_free(harness *h)
 {
 	for (int i = 0; i < 2; i++)
@@ -146,6 +158,8 @@ static void on_action(harness *h, int i, const ss_ike_action *a)
 		break;
 	case SS_IKE_ACT_IKE_DELETED:
 		s->n_ike_deleted++;
+		s->ike_deleted_at = h->now;
+		s->ike_deleted_reason = a->reason;
 		break;
 	case SS_IKE_ACT_OUTCOME:
 		s->n_outcome++;

@@ -23,6 +23,8 @@ typedef struct h_side {
 	enum ss_ike_outcome outcome;
 	uint16_t outcome_notify;
 	ss_time outcome_at;          /* when the last OUTCOME was drained */
+	ss_time ike_deleted_at;      /* when the last IKE_DELETED was drained, and its reason */
+	const char *ike_deleted_reason;
 } h_side;
 
 typedef struct h_sent {
@@ -47,6 +49,8 @@ typedef struct harness {
 
 void h_init(harness *h, const ss_ike_engine_params *pb);
 void h_free(harness *h);
+/* The side's engine is replaced by a fresh one (a restart: every SA forgotten). */
+void h_restart(harness *h, int i);
 /* Suite-only config with sensible defaults (ids, PSK, transport mode). */
 void h_config(ss_ike_config *c, const ss_ike_suite *ike, const ss_esp_suite *esp,
 	      const char *local_id, const char *remote_id, const char *psk);
