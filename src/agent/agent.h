@@ -116,6 +116,7 @@ typedef struct ss_agent_stats {
 	uint64_t held, held_overflow, released_clear, released_sa, held_dropped;
 	uint64_t negotiations, soft_created, soft_expired, blocked, secured;
 	uint64_t soft_upgraded;                 /* soft peers that started IKE themselves */
+	uint64_t esp_unknown_negotiations;      /* negotiations started by ESP with unknown SPIs */
 	uint64_t outcomes[SS_IKE_PEER_REFUSED + 1]; /* by enum ss_ike_outcome */
 	uint64_t illegal_transitions, stale_outcomes, watchdog_fired;
 	uint32_t assocs, held_now, remembered;
@@ -138,6 +139,11 @@ void ss_agent_inbound_clear(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint
 /* A peer started IKE toward local.  Returns true if the engine should answer it (a rule
  * asks for security with that peer, or the Default Response rule), false to ignore it. */
 bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
+/* ESP for an SPI we hold no SA for came from remote.  True when the policy secures that
+ * peer (a negotiate rule, or the Default Response rule); an idle pair under a negotiate rule
+ * then negotiates (START_NEGOTIATION), so that a peer that lost its SAs (it restarted) gets
+ * new ones.  It is unauthenticated: nothing else changes. */
+bool ss_agent_esp_unknown(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
 /* The engine sent attempt n of its first request (informational: negotiating(attempt n)). */
 void ss_agent_attempt(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n);
 void ss_agent_outcome(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote,

@@ -109,7 +109,8 @@ bool ss_ike_delete(ss_ike_engine *e, uint32_t sa, ss_time now);
 bool ss_ike_dpd(ss_ike_engine *e, uint32_t sa, ss_time now);
 /* Protected traffic of the IKE SA's CHILD SAs since the caller's last report (packets sent to
  * and received from the peer).  With its dpd_delay_s, drives the liveness checks: one goes
- * when traffic was sent and nothing (ESP or IKE) came back for that long. */
+ * when traffic kept being sent (reported more than once, gaps under dpd_delay_s) and nothing
+ * (ESP or IKE) came back for dpd_delay_s since the first of it. */
 void ss_ike_traffic(ss_ike_engine *e, uint32_t sa, uint64_t sent, uint64_t received, ss_time now);
 /* ESP arrived for an SPI we hold no SA for, from remote, whose address the caller's policy
  * secures (the caller checks that first).  Counted per peer; at most once per peer per

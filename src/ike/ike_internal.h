@@ -116,7 +116,7 @@ typedef struct ike_sa {
 	/* Liveness (ike_live.c): last time we heard from the peer (ESP or IKE), when our
 	 * traffic started going unanswered (SS_NEVER: it did not), and an unauthenticated hint
 	 * asking for a check (when, and the last one acted on). */
-	ss_time heard_at, unanswered_since, hint_at, hinted_at;
+	ss_time heard_at, last_sent, unanswered_since, hint_at, hinted_at;
 	const char *gone_reason;  /* why it died, for IKE_DELETED */
 	ike_child child[SS_IKE_MAX_CHILD];
 	struct ike_sa *next;   /* all SAs */

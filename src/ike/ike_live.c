@@ -3,8 +3,10 @@
  *
  * A liveness check goes when our traffic has gone unanswered for the SA's dpd_delay: the
  * caller reports CHILD SA traffic (packets sent / received since its last report) and every
- * authenticated IKE message counts as hearing from the peer.  Traffic both ways, or none at
- * all, never triggers a check.  An unanswered check fails the IKE SA like any other request
+ * authenticated IKE message counts as hearing from the peer.  "Unanswered traffic" is a run
+ * of sends with gaps shorter than dpd_delay, more than one report long, with nothing heard
+ * since it began: one last packet (a final TCP ACK) before both sides fall idle is not a
+ * reason to ask, nor is traffic both ways, nor none at all.  An unanswered check fails the IKE SA like any other request
  * (its retransmissions: 1, 2, 4, 8, 16 s), which deletes it with its CHILD SAs.
  *
  * Everything unauthenticated here (ESP with an unknown SPI, an unprotected INVALID_SPI) is a
@@ -17,6 +19,7 @@
 void live_init(ike_sa *sa, ss_time now)
 {
 	sa->heard_at = now;
+	sa->last_sent = 0;
 	sa->unanswered_since = SS_NEVER;
 	sa->hint_at = SS_NEVER;
 }
@@ -27,6 +30,11 @@ void live_heard(ike_sa *sa, ss_time now)
 	sa->unanswered_since = SS_NEVER;
 }
 
+static uint32_t dpd_delay_ms(const ike_sa *sa)
+{
+	return sa->cfg ? sa->cfg->dpd_delay_s * 1000u : 0;
+}
+
 void ss_ike_traffic(ss_ike_engine *e, uint32_t h, uint64_t sent, uint64_t received, ss_time now)
 {
 	eng_begin(e);
@@ -34,15 +42,14 @@ void ss_ike_traffic(ss_ike_engine *e, uint32_t h, uint64_t sent, uint64_t receiv
 	if (!sa || sa->state != ST_ESTABLISHED)
 		return;
 	/* Within one report the order is unknown: traffic both ways counts as answered. */
-	if (received)
+	if (received) {
 		live_heard(sa, now);
-	else if (sent && sa->unanswered_since == SS_NEVER)
-		sa->unanswered_since = now;
-}
-
-static uint32_t dpd_delay_ms(const ike_sa *sa)
-{
-	return sa->cfg ? sa->cfg->dpd_delay_s * 1000u : 0;
+	} else if (sent) {
+		if (sa->unanswered_since == SS_NEVER || now - sa->last_sent >= dpd_delay_ms(sa))
+			sa->unanswered_since = now;
+	}
+	if (sent)
+		sa->last_sent = now;
 }
 
 /* When the next check is due, SS_NEVER when none is. */
@@ -52,7 +59,7 @@ static ss_time check_due(const ike_sa *sa)
 	if (sa->state != ST_ESTABLISHED || sa->rekeyed || (!d && sa->hint_at == SS_NEVER))
 		return SS_NEVER;
 	ss_time t = sa->hint_at;
-	if (d && sa->unanswered_since != SS_NEVER)
+	if (d && sa->unanswered_since != SS_NEVER && sa->last_sent > sa->unanswered_since)
 		t = ss_time_min(t, sa->unanswered_since + d);
 	return t;
 }

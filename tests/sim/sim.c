@@ -21,6 +21,7 @@ typedef struct sim_pkt {
 	struct sim_pkt *prev, *next; /* on the host's held list while the agent holds it */
 	bool held;
 	uint64_t seqno; /* per (from, to) app flow, to check order of delivery */
+	uint32_t spi;   /* ESP: the SPI the sender's negotiator gave it (0: none) */
 } sim_pkt;
 
 struct sim_ev {
@@ -356,6 +357,8 @@ static void do_packet_action(sim_host *h, const ss_agent_action *x)
 	case SS_AA_RELEASE_SA:
 		held_unlink(h, p);
 		p->kind = SIM_W_ESP;
+		if (h->nops->esp_out)
+			p->spi = h->nops->esp_out(h->neg, h->s->now, &h->addr, &p->key.dst);
 		wire_send(h->s, h->idx, p);
 		return;
 	default: /* DROP */
@@ -567,12 +570,19 @@ static void deliver(sim *s, sim_host *h, sim_pkt *p)
 		pkt_free(p);
 		break;
 	default: /* ESP */
-		if (h->nops->has_sa(h->neg, &h->addr, &p->key.src))
+		if (h->nops->esp_in ? h->nops->esp_in(h->neg, s->now, &h->addr, &p->key.src, p->spi)
+				    : h->nops->has_sa(h->neg, &h->addr, &p->key.src)) {
 			deliver_app(h, p);
-		else {
-			h->esp_no_sa++;
-			pkt_free(p);
+			break;
 		}
+		h->esp_no_sa++;
+		/* As softsad: the agent decides (and may negotiate), then the engine counts and
+		 * may send INVALID_SPI. */
+		if (h->nops->esp_unknown && ss_agent_esp_unknown(h->agent, s->now, &h->addr, &p->key.src)) {
+			host_drain(h);
+			h->nops->esp_unknown(h->neg, s->now, &h->addr, &p->key.src, p->spi);
+		}
+		pkt_free(p);
 		break;
 	}
 	host_drain(h);

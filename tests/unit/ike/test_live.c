@@ -40,6 +40,15 @@ static uint32_t up(void)
 	return ha;
 }
 
+/* A's traffic goes out at t and t + 1 s (a run of sends, not a last packet). */
+static void sends(uint32_t ha, ss_time t)
+{
+	H.now = t;
+	ss_ike_traffic(A, ha, 5, 0, H.now);
+	H.now = t + SS_SEC(1);
+	ss_ike_traffic(A, ha, 1, 0, H.now);
+}
+
 static int checks_from(int side)
 {
 	return h_count(&H, side, SS_IKE_INFORMATIONAL, false);
@@ -51,8 +60,7 @@ static void unanswered_traffic_check_then_peer_dead(void **state)
 {
 	(void)state;
 	uint32_t ha = up();
-	H.now = SS_SEC(10);
-	ss_ike_traffic(A, ha, 5, 0, H.now);
+	sends(ha, SS_SEC(10));
 	H.drop_all_from[1] = true;
 	h_run(&H, SS_SEC(40) - 1);
 	assert_int_equal(checks_from(0), 0);
@@ -79,20 +87,22 @@ static void answered_check_keeps_sa(void **state)
 {
 	(void)state;
 	uint32_t ha = up();
-	H.now = SS_SEC(10);
-	ss_ike_traffic(A, ha, 1, 0, H.now);
+	sends(ha, SS_SEC(10));
 	h_run(&H, SS_SEC(100));
 	assert_int_equal(checks_from(0), 1);
 	assert_int_equal(h_count(&H, 1, SS_IKE_INFORMATIONAL, true), 1);
 	assert_int_equal(H.side[0].n_ike_deleted, 0);
-	H.now = SS_SEC(100);
-	ss_ike_traffic(A, ha, 4, 0, H.now);
+	sends(ha, SS_SEC(100));
 	H.now = SS_SEC(110);
 	ss_ike_traffic(A, ha, 0, 4, H.now);  /* answered by ESP */
 	h_run(&H, SS_SEC(200));
 	assert_int_equal(checks_from(0), 1);
-	H.now = SS_SEC(200);
+	/* One last packet, nothing after it: no check. */
+	H.now = SS_SEC(150);
 	ss_ike_traffic(A, ha, 1, 0, H.now);
+	h_run(&H, SS_SEC(199));
+	assert_int_equal(checks_from(0), 1);
+	sends(ha, SS_SEC(200));
 	h_run(&H, SS_SEC(230) - 1);
 	assert_int_equal(checks_from(0), 1);
 	h_run(&H, SS_SEC(230));
@@ -122,8 +132,7 @@ static void idle_or_two_way_never_checked(void **state)
 	H.side[0].cfg.dpd_delay_s = 0;
 	ha = h_initiate(&H, 0);
 	h_run(&H, SS_SEC(5));
-	H.now = SS_SEC(10);
-	ss_ike_traffic(A, ha, 9, 0, H.now);
+	sends(ha, SS_SEC(10));
 	h_run(&H, SS_SEC(900));
 	assert_int_equal(checks_from(0), 0);
 	h_free(&H);
@@ -134,8 +143,7 @@ static void ike_message_counts_as_heard(void **state)
 {
 	(void)state;
 	uint32_t ha = up();
-	H.now = SS_SEC(10);
-	ss_ike_traffic(A, ha, 2, 0, H.now);
+	sends(ha, SS_SEC(10));
 	H.now = SS_SEC(25);
 	uint32_t hb = 0;
 	for (uint32_t h = 1; h < 10 && !hb; h++) {
