@@ -66,6 +66,7 @@ typedef struct ss_neg_params {
 	size_t n_esp;
 	bool tunnel;
 	uint32_t ike_lifetime_s, child_lifetime_s;
+	uint32_t dpd_delay_s;         /* liveness check after this much unanswered traffic; 0: none */
 	uint64_t child_life_bytes;
 	ss_retx_params retx;
 	char rule[64];                /* for logs and events */
@@ -107,6 +108,7 @@ typedef struct dm_child {
 	bool tunnel, initiator;
 	char suite[48];
 	char ts_local[64], ts_remote[64];
+	uint64_t seen_in, seen_out;   /* packets already reported to the engine (liveness) */
 } dm_child;
 
 #define DM_MAX_CHILDREN 1024
@@ -170,6 +172,7 @@ typedef struct daemon_opts {
 	const char *policy_file, *builtin, *psk_file;
 	const char *control_path, *state_dir, *tun_name;
 	uint16_t ike_port, natt_port;
+	uint32_t cookie_threshold, max_half_open, max_half_open_per_peer; /* IKE_SA_INIT flood */
 } daemon_opts;
 
 typedef struct dm_stats {
@@ -180,6 +183,7 @@ typedef struct dm_stats {
 	uint64_t esp_err[16];         /* decap failures by enum ss_esp_result */
 	uint64_t captured, unparsable, no_sa_out, rekeys_wanted;
 	uint64_t reloads, reload_failures;
+	uint64_t esp_unknown_spi;     /* inbound ESP for no SA of ours (from any address) */
 } dm_stats;
 
 typedef struct ss_daemon {
@@ -206,6 +210,8 @@ typedef struct ss_daemon {
 	uint64_t next_handle;         /* packet handles for the agent: never reused */
 	char state_path[512];
 	ss_time state_due;            /* save the downgrade memory at this time */
+	ss_time traffic_at;           /* next report of CHILD SA traffic to the engine */
+	bool flood;                   /* the engine requires COOKIEs (event on each change) */
 	dm_stats st;
 } ss_daemon;
 
@@ -255,6 +261,8 @@ void dm_agent_outcome(ss_daemon *d, ss_time now, const ss_addr *local, const ss_
 		      enum ss_ike_outcome o, const char *reason);
 void dm_agent_sa_down(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote);
 void dm_agent_attempt(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n);
+/* ESP with an unknown SPI: true when the policy secures the peer (see ss_agent_esp_unknown). */
+bool dm_agent_esp_unknown(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote);
 ss_time dm_agent_deadline(ss_daemon *d);
 void dm_agent_timer(ss_daemon *d, ss_time now);
 json_t *dm_peers_json(ss_daemon *d, ss_time now, bool soft_only);
@@ -276,6 +284,10 @@ ss_time dm_ike_deadline(ss_daemon *d);
 void dm_ike_timer(ss_daemon *d, ss_time now);
 /* ESP lifetime events: soft -> rekey (or say why not), hard -> delete. */
 void dm_esp_events(ss_daemon *d, ss_time now);
+void dm_flood_watch(ss_daemon *d);
+/* Inbound ESP for an SPI we hold no SA for (ports: UDP encapsulation, 0 for plain ESP). */
+void dm_esp_unknown(ss_daemon *d, const ss_addr *local, const ss_addr *remote, uint16_t lport,
+		    uint16_t rport, uint32_t spi, ss_time now);
 json_t *dm_sas_json(ss_daemon *d, ss_time now);
 json_t *dm_ike_stats_json(ss_daemon *d);
 

@@ -57,6 +57,7 @@ static void to_config(const ss_neg_params *np, const ss_addr *local, const ss_ad
 	c->ike_lifetime_s = np->ike_lifetime_s;
 	c->child_lifetime_s = np->child_lifetime_s;
 	c->retx = np->retx;
+	c->dpd_delay_s = np->dpd_delay_s;
 }
 
 static dm_ikesa *ikesa_find(ss_daemon *d, uint32_t h)
@@ -123,6 +124,11 @@ bool dm_ike_start(ss_daemon *d, char *err, size_t errlen)
 	ss_ike_engine_params_default(&p);
 	p.lookup = lookup;
 	p.lookup_ctx = d;
+	if (d->o.max_half_open) {
+		p.cookie_threshold = d->o.cookie_threshold;
+		p.max_half_open = d->o.max_half_open;
+		p.max_half_open_per_peer = d->o.max_half_open_per_peer;
+	}
 	d->eng = ss_ike_engine_new(&p);
 	d->sad = ss_esp_sad_new();
 	if (!d->eng || !d->sad) {
@@ -226,6 +232,7 @@ void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx)
 		}
 	}
 	dm_drain(d, now);
+	dm_flood_watch(d);
 }
 
 /* ---- engine actions ---- */
@@ -421,14 +428,22 @@ static void child_gone(ss_daemon *d, dm_child *c, const char *reason, ss_time no
 	}
 }
 
-static void ike_gone(ss_daemon *d, uint32_t h, ss_time now)
+static void ike_gone(ss_daemon *d, const ss_ike_action *a, ss_time now)
 {
+	const char *why = a->reason ? a->reason : "IKE SA deleted";
+	dm_ikesa *s = ikesa_find(d, a->sa);
+	/* A dead peer is news once, with its reason; an ordinary delete shows as sa-down. */
+	if (s && s->established && !strncmp(why, "peer dead", 9)) {
+		char rb[SS_ADDR_STRLEN];
+		SS_WARN(SUB, "peer %s is dead (%s): its SAs are deleted; the next packet negotiates again",
+			ss_addr_fmt(&s->remote, rb), why);
+		dm_event(d, "peer-dead", &s->local, &s->remote, json_pack("{s:s, s:s}", "reason", why, "rule", s->rule));
+	}
 	for (size_t i = 0; i < DM_MAX_CHILDREN; i++) {
 		dm_child *c = &d->children.c[i];
-		if (c->used && c->ike_sa == h)
-			child_gone(d, c, "IKE SA deleted", now);
+		if (c->used && c->ike_sa == a->sa)
+			child_gone(d, c, why, now);
 	}
-	dm_ikesa *s = ikesa_find(d, h);
 	if (s)
 		memset(s, 0, sizeof(*s));
 }
@@ -477,7 +492,7 @@ static void do_action(ss_daemon *d, const ss_ike_action *a, ss_time now)
 		break;
 	}
 	case SS_IKE_ACT_IKE_DELETED:
-		ike_gone(d, a->sa, now);
+		ike_gone(d, a, now);
 		break;
 	case SS_IKE_ACT_IKE_REKEYED:	/* same handle, new SPIs: nothing to update here */
 		break;
@@ -503,17 +518,62 @@ size_t dm_ike_drain(ss_daemon *d, ss_time now)
 	return n;
 }
 
+/* CHILD SA traffic goes to the engine once a second (its liveness checks need to know when
+ * our packets went unanswered), only for CHILD SAs that moved. */
+#define TRAFFIC_REPORT_MS 1000
+
+static void report_traffic(ss_daemon *d, ss_time now)
+{
+	for (size_t i = 0; i < DM_MAX_CHILDREN; i++) {
+		dm_child *c = &d->children.c[i];
+		if (!c->used || !c->in || !c->out)
+			continue;
+		uint64_t in = ss_esp_sa_counters(c->in)->packets, out = ss_esp_sa_counters(c->out)->packets;
+		if (in == c->seen_in && out == c->seen_out)
+			continue;
+		ss_ike_traffic(d->eng, c->ike_sa, out - c->seen_out, in - c->seen_in, now);
+		c->seen_in = in;
+		c->seen_out = out;
+	}
+}
+
 ss_time dm_ike_deadline(ss_daemon *d)
 {
-	return ss_time_min(ss_ike_next_deadline(d->eng), ss_esp_sad_tick(d->sad, ss_now_ms()));
+	ss_time t = ss_time_min(ss_ike_next_deadline(d->eng), ss_esp_sad_tick(d->sad, ss_now_ms()));
+	return d->children.n_used ? ss_time_min(t, d->traffic_at) : t;
 }
 
 void dm_ike_timer(ss_daemon *d, ss_time now)
 {
-	if (ss_ike_next_deadline(d->eng) <= now)
+	if (now >= d->traffic_at) {
+		report_traffic(d, now);
+		d->traffic_at = now + TRAFFIC_REPORT_MS;
+	}
+	if (ss_ike_next_deadline(d->eng) <= now) {
 		ss_ike_timer(d->eng, now);
+		dm_flood_watch(d);
+	}
 	ss_esp_sad_tick(d->sad, now);
 	dm_esp_events(d, now);
+}
+
+void dm_esp_unknown(ss_daemon *d, const ss_addr *local, const ss_addr *remote, uint16_t lport,
+		    uint16_t rport, uint32_t spi, ss_time now)
+{
+	d->st.esp_unknown_spi++;
+	/* The agent first: only a peer our policy secures counts, and an idle pair negotiates.
+	 * Called from inside a decap batch: the actions of both are drained by the caller's
+	 * dm_drain, never here. */
+	if (!dm_agent_esp_unknown(d, now, local, remote))
+		return;
+	/* §1.5: the notify goes to the packet's source port when it came in UDP. */
+	ss_ike_endpoint l = { *local, rport ? lport : d->ike.port }, r = { *remote, rport ? rport : d->ike.port };
+	if (!ss_ike_esp_unknown(d->eng, &l, &r, spi, now))
+		return;
+	char s[12];
+	snprintf(s, sizeof(s), "%08x", spi);
+	dm_event(d, "unknown-spi", local, remote,
+		 json_pack("{s:s, s:I}", "spi", s, "count", (json_int_t)ss_ike_esp_unknown_count(d->eng, remote)));
 }
 
 /* ESP lifetime events.  Soft (90% of the seconds or bytes, or sequence numbers running
@@ -593,12 +653,50 @@ json_t *dm_sas_json(ss_daemon *d, ss_time now)
 	return json_pack("{s:o}", "ike_sas", arr);
 }
 
+/* Failure detection (doc/softsad.md "Failure detection"). */
+static json_t *liveness_json(const ss_daemon *d, const ss_ike_stats *e)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "checks_sent", (json_int_t)e->dpd_sent,
+			 "peers_dead", (json_int_t)e->dpd_failed, "esp_unknown_spi", (json_int_t)d->st.esp_unknown_spi,
+			 "esp_unknown_spi_secured", (json_int_t)e->esp_unknown_spi, "esp_unknown_spi_limited",
+			 (json_int_t)e->esp_unknown_limited, "invalid_spi_sent", (json_int_t)e->invalid_spi_sent,
+			 "invalid_spi_received", (json_int_t)e->invalid_spi_rx, "invalid_spi_ignored",
+			 (json_int_t)e->invalid_spi_ignored);
+}
+
+/* The IKE_SA_INIT flood defence, with its settings (doc/softsad.md "IKE_SA_INIT floods"). */
+static json_t *flood_json(const ss_daemon *d, const ss_ike_stats *e)
+{
+	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "cookies_required",
+			 e->cookies_required, "floods", (json_int_t)e->floods, "cookies_sent",
+			 (json_int_t)e->cookies_sent, "cookies_verified", (json_int_t)e->cookies_verified,
+			 "half_open", (json_int_t)e->half_open, "half_open_peak", (json_int_t)e->half_open_peak,
+			 "half_open_refused", (json_int_t)e->half_open_refused, "half_open_refused_per_peer",
+			 (json_int_t)e->half_open_refused_peer, "half_open_expired", (json_int_t)e->half_open_expired,
+			 "cookie_threshold", (json_int_t)d->o.cookie_threshold, "max_half_open",
+			 (json_int_t)d->o.max_half_open, "max_half_open_per_peer", (json_int_t)d->o.max_half_open_per_peer);
+}
+
+/* One event when COOKIEs start being required and one when they stop. */
+void dm_flood_watch(ss_daemon *d)
+{
+	const ss_ike_stats *e = ss_ike_get_stats(d->eng);
+	if (e->cookies_required == d->flood)
+		return;
+	d->flood = e->cookies_required;
+	dm_event(d, "ike-flood", NULL, NULL,
+		 json_pack("{s:s, s:I, s:I, s:I, s:I}", "state", d->flood ? "cookies-required" : "over", "half_open",
+			   (json_int_t)e->half_open, "half_open_peak", (json_int_t)e->half_open_peak, "cookies_sent",
+			   (json_int_t)e->cookies_sent, "half_open_refused", (json_int_t)e->half_open_refused));
+}
+
 json_t *dm_ike_stats_json(ss_daemon *d)
 {
 	const ss_ike_stats *e = ss_ike_get_stats(d->eng);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "datagrams_in", (json_int_t)d->st.ike_in,
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "datagrams_in", (json_int_t)d->st.ike_in,
 			 "datagrams_out", (json_int_t)d->st.ike_out, "icmp_errors", (json_int_t)d->st.icmp_in,
 			 "malformed", (json_int_t)(d->st.ike_malformed + e->dropped), "retransmits",
 			 (json_int_t)e->retransmits, "auth_failed", (json_int_t)e->dropped_auth, "established",
-			 (json_int_t)e->sa_established, "failed", (json_int_t)e->sa_failed, "sas", (json_int_t)e->sas);
+			 (json_int_t)e->sa_established, "failed", (json_int_t)e->sa_failed, "sas", (json_int_t)e->sas,
+			 "liveness", liveness_json(d, e), "flood", flood_json(d, e));
 }

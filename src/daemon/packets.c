@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "base/cursor.h"
 #include "base/log.h"
 #include "daemon/daemon.h"
 #include "dataplane/dataplane.h"
@@ -94,6 +95,10 @@ static void deliver(ss_daemon *d, ss_esp_pkt *pk, size_t n)
 		if (pk[i].result != SS_ESP_OK) {
 			if (pk[i].result >= 0 && pk[i].result < 16)
 				d->st.esp_err[pk[i].result]++;
+			ss_cur c = ss_cur_init(pk[i].base + pk[i].off, pk[i].len);
+			uint32_t spi = ss_cur_be32(&c);
+			if (pk[i].result == SS_ESP_E_NOSA && ss_cur_ok(&c))
+				dm_esp_unknown(d, &pk[i].dst, &pk[i].src, pk[i].dport, pk[i].sport, spi, ss_now_ms());
 			continue;
 		}
 		d->st.esp_in_pkts++;

@@ -217,6 +217,7 @@ void dm_neg_params_rule(const ss_daemon *d, const ss_rule *r, const ss_addr *loc
 		if (r->n_auth)
 			auth_params(&r->auth[0], out);
 		out->tunnel = r->tunnel;
+		out->dpd_delay_s = ss_rule_dpd_delay(r);
 		snprintf(out->rule, sizeof(out->rule), "%s", r->name);
 		return;
 	}
@@ -227,6 +228,7 @@ void dm_neg_params_rule(const ss_daemon *d, const ss_rule *r, const ss_addr *loc
 		{ SS_ENCR_AES_CBC, 256, SS_INTEG_HMAC_SHA2_256_128, SS_DEFAULT_SA_LIFETIME, 0, { 0, 0 } },
 	};
 	esp_params(dflt, 3, SS_DH_NONE, out);
+	out->dpd_delay_s = SS_DEFAULT_DPD_DELAY;
 	if (p->n_default_response_auth)
 		auth_params(&p->default_response_auth[0], out);
 	else if (p->n_auth)

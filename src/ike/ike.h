@@ -185,7 +185,14 @@ typedef struct ss_ike_stats {
 	uint64_t dropped;               /* any input dropped: unknown SPI, bad state, ... */
 	uint64_t unknown_spi;           /* of those, messages for no IKE SA we hold (not answered) */
 	uint64_t dropped_auth;          /* SK payload failed integrity */
+	/* IKE_SA_INIT flood defence (§2.6, ike_init.c admit()). */
 	uint64_t cookies_sent, half_open_refused;
+	uint64_t cookies_verified;      /* requests that echoed a valid COOKIE */
+	uint64_t half_open_refused_peer;/* of half_open_refused, by max_half_open_per_peer */
+	uint64_t half_open_expired;     /* half-open SAs that timed out without IKE_AUTH */
+	uint64_t floods;                /* times COOKIEs began to be required */
+	uint32_t half_open_peak;        /* most half-open SAs at once */
+	bool cookies_required;          /* half_open reached cookie_threshold (until below half of it) */
 	/* Liveness (ike_live.c). */
 	uint64_t dpd_sent;              /* liveness checks sent */
 	uint64_t dpd_failed;            /* IKE SAs deleted because a check went unanswered */

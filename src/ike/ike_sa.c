@@ -97,6 +97,8 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 		sa->half_open = true;
 		sa->expires = now + e->p.half_open_timeout_ms;
 		e->st.half_open++;
+		if (e->st.half_open > e->st.half_open_peak)
+			e->st.half_open_peak = e->st.half_open;
 	}
 	return sa;
 }
@@ -106,6 +108,12 @@ void sa_leave_half_open(ss_ike_engine *e, ike_sa *sa)
 	if (sa->half_open) {
 		sa->half_open = false;
 		e->st.half_open--;
+		/* Hysteresis: the flood is over well below the threshold, not at its edge. */
+		if (e->st.cookies_required && e->st.half_open < e->p.cookie_threshold / 2) {
+			e->st.cookies_required = false;
+			SS_WARN(SUB, "IKE_SA_INIT flood over: %u half-open SAs, %llu COOKIEs sent so far",
+				e->st.half_open, (unsigned long long)e->st.cookies_sent);
+		}
 	}
 }
 
@@ -409,6 +417,7 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	if (sa->state == ST_DEAD)
 		return;
 	if (sa->state == ST_HALF_OPEN && now >= sa->expires) {
+		e->st.half_open_expired++;
 		/* No outcome: nobody proved they own the address (see responder_refused). */
 		sa_set_state(sa, ST_DEAD, "half-open timeout");
 		return;
