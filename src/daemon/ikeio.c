@@ -428,16 +428,35 @@ static void child_gone(ss_daemon *d, dm_child *c, const char *reason, ss_time no
 	}
 }
 
+static bool newer_sa_with(const ss_daemon *d, const dm_ikesa *old)
+{
+	for (size_t i = 0; i < DM_MAX_IKESAS; i++) {
+		const dm_ikesa *o = &d->ikesas[i];
+		if (o->used && o != old && o->established && !o->deleting && o->created >= old->created &&
+		    ss_addr_eq(&o->remote, &old->remote) && ss_addr_eq(&o->local, &old->local))
+			return true;
+	}
+	return false;
+}
+
 static void ike_gone(ss_daemon *d, const ss_ike_action *a, ss_time now)
 {
 	const char *why = a->reason ? a->reason : "IKE SA deleted";
 	dm_ikesa *s = ikesa_find(d, a->sa);
-	/* A dead peer is news once, with its reason; an ordinary delete shows as sa-down. */
+	/* A dead peer is news once, with its reason; an ordinary delete shows as sa-down.  An
+	 * old SA that went unanswered while the peer has a newer one (it restarted and came
+	 * back before we found out) is no dead peer. */
 	if (s && s->established && !strncmp(why, "peer dead", 9)) {
 		char rb[SS_ADDR_STRLEN];
-		SS_WARN(SUB, "peer %s is dead (%s): its SAs are deleted; the next packet negotiates again",
-			ss_addr_fmt(&s->remote, rb), why);
-		dm_event(d, "peer-dead", &s->local, &s->remote, json_pack("{s:s, s:s}", "reason", why, "rule", s->rule));
+		if (newer_sa_with(d, s)) {
+			SS_INFO(SUB, "old IKE SA with %s deleted (%s); the peer has a newer one",
+				ss_addr_fmt(&s->remote, rb), why);
+		} else {
+			SS_WARN(SUB, "peer %s is dead (%s): its SAs are deleted; the next packet negotiates again",
+				ss_addr_fmt(&s->remote, rb), why);
+			dm_event(d, "peer-dead", &s->local, &s->remote,
+				 json_pack("{s:s, s:s}", "reason", why, "rule", s->rule));
+		}
 	}
 	for (size_t i = 0; i < DM_MAX_CHILDREN; i++) {
 		dm_child *c = &d->children.c[i];
