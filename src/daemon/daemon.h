@@ -285,6 +285,8 @@ void dm_ike_timer(ss_daemon *d, ss_time now);
 /* ESP lifetime events: soft -> rekey (or say why not), hard -> delete. */
 void dm_esp_events(ss_daemon *d, ss_time now);
 void dm_flood_watch(ss_daemon *d);
+/* The answer to terminate, after the DELETEs went out: what is left with the peer. */
+json_t *dm_terminate_json(ss_daemon *d, ss_time now, const ss_addr *remote, size_t n);
 /* Inbound ESP for an SPI we hold no SA for (ports: UDP encapsulation, 0 for plain ESP). */
 void dm_esp_unknown(ss_daemon *d, const ss_addr *local, const ss_addr *remote, uint16_t lport,
 		    uint16_t rport, uint32_t spi, ss_time now);

@@ -179,6 +179,31 @@ size_t dm_neg_stop(ss_daemon *d, ss_time now, const ss_addr *remote)
 	return n;
 }
 
+json_t *dm_terminate_json(ss_daemon *d, ss_time now, const ss_addr *remote, size_t n)
+{
+	json_t *waiting = json_array();
+	int connecting = 0;
+	for (size_t i = 0; i < DM_MAX_IKESAS; i++) {
+		const dm_ikesa *s = &d->ikesas[i];
+		ss_ike_sa_info info;
+		if (!s->used || !ss_addr_eq(&s->remote, remote) || !ss_ike_sa_get(d->eng, s->h, &info))
+			continue;
+		if (info.deleting) {
+			ss_time left = info.delete_until > now ? info.delete_until - now : 0;
+			json_array_append_new(waiting, json_pack("{s:i, s:I}", "id", (int)s->h, "wait_ms", (json_int_t)left));
+		} else if (!info.established) {
+			connecting++;
+		}
+	}
+	bool children = false;
+	for (size_t i = 0; i < DM_MAX_CHILDREN && !children; i++)
+		children = d->children.c[i].used && ss_addr_eq(&d->children.c[i].remote, remote);
+	char rb[SS_ADDR_STRLEN];
+	return json_pack("{s:s, s:i, s:b, s:o, s:i, s:b}", "peer", ss_addr_fmt(remote, rb), "terminated", (int)n, "gone",
+			 !json_array_size(waiting) && !connecting && !children, "waiting", waiting, "connecting",
+			 connecting, "child_sas", children);
+}
+
 /* ---- datagrams in ---- */
 
 void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx)

@@ -210,8 +210,14 @@ typedef struct ss_ike_stats {
 const ss_ike_stats *ss_ike_get_stats(const ss_ike_engine *e);
 
 /* Test/tool access to an IKE SA's negotiated state (NULL when no such SA). */
+/* A request (other than IKE_SA_INIT) unanswered this long fails its IKE SA: sent at 0 and
+ * again after 1, 2, 4, 8 s, given up 16 s after the last. */
+#define SS_IKE_REQUEST_TIMEOUT_MS 31000
+
 typedef struct ss_ike_sa_info {
 	bool established, initiator, natt;
+	bool deleting;                  /* our DELETE is out; CHILD SAs already gone */
+	ss_time delete_until;           /* deleting: when we stop waiting for the answer */
 	uint64_t spi_i, spi_r;
 	ss_ike_suite suite;
 	ss_ike_endpoint local, remote;

@@ -403,6 +403,8 @@ bool ss_ike_sa_get(const ss_ike_engine *e, uint32_t h, ss_ike_sa_info *out)
 		return false;
 	memset(out, 0, sizeof(*out));
 	out->established = sa->state == ST_ESTABLISHED;
+	out->deleting = sa->state == ST_DELETING;
+	out->delete_until = sa->delete_until;
 	out->initiator = sa->initiator;
 	out->natt = sa->natt;
 	out->spi_i = sa->spi_i;

@@ -100,6 +100,16 @@ bool ss_ike_delete_sa(ss_ike_engine *e, ike_sa *sa, ss_time now)
 		return false;
 	sa->op = OP_DELETE_IKE;
 	sa_set_state(sa, ST_DELETING, "local delete");
+	/* §1.4.1: deleting the IKE SA closes its CHILD SAs; they go now, not when the peer
+	 * answers (or, if it never does, after the DELETE's retransmissions). */
+	for (int i = 0; i < SS_IKE_MAX_CHILD; i++) {
+		ike_child *c = &sa->child[i];
+		if (c->used) {
+			act_child(e, sa, SS_IKE_ACT_CHILD_DELETED, &c->info);
+			memset(c, 0, sizeof(*c));
+		}
+	}
+	sa->delete_until = now + SS_IKE_REQUEST_TIMEOUT_MS;
 	return true;
 }
 

@@ -118,6 +118,7 @@ typedef struct ike_sa {
 	 * asking for a check (when, and the last one acted on). */
 	ss_time heard_at, last_sent, unanswered_since, hint_at, hinted_at;
 	const char *gone_reason;  /* why it died, for IKE_DELETED */
+	ss_time delete_until;     /* ST_DELETING: when we give up waiting for the peer's answer */
 	ike_child child[SS_IKE_MAX_CHILD];
 	struct ike_sa *next;   /* all SAs */
 	struct ike_sa *hnext;  /* same bucket of the SPIi index */

@@ -411,6 +411,8 @@ void sa_send_response(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len
 }
 
 #define MAX_TRIES 5
+_Static_assert(SS_IKE_REQUEST_TIMEOUT_MS == 1000 * ((1u << MAX_TRIES) - 1),
+	       "the request timeout is the sum of the retransmission delays");
 
 void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 {

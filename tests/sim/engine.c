@@ -220,10 +220,12 @@ static void en_stop(void *n, ss_time now, const ss_addr *l, const ss_addr *r)
 	track *t = find(a, l, r);
 	if (!t)
 		return;
+	/* The CHILD SAs go at once (the agent hears sa_down from the drain); the IKE SA waits
+	 * for the peer's answer inside the engine. */
 	if (t->sa)
 		ss_ike_delete(a->e, t->sa, now);
-	t->used = false;
 	drain(a);
+	t->used = false;
 }
 
 static void en_datagram(void *n, ss_time now, const ss_addr *src, const ss_addr *dst, const uint8_t *p, size_t len)

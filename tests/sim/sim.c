@@ -9,7 +9,7 @@
 
 #define SIM_WALL_BASE 1700000000ull
 
-enum ev_type { EV_DELIVER, EV_TIMER, EV_SEND, EV_RESTART, EV_CRASH, EV_RELOAD, EV_BECOME, EV_CHECK };
+enum ev_type { EV_DELIVER, EV_TIMER, EV_SEND, EV_RESTART, EV_CRASH, EV_TERMINATE, EV_RELOAD, EV_BECOME, EV_CHECK };
 
 typedef struct sim_pkt {
 	uint8_t kind; /* enum sim_wire */
@@ -640,6 +640,13 @@ static void handle(sim *s, struct sim_ev *ev)
 			start_agent(h);
 		}
 		break;
+	case EV_TERMINATE:
+		/* As `softsa terminate`: the negotiator deletes the SAs with the peer. */
+		if (h->agent) {
+			h->nops->stop(h->neg, s->now, &h->addr, &s->hosts[ev->id].addr);
+			host_drain(h);
+		}
+		break;
 	case EV_RELOAD:
 		if (h->agent) {
 			ss_agent_policy ap = simpol_agent_policy(ev->pol);
@@ -704,6 +711,11 @@ void sim_at_restart(sim *s, ss_time t, int h)
 void sim_at_crash(sim *s, ss_time t, int h)
 {
 	push(s, (struct sim_ev){ .at = t, .type = EV_CRASH, .host = h });
+}
+
+void sim_at_terminate(sim *s, ss_time t, int h, int peer)
+{
+	push(s, (struct sim_ev){ .at = t, .type = EV_TERMINATE, .host = h, .id = (uint32_t)peer });
 }
 
 void sim_at_reload(sim *s, ss_time t, int h, sim_policy *pol)

@@ -251,6 +251,32 @@ static void unknown_spi_table_bounded(void **state)
 	h_free(&H);
 }
 
+/* Deleting an IKE SA closes its CHILD SAs at once (§1.4.1); the IKE SA waits for the answer
+ * until delete_until, and is gone then even if the peer never answers. */
+static void delete_closes_children_at_once(void **state)
+{
+	(void)state;
+	uint32_t ha = up();
+	H.now = SS_SEC(10);
+	H.drop_all_from[1] = true;
+	assert_true(ss_ike_delete(A, ha, H.now));
+	ss_ike_sa_info i;
+	assert_true(ss_ike_sa_get(A, ha, &i));
+	assert_true(i.deleting && !i.established);
+	assert_int_equal(i.delete_until, SS_SEC(10) + SS_IKE_REQUEST_TIMEOUT_MS);
+	h_run(&H, H.now);
+	assert_int_equal(H.side[0].n_child_deleted, 1);
+	assert_int_equal(H.side[0].n_alive, 0);
+	assert_int_equal(H.side[0].n_ike_deleted, 0);
+	h_run(&H, SS_SEC(41) - 1);
+	assert_int_equal(H.side[0].n_ike_deleted, 0);
+	h_run(&H, SS_SEC(41));
+	assert_int_equal(H.side[0].n_ike_deleted, 1);
+	assert_int_equal(H.side[0].n_child_deleted, 1);  /* not twice */
+	assert_false(ss_ike_sa_get(A, ha, &i));
+	h_free(&H);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +287,7 @@ int main(void)
 		cmocka_unit_test(unknown_spi_hint_leads_to_check),
 		cmocka_unit_test(forged_hint_ignored_and_no_notify_inside_sa),
 		cmocka_unit_test(unknown_spi_table_bounded),
+		cmocka_unit_test(delete_closes_children_at_once),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
