@@ -11,6 +11,9 @@
 #     SAs.  A's next TCP connection to B goes through at once: B sees ESP with an SPI it does
 #     not know, negotiates toward A and sends A an INVALID_SPI hint; A checks its old SA, which
 #     nobody answers, and deletes it (logged as an old SA, not as a dead peer).
+#  1b. B's host "reboots": its softsad killed, its namespace deleted and made again (new veth
+#     with the old MAC, as a rebooted machine keeps its NIC's; fresh kernel state), a new
+#     softsad: the same recovery.
 #  2. A's softsad is killed and started again: A negotiates with its first packet, B replaces
 #     the old SA A had started.
 #  3. Both restarted at once: the first packet negotiates.
@@ -72,6 +75,19 @@ grep -q "old IKE SA with 10.89.0.2 deleted" "$W/a.log" || fail "A did not log th
 grep -q '"peer-dead"' "$W/a.events" && fail "A reported B dead though it came back"
 tcp_transfer a b 50000
 ok "A checked and deleted its old SA with B (not reported as a dead peer)"
+
+# 1b. B's host rebooted.
+mac=$(topo_exec b cat /sys/class/net/eth0/address)
+crash b
+ip netns del "$TOPO_PREFIX-b"
+wait_for 5 "! ip -n $TOPO_PREFIX-br link show v-b >/dev/null 2>&1" || fail "B's veth outlived its namespace"
+topo_host_add b || fail "B's namespace again"
+topo_exec b ip link set eth0 address "$mac"
+start b
+tcp_transfer a b 50000 5001 10
+ok "B's host rebooted (namespace made again): A -> B works again at once"
+wait_for 45 'test "$(est a)" = 1' || fail "A kept the old SA after B's reboot: $(ctl a sas)"
+grep -q '"peer-dead"' "$W/a.events" && fail "A reported B dead though it came back"
 
 # 2. A restarted.
 crash a
