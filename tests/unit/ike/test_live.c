@@ -27,17 +27,23 @@ static int setup(void **state)
 	return 0;
 }
 
-/* A and B with an IKE SA (A initiated it at 1 s); returns A's handle. */
-static uint32_t up(void)
+/* A and B with an IKE SA (A initiated it at 1 s, with this dpd_delay); returns A's handle. */
+static uint32_t up_with(uint32_t dpd_delay_s)
 {
 	h_init(&H, NULL);
 	h_config(&H.side[0].cfg, &IKE, &ESP, "a.example", "b.example", "secret-0123456789");
 	h_config(&H.side[1].cfg, &IKE, &ESP, "b.example", "a.example", "secret-0123456789");
+	H.side[0].cfg.dpd_delay_s = dpd_delay_s;
 	uint32_t ha = h_initiate(&H, 0);
 	h_run(&H, SS_SEC(5));
 	assert_int_equal(H.side[0].outcome, SS_IKE_SECURED);
 	assert_int_equal(H.side[0].n_child_up, 1);
 	return ha;
+}
+
+static uint32_t up(void)
+{
+	return up_with(30);
 }
 
 /* A's traffic goes out at t and t + 1 s (a run of sends, not a last packet). */
@@ -126,12 +132,7 @@ static void idle_or_two_way_never_checked(void **state)
 	assert_int_equal(checks_from(1), 0);
 	h_free(&H);
 
-	h_init(&H, NULL);
-	h_config(&H.side[0].cfg, &IKE, &ESP, "a.example", "b.example", "secret-0123456789");
-	h_config(&H.side[1].cfg, &IKE, &ESP, "b.example", "a.example", "secret-0123456789");
-	H.side[0].cfg.dpd_delay_s = 0;
-	ha = h_initiate(&H, 0);
-	h_run(&H, SS_SEC(5));
+	ha = up_with(0);
 	sends(ha, SS_SEC(10));
 	h_run(&H, SS_SEC(900));
 	assert_int_equal(checks_from(0), 0);
