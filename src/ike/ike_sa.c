@@ -461,8 +461,10 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 			SS_WARN(SUB, "SA %u: %s did not answer the liveness check: peer dead, deleting the IKE SA",
 				sa->handle, ss_addr_fmt(&sa->remote.addr, rb));
 		}
+		/* An unanswered DELETE is the end we asked for, not news of a dead peer. */
 		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0,
-			check ? "peer dead: liveness check unanswered" : "peer dead: no response to a request");
+			check ? "peer dead: liveness check unanswered"
+			      : sa->op == OP_DELETE_IKE ? "DELETE unanswered" : "peer dead: no response to a request");
 		return;
 	}
 	act_send(e, sa, &sa->local, &sa->remote, sa->out.req, sa->out.req_len);
