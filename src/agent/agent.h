@@ -139,11 +139,14 @@ void ss_agent_inbound_clear(ss_agent *ag, ss_time now, const ss_pkt_key *k, uint
 /* A peer started IKE toward local.  Returns true if the engine should answer it (a rule
  * asks for security with that peer, or the Default Response rule), false to ignore it. */
 bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
-/* ESP for an SPI we hold no SA for came from remote.  True when the policy secures that
- * peer (a negotiate rule, or the Default Response rule); an idle pair under a negotiate rule
- * then negotiates (START_NEGOTIATION), so that a peer that lost its SAs (it restarted) gets
- * new ones.  It is unauthenticated: nothing else changes. */
-bool ss_agent_esp_unknown(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
+/* Does the policy secure remote (a negotiate rule, or the Default Response rule), judged on
+ * addresses alone?  No side effects. */
+bool ss_agent_secures(const ss_agent *ag, const ss_addr *local, const ss_addr *remote);
+/* ESP for an SPI we hold no SA for came from remote, and the caller's rate limit let it
+ * through (the IKE engine's ss_ike_esp_unknown): an idle pair under a negotiate rule
+ * negotiates (START_NEGOTIATION), so that a peer that lost its SAs (it restarted) gets new
+ * ones at once.  It is unauthenticated: nothing else changes. */
+void ss_agent_esp_unknown(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
 /* The engine sent attempt n of its first request (informational: negotiating(attempt n)). */
 void ss_agent_attempt(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n);
 void ss_agent_outcome(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote,

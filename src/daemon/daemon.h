@@ -261,8 +261,9 @@ void dm_agent_outcome(ss_daemon *d, ss_time now, const ss_addr *local, const ss_
 		      enum ss_ike_outcome o, const char *reason);
 void dm_agent_sa_down(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote);
 void dm_agent_attempt(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n);
-/* ESP with an unknown SPI: true when the policy secures the peer (see ss_agent_esp_unknown). */
-bool dm_agent_esp_unknown(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote);
+/* ESP with an unknown SPI (agent.h: ss_agent_secures, ss_agent_esp_unknown). */
+bool dm_agent_secures(ss_daemon *d, const ss_addr *local, const ss_addr *remote);
+void dm_agent_esp_unknown(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote);
 ss_time dm_agent_deadline(ss_daemon *d);
 void dm_agent_timer(ss_daemon *d, ss_time now);
 json_t *dm_peers_json(ss_daemon *d, ss_time now, bool soft_only);

@@ -605,15 +605,16 @@ void dm_esp_unknown(ss_daemon *d, const ss_addr *local, const ss_addr *remote, u
 		    uint16_t rport, uint32_t spi, ss_time now)
 {
 	d->st.esp_unknown_spi++;
-	/* The agent first: only a peer our policy secures counts, and an idle pair negotiates.
-	 * Called from inside a decap batch: the actions of both are drained by the caller's
-	 * dm_drain, never here. */
-	if (!dm_agent_esp_unknown(d, now, local, remote))
+	/* Only a peer our policy secures counts; the engine rate-limits (per peer and in all),
+	 * then an idle pair negotiates.  Called from inside a decap batch: the actions of both
+	 * are drained by the caller's dm_drain, never here. */
+	if (!dm_agent_secures(d, local, remote))
 		return;
 	/* §1.5: the notify goes to the packet's source port when it came in UDP. */
 	ss_ike_endpoint l = { *local, rport ? lport : d->ike.port }, r = { *remote, rport ? rport : d->ike.port };
 	if (!ss_ike_esp_unknown(d->eng, &l, &r, spi, now))
 		return;
+	dm_agent_esp_unknown(d, now, local, remote);
 	char s[12];
 	snprintf(s, sizeof(s), "%08x", spi);
 	dm_event(d, "unknown-spi", local, remote,

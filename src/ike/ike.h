@@ -114,9 +114,12 @@ bool ss_ike_dpd(ss_ike_engine *e, uint32_t sa, ss_time now);
 void ss_ike_traffic(ss_ike_engine *e, uint32_t sa, uint64_t sent, uint64_t received, ss_time now);
 /* ESP arrived for an SPI we hold no SA for, from remote, whose address the caller's policy
  * secures (the caller checks that first).  Counted per peer; at most once per peer per
- * SS_IKE_UNKNOWN_GAP_MS it returns true (the caller may then negotiate with the peer) and,
- * when no IKE SA with the peer is up, sends the unprotected INVALID_SPI notify of §1.5. */
+ * SS_IKE_UNKNOWN_GAP_MS, and at most SS_IKE_UNKNOWN_PER_S times a second in all (sources
+ * are spoofable: each acted on costs an IKE negotiation and a notify), it returns true (the
+ * caller may then negotiate with the peer) and, when no IKE SA with the peer is up, sends
+ * the unprotected INVALID_SPI notify of §1.5. */
 #define SS_IKE_UNKNOWN_GAP_MS 5000
+#define SS_IKE_UNKNOWN_PER_S 10
 bool ss_ike_esp_unknown(ss_ike_engine *e, const ss_ike_endpoint *local,
 			const ss_ike_endpoint *remote, uint32_t spi, ss_time now);
 /* ESP with unknown SPIs counted from this peer (0 once it is forgotten: the table keeps the

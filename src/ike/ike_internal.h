@@ -160,6 +160,8 @@ struct ss_ike_engine {
 	uint8_t cookie_gen;
 	ss_time cookie_since;
 	ike_unknown_peer unknown[SS_IKE_UNKNOWN_PEERS];
+	ss_time unknown_window;    /* start of the current second of unknown-SPI budget */
+	uint32_t unknown_spent;    /* acted on in it (at most SS_IKE_UNKNOWN_PER_S) */
 	ss_ike_stats st;
 };
 

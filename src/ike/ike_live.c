@@ -160,10 +160,16 @@ bool ss_ike_esp_unknown(ss_ike_engine *e, const ss_ike_endpoint *local,
 	ike_unknown_peer *u = unknown_slot(e, &remote->addr);
 	u->count++;
 	u->last_seen = now;
-	if (u->notified_at != SS_NEVER && now < u->notified_at + SS_IKE_UNKNOWN_GAP_MS) {
+	if (now >= e->unknown_window + 1000) {
+		e->unknown_window = now;
+		e->unknown_spent = 0;
+	}
+	if ((u->notified_at != SS_NEVER && now < u->notified_at + SS_IKE_UNKNOWN_GAP_MS) ||
+	    e->unknown_spent >= SS_IKE_UNKNOWN_PER_S) {
 		e->st.esp_unknown_limited++;
 		return false;
 	}
+	e->unknown_spent++;
 	u->notified_at = now;
 	char rb[SS_ADDR_STRLEN];
 	bool have = established_with(e, &remote->addr);

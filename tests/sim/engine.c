@@ -314,13 +314,14 @@ static bool en_esp_in(void *n, ss_time now, const ss_addr *l, const ss_addr *r, 
 	return true;
 }
 
-static void en_esp_unknown(void *n, ss_time now, const ss_addr *l, const ss_addr *r, uint32_t spi)
+static bool en_esp_unknown(void *n, ss_time now, const ss_addr *l, const ss_addr *r, uint32_t spi)
 {
 	eng *a = n;
 	a->now = now;
 	ss_ike_endpoint le = ep(l), re = ep(r);
-	ss_ike_esp_unknown(a->e, &le, &re, spi, now);
+	bool act = ss_ike_esp_unknown(a->e, &le, &re, spi, now);
 	drain(a);
+	return act;
 }
 
 static size_t en_active(void *n)

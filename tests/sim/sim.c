@@ -576,11 +576,12 @@ static void deliver(sim *s, sim_host *h, sim_pkt *p)
 			break;
 		}
 		h->esp_no_sa++;
-		/* As softsad: the agent decides (and may negotiate), then the engine counts and
-		 * may send INVALID_SPI. */
-		if (h->nops->esp_unknown && ss_agent_esp_unknown(h->agent, s->now, &h->addr, &p->key.src)) {
+		/* As softsad: a peer the policy secures; the negotiator counts and rate-limits
+		 * (and may send INVALID_SPI); then the agent may negotiate. */
+		if (h->nops->esp_unknown && ss_agent_secures(h->agent, &h->addr, &p->key.src) &&
+		    h->nops->esp_unknown(h->neg, s->now, &h->addr, &p->key.src, p->spi)) {
+			ss_agent_esp_unknown(h->agent, s->now, &h->addr, &p->key.src);
 			host_drain(h);
-			h->nops->esp_unknown(h->neg, s->now, &h->addr, &p->key.src, p->spi);
 		}
 		pkt_free(p);
 		break;
