@@ -69,7 +69,7 @@ static const prom metrics[] = {
 	{ "ike.liveness.checks_sent", "softsa_ike_liveness_checks_total", "counter",
 	  "Liveness checks sent (our protected traffic went unanswered for dpd_delay).", NULL, NULL },
 	{ "ike.liveness.peers_dead", "softsa_ike_peers_dead_total", "counter",
-	  "IKE SAs deleted because the peer stopped answering (liveness check or other request).", NULL, NULL },
+	  "IKE SAs deleted because a liveness check went unanswered (peer dead).", NULL, NULL },
 	{ "ike.liveness.esp_unknown_spi", "softsa_esp_unknown_spi_total", "counter",
 	  "Inbound ESP for SPIs we hold no SA for.", NULL, NULL },
 	{ "ike.liveness.esp_unknown_spi_secured", "softsa_esp_unknown_spi_secured_total", "counter",
