@@ -75,9 +75,14 @@ static void one_key(const char *type)
 	unsigned char *pem = pki_key_pem(k, &pem_len);
 	needle_len[0] = secret_of(k, needle[0], sizeof(needle[0]));
 	assert_true(needle_len[0] >= 32);
-	/* A line of the PEM's base64 (the second: the first may be mostly a fixed header). */
-	const char *l2 = strchr(strchr((char *)pem, '\n') + 1, '\n') + 1;
-	needle_len[1] = 40;
+	/* A line of the PEM's base64: the second (the first may be mostly a fixed header), or
+	 * the first when there is only one (Ed25519); never past the end of the line. */
+	const char *l1 = strchr((char *)pem, '\n') + 1, *l2 = strchr(l1, '\n') + 1;
+	if (*l2 == '-')
+		l2 = l1;
+	size_t ll = (size_t)(strchr(l2, '\n') - l2);
+	needle_len[1] = ll < 40 ? ll : 40;
+	assert_true(needle_len[1] >= 32);
 	memcpy(needle[1], l2, needle_len[1]);
 	EVP_PKEY_free(k);
 	hits[0] = hits[1] = 0;
