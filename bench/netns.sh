@@ -34,7 +34,7 @@ log() { echo "netns: $*" >&2; }
 ROW_IDS="fb.hold.icmp.ms fb.hold.icmp.lost fb.hold.silent.ms fb.hold.silent.lost
 	fb.disc.icmp.ms fb.disc.icmp.lost fb.disc.silent.ms fb.disc.silent.lost
 	ike.ecp256.rate ike.modp2048.rate ike.ecp256.cpu ike.modp2048.cpu ike.ecp256.mem
-	ike.modp2048.mem ike.cert.rate ike.cert.cpu esp.tcp1 esp.tcp4"
+	ike.modp2048.mem ike.cert.rate ike.cert.cpu ike.flood.ms esp.tcp1 esp.tcp4"
 row_section() { case $1 in fb.*) echo fallback ;; ike.*) echo ike ;; esp.*) echo esp ;; esac; }
 skip_all() { # reason
 	local id
@@ -163,8 +163,8 @@ charon_conf() {
 	    install_routes = yes
 	    retransmit_tries = 3
 	    # one load generator address opens many SAs: no DoS protection, no half-open limit
-	    dos_protection = no
-	    init_limit_half_open = 0
+	    # (role flood: charon's defaults, the defence under test)
+	    $([ "$role" = flood ] || printf 'dos_protection = no\n    init_limit_half_open = 0')
 	    ikesa_table_size = 4096
 	    ikesa_table_segments = 16
 	    plugins {
@@ -197,7 +197,7 @@ charon_conf() {
 		                      local_ts = $l/32
 		                      esp_proposals = aes128gcm16 } } } }
 		EOF
-	elif [ "$role" = load ]; then
+	elif [ "$role" = load ] || [ "$role" = flood ]; then
 		cat >"$d/swanctl.conf" <<-EOF
 		connections { load { version = 2
 		    local_addrs = $l

@@ -158,6 +158,11 @@ row_ike() {
 	fi
 	[ -x "$CHARON" ] || N ike.ecp256.rate anchor "strongswan-charon not installed"
 	[ -x "$CHARON" ] || N ike.cert.rate anchor "strongswan-charon not installed"
+	for r in $(seq "$ROUNDS"); do
+		[ -n "$SAD" ] && flood_once softsa
+		[ -x "$CHARON" ] && flood_once charon
+	done
+	[ -x "$CHARON" ] || N ike.flood.ms anchor "strongswan-charon not installed"
 }
 
 # Certificate authentication: the same load with ECDSA P-256 certificates from one test CA
@@ -181,6 +186,45 @@ row_ike_cert() {
 			[ -n "$SAD" ] && ike_once softsa ecp256 $n cert
 		fi
 	done
+}
+
+# flood_once IMPL: a fresh responder flooded with well-formed IKE_SA_INITs (20,000/s from
+# 10.79.1.17-32, cookies never echoed: tests/netns/ike_flood.py) while a legitimate initiator
+# (10.79.1.1, bench/ikeload, one negotiation at a time) opens IKE SAs; samples its mean time
+# per IKE SA (+ CHILD SA), COOKIE round trip included.
+flood_once() {
+	local impl=$1 host side=softsa mode=transport n=20 fsecs=12
+	[ -n "$QUICK" ] && n=5 fsecs=6
+	[ -n "$SMOKE" ] && n=2 fsecs=3
+	if [ "$impl" = softsa ]; then
+		host=r
+		sad_start r -c "$W/responder.yaml" || { N ike.flood.ms softsa "softsad did not start"; return; }
+	else
+		host=s side=anchor mode=tunnel
+		rm -rf "$W/ch-s"
+		charon_conf "$W/ch-s" "$(ipof s)" any flood
+		charon_start s "$W/ch-s" || { N ike.flood.ms anchor "charon did not start"; return; }
+	fi
+	local srcs fl out
+	srcs=$(for i in $(seq 17 32); do printf '10.79.1.%d ' "$i"; done)
+	# shellcheck disable=SC2086
+	nx l python3 "$HERE/../tests/netns/ike_flood.py" "$(ipof $host)" $fsecs 20000 $srcs >"$W/flood.out" 2>&1 &
+	fl=$!
+	track $fl
+	sleep 1 # the flood is on
+	out=$(nx l timeout 60 "$BUILD/bench/ikeload" "$(ipof $host)" $n ecp256 1 "$W/psk" $mode 10.79.1.1 2>"$W/ikeload.err")
+	wait $fl
+	log "ike flood $impl: $out; flood $(cat "$W/flood.out")"
+	local est secs
+	est=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["established"])' 2>/dev/null)
+	secs=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])' 2>/dev/null)
+	if [ -n "$est" ] && [ "$est" -gt 0 ]; then
+		S ike.flood.ms $side "$(awk -v s="$secs" -v n="$est" 'BEGIN { printf "%.1f", s * 1000 / n }')"
+		[ "$est" -lt "$n" ] && N ike.flood.ms $side "only $est of $n established under the flood"
+	else
+		N ike.flood.ms $side "no SA established under the flood: $(head -c 120 "$W/ikeload.err" | tr '\n\t' '  ')"
+	fi
+	if [ "$impl" = softsa ]; then sad_stop r; else charon_stop s; fi
 }
 
 # ---- fallback latency -----------------------------------------------------------------------

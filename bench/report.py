@@ -72,6 +72,8 @@ ROWS = [
      "strongSwan charon (kernel-libipsec)", None, False, "≤ 4096 B", ("abs", 4096)),
     ("ike.modp2048.mem", "IKE responder", "MODP-2048: responder memory per established SA (RSS growth)", "bytes",
      "strongSwan charon (kernel-libipsec)", None, False, "≤ 4096 B", ("abs", 4096)),
+    ("ike.flood.ms", "IKE responder", "under a 20k/s IKE_SA_INIT flood: a legitimate initiator's time to establish (ECP-256)", "ms",
+     "strongSwan charon (kernel-libipsec, default DoS protection)", None, False, "(report)", None),
     # 3. ESP throughput
     ("esp.tcp1", "ESP throughput", "iperf3 TCP A→B, 1 stream", "Gbit/s",
      "two charons, kernel-libipsec", "clear veth", True, "≥ 10× strongSwan, ≥ ½ clear veth",

@@ -585,6 +585,48 @@ bool ss_agent_peer_answered(ss_agent *ag, ss_time now, const ss_addr *local, con
 	return peer_spoke(ag, now, local, remote, true);
 }
 
+/* Which rule secures the peer, judged on addresses alone: 1 a negotiate rule (*rule), 2 the
+ * Default Response rule only, 0 none. */
+static int securing_rule(const ss_agent *ag, const ss_addr *local, const ss_addr *remote, ss_pkt_key *k,
+			 const ss_rule **rule)
+{
+	*k = (ss_pkt_key){ .dir = SS_DIR_IN, .src = *remote, .dst = *local };
+	bool hit = classify(ag, k, rule);
+	if (hit)
+		return (*rule)->action->kind == SS_ACT_NEGOTIATE ? 1 : 0;
+	return ag->pol.policy && ag->pol.policy->default_response ? 2 : 0;
+}
+
+bool ss_agent_secures(const ss_agent *ag, const ss_addr *local, const ss_addr *remote)
+{
+	ss_pkt_key k;
+	const ss_rule *rule;
+	return securing_rule(ag, local, remote, &k, &rule) != 0;
+}
+
+void ss_agent_esp_unknown(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote)
+{
+	ss_pkt_key k;
+	const ss_rule *rule;
+	/* Default Response answers IKE but never starts it: nothing to do. */
+	if (securing_rule(ag, local, remote, &k, &rule) != 1)
+		return;
+	uint32_t i = ss_at_find(&ag->t, local, remote);
+	if (i == SS_NIL) {
+		bool created;
+		i = assoc_for(ag, local, remote, &k, rule, &created);
+		if (i == SS_NIL)
+			return;
+	}
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	/* Unauthenticated, so it changes nothing but an idle pair: negotiating, secured,
+	 * soft and blocked pairs stay as they are. */
+	if (a->state == SS_AS_IDLE) {
+		ag->stats.esp_unknown_negotiations++;
+		begin_negotiation(ag, i, now, true, "esp with unknown spi from peer");
+	}
+}
+
 void ss_agent_attempt(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n)
 {
 	uint32_t i = ss_at_find(&ag->t, local, remote);

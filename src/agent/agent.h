@@ -128,6 +128,7 @@ typedef struct ss_agent_stats {
 	uint64_t negotiations, soft_created, soft_expired, blocked, secured;
 	uint64_t soft_upgraded;                 /* soft peers that started IKE themselves */
 	uint64_t soft_ended_late_answer;        /* of those, soft after ICMP, then IKE answered */
+	uint64_t esp_unknown_negotiations;      /* negotiations started by ESP with unknown SPIs */
 	uint64_t outcomes[SS_IKE_PEER_REFUSED + 1]; /* by enum ss_ike_outcome */
 	uint64_t illegal_transitions, stale_outcomes, watchdog_fired;
 	uint32_t assocs, held_now, remembered;
@@ -163,6 +164,14 @@ bool ss_agent_initiate(ss_agent *ag, ss_time now, const ss_addr *local, const ss
  * negotiating again until the engine reports the final outcome.  False when no rule
  * negotiates with the peer any more (the caller abandons the exchange). */
 bool ss_agent_peer_answered(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
+/* Does the policy secure remote (a negotiate rule, or the Default Response rule), judged on
+ * addresses alone?  No side effects. */
+bool ss_agent_secures(const ss_agent *ag, const ss_addr *local, const ss_addr *remote);
+/* ESP for an SPI we hold no SA for came from remote, and the caller's rate limit let it
+ * through (the IKE engine's ss_ike_esp_unknown): an idle pair under a negotiate rule
+ * negotiates (START_NEGOTIATION), so that a peer that lost its SAs (it restarted) gets new
+ * ones at once.  It is unauthenticated: nothing else changes. */
+void ss_agent_esp_unknown(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
 /* The engine sent attempt n of its first request (informational: negotiating(attempt n)). */
 void ss_agent_attempt(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n);
 void ss_agent_outcome(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote,

@@ -78,6 +78,38 @@ static const prom metrics[] = {
 	  "IKEv1 answers to our IKE_SA_INIT (peer speaks IKEv1 only: refused, never soft).", NULL, NULL },
 	{ "ike.ikev1_other", "softsa_ike_ikev1_other_total", "counter",
 	  "Other IKEv1 messages dropped.", NULL, NULL },
+	{ "ike.liveness.checks_sent", "softsa_ike_liveness_checks_total", "counter",
+	  "Liveness checks sent (our protected traffic went unanswered for dpd_delay).", NULL, NULL },
+	{ "ike.liveness.peers_dead", "softsa_ike_peers_dead_total", "counter",
+	  "IKE SAs deleted because a liveness check went unanswered (peer dead).", NULL, NULL },
+	{ "ike.liveness.esp_unknown_spi", "softsa_esp_unknown_spi_total", "counter",
+	  "Inbound ESP for SPIs we hold no SA for.", NULL, NULL },
+	{ "ike.liveness.esp_unknown_spi_secured", "softsa_esp_unknown_spi_secured_total", "counter",
+	  "Of those, from peers the policy secures (counted per peer, may start a negotiation).", NULL, NULL },
+	{ "ike.liveness.esp_unknown_spi_limited", "softsa_esp_unknown_spi_limited_total", "counter",
+	  "Of those, inside their peer's rate-limit gap (no notify, no log).", NULL, NULL },
+	{ "ike.liveness.invalid_spi_sent", "softsa_ike_invalid_spi_total", "counter",
+	  "Unprotected INVALID_SPI notifies sent and received.", "direction", "out" },
+	{ "ike.liveness.invalid_spi_received", "softsa_ike_invalid_spi_total", "counter", NULL, "direction", "in" },
+	{ "ike.liveness.invalid_spi_ignored", "softsa_ike_invalid_spi_ignored_total", "counter",
+	  "Received INVALID_SPI notifies ignored (no SPI of ours, or too soon after another).", NULL, NULL },
+	{ "ike.flood.cookies_required", "softsa_ike_cookies_required", "gauge",
+	  "1 while IKE_SA_INIT requests must echo a COOKIE (half-open SAs reached the threshold).", NULL, NULL },
+	{ "ike.flood.floods", "softsa_ike_floods_total", "counter",
+	  "Times COOKIEs began to be required.", NULL, NULL },
+	{ "ike.flood.cookies_sent", "softsa_ike_cookies_sent_total", "counter",
+	  "COOKIE notifies sent in answer to IKE_SA_INIT requests.", NULL, NULL },
+	{ "ike.flood.cookies_verified", "softsa_ike_cookies_verified_total", "counter",
+	  "IKE_SA_INIT requests that echoed a valid COOKIE.", NULL, NULL },
+	{ "ike.flood.half_open", "softsa_ike_half_open_sas", "gauge", "Half-open responder IKE SAs now.", NULL, NULL },
+	{ "ike.flood.half_open_peak", "softsa_ike_half_open_sas_peak", "gauge",
+	  "Most half-open responder IKE SAs at once since start.", NULL, NULL },
+	{ "ike.flood.half_open_refused", "softsa_ike_half_open_refused_total", "counter",
+	  "IKE_SA_INIT requests dropped by the half-open bounds.", NULL, NULL },
+	{ "ike.flood.half_open_refused_per_peer", "softsa_ike_half_open_refused_per_peer_total", "counter",
+	  "Of those, dropped by the per-address bound.", NULL, NULL },
+	{ "ike.flood.half_open_expired", "softsa_ike_half_open_expired_total", "counter",
+	  "Half-open SAs that timed out without IKE_AUTH.", NULL, NULL },
 	{ "dataplane.*", "softsa_dataplane_", "counter", NULL, NULL, NULL },
 	{ "control.requests", "softsa_control_requests_total", "counter",
 	  "Control requests answered.", NULL, NULL },
@@ -126,14 +158,16 @@ static void header(FILE *out, const char *name, const char *help, const char *ty
 	*last = name;
 }
 
+/* Numbers as they are; booleans (flags like ike.flood.cookies_required) as 0 or 1. */
 static void sample(FILE *out, const char *name, const char *label, const char *value, json_t *v)
 {
-	if (!json_is_number(v))
+	if (!json_is_number(v) && !json_is_boolean(v))
 		return;
+	long long n = json_is_boolean(v) ? json_is_true(v) : cli_num(v);
 	if (label)
-		fprintf(out, "%s{%s=\"%s\"} %lld\n", name, label, value, cli_num(v));
+		fprintf(out, "%s{%s=\"%s\"} %lld\n", name, label, value, n);
 	else
-		fprintf(out, "%s %lld\n", name, cli_num(v));
+		fprintf(out, "%s %lld\n", name, n);
 }
 
 static void wildcard(FILE *out, const prom *m, json_t *obj, const char **last)
@@ -188,7 +222,7 @@ void cli_print_prometheus(json_t *stats, json_t *status, FILE *out)
 			continue;
 		}
 		json_t *v = member(stats, m->path, len);
-		if (!json_is_number(v))
+		if (!json_is_number(v) && !json_is_boolean(v))
 			continue;
 		/* The first entry of a name carries its help; later ones share it. */
 		const char *help = m->help;

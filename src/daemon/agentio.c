@@ -203,6 +203,16 @@ void dm_agent_attempt(ss_daemon *d, ss_time now, const ss_addr *local, const ss_
 	ss_agent_attempt(d->agent, now, local, remote, n);
 }
 
+bool dm_agent_secures(ss_daemon *d, const ss_addr *local, const ss_addr *remote)
+{
+	return ss_agent_secures(d->agent, local, remote);
+}
+
+void dm_agent_esp_unknown(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote)
+{
+	ss_agent_esp_unknown(d->agent, now, local, remote);
+}
+
 ss_time dm_agent_deadline(ss_daemon *d)
 {
 	ss_time t = ss_agent_deadline(d->agent);

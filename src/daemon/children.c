@@ -267,6 +267,27 @@ void dm_child_expired(ss_daemon *d, uint32_t reqid, uint32_t spi, bool hard, uin
 		s->deleting = true;
 }
 
+/* Liveness: the packets each CHILD SA carried since the last report go to the engine, from
+ * the dataplane's counters, for CHILD SAs that moved only. */
+void dm_children_traffic(ss_daemon *d, ss_time now)
+{
+	for (size_t i = 0, seen = 0; i < DM_MAX_CHILDREN && seen < d->children.n_used; i++) {
+		dm_child *c = &d->children.c[i];
+		if (!c->used)
+			continue;
+		seen++;
+		ss_dp_sa_counters in = { 0 }, out = { 0 };
+		ss_dp_sa_id iid = sa_id(c, SS_DP_IN), oid = sa_id(c, SS_DP_OUT);
+		if (!c->installed || ss_dp_sa_query(d->dp, &iid, &in) < 0 || ss_dp_sa_query(d->dp, &oid, &out) < 0)
+			continue;
+		if (in.packets == c->seen_in && out.packets == c->seen_out)
+			continue;
+		ss_ike_traffic(d->eng, c->ike_sa, out.packets - c->seen_out, in.packets - c->seen_in, now);
+		c->seen_in = in.packets;
+		c->seen_out = out.packets;
+	}
+}
+
 /* ---- introspection ---- */
 
 static json_t *child_json(ss_daemon *d, const dm_child *c, ss_time now)

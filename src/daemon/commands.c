@@ -100,7 +100,7 @@ static const char *cmd_terminate(void *ctx, json_t *req, json_t **result, const 
 	ss_time now = ss_now_ms();
 	size_t n = dm_neg_stop(d, now, &peer);
 	dm_drain(d, now);
-	*result = json_pack("{s:i}", "terminated", (int)n);
+	*result = dm_terminate_json(d, now, &peer, n);
 	return NULL;
 }
 

@@ -6,11 +6,14 @@
  *                parameters (initiator and responder), explain
  *   dpfilter.c   policy -> dataplane negotiate filters
  *   dpio.c       the dataplane (dataplane/dataplane.h, any backend): its events -> agent
- *                (acquire, inbound clear) and CHILD SAs (lifetimes); a round's end
+ *                (acquire, inbound clear), CHILD SAs (lifetimes), agent and engine
+ *                (unknown SPIs); a round's end
  *   agentio.c    the agent's actions: packet verdicts, soft/blocked peers, negotiations
- *   ikeio.c      IKE datagrams and ICMP errors -> engine; its actions: send, outcomes
+ *   ikeio.c      IKE datagrams and ICMP errors -> engine; its actions: send, outcomes, IKE
+ *                SAs gone (peer-dead); CHILD SA traffic -> engine (liveness); flood events
  *   children.c   CHILD SAs: the engine's CHILD_UP -> dataplane SAs (both directions, one
- *                reqid), deleted, expired (soft -> rekey, hard -> delete), `sas`
+ *                reqid), deleted, expired (soft -> rekey, hard -> delete), their traffic
+ *                counters for liveness, `sas`
  *   events.c     one log line per event that matters, the control socket's event stream,
  *                and per-peer notes (rule, last outcome) for `peers` and `soft`
  *   commands.c   control socket commands
@@ -76,6 +79,7 @@ typedef struct ss_neg_params {
 	size_t n_esp;
 	bool tunnel;
 	uint32_t ike_lifetime_s, child_lifetime_s;
+	uint32_t dpd_delay_s;         /* liveness check after this much unanswered traffic; 0: none */
 	uint64_t child_life_bytes;
 	ss_retx_params retx;
 	char rule[64];                /* for logs and events */
@@ -96,6 +100,7 @@ typedef struct dm_child {
 	bool tunnel, initiator;
 	char suite[48];
 	char ts_local[64], ts_remote[64];
+	uint64_t seen_in, seen_out;   /* packets already reported to the engine (liveness) */
 } dm_child;
 
 #define DM_MAX_CHILDREN 1024
@@ -152,13 +157,15 @@ typedef struct daemon_opts {
 	const char *control_path, *state_dir, *tun_name;
 	const char *dataplane;        /* user, kernel, auto */
 	uint16_t ike_port, natt_port;
+	uint32_t cookie_threshold, max_half_open, max_half_open_per_peer; /* IKE_SA_INIT flood */
 } daemon_opts;
 
 typedef struct dm_stats {
 	uint64_t ike_in, ike_out, ike_send_err, icmp_in, ike_malformed, keepalives;
 	uint64_t neg_started, neg_outcome[4];
 	uint64_t soft_created, soft_expired, soft_upgraded;
-	uint64_t rekeys_wanted, unknown_spi;
+	uint64_t rekeys_wanted;
+	uint64_t unknown_spi;         /* the dataplane's UNKNOWN_SPI hints (rate-limited per sender) */
 	uint64_t reloads, reload_failures;
 } dm_stats;
 
@@ -184,6 +191,8 @@ typedef struct ss_daemon {
 	char state_path[512];
 	ss_time state_due;            /* save the downgrade memory at this time */
 	ss_time soft_synced;          /* last read of the soft associations' datapath counters */
+	ss_time traffic_at;           /* next report of CHILD SA traffic to the engine */
+	bool flood;                   /* the engine requires COOKIEs (event on each change) */
 	dm_stats st;
 } ss_daemon;
 
@@ -239,6 +248,9 @@ void dm_agent_sa_down(ss_daemon *d, ss_time now, const ss_addr *local, const ss_
 /* The engine's SS_IKE_ACT_ANSWERED; false: no rule negotiates with the peer now. */
 bool dm_agent_answered(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote);
 void dm_agent_attempt(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t n);
+/* ESP with an unknown SPI (agent.h: ss_agent_secures, ss_agent_esp_unknown). */
+bool dm_agent_secures(ss_daemon *d, const ss_addr *local, const ss_addr *remote);
+void dm_agent_esp_unknown(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote);
 ss_time dm_agent_deadline(ss_daemon *d);
 void dm_agent_timer(ss_daemon *d, ss_time now);
 json_t *dm_peers_json(ss_daemon *d, ss_time now, bool soft_only);
@@ -258,6 +270,9 @@ size_t dm_neg_stop(ss_daemon *d, ss_time now, const ss_addr *remote);
 size_t dm_ike_drain(ss_daemon *d, ss_time now);
 ss_time dm_ike_deadline(ss_daemon *d);
 void dm_ike_timer(ss_daemon *d, ss_time now);
+void dm_flood_watch(ss_daemon *d);
+/* The answer to terminate, after the DELETEs went out: what is left with the peer. */
+json_t *dm_terminate_json(ss_daemon *d, ss_time now, const ss_addr *remote, size_t n);
 json_t *dm_sas_json(ss_daemon *d, ss_time now);
 json_t *dm_ike_stats_json(ss_daemon *d);
 dm_ikesa *dm_ikesa_find(ss_daemon *d, uint32_t h);
@@ -273,6 +288,8 @@ void dm_children_of_ike_gone(ss_daemon *d, uint32_t h, const char *reason, ss_ti
  * not), hard -> delete it and its IKE SA. */
 void dm_child_expired(ss_daemon *d, uint32_t reqid, uint32_t spi, bool hard, uint8_t why, ss_time now);
 json_t *dm_children_json(ss_daemon *d, uint32_t ike_sa, ss_time now);
+/* Liveness: each CHILD SA's packets since the last call go to the engine (ss_ike_traffic). */
+void dm_children_traffic(ss_daemon *d, ss_time now);
 
 /* events.c */
 void dm_event(ss_daemon *d, const char *name, const ss_addr *local, const ss_addr *remote, json_t *fields);

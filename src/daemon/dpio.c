@@ -1,9 +1,10 @@
 /* The dataplane's side of softsad, for any backend (dataplane/dataplane.h).  Its events go
  * to the agent (acquire: outbound traffic that needs a decision, one per packet, by handle;
- * inbound clear from an unknown peer) and to the CHILD SA table (lifetimes); the agent's
- * verdicts go back (agentio.c).  A round ends with ss_dp_flush, which sends what the
+ * inbound clear from an unknown peer), to the CHILD SA table (lifetimes), and to the engine
+ * and the agent (ESP for SPIs we do not have); the agent's verdicts go back (agentio.c).  A round ends with ss_dp_flush, which sends what the
  * verdicts staged. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "agent/agent.h"
@@ -11,14 +12,38 @@
 #include "daemon/daemon.h"
 #include "dataplane/dataplane.h"
 #include "esp/esp.h"
+#include "ike/ike.h"
 
 /* Calls per readable descriptor: a backend returns at most one batch per process call, so
  * this bounds one wake-up to ROUNDS batches before the loop looks at the other sources. */
 enum { ROUNDS = 16, BATCH = 64 };
 
-static void on_event(ss_daemon *d, const ss_dp_event *ev, ss_time now)
+/* ESP for an SPI we hold no SA for (the backend reports it once per sender and SPI a
+ * second).  Only a peer our policy secures counts; the engine rate-limits (per peer and in
+ * all), then an idle pair negotiates.  The engine's actions (the INVALID_SPI notify) are
+ * drained by the caller's dm_drain. */
+static void esp_unknown(ss_daemon *d, const ss_dp_event *ev, ss_time now)
 {
 	char rb[SS_ADDR_STRLEN];
+	d->st.unknown_spi++;
+	SS_DEBUG(SUB, "ESP from %s for SPI %08x we do not have", ss_addr_fmt(&ev->remote, rb), ev->sa.spi);
+	if (!dm_agent_secures(d, &ev->local, &ev->remote))
+		return;
+	/* §1.5: the notify goes to the packet's source port when it came in UDP (to our NAT-T
+	 * port), else to the peer's IKE port. */
+	ss_ike_endpoint l = { ev->local, ev->port ? d->ike.natt_port : d->ike.port },
+			r = { ev->remote, ev->port ? ev->port : d->ike.port };
+	if (!ss_ike_esp_unknown(d->eng, &l, &r, ev->sa.spi, now))
+		return;
+	dm_agent_esp_unknown(d, now, &ev->local, &ev->remote);
+	char s[12];
+	snprintf(s, sizeof(s), "%08x", ev->sa.spi);
+	dm_event(d, "unknown-spi", &ev->local, &ev->remote,
+		 json_pack("{s:s, s:I}", "spi", s, "count", (json_int_t)ss_ike_esp_unknown_count(d->eng, &ev->remote)));
+}
+
+static void on_event(ss_daemon *d, const ss_dp_event *ev, ss_time now)
+{
 	switch (ev->kind) {
 	case SS_DP_EV_ACQUIRE: {
 		ss_pkt_key k = { .dir = SS_DIR_OUT, .proto = ev->proto, .sport = ev->sport, .dport = ev->dport,
@@ -39,8 +64,7 @@ static void on_event(ss_daemon *d, const ss_dp_event *ev, ss_time now)
 		dm_child_expired(d, ev->reqid, ev->sa.spi, ev->kind == SS_DP_EV_SA_HARD, ev->why, now);
 		break;
 	case SS_DP_EV_UNKNOWN_SPI:
-		d->st.unknown_spi++;
-		SS_DEBUG(SUB, "ESP from %s for SPI %08x we do not have", ss_addr_fmt(&ev->remote, rb), ev->sa.spi);
+		esp_unknown(d, ev, now);
 		break;
 	case SS_DP_EV_HELD_RELEASED:
 	case SS_DP_EV_HELD_DROPPED:

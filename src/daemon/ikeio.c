@@ -59,6 +59,7 @@ static void to_config(const ss_neg_params *np, const ss_addr *local, const ss_ad
 	c->ike_lifetime_s = np->ike_lifetime_s;
 	c->child_lifetime_s = np->child_lifetime_s;
 	c->retx = np->retx;
+	c->dpd_delay_s = np->dpd_delay_s;
 }
 
 dm_ikesa *dm_ikesa_find(ss_daemon *d, uint32_t h)
@@ -125,6 +126,11 @@ bool dm_ike_start(ss_daemon *d, char *err, size_t errlen)
 	ss_ike_engine_params_default(&p);
 	p.lookup = lookup;
 	p.lookup_ctx = d;
+	if (d->o.max_half_open) {
+		p.cookie_threshold = d->o.cookie_threshold;
+		p.max_half_open = d->o.max_half_open;
+		p.max_half_open_per_peer = d->o.max_half_open_per_peer;
+	}
 	d->eng = ss_ike_engine_new(&p);
 	if (!d->eng) {
 		snprintf(err, errlen, "out of memory creating the IKE engine");
@@ -170,6 +176,31 @@ size_t dm_neg_stop(ss_daemon *d, ss_time now, const ss_addr *remote)
 		}
 	}
 	return n;
+}
+
+json_t *dm_terminate_json(ss_daemon *d, ss_time now, const ss_addr *remote, size_t n)
+{
+	json_t *waiting = json_array();
+	int connecting = 0;
+	for (size_t i = 0; i < DM_MAX_IKESAS; i++) {
+		const dm_ikesa *s = &d->ikesas[i];
+		ss_ike_sa_info info;
+		if (!s->used || !ss_addr_eq(&s->remote, remote) || !ss_ike_sa_get(d->eng, s->h, &info))
+			continue;
+		if (info.deleting) {
+			ss_time left = info.delete_until > now ? info.delete_until - now : 0;
+			json_array_append_new(waiting, json_pack("{s:i, s:I}", "id", (int)s->h, "wait_ms", (json_int_t)left));
+		} else if (!info.established) {
+			connecting++;
+		}
+	}
+	bool children = false;
+	for (size_t i = 0; i < DM_MAX_CHILDREN && !children; i++)
+		children = d->children.c[i].used && ss_addr_eq(&d->children.c[i].remote, remote);
+	char rb[SS_ADDR_STRLEN];
+	return json_pack("{s:s, s:i, s:b, s:o, s:i, s:b}", "peer", ss_addr_fmt(remote, rb), "terminated", (int)n, "gone",
+			 !json_array_size(waiting) && !connecting && !children, "waiting", waiting, "connecting",
+			 connecting, "child_sas", children);
 }
 
 /* ---- datagrams in ---- */
@@ -225,6 +256,7 @@ void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx)
 		}
 	}
 	dm_drain(d, now);
+	dm_flood_watch(d);
 }
 
 /* ---- engine actions ---- */
@@ -239,10 +271,38 @@ static void ike_suite_fmt(const ss_ike_suite *s, char *out, size_t n)
 		 p ? p->name : "?", g ? g->name : "?");
 }
 
-static void ike_gone(ss_daemon *d, uint32_t h, ss_time now)
+/* An old SA that went unanswered while the peer has a newer one (it restarted and came back
+ * before we found out) is no dead peer. */
+static bool newer_sa_with(const ss_daemon *d, const dm_ikesa *old)
 {
-	dm_children_of_ike_gone(d, h, "IKE SA deleted", now);
-	dm_ikesa *s = dm_ikesa_find(d, h);
+	for (size_t i = 0; i < DM_MAX_IKESAS; i++) {
+		const dm_ikesa *o = &d->ikesas[i];
+		if (o->used && o != old && o->established && !o->deleting && o->created >= old->created &&
+		    ss_addr_eq(&o->remote, &old->remote) && ss_addr_eq(&o->local, &old->local))
+			return true;
+	}
+	return false;
+}
+
+static void ike_gone(ss_daemon *d, const ss_ike_action *a, ss_time now)
+{
+	const char *why = a->reason ? a->reason : "IKE SA deleted";
+	dm_ikesa *s = dm_ikesa_find(d, a->sa);
+	/* A dead peer is news once, with its reason; an ordinary delete shows as sa-down. */
+	if (s && s->established && !strncmp(why, "peer dead", 9)) {
+		char rb[SS_ADDR_STRLEN];
+		if (newer_sa_with(d, s)) {
+			SS_INFO(SUB, "old IKE SA with %s deleted (%s); the peer has a newer one",
+				ss_addr_fmt(&s->remote, rb), why);
+		} else {
+			ss_log_kv(SS_LOG_WARN, SUB, SS_KV("PEER", ss_addr_fmt(&s->remote, rb), "RULE", s->rule,
+							     "OUTCOME", "peer-dead"),
+				  "peer %s is dead (%s): its SAs are deleted; the next packet negotiates again", rb, why);
+			dm_event(d, "peer-dead", &s->local, &s->remote,
+				 json_pack("{s:s, s:s}", "reason", why, "rule", s->rule));
+		}
+	}
+	dm_children_of_ike_gone(d, a->sa, why, now);
 	if (s)
 		memset(s, 0, sizeof(*s));
 }
@@ -274,7 +334,7 @@ static void do_action(ss_daemon *d, const ss_ike_action *a, ss_time now)
 		dm_child_deleted(d, a->child.spi_in, a->child.spi_out, now);
 		break;
 	case SS_IKE_ACT_IKE_DELETED:
-		ike_gone(d, a->sa, now);
+		ike_gone(d, a, now);
 		break;
 	case SS_IKE_ACT_IKE_REKEYED:	/* same handle, new SPIs: nothing to update here */
 		break;
@@ -311,15 +371,26 @@ size_t dm_ike_drain(ss_daemon *d, ss_time now)
 	return n;
 }
 
+/* CHILD SA traffic goes to the engine once a second: its liveness checks need to know when
+ * our packets went unanswered. */
+#define TRAFFIC_REPORT_MS 1000
+
 ss_time dm_ike_deadline(ss_daemon *d)
 {
-	return ss_ike_next_deadline(d->eng);
+	ss_time t = ss_ike_next_deadline(d->eng);
+	return d->children.n_used ? ss_time_min(t, d->traffic_at) : t;
 }
 
 void dm_ike_timer(ss_daemon *d, ss_time now)
 {
-	if (ss_ike_next_deadline(d->eng) <= now)
+	if (now >= d->traffic_at) {
+		dm_children_traffic(d, now);
+		d->traffic_at = now + TRAFFIC_REPORT_MS;
+	}
+	if (ss_ike_next_deadline(d->eng) <= now) {
 		ss_ike_timer(d->eng, now);
+		dm_flood_watch(d);
+	}
 }
 
 static const char *auth_name(uint8_t method)
@@ -383,14 +454,54 @@ json_t *dm_sas_json(ss_daemon *d, ss_time now)
 	return json_pack("{s:o}", "ike_sas", arr);
 }
 
+/* Failure detection (doc/softsad.md "Failure detection"). */
+static json_t *liveness_json(ss_daemon *d, const ss_ike_stats *e)
+{
+	/* Every ESP packet for an SPI we do not have, counted by the dataplane (esp.unknown_spi). */
+	ss_dp_stats ds;
+	ss_dp_get_stats(d->dp, &ds);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "checks_sent", (json_int_t)e->dpd_sent,
+			 "peers_dead", (json_int_t)e->dpd_failed, "esp_unknown_spi", (json_int_t)ds.unknown_spi,
+			 "esp_unknown_spi_secured", (json_int_t)e->esp_unknown_spi, "esp_unknown_spi_limited",
+			 (json_int_t)e->esp_unknown_limited, "invalid_spi_sent", (json_int_t)e->invalid_spi_sent,
+			 "invalid_spi_received", (json_int_t)e->invalid_spi_rx, "invalid_spi_ignored",
+			 (json_int_t)e->invalid_spi_ignored);
+}
+
+/* The IKE_SA_INIT flood defence, with its settings (doc/softsad.md "IKE_SA_INIT floods"). */
+static json_t *flood_json(const ss_daemon *d, const ss_ike_stats *e)
+{
+	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "cookies_required",
+			 e->cookies_required, "floods", (json_int_t)e->floods, "cookies_sent",
+			 (json_int_t)e->cookies_sent, "cookies_verified", (json_int_t)e->cookies_verified,
+			 "half_open", (json_int_t)e->half_open, "half_open_peak", (json_int_t)e->half_open_peak,
+			 "half_open_refused", (json_int_t)e->half_open_refused, "half_open_refused_per_peer",
+			 (json_int_t)e->half_open_refused_peer, "half_open_expired", (json_int_t)e->half_open_expired,
+			 "cookie_threshold", (json_int_t)d->o.cookie_threshold, "max_half_open",
+			 (json_int_t)d->o.max_half_open, "max_half_open_per_peer", (json_int_t)d->o.max_half_open_per_peer);
+}
+
+/* One event when COOKIEs start being required and one when they stop. */
+void dm_flood_watch(ss_daemon *d)
+{
+	const ss_ike_stats *e = ss_ike_get_stats(d->eng);
+	if (e->cookies_required == d->flood)
+		return;
+	d->flood = e->cookies_required;
+	dm_event(d, "ike-flood", NULL, NULL,
+		 json_pack("{s:s, s:I, s:I, s:I, s:I}", "state", d->flood ? "cookies-required" : "over", "half_open",
+			   (json_int_t)e->half_open, "half_open_peak", (json_int_t)e->half_open_peak, "cookies_sent",
+			   (json_int_t)e->cookies_sent, "half_open_refused", (json_int_t)e->half_open_refused));
+}
+
 json_t *dm_ike_stats_json(ss_daemon *d)
 {
 	const ss_ike_stats *e = ss_ike_get_stats(d->eng);
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "datagrams_in", (json_int_t)d->st.ike_in,
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "datagrams_in", (json_int_t)d->st.ike_in,
 			 "datagrams_out", (json_int_t)d->st.ike_out, "icmp_errors", (json_int_t)d->st.icmp_in,
 			 "malformed", (json_int_t)(d->st.ike_malformed + e->dropped), "retransmits",
 			 (json_int_t)e->retransmits, "auth_failed", (json_int_t)e->dropped_auth, "established",
 			 (json_int_t)e->sa_established, "failed", (json_int_t)e->sa_failed, "sas", (json_int_t)e->sas,
 			 "late_answers", (json_int_t)e->late_answers, "ikev1_answers", (json_int_t)e->ikev1_answers,
-			 "ikev1_other", (json_int_t)e->ikev1_other);
+			 "ikev1_other", (json_int_t)e->ikev1_other, "liveness", liveness_json(d, e), "flood", flood_json(d, e));
 }

@@ -235,6 +235,7 @@ void dm_neg_params_rule(const ss_daemon *d, const ss_rule *r, const ss_addr *loc
 		esp_params(a->methods, a->n_methods, a->pfs_group, out);
 		auth_list_params(r->auth, r->n_auth, out);
 		out->tunnel = r->tunnel;
+		out->dpd_delay_s = ss_rule_dpd_delay(r);
 		snprintf(out->rule, sizeof(out->rule), "%s", r->name);
 		return;
 	}
@@ -245,6 +246,7 @@ void dm_neg_params_rule(const ss_daemon *d, const ss_rule *r, const ss_addr *loc
 		{ SS_ENCR_AES_CBC, 256, SS_INTEG_HMAC_SHA2_256_128, SS_DEFAULT_SA_LIFETIME, 0, { 0, 0 } },
 	};
 	esp_params(dflt, 3, SS_DH_NONE, out);
+	out->dpd_delay_s = SS_DEFAULT_DPD_DELAY;
 	if (p->n_default_response_auth)
 		auth_list_params(p->default_response_auth, p->n_default_response_auth, out);
 	else

@@ -39,6 +39,9 @@ static void usage(FILE *f)
 		"  --dataplane NAME    user, kernel or auto (default auto: the first that works here)\n"
 		"  --ike-port N        IKE port (default 500)\n"
 		"  --natt-port N       NAT-T port (default 4500)\n"
+		"  --cookie-threshold N        half-open IKE SAs from which COOKIEs are required (50)\n"
+		"  --max-half-open N           half-open IKE SAs at most; more IKE_SA_INITs dropped (1000)\n"
+		"  --max-half-open-per-peer N  under COOKIEs, half-open SAs per address (20; 0: no limit)\n"
 		"  --log-level LEVEL   error, warning, notice, info (default) or debug\n"
 		"  --log HOW           auto (default: the journal under systemd, else stderr),\n"
 		"                      journal, syslog or stderr (RFC 3339 timestamps)\n"
@@ -61,6 +64,17 @@ static bool parse_port(const char *s, uint16_t *out)
 	return true;
 }
 
+static bool parse_count(const char *s, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || end == s || v < 0 || v > 1000000)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
 static int parse_opts(int argc, char **argv, daemon_opts *o)
 {
 	static const struct option lo[] = {
@@ -74,6 +88,9 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 		{ "dataplane", required_argument, NULL, 'A' },
 		{ "ike-port", required_argument, NULL, 'P' },
 		{ "natt-port", required_argument, NULL, 'N' },
+		{ "cookie-threshold", required_argument, NULL, 'K' },
+		{ "max-half-open", required_argument, NULL, 'H' },
+		{ "max-half-open-per-peer", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -86,6 +103,9 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 	o->dataplane = "auto";
 	o->ike_port = 500;
 	o->natt_port = 4500;
+	o->cookie_threshold = 50;
+	o->max_half_open = 1000;
+	o->max_half_open_per_peer = 20;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:vh", lo, NULL)) != -1) {
 		switch (c) {
@@ -101,6 +121,15 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 		case 'N':
 			if (!parse_port(optarg, c == 'P' ? &o->ike_port : &o->natt_port)) {
 				fprintf(stderr, "softsad: bad port: %s\n", optarg);
+				return 1;
+			}
+			break;
+		case 'K':
+		case 'H':
+		case 'R':
+			if (!parse_count(optarg, c == 'K' ? &o->cookie_threshold : c == 'H' ? &o->max_half_open
+											 : &o->max_half_open_per_peer)) {
+				fprintf(stderr, "softsad: bad number: %s\n", optarg);
 				return 1;
 			}
 			break;

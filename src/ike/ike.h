@@ -70,6 +70,9 @@ typedef struct ss_ike_config {
 	ss_ike_ts_pl ts_local, ts_remote;
 	uint32_t ike_lifetime_s, child_lifetime_s;  /* 0: defaults (4 h, 1 h) */
 	ss_retx_params retx;              /* first request (IKE_SA_INIT) */
+	/* Liveness check (§2.4) once our protected traffic went unanswered this long; 0: none
+	 * (default 30).  See ss_ike_traffic(). */
+	uint32_t dpd_delay_s;
 } ss_ike_config;
 
 /* Fills defaults: retx default schedule, transport mode, lifetimes. */
@@ -124,6 +127,24 @@ bool ss_ike_delete(ss_ike_engine *e, uint32_t sa, ss_time now);
 bool ss_ike_abandon(ss_ike_engine *e, uint32_t sa);
 /* Starts a liveness check (empty INFORMATIONAL). */
 bool ss_ike_dpd(ss_ike_engine *e, uint32_t sa, ss_time now);
+/* Protected traffic of the IKE SA's CHILD SAs since the caller's last report (packets sent to
+ * and received from the peer).  With its dpd_delay_s, drives the liveness checks: one goes
+ * when traffic kept being sent (reported more than once, gaps under dpd_delay_s) and nothing
+ * (ESP or IKE) came back for dpd_delay_s since the first of it. */
+void ss_ike_traffic(ss_ike_engine *e, uint32_t sa, uint64_t sent, uint64_t received, ss_time now);
+/* ESP arrived for an SPI we hold no SA for, from remote, whose address the caller's policy
+ * secures (the caller checks that first).  Counted per peer; at most once per peer per
+ * SS_IKE_UNKNOWN_GAP_MS, and at most SS_IKE_UNKNOWN_PER_S times a second in all (sources
+ * are spoofable: each acted on costs an IKE negotiation and a notify), it returns true (the
+ * caller may then negotiate with the peer) and, when no IKE SA with the peer is up, sends
+ * the unprotected INVALID_SPI notify of §1.5. */
+#define SS_IKE_UNKNOWN_GAP_MS 5000
+#define SS_IKE_UNKNOWN_PER_S 10
+bool ss_ike_esp_unknown(ss_ike_engine *e, const ss_ike_endpoint *local,
+			const ss_ike_endpoint *remote, uint32_t spi, ss_time now);
+/* ESP with unknown SPIs counted from this peer (0 once it is forgotten: the table keeps the
+ * SS_IKE_UNKNOWN_PEERS most recent peers). */
+uint64_t ss_ike_esp_unknown_count(const ss_ike_engine *e, const ss_addr *remote);
 /* CREATE_CHILD_SA (§1.3) on an established IKE SA, one request at a time (window 1): false
  * when the SA is busy or unknown.  PFS when the config's first ESP suite has a DH group. */
 bool ss_ike_create_child(ss_ike_engine *e, uint32_t sa, ss_time now);
@@ -141,7 +162,7 @@ enum ss_ike_action_kind {
 	SS_IKE_ACT_SEND = 1,
 	SS_IKE_ACT_CHILD_UP,       /* a CHILD SA to install */
 	SS_IKE_ACT_CHILD_DELETED,  /* remove the CHILD SA with these SPIs */
-	SS_IKE_ACT_IKE_DELETED,    /* the IKE SA is gone (with all its CHILD SAs) */
+	SS_IKE_ACT_IKE_DELETED,    /* the IKE SA is gone (with all its CHILD SAs); reason says why */
 	/* How a negotiation ended: the initiator's always; as responder, SECURED, or
 	 * PEER_REFUSED (with the notify we answered) when an IKE_AUTH request failed or its
 	 * CHILD SA was refused.  A half-open responder SA that times out without IKE_AUTH
@@ -183,7 +204,7 @@ typedef struct ss_ike_action {
 	ss_ike_child_info child;        /* CHILD_UP / CHILD_DELETED (SPIs only) */
 	enum ss_ike_outcome outcome;    /* OUTCOME */
 	uint16_t notify;                /* OUTCOME: the error notify behind a refusal, or 0 */
-	const char *reason;             /* OUTCOME: static text */
+	const char *reason;             /* OUTCOME, IKE_DELETED: static text */
 	uint32_t attempt;               /* ATTEMPT: n */
 } ss_ike_action;
 
@@ -199,7 +220,22 @@ typedef struct ss_ike_stats {
 	uint64_t dropped;               /* any input dropped: unknown SPI, bad state, ... */
 	uint64_t unknown_spi;           /* of those, messages for no IKE SA we hold (not answered) */
 	uint64_t dropped_auth;          /* SK payload failed integrity */
+	/* IKE_SA_INIT flood defence (§2.6, ike_init.c admit()). */
 	uint64_t cookies_sent, half_open_refused;
+	uint64_t cookies_verified;      /* requests that echoed a valid COOKIE */
+	uint64_t half_open_refused_peer;/* of half_open_refused, by max_half_open_per_peer */
+	uint64_t half_open_expired;     /* half-open SAs that timed out without IKE_AUTH */
+	uint64_t floods;                /* times COOKIEs began to be required */
+	uint32_t half_open_peak;        /* most half-open SAs at once */
+	bool cookies_required;          /* half_open reached cookie_threshold (until below half of it) */
+	/* Liveness (ike_live.c). */
+	uint64_t dpd_sent;              /* liveness checks sent */
+	uint64_t dpd_failed;            /* IKE SAs deleted because a check went unanswered */
+	uint64_t esp_unknown_spi;       /* ESP with unknown SPIs reported by the caller */
+	uint64_t esp_unknown_limited;   /* of those, inside their peer's rate-limit gap */
+	uint64_t invalid_spi_sent;      /* unprotected INVALID_SPI notifies sent */
+	uint64_t invalid_spi_rx;        /* unprotected INVALID_SPI notifies received */
+	uint64_t invalid_spi_ignored;   /* of those, naming no SPI of ours, or too soon */
 	uint64_t icmp_counted, icmp_ignored;
 	uint64_t late_answers;          /* ANSWERED: a real answer after an ICMP-based outcome */
 	uint64_t ikev1_answers;         /* IKEv1 replies to our IKE_SA_INIT: peer-refused */
@@ -221,9 +257,15 @@ typedef struct ss_ike_peer_auth {
 } ss_ike_peer_auth;
 
 /* Test/tool access to an IKE SA's negotiated state (NULL when no such SA). */
+/* A request (other than IKE_SA_INIT) unanswered this long fails its IKE SA: sent at 0 and
+ * again after 1, 2, 4, 8 s, given up 16 s after the last. */
+#define SS_IKE_REQUEST_TIMEOUT_MS 31000
+
 typedef struct ss_ike_sa_info {
 	bool established, initiator, natt;
 	ss_ike_peer_auth peer;
+	bool deleting;                  /* our DELETE is out; CHILD SAs already gone */
+	ss_time delete_until;           /* deleting: when we stop waiting for the answer */
 	uint64_t spi_i, spi_r;
 	ss_ike_suite suite;
 	ss_ike_endpoint local, remote;

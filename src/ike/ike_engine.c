@@ -24,6 +24,7 @@ void ss_ike_config_init(ss_ike_config *c)
 	c->ike_lifetime_s = 4 * 3600;
 	c->child_lifetime_s = 3600;
 	ss_retx_params_default(&c->retx);
+	c->dpd_delay_s = 30;
 }
 
 ss_ike_engine *ss_ike_engine_new(const ss_ike_engine_params *p)
@@ -201,7 +202,9 @@ void act_attempt(ss_ike_engine *e, ike_sa *sa)
 
 void act_ike_deleted(ss_ike_engine *e, ike_sa *sa)
 {
-	act_push(e, sa, SS_IKE_ACT_IKE_DELETED);
+	ss_ike_action *a = act_push(e, sa, SS_IKE_ACT_IKE_DELETED);
+	if (a)
+		a->reason = sa->gone_reason ? sa->gone_reason : "deleted";
 }
 
 void act_answered(ss_ike_engine *e, ike_sa *sa)
@@ -273,6 +276,8 @@ static void dispatch(ss_ike_engine *e, ss_ike_msg *m, const uint8_t *p, size_t l
 	}
 	ike_sa *sa = h->exchange == SS_IKE_SA_INIT ? sa_find(e, h->spi_i, 0)
 						   : sa_find(e, h->spi_i, h->spi_r);
+	if ((!sa || sa->state == ST_DEAD) && live_invalid_spi_in(e, m, remote, now))
+		return;
 	if (!sa || sa->state == ST_DEAD) {
 		/* §2.21.4 lets us (MAY) answer INVALID_IKE_SPI, unprotected and rate-limited.  We
 		 * don't: the answer is unauthenticated, so the peer can only treat it as a hint, its
@@ -336,6 +341,7 @@ static void dispatch(ss_ike_engine *e, ss_ike_msg *m, const uint8_t *p, size_t l
 			sa->local = *local;
 			sa->remote = *remote;
 		}
+		live_heard(sa, now);
 		void (*fn)(ss_ike_engine *, ike_sa *, ss_ike_msg *, ss_time) = NULL;
 		switch (h->exchange) {
 		case SS_IKE_AUTH: fn = response ? auth_response_in : auth_request_in; break;
@@ -441,6 +447,8 @@ bool ss_ike_sa_get(const ss_ike_engine *e, uint32_t h, ss_ike_sa_info *out)
 		return false;
 	memset(out, 0, sizeof(*out));
 	out->established = sa->state == ST_ESTABLISHED;
+	out->deleting = sa->state == ST_DELETING;
+	out->delete_until = sa->delete_until;
 	out->initiator = sa->initiator;
 	out->natt = sa->natt;
 	out->spi_i = sa->spi_i;

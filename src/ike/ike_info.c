@@ -100,24 +100,20 @@ bool ss_ike_delete_sa(ss_ike_engine *e, ike_sa *sa, ss_time now)
 		return false;
 	sa->op = OP_DELETE_IKE;
 	/* Refused, the SA dies at once rather than linger half-deleted. */
-	if (!sa_set_state(sa, ST_DELETING, "local delete"))
+	if (!sa_set_state(sa, ST_DELETING, "local delete")) {
 		sa_kill(sa, "state change refused");
-	return true;
-}
-
-bool ss_ike_dpd(ss_ike_engine *e, uint32_t h, ss_time now)
-{
-	eng_begin(e);
-	ike_sa *sa = sa_by_handle(e, h);
-	if (!sa || sa->state != ST_ESTABLISHED || sa->out.req)
-		return false;
-	ss_ike_writer w;
-	uint8_t inner[4];
-	ss_ikew_init_inner(&w, inner, sizeof(inner));
-	ss_ikew_finish(&w);
-	if (!sa_request(e, sa, SS_IKE_INFORMATIONAL, &w, now))
-		return false;
-	sa->op = OP_DPD;
+		return true;
+	}
+	/* §1.4.1: deleting the IKE SA closes its CHILD SAs; they go now, not when the peer
+	 * answers (or, if it never does, after the DELETE's retransmissions). */
+	for (int i = 0; i < SS_IKE_MAX_CHILD; i++) {
+		ike_child *c = &sa->child[i];
+		if (c->used) {
+			act_child(e, sa, SS_IKE_ACT_CHILD_DELETED, &c->info);
+			memset(c, 0, sizeof(*c));
+		}
+	}
+	sa->delete_until = now + SS_IKE_REQUEST_TIMEOUT_MS;
 	return true;
 }
 

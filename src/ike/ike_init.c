@@ -294,11 +294,19 @@ static bool admit(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *
 	}
 	if (e->st.half_open < e->p.cookie_threshold)
 		return true;
+	if (!e->st.cookies_required) {
+		e->st.cookies_required = true;
+		e->st.floods++;
+		SS_WARN(SUB, "IKE_SA_INIT flood: %u half-open SAs (threshold %u): COOKIEs required",
+			e->st.half_open, e->p.cookie_threshold);
+	}
 	rotate_cookie_secret(e, now);
 	if (cookie_valid(e, m, remote)) {
+		e->st.cookies_verified++;
 		if (!peer_half_open_full(e, remote))
 			return true;
 		e->st.half_open_refused++;
+		e->st.half_open_refused_peer++;
 		return false;
 	}
 	uint8_t want[COOKIE_LEN];

@@ -12,6 +12,7 @@
 /* A rekeyed IKE SA waits this long for the peer's DELETE (its retransmissions take ~31 s),
  * then goes silently: it holds no CHILD SA and no handle any more. */
 #define REKEYED_LINGER_MS 60000
+#define SS_IKE_UNKNOWN_PEERS 64  /* peers whose unknown-SPI ESP is counted and rate-limited */
 #define COOKIE_ROTATE_MS (5 * 60 * 1000)   /* bounded memory per half-open SA: larger SA_INITs dropped */
 
 /* §2 life of an IKE SA.  Transitions are the table in ike_sa.c; sa_set_state() refuses
@@ -124,6 +125,12 @@ typedef struct ike_sa {
 	ss_time rekey_at;      /* when we rekey this IKE SA (we initiated it), else SS_NEVER */
 	ss_time ike_expire_at; /* hard lifetime (100%, both sides): deleted if not rekeyed */
 	ss_time keepalive_at;  /* next NAT keepalive when we are behind a NAT, else SS_NEVER */
+	/* Liveness (ike_live.c): last time we heard from the peer (ESP or IKE), when our
+	 * traffic started going unanswered (SS_NEVER: it did not), and an unauthenticated hint
+	 * asking for a check (when, and the last one acted on). */
+	ss_time heard_at, last_sent, unanswered_since, hint_at, hinted_at;
+	const char *gone_reason;  /* why it died, for IKE_DELETED */
+	ss_time delete_until;     /* ST_DELETING: when we give up waiting for the peer's answer */
 	ike_child child[SS_IKE_MAX_CHILD];
 	struct ike_sa *next;   /* all SAs */
 	struct ike_sa *hnext;  /* same bucket of the SPIi index */
@@ -134,6 +141,12 @@ typedef struct ike_sa {
  * at once, so the queue grows (to a hard bound, beyond which actions are dropped, logged). */
 #define ACT_INITIAL 32
 #define ACT_MAX 65536
+
+typedef struct ike_unknown_peer {
+	ss_addr addr;
+	uint64_t count;        /* 0: free slot */
+	ss_time last_seen, notified_at;
+} ike_unknown_peer;
 
 typedef struct ike_act {
 	ss_ike_action a;
@@ -158,6 +171,9 @@ struct ss_ike_engine {
 	uint8_t cookie_secret[32], cookie_prev[32];
 	uint8_t cookie_gen;
 	ss_time cookie_since;
+	ike_unknown_peer unknown[SS_IKE_UNKNOWN_PEERS];
+	ss_time unknown_window;    /* start of the current second of unknown-SPI budget */
+	uint32_t unknown_spent;    /* acted on in it (at most SS_IKE_UNKNOWN_PER_S) */
 	ss_ike_stats st;
 };
 
@@ -317,6 +333,16 @@ ss_time lifetime_deadline(const ike_sa *sa);
 /* §2.8.2: the peer deletes the old IKE SA while our colliding rekey is unanswered (its
  * answer was lost or is late): the peer's rekey won; its successor takes over. */
 void ike_coll_peer_won(ss_ike_engine *e, ike_sa *sa, ss_time now);
+
+/* ike_live.c */
+void live_init(ike_sa *sa, ss_time now);
+void live_heard(ike_sa *sa, ss_time now);
+/* Sends a liveness check that is due; true when it did. */
+bool live_timer(ss_ike_engine *e, ike_sa *sa, ss_time now);
+ss_time live_deadline(const ike_sa *sa);
+/* An unprotected INVALID_SPI (true: it was one, handled). */
+bool live_invalid_spi_in(ss_ike_engine *e, const ss_ike_msg *m, const ss_ike_endpoint *remote,
+			 ss_time now);
 
 /* ike_info.c */
 void info_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);

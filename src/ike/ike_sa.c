@@ -34,13 +34,19 @@ bool sa_set_state(ike_sa *sa, enum ike_state to, const char *reason)
 	SS_DEBUG(SUB, "SA %u: %s -> %s (%s)", sa->handle, state_name[sa->state], state_name[to],
 		 reason);
 	sa->state = to;
+	if (to == ST_DEAD && !sa->gone_reason)
+		sa->gone_reason = reason;
 	return true;
 }
 
 void sa_kill(ike_sa *sa, const char *reason)
 {
-	if (sa->state != ST_DEAD && !sa_set_state(sa, ST_DEAD, reason))
-		sa->state = ST_DEAD; /* unreachable while every row allows ST_DEAD; fail closed anyway */
+	if (sa->state != ST_DEAD && !sa_set_state(sa, ST_DEAD, reason)) {
+		/* unreachable while every row allows ST_DEAD; fail closed anyway */
+		sa->state = ST_DEAD;
+		if (!sa->gone_reason)
+			sa->gone_reason = reason;
+	}
 }
 
 uint64_t sa_new_spi(void)
@@ -92,6 +98,8 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	sa->rekey_at = SS_NEVER;
 	sa->ike_expire_at = SS_NEVER;
 	sa->keepalive_at = SS_NEVER;
+	live_init(sa, now);
+	sa->hinted_at = SS_NEVER;
 	sa->state = initiator ? ST_INIT_SENT : ST_HALF_OPEN;
 	sa->next = e->sas;
 	e->sas = sa;
@@ -100,6 +108,8 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 		sa->half_open = true;
 		sa->expires = now + e->p.half_open_timeout_ms;
 		e->st.half_open++;
+		if (e->st.half_open > e->st.half_open_peak)
+			e->st.half_open_peak = e->st.half_open;
 	}
 	return sa;
 }
@@ -109,6 +119,12 @@ void sa_leave_half_open(ss_ike_engine *e, ike_sa *sa)
 	if (sa->half_open) {
 		sa->half_open = false;
 		e->st.half_open--;
+		/* Hysteresis: the flood is over well below the threshold, not at its edge. */
+		if (e->st.cookies_required && e->st.half_open < e->p.cookie_threshold / 2) {
+			e->st.cookies_required = false;
+			SS_WARN(SUB, "IKE_SA_INIT flood over: %u half-open SAs, %llu COOKIEs sent so far",
+				e->st.half_open, (unsigned long long)e->st.cookies_sent);
+		}
 	}
 }
 
@@ -409,6 +425,8 @@ void sa_send_response(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len
 }
 
 #define MAX_TRIES 5
+_Static_assert(SS_IKE_REQUEST_TIMEOUT_MS == 1000 * ((1u << MAX_TRIES) - 1),
+	       "the request timeout is the sum of the retransmission delays");
 
 /* All attempts of IKE_SA_INIT are out.  A peer that never answered is reported silent or
  * unreachable; when ICMP errors brought that sooner than the full silent schedule, the SA
@@ -438,6 +456,7 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	if (sa->state == ST_DEAD)
 		return;
 	if (sa->state == ST_HALF_OPEN && now >= sa->expires) {
+		e->st.half_open_expired++;
 		/* No outcome: nobody proved they own the address (see responder_refused). */
 		sa_kill(sa, "half-open timeout");
 		return;
@@ -453,6 +472,8 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	}
 	nat_keepalive_timer(e, sa, now);
 	if (!sa->out.req) {
+		if (sa->state == ST_ESTABLISHED && live_timer(e, sa, now))
+			return;
 		lifetime_timer(e, sa, now);
 		return;
 	}
@@ -471,7 +492,17 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	if (now < sa->out.next)
 		return;
 	if (++sa->out.tries >= MAX_TRIES) {
-		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "no response to a request");
+		bool check = sa->op == OP_DPD;
+		if (check) {
+			char rb[SS_ADDR_STRLEN];
+			e->st.dpd_failed++;
+			SS_WARN(SUB, "SA %u: %s did not answer the liveness check: peer dead, deleting the IKE SA",
+				sa->handle, ss_addr_fmt(&sa->remote.addr, rb));
+		}
+		/* An unanswered DELETE is the end we asked for, not news of a dead peer. */
+		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0,
+			check ? "peer dead: liveness check unanswered"
+			      : sa->op == OP_DELETE_IKE ? "DELETE unanswered" : "peer dead: no response to a request");
 		return;
 	}
 	act_send(e, sa, &sa->local, &sa->remote, sa->out.req, sa->out.req_len);
@@ -492,7 +523,7 @@ ss_time sa_deadline(const ike_sa *sa)
 	if (sa->state == ST_HALF_OPEN)
 		t = ss_time_min(t, sa->expires);
 	if (sa->state == ST_ESTABLISHED)
-		t = ss_time_min(t, sa->keepalive_at);
+		t = ss_time_min(t, ss_time_min(sa->keepalive_at, live_deadline(sa)));
 	if (sa->rekeyed && sa->state == ST_ESTABLISHED)
 		t = ss_time_min(t, sa->ike_expire_at);
 	return ss_time_min(t, lifetime_deadline(sa));

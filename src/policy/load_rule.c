@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const rule_keys[] = { "name", "filter_list", "filter_action", "auth", "tunnel", NULL };
+static const char *const rule_keys[] = { "name", "filter_list", "filter_action", "auth", "tunnel", "dpd_delay", NULL };
 
 /* Names of the lists and actions, sorted for lookups. */
 typedef struct ld_refs {
@@ -36,6 +36,25 @@ static bool ld_ref(struct ld *l, const ynode *n, const char *what, const ld_name
 		ld_fail(l, n, "unknown %s '%s'", what, n->str);
 	free(names);
 	return false;
+}
+
+/* dpd_delay: a duration, or "never" (no liveness checks with these peers). */
+static bool ld_dpd_delay(struct ld *l, const ynode *n, ss_rule *r, bool neg)
+{
+	const ynode *v = yn_get(n, "dpd_delay");
+	if (!v)
+		return true;
+	if (!neg)
+		return ld_fail(l, yn_get_key(n, "dpd_delay"),
+			"dpd_delay applies only to rules whose action negotiates ('%s' is %s)", r->action->name,
+			ss_action_kind_name(r->action->kind));
+	if (!ld_scalar(l, v, "dpd_delay"))
+		return false;
+	if (strcmp(v->str, "never") == 0) {
+		r->dpd_delay = SS_DPD_NEVER;
+		return true;
+	}
+	return ld_duration(l, v, "dpd_delay", 1, 86400, &r->dpd_delay);
 }
 
 static bool ld_rule(struct ld *l, const ynode *n, ss_rule *r, const ld_refs *refs)
@@ -73,6 +92,8 @@ static bool ld_rule(struct ld *l, const ynode *n, ss_rule *r, const ld_refs *ref
 				tun->str);
 		r->tunnel = true;
 	}
+	if (!ld_dpd_delay(l, n, r, neg))
+		return false;
 	if (auth)
 		return ld_auth_list(l, auth, &r->auth, &r->n_auth);
 	if (neg && !p->n_auth)

@@ -114,3 +114,10 @@ const char *ss_ike_method_fmt(const ss_ike_method *p, char *buf, size_t n)
 	}
 	return buf;
 }
+
+uint32_t ss_rule_dpd_delay(const ss_rule *r)
+{
+	if (!r || r->dpd_delay == 0)
+		return SS_DEFAULT_DPD_DELAY;
+	return r->dpd_delay == SS_DPD_NEVER ? 0 : r->dpd_delay;
+}

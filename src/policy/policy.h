@@ -126,8 +126,16 @@ typedef struct ss_rule {
 	size_t n_auth;
 	bool tunnel;                 /* false: transport mode */
 	ss_addr tunnel_endpoint;     /* valid when tunnel */
+	/* Liveness (RFC 7296 §2.4): seconds our protected traffic may go unanswered before
+	 * an INFORMATIONAL check; 0: the default (SS_DEFAULT_DPD_DELAY), SS_DPD_NEVER: none. */
+	uint32_t dpd_delay;
 	ss_srcloc loc;
 } ss_rule;
+
+#define SS_DEFAULT_DPD_DELAY 30
+#define SS_DPD_NEVER UINT32_MAX
+/* The rule's dpd_delay in seconds, 0 for none. */
+uint32_t ss_rule_dpd_delay(const ss_rule *r);
 
 /* One proposal for the IKE SA itself (Windows: "key exchange security methods"). */
 typedef struct ss_ike_method {

@@ -55,6 +55,10 @@ ok "A and B list the same CHILD SA ($sa), A's association with B is secured"
 n_sas() { jget "$(ctl "$1" sas)" 'len([s for s in r["result"]["ike_sas"] if s["remote"] in ("10.89.0.1", "10.89.0.2")])'; }
 t=$(ctl a terminate peer=10.89.0.2)
 [ "$(jget "$t" 'r["result"]["terminated"]')" = 1 ] || fail "terminate: $t"
+# The CHILD SAs went with the command: no CHILD SA left, and B is no longer "secured".
+[ "$(jget "$t" 'r["result"]["child_sas"]')" = False ] || fail "terminate left CHILD SAs: $t"
+st=$(jget "$(ctl a peers)" '[x["state"] for x in r["result"]["peers"] if x["remote"]=="10.89.0.2"]')
+case "$st" in *secured*) fail "A lists B secured right after terminate: $st" ;; esac
 wait_for 5 'test "$(n_sas a)" = 0 && test "$(n_sas b)" = 0' || fail "SAs left after terminate: $(ctl a sas) $(ctl b sas)"
 i=$(ctl a initiate peer=10.89.0.2)
 # started is false only when the pair was not idle: a late packet of the earlier transfers

@@ -12,6 +12,9 @@
 #    with softsad's SPIs mirrored.
 # 2. charon initiates (swanctl --initiate) toward a fresh softsad: ping and TCP E -> A.
 # The capture on the bridge shows only IKE and ESP-in-UDP between A and E.
+# 3. charon is killed (-9) and started again under softsad, which still holds the SA: A's
+#    pings go unanswered, softsad checks after dpd_delay (5 s here), finds the peer dead 31 s
+#    later, negotiates again with the next ping, and pings go through once more.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
 . "$HERE/charon_lib.sh"
 charon_available || { echo "SKIP: strongSwan charon with kernel-libipsec is not installed"; exit 77; }
@@ -61,7 +64,7 @@ filter_actions:
     accept_unsecured: false
     fallback_to_clear: false
 rules:
-  - { name: swan, filter_list: swan, filter_action: require, tunnel: 10.89.0.5 }
+  - { name: swan, filter_list: swan, filter_action: require, tunnel: 10.89.0.5, dpd_delay: 5s }
 YAML
 swan_fail() { echo "--- charon log"; tail -30 "$SWD/charon.log"; fail "$@"; }
 
@@ -105,4 +108,22 @@ natt=$(pcap_count "$W/sw.pcap" "udp port 4500")
 [ "$clear" = 0 ] || { tcpdump -nr "$W/sw.pcap" "not (udp port 500 or udp port 4500)" 2>/dev/null | head -5; fail "$clear clear packets between A and E"; }
 [ "$natt" -ge 1000 ] || fail "expected ESP in UDP 4500 between A and E, saw $natt"
 ok "the wire carried only IKE and ESP in UDP 4500 between A and E ($natt on 4500)"
+
+# --- charon restarted under softsad ---------------------------------------------------
+sad_events a "$W/a.events"
+pid=$(cat "$SWD/run/charon.pid")
+[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = charon ] && kill -9 "$pid"
+wait_for 5 "! kill -0 $pid 2>/dev/null" || fail "charon survived SIGKILL"
+rm -f "$SWD/run/charon.vici" "$SWD/run/charon.pid"
+charon_start $TOPO_PREFIX-e "$SWD" || fail "charon restart"
+swanctl_at "$SWD" --load-all --noprompt --file "$SWD/swanctl.conf" >/dev/null 2>"$SWD/load.err" ||
+	fail "swanctl --load-all after the restart: $(cat "$SWD/load.err")"
+ping_ok() { topo_exec a ping -c 1 -W 1 10.89.0.5 >/dev/null 2>&1; }
+# Pings every second keep A's traffic unanswered until the check fails, then renegotiate.
+wait_for 70 ping_ok || swan_fail "A never reached E again: $(ctl a sas) $(ctl a stats)"
+grep -q '"peer-dead"' "$W/a.events" || fail "no peer-dead event: $(cat "$W/a.events")"
+[ "$(jget "$(ctl a stats)" 'r["result"]["ike"]["liveness"]["peers_dead"]')" = 1 ] || fail "peers_dead: $(ctl a stats)"
+[ "$(jget "$(ctl a sas)" 'sum(1 for s in r["result"]["ike_sas"] if s["state"] == "established")')" = 1 ] ||
+	fail "A's SAs after charon's restart: $(ctl a sas)"
+ok "charon restarted under softsad: found dead by the liveness check, renegotiated, pings go through"
 echo PASS

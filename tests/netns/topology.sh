@@ -7,6 +7,7 @@
 #
 # topo_up PREFIX HOST...   creates $PREFIX-br and one namespace $PREFIX-<host> per host name
 #                           (a single lower-case letter: a=.1, b=.2, ...), eth0 in each, lo up.
+# topo_host_add HOST        adds one more host (or the same again after its namespace went).
 # topo_down                 kills the PIDs registered with topo_track, deletes the namespaces.
 # topo_ip HOST [6]          the host's address.
 # topo_exec HOST CMD...     runs CMD in the host's namespace (for background jobs whose PID
@@ -58,17 +59,24 @@ topo_up() {
 	ip -n "$br" link set br0 up
 	ip -n "$br" link set lo up
 	for h in "$@"; do
-		ip netns add "$TOPO_PREFIX-$h" || return 1
-		TOPO_HOSTS="$TOPO_HOSTS $h"
-		ip -n "$br" link add "v-$h" type veth peer name eth0 netns "$TOPO_PREFIX-$h"
-		ip -n "$br" link set "v-$h" master br0 up
-		ip -n "$TOPO_PREFIX-$h" link set lo up
-		ip -n "$TOPO_PREFIX-$h" addr add "$(topo_ip "$h")/24" dev eth0
-		ip -n "$TOPO_PREFIX-$h" addr add "$(topo_ip "$h" 6)/64" dev eth0 nodad
-		ip -n "$TOPO_PREFIX-$h" link set eth0 up
-		ip netns exec "$TOPO_PREFIX-$h" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
-			net.ipv4.conf.default.rp_filter=0 net.ipv4.icmp_ratelimit=0
+		topo_host_add "$h" || return 1
 	done
+}
+
+# topo_host_add HOST: one host's namespace on the bridge (also to "reboot" a host: delete its
+# namespace once nothing runs in it, then add it again).
+topo_host_add() {
+	local h=$1 br="$TOPO_PREFIX-br"
+	ip netns add "$TOPO_PREFIX-$h" || return 1
+	case " $TOPO_HOSTS " in *" $h "*) ;; *) TOPO_HOSTS="$TOPO_HOSTS $h" ;; esac
+	ip -n "$br" link add "v-$h" type veth peer name eth0 netns "$TOPO_PREFIX-$h"
+	ip -n "$br" link set "v-$h" master br0 up
+	ip -n "$TOPO_PREFIX-$h" link set lo up
+	ip -n "$TOPO_PREFIX-$h" addr add "$(topo_ip "$h")/24" dev eth0
+	ip -n "$TOPO_PREFIX-$h" addr add "$(topo_ip "$h" 6)/64" dev eth0 nodad
+	ip -n "$TOPO_PREFIX-$h" link set eth0 up
+	ip netns exec "$TOPO_PREFIX-$h" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
+		net.ipv4.conf.default.rp_filter=0 net.ipv4.icmp_ratelimit=0
 }
 
 topo_capture() {

@@ -21,6 +21,7 @@ typedef struct track {
 	ss_addr local, remote;
 	bool initiator, child_up, outcome_sent;
 	uint32_t spi_in;      /* the current CHILD SA (a rekey replaces it) */
+	uint32_t spi_out, prev_spi_in; /* its outbound SPI; the inbound SPI it replaced */
 	ss_time give_up;      /* responder: report refused if not secured by then */
 	ss_time expires;      /* child up: delete at */
 } track;
@@ -136,7 +137,9 @@ static void drain(eng *a)
 		case SS_IKE_ACT_CHILD_UP:
 			if (t) {
 				t->sa = x.sa;
+				t->prev_spi_in = t->spi_in;
 				t->spi_in = x.child.spi_in;
+				t->spi_out = x.child.spi_out;
 				if (!t->child_up)
 					t->expires = a->now + a->cfg.sa_life_ms;
 				t->child_up = true;
@@ -217,10 +220,12 @@ static void en_stop(void *n, ss_time now, const ss_addr *l, const ss_addr *r)
 	track *t = find(a, l, r);
 	if (!t)
 		return;
+	/* The CHILD SAs go at once (the agent hears sa_down from the drain); the IKE SA waits
+	 * for the peer's answer inside the engine. */
 	if (t->sa)
 		ss_ike_delete(a->e, t->sa, now);
-	t->used = false;
 	drain(a);
+	t->used = false;
 }
 
 static void en_datagram(void *n, ss_time now, const ss_addr *src, const ss_addr *dst, const uint8_t *p, size_t len)
@@ -286,6 +291,39 @@ static void en_timer(void *n, ss_time now)
 	}
 }
 
+/* Every ESP packet is reported at once: liveness times in the simulator are exact. */
+static uint32_t en_esp_out(void *n, ss_time now, const ss_addr *l, const ss_addr *r)
+{
+	eng *a = n;
+	track *t = find(a, l, r);
+	if (!t || !t->child_up)
+		return 0;
+	a->now = now;
+	ss_ike_traffic(a->e, t->sa, 1, 0, now);
+	return t->spi_out;
+}
+
+static bool en_esp_in(void *n, ss_time now, const ss_addr *l, const ss_addr *r, uint32_t spi)
+{
+	eng *a = n;
+	track *t = find(a, l, r);
+	if (!t || !t->child_up || (spi != t->spi_in && spi != t->prev_spi_in))
+		return false;
+	a->now = now;
+	ss_ike_traffic(a->e, t->sa, 0, 1, now);
+	return true;
+}
+
+static bool en_esp_unknown(void *n, ss_time now, const ss_addr *l, const ss_addr *r, uint32_t spi)
+{
+	eng *a = n;
+	a->now = now;
+	ss_ike_endpoint le = ep(l), re = ep(r);
+	bool act = ss_ike_esp_unknown(a->e, &le, &re, spi, now);
+	drain(a);
+	return act;
+}
+
 static size_t en_active(void *n)
 {
 	eng *a = n;
@@ -307,4 +345,7 @@ const sim_negotiator_ops sim_engine_ops = {
 	.deadline = en_deadline,
 	.timer = en_timer,
 	.active = en_active,
+	.esp_out = en_esp_out,
+	.esp_in = en_esp_in,
+	.esp_unknown = en_esp_unknown,
 };

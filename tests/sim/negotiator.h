@@ -54,6 +54,15 @@ typedef struct sim_negotiator_ops {
 	bool (*has_sa)(void *n, const ss_addr *local, const ss_addr *remote);
 	ss_time (*deadline)(void *n);
 	void (*timer)(void *n, ss_time now);
+	/* ESP, optional (NULL: the negotiator knows no SPIs and does no failure detection;
+	 * has_sa decides delivery).  esp_out: a packet goes to remote under the pair's SA;
+	 * returns the SPI it carries.  esp_in: one arrived with this SPI; true when an SA of
+	 * ours has it.  esp_unknown: one with an SPI we do not know, from a peer the policy
+	 * secures (the host asked the agent first); true when not rate-limited (the agent
+	 * then hears of it). */
+	uint32_t (*esp_out)(void *n, ss_time now, const ss_addr *local, const ss_addr *remote);
+	bool (*esp_in)(void *n, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t spi);
+	bool (*esp_unknown)(void *n, ss_time now, const ss_addr *local, const ss_addr *remote, uint32_t spi);
 	/* Negotiations in progress and SAs up (for the memory invariant). */
 	size_t (*active)(void *n);
 } sim_negotiator_ops;

@@ -196,6 +196,12 @@ static bool do_at(scen *c, char **tok, int n)
 			sim_at_crash(c->s, t, h);
 		return h >= 0;
 	}
+	if (!strcmp(what, "terminate") && n == 5) {
+		int h = host(c, tok[3]), p = host(c, tok[4]);
+		if (h >= 0 && p >= 0)
+			sim_at_terminate(c->s, t, h, p);
+		return h >= 0 && p >= 0;
+	}
 	if (!strcmp(what, "reload") && n == 5) {
 		int h = host(c, tok[3]);
 		sim_policy *p = policy_copy(c, tok[4]);

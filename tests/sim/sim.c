@@ -9,7 +9,7 @@
 
 #define SIM_WALL_BASE 1700000000ull
 
-enum ev_type { EV_DELIVER, EV_TIMER, EV_SEND, EV_RESTART, EV_CRASH, EV_RELOAD, EV_BECOME, EV_CHECK };
+enum ev_type { EV_DELIVER, EV_TIMER, EV_SEND, EV_RESTART, EV_CRASH, EV_TERMINATE, EV_RELOAD, EV_BECOME, EV_CHECK };
 
 typedef struct sim_pkt {
 	uint8_t kind; /* enum sim_wire */
@@ -21,6 +21,7 @@ typedef struct sim_pkt {
 	struct sim_pkt *prev, *next; /* on the host's held list while the agent holds it */
 	bool held;
 	uint64_t seqno; /* per (from, to) app flow, to check order of delivery */
+	uint32_t spi;   /* ESP: the SPI the sender's negotiator gave it (0: none) */
 } sim_pkt;
 
 struct sim_ev {
@@ -380,6 +381,8 @@ static void do_packet_action(sim_host *h, const ss_agent_action *x)
 	case SS_AA_RELEASE_SA:
 		held_unlink(h, p);
 		p->kind = SIM_W_ESP;
+		if (h->nops->esp_out)
+			p->spi = h->nops->esp_out(h->neg, h->s->now, &h->addr, &p->key.dst);
 		wire_send(h->s, h->idx, p);
 		return;
 	default: /* DROP */
@@ -602,12 +605,20 @@ static void deliver(sim *s, sim_host *h, sim_pkt *p)
 		pkt_free(p);
 		break;
 	default: /* ESP */
-		if (h->nops->has_sa(h->neg, &h->addr, &p->key.src))
+		if (h->nops->esp_in ? h->nops->esp_in(h->neg, s->now, &h->addr, &p->key.src, p->spi)
+				    : h->nops->has_sa(h->neg, &h->addr, &p->key.src)) {
 			deliver_app(h, p);
-		else {
-			h->esp_no_sa++;
-			pkt_free(p);
+			break;
 		}
+		h->esp_no_sa++;
+		/* As softsad: a peer the policy secures; the negotiator counts and rate-limits
+		 * (and may send INVALID_SPI); then the agent may negotiate. */
+		if (h->nops->esp_unknown && ss_agent_secures(h->agent, &h->addr, &p->key.src) &&
+		    h->nops->esp_unknown(h->neg, s->now, &h->addr, &p->key.src, p->spi)) {
+			ss_agent_esp_unknown(h->agent, s->now, &h->addr, &p->key.src);
+			host_drain(h);
+		}
+		pkt_free(p);
 		break;
 	}
 	host_drain(h);
@@ -663,6 +674,13 @@ static void handle(sim *s, struct sim_ev *ev)
 		if (h->kind == SIM_HOST_AGENT) {
 			stop_agent(h);
 			start_agent(h);
+		}
+		break;
+	case EV_TERMINATE:
+		/* As `softsa terminate`: the negotiator deletes the SAs with the peer. */
+		if (h->agent) {
+			h->nops->stop(h->neg, s->now, &h->addr, &s->hosts[ev->id].addr);
+			host_drain(h);
 		}
 		break;
 	case EV_RELOAD:
@@ -729,6 +747,11 @@ void sim_at_restart(sim *s, ss_time t, int h)
 void sim_at_crash(sim *s, ss_time t, int h)
 {
 	push(s, (struct sim_ev){ .at = t, .type = EV_CRASH, .host = h });
+}
+
+void sim_at_terminate(sim *s, ss_time t, int h, int peer)
+{
+	push(s, (struct sim_ev){ .at = t, .type = EV_TERMINATE, .host = h, .id = (uint32_t)peer });
 }
 
 void sim_at_reload(sim *s, ss_time t, int h, sim_policy *pol)

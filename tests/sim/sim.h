@@ -116,6 +116,8 @@ void sim_at_restart(sim *s, ss_time t, int h);
  * whenever the downgrade memory changes, as the daemon does). */
 void sim_at_crash(sim *s, ss_time t, int h);
 void sim_at_reload(sim *s, ss_time t, int h, sim_policy *pol); /* takes ownership */
+/* h deletes its SAs with peer, as `softsa terminate` does. */
+void sim_at_terminate(sim *s, ss_time t, int h, int peer);
 void sim_at_become(sim *s, ss_time t, int h, enum sim_kind kind, sim_policy *pol, const char *cred);
 void sim_at_check(sim *s, ss_time t, uint32_t id);
 

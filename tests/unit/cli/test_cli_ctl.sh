@@ -170,10 +170,10 @@ expect 0 initiate --json fd89::2
 json 'j == {"started": True}'
 last_request 'r["peer"] == "fd89::2"'
 expect 0 terminate 10.89.0.2
-has out "1 IKE SA terminated"
+has out "1 IKE SA with 10.89.0.2 deleted"
 last_request 'r["cmd"] == "terminate" and r["peer"] == "10.89.0.2"'
 expect 0 terminate --json 10.89.0.2
-json 'j == {"terminated": 1}'
+json 'j["terminated"] == 1 and j["gone"] is True and j["waiting"] == []'
 expect 0 flush-soft
 has out "2 soft associations removed"
 expect 0 flush-soft --json

@@ -165,6 +165,8 @@ static void on_action(harness *h, int i, const ss_ike_action *a)
 		break;
 	case SS_IKE_ACT_IKE_DELETED:
 		s->n_ike_deleted++;
+		s->ike_deleted_at = h->now;
+		s->ike_deleted_reason = a->reason;
 		break;
 	case SS_IKE_ACT_ANSWERED:
 		s->n_answered++;

@@ -28,6 +28,8 @@ typedef struct h_side {
 	const char *outcome_reason;  /* static text from the engine */
 	ss_time outcome_at;          /* when the last OUTCOME was drained */
 	ss_time answered_at;         /* when the last ANSWERED was drained */
+	ss_time ike_deleted_at;      /* when the last IKE_DELETED was drained, and its reason */
+	const char *ike_deleted_reason;
 } h_side;
 
 typedef struct h_sent {

@@ -81,6 +81,7 @@ static void full_model(void **state)
 		"    filter_list: l\n"
 		"    filter_action: n\n"
 		"    tunnel: 2001:db8::2\n"
+		"    dpd_delay: 2m\n"
 		"    auth:\n"
 		"      - { psk: 0123456789abcdefXYZ, local_id: 192.0.2.1, remote_id: keyid:k7 }\n"
 		"      - { psk: 0123456789abcdef, local_id: a.example, remote_id: fqdn:b.example }\n"
@@ -140,6 +141,8 @@ static void full_model(void **state)
 	ss_addr t;
 	assert_true(ss_addr_parse("2001:db8::2", &t));
 	assert_true(ss_addr_eq(&r->tunnel_endpoint, &t));
+	assert_int_equal(r->dpd_delay, 120);
+	assert_int_equal(ss_rule_dpd_delay(r), 120);
 	assert_int_equal(r->n_auth, 2);
 	assert_int_equal(r->auth[0].secret_len, 19);
 	assert_memory_equal(r->auth[0].secret, "0123456789abcdefXYZ", 19);
@@ -201,6 +204,7 @@ static void defaults(void **state)
 	assert_false(a->accept_unsecured || a->fallback_to_clear || a->discovery || a->fallback_after_secured);
 	assert_int_equal(a->soft_idle_lifetime, 300);
 	assert_int_equal(a->icmp_fallback, SS_ICMP_FALLBACK_FAST);
+	assert_int_equal(ss_rule_dpd_delay(&p->rules[0]), SS_DEFAULT_DPD_DELAY);
 	/* Policy-wide auth is copied into the rule and into the Default Response rule. */
 	assert_int_equal(p->rules[0].n_auth, 1);
 	assert_memory_equal(p->rules[0].auth[0].secret, "0123456789abcdef", 16);
@@ -212,6 +216,15 @@ static void defaults(void **state)
 	assert_int_equal(p->ike.retx.attempts, 4);
 	assert_int_equal(ss_retx_silent_decision(&p->ike.retx), 3000);
 	assert_int_equal(p->downgrade_protection, 7 * 86400);
+	ss_policy_free(p);
+
+	p = tl_load("auth: [{ psk: 0123456789abcdef }]\n"
+		    "filter_lists:\n  l: [{}]\n"
+		    "filter_actions:\n  n: { action: negotiate }\n"
+		    "rules:\n  - { name: r, filter_list: l, filter_action: n, dpd_delay: never }\n",
+		    NULL);
+	assert_non_null(p);
+	assert_int_equal(ss_rule_dpd_delay(&p->rules[0]), 0);
 	ss_policy_free(p);
 
 	/* No auth anywhere: no Default Response. */

@@ -122,6 +122,12 @@ static const struct row {
 		"t.yaml:10:53: tunnel applies only to rules whose action negotiates ('ok' is permit)" },
 	{ BASE "rules:\n  - { name: r, filter_list: web, filter_action: sec, tunnel: gw.example }\n",
 		"t.yaml:10:62: tunnel must be the IP address of the tunnel endpoint, got 'gw.example'" },
+	{ BASE "rules:\n  - { name: r, filter_list: web, filter_action: ok, dpd_delay: 10s }\n",
+		"t.yaml:10:53: dpd_delay applies only to rules whose action negotiates ('ok' is permit)" },
+	{ BASE "rules:\n  - { name: r, filter_list: web, filter_action: sec, dpd_delay: 0 }\n",
+		"t.yaml:10:65: dpd_delay must be between 1 and 86400 seconds, got '0'" },
+	{ BASE "rules:\n  - { name: r, filter_list: web, filter_action: sec, dpd_delay: soon }\n",
+		"t.yaml:10:65: dpd_delay must be a number with an optional unit (s, m, h, d), got 'soon'" },
 	{ "default_response: true\n", "t.yaml:1:19: default_response needs auth or psk_file at top level" },
 	/* 11. IKE settings */
 	{ "ike:\n  retransmit:\n    attempts: 0\n", "t.yaml:3:15: attempts must be between 1 and 16, got 0" },
