@@ -13,7 +13,9 @@
  *   watch SECONDS [COUNT [KIND]]            print events (one line each) of one kind
  *                                           (acquire, expire, polexpire) or all; "ready" first
  *   remove-ours                             remove what we own: "states=N policies=N"
- *   udp-send DST PORT [--bypass]            one datagram; --bypass: per-socket policy first
+ *   udp-send DST PORT [--bypass] [--every MS --for S]
+ *                                           one datagram (or one every MS for S seconds);
+ *                                           --bypass: a per-socket bypass policy first
  *   udp-recv 4|6 PORT SECONDS [--bypass]    wait for one datagram: "got N bytes from ADDR"
  *                                           (exit 0), or exit 1 at the timeout; "ready" first
  *   encap-sock PORT SECONDS                 hold a UDP socket with ESP-in-UDP decapsulation
@@ -298,17 +300,29 @@ static int cmd_udp_send(int argc, char **argv)
 	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
 	if (fd < 0)
 		die("socket");
-	if (argc > 2 && !strcmp(argv[2], "--bypass")) {
-		int r = ss_xfrm_socket_bypass(fd, dst.family);
-		if (r < 0) {
-			fprintf(stderr, "xfrm_driver: socket bypass: %s\n", strerror(-r));
-			return 1;
+	unsigned long long every = 0, secs = 0;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--bypass")) {
+			int r = ss_xfrm_socket_bypass(fd, dst.family);
+			if (r < 0) {
+				fprintf(stderr, "xfrm_driver: socket bypass: %s\n", strerror(-r));
+				return 1;
+			}
+		} else if (!strcmp(argv[i], "--every") && i + 1 < argc) {
+			every = num(argv[++i]);
+		} else if (!strcmp(argv[i], "--for") && i + 1 < argc) {
+			secs = num(argv[++i]);
 		}
 	}
-	if (sendto(fd, "softsa", 6, 0, (struct sockaddr *)&ss, (socklen_t)sl) < 0) {
-		fprintf(stderr, "xfrm_driver: sendto: %s\n", strerror(errno));
-		return 1;
-	}
+	ss_time until = ss_now_ms() + SS_SEC(secs);
+	do {
+		if (sendto(fd, "softsa", 6, 0, (struct sockaddr *)&ss, (socklen_t)sl) < 0) {
+			fprintf(stderr, "xfrm_driver: sendto: %s\n", strerror(errno));
+			return 1;
+		}
+		if (every)
+			poll(NULL, 0, (int)every);
+	} while (every && ss_now_ms() < until);
 	close(fd);
 	return 0;
 }

@@ -5,7 +5,7 @@
  *                of ours, so that the peer's policies hold through a rekey: the kernel sends
  *                on the newest state with that reqid and accepts either while both live.  The
  *                daemon's reqid travels in a small table, for the events.
- *   secured      out local->peer and in peer->local policies (fwd too in tunnel mode) with an
+ *   secured      out any->peer and in peer->any policies (fwd too in tunnel mode) with an
  *                ESP template of the peer's reqid: clear traffic from it is dropped.
  *   soft         bypass policies any->peer and peer->any whose hard use-expiry is the idle
  *                timeout: the kernel refreshes a policy's use time on every packet and removes
@@ -157,7 +157,9 @@ static int install_peer(xb *b, peer *p, uint8_t st)
 	uint32_t slot = new_slot(b);
 	uint8_t fam = p->addr.family;
 	ss_xfrm_policy pol = { .slot = slot, .prio = PEER_PRIO };
-	ss_prefix me = st == SS_DP_PEER_SECURED ? host(&p->local) : any(fam), them = host(&p->addr);
+	/* Any local address: a negotiate filter may well be exactly local/32 -> peer/32, and the
+	 * kernel refuses a second policy with the same selector whatever its priority. */
+	ss_prefix me = any(fam), them = host(&p->addr);
 	int r = 0;
 	uint8_t dirs = 1u << SS_XFRM_IN | 1u << SS_XFRM_OUT;
 	if (st == SS_DP_PEER_SECURED) {
