@@ -399,7 +399,11 @@ enum ss_dir_sync_event ss_dir_sync_wait(ss_dir_conn *k, int timeout_ms)
 	LDAPMessage *m = NULL;
 	int t = ldap_result(k->ld, k->sync_msgid, LDAP_MSG_ONE, &tv, &m);
 	enum ss_dir_sync_event ev = SS_DIR_SYNC_NONE;
-	if (t < 0 || t == LDAP_RES_SEARCH_RESULT) {
+	if (t == LDAP_RES_SEARCH_RESULT && !k->refreshed) {
+		/* An answer before any refresh: the server will not sync with us (an ACL on the
+		 * control, a size limit...). */
+		ev = SS_DIR_SYNC_REFUSED;
+	} else if (t < 0 || t == LDAP_RES_SEARCH_RESULT) {
 		/* The connection broke, or the server ended the persist phase. */
 		ev = SS_DIR_SYNC_LOST;
 	} else if (t == LDAP_RES_INTERMEDIATE) {

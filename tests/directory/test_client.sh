@@ -207,4 +207,14 @@ out=$(fetch "$W/ghost.yaml" 2>&1); rc=$?
 [ $rc = 1 ] && grep -q "^host entry cn=ghost,ou=servers,ou=hosts,dc=example,dc=com: No such object" <<<"$out" ||
 	fail "a missing host entry: exit $rc: $out"
 ok "a host entry that does not exist: an error"
+# --- a server without syncprov: `follow: auto` polls.
+slapd_stop
+slapd_init "$W/slapd2" "$SCHEMA" nosync || fail "slapd_init nosync"
+slapd_start "$NS" || fail "slapd_start nosync"
+S=$W/slapd2
+slapd_admin_bootstrap "$W/admin.yaml"
+publish "$W/web1.yaml" >/dev/null || fail "publish to the second slapd"
+follow_one "$(boot auto h1 "poll_interval: 1")"
+grep -q "state=polling$" "$W/follow.out" || fail "auto without syncprov: $(cat "$W/follow.out")"
+ok "a server that does not offer RFC 4533: follow auto polls ($(tr '\n' ' ' < "$W/follow.out"))"
 echo "directory client: all checks passed"
