@@ -93,6 +93,20 @@ for u in "ldap://127.0.0.1:$SLAPD_PORT" "ldaps://127.0.0.1:$SLAPD_PORTS"; do
 done
 ok "a server certificate the CA file did not sign: refused over StartTLS and ldaps ($(head -c 120 <<<"$out"))"
 
+# The right CA, but the certificate is not for the name connected to: refused too.
+out=$(fetch "$(boot wrongname h1 "uri: ldaps://127.0.0.2:$SLAPD_PORTS")" 2>&1); rc=$?
+[ $rc = 1 ] || fail "a certificate for 127.0.0.1 accepted at 127.0.0.2: $out"
+# Control: the server does answer there when the name is not checked.
+in_ns env LDAPTLS_REQCERT=never ldapwhoami -x -H "ldaps://127.0.0.2:$SLAPD_PORTS" >/dev/null 2>&1 ||
+	fail "nothing answers on ldaps://127.0.0.2:$SLAPD_PORTS"
+ok "a certificate from the right CA for another name: refused"
+
+# Several URIs: the first down, the second answers.
+out=$(fetch "$(boot failover h1 "uri: [ldap://127.0.0.1:1, ldap://127.0.0.1:$SLAPD_PORT]")" 2>&1) ||
+	fail "failover to the second URI: $out"
+grep -q "^via=ou " <<<"$out" || fail "failover fetch said: $out"
+ok "URIs tried in order: the first refused, the second used"
+
 # --- SASL EXTERNAL with the host's certificate.  Anonymous reads nothing in this directory,
 # so the fetch works only if the bind took the certificate's identity.
 out=$(fetch "$(boot external h1 "uri: ldaps://127.0.0.1:$SLAPD_PORTS" "bind: external" \
