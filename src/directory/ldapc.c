@@ -313,8 +313,17 @@ bool ss_dir_fetch(ss_dir_conn *k, const ss_dir_config *c, ss_dir_result *out, bo
 		snprintf(err, errlen, "host entry %.400s: %s", c->host_dn, ldap_err2string(rc));
 		return false;
 	}
+	ss_dn host, base;
+	const char *why;
+	char filter[12 * SS_DN_MAX];
+	if (!ss_dn_parse(c->host_dn, strlen(c->host_dn), &host, &why) ||
+	    !ss_dn_parse(c->base_dn, strlen(c->base_dn), &base, &why) ||
+	    !ss_dir_assignment_filter(&host, &base, filter, sizeof(filter))) {
+		snprintf(err, errlen, "host_dn %.400s: no search filter for it", c->host_dn);
+		return false;
+	}
 	char *attrs[] = { "objectClass", "softsaPolicyRef", "softsaAssignmentPriority", "member", "uniqueMember", NULL };
-	rc = search(k, c->base_dn, LDAP_SCOPE_SUBTREE, "(objectClass=softsaPolicyAssignment)", attrs, &res);
+	rc = search(k, c->base_dn, LDAP_SCOPE_SUBTREE, filter, attrs, &res);
 	if (rc != LDAP_SUCCESS) {
 		ldap_msgfree(res);
 		*lost = is_lost(rc);
@@ -322,10 +331,8 @@ bool ss_dir_fetch(ss_dir_conn *k, const ss_dir_config *c, ss_dir_result *out, bo
 		return false;
 	}
 	held h;
-	ss_dn host;
-	const char *why;
 	ss_dir_choice ch;
-	bool ok = held_from(k->ld, res, &h) && ss_dn_parse(c->host_dn, strlen(c->host_dn), &host, &why);
+	bool ok = held_from(k->ld, res, &h);
 	if (!ok)
 		snprintf(err, errlen, "out of memory reading %zu assignments", h.n);
 	ok = ok && ss_dir_resolve(&host, h.e, h.n, &ch, err, errlen);
