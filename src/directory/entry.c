@@ -238,3 +238,54 @@ bool ss_dir_resolve(const ss_dn *host, const ss_dir_entry *e, size_t n, ss_dir_c
 			 (long long)best.priority, best.holder.s);
 	return true;
 }
+
+/* An assertion value (RFC 4515 section 3): '*', '(', ')', the backslash and NUL as \XX. */
+static bool put_value(char *out, size_t cap, size_t *n, const char *v, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+		bool esc = c == '*' || c == '(' || c == ')' || c == '\\' || c == 0;
+		if (*n + (esc ? 3 : 1) >= cap)
+			return false;
+		if (esc) {
+			out[(*n)++] = '\\';
+			out[(*n)++] = hex[c >> 4];
+			out[(*n)++] = hex[c & 15];
+		} else {
+			out[(*n)++] = (char)c;
+		}
+	}
+	return true;
+}
+
+static bool put_str(char *out, size_t cap, size_t *n, const char *s)
+{
+	size_t len = strlen(s);
+	if (*n + len >= cap)
+		return false;
+	memcpy(out + *n, s, len);
+	*n += len;
+	return true;
+}
+
+static bool put_item(char *out, size_t cap, size_t *n, const char *attr, const char *v, size_t len)
+{
+	return put_str(out, cap, n, "(") && put_str(out, cap, n, attr) && put_str(out, cap, n, "=") &&
+	       put_value(out, cap, n, v, len) && put_str(out, cap, n, ")");
+}
+
+bool ss_dir_assignment_filter(const ss_dn *host, const ss_dn *base, char *out, size_t cap)
+{
+	size_t n = 0;
+	bool ok = put_str(out, cap, &n, "(&(objectClass=softsaPolicyAssignment)(|") &&
+		  put_item(out, cap, &n, "member", host->s, host->len) &&
+		  put_item(out, cap, &n, "uniqueMember", host->s, host->len);
+	/* The host's own entry (level 0) and each one above it, while it is within base. */
+	for (size_t i = 0; ok && i < host->n && host->n - i >= base->n; i++)
+		ok = put_item(out, cap, &n, "entryDN", host->s + host->off[i], host->len - host->off[i]);
+	ok = ok && put_str(out, cap, &n, "))");
+	if (ok)
+		out[n] = '\0';
+	return ok;
+}

@@ -102,4 +102,10 @@ typedef struct ss_dir_choice {
 bool ss_dir_resolve(const ss_dn *host, const ss_dir_entry *e, size_t n, ss_dir_choice *out,
 	char *err, size_t errlen);
 
+/* The search filter (RFC 4515) for the assignments that may apply to host: on its own
+ * entry, on each entry above it up to base, or on a group listing it, so that a host reads a
+ * handful of entries however large the directory.  (entryDN, RFC 5020, is OpenLDAP's.)
+ * ss_dir_resolve still decides which apply.  false when cap is too small. */
+bool ss_dir_assignment_filter(const ss_dn *host, const ss_dn *base, char *out, size_t cap);
+
 #endif

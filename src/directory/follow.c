@@ -24,6 +24,7 @@ struct ss_dir_follow {
 	ss_dir_result pending;        /* under mu; doc NULL: none */
 	ss_dir_status st;             /* under mu */
 	ss_dir_result last;           /* the thread's own: the last version handed over */
+	bool no_sync;                 /* the thread's own: the server refused a sync search */
 };
 
 static bool stopping(ss_dir_follow *f)
@@ -99,6 +100,13 @@ static bool fetch(ss_dir_follow *f, ss_dir_conn *k)
 	return !lost;
 }
 
+static void follow_poll(ss_dir_follow *f, ss_dir_conn *k)
+{
+	set_state(f, "polling", ss_dir_conn_uri(k));
+	while (!stopping(f) && fetch(f, k))
+		nap(f, f->c->poll_interval_s * 1000u);
+}
+
 /* RFC 4533: one fetch as the search starts (a change from then on is reported after the
  * refresh phase), then one fetch per burst of changes (a publish is one modify, but an
  * administrator moving hosts between groups may make several). */
@@ -113,6 +121,11 @@ static void follow_sync(ss_dir_follow *f, ss_dir_conn *k)
 	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (!stopping(f)) {
 		enum ss_dir_sync_event ev = ss_dir_sync_wait(k, STEP_MS);
+		if (ev == SS_DIR_SYNC_REFUSED) {
+			set_error(f, "the directory refused the sync search: polling from now on");
+			f->no_sync = true;
+			return follow_poll(f, k);
+		}
 		if (ev == SS_DIR_SYNC_LOST) {
 			set_error(f, "the directory ended the sync search (connection lost)");
 			return;
@@ -135,13 +148,6 @@ static void follow_sync(ss_dir_follow *f, ss_dir_conn *k)
 	}
 }
 
-static void follow_poll(ss_dir_follow *f, ss_dir_conn *k)
-{
-	set_state(f, "polling", ss_dir_conn_uri(k));
-	while (!stopping(f) && fetch(f, k))
-		nap(f, f->c->poll_interval_s * 1000u);
-}
-
 static void *run(void *arg)
 {
 	ss_dir_follow *f = arg;
@@ -155,7 +161,7 @@ static void *run(void *arg)
 			nap(f, f->c->retry_interval_s * 1000u);
 			continue;
 		}
-		bool sync = f->c->follow == SS_DIR_FOLLOW_AUTO && ss_dir_sync_offered(k);
+		bool sync = f->c->follow == SS_DIR_FOLLOW_AUTO && !f->no_sync && ss_dir_sync_offered(k);
 		if (sync && !ss_dir_sync_start(k, f->c, err, sizeof(err))) {
 			set_error(f, err);
 			sync = false;

@@ -313,8 +313,17 @@ bool ss_dir_fetch(ss_dir_conn *k, const ss_dir_config *c, ss_dir_result *out, bo
 		snprintf(err, errlen, "host entry %.400s: %s", c->host_dn, ldap_err2string(rc));
 		return false;
 	}
+	ss_dn host, base;
+	const char *why;
+	char filter[12 * SS_DN_MAX];
+	if (!ss_dn_parse(c->host_dn, strlen(c->host_dn), &host, &why) ||
+	    !ss_dn_parse(c->base_dn, strlen(c->base_dn), &base, &why) ||
+	    !ss_dir_assignment_filter(&host, &base, filter, sizeof(filter))) {
+		snprintf(err, errlen, "host_dn %.400s: no search filter for it", c->host_dn);
+		return false;
+	}
 	char *attrs[] = { "objectClass", "softsaPolicyRef", "softsaAssignmentPriority", "member", "uniqueMember", NULL };
-	rc = search(k, c->base_dn, LDAP_SCOPE_SUBTREE, "(objectClass=softsaPolicyAssignment)", attrs, &res);
+	rc = search(k, c->base_dn, LDAP_SCOPE_SUBTREE, filter, attrs, &res);
 	if (rc != LDAP_SUCCESS) {
 		ldap_msgfree(res);
 		*lost = is_lost(rc);
@@ -322,10 +331,8 @@ bool ss_dir_fetch(ss_dir_conn *k, const ss_dir_config *c, ss_dir_result *out, bo
 		return false;
 	}
 	held h;
-	ss_dn host;
-	const char *why;
 	ss_dir_choice ch;
-	bool ok = held_from(k->ld, res, &h) && ss_dn_parse(c->host_dn, strlen(c->host_dn), &host, &why);
+	bool ok = held_from(k->ld, res, &h);
 	if (!ok)
 		snprintf(err, errlen, "out of memory reading %zu assignments", h.n);
 	ok = ok && ss_dir_resolve(&host, h.e, h.n, &ch, err, errlen);
@@ -399,7 +406,11 @@ enum ss_dir_sync_event ss_dir_sync_wait(ss_dir_conn *k, int timeout_ms)
 	LDAPMessage *m = NULL;
 	int t = ldap_result(k->ld, k->sync_msgid, LDAP_MSG_ONE, &tv, &m);
 	enum ss_dir_sync_event ev = SS_DIR_SYNC_NONE;
-	if (t < 0 || t == LDAP_RES_SEARCH_RESULT) {
+	if (t == LDAP_RES_SEARCH_RESULT && !k->refreshed) {
+		/* An answer before any refresh: the server will not sync with us (an ACL on the
+		 * control, a size limit...). */
+		ev = SS_DIR_SYNC_REFUSED;
+	} else if (t < 0 || t == LDAP_RES_SEARCH_RESULT) {
 		/* The connection broke, or the server ended the persist phase. */
 		ev = SS_DIR_SYNC_LOST;
 	} else if (t == LDAP_RES_INTERMEDIATE) {

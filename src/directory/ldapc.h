@@ -45,7 +45,13 @@ bool ss_dir_fetch(ss_dir_conn *k, const ss_dir_config *c, ss_dir_result *out, bo
 bool ss_dir_sync_offered(ss_dir_conn *k);
 /* Starts a refreshAndPersist search over the policies and assignments under base_dn. */
 bool ss_dir_sync_start(ss_dir_conn *k, const ss_dir_config *c, char *err, size_t errlen);
-enum ss_dir_sync_event { SS_DIR_SYNC_LOST = -1, SS_DIR_SYNC_NONE = 0, SS_DIR_SYNC_REFRESHED, SS_DIR_SYNC_CHANGED };
+enum ss_dir_sync_event {
+	SS_DIR_SYNC_REFUSED = -2,     /* the search ended before its refresh phase did: poll instead */
+	SS_DIR_SYNC_LOST = -1,        /* the connection broke, or the server ended the search */
+	SS_DIR_SYNC_NONE = 0,
+	SS_DIR_SYNC_REFRESHED,
+	SS_DIR_SYNC_CHANGED,
+};
 /* Waits up to timeout_ms for the next message of the sync search. */
 enum ss_dir_sync_event ss_dir_sync_wait(ss_dir_conn *k, int timeout_ms);
 

@@ -89,6 +89,12 @@ t1=$(ms)
 grep -q "edition 2" "$W/cache/policy.yaml" || fail "the cache does not hold version 2"
 ok "version 2 published -> in force after $((t1 - t0)) ms (measured, not asserted); soft association kept"
 
+# SIGHUP loads the version in force again; the directory is not asked for another.
+kill -HUP "$SAD_PID_a"
+wait_for 10 'test "$(jget "$(ctl a stats)" "r[\"result\"][\"policy\"][\"reloads\"]")" = 2' || fail "SIGHUP: $(ctl a stats)"
+[ "$(src '["version"]')" = 2 ] && [ "$(n_soft)" = 1 ] || fail "after SIGHUP: $(ctl a status) $(ctl a soft)"
+ok "SIGHUP: version 2 loaded again, soft association kept"
+
 # --- an invalid version, written past softsa publish: refused, version 2 stays.
 sed 's/fallback_to_clear/fallback_to_cler/' "$W/dirpol.yaml" > "$W/bad.yaml"
 ldap_admin ldapmodify >/dev/null <<EOF || fail "ldapmodify"

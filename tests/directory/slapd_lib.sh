@@ -7,6 +7,7 @@
 #                                  127.0.0.1, host h1's client certificate; and a second CA
 #                                  that signed nothing we use), cn=config, the base entries
 #   slapd_start [NETNS]            slapd -h ldap://127.0.0.1:$SLAPD_PORT ldaps://...:$SLAPD_PORTS
+#                                  (ldaps also on 127.0.0.2, a name its certificate does not have)
 #   slapd_stop                     SIGTERM by PID, and waits
 #   ldap_admin CMD ARGS...         ldapadd/ldapmodify/... as the directory's administrator
 #   slapd_admin_bootstrap FILE     a bootstrap file for softsa publish as the administrator
@@ -176,7 +177,7 @@ slapd_start() { # [NETNS]
 	[ -n "$SLAPD_NS" ] && pre="ip netns exec $SLAPD_NS"
 	# -d 0: stay in the foreground, so that $! is slapd itself.
 	$pre slapd -d 0 -F "$SLAPD_DIR/slapd.d" \
-		-h "ldap://127.0.0.1:$SLAPD_PORT/ ldaps://127.0.0.1:$SLAPD_PORTS/" >>"$SLAPD_DIR/slapd.log" 2>&1 &
+		-h "ldap://127.0.0.1:$SLAPD_PORT/ ldaps://127.0.0.1:$SLAPD_PORTS/ ldaps://127.0.0.2:$SLAPD_PORTS/" >>"$SLAPD_DIR/slapd.log" 2>&1 &
 	SLAPD_PID=$!
 	for _ in $(seq 100); do
 		if $pre ldapsearch -x -LLL -H "ldap://127.0.0.1:$SLAPD_PORT" -s base -b "" namingContexts \

@@ -93,6 +93,20 @@ for u in "ldap://127.0.0.1:$SLAPD_PORT" "ldaps://127.0.0.1:$SLAPD_PORTS"; do
 done
 ok "a server certificate the CA file did not sign: refused over StartTLS and ldaps ($(head -c 120 <<<"$out"))"
 
+# The right CA, but the certificate is not for the name connected to: refused too.
+out=$(fetch "$(boot wrongname h1 "uri: ldaps://127.0.0.2:$SLAPD_PORTS")" 2>&1); rc=$?
+[ $rc = 1 ] || fail "a certificate for 127.0.0.1 accepted at 127.0.0.2: $out"
+# Control: the server does answer there when the name is not checked.
+in_ns env LDAPTLS_REQCERT=never ldapwhoami -x -H "ldaps://127.0.0.2:$SLAPD_PORTS" >/dev/null 2>&1 ||
+	fail "nothing answers on ldaps://127.0.0.2:$SLAPD_PORTS"
+ok "a certificate from the right CA for another name: refused"
+
+# Several URIs: the first down, the second answers.
+out=$(fetch "$(boot failover h1 "uri: [ldap://127.0.0.1:1, ldap://127.0.0.1:$SLAPD_PORT]")" 2>&1) ||
+	fail "failover to the second URI: $out"
+grep -q "^via=ou " <<<"$out" || fail "failover fetch said: $out"
+ok "URIs tried in order: the first refused, the second used"
+
 # --- SASL EXTERNAL with the host's certificate.  Anonymous reads nothing in this directory,
 # so the fetch works only if the bind took the certificate's identity.
 out=$(fetch "$(boot external h1 "uri: ldaps://127.0.0.1:$SLAPD_PORTS" "bind: external" \
@@ -207,4 +221,14 @@ out=$(fetch "$W/ghost.yaml" 2>&1); rc=$?
 [ $rc = 1 ] && grep -q "^host entry cn=ghost,ou=servers,ou=hosts,dc=example,dc=com: No such object" <<<"$out" ||
 	fail "a missing host entry: exit $rc: $out"
 ok "a host entry that does not exist: an error"
+# --- a server without syncprov: `follow: auto` polls.
+slapd_stop
+slapd_init "$W/slapd2" "$SCHEMA" nosync || fail "slapd_init nosync"
+slapd_start "$NS" || fail "slapd_start nosync"
+S=$W/slapd2
+slapd_admin_bootstrap "$W/admin.yaml"
+publish "$W/web1.yaml" >/dev/null || fail "publish to the second slapd"
+follow_one "$(boot auto h1 "poll_interval: 1")"
+grep -q "state=polling$" "$W/follow.out" || fail "auto without syncprov: $(cat "$W/follow.out")"
+ok "a server that does not offer RFC 4533: follow auto polls ($(tr '\n' ' ' < "$W/follow.out"))"
 echo "directory client: all checks passed"

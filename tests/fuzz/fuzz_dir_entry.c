@@ -106,6 +106,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *why;
 	if (!ss_dn_parse(host_s, strlen(host_s), &host, &why))
 		return 0;
+	static char filter[16 * SS_DN_MAX];
+	ss_dn root = { 0 };
+	if (ss_dir_assignment_filter(&host, &root, filter, sizeof(filter)) && strlen(filter) >= sizeof(filter))
+		abort();
 	ss_dir_choice ch;
 	if (!ss_dir_resolve(&host, f.e, f.n, &ch, err, sizeof(err)))
 		return 0;

@@ -304,6 +304,25 @@ static void test_malformed_assignments(void **state)
 	assert_int_equal(c.considered, 1);
 }
 
+/* The host's search filter names its entry and each one above it down to the base, with
+ * the filter's special characters escaped. */
+static void test_assignment_filter(void **state)
+{
+	ss_dn host = dn_of("cn=web(1)*,ou=servers,dc=example,dc=com"), base = dn_of("dc=example,dc=com");
+	char f[2048];
+	assert_true(ss_dir_assignment_filter(&host, &base, f, sizeof(f)));
+	assert_string_equal(f, "(&(objectClass=softsaPolicyAssignment)(|"
+		"(member=cn=web\\281\\29\\2a,ou=servers,dc=example,dc=com)"
+		"(uniqueMember=cn=web\\281\\29\\2a,ou=servers,dc=example,dc=com)"
+		"(entryDN=cn=web\\281\\29\\2a,ou=servers,dc=example,dc=com)"
+		"(entryDN=ou=servers,dc=example,dc=com)(entryDN=dc=example,dc=com)))");
+	ss_dn esc = dn_of("cn=a\\\\b,dc=x"), root = { 0 };
+	assert_true(ss_dir_assignment_filter(&esc, &root, f, sizeof(f)));
+	assert_non_null(strstr(f, "(entryDN=cn=a\\5c\\5cb,dc=x)(entryDN=dc=x)))"));
+	for (size_t cap = 0; cap < 60; cap++)
+		assert_false(ss_dir_assignment_filter(&host, &base, f, cap));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_worked_example),
 		cmocka_unit_test(test_group_ties_and_priorities),
 		cmocka_unit_test(test_malformed_assignments),
+		cmocka_unit_test(test_assignment_filter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
