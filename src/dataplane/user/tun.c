@@ -14,6 +14,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+/* TUN_F_USO4 / TUN_F_USO6 (linux/if_tun.h since 6.2; Debian 12's headers are older). */
+enum { SS_TUN_F_USO4 = 0x20, SS_TUN_F_USO6 = 0x40 };
+
 int ss_tun_open(const char *name, bool vnet_hdr, unsigned *ifindex)
 {
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
@@ -29,11 +32,14 @@ int ss_tun_open(const char *name, bool vnet_hdr, unsigned *ifindex)
 		return e;
 	}
 	if (vnet_hdr) {
-		/* We complete checksums and split TCP ourselves (dataplane/gso.h); UDP
-		 * segmentation (USO) is not taken yet. */
+		/* We complete checksums and split TCP and UDP ourselves (dataplane/gso.h).  UDP
+		 * segmentation (USO, Linux 6.2) is asked for where the kernel has it: an older
+		 * one refuses the flags with EINVAL and gets TSO alone. */
 		int hsz = SS_VNET_HDR_LEN;
 		unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
-		if (ioctl(fd, TUNSETVNETHDRSZ, &hsz) < 0 || ioctl(fd, TUNSETOFFLOAD, off) < 0) {
+		if (ioctl(fd, TUNSETVNETHDRSZ, &hsz) < 0 ||
+		    (ioctl(fd, TUNSETOFFLOAD, off | SS_TUN_F_USO4 | SS_TUN_F_USO6) < 0 &&
+		     ioctl(fd, TUNSETOFFLOAD, off) < 0)) {
 			int e = -errno;
 			close(fd);
 			return e;
