@@ -96,6 +96,14 @@ row_esp() {
 		local st
 		st=$(ctl a stats)
 		echo "$st" | grep -q '"packets_out":0[,}]' && N esp.tcp1 softsa "softsad a sent no ESP: traffic went in the clear?"
+		# Whether the offloads carried the run: super-packets split (A), GSO writes (B).
+		for h in a b; do
+			log "softsad $h offloads: $(ctl $h stats | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+d = d.get("result", d).get("dataplane", {})
+print(" ".join("%s=%s" % (k, d.get(k)) for k in ("captured", "gso_split", "esp_tx", "esp_tx_err", "gso_sent", "esp_rx", "delivered", "gro_merged", "malformed")))' 2>/dev/null);" \
+				"TUN $(nx $h ip -s -o link show softsa0 2>/dev/null | sed 's/.*RX: *//; s/\\/ /g' | tr -s ' ')"
+		done
 		sad_stop a
 		sad_stop b
 	fi

@@ -309,7 +309,7 @@ int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dpu **out, char *err, size_
 		errf(err, errlen, "cannot open netlink: %s", strerror(-r));
 		goto fail;
 	}
-	if (cfg->vnet_hdr && (!(d->big = malloc(BIG_READ)) || !(d->gro = malloc(BIG_READ)))) {
+	if (cfg->vnet_hdr && (!(d->big = malloc(BIG_READ)) || !(d->gro = malloc((size_t)SS_TUN_GRO_RUNS * BIG_READ)))) {
 		errf(err, errlen, "out of memory");
 		goto fail;
 	}
