@@ -34,7 +34,7 @@ log() { echo "netns: $*" >&2; }
 ROW_IDS="fb.hold.icmp.ms fb.hold.icmp.lost fb.hold.silent.ms fb.hold.silent.lost
 	fb.disc.icmp.ms fb.disc.icmp.lost fb.disc.silent.ms fb.disc.silent.lost
 	ike.ecp256.rate ike.modp2048.rate ike.ecp256.cpu ike.modp2048.cpu ike.ecp256.mem
-	ike.modp2048.mem ike.cert.rate ike.cert.cpu ike.flood.ms esp.tcp1 esp.tcp4"
+	ike.modp2048.mem ike.cert.rate ike.cert.cpu ike.flood.ms esp.tcp1 esp.tcp4 esp.cpu1 esp.cpu4"
 row_section() { case $1 in fb.*) echo fallback ;; ike.*) echo ike ;; esp.*) echo esp ;; esac; }
 skip_all() { # reason
 	local id
@@ -254,6 +254,8 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 TCK=$(getconf CLK_TCK)
+# cpu_sum PID...: user + system ticks of the processes (and their threads), summed.
+cpu_sum() { local t=0 x; for x in "$@"; do t=$((t + $(cpu_ticks "$x"))); done; echo $t; }
 
 . "$HERE/netns_rows.sh"
 

@@ -53,6 +53,7 @@ row_esp() {
 	sleep 0.5
 	[ $have_sad = 1 ] && tcp_probe a b
 	[ -n "$SMOKE" ] && N esp.tcp4 softsa "smoke run: 1 stream only"
+	[ -n "$SMOKE" ] && N esp.cpu4 softsa "smoke run: 1 stream only"
 	for r in $(seq "$ROUNDS"); do
 		# Alternate the order from round to round so that drift hits all three alike.
 		local order="softsa anchor floor"
@@ -62,13 +63,32 @@ row_esp() {
 			for p in 1 4; do
 				[ -n "$SMOKE" ] && [ $p = 4 ] && continue
 				g=""
+				# CPU of both ends' IPsec daemons over the run, per Gbit moved.
+				local pids="" c0 c1
+				case $sys in
+				softsa) pids="${SADPID_a:-} ${SADPID_b:-}" ;;
+				anchor) pids="${CHPID_e:-} ${CHPID_f:-}" ;;
+				esac
+				c0=$(cpu_sum $pids)
+				# BENCH_PERF=FILE: perf record of both softsads during the 1-stream run.
+				local perf=""
+				if [ -n "${BENCH_PERF:-}" ] && [ $sys = softsa ] && [ $p = 1 ] && [ $r = 1 ]; then
+					perf record -q -g -o "$BENCH_PERF" -p "${SADPID_a},${SADPID_b}" -- sleep $((secs + 1)) \
+						>/dev/null 2>&1 &
+					perf=$!
+				fi
 				case $sys in
 				softsa) [ $have_sad = 1 ] && g=$(iperf_gbps a b $p $secs) ;;
 				anchor) [ $have_ch = 1 ] && g=$(iperf_gbps e f $p $secs) ;;
 				floor) g=$(iperf_gbps g h $p $secs) ;;
 				esac
-				log "esp round $r $sys P=$p: ${g:-none} Gbit/s"
+				c1=$(cpu_sum $pids)
+				[ -n "$perf" ] && wait "$perf"
+				log "esp round $r $sys P=$p: ${g:-none} Gbit/s, daemons $(((c1 - c0) * 1000 / TCK)) ms CPU"
 				[ -n "$g" ] && S "esp.tcp$p" "$sys" "$g"
+				[ -n "$g" ] && [ -n "$pids" ] && [ "$c1" -gt "$c0" ] &&
+					S "esp.cpu$p" "$sys" "$(awk -v c=$((c1 - c0)) -v t="$TCK" -v g="$g" -v s="$secs" \
+						'BEGIN { printf "%.3f", c / t / (g * s) }')"
 			done
 		done
 	done
@@ -76,6 +96,14 @@ row_esp() {
 		local st
 		st=$(ctl a stats)
 		echo "$st" | grep -q '"packets_out":0[,}]' && N esp.tcp1 softsa "softsad a sent no ESP: traffic went in the clear?"
+		# Whether the offloads carried the run: super-packets split (A), GSO writes (B).
+		for h in a b; do
+			log "softsad $h offloads: $(ctl $h stats | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+d = d.get("result", d).get("dataplane", {})
+print(" ".join("%s=%s" % (k, d.get(k)) for k in ("captured", "gso_split", "esp_tx", "esp_tx_err", "gso_sent", "esp_rx", "delivered", "gro_merged", "malformed")))' 2>/dev/null);" \
+				"TUN $(nx $h ip -s -o link show softsa0 2>/dev/null | sed 's/.*RX: *//; s/\\/ /g' | tr -s ' ')"
+		done
 		sad_stop a
 		sad_stop b
 	fi

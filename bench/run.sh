@@ -8,6 +8,7 @@
 #     --only    micro, dataplane, esp, ike, fallback, directory (default: all)
 #   SOFTSAD=path  the daemon to measure (default BUILD/src/daemon/softsad)
 #   BENCH_RESULTS=dir  where the JSON goes (default bench/results)
+#   BENCH_PERF=file  perf record of both softsads during the first 1-stream ESP run
 #
 # Progress goes to stderr.  Rows that cannot be measured (no root, no daemon, no strongSwan)
 # say why in the table.  Benchmarks report: the exit status is 0 unless the run itself broke.

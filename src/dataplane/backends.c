@@ -24,6 +24,7 @@ void ss_dp_config_default(ss_dp_config *cfg)
 	cfg->tun_name = SS_DP_TUN_DEFAULT;
 	cfg->esp_udp_fd4 = cfg->esp_udp_fd6 = -1;
 	cfg->ipv6 = true;
+	cfg->offload = true;
 	cfg->bypass_mark = u.bypass_mark;
 }
 

@@ -327,6 +327,7 @@ typedef struct ss_dp_config {
 	bool ipv6;
 	uint32_t bypass_mark;       /* set by the daemon on its IKE sockets */
 	size_t max_held;            /* a backstop on packets kept by handle (the agent bounds its own) */
+	bool offload;               /* userspace backend: TUN offloads (IFF_VNET_HDR, TSO in, GSO out); default on */
 } ss_dp_config;
 
 typedef struct ss_dp_backend {

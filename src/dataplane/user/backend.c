@@ -251,6 +251,9 @@ static int user_open(const ss_dp_config *cfg, const char *why_chosen, ss_dp **ou
 	uc.esp_udp_fd4 = cfg->esp_udp_fd4;
 	uc.esp_udp_fd6 = cfg->esp_udp_fd6;
 	uc.ipv6 = cfg->ipv6;
+	/* TCP super-packets in (split straight into ESP slots), coalesced GSO writes out: the
+	 * fast path measured in bench/README.md. */
+	uc.vnet_hdr = cfg->offload;
 	ss_dpu *port;
 	int r = ss_dp_user_open(&uc, &port, err, errlen);
 	if (r < 0)

@@ -31,7 +31,10 @@ static dpu_sa *pair_sa(dpu_backend *b, const ss_addr *local, const ss_addr *remo
 	return s;
 }
 
-static void stage_esp(dpu_backend *b, const uint8_t *p, size_t len, ss_time now)
+/* slot: the packet already sits in a buffer of DPU_SLOT bytes with ESP head- and tailroom
+ * around it (a packet of the current batch: the TSO split wrote it there), and is encrypted
+ * in place; NULL: copied into a staging slot (a held packet). */
+static void stage_esp(dpu_backend *b, uint8_t *slot, const uint8_t *p, size_t len, ss_time now)
 {
 	ss_pkt_tuple t;
 	dpu_sa *s = ss_pkt_tuple_parse(p, len, &t) ? pair_sa(b, &t.src, &t.dst) : NULL;
@@ -43,8 +46,12 @@ static void stage_esp(dpu_backend *b, const uint8_t *p, size_t len, ss_time now)
 	if (g->n_enc == DPU_BATCH)
 		dpu_stage_flush(b, now);
 	size_t i = g->n_enc++;
-	memcpy(g->enc_slot[i] + SS_ESP_HEADROOM, p, len);
-	g->enc[i] = (ss_esp_pkt){ .base = g->enc_slot[i], .cap = DPU_SLOT, .off = SS_ESP_HEADROOM,
+	if (!slot) {
+		slot = g->enc_slot[i];
+		memcpy(slot + SS_ESP_HEADROOM, p, len);
+		p = slot + SS_ESP_HEADROOM;
+	}
+	g->enc[i] = (ss_esp_pkt){ .base = slot, .cap = DPU_SLOT, .off = (uint32_t)(p - slot),
 				  .len = (uint32_t)len };
 	g->enc_sa[i] = s;
 }
@@ -208,6 +215,7 @@ int dpu_verdict(dpu_backend *b, uint64_t h, enum ss_dp_pkt_verdict v, ss_time no
 	dpu_batch *bt = &b->batch;
 	const uint8_t *p = NULL;
 	size_t len = 0;
+	uint8_t *slot = NULL;
 	dpu_held_pkt *owned = NULL;
 	if (bt->n && h >= bt->base && h < bt->base + bt->n && !bt->decided[h - bt->base]) {
 		size_t i = (size_t)(h - bt->base);
@@ -222,6 +230,9 @@ int dpu_verdict(dpu_backend *b, uint64_t h, enum ss_dp_pkt_verdict v, ss_time no
 		bt->decided[i] = true;
 		p = bt->pk[i].data;
 		len = bt->pk[i].len;
+		/* The batch's slots stay untouched until the next read, which ends this round
+		 * (and so flushes the staged packets) first. */
+		slot = bt->slot[i];
 	} else if (v == SS_DP_PKT_HOLD) {
 		return 0; /* held already (or gone: a later verdict says -ENOENT) */
 	} else {
@@ -234,7 +245,7 @@ int dpu_verdict(dpu_backend *b, uint64_t h, enum ss_dp_pkt_verdict v, ss_time no
 	if (v == SS_DP_PKT_CLEAR)
 		stage_clear(b, p, len, now);
 	else if (v == SS_DP_PKT_ESP)
-		stage_esp(b, p, len, now);
+		stage_esp(b, slot, p, len, now);
 	free(owned);
 	return 0;
 }

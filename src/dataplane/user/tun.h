@@ -21,9 +21,13 @@ int ss_tun_read_batch(int fd, ss_dpu_pkt *pkts, size_t n, uint64_t *bad);
  * into one GSO write is the next step with vnet_hdr); returns how many were taken. */
 int ss_tun_write_batch(int fd, const ss_dpu_pkt *pkts, size_t n, bool vnet_hdr, uint64_t *errs);
 
-/* With IFF_VNET_HDR: consecutive TCP segments of one flow go in one GSO write
- * (dataplane/gro.h), coalesced in big; the rest one write each.  *gso counts the coalesced
- * writes.  Returns how many packets were taken. */
+/* With IFF_VNET_HDR: the TCP segments of a batch are coalesced per flow (dataplane/gro.h),
+ * up to SS_TUN_GRO_RUNS flows at once, each run in its own bigcap bytes of big (which holds
+ * SS_TUN_GRO_RUNS of them), and written in one GSO write each; the rest one write each.
+ * Within a flow the order is kept (a packet that cannot join waits for its flow's run);
+ * between flows it may change.  Interleaved streams (iperf3 -P 4) thus still coalesce.  A full
+ * TUN drops the rest and counts it in *errs; *gso counts the coalesced writes.  Returns n. */
+enum { SS_TUN_GRO_RUNS = 8 };
 int ss_tun_write_gro(int fd, const ss_dpu_pkt *pkts, size_t n, uint8_t *big, size_t bigcap,
 		     uint64_t *errs, uint64_t *gso);
 

@@ -312,7 +312,7 @@ int ss_dp_user_open(const ss_dp_user_config *cfg, ss_dpu **out, char *err, size_
 		errf(err, errlen, "cannot open netlink: %s", strerror(-r));
 		goto fail;
 	}
-	if (cfg->vnet_hdr && (!(d->big = malloc(BIG_READ)) || !(d->gro = malloc(BIG_READ)))) {
+	if (cfg->vnet_hdr && (!(d->big = malloc(BIG_READ)) || !(d->gro = malloc((size_t)SS_TUN_GRO_RUNS * BIG_READ)))) {
 		errf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -416,7 +416,7 @@ static size_t user_poll_fds(ss_dpu *dp, ss_dp_fd *out, size_t max)
 	return n;
 }
 
-/* IFF_VNET_HDR reads: one packet or TCP super-packet per read, offloads finished here. */
+/* IFF_VNET_HDR reads: one packet or TCP/UDP super-packet per read, offloads finished here. */
 static int read_outbound_vnet(struct user_dp *d, ss_dpu_pkt *p, size_t n)
 {
 	size_t got = 0;
@@ -443,33 +443,26 @@ static int read_outbound_vnet(struct user_dp *d, ss_dpu_pkt *p, size_t n)
 				return -errno;
 			break;
 		}
-		ss_vnet_hdr h;
-		uint8_t *pkt = d->big + SS_VNET_HDR_LEN;
-		size_t plen = (size_t)r - SS_VNET_HDR_LEN;
-		if (!ss_vnet_hdr_parse(d->big, (size_t)r, &h)) {
-			d->st.malformed++;
-			continue;
-		}
-		if ((h.gso_type & ~SS_VNET_GSO_ECN) != SS_VNET_GSO_NONE) {
-			/* Every segment's checksum is computed afresh, so NEEDS_CSUM is moot. */
-			d->tso_pending = ss_tso_init(&d->tso, pkt, plen, h.gso_size);
-			if (d->tso_pending)
-				d->st.out_gso++;
-			else
+		size_t off = 0, plen = 0;
+		switch (ss_vnet_frame(&d->tso, d->big, (size_t)r, &off, &plen)) {
+		case SS_VNET_SPLIT:
+			d->tso_pending = true;
+			d->st.out_gso++;
+			break;
+		case SS_VNET_ONE:
+			if (plen > p[got].cap) { /* longer than the caller's buffer */
 				d->st.malformed++;
-			continue;
-		}
-		ss_pkt_tuple t;
-		if (((h.flags & SS_VNET_F_NEEDS_CSUM) &&
-		     !ss_csum_complete(pkt, plen, h.csum_start, h.csum_offset)) || plen > p[got].cap ||
-		    !ss_pkt_tuple_parse(pkt, plen, &t) || t.total != plen) {
+				break;
+			}
+			memcpy(p[got].buf, d->big + off, plen);
+			p[got].data = p[got].buf;
+			p[got].len = plen;
+			got++;
+			break;
+		case SS_VNET_BAD:
 			d->st.malformed++;
-			continue;
+			break;
 		}
-		memcpy(p[got].buf, pkt, plen);
-		p[got].data = p[got].buf;
-		p[got].len = plen;
-		got++;
 	}
 	return (int)got;
 }

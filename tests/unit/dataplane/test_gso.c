@@ -1,4 +1,4 @@
-/* Userspace offloads: TCP segmentation and checksum completion, checked against a naive
+/* Userspace offloads: TCP and UDP segmentation, the virtio frame reader and checksum completion, checked against a naive
  * ones'-complement sum written here independently. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -165,6 +165,106 @@ static void test_vnet_hdr(void **state)
 	assert_false(ss_vnet_hdr_parse(b, 9, &h));
 }
 
+/* A UDP super-packet (USO): IP header, UDP header, payload. */
+static size_t make_udp_super(bool v4, size_t payload)
+{
+	size_t len = make_super(v4, payload + 24, 0x10), iphl = v4 ? 20 : 40;
+	big[v4 ? 9 : 6] = 17;
+	uint8_t *u = big + iphl;
+	u[4] = (uint8_t)((len - iphl) >> 8), u[5] = (uint8_t)(len - iphl); /* as given: ignored */
+	u[6] = 0x12, u[7] = 0x34;
+	return len;
+}
+
+static void check_uso(bool v4, size_t payload, size_t mss)
+{
+	size_t len = make_udp_super(v4, payload), iphl = v4 ? 20 : 40, hl = iphl + 8, total = len - hl;
+	ss_tso t;
+	assert_true(ss_uso_init(&t, big, len, mss));
+	size_t off = 0;
+	unsigned n = 0;
+	while (!ss_tso_done(&t)) {
+		size_t sl = ss_tso_next(&t, seg, sizeof seg);
+		assert_true(sl > hl);
+		ss_pkt_tuple tu;
+		assert_true(ss_pkt_tuple_parse(seg, sl, &tu));
+		assert_int_equal(tu.total, sl);
+		assert_int_equal(tu.proto, 17);
+		assert_int_equal(seg[iphl + 4] << 8 | seg[iphl + 5], sl - iphl); /* UDP length */
+		assert_true(sl - hl == mss || off + (sl - hl) == total);
+		if (v4) {
+			assert_int_equal(naive_sum(seg, 20, NULL, 0), 0xffff);
+			assert_int_equal(seg[4] << 8 | seg[5], 0x1234 + n);
+		}
+		assert_true(l4_ok(seg, sl, v4, iphl, 17));
+		assert_false(seg[iphl + 6] == 0 && seg[iphl + 7] == 0);
+		assert_memory_equal(seg + hl, big + hl + off, sl - hl);
+		off += sl - hl;
+		n++;
+	}
+	assert_int_equal(off, total);
+	assert_int_equal(n, (total + mss - 1) / mss);
+}
+
+static void test_uso(void **state)
+{
+	(void)state;
+	check_uso(true, 10000, 1200);
+	check_uso(false, 10000, 1232);
+	check_uso(true, 1152, 1200); /* exactly one datagram (1152 + 48 bytes) */
+	ss_tso t;
+	size_t len = make_super(true, 3000, 0x10);
+	assert_false(ss_uso_init(&t, big, len, 1000));   /* TCP is not split as UDP */
+	len = make_udp_super(true, 3000);
+	assert_false(ss_tso_init(&t, big, len, 1000));   /* nor UDP as TCP */
+	assert_false(ss_uso_init(&t, big, len, 0));
+}
+
+/* A frame as the TUN reads it: virtio header, then the packet. */
+static size_t frame(uint8_t *f, uint8_t flags, uint8_t type, uint16_t gso, uint16_t cs, uint16_t co,
+		    const uint8_t *pkt, size_t len)
+{
+	const uint8_t h[10] = { flags, type, 0, 0, (uint8_t)gso, (uint8_t)(gso >> 8), (uint8_t)cs,
+				(uint8_t)(cs >> 8), (uint8_t)co, (uint8_t)(co >> 8) };
+	memcpy(f, h, 10);
+	memmove(f + 10, pkt, len);
+	return len + 10;
+}
+
+static uint8_t fr[70010];
+
+static void test_vnet_frame(void **state)
+{
+	(void)state;
+	ss_tso t;
+	size_t off = 0, plen = 0, len = make_super(true, 5000, 0x10);
+	size_t n = frame(fr, 0, SS_VNET_GSO_TCPV4, 1348, 0, 0, big, len);
+	assert_int_equal(ss_vnet_frame(&t, fr, n, &off, &plen), SS_VNET_SPLIT);
+	assert_false(t.udp);
+	assert_int_equal(t.mss, 1348);
+	n = frame(fr, 0, SS_VNET_GSO_TCPV6, 1348, 0, 0, big, len);
+	assert_int_equal(ss_vnet_frame(&t, fr, n, &off, &plen), SS_VNET_BAD); /* v6 type, v4 packet */
+	n = frame(fr, 0, 3 /* UFO */, 1348, 0, 0, big, len);
+	assert_int_equal(ss_vnet_frame(&t, fr, n, &off, &plen), SS_VNET_BAD);
+	n = frame(fr, 0, SS_VNET_GSO_TCPV4, 1348, 0, 0, big, len);
+	assert_int_equal(ss_vnet_frame(&t, fr, n - 1, &off, &plen), SS_VNET_BAD); /* cut short */
+	len = make_udp_super(false, 4000);
+	n = frame(fr, 1, SS_VNET_GSO_UDP_L4, 1200, 40, 6, big, len);
+	assert_int_equal(ss_vnet_frame(&t, fr, n, &off, &plen), SS_VNET_SPLIT);
+	assert_true(t.udp);
+	/* one packet with a partial checksum: completed in place */
+	len = make_udp_super(true, 100);
+	n = frame(fr, 1, 0, 0, 20, 6, big, len);
+	assert_int_equal(ss_vnet_frame(&t, fr, n, &off, &plen), SS_VNET_ONE);
+	assert_int_equal(off, 10);
+	assert_int_equal(plen, len);
+	n = frame(fr, 1, 0, 0, 20, 0xfff0, big, len);
+	assert_int_equal(ss_vnet_frame(&t, fr, n, &off, &plen), SS_VNET_BAD); /* offset outside */
+	n = frame(fr, 0, 0, 0, 0, 0, big, len);
+	assert_int_equal(ss_vnet_frame(&t, fr, n + 1, &off, &plen), SS_VNET_BAD); /* IP length */
+	assert_int_equal(ss_vnet_frame(&t, fr, 9, &off, &plen), SS_VNET_BAD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +272,8 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_csum_complete),
 		cmocka_unit_test(test_vnet_hdr),
+		cmocka_unit_test(test_uso),
+		cmocka_unit_test(test_vnet_frame),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
