@@ -98,9 +98,8 @@ static void min_nonce(const ike_sa *sa, const uint8_t **p, size_t *len)
  * see the same nonces, so they agree, and the initiator of the redundant one deletes it. */
 static void converge(ss_ike_engine *e, ike_sa *sa, ss_time now)
 {
-	for (ike_sa *o = e->sas; o; o = o->next) {
+	for (ike_sa *o = NULL; (o = sa_next_by_peer(e, &sa->remote.addr, o));) {
 		if (o == sa || o->state != ST_ESTABLISHED || o->rekeyed ||
-		    !ss_addr_eq(&o->remote.addr, &sa->remote.addr) ||
 		    !ss_addr_eq(&o->local.addr, &sa->local.addr))
 			continue;
 		const uint8_t *pa, *pb;

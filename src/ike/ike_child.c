@@ -273,9 +273,7 @@ static void ike_adopt(ss_ike_engine *e, ike_sa *old, ike_sa *n, ss_time now)
 	old->rekeyed = true;
 	old->ike_coll = 0;
 	old->ike_expire_at = now + REKEYED_LINGER_MS;
-	uint32_t h = old->handle;
-	old->handle = n->handle;
-	n->handle = h;
+	sa_swap_handles(e, old, n);
 	act_child(e, n, SS_IKE_ACT_IKE_REKEYED, &(ss_ike_child_info){ 0 });
 	SS_INFO(SUB, "SA %u: IKE SA rekeyed", n->handle);
 }

@@ -11,8 +11,8 @@
 
 bool contact_initial(const ss_ike_engine *e, const ike_sa *sa)
 {
-	for (const ike_sa *o = e->sas; o; o = o->next)
-		if (o != sa && o->state != ST_DEAD && ss_addr_eq(&o->remote.addr, &sa->remote.addr))
+	for (const ike_sa *o = NULL; (o = sa_peek_by_peer(e, &sa->remote.addr, o));)
+		if (o != sa && o->state != ST_DEAD)
 			return false;
 	return true;
 }
@@ -21,9 +21,9 @@ void contact_received(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m)
 {
 	if (!ss_ike_find_notify(m, SS_N_INITIAL_CONTACT))
 		return;
-	for (ike_sa *o = e->sas; o; o = o->next) {
+	for (ike_sa *o = NULL; (o = sa_next_by_peer(e, &sa->remote.addr, o));) {
 		if (o == sa || !o->peer_id_known || (o->state != ST_ESTABLISHED && o->state != ST_DELETING) ||
-		    !ss_addr_eq(&o->remote.addr, &sa->remote.addr) || !ss_ike_id_eq(&o->peer_id, &sa->peer_id))
+		    !ss_ike_id_eq(&o->peer_id, &sa->peer_id))
 			continue;
 		char rb[SS_ADDR_STRLEN];
 		SS_INFO(SUB, "SA %u: INITIAL_CONTACT from %s: deleting SA %u, which it no longer has", sa->handle,

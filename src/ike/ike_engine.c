@@ -38,6 +38,7 @@ ss_ike_engine *ss_ike_engine_new(const ss_ike_engine_params *p)
 		return NULL;
 	e->p = *p;
 	e->next_handle = 1;
+	e->next_seq = 1;
 	/* cookie_prev too: before the first rotation, cookies of generation 255 are checked
 	 * against it, and an all-zero key would let anyone make them. */
 	if (!ss_random(e->cookie_secret, sizeof(e->cookie_secret)) ||
@@ -46,6 +47,7 @@ ss_ike_engine *ss_ike_engine_new(const ss_ike_engine_params *p)
 		ss_free_secret(e, sizeof(*e));
 		return NULL;
 	}
+	sa_table_init(e);
 	return e;
 }
 
@@ -60,9 +62,7 @@ void ss_ike_engine_free(ss_ike_engine *e)
 {
 	if (!e)
 		return;
-	for (ike_sa *sa = e->sas; sa; sa = sa->next)
-		sa->state = ST_DEAD;
-	sa_reap(e);
+	sa_table_free(e);
 	ss_ike_action a;
 	while (ss_ike_next_action(e, &a))
 		;
@@ -75,6 +75,8 @@ void ss_ike_engine_free(ss_ike_engine *e)
 void eng_begin(ss_ike_engine *e)
 {
 	wipe_prev(e);
+	/* What a call without a settle of its own (ss_ike_dpd, ...) touched. */
+	sa_reap(e);
 }
 
 /* Room for one more action at the tail: slide the pending ones to the front, or grow.  The
@@ -339,7 +341,7 @@ static void dispatch(ss_ike_engine *e, ss_ike_msg *m, const uint8_t *p, size_t l
 			sa->natt = true;
 		if (sa->natt) {
 			sa->local = *local;
-			sa->remote = *remote;
+			sa_set_remote(e, sa, remote);
 		}
 		live_heard(sa, now);
 		void (*fn)(ss_ike_engine *, ike_sa *, ss_ike_msg *, ss_time) = NULL;
@@ -390,8 +392,10 @@ void ss_ike_input(ss_ike_engine *e, const uint8_t *p, size_t len, const ss_ike_e
 void ss_ike_timer(ss_ike_engine *e, ss_time now)
 {
 	eng_begin(e);
-	for (ike_sa *sa = e->sas; sa; sa = sa->next)
-		sa_timer(e, sa, now);
+	size_t n = 0;
+	ike_sa **due = sa_due(e, now, &n);
+	for (size_t i = 0; i < n; i++)
+		sa_timer(e, due[i], now);
 	sa_reap(e);
 }
 
@@ -429,10 +433,7 @@ bool ss_ike_abandon(ss_ike_engine *e, uint32_t h)
 
 ss_time ss_ike_next_deadline(const ss_ike_engine *e)
 {
-	ss_time t = SS_NEVER;
-	for (const ike_sa *sa = e->sas; sa; sa = sa->next)
-		t = ss_time_min(t, sa_deadline(sa));
-	return t;
+	return sa_next_deadline(e);
 }
 
 const ss_ike_stats *ss_ike_get_stats(const ss_ike_engine *e)
@@ -442,7 +443,7 @@ const ss_ike_stats *ss_ike_get_stats(const ss_ike_engine *e)
 
 bool ss_ike_sa_get(const ss_ike_engine *e, uint32_t h, ss_ike_sa_info *out)
 {
-	const ike_sa *sa = sa_by_handle(e, h);
+	const ike_sa *sa = sa_peek_handle(e, h);
 	if (!sa)
 		return false;
 	memset(out, 0, sizeof(*out));

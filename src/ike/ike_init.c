@@ -270,16 +270,15 @@ static bool cookie_valid(const ss_ike_engine *e, const ss_ike_msg *m, const ss_i
 	       ss_ct_eq(ck->data.p, want, COOKIE_LEN);
 }
 
-/* Half-open SAs from this address reached the per-address limit.  A walk over all SAs, made
- * only under load for a request that echoed a valid cookie (and will cost a DH anyway). */
+/* Half-open SAs from this address reached the per-address limit (a walk over that address's
+ * SAs only, in the table's peer index). */
 static bool peer_half_open_full(const ss_ike_engine *e, const ss_ike_endpoint *remote)
 {
 	uint32_t n = 0, max = e->p.max_half_open_per_peer;
 	if (max == 0)
 		return false;
-	for (const ike_sa *sa = e->sas; sa; sa = sa->next)
-		if (sa->half_open && sa->state != ST_DEAD && ss_addr_eq(&sa->remote.addr, &remote->addr) &&
-		    ++n >= max)
+	for (const ike_sa *sa = NULL; (sa = sa_peek_by_peer(e, &remote->addr, sa));)
+		if (sa->half_open && sa->state != ST_DEAD && ++n >= max)
 			return true;
 	return false;
 }

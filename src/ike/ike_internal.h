@@ -3,6 +3,7 @@
 #define SS_IKE_INTERNAL_H
 
 #include "ike/ike.h"
+#include "ike/sa_table.h"
 
 #define SUB "ike"
 #define SS_IKE_NONCE_LEN 32
@@ -132,9 +133,15 @@ typedef struct ike_sa {
 	const char *gone_reason;  /* why it died, for IKE_DELETED */
 	ss_time delete_until;     /* ST_DELETING: when we give up waiting for the peer's answer */
 	ike_child child[SS_IKE_MAX_CHILD];
-	struct ike_sa *next;   /* all SAs */
-	struct ike_sa *hnext;  /* same bucket of the SPIi index */
+	/* The table (sa_table.c, ike_sa.c): every SA is in by_handle; by_spi once its SPIi is
+	 * final (indexed); by_peer under its remote address; timer while it has a deadline. */
+	ss_hnode by_spi, by_handle, by_peer;
 	bool indexed;
+	ss_tnode timer;
+	/* Reached during the current event (any lookup, sa_new, a due timer): its deadline is
+	 * recomputed, or it is freed if dead, when the event settles (sa_reap). */
+	bool touched;
+	struct ike_sa *tnext;
 } ike_sa;
 
 /* Actions queue up until the caller drains them; a timer pass over many SAs can emit many
@@ -153,13 +160,16 @@ typedef struct ike_act {
 	uint8_t *data;         /* owned copy of a SEND's bytes */
 } ike_act;
 
-/* SAs indexed by SPIi (chosen by the initiator, so hashed with a secret seed). */
-#define SA_BUCKETS 4096
-
 struct ss_ike_engine {
 	ss_ike_engine_params p;
-	ike_sa *sas;
-	ike_sa *bucket[SA_BUCKETS];
+	/* Constant-time lookups at any number of SAs: by SPIi (chosen by the initiator, so
+	 * hashed with a secret seed), by handle, by peer address; deadlines in a heap. */
+	ss_hmap by_spi, by_handle, by_peer;
+	ss_theap timers;
+	ike_sa *touched;       /* SAs reached in this event, linked by tnext */
+	ike_sa **due;          /* ss_ike_timer's batch of due SAs */
+	size_t due_cap;
+	uint64_t next_seq;     /* birth order of SAs: the timer pass serves the newest first */
 	uint64_t hash_seed;
 	uint32_t next_handle;
 	ike_act *act;          /* act[head .. head + n) are pending */
@@ -215,8 +225,33 @@ void sa_index(ss_ike_engine *e, ike_sa *sa);
 void sa_unindex(ss_ike_engine *e, ike_sa *sa);
 ike_sa *sa_find(ss_ike_engine *e, uint64_t spi_i, uint64_t spi_r);
 ike_sa *sa_find_half(ss_ike_engine *e, uint64_t spi_i, const ss_ike_endpoint *remote);
-ike_sa *sa_by_handle(const ss_ike_engine *e, uint32_t h);
+ike_sa *sa_by_handle(ss_ike_engine *e, uint32_t h);
+/* Read-only lookup for ss_ike_sa_get (the SA is not touched). */
+const ike_sa *sa_peek_handle(const ss_ike_engine *e, uint32_t h);
+/* SAs with this remote address (any port), each touched: o = NULL starts, NULL ends. */
+ike_sa *sa_next_by_peer(ss_ike_engine *e, const ss_addr *remote, ike_sa *o);
+/* The same for reading only (nothing touched). */
+const ike_sa *sa_peek_by_peer(const ss_ike_engine *e, const ss_addr *remote, const ike_sa *o);
+/* The SA reached its remote endpoint another way (NAT mapping): re-indexed by address. */
+void sa_set_remote(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *remote);
+/* A rekey's successor takes the handle of the SA it replaces, and the old one the other. */
+void sa_swap_handles(ss_ike_engine *e, ike_sa *a, ike_sa *b);
+/* Marks sa as reached in this event (see ike_sa.touched). */
+void sa_touch(ss_ike_engine *e, ike_sa *sa);
+/* Settles the event: every touched SA gets its deadline refreshed in the heap, or is freed
+ * (its CHILD SAs and itself reported deleted) when dead. */
 void sa_reap(ss_ike_engine *e);
+/* The SAs due at now (deadline <= now), touched, newest first; *n of them in e->due. */
+ike_sa **sa_due(ss_ike_engine *e, ss_time now, size_t *n);
+/* Earliest deadline over the heap and the touched SAs not yet settled. */
+ss_time sa_next_deadline(const ss_ike_engine *e);
+void sa_table_init(ss_ike_engine *e);
+/* Enters a new SA by handle and peer address (touched); false when out of memory. */
+bool sa_table_add(ss_ike_engine *e, ike_sa *sa);
+/* ike_sa.c: frees an SA that left the table, wiping its secrets. */
+void sa_free(ike_sa *sa);
+/* Kills and frees every SA, then the table's arrays. */
+void sa_table_free(ss_ike_engine *e);
 void sa_fail(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify, const char *why);
 bool sa_keys(ike_sa *sa, const uint8_t *peer_ke, size_t len, uint16_t *err_notify);
 /* Sends a request (kept for retransmission) or a response (kept in the cache). */

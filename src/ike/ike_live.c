@@ -128,7 +128,7 @@ static ike_unknown_peer *unknown_slot(ss_ike_engine *e, const ss_addr *remote)
 
 static bool established_with(const ss_ike_engine *e, const ss_addr *remote)
 {
-	for (const ike_sa *sa = e->sas; sa; sa = sa->next)
+	for (const ike_sa *sa = sa_peek_by_peer(e, remote, NULL); sa; sa = sa_peek_by_peer(e, remote, sa))
 		if (sa->state == ST_ESTABLISHED && !sa->rekeyed && ss_addr_eq(&sa->remote.addr, remote))
 			return true;
 	return false;
@@ -193,10 +193,9 @@ uint64_t ss_ike_esp_unknown_count(const ss_ike_engine *e, const ss_addr *remote)
 
 static ike_sa *sa_with_out_spi(ss_ike_engine *e, const ss_ike_endpoint *remote, uint32_t spi)
 {
-	for (ike_sa *sa = e->sas; sa; sa = sa->next) {
-		if (sa->state != ST_ESTABLISHED || !ss_addr_eq(&sa->remote.addr, &remote->addr))
-			continue;
-		if (child_by_spi_out(sa, spi))
+	for (ike_sa *sa = sa_next_by_peer(e, &remote->addr, NULL); sa;
+	     sa = sa_next_by_peer(e, &remote->addr, sa)) {
+		if (sa->state == ST_ESTABLISHED && child_by_spi_out(sa, spi))
 			return sa;
 	}
 	return NULL;

@@ -82,18 +82,25 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 		free(sa);
 		return NULL;
 	}
-	sa->handle = e->next_handle++;
-	if (e->next_handle == 0)
-		e->next_handle = 1;
+	/* Handles wrap after 2^32 SAs: skip one still held by a long-lived SA. */
+	do {
+		sa->handle = e->next_handle++;
+		if (e->next_handle == 0)
+			e->next_handle = 1;
+	} while (ss_hmap_first(&e->by_handle, sa->handle));
 	sa->initiator = initiator;
 	if (initiator)
 		sa->spi_i = spi;
 	else
 		sa->spi_r = spi;
-	if (initiator)
-		sa_index(e, sa);
 	sa->local = *local;
 	sa->remote = *remote;
+	if (!sa_table_add(e, sa)) {
+		free(sa);
+		return NULL;
+	}
+	if (initiator)
+		sa_index(e, sa);
 	sa->created = now;
 	sa->rekey_at = SS_NEVER;
 	sa->ike_expire_at = SS_NEVER;
@@ -101,8 +108,6 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	live_init(sa, now);
 	sa->hinted_at = SS_NEVER;
 	sa->state = initiator ? ST_INIT_SENT : ST_HALF_OPEN;
-	sa->next = e->sas;
-	e->sas = sa;
 	e->st.sas++;
 	if (!initiator) {
 		sa->half_open = true;
@@ -128,66 +133,7 @@ void sa_leave_half_open(ss_ike_engine *e, ike_sa *sa)
 	}
 }
 
-static size_t bucket_of(const ss_ike_engine *e, uint64_t spi_i)
-{
-	uint64_t x = (spi_i ^ e->hash_seed) * 0x9e3779b97f4a7c15ull;
-	x ^= x >> 29;
-	x *= 0xbf58476d1ce4e5b9ull;
-	return (size_t)(x >> 32) % SA_BUCKETS;
-}
-
-void sa_index(ss_ike_engine *e, ike_sa *sa)
-{
-	if (sa->indexed)
-		return;
-	size_t b = bucket_of(e, sa->spi_i);
-	sa->hnext = e->bucket[b];
-	e->bucket[b] = sa;
-	sa->indexed = true;
-}
-
-void sa_unindex(ss_ike_engine *e, ike_sa *sa)
-{
-	if (!sa->indexed)
-		return;
-	for (ike_sa **pp = &e->bucket[bucket_of(e, sa->spi_i)]; *pp; pp = &(*pp)->hnext)
-		if (*pp == sa) {
-			*pp = sa->hnext;
-			break;
-		}
-	sa->indexed = false;
-}
-
-ike_sa *sa_find(ss_ike_engine *e, uint64_t spi_i, uint64_t spi_r)
-{
-	for (ike_sa *sa = e->bucket[bucket_of(e, spi_i)]; sa; sa = sa->hnext) {
-		if (sa->spi_i != spi_i)
-			continue;
-		/* An IKE_SA_INIT response (spi_r 0 asked) finds our initiator SA by SPIi alone. */
-		if (spi_r == 0 ? sa->initiator && sa->state == ST_INIT_SENT : sa->spi_r == spi_r)
-			return sa;
-	}
-	return NULL;
-}
-
-ike_sa *sa_find_half(ss_ike_engine *e, uint64_t spi_i, const ss_ike_endpoint *remote)
-{
-	for (ike_sa *sa = e->bucket[bucket_of(e, spi_i)]; sa; sa = sa->hnext)
-		if (!sa->initiator && sa->spi_i == spi_i && ss_addr_eq(&sa->remote.addr, &remote->addr) &&
-		    sa->remote.port == remote->port)
-			return sa;
-	return NULL;
-}
-
-ike_sa *sa_by_handle(const ss_ike_engine *e, uint32_t h)
-{
-	for (ike_sa *sa = e->sas; sa; sa = sa->next)
-		if (sa->handle == h && sa->state != ST_DEAD)
-			return sa;
-	return NULL;
-}
-
-static void sa_free(ike_sa *sa)
+void sa_free(ike_sa *sa)
 {
 	ss_dh_free(sa->dh);
 	free(sa->cookie);
@@ -201,29 +147,6 @@ static void sa_free(ike_sa *sa)
 	ss_sk_wipe(&sa->sk_recv);
 	ss_wipe(sa, sizeof(*sa));
 	free(sa);
-}
-
-void sa_reap(ss_ike_engine *e)
-{
-	for (ike_sa **pp = &e->sas; *pp;) {
-		ike_sa *sa = *pp;
-		if (sa->state != ST_DEAD) {
-			pp = &sa->next;
-			continue;
-		}
-		*pp = sa->next;
-		sa_unindex(e, sa);
-		/* A rekeyed SA handed its CHILD SAs and its handle to its successor. */
-		if (sa->keyed && sa->outcome_sent && !sa->rekeyed) {
-			for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
-				if (sa->child[i].used)
-					act_child(e, sa, SS_IKE_ACT_CHILD_DELETED, &sa->child[i].info);
-			act_ike_deleted(e, sa);
-		}
-		e->st.sas--;
-		sa_leave_half_open(e, sa);
-		sa_free(sa);
-	}
 }
 
 void sa_fail(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify, const char *why)
