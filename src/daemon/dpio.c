@@ -1,90 +1,17 @@
-/* The dataplane's side of softsad, for any backend (dataplane/dataplane.h).  Its events go
- * to the agent (acquire: outbound traffic that needs a decision, one per packet, by handle;
- * inbound clear from an unknown peer), to the CHILD SA table (lifetimes), and to the engine
- * and the agent (ESP for SPIs we do not have); the agent's verdicts go back (agentio.c).  A round ends with ss_dp_flush, which sends what the
- * verdicts staged. */
+/* The dataplane's side of softsad, for any backend (dataplane/dataplane.h): its descriptors
+ * and timers are processed here; the events that produces go to the node (node/node_dp.c),
+ * whose run ends with ss_dp_flush, which sends what the verdicts staged.  And its counters. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/agent.h"
-#include "base/log.h"
 #include "daemon/daemon.h"
 #include "dataplane/dataplane.h"
 #include "esp/esp.h"
-#include "ike/ike.h"
 
 /* Calls per readable descriptor: a backend returns at most one batch per process call, so
  * this bounds one wake-up to ROUNDS batches before the loop looks at the other sources. */
 enum { ROUNDS = 16, BATCH = 64 };
-
-/* ESP for an SPI we hold no SA for (the backend reports it once per sender and SPI a
- * second).  Only a peer our policy secures counts; the engine rate-limits (per peer and in
- * all), then an idle pair negotiates.  The engine's actions (the INVALID_SPI notify) are
- * drained by the caller's dm_drain. */
-static void esp_unknown(ss_daemon *d, const ss_dp_event *ev, ss_time now)
-{
-	char rb[SS_ADDR_STRLEN];
-	d->st.unknown_spi++;
-	SS_DEBUG(SUB, "ESP from %s for SPI %08x we do not have", ss_addr_fmt(&ev->remote, rb), ev->sa.spi);
-	if (!dm_agent_secures(d, &ev->local, &ev->remote))
-		return;
-	/* §1.5: the notify goes to the packet's source port when it came in UDP (to our NAT-T
-	 * port), else to the peer's IKE port. */
-	ss_ike_endpoint l = { ev->local, ev->port ? d->ike.natt_port : d->ike.port },
-			r = { ev->remote, ev->port ? ev->port : d->ike.port };
-	if (!ss_ike_esp_unknown(d->eng, &l, &r, ev->sa.spi, now))
-		return;
-	dm_agent_esp_unknown(d, now, &ev->local, &ev->remote);
-	char s[12];
-	snprintf(s, sizeof(s), "%08x", ev->sa.spi);
-	dm_event(d, "unknown-spi", &ev->local, &ev->remote,
-		 json_pack("{s:s, s:I}", "spi", s, "count", (json_int_t)ss_ike_esp_unknown_count(d->eng, &ev->remote)));
-}
-
-static void on_event(ss_daemon *d, const ss_dp_event *ev, ss_time now)
-{
-	switch (ev->kind) {
-	case SS_DP_EV_ACQUIRE: {
-		ss_pkt_key k = { .dir = SS_DIR_OUT, .proto = ev->proto, .sport = ev->sport, .dport = ev->dport,
-				 .src = ev->local, .dst = ev->remote };
-		ss_agent_outbound(d->agent, now, &k, ev->len, ev->handle);
-		break;
-	}
-	case SS_DP_EV_INBOUND_CLEAR: {
-		ss_pkt_key k = { .dir = SS_DIR_IN, .proto = ev->proto, .sport = ev->sport, .dport = ev->dport,
-				 .src = ev->remote, .dst = ev->local };
-		/* Handle 0: the packet itself is already gone (accepted or dropped by the
-		 * dataplane); only the decision's side effects matter. */
-		ss_agent_inbound_clear(d->agent, now, &k, 0, 0);
-		break;
-	}
-	case SS_DP_EV_SA_SOFT:
-	case SS_DP_EV_SA_HARD:
-		dm_child_expired(d, ev->reqid, ev->sa.spi, ev->kind == SS_DP_EV_SA_HARD, ev->why, now);
-		break;
-	case SS_DP_EV_UNKNOWN_SPI:
-		esp_unknown(d, ev, now);
-		break;
-	case SS_DP_EV_HELD_RELEASED:
-	case SS_DP_EV_HELD_DROPPED:
-		/* The agent counts what it holds; a handle the backend let go is answered -ENOENT
-		 * when the agent releases it. */
-		break;
-	}
-	dm_agent_drain(d, now);
-}
-
-size_t dm_dp_drain(ss_daemon *d, ss_time now)
-{
-	size_t n = 0;
-	ss_dp_event ev;
-	while (ss_dp_next_event(d->dp, &ev)) {
-		on_event(d, &ev, now);
-		n++;
-	}
-	return n;
-}
 
 int dm_on_dp(ss_daemon *d, int fd, ss_time now)
 {
@@ -92,8 +19,6 @@ int dm_on_dp(ss_daemon *d, int fd, ss_time now)
 		int n = ss_dp_process(d->dp, fd, now);
 		if (n < 0 && n != -EAGAIN && n != -EINTR)
 			return n;
-		dm_dp_drain(d, now);
-		ss_dp_flush(d->dp, now);
 		dm_drain(d, now);
 		if (n < BATCH || fd < 0)
 			break;

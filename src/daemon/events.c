@@ -1,11 +1,12 @@
-/* Events: the control socket's event stream (doc/control.md, Events), and per-peer notes
- * the agent does not keep itself (the rule a negotiation ran for, its last outcome, the
- * soft association's expiry) for `peers` and `soft`.  Log lines are written where the
- * event is decided (agentio.c, ikeio.c), in words; this file only publishes. */
+/* Events: the control socket's event stream (doc/control.md, Events): the node's events
+ * (node/node.h) and the daemon's own.  Log lines are written where the event is decided
+ * (the node, policyset.c), in words; this file only publishes. */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/addr.h"
 #include "daemon/daemon.h"
+#include "node/node.h"
 
 const char *dm_fmt(const ss_addr *a, char buf[SS_ADDR_STRLEN])
 {
@@ -28,33 +29,44 @@ void dm_event(ss_daemon *d, const char *name, const ss_addr *local, const ss_add
 		json_decref(fields);
 }
 
-/* A fixed table; when full, the note touched longest ago gives way (notes are only for
- * display: losing one loses a "last outcome" column, nothing else). */
-dm_peer_note *dm_note(ss_daemon *d, const ss_addr *local, const ss_addr *remote, bool create)
+static json_t *fields_of(const ss_node_event *ev)
 {
-	dm_peer_note *free_slot = NULL, *oldest = NULL;
-	for (size_t i = 0; i < DM_MAX_NOTES; i++) {
-		dm_peer_note *n = &d->notes[i];
-		if (!n->used) {
-			if (!free_slot)
-				free_slot = n;
-			continue;
-		}
-		if (ss_addr_eq(&n->remote, remote) && (!local || ss_addr_eq(&n->local, local))) {
-			n->touched = ss_now_ms();
-			return n;
-		}
-		if (!oldest || n->touched < oldest->touched)
-			oldest = n;
-	}
-	if (!create || !local)
+	char a[12], b[12];
+	snprintf(a, sizeof(a), "%08x", ev->spi_in);
+	snprintf(b, sizeof(b), "%08x", ev->spi_out);
+	switch (ev->kind) {
+	case SS_NE_NEG_STARTED:
+		return json_pack("{s:s}", "rule", ev->rule);
+	case SS_NE_NEG_ENDED:
+		return json_pack("{s:s, s:s}", "outcome", ss_ike_outcome_name(ev->outcome), "reason", ev->reason);
+	case SS_NE_SOFT_CREATED:
+		return json_pack("{s:s, s:I}", "rule", ev->rule, "expires_in", (json_int_t)ev->n);
+	case SS_NE_PEER_BLOCKED:
+		return json_pack("{s:I}", "until", (json_int_t)ev->n);
+	case SS_NE_PEER_DEAD:
+		return json_pack("{s:s, s:s}", "reason", ev->reason, "rule", ev->rule);
+	case SS_NE_SA_UP:
+		return json_pack("{s:s, s:s, s:s, s:s}", "spi_in", a, "spi_out", b, "suite", ev->suite, "mode",
+				 ev->tunnel ? "tunnel" : "transport");
+	case SS_NE_SA_DOWN:
+		return json_pack("{s:s, s:s, s:s}", "spi_in", a, "spi_out", b, "reason", ev->reason);
+	case SS_NE_UNKNOWN_SPI:
+		return json_pack("{s:s, s:I}", "spi", a, "count", (json_int_t)ev->n);
+	case SS_NE_IKE_FLOOD:
+		return json_pack("{s:s, s:I, s:I, s:I, s:I}", "state", ev->flood_on ? "cookies-required" : "over",
+				 "half_open", (json_int_t)ev->half_open, "half_open_peak", (json_int_t)ev->half_open_peak,
+				 "cookies_sent", (json_int_t)ev->cookies_sent, "half_open_refused",
+				 (json_int_t)ev->half_open_refused);
+	default:
 		return NULL;
-	dm_peer_note *n = free_slot ? free_slot : oldest;
-	memset(n, 0, sizeof(*n));
-	n->used = true;
-	n->local = *local;
-	n->remote = *remote;
-	n->last_outcome = -1;
-	n->touched = ss_now_ms();
-	return n;
+	}
+}
+
+void dm_node_event(void *ctx, const ss_node_event *ev)
+{
+	ss_daemon *d = ctx;
+	/* Remember peers that completed IKE (downgrade protection) on disk, soon. */
+	if (ev->kind == SS_NE_NEG_ENDED && ev->outcome == SS_IKE_SECURED && d->state_path[0] && d->state_due == SS_NEVER)
+		d->state_due = ss_now_ms() + 2000;
+	dm_event(d, ss_node_event_name(ev->kind), &ev->local, &ev->remote, fields_of(ev));
 }

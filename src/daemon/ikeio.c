@@ -1,7 +1,8 @@
-/* The IKE side of softsad: datagrams and ICMP errors from the IKE sockets go into the
- * sans-I/O engine; its actions come out here: datagrams to send, CHILD SAs up and down
- * (children.c puts them into the dataplane), IKE SAs deleted, and outcomes, which go to the
- * agent.  ESP that arrives on the NAT-T sockets goes to the dataplane. */
+/* The IKE side of softsad: datagrams and ICMP errors from the IKE sockets go into the node
+ * (node/node.h, which feeds its engine), and its datagrams leave here; ESP that arrives on
+ * the NAT-T sockets goes to the dataplane.  The policy reaches the node through here:
+ * negotiation parameters (ss_neg_params) become engine configurations.  And `sas`,
+ * `terminate`'s answer, the IKE counters. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "dataplane/dataplane.h"
 #include "ike/ike.h"
 #include "ike/wire.h"
+#include "node/node.h"
 
 static uint8_t rxbufs[32][65536];
 
@@ -62,42 +64,22 @@ static void to_config(const ss_neg_params *np, const ss_addr *local, const ss_ad
 	c->dpd_delay_s = np->dpd_delay_s;
 }
 
-dm_ikesa *dm_ikesa_find(ss_daemon *d, uint32_t h)
+/* ---- the policy port ---- */
+
+static bool pol_initiator(void *ctx, const struct ss_rule *rule, const ss_addr *local, const ss_addr *remote,
+			  ss_ike_config *out, char rule_name[64])
 {
-	for (size_t i = 0; i < DM_MAX_IKESAS; i++)
-		if (d->ikesas[i].used && d->ikesas[i].h == h)
-			return &d->ikesas[i];
-	return NULL;
+	ss_daemon *d = ctx;
+	ss_neg_params np;
+	dm_neg_params_rule(d, rule, local, remote, &np);
+	to_config(&np, local, remote, out);
+	snprintf(rule_name, 64, "%s", np.rule);
+	ss_wipe(&np, sizeof(np)); /* holds the PSK */
+	return true;
 }
 
-dm_ikesa *dm_ikesa_add(ss_daemon *d, uint32_t h, const ss_addr *local, const ss_addr *remote,
-		       ss_time now, const char *rule)
-{
-	dm_ikesa *s = dm_ikesa_find(d, h);
-	for (size_t i = 0; !s && i < DM_MAX_IKESAS; i++)
-		if (!d->ikesas[i].used)
-			s = &d->ikesas[i];
-	if (!s)
-		return NULL;
-	if (!s->used || s->h != h) {
-		memset(s, 0, sizeof(*s));
-		s->used = true;
-		s->h = h;
-		s->local = *local;
-		s->remote = *remote;
-		s->created = now;
-		snprintf(s->rule, sizeof(s->rule), "%s", rule ? rule : "");
-	}
-	return s;
-}
-
-/* The configuration the responder's lookup hands the engine (which copies it).  It holds a
- * PSK, so it is wiped as soon as the engine call that asked for it returns. */
-static ss_ike_config lookup_cfg;
-
-/* The engine's responder asks which configuration applies to a peer. */
-static const ss_ike_config *lookup(void *ctx, const ss_ike_endpoint *local,
-				   const ss_ike_endpoint *remote, const ss_ike_id *idi)
+static bool pol_responder(void *ctx, ss_time now, const ss_addr *local, const ss_addr *remote, const ss_ike_id *idi,
+			  ss_ike_config *out)
 {
 	ss_daemon *d = ctx;
 	ss_neg_params np;
@@ -109,81 +91,77 @@ static const ss_ike_config *lookup(void *ctx, const ss_ike_endpoint *local,
 		memcpy(nid.data, idi->data, idi->len);
 		pid = &nid;
 	}
-	ss_wipe(&lookup_cfg, sizeof(lookup_cfg));
-	bool ok = dm_neg_params_responder(d, ss_now_ms(), &local->addr, &remote->addr, pid, &np);
+	bool ok = dm_neg_params_responder(d, now, local, remote, pid, &np);
 	if (ok)
-		to_config(&np, &local->addr, &remote->addr, &lookup_cfg);
+		to_config(&np, local, remote, out);
 	ss_wipe(&np, sizeof(np));
-	char rb[SS_ADDR_STRLEN];
-	if (!ok)
-		SS_INFO(SUB, "IKE from %s refused: no rule asks for security with it", ss_addr_fmt(&remote->addr, rb));
-	return ok ? &lookup_cfg : NULL;
+	return ok;
+}
+
+static uint64_t pol_life_bytes(void *ctx, const ss_addr *local, const ss_addr *remote, const ss_esp_suite *s)
+{
+	return dm_pair_life_bytes(ctx, local, remote, s->encr, s->encr_bits, s->integ);
+}
+
+static void io_send(void *ctx, const ss_ike_endpoint *local, const ss_ike_endpoint *remote, const uint8_t *p,
+		    size_t len)
+{
+	ss_daemon *d = ctx;
+	if (ss_ikesock_send(&d->ike, &local->addr, local->port, &remote->addr, remote->port, p, len)) {
+		d->st.ike_out++;
+	} else {
+		char rb[SS_ADDR_STRLEN];
+		d->st.ike_send_err++;
+		SS_WARN(SUB, "IKE datagram to %s port %u not sent: %s", ss_addr_fmt(&remote->addr, rb), remote->port,
+			strerror(errno));
+	}
 }
 
 bool dm_ike_start(ss_daemon *d, char *err, size_t errlen)
 {
-	ss_ike_engine_params p;
-	ss_ike_engine_params_default(&p);
-	p.lookup = lookup;
-	p.lookup_ctx = d;
+	ss_node_params p;
+	ss_node_params_default(&p);
+	p.pol = (ss_node_policy){ d, pol_initiator, pol_responder, pol_life_bytes };
+	p.io = (ss_node_io){ d, io_send, dm_node_event };
+	p.dp = d->dp;
+	p.ike_port = d->ike.port;
+	p.natt_port = d->ike.natt_port;
+	p.log_sub = SUB;
 	if (d->o.max_half_open) {
-		p.cookie_threshold = d->o.cookie_threshold;
-		p.max_half_open = d->o.max_half_open;
-		p.max_half_open_per_peer = d->o.max_half_open_per_peer;
+		p.engine.cookie_threshold = d->o.cookie_threshold;
+		p.engine.max_half_open = d->o.max_half_open;
+		p.engine.max_half_open_per_peer = d->o.max_half_open_per_peer;
 	}
-	d->eng = ss_ike_engine_new(&p);
-	if (!d->eng) {
+	d->node = ss_node_new(&p);
+	if (!d->node) {
 		snprintf(err, errlen, "out of memory creating the IKE engine");
 		return false;
 	}
+	d->eng = ss_node_engine(d->node);
 	return true;
 }
 
 void dm_ike_stop(ss_daemon *d)
 {
-	ss_ike_engine_free(d->eng);
+	ss_node_free(d->node);
+	d->node = NULL;
 	d->eng = NULL;
-}
-
-bool dm_neg_start(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote,
-		  const ss_neg_params *np)
-{
-	static ss_ike_config cfg;
-	to_config(np, local, remote, &cfg);
-	ss_ike_endpoint l = { *local, d->ike.port }, r = { *remote, d->ike.port };
-	uint32_t h = ss_ike_initiate(d->eng, &l, &r, &cfg, now);
-	ss_wipe(&cfg, sizeof(cfg));
-	char lb[SS_ADDR_STRLEN], rb[SS_ADDR_STRLEN];
-	if (!h) {
-		SS_ERR(SUB, "negotiation %s -> %s could not start (rule %s)", ss_addr_fmt(local, lb),
-		       ss_addr_fmt(remote, rb), np->rule);
-		return false;
-	}
-	dm_ikesa *s = dm_ikesa_add(d, h, local, remote, now, np->rule);
-	if (s)
-		s->lifetime_s = np->ike_lifetime_s;
-	return true;
 }
 
 size_t dm_neg_stop(ss_daemon *d, ss_time now, const ss_addr *remote)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < DM_MAX_IKESAS; i++) {
-		dm_ikesa *s = &d->ikesas[i];
-		if (s->used && ss_addr_eq(&s->remote, remote) && ss_ike_delete(d->eng, s->h, now)) {
-			s->deleting = true;
-			n++;
-		}
-	}
-	return n;
+	return ss_node_terminate(d->node, now, remote);
 }
 
 json_t *dm_terminate_json(ss_daemon *d, ss_time now, const ss_addr *remote, size_t n)
 {
 	json_t *waiting = json_array();
 	int connecting = 0;
-	for (size_t i = 0; i < DM_MAX_IKESAS; i++) {
-		const dm_ikesa *s = &d->ikesas[i];
+	size_t ns, nc;
+	const ss_node_ikesa *sas = ss_node_ikesas(d->node, &ns);
+	const ss_node_child *cs = ss_node_children(d->node, &nc);
+	for (size_t i = 0; i < ns; i++) {
+		const ss_node_ikesa *s = &sas[i];
 		ss_ike_sa_info info;
 		if (!s->used || !ss_addr_eq(&s->remote, remote) || !ss_ike_sa_get(d->eng, s->h, &info))
 			continue;
@@ -195,8 +173,8 @@ json_t *dm_terminate_json(ss_daemon *d, ss_time now, const ss_addr *remote, size
 		}
 	}
 	bool children = false;
-	for (size_t i = 0; i < DM_MAX_CHILDREN && !children; i++)
-		children = d->children.c[i].used && ss_addr_eq(&d->children.c[i].remote, remote);
+	for (size_t i = 0; i < nc && !children; i++)
+		children = cs[i].used && ss_addr_eq(&cs[i].remote, remote);
 	char rb[SS_ADDR_STRLEN];
 	return json_pack("{s:s, s:i, s:b, s:o, s:i, s:b}", "peer", ss_addr_fmt(remote, rb), "terminated", (int)n, "gone",
 			 !json_array_size(waiting) && !connecting && !children, "waiting", waiting, "connecting",
@@ -223,7 +201,7 @@ void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx)
 			char ob[SS_ADDR_STRLEN];
 			SS_DEBUG(SUB, "ICMP type %u code %u from %s about our IKE datagram", r.type, r.code,
 				 ss_addr_fmt(&r.offender, ob));
-			ss_ike_icmp(d->eng, r.quoted, r.quoted_len, now);
+			ss_node_icmp(d->node, r.quoted, r.quoted_len, now);
 		}
 	}
 	if (events & EPOLLIN) {
@@ -235,8 +213,7 @@ void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx)
 				case SS_NATT_IKE: {
 					ss_ike_endpoint le = { dg[i].local, dg[i].lport }, re = { dg[i].remote, dg[i].rport };
 					d->st.ike_in++;
-					ss_ike_input(d->eng, dg[i].data, dg[i].len, &le, &re, now);
-					ss_wipe(&lookup_cfg, sizeof(lookup_cfg));
+					ss_node_ike_input(d->node, dg[i].data, dg[i].len, &le, &re, now);
 					break;
 				}
 				case SS_NATT_ESP:
@@ -251,12 +228,10 @@ void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx)
 					break;
 				}
 			}
-			ss_dp_flush(d->dp, now);
 			dm_drain(d, now);
 		}
 	}
 	dm_drain(d, now);
-	dm_flood_watch(d);
 }
 
 /* ---- engine actions ---- */
@@ -269,128 +244,6 @@ static void ike_suite_fmt(const ss_ike_suite *s, char *out, size_t n)
 	const ss_dh_desc *g = ss_dh_find(s->dh);
 	snprintf(out, n, "%s%s%s-%s-%s", e ? e->name : "?", i ? "-" : "", i ? i->name : "",
 		 p ? p->name : "?", g ? g->name : "?");
-}
-
-/* An old SA that went unanswered while the peer has a newer one (it restarted and came back
- * before we found out) is no dead peer. */
-static bool newer_sa_with(const ss_daemon *d, const dm_ikesa *old)
-{
-	for (size_t i = 0; i < DM_MAX_IKESAS; i++) {
-		const dm_ikesa *o = &d->ikesas[i];
-		if (o->used && o != old && o->established && !o->deleting && o->created >= old->created &&
-		    ss_addr_eq(&o->remote, &old->remote) && ss_addr_eq(&o->local, &old->local))
-			return true;
-	}
-	return false;
-}
-
-static void ike_gone(ss_daemon *d, const ss_ike_action *a, ss_time now)
-{
-	const char *why = a->reason ? a->reason : "IKE SA deleted";
-	dm_ikesa *s = dm_ikesa_find(d, a->sa);
-	/* A dead peer is news once, with its reason; an ordinary delete shows as sa-down. */
-	if (s && s->established && !strncmp(why, "peer dead", 9)) {
-		char rb[SS_ADDR_STRLEN];
-		if (newer_sa_with(d, s)) {
-			SS_INFO(SUB, "old IKE SA with %s deleted (%s); the peer has a newer one",
-				ss_addr_fmt(&s->remote, rb), why);
-		} else {
-			ss_log_kv(SS_LOG_WARN, SUB, SS_KV("PEER", ss_addr_fmt(&s->remote, rb), "RULE", s->rule,
-							     "OUTCOME", "peer-dead"),
-				  "peer %s is dead (%s): its SAs are deleted; the next packet negotiates again", rb, why);
-			dm_event(d, "peer-dead", &s->local, &s->remote,
-				 json_pack("{s:s, s:s}", "reason", why, "rule", s->rule));
-		}
-	}
-	dm_children_of_ike_gone(d, a->sa, why, now);
-	if (s)
-		memset(s, 0, sizeof(*s));
-}
-
-static void do_action(ss_daemon *d, const ss_ike_action *a, ss_time now)
-{
-	switch (a->kind) {
-	case SS_IKE_ACT_ATTEMPT: {
-		dm_ikesa *s = dm_ikesa_find(d, a->sa);
-		if (s && !s->established)
-			dm_agent_attempt(d, now, &s->local, &s->remote, a->attempt);
-		break;
-	}
-	case SS_IKE_ACT_SEND:
-		if (ss_ikesock_send(&d->ike, &a->local.addr, a->local.port, &a->remote.addr, a->remote.port,
-				    a->data, a->len)) {
-			d->st.ike_out++;
-		} else {
-			char rb[SS_ADDR_STRLEN];
-			d->st.ike_send_err++;
-			SS_WARN(SUB, "IKE datagram to %s port %u not sent: %s", ss_addr_fmt(&a->remote.addr, rb),
-				a->remote.port, strerror(errno));
-		}
-		break;
-	case SS_IKE_ACT_CHILD_UP:
-		dm_child_up(d, a->sa, &a->child, now);
-		break;
-	case SS_IKE_ACT_CHILD_DELETED:
-		dm_child_deleted(d, a->child.spi_in, a->child.spi_out, now);
-		break;
-	case SS_IKE_ACT_IKE_DELETED:
-		ike_gone(d, a, now);
-		break;
-	case SS_IKE_ACT_IKE_REKEYED:	/* same handle, new SPIs: nothing to update here */
-		break;
-	case SS_IKE_ACT_ANSWERED:
-		/* A late answer after a provisional outcome: track the SA again (its outcome
-		 * forgot it) and let the agent end the soft association. */
-		dm_ikesa_add(d, a->sa, &a->local.addr, &a->remote.addr, now, NULL);
-		if (!dm_agent_answered(d, now, &a->local.addr, &a->remote.addr))
-			ss_ike_abandon(d->eng, a->sa);
-		break;
-	case SS_IKE_ACT_OUTCOME: {
-		dm_ikesa *s = dm_ikesa_find(d, a->sa);
-		if (a->outcome != SS_IKE_SECURED && s && !s->established)
-			memset(s, 0, sizeof(*s));
-		dm_agent_outcome(d, now, &a->local.addr, &a->remote.addr, a->outcome,
-				 a->reason ? a->reason : "");
-		ss_ike_sa_info info;
-		dm_peer_note *n = dm_note(d, &a->local.addr, &a->remote.addr, false);
-		if (n && a->outcome == SS_IKE_SECURED && ss_ike_sa_get(d->eng, a->sa, &info))
-			snprintf(n->identity, sizeof(n->identity), "%s", info.peer.id);
-		break;
-	}
-	}
-}
-
-size_t dm_ike_drain(ss_daemon *d, ss_time now)
-{
-	size_t n = 0;
-	ss_ike_action a;
-	while (ss_ike_next_action(d->eng, &a)) {
-		do_action(d, &a, now);
-		n++;
-	}
-	return n;
-}
-
-/* CHILD SA traffic goes to the engine once a second: its liveness checks need to know when
- * our packets went unanswered. */
-#define TRAFFIC_REPORT_MS 1000
-
-ss_time dm_ike_deadline(ss_daemon *d)
-{
-	ss_time t = ss_ike_next_deadline(d->eng);
-	return d->children.n_used ? ss_time_min(t, d->traffic_at) : t;
-}
-
-void dm_ike_timer(ss_daemon *d, ss_time now)
-{
-	if (now >= d->traffic_at) {
-		dm_children_traffic(d, now);
-		d->traffic_at = now + TRAFFIC_REPORT_MS;
-	}
-	if (ss_ike_next_deadline(d->eng) <= now) {
-		ss_ike_timer(d->eng, now);
-		dm_flood_watch(d);
-	}
 }
 
 static const char *auth_name(uint8_t method)
@@ -428,11 +281,52 @@ static json_t *peer_auth_json(const ss_ike_peer_auth *p)
 	return j;
 }
 
+/* ---- `sas` ---- */
+
+static ss_dp_sa_id sa_id(const ss_node_child *c, int dir)
+{
+	return (ss_dp_sa_id){ .spi = dir == SS_DP_IN ? c->spi_in : c->spi_out, .dir = (uint8_t)dir,
+			      .local = c->local, .remote = c->remote };
+}
+
+static json_t *child_json(ss_daemon *d, const ss_node_child *c, ss_time now)
+{
+	char si[12], so[12];
+	snprintf(si, sizeof(si), "%08x", c->spi_in);
+	snprintf(so, sizeof(so), "%08x", c->spi_out);
+	ss_dp_sa_counters in = { 0 }, out = { 0 };
+	ss_dp_sa_id iid = sa_id(c, SS_DP_IN), oid = sa_id(c, SS_DP_OUT);
+	ss_dp_sa_query(d->dp, &iid, &in);
+	ss_dp_sa_query(d->dp, &oid, &out);
+	return json_pack("{s:s, s:s, s:s, s:s, s:[s], s:[s], s:I, s:I, s:I, s:I, s:I, s:i, s:b}",
+			 "spi_in", si, "spi_out", so, "mode", c->tunnel ? "tunnel" : "transport", "suite",
+			 c->suite, "ts_local", c->ts_local, "ts_remote", c->ts_remote, "packets_in",
+			 (json_int_t)in.packets, "bytes_in", (json_int_t)in.bytes, "packets_out",
+			 (json_int_t)out.packets, "bytes_out", (json_int_t)out.bytes, "age",
+			 (json_int_t)((now - c->created) / 1000), "lifetime", (int)c->lifetime_s, "udp_encap",
+			 c->rport != 0);
+}
+
+static json_t *children_json(ss_daemon *d, uint32_t ike_sa, ss_time now)
+{
+	json_t *ch = json_array();
+	size_t nc;
+	const ss_node_child *cs = ss_node_children(d->node, &nc);
+	for (size_t k = 0; k < nc; k++) {
+		const ss_node_child *c = &cs[k];
+		if (c->used && c->ike_sa == ike_sa && c->installed)
+			json_array_append_new(ch, child_json(d, c, now));
+	}
+	return ch;
+}
+
 json_t *dm_sas_json(ss_daemon *d, ss_time now)
 {
 	json_t *arr = json_array();
-	for (size_t i = 0; i < DM_MAX_IKESAS; i++) {
-		const dm_ikesa *s = &d->ikesas[i];
+	size_t ns;
+	const ss_node_ikesa *sas = ss_node_ikesas(d->node, &ns);
+	for (size_t i = 0; i < ns; i++) {
+		const ss_node_ikesa *s = &sas[i];
 		ss_ike_sa_info info;
 		if (!s->used || !ss_ike_sa_get(d->eng, s->h, &info))
 			continue;
@@ -440,7 +334,7 @@ json_t *dm_sas_json(ss_daemon *d, ss_time now)
 		snprintf(spi_i, sizeof(spi_i), "%016" PRIx64, info.spi_i);
 		snprintf(spi_r, sizeof(spi_r), "%016" PRIx64, info.spi_r);
 		ike_suite_fmt(&info.suite, suite, sizeof(suite));
-		json_t *ch = dm_children_json(d, s->h, now);
+		json_t *ch = children_json(d, s->h, now);
 		json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:b, s:I, s:i, s:s, s:o}",
 			"id", (int)s->h, "local", ss_addr_fmt(&s->local, lb), "remote", ss_addr_fmt(&s->remote, rb),
 			"state", s->deleting ? "deleting" : info.established ? "established" : "connecting", "initiator", info.initiator,
@@ -479,19 +373,6 @@ static json_t *flood_json(const ss_daemon *d, const ss_ike_stats *e)
 			 (json_int_t)e->half_open_refused_peer, "half_open_expired", (json_int_t)e->half_open_expired,
 			 "cookie_threshold", (json_int_t)d->o.cookie_threshold, "max_half_open",
 			 (json_int_t)d->o.max_half_open, "max_half_open_per_peer", (json_int_t)d->o.max_half_open_per_peer);
-}
-
-/* One event when COOKIEs start being required and one when they stop. */
-void dm_flood_watch(ss_daemon *d)
-{
-	const ss_ike_stats *e = ss_ike_get_stats(d->eng);
-	if (e->cookies_required == d->flood)
-		return;
-	d->flood = e->cookies_required;
-	dm_event(d, "ike-flood", NULL, NULL,
-		 json_pack("{s:s, s:I, s:I, s:I, s:I}", "state", d->flood ? "cookies-required" : "over", "half_open",
-			   (json_int_t)e->half_open, "half_open_peak", (json_int_t)e->half_open_peak, "cookies_sent",
-			   (json_int_t)e->cookies_sent, "half_open_refused", (json_int_t)e->half_open_refused));
 }
 
 json_t *dm_ike_stats_json(ss_daemon *d)

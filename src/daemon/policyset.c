@@ -14,6 +14,7 @@
 #include "base/secure.h"
 #include "daemon/ctlargs.h"
 #include "daemon/daemon.h"
+#include "node/node.h"
 #include "dataplane/dataplane.h"
 #include "policy/classify.h"
 #include "policy/describe.h"
@@ -135,6 +136,8 @@ void dm_state_save(ss_daemon *d, ss_time now)
 void dm_policy_stop(ss_daemon *d)
 {
 	dm_state_save(d, ss_now_ms());
+	if (d->node)
+		ss_node_attach_agent(d->node, NULL);
 	ss_agent_free(d->agent);
 	d->agent = NULL;
 	ss_classifier_free(d->cls);
@@ -271,8 +274,6 @@ static bool id_matches(const ss_auth_method *a, const ss_addr *remote, const ss_
 bool dm_neg_params_responder(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote,
 			     const ss_neg_id *idi, ss_neg_params *out)
 {
-	if (!idi && !ss_agent_ike_start(d->agent, now, local, remote))
-		return false;
 	ss_pkt_key k = { .dir = SS_DIR_IN, .src = *remote, .dst = *local };
 	ss_match m;
 	const ss_rule *r = NULL;

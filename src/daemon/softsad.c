@@ -1,5 +1,6 @@
 /* softsad: the softsa daemon.  It owns the sockets, the clock and the signals, and drives
- * the sans-I/O cores (policy agent, IKE engine) and the ESP library with what arrives;
+ * the sans-I/O node (node/node.h: policy agent, IKE engine and their glue) and the dataplane
+ * with what arrives;
  * see doc/softsad.md.  This file: options, start-up checks in an order that gives a clear
  * message for each way of failing, the event loop, and a teardown that leaves nothing
  * behind. */
@@ -24,6 +25,7 @@
 #include "agent/agent.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/user/user.h"
+#include "node/node.h"
 
 static void usage(FILE *f)
 {
@@ -158,14 +160,7 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 
 void dm_drain(ss_daemon *d, ss_time now)
 {
-	size_t n;
-	int guard = 0;
-	do {
-		n = dm_ike_drain(d, now);
-		n += dm_agent_drain(d, now);
-		ss_dp_flush(d->dp, now);
-		n += dm_dp_drain(d, now);
-	} while (n && ++guard < 1000);
+	ss_node_run(d->node, now);
 }
 
 static void on_signal(ss_loop *l, int fd, uint32_t events, void *ctx)
@@ -276,7 +271,7 @@ static int start(ss_daemon *d)
 	for (int i = 0; i < SS_IKESOCK_N; i++)
 		if (d->ike.fd[i] >= 0)
 			ss_loop_add(d->loop, d->ike.fd[i], EPOLLIN, dm_on_ike_socket, d);
-	if (!dm_ike_start(d, err, sizeof(err)) || !open_dataplane(d, err, sizeof(err)) ||
+	if (!open_dataplane(d, err, sizeof(err)) || !dm_ike_start(d, err, sizeof(err)) ||
 	    !dm_policysrc_start(d, err, sizeof(err)) || !dm_policy_start(d, err, sizeof(err)) || !open_control(d, err, sizeof(err)))
 		goto fail;
 	return 0;
@@ -292,15 +287,17 @@ static int run(ss_daemon *d)
 		d->ike.port, d->ike.natt_port, d->o.tun_name, d->o.control_path);
 	dm_sd_ready(d);
 	while (!d->stop) {
-		/* One deadline: the earliest of the agent's, the engine's and the ESP lifetimes. */
-		ss_time deadline = dm_sd_watchdog_due(ss_time_min(ss_time_min(dm_agent_deadline(d), dm_ike_deadline(d)),
+		/* One deadline: the earliest of the node's (agent, engine, traffic reports), the
+		 * state file's and the dataplane's. */
+		ss_time deadline = dm_sd_watchdog_due(ss_time_min(ss_time_min(dm_agent_deadline(d), ss_node_deadline(d->node)),
 								  dm_dp_deadline(d)));
 		if (ss_loop_run_once(d->loop, deadline, 1000) < 0) {
 			SS_ERR(SUB, "event loop: %s", strerror(errno));
 			return 1;
 		}
 		ss_time now = ss_now_ms();
-		dm_ike_timer(d, now);
+		if (ss_node_deadline(d->node) <= now)
+			ss_node_timer(d->node, now);
 		dm_agent_timer(d, now);
 		if (dm_dp_deadline(d) <= now)
 			dm_on_dp(d, -1, now);

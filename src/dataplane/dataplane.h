@@ -149,7 +149,9 @@ enum ss_dp_event_kind {
 	 * state that follows). */
 	SS_DP_EV_ACQUIRE = 1,
 	/* An inbound clear packet from an unknown peer that matched a negotiate filter; the
-	 * backend has already accepted or dropped it (accepted). */
+	 * backend has already accepted or dropped it (accepted), handle 0.  A backend that
+	 * passes inbound packets through the daemon instead (the simulator's) gives a handle
+	 * and waits for the verdict: CLEAR delivers the packet, DROP drops it. */
 	SS_DP_EV_INBOUND_CLEAR,
 	/* An SA reached a soft limit (reason: enum ss_dp_expire_why): rekey it. */
 	SS_DP_EV_SA_SOFT,

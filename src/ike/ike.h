@@ -166,7 +166,7 @@ enum ss_ike_action_kind {
 	/* How a negotiation ended: the initiator's always; as responder, SECURED, or
 	 * PEER_REFUSED (with the notify we answered) when an IKE_AUTH request failed or its
 	 * CHILD SA was refused.  A half-open responder SA that times out without IKE_AUTH
-	 * reports nothing (its IKE_SA_INIT may come from a forged address). */
+	 * reports no outcome (its IKE_SA_INIT may come from a forged address) but a TIMEOUT. */
 	SS_IKE_ACT_OUTCOME,
 	SS_IKE_ACT_IKE_REKEYED,    /* the IKE SA was rekeyed (same handle, new SPIs and keys) */
 	/* Initiator: attempt n (1, 2, ...) of a negotiation is about to leave: the n-th
@@ -180,6 +180,11 @@ enum ss_ike_action_kind {
 	 * unauthenticated and may have been forged.  The exchange goes on and reports its
 	 * final OUTCOME later; the caller ends any soft association with the peer now. */
 	SS_IKE_ACT_ANSWERED,
+	/* A responder's negotiation ended for want of answers: the peer sent IKE_SA_INIT, then
+	 * no IKE_AUTH came before the half-open limit (reason says so).  Unauthenticated (the
+	 * IKE_SA_INIT may be forged): the caller decides what the pair becomes.  The SA is gone
+	 * (without an IKE_DELETED: it never reported an outcome). */
+	SS_IKE_ACT_TIMEOUT,
 };
 
 typedef struct ss_ike_child_info {
@@ -204,7 +209,7 @@ typedef struct ss_ike_action {
 	ss_ike_child_info child;        /* CHILD_UP / CHILD_DELETED (SPIs only) */
 	enum ss_ike_outcome outcome;    /* OUTCOME */
 	uint16_t notify;                /* OUTCOME: the error notify behind a refusal, or 0 */
-	const char *reason;             /* OUTCOME, IKE_DELETED: static text */
+	const char *reason;             /* OUTCOME, IKE_DELETED, TIMEOUT: static text */
 	uint32_t attempt;               /* ATTEMPT: n */
 } ss_ike_action;
 

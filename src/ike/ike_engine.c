@@ -222,6 +222,13 @@ void act_answered(ss_ike_engine *e, ike_sa *sa)
 	act_push(e, sa, SS_IKE_ACT_ANSWERED);
 }
 
+void act_timeout(ss_ike_engine *e, ike_sa *sa, const char *reason)
+{
+	ss_ike_action *a = act_push(e, sa, SS_IKE_ACT_TIMEOUT);
+	if (a)
+		a->reason = reason;
+}
+
 bool ss_ike_next_action(ss_ike_engine *e, ss_ike_action *out)
 {
 	wipe_prev(e);

@@ -209,6 +209,8 @@ void act_attempt(ss_ike_engine *e, ike_sa *sa);
 void act_ike_deleted(ss_ike_engine *e, ike_sa *sa);
 /* SS_IKE_ACT_ANSWERED after a provisional outcome; the final outcome is reported later. */
 void act_answered(ss_ike_engine *e, ike_sa *sa);
+/* SS_IKE_ACT_TIMEOUT: a half-open responder SA gave up waiting for IKE_AUTH. */
+void act_timeout(ss_ike_engine *e, ike_sa *sa, const char *reason);
 
 /* ike_sa.c */
 ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,

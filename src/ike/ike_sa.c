@@ -380,7 +380,9 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 		return;
 	if (sa->state == ST_HALF_OPEN && now >= sa->expires) {
 		e->st.half_open_expired++;
-		/* No outcome: nobody proved they own the address (see responder_refused). */
+		/* No outcome: nobody proved they own the address (see responder_refused); the
+		 * caller hears that it ended and decides. */
+		act_timeout(e, sa, "no IKE_AUTH before the half-open limit");
 		sa_kill(sa, "half-open timeout");
 		return;
 	}

@@ -192,6 +192,7 @@ static void on_action(struct peer *P, const ss_ike_action *a, ss_time now)
 	case SS_IKE_ACT_IKE_DELETED:
 	case SS_IKE_ACT_ATTEMPT:
 	case SS_IKE_ACT_ANSWERED:
+	case SS_IKE_ACT_TIMEOUT:
 		break;
 	}
 	fflush(stdout);

@@ -2,9 +2,11 @@
  * out, ICMP errors in, the current time in, outcomes and attempt counts out through the
  * environment's callbacks, and its next deadline.
  *
- * Two implementations: the stand-in (standin.c, a TEST DOUBLE with the exact schedule of
- * ike/schedule.h and a fixed two-round-trip exchange) and an adapter over the real IKEv2
- * engine (engine.c, src/ike/ike.h). */
+ * One implementation: the stand-in (standin.c, a TEST DOUBLE with the exact schedule of
+ * ike/schedule.h and a fixed two-round-trip exchange), under the simulator's own glue to the
+ * agent (sim.c).  sim_engine_ops names the other way a host runs: the node (src/node, the
+ * glue softsad runs) with the real IKEv2 engine and the simulator's dataplane (simnode.h);
+ * its operations are not used. */
 #ifndef SS_SIM_NEGOTIATOR_H
 #define SS_SIM_NEGOTIATOR_H
 

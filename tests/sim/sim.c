@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "agent/statefile.h"
+#include "dataplane/dataplane.h"
+#include "simnode.h"
 
 #define SIM_WALL_BASE 1700000000ull
 
@@ -183,6 +185,8 @@ static void free_held(sim_host *h)
 
 static void stop_agent(sim_host *h)
 {
+	simnode_free(h->node);
+	h->node = NULL;
 	if (h->agent) {
 		ss_agent_stats st;
 		ss_agent_get_stats(h->agent, &st);
@@ -359,35 +363,60 @@ static void deliver_app(sim_host *h, sim_pkt *p)
 	pkt_free(p);
 }
 
-static void do_packet_action(sim_host *h, const ss_agent_action *x)
+/* A packet's fate: held, sent in the clear (or delivered, inbound), sent as ESP, dropped. */
+static void packet_fate(sim_host *h, sim_pkt *p, enum ss_dp_pkt_verdict v)
 {
-	sim_pkt *p = (sim_pkt *)(uintptr_t)x->handle;
-	switch (x->kind) {
-	case SS_AA_HOLD:
+	switch (v) {
+	case SS_DP_PKT_HOLD:
 		held_link(h, p);
 		return;
-	case SS_AA_PASS_CLEAR:
-	case SS_AA_RELEASE_CLEAR:
+	case SS_DP_PKT_CLEAR:
 		held_unlink(h, p);
-		rule8_check(h, p, x->dir == SS_DIR_OUT);
-		if (x->dir == SS_DIR_IN) {
+		rule8_check(h, p, p->key.dir == SS_DIR_OUT);
+		if (p->key.dir == SS_DIR_IN) {
 			deliver_app(h, p);
 			return;
 		}
 		p->kind = SIM_W_CLEAR;
 		wire_send(h->s, h->idx, p);
 		return;
-	case SS_AA_ENCRYPT:
-	case SS_AA_RELEASE_SA:
+	case SS_DP_PKT_ESP:
 		held_unlink(h, p);
 		p->kind = SIM_W_ESP;
-		if (h->nops->esp_out)
-			p->spi = h->nops->esp_out(h->neg, h->s->now, &h->addr, &p->key.dst);
+		if (h->node)
+			p->spi = simnode_esp_out(h->node, &h->addr, &p->key.dst);
 		wire_send(h->s, h->idx, p);
 		return;
-	default: /* DROP */
+	default:
 		held_unlink(h, p);
 		pkt_free(p);
+		return;
+	}
+}
+
+void sim_host_verdict(sim_host *h, uint64_t handle, int verdict)
+{
+	packet_fate(h, (sim_pkt *)(uintptr_t)handle, (enum ss_dp_pkt_verdict)verdict);
+}
+
+static void do_packet_action(sim_host *h, const ss_agent_action *x)
+{
+	sim_pkt *p = (sim_pkt *)(uintptr_t)x->handle;
+	p->key.dir = x->dir;
+	switch (x->kind) {
+	case SS_AA_HOLD:
+		packet_fate(h, p, SS_DP_PKT_HOLD);
+		return;
+	case SS_AA_PASS_CLEAR:
+	case SS_AA_RELEASE_CLEAR:
+		packet_fate(h, p, SS_DP_PKT_CLEAR);
+		return;
+	case SS_AA_ENCRYPT:
+	case SS_AA_RELEASE_SA:
+		packet_fate(h, p, SS_DP_PKT_ESP);
+		return;
+	default: /* DROP */
+		packet_fate(h, p, SS_DP_PKT_DROP);
 		return;
 	}
 }
@@ -405,8 +434,10 @@ static void save_if_changed(sim_host *h)
 
 static void host_drain(sim_host *h)
 {
+	if (h->node)
+		simnode_run(h->node, h->s->now);
 	ss_agent_action x;
-	while (h->agent && ss_agent_pop(h->agent, &x)) {
+	while (!h->node && h->agent && ss_agent_pop(h->agent, &x)) {
 		switch (x.kind) {
 		case SS_AA_PASS_CLEAR:
 		case SS_AA_DROP:
@@ -436,7 +467,9 @@ static void host_drain(sim_host *h)
 static void host_resched(sim_host *h)
 {
 	ss_time d = SS_NEVER;
-	if (h->agent)
+	if (h->node)
+		d = simnode_deadline(h->node);
+	else if (h->agent)
 		d = ss_time_min(ss_agent_deadline(h->agent), h->nops->deadline(h->neg));
 	if (d == SS_NEVER) {
 		h->timer_at = SS_NEVER;
@@ -450,9 +483,8 @@ static void host_resched(sim_host *h)
 	push(h->s, (struct sim_ev){ .at = d, .type = EV_TIMER, .host = h->idx });
 }
 
-static void env_send_ike(void *host, ss_time now, const ss_addr *src, const ss_addr *dst, const uint8_t *p, size_t n)
+void sim_host_send_ike(sim_host *h, const ss_addr *src, const ss_addr *dst, const uint8_t *p, size_t n)
 {
-	sim_host *h = host;
 	sim_pkt *pk = calloc(1, sizeof(*pk));
 	pk->kind = SIM_W_IKE;
 	pk->from_host = -1;
@@ -465,8 +497,12 @@ static void env_send_ike(void *host, ss_time now, const ss_addr *src, const ss_a
 	if (!pk->data)
 		abort();
 	memcpy(pk->data, p, n);
-	(void)now;
 	wire_send(h->s, h->idx, pk);
+}
+
+static void env_send_ike(void *host, ss_time now, const ss_addr *src, const ss_addr *dst, const uint8_t *p, size_t n)
+{
+	sim_host_send_ike(host, src, dst, p, n);
 }
 
 static bool env_peer_starts(void *host, ss_time now, const ss_addr *l, const ss_addr *r)
@@ -526,13 +562,23 @@ static bool start_agent(sim_host *h)
 		return false;
 	ss_agent_set_observer(h->agent, observer, h);
 	h->nops = s->default_nops;
-	sim_neg_env env = { .host = h, .send_ike = env_send_ike, .peer_starts = env_peer_starts,
-			    .attempt = env_attempt, .outcome = env_outcome, .sa_down = env_sa_down,
-			    .answered = env_answered };
-	sim_neg_config nc = { .credential = h->cred, .sa_life_ms = SS_SEC(3600), .responder_timeout_ms = SS_SEC(6) };
-	h->neg = h->nops->create(&env, &nc);
-	if (!h->neg)
-		return false;
+	if (h->nops == &sim_engine_ops) {
+		/* The node observes the agent only to log and count; the simulator's log of
+		 * transitions takes the agent's one observer back. */
+		h->node = simnode_new(h);
+		if (!h->node)
+			return false;
+		ss_agent_set_observer(h->agent, observer, h);
+	} else {
+		sim_neg_env env = { .host = h, .send_ike = env_send_ike, .peer_starts = env_peer_starts,
+				    .attempt = env_attempt, .outcome = env_outcome, .sa_down = env_sa_down,
+				    .answered = env_answered };
+		sim_neg_config nc = { .credential = h->cred, .sa_life_ms = SS_SEC(3600),
+				      .responder_timeout_ms = SS_SEC(6) };
+		h->neg = h->nops->create(&env, &nc);
+		if (!h->neg)
+			return false;
+	}
 	if (s->tmpdir[0]) {
 		snprintf(h->state_path, sizeof(h->state_path), "%s/%s.state", s->tmpdir, h->name);
 		ss_statefile_load(h->agent, s->now, SIM_WALL_BASE + s->now / 1000, h->state_path);
@@ -563,6 +609,13 @@ void sim_host_legacy(sim *s, int i, enum sim_kind kind)
 	h->kind = (uint8_t)kind;
 }
 
+size_t sim_host_active(sim_host *h)
+{
+	if (h->node)
+		return simnode_active(h->node);
+	return h->neg ? h->nops->active(h->neg) : 0;
+}
+
 enum ss_assoc_state sim_state(sim *s, int h, int peer, uint32_t *attempt)
 {
 	enum ss_assoc_state st = SS_AS_IDLE;
@@ -575,8 +628,40 @@ enum ss_assoc_state sim_state(sim *s, int h, int peer, uint32_t *attempt)
 
 /* --- events ----------------------------------------------------------------------------- */
 
+/* A node host: everything goes through the node (as softsad's dataplane and sockets feed it). */
+static void deliver_node(sim *s, sim_host *h, sim_pkt *p)
+{
+	switch (p->kind) {
+	case SIM_W_CLEAR:
+		p->key.dir = SS_DIR_IN;
+		simnode_packet(h->node, s->now, &p->key, p->len, (uint64_t)(uintptr_t)p);
+		break;
+	case SIM_W_IKE:
+		simnode_ike(h->node, s->now, &p->key.src, &p->key.dst, p->data, p->dlen);
+		pkt_free(p);
+		break;
+	case SIM_W_ICMP:
+		simnode_icmp(h->node, s->now, p->data, p->dlen);
+		pkt_free(p);
+		break;
+	default: /* ESP */
+		if (simnode_esp_in(h->node, s->now, &h->addr, &p->key.src, p->spi)) {
+			deliver_app(h, p);
+			break;
+		}
+		h->esp_no_sa++;
+		pkt_free(p);
+		break;
+	}
+	host_drain(h);
+}
+
 static void deliver(sim *s, sim_host *h, sim_pkt *p)
 {
+	if (h->kind == SIM_HOST_AGENT && h->node) {
+		deliver_node(s, h, p);
+		return;
+	}
 	if (h->kind != SIM_HOST_AGENT) {
 		if (p->kind == SIM_W_CLEAR) {
 			deliver_app(h, p);
@@ -635,7 +720,10 @@ static void app_send(sim *s, sim_host *h, sim_pkt *p)
 		return;
 	}
 	p->key.dir = SS_DIR_OUT;
-	ss_agent_outbound(h->agent, s->now, &p->key, p->len, (uint64_t)(uintptr_t)p);
+	if (h->node)
+		simnode_packet(h->node, s->now, &p->key, p->len, (uint64_t)(uintptr_t)p);
+	else
+		ss_agent_outbound(h->agent, s->now, &p->key, p->len, (uint64_t)(uintptr_t)p);
 	host_drain(h);
 }
 
@@ -663,8 +751,12 @@ static void handle(sim *s, struct sim_ev *ev)
 		if (ev->at != h->timer_at || !h->agent)
 			return; /* superseded */
 		h->timer_at = SS_NEVER;
-		h->nops->timer(h->neg, s->now);
-		ss_agent_timer(h->agent, s->now);
+		if (h->node) {
+			simnode_timer(h->node, s->now);
+		} else {
+			h->nops->timer(h->neg, s->now);
+			ss_agent_timer(h->agent, s->now);
+		}
 		host_drain(h);
 		break;
 	case EV_RESTART:
@@ -678,10 +770,12 @@ static void handle(sim *s, struct sim_ev *ev)
 		break;
 	case EV_TERMINATE:
 		/* As `softsa terminate`: the negotiator deletes the SAs with the peer. */
-		if (h->agent) {
+		if (h->node)
+			simnode_terminate(h->node, s->now, &s->hosts[ev->id].addr);
+		else if (h->agent)
 			h->nops->stop(h->neg, s->now, &h->addr, &s->hosts[ev->id].addr);
+		if (h->agent)
 			host_drain(h);
-		}
 		break;
 	case EV_RELOAD:
 		if (h->agent) {

@@ -48,6 +48,7 @@ typedef struct sim_host {
 	ss_agent *agent;
 	const sim_negotiator_ops *nops;
 	void *neg;
+	struct sim_node *node;  /* nops == &sim_engine_ops: the node (simnode.h) instead of neg */
 	ss_time timer_at;     /* the one pending timer event, or SS_NEVER */
 	uint32_t held_out;    /* packets the agent is holding for us */
 	uint64_t dropped[SS_DROP_REASON_COUNT]; /* summed over restarts */
@@ -127,5 +128,12 @@ bool sim_idle(const sim *s); /* no events pending */
 
 /* State of h's association toward peer. */
 enum ss_assoc_state sim_state(sim *s, int h, int peer, uint32_t *attempt);
+/* Negotiations in progress and SAs up on h (for the memory invariant). */
+size_t sim_host_active(sim_host *h);
+
+/* For simnode.c: the node's verdict on one of h's packets (by handle), and an IKE datagram
+ * it sends. */
+void sim_host_verdict(sim_host *h, uint64_t handle, int verdict);
+void sim_host_send_ike(sim_host *h, const ss_addr *src, const ss_addr *dst, const uint8_t *p, size_t n);
 
 #endif

@@ -172,6 +172,11 @@ static void on_action(harness *h, int i, const ss_ike_action *a)
 		s->n_answered++;
 		s->answered_at = h->now;
 		break;
+	case SS_IKE_ACT_TIMEOUT:
+		s->n_timeout++;
+		s->timeout_at = h->now;
+		s->timeout_sa = a->sa;
+		break;
 	case SS_IKE_ACT_OUTCOME:
 		s->n_outcome++;
 		s->outcome = a->outcome;

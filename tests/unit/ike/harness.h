@@ -30,6 +30,9 @@ typedef struct h_side {
 	ss_time answered_at;         /* when the last ANSWERED was drained */
 	ss_time ike_deleted_at;      /* when the last IKE_DELETED was drained, and its reason */
 	const char *ike_deleted_reason;
+	int n_timeout;               /* TIMEOUT actions, the last one's time, and its SA */
+	ss_time timeout_at;
+	uint32_t timeout_sa;
 } h_side;
 
 typedef struct h_sent {

@@ -573,10 +573,17 @@ static void half_open_limit(void **state)
 	const ss_ike_stats *sb = ss_ike_get_stats(H.side[1].eng);
 	assert_int_equal(sb->half_open, 2);
 	assert_int_equal(sb->half_open_refused, 1);
-	/* Half-open state expires. */
+	assert_int_equal(H.side[1].n_timeout, 0);
+	/* Half-open state expires: each SA says so with a TIMEOUT (no outcome: nobody proved
+	 * they own the address), then goes. */
+	ss_time t0 = H.now;
 	h_run(&H, H.now + SS_SEC(40));
 	assert_int_equal(sb->half_open, 0);
 	assert_int_equal(sb->sas, 0);
+	assert_int_equal(H.side[1].n_timeout, 2);
+	assert_int_equal(H.side[1].timeout_at, t0 + pb.half_open_timeout_ms);
+	assert_int_equal(H.side[1].n_outcome, 0);
+	assert_int_equal(H.side[1].n_ike_deleted, 0);
 	h_free(&H);
 }
 

@@ -1,38 +1,40 @@
 /* CHILD SAs: the table of which SAs carry traffic between a local and a remote address
- * (with what the `sas` command shows), and its life: the engine's CHILD_UP becomes both
- * directions in the dataplane under one reqid (and the peer secured there), deletions and
- * lifetimes take them out again.  A linear table: a host has few peers with SAs at once. */
+ * (with what `sas` shows), and its life: the engine's CHILD_UP becomes both directions in the
+ * dataplane under one reqid (and the peer secured there), deletions and lifetimes take them
+ * out again, and their counters feed the engine's liveness checks.  A linear table: a host
+ * has few peers with SAs at once. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/agent.h"
 #include "base/log.h"
-#include "daemon/daemon.h"
 #include "dataplane/dataplane.h"
-#include "ike/ike.h"
+#include "node/internal.h"
 
 /* ---- the table ---- */
 
-dm_child *dm_children_add(dm_children *t)
+static ss_node_child *child_add(ss_node *n)
 {
-	for (size_t i = 0; i < DM_MAX_CHILDREN; i++) {
-		if (!t->c[i].used) {
-			memset(&t->c[i], 0, sizeof(t->c[i]));
-			t->c[i].used = true;
-			t->c[i].reqid = ++t->next_reqid;
-			t->n_used++;
-			t->gen++;
-			return &t->c[i];
+	for (size_t i = 0; i < SS_NODE_MAX_CHILDREN; i++) {
+		ss_node_child *c = &n->children[i];
+		if (!c->used) {
+			memset(c, 0, sizeof(*c));
+			c->used = true;
+			c->reqid = ++n->next_reqid;
+			n->n_children++;
+			return c;
 		}
 	}
 	return NULL;
 }
 
-dm_child *dm_children_for_pair(dm_children *t, const ss_addr *local, const ss_addr *remote)
+/* The newest installed CHILD SA between local and remote, or NULL. */
+static ss_node_child *child_for_pair(ss_node *n, const ss_addr *local, const ss_addr *remote)
 {
-	dm_child *best = NULL;
-	for (size_t i = 0, seen = 0; i < DM_MAX_CHILDREN && seen < t->n_used; i++) {
-		dm_child *c = &t->c[i];
+	ss_node_child *best = NULL;
+	for (size_t i = 0, seen = 0; i < SS_NODE_MAX_CHILDREN && seen < n->n_children; i++) {
+		ss_node_child *c = &n->children[i];
 		if (!c->used)
 			continue;
 		seen++;
@@ -44,31 +46,37 @@ dm_child *dm_children_for_pair(dm_children *t, const ss_addr *local, const ss_ad
 	return best;
 }
 
-dm_child *dm_children_by_spi(dm_children *t, uint32_t spi_in, uint32_t spi_out)
+static ss_node_child *child_by_spi(ss_node *n, uint32_t spi_in, uint32_t spi_out)
 {
-	for (size_t i = 0; i < DM_MAX_CHILDREN; i++) {
-		dm_child *c = &t->c[i];
+	for (size_t i = 0; i < SS_NODE_MAX_CHILDREN; i++) {
+		ss_node_child *c = &n->children[i];
 		if (c->used && (c->spi_in == spi_in || !spi_in) && (c->spi_out == spi_out || !spi_out))
 			return c;
 	}
 	return NULL;
 }
 
-dm_child *dm_children_by_reqid(dm_children *t, uint32_t reqid)
+static ss_node_child *child_by_reqid(ss_node *n, uint32_t reqid)
 {
-	for (size_t i = 0; i < DM_MAX_CHILDREN; i++)
-		if (t->c[i].used && t->c[i].reqid == reqid)
-			return &t->c[i];
+	for (size_t i = 0; i < SS_NODE_MAX_CHILDREN; i++)
+		if (n->children[i].used && n->children[i].reqid == reqid)
+			return &n->children[i];
 	return NULL;
 }
 
-void dm_children_forget(dm_children *t, dm_child *c)
+/* Forgets the entry (its dataplane SAs are the caller's to delete first). */
+static void child_forget(ss_node *n, ss_node_child *c)
 {
 	if (!c->used)
 		return;
 	memset(c, 0, sizeof(*c));
-	t->n_used--;
-	t->gen++;
+	n->n_children--;
+}
+
+static void agent_sa_down(ss_node *n, ss_time now, const ss_addr *local, const ss_addr *remote)
+{
+	if (n->agent)
+		ss_agent_sa_down(n->agent, now, local, remote);
 }
 
 /* ---- into the dataplane ---- */
@@ -105,13 +113,13 @@ static void dp_ts(const ss_ike_ts_pl *in, ss_dp_ts *out, uint8_t *n)
 					  in->ts[i].port_start, in->ts[i].port_end };
 }
 
-static ss_dp_sa_id sa_id(const dm_child *c, int dir)
+static ss_dp_sa_id sa_id(const ss_node_child *c, int dir)
 {
 	return (ss_dp_sa_id){ .spi = dir == SS_DP_IN ? c->spi_in : c->spi_out, .dir = (uint8_t)dir,
 			      .local = c->local, .remote = c->remote };
 }
 
-static int add_sa(ss_daemon *d, const ss_ike_child_info *ci, int dir, const dm_child *c,
+static int add_sa(ss_node *n, const ss_ike_child_info *ci, int dir, const ss_node_child *c,
 		  uint64_t life_bytes, ss_time now)
 {
 	const ss_dir_keys *k = dir == SS_DP_IN ? &ci->key_in : &ci->key_out;
@@ -139,29 +147,29 @@ static int add_sa(ss_daemon *d, const ss_ike_child_info *ci, int dir, const dm_c
 		p.life.hard_bytes = life_bytes;
 		p.life.soft_bytes = life_bytes / 10 * 9;
 	}
-	int r = ss_dp_sa_add(d->dp, &p, now);
+	int r = ss_dp_sa_add(n->dp, &p, now);
 	if (r < 0)
 		SS_ERR(SUB, "dataplane: cannot install ESP SA %08x (%s): %s", p.id.spi,
 		       dir == SS_DP_IN ? "in" : "out", strerror(-r));
 	return r;
 }
 
-static void del_sas(ss_daemon *d, const dm_child *c)
+static void del_sas(ss_node *n, const ss_node_child *c)
 {
 	ss_dp_sa_id in = sa_id(c, SS_DP_IN), out = sa_id(c, SS_DP_OUT);
-	ss_dp_sa_del(d->dp, &in);  /* -ENOENT after a hard expiry: the backend removed it */
-	ss_dp_sa_del(d->dp, &out);
+	ss_dp_sa_del(n->dp, &in);  /* -ENOENT after a hard expiry: the backend removed it */
+	ss_dp_sa_del(n->dp, &out);
 }
 
-static void child_gone(ss_daemon *d, dm_child *c, const char *reason, ss_time now);
+static void child_gone(ss_node *n, ss_node_child *c, const char *reason, ss_time now);
 
-void dm_child_up(ss_daemon *d, uint32_t ike_sa, const ss_ike_child_info *ci, ss_time now)
+void node_child_up(ss_node *n, uint32_t ike_sa, const ss_ike_child_info *ci, ss_time now)
 {
 	char lb[SS_ADDR_STRLEN], rb[SS_ADDR_STRLEN];
-	dm_child *c = dm_children_add(&d->children);
+	ss_node_child *c = child_add(n);
 	if (!c) {
 		SS_ERR(SUB, "CHILD SA table full: deleting the IKE SA with %s", ss_addr_fmt(&ci->remote.addr, rb));
-		ss_ike_delete(d->eng, ike_sa, now);
+		ss_ike_delete(n->eng, ike_sa, now);
 		return;
 	}
 	c->ike_sa = ike_sa;
@@ -178,19 +186,19 @@ void dm_child_up(ss_daemon *d, uint32_t ike_sa, const ss_ike_child_info *ci, ss_
 	esp_suite_fmt(&ci->suite, c->suite, sizeof(c->suite));
 	fmt_ts(&ci->ts_local, c->ts_local, sizeof(c->ts_local));
 	fmt_ts(&ci->ts_remote, c->ts_remote, sizeof(c->ts_remote));
-	uint64_t bytes = dm_pair_life_bytes(d, &ci->local.addr, &ci->remote.addr, ci->suite.encr,
-					    ci->suite.encr_bits, ci->suite.integ);
-	if (add_sa(d, ci, SS_DP_IN, c, bytes, now) < 0 || add_sa(d, ci, SS_DP_OUT, c, bytes, now) < 0) {
-		del_sas(d, c);
-		dm_children_forget(&d->children, c);
-		ss_ike_delete(d->eng, ike_sa, now);
+	uint64_t bytes = n->p.pol.life_bytes ? n->p.pol.life_bytes(n->p.pol.ctx, &ci->local.addr, &ci->remote.addr,
+								   &ci->suite) : 0;
+	if (add_sa(n, ci, SS_DP_IN, c, bytes, now) < 0 || add_sa(n, ci, SS_DP_OUT, c, bytes, now) < 0) {
+		del_sas(n, c);
+		child_forget(n, c);
+		ss_ike_delete(n->eng, ike_sa, now);
 		return;
 	}
 	c->installed = true;
-	dm_ikesa *s = dm_ikesa_add(d, ike_sa, &ci->local.addr, &ci->remote.addr, now, NULL);
+	ss_node_ikesa *s = node_ikesa_add(n, ike_sa, &ci->local.addr, &ci->remote.addr, now, NULL);
 	if (s)
 		s->established = true;
-	int r = ss_dp_set_peer(d->dp, &ci->remote.addr, SS_DP_PEER_SECURED, SS_NEVER);
+	int r = ss_dp_set_peer(n->dp, &ci->remote.addr, SS_DP_PEER_SECURED, SS_NEVER);
 	if (r < 0)
 		SS_ERR(SUB, "dataplane: cannot mark %s secured: %s", rb, strerror(-r));
 	char si[12], so[12];
@@ -199,122 +207,92 @@ void dm_child_up(ss_daemon *d, uint32_t ike_sa, const ss_ike_child_info *ci, ss_
 	ss_log_kv(SS_LOG_INFO, SUB, SS_KV("PEER", ss_addr_fmt(&c->remote, rb), "SPI", si, "SPI_OUT", so, "OUTCOME", "secured"),
 		  "SA up %s <-> %s: ESP %s %s%s, SPIs in %s out %s", ss_addr_fmt(&c->local, lb), rb, c->suite,
 		  c->tunnel ? "tunnel" : "transport", c->rport ? " in UDP" : "", si, so);
-	dm_event(d, "sa-up", &c->local, &c->remote,
-		 json_pack("{s:s, s:s, s:s, s:s}", "spi_in", si, "spi_out", so, "suite", c->suite, "mode",
-			   c->tunnel ? "tunnel" : "transport"));
+	node_event(n, &(ss_node_event){ .kind = SS_NE_SA_UP, .local = c->local, .remote = c->remote, .spi_in = c->spi_in,
+					.spi_out = c->spi_out, .suite = c->suite, .tunnel = c->tunnel });
 }
 
 /* A CHILD SA went: remove its SAs from the dataplane; when no SA is left with the peer, it
  * is no longer secured (the dataplane forgets it, the agent returns the pair to idle). */
-static void child_gone(ss_daemon *d, dm_child *c, const char *reason, ss_time now)
+static void child_gone(ss_node *n, ss_node_child *c, const char *reason, ss_time now)
 {
 	ss_addr local = c->local, remote = c->remote;
+	uint32_t spi_in = c->spi_in, spi_out = c->spi_out;
 	char si[12], so[12];
 	snprintf(si, sizeof(si), "%08x", c->spi_in);
 	snprintf(so, sizeof(so), "%08x", c->spi_out);
 	char lb[SS_ADDR_STRLEN], rb[SS_ADDR_STRLEN];
 	ss_log_kv(SS_LOG_INFO, SUB, SS_KV("PEER", ss_addr_fmt(&remote, rb), "SPI", si, "SPI_OUT", so),
 		  "SA down %s <-> %s: SPIs in %s out %s (%s)", ss_addr_fmt(&local, lb), rb, si, so, reason);
-	del_sas(d, c);
-	dm_children_forget(&d->children, c);
-	dm_event(d, "sa-down", &local, &remote,
-		 json_pack("{s:s, s:s, s:s}", "spi_in", si, "spi_out", so, "reason", reason));
-	if (!dm_children_for_pair(&d->children, &local, &remote)) {
-		ss_dp_set_peer(d->dp, &remote, SS_DP_PEER_NONE, SS_NEVER);
-		dm_agent_sa_down(d, now, &local, &remote);
+	del_sas(n, c);
+	child_forget(n, c);
+	node_event(n, &(ss_node_event){ .kind = SS_NE_SA_DOWN, .local = local, .remote = remote, .spi_in = spi_in,
+					.spi_out = spi_out, .reason = reason });
+	if (!child_for_pair(n, &local, &remote)) {
+		ss_dp_set_peer(n->dp, &remote, SS_DP_PEER_NONE, SS_NEVER);
+		agent_sa_down(n, now, &local, &remote);
 	}
 }
 
-void dm_child_deleted(ss_daemon *d, uint32_t spi_in, uint32_t spi_out, ss_time now)
+void node_child_deleted(ss_node *n, uint32_t spi_in, uint32_t spi_out, ss_time now)
 {
-	dm_child *c = dm_children_by_spi(&d->children, spi_in, spi_out);
+	ss_node_child *c = child_by_spi(n, spi_in, spi_out);
 	if (c)
-		child_gone(d, c, "deleted by IKE", now);
+		child_gone(n, c, "deleted by IKE", now);
 }
 
-void dm_children_of_ike_gone(ss_daemon *d, uint32_t h, const char *reason, ss_time now)
+void node_children_of_ike_gone(ss_node *n, uint32_t h, const char *reason, ss_time now)
 {
-	for (size_t i = 0; i < DM_MAX_CHILDREN; i++) {
-		dm_child *c = &d->children.c[i];
+	for (size_t i = 0; i < SS_NODE_MAX_CHILDREN; i++) {
+		ss_node_child *c = &n->children[i];
 		if (c->used && c->ike_sa == h)
-			child_gone(d, c, reason, now);
+			child_gone(n, c, reason, now);
 	}
 }
 
 /* Soft (90% of the seconds or bytes, or sequence numbers running out): ask the engine to
  * rekey the CHILD SA, whose replacement arrives as a CHILD_UP; should the rekey not happen,
  * hard deletes the IKE SA and the next packet negotiates afresh. */
-void dm_child_expired(ss_daemon *d, uint32_t reqid, uint32_t spi, bool hard, uint8_t why, ss_time now)
+void node_child_expired(ss_node *n, uint32_t reqid, uint32_t spi, bool hard, uint8_t why, ss_time now)
 {
-	dm_child *c = dm_children_by_reqid(&d->children, reqid);
+	ss_node_child *c = child_by_reqid(n, reqid);
 	if (!c)
 		return;
 	static const char *names[] = { "?", "time", "bytes", "packets", "sequence numbers" };
 	const char *w = names[why < 5 ? why : 0];
 	char rb[SS_ADDR_STRLEN];
 	if (!hard) {
-		d->st.rekeys_wanted++;
-		bool started = ss_ike_rekey_child(d->eng, c->ike_sa, c->spi_in, now);
+		n->st.rekeys_wanted++;
+		bool started = ss_ike_rekey_child(n->eng, c->ike_sa, c->spi_in, now);
 		SS_INFO(SUB, "ESP SA %08x with %s: soft lifetime (%s) reached; %s", spi,
 			ss_addr_fmt(&c->remote, rb), w,
 			started ? "rekeying" : "no rekey possible now, renegotiating at the hard limit");
 		return;
 	}
 	uint32_t h = c->ike_sa;
-	child_gone(d, c, why == SS_DP_WHY_SEQ ? "sequence numbers exhausted" : "hard lifetime", now);
-	dm_ikesa *s = dm_ikesa_find(d, h);
-	if (ss_ike_delete(d->eng, h, now) && s)
+	child_gone(n, c, why == SS_DP_WHY_SEQ ? "sequence numbers exhausted" : "hard lifetime", now);
+	ss_node_ikesa *s = node_ikesa_find(n, h);
+	if (ss_ike_delete(n->eng, h, now) && s)
 		s->deleting = true;
 }
 
 /* Liveness: the packets each CHILD SA carried since the last report go to the engine, from
  * the dataplane's counters, for CHILD SAs that moved only. */
-void dm_children_traffic(ss_daemon *d, ss_time now)
+void node_children_traffic(ss_node *n, ss_time now)
 {
-	for (size_t i = 0, seen = 0; i < DM_MAX_CHILDREN && seen < d->children.n_used; i++) {
-		dm_child *c = &d->children.c[i];
+	for (size_t i = 0, seen = 0; i < SS_NODE_MAX_CHILDREN && seen < n->n_children; i++) {
+		ss_node_child *c = &n->children[i];
 		if (!c->used)
 			continue;
 		seen++;
 		ss_dp_sa_counters in = { 0 }, out = { 0 };
 		ss_dp_sa_id iid = sa_id(c, SS_DP_IN), oid = sa_id(c, SS_DP_OUT);
-		if (!c->installed || ss_dp_sa_query(d->dp, &iid, &in) < 0 || ss_dp_sa_query(d->dp, &oid, &out) < 0)
+		if (!c->installed || ss_dp_sa_query(n->dp, &iid, &in) < 0 || ss_dp_sa_query(n->dp, &oid, &out) < 0)
 			continue;
 		if (in.packets == c->seen_in && out.packets == c->seen_out)
 			continue;
-		ss_ike_traffic(d->eng, c->ike_sa, out.packets - c->seen_out, in.packets - c->seen_in, now);
+		ss_ike_traffic(n->eng, c->ike_sa, out.packets - c->seen_out, in.packets - c->seen_in, now);
 		c->seen_in = in.packets;
 		c->seen_out = out.packets;
 	}
 }
 
-/* ---- introspection ---- */
-
-static json_t *child_json(ss_daemon *d, const dm_child *c, ss_time now)
-{
-	char si[12], so[12];
-	snprintf(si, sizeof(si), "%08x", c->spi_in);
-	snprintf(so, sizeof(so), "%08x", c->spi_out);
-	ss_dp_sa_counters in = { 0 }, out = { 0 };
-	ss_dp_sa_id iid = sa_id(c, SS_DP_IN), oid = sa_id(c, SS_DP_OUT);
-	ss_dp_sa_query(d->dp, &iid, &in);
-	ss_dp_sa_query(d->dp, &oid, &out);
-	return json_pack("{s:s, s:s, s:s, s:s, s:[s], s:[s], s:I, s:I, s:I, s:I, s:I, s:i, s:b}",
-			 "spi_in", si, "spi_out", so, "mode", c->tunnel ? "tunnel" : "transport", "suite",
-			 c->suite, "ts_local", c->ts_local, "ts_remote", c->ts_remote, "packets_in",
-			 (json_int_t)in.packets, "bytes_in", (json_int_t)in.bytes, "packets_out",
-			 (json_int_t)out.packets, "bytes_out", (json_int_t)out.bytes, "age",
-			 (json_int_t)((now - c->created) / 1000), "lifetime", (int)c->lifetime_s, "udp_encap",
-			 c->rport != 0);
-}
-
-json_t *dm_children_json(ss_daemon *d, uint32_t ike_sa, ss_time now)
-{
-	json_t *ch = json_array();
-	for (size_t k = 0; k < DM_MAX_CHILDREN; k++) {
-		const dm_child *c = &d->children.c[k];
-		if (c->used && c->ike_sa == ike_sa && c->installed)
-			json_array_append_new(ch, child_json(d, c, now));
-	}
-	return ch;
-}

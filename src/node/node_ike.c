@@ -1,0 +1,264 @@
+/* The node's IKE side: the engine's responder asks (through the agent, then the policy)
+ * whether and how to answer a peer; negotiations the agent starts go in with the rule's
+ * configuration; the engine's actions come out here: datagrams to send, CHILD SAs up and
+ * down (node_child.c), IKE SAs deleted (a dead peer is news once), outcomes, late answers
+ * and ended responder negotiations, which go to the agent. */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "base/log.h"
+#include "base/secure.h"
+#include "node/internal.h"
+
+/* ---- the IKE SAs the node started or answered ---- */
+
+ss_node_ikesa *node_ikesa_find(ss_node *n, uint32_t h)
+{
+	for (size_t i = 0; i < SS_NODE_MAX_IKESAS; i++)
+		if (n->ikesas[i].used && n->ikesas[i].h == h)
+			return &n->ikesas[i];
+	return NULL;
+}
+
+ss_node_ikesa *node_ikesa_add(ss_node *n, uint32_t h, const ss_addr *local, const ss_addr *remote, ss_time now,
+			      const char *rule)
+{
+	ss_node_ikesa *s = node_ikesa_find(n, h);
+	for (size_t i = 0; !s && i < SS_NODE_MAX_IKESAS; i++)
+		if (!n->ikesas[i].used)
+			s = &n->ikesas[i];
+	if (!s)
+		return NULL;
+	if (!s->used || s->h != h) {
+		memset(s, 0, sizeof(*s));
+		s->used = true;
+		s->h = h;
+		s->local = *local;
+		s->remote = *remote;
+		s->created = now;
+		snprintf(s->rule, sizeof(s->rule), "%s", rule ? rule : "");
+	}
+	return s;
+}
+
+/* ---- the responder's lookup, negotiations in and out ---- */
+
+/* An IKE_SA_INIT is answered only when the agent agrees (a rule asks for security with the
+ * peer, or the Default Response rule): that also moves the pair to negotiating. */
+const ss_ike_config *node_lookup(void *ctx, const ss_ike_endpoint *local, const ss_ike_endpoint *remote,
+				 const ss_ike_id *idi)
+{
+	ss_node *n = ctx;
+	ss_wipe(&n->lookup_cfg, sizeof(n->lookup_cfg));
+	bool ok = n->agent && (idi || ss_agent_ike_start(n->agent, n->now, &local->addr, &remote->addr)) &&
+		  n->p.pol.responder(n->p.pol.ctx, n->now, &local->addr, &remote->addr, idi, &n->lookup_cfg);
+	char rb[SS_ADDR_STRLEN];
+	if (!ok)
+		SS_INFO(SUB, "IKE from %s refused: no rule asks for security with it", ss_addr_fmt(&remote->addr, rb));
+	return ok ? &n->lookup_cfg : NULL;
+}
+
+void ss_node_ike_input(ss_node *n, const uint8_t *p, size_t len, const ss_ike_endpoint *local,
+		       const ss_ike_endpoint *remote, ss_time now)
+{
+	n->now = now;
+	ss_ike_input(n->eng, p, len, local, remote, now);
+	ss_wipe(&n->lookup_cfg, sizeof(n->lookup_cfg));
+}
+
+void ss_node_icmp(ss_node *n, const uint8_t *quoted, size_t len, ss_time now)
+{
+	n->now = now;
+	ss_ike_icmp(n->eng, quoted, len, now);
+}
+
+bool node_neg_start(ss_node *n, ss_time now, const struct ss_rule *rule, const ss_addr *local,
+		    const ss_addr *remote)
+{
+	char name[64] = "", lb[SS_ADDR_STRLEN], rb[SS_ADDR_STRLEN];
+	ss_addr_fmt(local, lb);
+	ss_addr_fmt(remote, rb);
+	ss_ike_config *c = &n->init_cfg;
+	ss_wipe(c, sizeof(*c));
+	if (!n->p.pol.initiator(n->p.pol.ctx, rule, local, remote, c, name)) {
+		SS_ERR(SUB, "negotiation %s -> %s has no configuration", lb, rb);
+		return false;
+	}
+	ss_log_kv(SS_LOG_INFO, SUB, SS_KV("PEER", rb, "RULE", name), "negotiation started %s -> %s (rule %s, %u attempts)",
+		  lb, rb, name, c->retx.attempts);
+	ss_node_note *x = ss_node_note_get(n, local, remote, true);
+	snprintf(x->rule, sizeof(x->rule), "%s", name);
+	n->st.neg_started++;
+	node_event(n, &(ss_node_event){ .kind = SS_NE_NEG_STARTED, .local = *local, .remote = *remote, .rule = name });
+	ss_ike_endpoint l = { *local, n->p.ike_port }, r = { *remote, n->p.ike_port };
+	uint32_t h = ss_ike_initiate(n->eng, &l, &r, c, now);
+	uint32_t life = c->ike_lifetime_s;
+	ss_wipe(c, sizeof(*c));
+	if (!h) {
+		SS_ERR(SUB, "negotiation %s -> %s could not start (rule %s)", lb, rb, name);
+		return false;
+	}
+	ss_node_ikesa *s = node_ikesa_add(n, h, local, remote, now, name);
+	if (s)
+		s->lifetime_s = life;
+	return true;
+}
+
+size_t ss_node_terminate(ss_node *n, ss_time now, const ss_addr *remote)
+{
+	n->now = now;
+	size_t k = 0;
+	for (size_t i = 0; i < SS_NODE_MAX_IKESAS; i++) {
+		ss_node_ikesa *s = &n->ikesas[i];
+		if (s->used && ss_addr_eq(&s->remote, remote) && ss_ike_delete(n->eng, s->h, now)) {
+			s->deleting = true;
+			k++;
+		}
+	}
+	return k;
+}
+
+/* ---- engine actions ---- */
+
+/* An old SA that went unanswered while the peer has a newer one (it restarted and came back
+ * before we found out) is no dead peer. */
+static bool newer_sa_with(const ss_node *n, const ss_node_ikesa *old)
+{
+	for (size_t i = 0; i < SS_NODE_MAX_IKESAS; i++) {
+		const ss_node_ikesa *o = &n->ikesas[i];
+		if (o->used && o != old && o->established && !o->deleting && o->created >= old->created &&
+		    ss_addr_eq(&o->remote, &old->remote) && ss_addr_eq(&o->local, &old->local))
+			return true;
+	}
+	return false;
+}
+
+static void ike_gone(ss_node *n, const ss_ike_action *a, ss_time now)
+{
+	const char *why = a->reason ? a->reason : "IKE SA deleted";
+	ss_node_ikesa *s = node_ikesa_find(n, a->sa);
+	/* A dead peer is news once, with its reason; an ordinary delete shows as sa-down. */
+	if (s && s->established && !strncmp(why, "peer dead", 9)) {
+		char rb[SS_ADDR_STRLEN];
+		if (newer_sa_with(n, s)) {
+			SS_INFO(SUB, "old IKE SA with %s deleted (%s); the peer has a newer one",
+				ss_addr_fmt(&s->remote, rb), why);
+		} else {
+			ss_log_kv(SS_LOG_WARN, SUB, SS_KV("PEER", ss_addr_fmt(&s->remote, rb), "RULE", s->rule,
+							     "OUTCOME", "peer-dead"),
+				  "peer %s is dead (%s): its SAs are deleted; the next packet negotiates again", rb, why);
+			node_event(n, &(ss_node_event){ .kind = SS_NE_PEER_DEAD, .local = s->local, .remote = s->remote,
+							.reason = why, .rule = s->rule });
+		}
+	}
+	node_children_of_ike_gone(n, a->sa, why, now);
+	if (s)
+		memset(s, 0, sizeof(*s));
+}
+
+static void outcome(ss_node *n, const ss_addr *local, const ss_addr *remote, enum ss_ike_outcome o,
+		    const char *reason, ss_time now)
+{
+	ss_node_note *x = ss_node_note_get(n, local, remote, true);
+	x->last_outcome = (int)o;
+	snprintf(x->reason, sizeof(x->reason), "%s", reason);
+	if ((unsigned)o < 4)
+		n->st.neg_outcome[o]++;
+	node_event(n, &(ss_node_event){ .kind = SS_NE_NEG_ENDED, .local = *local, .remote = *remote, .outcome = (int)o,
+					.reason = reason });
+	if (n->agent)
+		ss_agent_outcome(n->agent, now, local, remote, o);
+}
+
+/* A responder's negotiation ended unanswered (the engine's TIMEOUT).  Nothing proved the
+ * IKE_SA_INIT came from the peer, so it ends the pair's negotiation only when no other IKE SA
+ * of ours negotiates with it; the agent hears it as refused (the peer spoke IKE, then went
+ * away), as it would hear its own watchdog later. */
+static void responder_timeout(ss_node *n, const ss_ike_action *a, ss_time now)
+{
+	for (size_t i = 0; i < SS_NODE_MAX_IKESAS; i++) {
+		const ss_node_ikesa *s = &n->ikesas[i];
+		if (s->used && s->h != a->sa && !s->deleting && ss_addr_eq(&s->remote, &a->remote.addr) &&
+		    ss_addr_eq(&s->local, &a->local.addr))
+			return;
+	}
+	enum ss_assoc_state st;
+	uint32_t attempt;
+	if (!n->agent || !ss_agent_state(n->agent, &a->local.addr, &a->remote.addr, &st, &attempt) ||
+	    st != SS_AS_NEGOTIATING)
+		return;
+	n->st.responder_timeouts++;
+	outcome(n, &a->local.addr, &a->remote.addr, SS_IKE_PEER_REFUSED, a->reason ? a->reason : "timeout", now);
+}
+
+static void do_action(ss_node *n, const ss_ike_action *a, ss_time now)
+{
+	ss_node_ikesa *s;
+	switch (a->kind) {
+	case SS_IKE_ACT_ATTEMPT:
+		s = node_ikesa_find(n, a->sa);
+		if (s && !s->established && n->agent)
+			ss_agent_attempt(n->agent, now, &s->local, &s->remote, a->attempt);
+		break;
+	case SS_IKE_ACT_SEND:
+		n->p.io.send(n->p.io.ctx, &a->local, &a->remote, a->data, a->len);
+		break;
+	case SS_IKE_ACT_CHILD_UP:
+		node_child_up(n, a->sa, &a->child, now);
+		break;
+	case SS_IKE_ACT_CHILD_DELETED:
+		node_child_deleted(n, a->child.spi_in, a->child.spi_out, now);
+		break;
+	case SS_IKE_ACT_IKE_DELETED:
+		ike_gone(n, a, now);
+		break;
+	case SS_IKE_ACT_IKE_REKEYED:	/* same handle, new SPIs: nothing to update here */
+		break;
+	case SS_IKE_ACT_ANSWERED:
+		/* A late answer after a provisional outcome: follow the SA again (its outcome
+		 * forgot it) and let the agent end the soft association. */
+		node_ikesa_add(n, a->sa, &a->local.addr, &a->remote.addr, now, NULL);
+		node_event_pair(n, SS_NE_LATE_ANSWER, &a->local.addr, &a->remote.addr);
+		if (!n->agent || !ss_agent_peer_answered(n->agent, now, &a->local.addr, &a->remote.addr))
+			ss_ike_abandon(n->eng, a->sa);
+		break;
+	case SS_IKE_ACT_OUTCOME: {
+		s = node_ikesa_find(n, a->sa);
+		if (a->outcome != SS_IKE_SECURED && s && !s->established)
+			memset(s, 0, sizeof(*s));
+		outcome(n, &a->local.addr, &a->remote.addr, a->outcome, a->reason ? a->reason : "", now);
+		ss_ike_sa_info info;
+		ss_node_note *x = ss_node_note_get(n, &a->local.addr, &a->remote.addr, false);
+		if (x && a->outcome == SS_IKE_SECURED && ss_ike_sa_get(n->eng, a->sa, &info))
+			snprintf(x->identity, sizeof(x->identity), "%s", info.peer.id);
+		break;
+	}
+	case SS_IKE_ACT_TIMEOUT:
+		responder_timeout(n, a, now);
+		break;
+	}
+}
+
+size_t node_ike_drain(ss_node *n, ss_time now)
+{
+	size_t k = 0;
+	ss_ike_action a;
+	while (ss_ike_next_action(n->eng, &a)) {
+		do_action(n, &a, now);
+		k++;
+	}
+	return k;
+}
+
+/* One event when COOKIEs start being required and one when they stop. */
+void node_flood_watch(ss_node *n)
+{
+	const ss_ike_stats *e = ss_ike_get_stats(n->eng);
+	if (e->cookies_required == n->flood)
+		return;
+	n->flood = e->cookies_required;
+	node_event(n, &(ss_node_event){ .kind = SS_NE_IKE_FLOOD, .flood_on = n->flood, .half_open = e->half_open,
+					.half_open_peak = e->half_open_peak, .cookies_sent = e->cookies_sent,
+					.half_open_refused = e->half_open_refused });
+}
