@@ -217,7 +217,8 @@ ike_sa **sa_due(ss_ike_engine *e, ss_time now, size_t *n)
 	}
 	/* The order of the former walk over all SAs (newest first), which tests of several
 	 * SAs due at one instant see in their actions. */
-	qsort(e->due, *n, sizeof(*e->due), newest_first);
+	if (*n > 1)
+		qsort(e->due, *n, sizeof(*e->due), newest_first);
 	return e->due;
 }
 

@@ -22,8 +22,10 @@ enum { RX_CAP = 65536, TX_CAP = 2048, EV_BATCH = 32 };
 struct ss_xfrm {
 	struct mnl_socket *req, *ev;
 	uint32_t seq;
-	uint8_t rx[RX_CAP];
-	uint8_t tx[TX_CAP];
+	/* XFRM's fixed headers hold 64-bit fields (xfrm_usersa_info's lifetimes): the messages
+	 * are built in place, so the buffers carry that alignment. */
+	_Alignas(8) uint8_t rx[RX_CAP];
+	_Alignas(8) uint8_t tx[TX_CAP];
 };
 
 static struct mnl_socket *open_nl(unsigned groups, int flags, int *err)

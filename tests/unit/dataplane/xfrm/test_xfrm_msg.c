@@ -26,7 +26,8 @@ static void m_start(msg *m, uint16_t type, uint16_t flags, uint32_t seq, const v
 {
 	memset(m, 0, sizeof *m);
 	struct nlmsghdr h = { .nlmsg_type = type, .nlmsg_flags = flags, .nlmsg_seq = seq };
-	memcpy(m->b + sizeof h, fixed, n);
+	if (n)
+		memcpy(m->b + sizeof h, fixed, n);
 	m->len = NLMSG_ALIGN(sizeof h + n);
 	h.nlmsg_len = (uint32_t)m->len;
 	memcpy(m->b, &h, sizeof h);
