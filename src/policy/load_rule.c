@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const rule_keys[] = { "name", "filter_list", "filter_action", "auth", "tunnel", "dpd_delay", NULL };
+static const char *const rule_keys[] = { "name", "filter_list", "filter_action", "auth", "tunnel", "tcp_mss_clamp", "dpd_delay", NULL };
 
 /* Names of the lists and actions, sorted for lookups. */
 typedef struct ld_refs {
@@ -91,6 +91,18 @@ static bool ld_rule(struct ld *l, const ynode *n, ss_rule *r, const ld_refs *ref
 			return ld_fail(l, tun, "tunnel must be the IP address of the tunnel endpoint, got '%s'",
 				tun->str);
 		r->tunnel = true;
+	}
+	const ynode *mss = yn_get(n, "tcp_mss_clamp");
+	if (mss) {
+		/* Only a gateway's forwarded TCP needs it: the host's own is clamped to the TUN
+		 * always (doc/policy.md, Tunnel rules). */
+		if (!tun)
+			return ld_fail(l, yn_get_key(n, "tcp_mss_clamp"), "tcp_mss_clamp applies only to tunnel rules");
+		uint64_t v;
+		/* 536: the smallest MSS every IPv4 host must accept (RFC 9293 §3.7.1). */
+		if (!ld_uint(l, mss, "tcp_mss_clamp", 536, 65495, &v))
+			return false;
+		r->tcp_mss_clamp = (uint16_t)v;
 	}
 	if (!ld_dpd_delay(l, n, r, neg))
 		return false;
