@@ -2,12 +2,12 @@
  * the one behind a tunnel endpoint, forwarded or our own, goes through the TUN into a
  * tunnel-mode SA with the endpoint.  doc/dataplane.md, Tunnels.
  *
- *   pre        prerouting: forwarded packets matching a tunnel filter (outbound half) are
+ *   gw_pre     prerouting: forwarded packets matching a tunnel filter (outbound half) are
  *              captured before the route lookup, by the same mark as the host's own, so the
  *              policy routing sends them into the TUN; the kernel's forwarding does the rest
  *              (TTL / hop limit decrement, ICMP "fragmentation needed" / "packet too big"
  *              when one exceeds the TUN's MTU with DF set).
- *   fwd        forward: clear packets from the remote network (inbound half) meet the
+ *   gw_fwd     forward: clear packets from the remote network (inbound half) meet the
  *              endpoint's state, as a host peer's do in `in`; decrypted ones from the TUN pass
  *              (their SYNs clamped first when the rule asks).
  *   tun<N>_out the endpoint's state for its outbound traffic: soft (clear, refreshing the
@@ -26,7 +26,7 @@
 void ss_nft_tunnel_chains(ss_sb *s, const ss_dp_user_config *cfg)
 {
 	ss_sb_printf(s,
-		"  chain pre {\n"
+		"  chain gw_pre {\n"
 		"    type filter hook prerouting priority mangle; policy accept;\n"
 		"    iifname \"%s\" accept\n"
 		"    meta l4proto esp accept\n"
@@ -34,7 +34,7 @@ void ss_nft_tunnel_chains(ss_sb *s, const ss_dp_user_config *cfg)
 		"    jump filt_pre\n"
 		"  }\n"
 		"  chain filt_pre {\n  }\n"
-		"  chain fwd {\n"
+		"  chain gw_fwd {\n"
 		"    type filter hook forward priority filter; policy accept;\n"
 		"    iifname \"%s\" jump tun_rx\n"
 		"    iifname \"%s\" accept\n"

@@ -1,0 +1,76 @@
+#!/bin/bash
+# Gateway tunnels: hosts behind two softsad gateways (tunnel_lib.sh has the picture).
+#
+#   h1 (LAN1) -- gw1 softsad ==== ESP tunnel over the transit link ==== gw2 softsad -- h2 (LAN2)
+#
+# Tunnel rules on both gateways (10.1.0.0/24 <-> 10.2.0.0/24 through 10.99.0.x, fd01::/64 <->
+# fd02::/64 through fd99::x).  TCP from h1 to h2 and back, IPv4 and IPv6, arrives intact
+# (SHA-256); a capture on gw2's transit interface shows IKE and ESP between the gateways and
+# not one packet with an inner address; both CHILD SAs are tunnel mode with the networks as
+# traffic selectors; the inner TTL went down by one per gateway (two).
+. "$(dirname "$0")/e2e_lib.sh" "$@"
+. "$HERE/tunnel_lib.sh"
+P=sstu$$
+tun_cleanup() { tun_down; e2e_cleanup; }
+trap tun_cleanup EXIT
+tun_up $P || fail "topology"
+chmod 600 "$PSK"
+tun_policy_gw1 "$W/gw1.yaml"
+tun_policy_gw2 "$W/gw2.yaml"
+gw_start() { # NAME
+	rm -f "$W/$1.ctl"
+	ip netns exec "$P-$1" "$SOFTSAD" -c "$W/$1.yaml" --dataplane user --control "$W/$1.ctl" >>"$W/$1.log" 2>&1 &
+	topo_track $!
+	wait_for 5 test -S "$W/$1.ctl" || fail "softsad on $1 did not start"
+}
+gw_start gw1
+gw_start gw2
+TOPO_PREFIX=$P
+# topo_ip for these hosts (tcp_transfer asks it)
+topo_ip() { case "$1$2" in h1|h14) echo 10.1.0.2;; h2|h24) echo 10.2.0.2;; h16) echo fd01::2;; h26) echo fd02::2;; esac; }
+
+ip netns exec $P-gw2 tcpdump -i wan --immediate-mode -U -n -B 32768 -s 128 -w "$W/transit.pcap" >/dev/null 2>"$W/transit.err" &
+TD=$!
+topo_track $TD
+wait_for 5 test -s "$W/transit.pcap" || fail "tcpdump did not start"
+
+tcp_transfer h1 h2 3000000 5001 30
+ok "3 MB h1 -> h2 over TCP through the tunnel arrived intact"
+tcp_transfer h2 h1 1000000 5002 30
+ok "1 MB h2 -> h1 over TCP through the tunnel arrived intact"
+TCP_FAM=6 tcp_transfer h1 h2 2000000 5003 30
+ok "2 MB h1 -> h2 over TCP/IPv6 through the tunnel arrived intact"
+TCP_FAM=6 tcp_transfer h2 h1 500000 5004 30
+ok "0.5 MB h2 -> h1 over TCP/IPv6 arrived intact"
+
+# TTL: h2 sees h1's 64 less one per forwarding gateway.
+ttl=$(ip netns exec $P-h1 ping -c 1 -W 5 10.2.0.2 | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
+[ "$ttl" = 62 ] || fail "echo reply TTL $ttl through two gateways, expected 62"
+hl=$(ip netns exec $P-h1 ping -6 -c 1 -W 5 fd02::2 | sed -n 's/.*ttl=\([0-9]*\).*/\1/p')
+[ "$hl" = 62 ] || fail "echo reply hop limit $hl through two gateways, expected 62"
+ok "TTL and hop limit went down by one at each gateway (64 -> 62)"
+
+sleep 0.2
+kill -INT $TD; wait $TD 2>/dev/null
+cap_complete "$W/transit.err"
+inner=$(pcap_count "$W/transit.pcap" "net 10.1.0.0/24 or net 10.2.0.0/24 or net fd01::/64 or net fd02::/64")
+esp4=$(pcap_count "$W/transit.pcap" "ip proto 50 and host 10.99.0.1 and host 10.99.0.2")
+esp6=$(pcap_count "$W/transit.pcap" "ip6 proto 50 and host fd99::1 and host fd99::2")
+ike=$(pcap_count "$W/transit.pcap" "udp port 500")
+echo "  transit capture: $ike IKE, $esp4 ESP/IPv4, $esp6 ESP/IPv6, $inner with an inner address"
+[ "$inner" = 0 ] || fail "$inner packets with an inner address on the transit link"
+[ "$esp4" -ge 1000 ] || fail "expected ESP over IPv4 between the gateways, saw $esp4"
+[ "$esp6" -ge 500 ] || fail "expected ESP over IPv6 between the gateways, saw $esp6"
+[ "$ike" -ge 4 ] || fail "expected IKE between the gateways, saw $ike"
+ok "the transit link carried IKE and ESP between the gateways only"
+
+s=$(ctl gw1 sas)
+[ "$(jget "$s" '[c["mode"] for x in r["result"]["ike_sas"] for c in x["children"]]')" = '["tunnel", "tunnel"]' ] ||
+	fail "gw1's CHILD SAs are not both tunnel mode: $s"
+sel=$(jget "$s" 'sorted(c["ts_local"][0] + " <-> " + c["ts_remote"][0] for x in r["result"]["ike_sas"] for c in x["children"])')
+echo "  gw1 selectors: $sel"
+[ "$sel" = '["10.1.0.0-10.1.0.255 <-> 10.2.0.0-10.2.0.255", "fd01::-fd01::ffff:ffff:ffff:ffff <-> fd02::-fd02::ffff:ffff:ffff:ffff"]' ] ||
+	fail "gw1's CHILD SAs do not select the two networks: $s"
+p=$(ctl gw1 peers)
+[ "$(jget "$p" '[x["state"] for x in r["result"]["peers"] if x["remote"]=="10.99.0.2"][0]')" = secured ] || fail "gw1's peers: $p"
+ok "gw1 holds tunnel-mode CHILD SAs for the networks with gw2, its association with gw2 is secured"
