@@ -7,7 +7,8 @@
 # fd02::/64 through fd99::x).  TCP from h1 to h2 and back, IPv4 and IPv6, arrives intact
 # (SHA-256); a capture on gw2's transit interface shows IKE and ESP between the gateways and
 # not one packet with an inner address; both CHILD SAs are tunnel mode with the networks as
-# traffic selectors; the inner TTL went down by one per gateway (two).
+# traffic selectors; the inner TTL went down by one per gateway (two); ECN per RFC 6040 both
+# ways (the inner ECT copied out; CE marked on the transit link reaches the inner packet).
 . "$(dirname "$0")/e2e_lib.sh" "$@"
 . "$HERE/tunnel_lib.sh"
 P=sstu$$
@@ -50,8 +51,45 @@ hl=$(ip netns exec $P-h1 ping -6 -c 1 -W 5 fd02::2 | sed -n 's/.*ttl=\([0-9]*\).
 [ "$hl" = 62 ] || fail "echo reply hop limit $hl through two gateways, expected 62"
 ok "TTL and hop limit went down by one at each gateway (64 -> 62)"
 
+# ECN, RFC 6040 normal mode: ECT(0) pings put ECT(0) on the outer header too (and the inner
+# one arrives unchanged: h2 answers them).
+ip netns exec $P-h1 ping -Q 2 -c 3 -i 0.2 -W 5 10.2.0.2 >/dev/null || fail "ECT(0) ping through the tunnel"
+ip netns exec $P-h1 ping -6 -Q 2 -c 3 -i 0.2 -W 5 fd02::2 >/dev/null || fail "ECT(0) IPv6 ping through the tunnel"
+
 sleep 0.2
 kill -INT $TD; wait $TD 2>/dev/null
+ect4=$(pcap_count "$W/transit.pcap" "ip proto 50 and src 10.99.0.1 and ip[1] & 3 == 2")
+ect6=$(pcap_count "$W/transit.pcap" "ip6 proto 50 and src fd99::1 and ip6[1] & 0x30 == 0x20")
+echo "  ESP from gw1 with ECT(0) on the outer header: $ect4 IPv4, $ect6 IPv6"
+[ "$ect4" -ge 3 ] && [ "$ect6" -ge 3 ] || fail "the inner ECT(0) was not copied to the outer header ($ect4, $ect6)"
+ok "ECN: the inner ECT(0) is copied to the outer header (RFC 6040 normal mode)"
+
+# Congestion on the transit link: gw2's own nftables marks every arriving ESP packet CE (as
+# a congested router would).  RFC 6040 decap: an ECT(0) inner packet arrives at h2 as CE; a
+# not-ECT one is dropped (it cannot carry the mark).
+ip netns exec $P-gw2 nft -f - <<'NFT'
+table inet sstest_ce {
+	chain pre { type filter hook prerouting priority -300; policy accept;
+		ip protocol esp ip ecn set ce
+		ip6 nexthdr esp ip6 ecn set ce
+	}
+}
+NFT
+ip netns exec $P-h2 tcpdump -i eth0 -Q in --immediate-mode -U -n -w "$W/ce.pcap" icmp or icmp6 >/dev/null 2>"$W/ce.err" &
+TD=$!
+topo_track $TD
+wait_for 5 test -s "$W/ce.pcap" || fail "tcpdump did not start"
+ip netns exec $P-h1 ping -Q 2 -c 3 -i 0.2 -W 5 10.2.0.2 >/dev/null || fail "ECT(0) ping under CE marks"
+ip netns exec $P-h1 ping -6 -Q 2 -c 3 -i 0.2 -W 5 fd02::2 >/dev/null || fail "ECT(0) IPv6 ping under CE marks"
+ip netns exec $P-h1 ping -c 2 -i 0.2 -W 1 10.2.0.2 >/dev/null && fail "a not-ECT packet under a CE outer mark was delivered"
+sleep 0.2
+kill -INT $TD; wait $TD 2>/dev/null
+ip netns exec $P-gw2 nft delete table inet sstest_ce
+ce4=$(pcap_count "$W/ce.pcap" "icmp and ip[1] & 3 == 3")
+ce6=$(pcap_count "$W/ce.pcap" "icmp6 and ip6[1] & 0x30 == 0x30")
+echo "  echo requests arriving at h2 marked CE: $ce4 IPv4, $ce6 IPv6"
+[ "$ce4" -ge 3 ] && [ "$ce6" -ge 3 ] || fail "the outer CE mark did not reach the inner packets ($ce4, $ce6)"
+ok "ECN: an outer CE reaches ECT inner packets; not-ECT ones are dropped (RFC 6040 decap)"
 cap_complete "$W/transit.err"
 inner=$(pcap_count "$W/transit.pcap" "net 10.1.0.0/24 or net 10.2.0.0/24 or net fd01::/64 or net fd02::/64")
 esp4=$(pcap_count "$W/transit.pcap" "ip proto 50 and host 10.99.0.1 and host 10.99.0.2")

@@ -191,7 +191,8 @@ void dpu_stage_flush(dpu_backend *b, ss_time now)
 				out[k++] = (ss_dpu_pkt){ .buf = p->base, .cap = p->cap,
 							 .data = p->base + p->off + p->outer_hdr_len,
 							 .len = p->len - p->outer_hdr_len,
-							 .remote = g->enc_sa[x]->id.remote, .port = g->enc_sa[x]->rport };
+							 .remote = g->enc_sa[x]->id.remote, .port = g->enc_sa[x]->rport,
+							 .tos = p->outer_tos };
 			}
 			i = j;
 		}
@@ -315,7 +316,8 @@ int dpu_read_esp(dpu_backend *b, ss_time now)
 			continue;
 		ep[k++] = (ss_esp_pkt){ .base = b->rx_slot[i], .cap = DPU_SLOT,
 					.off = (uint32_t)(dk[i].data - b->rx_slot[i]), .len = (uint32_t)dk[i].len,
-					.src = dk[i].remote, .dst = dk[i].local, .sport = dk[i].port };
+					.src = dk[i].remote, .dst = dk[i].local, .sport = dk[i].port,
+					.outer_tos = dk[i].tos };
 	}
 	decap(b, ep, k, now);
 	dpu_sa_events(b);
