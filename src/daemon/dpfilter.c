@@ -102,7 +102,9 @@ static void emit(sink *s, const ss_endpoint *local, const ss_endpoint *remote, i
 		f.remote_port = one_port(proto, rport);
 		f.accept_inbound_clear = accept;
 		f.verdict = verdict;
-		if (rule->tunnel) {
+		/* A gateway's tunnel: the networks on both sides.  A tunnel rule between this host
+		 * and the endpoint itself (src me) stays a host filter: tunnel mode, host traffic. */
+		if (rule->tunnel && local->kind == SS_EP_PREFIX) {
 			f.tunnel = rule->tunnel_endpoint;
 			f.tcp_mss = rule->tcp_mss_clamp;
 		}
