@@ -56,6 +56,32 @@ ok "TTL and hop limit went down by one at each gateway (64 -> 62)"
 ip netns exec $P-h1 ping -Q 2 -c 3 -i 0.2 -W 5 10.2.0.2 >/dev/null || fail "ECT(0) ping through the tunnel"
 ip netns exec $P-h1 ping -6 -Q 2 -c 3 -i 0.2 -W 5 fd02::2 >/dev/null || fail "ECT(0) IPv6 ping through the tunnel"
 
+# A clear packet "from LAN2" while the tunnel is up: sent by gw2's namespace past its own
+# softsad (the bypass mark), straight onto the transit link.  gw1 drops it (clear from a
+# secured tunnel) and h1 never sees it.
+ip netns exec $P-h1 timeout 4 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.1.0.2", 7777)); s.settimeout(3)
+print("listening", flush=True)
+try: print("GOT", s.recv(100)); 
+except socket.timeout: print("nothing")' > "$W/forged" &
+LS=$!
+wait_for 5 grep -q listening "$W/forged" || fail "UDP listener on h1"
+before=$(jget "$(ctl gw1 stats)" 'r["result"]["packets"]["dropped"]["clear_from_secure"]')
+ip netns exec $P-gw2 python3 -c '
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+s.setsockopt(socket.SOL_SOCKET, 36, 0x200000)  # SO_MARK: softsad bypass
+udp = struct.pack("!HHHH", 40000, 7777, 13, 0) + b"clear"
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                 socket.inet_aton("10.2.0.2"), socket.inet_aton("10.1.0.2"))
+for _ in range(3): s.sendto(ip + udp, ("10.1.0.2", 0))'
+wait $LS
+grep -q nothing "$W/forged" || fail "h1 received a clear packet from LAN2 while the tunnel was up: $(cat "$W/forged")"
+after=$(jget "$(ctl gw1 stats)" 'r["result"]["packets"]["dropped"]["clear_from_secure"]')
+[ $((after - before)) -ge 3 ] || fail "gw1 counted $((after - before)) clear packets from the secured tunnel, expected 3"
+ok "clear packets from LAN2 while the tunnel is up: dropped by gw1 ($((after - before)) counted), not delivered"
+
 sleep 0.2
 kill -INT $TD; wait $TD 2>/dev/null
 ect4=$(pcap_count "$W/transit.pcap" "ip proto 50 and src 10.99.0.1 and ip[1] & 3 == 2")
@@ -91,7 +117,8 @@ echo "  echo requests arriving at h2 marked CE: $ce4 IPv4, $ce6 IPv6"
 [ "$ce4" -ge 3 ] && [ "$ce6" -ge 3 ] || fail "the outer CE mark did not reach the inner packets ($ce4, $ce6)"
 ok "ECN: an outer CE reaches ECT inner packets; not-ECT ones are dropped (RFC 6040 decap)"
 cap_complete "$W/transit.err"
-inner=$(pcap_count "$W/transit.pcap" "net 10.1.0.0/24 or net 10.2.0.0/24 or net fd01::/64 or net fd02::/64")
+# (but the three forged above, UDP to port 7777)
+inner=$(pcap_count "$W/transit.pcap" "(net 10.1.0.0/24 or net 10.2.0.0/24 or net fd01::/64 or net fd02::/64) and not udp port 7777")
 esp4=$(pcap_count "$W/transit.pcap" "ip proto 50 and host 10.99.0.1 and host 10.99.0.2")
 esp6=$(pcap_count "$W/transit.pcap" "ip6 proto 50 and host fd99::1 and host fd99::2")
 ike=$(pcap_count "$W/transit.pcap" "udp port 500")
