@@ -66,11 +66,12 @@ gw_start gw2
 # The first ping brings the SAs up (ping's DF packets: 1400 bytes fit the TUN's MTU).
 ip netns exec $P-h1 ping -c 1 -W 5 10.2.0.2 >/dev/null || fail "no ping through the tunnel"
 out=$(ip netns exec $P-h1 ping -M do -s 1372 -c 2 -W 2 10.2.0.2 2>&1)
-echo "$out" | grep -q "Frag needed and DF set (mtu = 12[0-9][0-9])" || fail "no fragmentation needed from gw1: $out"
+# From gw1's address toward h1, as a router answers.
+echo "$out" | grep -q "From 10.1.0.1 .*Frag needed and DF set (mtu = 12[0-9][0-9])" || fail "no fragmentation needed from gw1: $out"
 mtu4=$(echo "$out" | sed -n 's/.*mtu = \([0-9]*\).*/\1/p' | head -1)
 ip netns exec $P-h1 ping -6 -c 1 -W 5 fd02::2 >/dev/null || fail "no IPv6 ping through the tunnel"
 out6=$(ip netns exec $P-h1 ping -6 -M do -s 1352 -c 2 -W 2 fd02::2 2>&1)
-echo "$out6" | grep -q "Packet too big: mtu=12[0-9][0-9]" || fail "no packet too big from gw1: $out6"
+echo "$out6" | grep -q "From fd01::1 .*Packet too big: mtu=12[0-9][0-9]" || fail "no packet too big from gw1: $out6"
 ok "1400-byte DF packets: gw1 answered fragmentation needed (mtu $mtu4) and packet too big"
 ip netns exec $P-h1 ping -M do -s $((mtu4 - 28)) -c 1 -W 5 10.2.0.2 >/dev/null || fail "a packet of the MTU gw1 named did not pass"
 ok "a packet of the MTU gw1 named passes"

@@ -61,10 +61,17 @@ static bool too_big(dpu_backend *b, dpu_tunend *e, dpu_sa *s, const uint8_t *p, 
 	size_t over = ss_esp_sa_overhead(s->esp, len);
 	if (!pmtu || len + over <= pmtu || pmtu <= over + 68)
 		return false;
-	uint8_t icmp[SS_ICMPERR_MAX];
-	size_t n = ss_icmperr_too_big(p, len, (uint32_t)(pmtu - over), &e->local, icmp, sizeof icmp);
-	if (!n)
+	/* From our address toward the sender, as a router answers (also right for IPv6
+	 * networks inside an IPv4 tunnel); a rare event, so the route lookup per error is fine. */
+	ss_pkt_tuple t;
+	ss_addr from;
+	if (!ss_icmperr_needed(p, len, (uint32_t)(pmtu - over)) || !ss_pkt_tuple_parse(p, len, &t) ||
+	    !dpu_route_source(&t.src, &from))
 		return false; /* may be fragmented (outer fragments), or no error may go back */
+	uint8_t icmp[SS_ICMPERR_MAX];
+	size_t n = ss_icmperr_too_big(p, len, (uint32_t)(pmtu - over), &from, icmp, sizeof icmp);
+	if (!n)
+		return false;
 	b->st.too_big++;
 	stage_clear(b, icmp, n, now);
 	return true;

@@ -86,19 +86,23 @@ static int probe(const ss_addr *ep)
 	return fd;
 }
 
+bool dpu_route_source(const ss_addr *to, ss_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	int fd = probe(to);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		ss_addr_from_sockaddr((struct sockaddr *)&ss, out, NULL);
+	if (fd >= 0)
+		close(fd);
+	return out->family != 0;
+}
+
 bool dpu_tunend_pair(dpu_tunend *e, ss_addr *local, ss_addr *remote)
 {
-	if (!e->local.family) {
-		int fd = probe(&e->ep);
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof ss;
-		if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-			ss_addr_from_sockaddr((struct sockaddr *)&ss, &e->local, NULL);
-		if (fd >= 0)
-			close(fd);
-		if (!e->local.family)
-			return false;
-	}
+	if (!e->local.family && !dpu_route_source(&e->ep, &e->local))
+		return false;
 	*local = e->local;
 	*remote = e->ep;
 	return true;

@@ -33,6 +33,8 @@ dpu_tunend *dpu_tunmap_find(dpu_tunmap *m, const ss_pkt_tuple *t, bool inbound);
 /* The endpoint's outer pair, our address found by a route lookup when not known yet;
  * false when there is no route to it. */
 bool dpu_tunend_pair(dpu_tunend *e, ss_addr *local, ss_addr *remote);
+/* Our source address toward `to` (the kernel's route lookup); false without a route. */
+bool dpu_route_source(const ss_addr *to, ss_addr *out);
 /* The path MTU toward the endpoint (the kernel's, asked at most once a second), or 0. */
 uint32_t dpu_tunend_pmtu(dpu_tunend *e, ss_time now);
 
