@@ -143,6 +143,11 @@ static void full_model(void **state)
 	assert_true(ss_addr_parse("2001:db8::2", &t));
 	assert_true(ss_addr_eq(&r->tunnel_endpoint, &t));
 	assert_int_equal(r->tcp_mss_clamp, 1300);
+	/* The endpoint's pair belongs to this rule; any other address to none. */
+	assert_ptr_equal(ss_policy_tunnel_rule(p, &t), r);
+	ss_addr other;
+	assert_true(ss_addr_parse("2001:db8::3", &other));
+	assert_null(ss_policy_tunnel_rule(p, &other));
 	assert_int_equal(r->dpd_delay, 120);
 	assert_int_equal(ss_rule_dpd_delay(r), 120);
 	assert_int_equal(r->n_auth, 2);
