@@ -145,6 +145,16 @@ bool ld_rules(struct ld *l, const ynode *n)
 	}
 	free(r.lists);
 	free(r.actions);
+	/* One rule per tunnel endpoint: the gateways' pair is one association and one CHILD SA,
+	 * negotiated with the selectors of one rule (a second rule's networks would be captured
+	 * but never carried). */
+	for (size_t i = 0; ok && i < p->n_rules; i++)
+		for (size_t j = 0; ok && j < i && p->rules[i].tunnel; j++)
+			if (p->rules[j].tunnel && ss_addr_eq(&p->rules[j].tunnel_endpoint, &p->rules[i].tunnel_endpoint))
+				ok = ld_fail(l, yn_get(n->items[i], "tunnel"),
+					"rule '%s' tunnels to the same endpoint as rule '%s' (line %u): one rule per "
+					"tunnel endpoint; put all its networks in that rule's filter list",
+					p->rules[i].name, p->rules[j].name, p->rules[j].loc.line);
 	/* Rule names are unique; checked once all are read, in O(n log n). */
 	ld_name *names = ok ? ld_calloc(l, n, p->n_rules, sizeof(*names)) : NULL;
 	for (size_t i = 0; names && i < p->n_rules; i++)
