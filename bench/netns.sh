@@ -4,7 +4,7 @@
 # (softsad vs two charons with kernel-libipsec vs the clear veth).  Appends samples to
 # SAMPLES (format: bench/report.py).
 #
-#   bench/netns.sh BUILD SAMPLES [--quick] [SECTION...]     SECTION: esp ike fallback (default all)
+#   bench/netns.sh BUILD SAMPLES [--quick] [SECTION...]     SECTION: esp ike fallback (default all); gw: the gateway row alone (esp has it)
 #   SOFTSAD=/path/to/softsad  overrides BUILD/src/daemon/softsad
 #
 # Everything lives on one bridge in namespaces named ssb-<pid>-<host> ($BENCH_NS_PREFIX-<host>); every process is
@@ -34,7 +34,7 @@ log() { echo "netns: $*" >&2; }
 ROW_IDS="fb.hold.icmp.ms fb.hold.icmp.lost fb.hold.silent.ms fb.hold.silent.lost
 	fb.disc.icmp.ms fb.disc.icmp.lost fb.disc.silent.ms fb.disc.silent.lost
 	ike.ecp256.rate ike.modp2048.rate ike.ecp256.cpu ike.modp2048.cpu ike.ecp256.mem
-	ike.modp2048.mem ike.cert.rate ike.cert.cpu ike.flood.ms esp.tcp1 esp.tcp4 esp.cpu1 esp.cpu4"
+	ike.modp2048.mem ike.cert.rate ike.cert.cpu ike.flood.ms esp.tcp1 esp.tcp4 esp.cpu1 esp.cpu4 esp.gw1"
 row_section() { case $1 in fb.*) echo fallback ;; ike.*) echo ike ;; esp.*) echo esp ;; esac; }
 skip_all() { # reason
 	local id
@@ -258,13 +258,15 @@ TCK=$(getconf CLK_TCK)
 cpu_sum() { local t=0 x; for x in "$@"; do t=$((t + $(cpu_ticks "$x"))); done; echo $t; }
 
 . "$HERE/netns_rows.sh"
+. "$HERE/netns_gw.sh"
 
 policy_responder
 topo_up || { skip_all "could not build the namespaces"; exit 0; }
 log "namespaces up ($P-*)"
 for sec in $SECTIONS; do
 	case $sec in
-	esp) row_esp ;;
+	esp) row_esp; row_gw ;;
+	gw) row_gw ;;
 	ike) row_ike ;;
 	fallback) row_fallback ;;
 	*) log "unknown section $sec" ;;

@@ -85,6 +85,8 @@ ROWS = [
      "two charons, kernel-libipsec", None, False, "(report)", None),
     ("esp.cpu4", "ESP throughput", "CPU seconds per Gbit moved, both ends' IPsec daemons, 4 streams", "s/Gbit",
      "two charons, kernel-libipsec", None, False, "(report)", None),
+    ("esp.gw1", "ESP throughput", "iperf3 TCP host behind gw1 → host behind gw2, softsad tunnel rules on both gateways, 1 stream", "Gbit/s",
+     None, "the same two gateways routing in the clear", True, "(report)", None),
     ("esp.gcm_floor", "ESP throughput", "AES-128-GCM, 1400 B blocks, one core (openssl speed)", "Gbit/s",
      None, None, True, "(floor)", None),
     ("esp.micro.encap", "ESP throughput", "ESP encap AES-128-GCM 1400 B, one core (bench/esp_micro)", "kpps",

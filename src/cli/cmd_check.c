@@ -162,6 +162,26 @@ static void override_text(const ranked *r, const ss_override *o, char *out, size
 
 static const char *const ov_kinds[] = { "partial", "whole", "nested", "mirror" };
 
+/* A soft association with a tunnel endpoint (doc/policy.md, Tunnel rules) routes the
+ * networks' traffic in the clear, across whatever lies between the gateways: worth saying
+ * each time, since a tunnel is usually there because that path is not trusted. */
+static void tunnel_fallback_warnings(const ss_policy *p, json_t *w)
+{
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const ss_rule *r = &p->rules[i];
+		if (!r->tunnel || !r->action || !r->action->fallback_to_clear)
+			continue;
+		char a[SS_ADDR_STRLEN], msg[600];
+		snprintf(msg, sizeof msg,
+			"rule '%s' (line %u) tunnels to %s with fallback_to_clear: when that gateway never answers "
+			"IKE, the traffic between its networks is routed in the clear (across the path between the "
+			"gateways) for soft_idle_lifetime; remove fallback_to_clear to block it instead",
+			r->name, r->loc.line, ss_addr_fmt(&r->tunnel_endpoint, a));
+		json_array_append_new(w, json_pack("{s:s, s:s, s:s, s:s}", "kind", "tunnel-fallback", "filter_rule",
+						   r->name, "tunnel", a, "message", msg));
+	}
+}
+
 /* Warnings as JSON objects; nested exceptions become notes. */
 static json_t *warnings_of(const ss_policy *p, const ranked *r, size_t n, json_t *notes)
 {
@@ -184,6 +204,7 @@ static json_t *warnings_of(const ss_policy *p, const ranked *r, size_t n, json_t
 		json_array_append_new(w, e);
 	}
 	free(ov);
+	tunnel_fallback_warnings(p, w);
 	return w;
 }
 

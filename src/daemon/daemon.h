@@ -64,6 +64,12 @@ typedef struct ss_neg_id {
 
 enum { SS_NEG_AUTH_PSK = 1, SS_NEG_AUTH_CERT = 2 };
 
+#define SS_NEG_MAX_TS 4
+typedef struct ss_neg_ts {
+	ss_prefix local, remote;
+	uint8_t proto;                /* 0: any */
+} ss_neg_ts;
+
 typedef struct ss_neg_params {
 	ss_neg_id local_id, remote_id;
 	bool any_remote_id;           /* responder before IKE_AUTH */
@@ -79,6 +85,9 @@ typedef struct ss_neg_params {
 	struct { uint16_t encr, bits, integ, dh; } esp[SS_NEG_MAX];
 	size_t n_esp;
 	bool tunnel;
+	/* Tunnel rules: the networks on each side (none: the two hosts). */
+	ss_neg_ts ts[SS_NEG_MAX_TS];
+	size_t n_ts;
 	uint32_t ike_lifetime_s, child_lifetime_s;
 	uint32_t dpd_delay_s;         /* liveness check after this much unanswered traffic; 0: none */
 	uint64_t child_life_bytes;
@@ -112,6 +121,7 @@ typedef struct ss_daemon {
 
 	struct ss_policy *pol;
 	struct ss_classifier *cls;
+	void *cls_ctx;                /* what the agent classifies with (policyset.c) */
 	struct ss_agent *agent;
 	struct ss_ike_engine *eng;
 	struct ss_dp *dp;
@@ -139,6 +149,10 @@ void dm_neg_params_rule(const ss_daemon *d, const struct ss_rule *r, const ss_ad
 bool dm_neg_params_responder(ss_daemon *d, ss_time now, const ss_addr *local, const ss_addr *remote,
 			     const ss_neg_id *idi, ss_neg_params *out);
 json_t *dm_explain(ss_daemon *d, json_t *req, const char **err);
+/* The rule of a key as the agent sees it: a tunnel endpoint's pair is its tunnel rule's. */
+struct ss_pkt_key;
+struct ss_match;
+bool dm_classify(const ss_daemon *d, const struct ss_pkt_key *k, struct ss_match *out);
 /* The byte lifetime of the security method with this ESP suite in the rule covering the
  * pair (0: none); the engine negotiates seconds only. */
 uint64_t dm_pair_life_bytes(ss_daemon *d, const ss_addr *local, const ss_addr *remote, uint16_t encr,

@@ -87,7 +87,7 @@ static bool exact_ports(int proto, const ss_port_range *r)
 
 static void emit(sink *s, const ss_endpoint *local, const ss_endpoint *remote, int proto,
 		 const ss_port_range *lport, const ss_port_range *rport, bool accept, uint8_t verdict,
-		 ss_weight w)
+		 ss_weight w, const ss_rule *rule)
 {
 	if (verdict != SS_DP_NEGOTIATE && (!exact_ports(proto, lport) || !exact_ports(proto, rport)))
 		return;
@@ -102,6 +102,12 @@ static void emit(sink *s, const ss_endpoint *local, const ss_endpoint *remote, i
 		f.remote_port = one_port(proto, rport);
 		f.accept_inbound_clear = accept;
 		f.verdict = verdict;
+		/* A gateway's tunnel: the networks on both sides.  A tunnel rule between this host
+		 * and the endpoint itself (src me) stays a host filter: tunnel mode, host traffic. */
+		if (rule->tunnel && local->kind == SS_EP_PREFIX) {
+			f.tunnel = rule->tunnel_endpoint;
+			f.tcp_mss = rule->tcp_mss_clamp;
+		}
 		put(s, &f, w);
 	}
 }
@@ -122,14 +128,21 @@ size_t dm_compile_filters(const ss_policy *p, ss_dp_filter *out, size_t max)
 		for (size_t i = 0; i < rule->list->n_filters; i++) {
 			const ss_filter *f = &rule->list->filters[i];
 			ss_weight w = ss_filter_weight(f);
-			if (f->dst.kind == SS_EP_ME && f->src.kind != SS_EP_ME) {
-				/* Written from the peer's side: local is the destination. */
-				emit(&s, &f->dst, &f->src, f->proto, &f->dport, &f->sport, accept, v, w);
+			if (rule->tunnel) {
+				/* A tunnel filter is written from this gateway's side: src the network
+				 * behind it, dst the one behind the endpoint; its mirror is the same
+				 * tunnel's inbound half, which the dataplane derives itself. */
+				emit(&s, &f->src, &f->dst, f->proto, &f->sport, &f->dport, accept, v, w, rule);
 				continue;
 			}
-			emit(&s, &f->src, &f->dst, f->proto, &f->sport, &f->dport, accept, v, w);
+			if (f->dst.kind == SS_EP_ME && f->src.kind != SS_EP_ME) {
+				/* Written from the peer's side: local is the destination. */
+				emit(&s, &f->dst, &f->src, f->proto, &f->dport, &f->sport, accept, v, w, rule);
+				continue;
+			}
+			emit(&s, &f->src, &f->dst, f->proto, &f->sport, &f->dport, accept, v, w, rule);
 			if (f->mirrored && f->src.kind != SS_EP_ME)
-				emit(&s, &f->dst, &f->src, f->proto, &f->dport, &f->sport, accept, v, w);
+				emit(&s, &f->dst, &f->src, f->proto, &f->dport, &f->sport, accept, v, w, rule);
 		}
 	}
 	size_t n = 0;

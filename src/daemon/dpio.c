@@ -45,7 +45,7 @@ json_t *dm_dp_stats_json(ss_daemon *d)
 	ss_dp_get_stats(d->dp, &s);
 	const uint64_t *e = s.esp_in_err;
 	return json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}},"
-			 " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+			 " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 			 "esp", "packets_out", (json_int_t)s.esp_out_pkts, "bytes_out", (json_int_t)s.esp_out_bytes,
 			 "packets_in", (json_int_t)s.esp_in_pkts, "bytes_in", (json_int_t)s.esp_in_bytes,
 			 "no_sa_out", (json_int_t)s.no_sa_out, "unknown_spi", (json_int_t)s.unknown_spi,
@@ -58,5 +58,6 @@ json_t *dm_dp_stats_json(ss_daemon *d)
 			 (json_int_t)s.esp_tx_err, "esp_rx", (json_int_t)s.esp_rx, "delivered", (json_int_t)s.delivered,
 			 "notices", (json_int_t)s.notices, "malformed", (json_int_t)s.malformed, "held_now",
 			 (json_int_t)s.held_now, "gso_split", (json_int_t)s.gso_split, "gso_sent",
-			 (json_int_t)s.gso_sent, "gro_merged", (json_int_t)s.gro_merged);
+			 (json_int_t)s.gso_sent, "gro_merged", (json_int_t)s.gro_merged,
+			 "too_big", (json_int_t)s.too_big);
 }

@@ -34,6 +34,21 @@ static ss_ike_id to_ike_id(const ss_neg_id *n, const ss_addr *self)
 	return id;
 }
 
+/* One side of a tunnel's selectors as an address range (RFC 7296 §3.13.1), all ports;
+ * the same network twice (several filters from it) is listed once. */
+static void ts_add(ss_ike_ts_pl *pl, const ss_prefix *p, uint8_t proto)
+{
+	ss_ike_ts t = { .type = p->addr.family == SS_AF_INET ? SS_TS_IPV4_ADDR_RANGE : SS_TS_IPV6_ADDR_RANGE,
+			.ip_proto = proto, .port_start = 0, .port_end = 65535, .start = p->addr, .end = p->addr };
+	for (unsigned i = p->len; i < ss_addr_bits(&p->addr); i++)
+		t.end.a[i >> 3] |= (uint8_t)(0x80 >> (i & 7));
+	for (unsigned i = 0; i < pl->n; i++)
+		if (memcmp(&pl->ts[i], &t, sizeof(t)) == 0)
+			return;
+	if (pl->n < SS_IKE_MAX_TS)
+		pl->ts[pl->n++] = t;
+}
+
 static void to_config(const ss_neg_params *np, const ss_addr *local, const ss_addr *remote,
 		      ss_ike_config *c)
 {
@@ -58,6 +73,10 @@ static void to_config(const ss_neg_params *np, const ss_addr *local, const ss_ad
 		c->n_esp++;
 	}
 	c->mode = np->tunnel ? SS_MODE_TUNNEL : SS_MODE_TRANSPORT;
+	for (size_t i = 0; np->tunnel && i < np->n_ts; i++) {
+		ts_add(&c->ts_local, &np->ts[i].local, np->ts[i].proto);
+		ts_add(&c->ts_remote, &np->ts[i].remote, np->ts[i].proto);
+	}
 	c->ike_lifetime_s = np->ike_lifetime_s;
 	c->child_lifetime_s = np->child_lifetime_s;
 	c->retx = np->retx;

@@ -24,9 +24,30 @@
 
 enum { MAX_FILTERS = 4096 };
 
+/* What the agent classifies with: the compiled classifier, and the policy for tunnel rules.
+ * The dataplane reports a tunnel's traffic under the gateways' pair (dataplane.h,
+ * ss_dp_filter.tunnel), so a key whose remote is a tunnel endpoint belongs to that tunnel's
+ * rule; every other key goes to the classifier. */
+typedef struct dm_cls {
+	const ss_policy *p;
+	const ss_classifier *c;
+} dm_cls;
+
 static bool classify_fn(const void *ctx, const ss_pkt_key *k, ss_match *out)
 {
-	return ss_classify(ctx, k, out);
+	const dm_cls *x = ctx;
+	const ss_rule *t = ss_policy_tunnel_rule(x->p, k->dir == SS_DIR_OUT ? &k->dst : &k->src);
+	if (t) {
+		*out = (ss_match){ .rule = t, .filter = t->list && t->list->n_filters ? &t->list->filters[0] : NULL };
+		return true;
+	}
+	return ss_classify(x->c, k, out);
+}
+
+bool dm_classify(const ss_daemon *d, const ss_pkt_key *k, ss_match *out)
+{
+	dm_cls x = { d->pol, d->cls };
+	return classify_fn(&x, k, out);
 }
 
 static ss_policy *load(const ss_daemon *d, char *err, size_t errlen)
@@ -56,13 +77,29 @@ static bool install(ss_daemon *d, ss_policy *p, ss_time now, char *err, size_t e
 		snprintf(err, errlen, "the policy needs more than %d dataplane filters", MAX_FILTERS);
 		goto fail;
 	}
+	ss_dp_info di;
+	ss_dp_info_get(d->dp, &di);
+	for (size_t i = 0; i < nf; i++)
+		if (f[i].tunnel.family && strcmp(di.name, "user") != 0) {
+			/* Accepted but not routed would be worse than refused (issue 16). */
+			snprintf(err, errlen, "tunnel rules for networks need the userspace dataplane "
+				 "(--dataplane user): the %s dataplane does not route them", di.name);
+			goto fail;
+		}
 	int r = ss_dp_set_filters(d->dp, f, nf);
 	if (r < 0) {
 		snprintf(err, errlen, "the dataplane refused the policy's filters: %s", strerror(-r));
 		goto fail;
 	}
 	free(f);
-	ss_agent_policy ap = { .policy = p, .classify = classify_fn, .ctx = c };
+	dm_cls *cx = malloc(sizeof(*cx));
+	if (!cx) {
+		snprintf(err, errlen, "out of memory compiling the policy");
+		ss_classifier_free(c);
+		return false;
+	}
+	*cx = (dm_cls){ p, c };
+	ss_agent_policy ap = { .policy = p, .classify = classify_fn, .ctx = cx };
 	if (!d->agent) {
 		ss_agent_config cfg;
 		ss_agent_config_default(&cfg);
@@ -70,6 +107,7 @@ static bool install(ss_daemon *d, ss_policy *p, ss_time now, char *err, size_t e
 		if (!d->agent) {
 			snprintf(err, errlen, "out of memory creating the policy agent");
 			ss_classifier_free(c);
+			free(cx);
 			return false;
 		}
 		dm_agent_attach(d);
@@ -78,6 +116,8 @@ static bool install(ss_daemon *d, ss_policy *p, ss_time now, char *err, size_t e
 	}
 	ss_classifier_free(d->cls);
 	ss_policy_free(d->pol);
+	free(d->cls_ctx);
+	d->cls_ctx = cx;
 	d->cls = c;
 	d->pol = p;
 	SS_INFO(SUB, "policy \"%s\" in force (%s): %zu rules, %zu dataplane filters%s", p->name,
@@ -142,6 +182,8 @@ void dm_policy_stop(ss_daemon *d)
 	d->agent = NULL;
 	ss_classifier_free(d->cls);
 	d->cls = NULL;
+	free(d->cls_ctx);
+	d->cls_ctx = NULL;
 	ss_policy_free(d->pol);
 	d->pol = NULL;
 }
@@ -226,6 +268,20 @@ static void esp_params(const ss_sec_method *m, size_t n, uint16_t pfs, ss_neg_pa
 	out->child_life_bytes = n ? m[0].life_bytes : 0;
 }
 
+/* A tunnel's traffic selectors are its networks (filters' src ours, dst the peer's), with
+ * the filter's protocol; the engine narrows them with the peer's (RFC 7296 §2.9) both as
+ * initiator and as responder. */
+static void tunnel_ts(const ss_rule *r, ss_neg_params *out)
+{
+	for (size_t i = 0; r->list && i < r->list->n_filters; i++) {
+		const ss_filter *f = &r->list->filters[i];
+		if (f->src.kind != SS_EP_PREFIX || f->dst.kind != SS_EP_PREFIX || out->n_ts >= SS_NEG_MAX_TS)
+			continue;
+		out->ts[out->n_ts++] = (ss_neg_ts){ f->src.prefix, f->dst.prefix,
+						   f->proto == SS_PROTO_ANY ? 0 : (uint8_t)f->proto };
+	}
+}
+
 void dm_neg_params_rule(const ss_daemon *d, const ss_rule *r, const ss_addr *local,
 			const ss_addr *remote, ss_neg_params *out)
 {
@@ -238,6 +294,8 @@ void dm_neg_params_rule(const ss_daemon *d, const ss_rule *r, const ss_addr *loc
 		esp_params(a->methods, a->n_methods, a->pfs_group, out);
 		auth_list_params(r->auth, r->n_auth, out);
 		out->tunnel = r->tunnel;
+		if (r->tunnel)
+			tunnel_ts(r, out);
 		out->dpd_delay_s = ss_rule_dpd_delay(r);
 		snprintf(out->rule, sizeof(out->rule), "%s", r->name);
 		return;
@@ -277,7 +335,7 @@ bool dm_neg_params_responder(ss_daemon *d, ss_time now, const ss_addr *local, co
 	ss_pkt_key k = { .dir = SS_DIR_IN, .src = *remote, .dst = *local };
 	ss_match m;
 	const ss_rule *r = NULL;
-	if (ss_classify(d->cls, &k, &m) && m.rule && m.rule->action->kind == SS_ACT_NEGOTIATE)
+	if (dm_classify(d, &k, &m) && m.rule && m.rule->action->kind == SS_ACT_NEGOTIATE)
 		r = m.rule;
 	else if (!d->pol->default_response)
 		return false;
@@ -315,7 +373,7 @@ uint64_t dm_pair_life_bytes(ss_daemon *d, const ss_addr *local, const ss_addr *r
 {
 	ss_pkt_key k = { .dir = SS_DIR_OUT, .src = *local, .dst = *remote };
 	ss_match m;
-	if (!ss_classify(d->cls, &k, &m) || !m.rule || m.rule->action->kind != SS_ACT_NEGOTIATE)
+	if (!dm_classify(d, &k, &m) || !m.rule || m.rule->action->kind != SS_ACT_NEGOTIATE)
 		return 0;
 	const ss_filter_action *a = m.rule->action;
 	for (size_t i = 0; i < a->n_methods; i++)

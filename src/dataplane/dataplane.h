@@ -57,6 +57,13 @@ typedef struct ss_dp_filter {
 	 * the daemon.  Filters are tried in the order given and the first match wins, so the
 	 * daemon passes them most specific first. */
 	uint8_t verdict;
+	/* A tunnel rule's filter (family 0: none, transport mode): local and remote are the
+	 * networks behind this gateway and behind the peer, and their traffic, forwarded or the
+	 * host's own, goes through a tunnel-mode SA to this endpoint.  The endpoint is the peer
+	 * of every event and peer state (ss_dp_set_peer(tunnel, ...) decides for the networks).
+	 * The userspace backend implements it; the kernel one does not yet. */
+	ss_addr tunnel;
+	uint16_t tcp_mss;   /* tunnel: the MSS of TCP SYNs through it is clamped to this; 0: none */
 } ss_dp_filter;
 
 enum ss_dp_verdict { SS_DP_NEGOTIATE = 0, SS_DP_PERMIT, SS_DP_BLOCK };
@@ -230,6 +237,7 @@ typedef struct ss_dp_stats {
 	uint64_t notices, malformed, unknown_spi;
 	uint64_t port_captured, port_released; /* userspace: the packet port's own counts */
 	uint64_t gso_split, gso_sent, gro_merged;
+	uint64_t too_big;                  /* tunnel: over the path MTU with DF, ICMP sent back */
 	uint64_t dropped[SS_DP_DROP_COUNT]; /* by enum ss_dp_drop: what the backend drops by itself */
 } ss_dp_stats;
 

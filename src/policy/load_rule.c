@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const rule_keys[] = { "name", "filter_list", "filter_action", "auth", "tunnel", "dpd_delay", NULL };
+static const char *const rule_keys[] = { "name", "filter_list", "filter_action", "auth", "tunnel", "tcp_mss_clamp", "dpd_delay", NULL };
 
 /* Names of the lists and actions, sorted for lookups. */
 typedef struct ld_refs {
@@ -92,6 +92,18 @@ static bool ld_rule(struct ld *l, const ynode *n, ss_rule *r, const ld_refs *ref
 				tun->str);
 		r->tunnel = true;
 	}
+	const ynode *mss = yn_get(n, "tcp_mss_clamp");
+	if (mss) {
+		/* Only a gateway's forwarded TCP needs it: the host's own is clamped to the TUN
+		 * always (doc/policy.md, Tunnel rules). */
+		if (!tun)
+			return ld_fail(l, yn_get_key(n, "tcp_mss_clamp"), "tcp_mss_clamp applies only to tunnel rules");
+		uint64_t v;
+		/* 536: the smallest MSS every IPv4 host must accept (RFC 9293 §3.7.1). */
+		if (!ld_uint(l, mss, "tcp_mss_clamp", 536, 65495, &v))
+			return false;
+		r->tcp_mss_clamp = (uint16_t)v;
+	}
 	if (!ld_dpd_delay(l, n, r, neg))
 		return false;
 	if (auth)
@@ -133,6 +145,16 @@ bool ld_rules(struct ld *l, const ynode *n)
 	}
 	free(r.lists);
 	free(r.actions);
+	/* One rule per tunnel endpoint: the gateways' pair is one association and one CHILD SA,
+	 * negotiated with the selectors of one rule (a second rule's networks would be captured
+	 * but never carried). */
+	for (size_t i = 0; ok && i < p->n_rules; i++)
+		for (size_t j = 0; ok && j < i && p->rules[i].tunnel; j++)
+			if (p->rules[j].tunnel && ss_addr_eq(&p->rules[j].tunnel_endpoint, &p->rules[i].tunnel_endpoint))
+				ok = ld_fail(l, yn_get(n->items[i], "tunnel"),
+					"rule '%s' tunnels to the same endpoint as rule '%s' (line %u): one rule per "
+					"tunnel endpoint; put all its networks in that rule's filter list",
+					p->rules[i].name, p->rules[j].name, p->rules[j].loc.line);
 	/* Rule names are unique; checked once all are read, in O(n log n). */
 	ld_name *names = ok ? ld_calloc(l, n, p->n_rules, sizeof(*names)) : NULL;
 	for (size_t i = 0; names && i < p->n_rules; i++)

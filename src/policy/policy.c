@@ -121,3 +121,14 @@ uint32_t ss_rule_dpd_delay(const ss_rule *r)
 		return SS_DEFAULT_DPD_DELAY;
 	return r->dpd_delay == SS_DPD_NEVER ? 0 : r->dpd_delay;
 }
+
+const ss_rule *ss_policy_tunnel_rule(const ss_policy *p, const ss_addr *endpoint)
+{
+	for (size_t i = 0; p && i < p->n_rules; i++) {
+		const ss_rule *r = &p->rules[i];
+		if (r->tunnel && r->action && r->action->kind == SS_ACT_NEGOTIATE &&
+		    ss_addr_eq(&r->tunnel_endpoint, endpoint))
+			return r;
+	}
+	return NULL;
+}

@@ -126,6 +126,7 @@ typedef struct ss_rule {
 	size_t n_auth;
 	bool tunnel;                 /* false: transport mode */
 	ss_addr tunnel_endpoint;     /* valid when tunnel */
+	uint16_t tcp_mss_clamp;      /* tunnel: SYNs through it get at most this MSS; 0: none */
 	/* Liveness (RFC 7296 §2.4): seconds our protected traffic may go unanswered before
 	 * an INFORMATIONAL check; 0: the default (SS_DEFAULT_DPD_DELAY), SS_DPD_NEVER: none. */
 	uint32_t dpd_delay;
@@ -217,5 +218,10 @@ const char *ss_dh_name(unsigned group);
 /* The longest key IKE takes (SS_IKE_PSK_MAX in ike/ike.h; a test checks they agree): a longer
  * one is an error here rather than silently cut short further down. */
 #define SS_PSK_MAX_LEN 128
+
+/* The first negotiating tunnel rule whose tunnel endpoint is endpoint, or NULL.  A tunnel's
+ * associations and IKE SAs are between the gateways: the pair (our address, endpoint) stands
+ * for the traffic between the rule's networks, so this is how that pair finds its rule. */
+const ss_rule *ss_policy_tunnel_rule(const ss_policy *p, const ss_addr *endpoint);
 
 #endif

@@ -62,6 +62,7 @@ static void user_close(ss_dp *dp)
 	ss_dpu_close(b->port);
 	dpu_held_clear(&b->held);
 	dpu_sas_free(&b->sas);
+	dpu_tunmap_free(&b->tmap);
 	free(b);
 }
 
@@ -111,7 +112,10 @@ static int user_flush(ss_dp *dp, ss_time now)
 
 static int user_set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n)
 {
-	return ss_dpu_set_filters(B(dp)->port, f, n);
+	int r = ss_dpu_set_filters(B(dp)->port, f, n);
+	if (r == 0)
+		r = dpu_tunmap_set(&B(dp)->tmap, f, n);
+	return r;
 }
 
 static int user_set_peer(ss_dp *dp, const ss_addr *peer, enum ss_dp_peer_state st, ss_time timeout)

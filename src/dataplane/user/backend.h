@@ -9,6 +9,7 @@
 #include "dataplane/user/held.h"
 #include "dataplane/user/port.h"
 #include "dataplane/user/sas.h"
+#include "dataplane/user/tunmap.h"
 #include "esp/esp.h"
 
 /* One batch: the packets of one read, each with room for ESP around it; TUN packets are at
@@ -61,6 +62,7 @@ typedef struct dpu_backend {
 	size_t ev_head, ev_n;
 	uint64_t ev_lost;
 	dpu_spi_seen spi_seen[16];
+	dpu_tunmap tmap;      /* tunnel filters: a packet's tunnel and its endpoint's pair */
 	ss_dp_stats st;
 	uint8_t rx_slot[DPU_BATCH][DPU_SLOT];
 } dpu_backend;

@@ -32,7 +32,8 @@ int ss_io_raw_socket(int family, int proto, uint32_t mark)
 	int r = set_common(fd, mark);
 	int one = 1;
 	if (r == 0 && family == AF_INET6 && proto != IPPROTO_RAW &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) < 0)
+	    (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) < 0 ||
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof one) < 0))
 		r = -errno;
 	if (r < 0) {
 		close(fd);
@@ -134,11 +135,27 @@ size_t ss_io_send_whole(int fd4, int fd6, const ss_dpu_pkt *pkts, size_t n, uint
 	return n;
 }
 
+/* The outer TOS / traffic class of an ESP packet (the kernel builds that header) as a
+ * control message at *cm; returns the space used, 0 for none (tos 0 is the socket's). */
+static size_t tos_cmsg(struct cmsghdr *cm, const ss_dpu_pkt *p)
+{
+	if (!p->tos)
+		return 0;
+	int v = p->tos;
+	bool v6 = p->remote.family == SS_AF_INET6;
+	cm->cmsg_level = v6 ? IPPROTO_IPV6 : IPPROTO_IP;
+	cm->cmsg_type = v6 ? IPV6_TCLASS : IP_TOS;
+	cm->cmsg_len = CMSG_LEN(sizeof v);
+	memcpy(CMSG_DATA(cm), &v, sizeof v);
+	return CMSG_SPACE(sizeof v);
+}
+
 size_t ss_io_send_to(int fd, const ss_dpu_pkt *pkts, size_t n, uint64_t *errs)
 {
 	struct mmsghdr mm[SS_IO_BATCH];
 	struct iovec iov[SS_IO_BATCH];
 	struct sockaddr_storage to[SS_IO_BATCH];
+	union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } cb[SS_IO_BATCH];
 	size_t done = 0;
 	while (done < n) {
 		size_t k = n - done < SS_IO_BATCH ? n - done : SS_IO_BATCH;
@@ -148,6 +165,10 @@ size_t ss_io_send_to(int fd, const ss_dpu_pkt *pkts, size_t n, uint64_t *errs)
 			iov[j] = (struct iovec){ .iov_base = p->data, .iov_len = p->len };
 			mm[j] = (struct mmsghdr){ .msg_hdr = { .msg_name = &to[j], .msg_namelen = sl,
 							       .msg_iov = &iov[j], .msg_iovlen = 1 } };
+			if (p->tos) {
+				mm[j].msg_hdr.msg_control = cb[j].b;
+				mm[j].msg_hdr.msg_controllen = tos_cmsg((struct cmsghdr *)cb[j].b, p);
+			}
 		}
 		flush_batch(fd, mm, k, errs);
 		done += k;
@@ -161,7 +182,7 @@ enum { GSO_MAX_SEGS = 64, GSO_MAX_BYTES = 60000 };
 
 static bool same_dest(const ss_dpu_pkt *a, const ss_dpu_pkt *b)
 {
-	return a->port == b->port && ss_addr_eq(&a->remote, &b->remote);
+	return a->port == b->port && a->tos == b->tos && ss_addr_eq(&a->remote, &b->remote);
 }
 
 /* How many packets from pkts[0] can leave as one GSO send: one destination, all of the
@@ -183,7 +204,7 @@ size_t ss_io_send_udp(int fd, const ss_dpu_pkt *pkts, size_t n, uint64_t *errs, 
 	struct mmsghdr mm[SS_IO_BATCH];
 	struct iovec iov[SS_IO_BATCH];
 	struct sockaddr_storage to[SS_IO_BATCH];
-	union { char b[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } cb[SS_IO_BATCH];
+	union { char b[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } cb[SS_IO_BATCH];
 	size_t i = 0;
 	while (i < n) {
 		size_t m = 0, used = 0;
@@ -195,17 +216,22 @@ size_t ss_io_send_udp(int fd, const ss_dpu_pkt *pkts, size_t n, uint64_t *errs, 
 			socklen_t sl = (socklen_t)ss_addr_to_sockaddr(&pkts[i].remote, pkts[i].port, &to[m]);
 			mm[m] = (struct mmsghdr){ .msg_hdr = { .msg_name = &to[m], .msg_namelen = sl,
 							       .msg_iov = &iov[used], .msg_iovlen = run } };
+			struct msghdr *mh = &mm[m].msg_hdr;
+			size_t cl = 0;
 			if (run > 1) {
-				struct msghdr *mh = &mm[m].msg_hdr;
-				mh->msg_control = cb[m].b;
-				mh->msg_controllen = sizeof cb[m].b;
-				struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
+				struct cmsghdr *cm = (struct cmsghdr *)cb[m].b;
 				cm->cmsg_level = SOL_UDP;
 				cm->cmsg_type = UDP_SEGMENT;
 				cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
 				uint16_t seg = (uint16_t)pkts[i].len;
 				memcpy(CMSG_DATA(cm), &seg, sizeof seg);
+				cl = CMSG_SPACE(sizeof(uint16_t));
 				(*gso)++;
+			}
+			cl += tos_cmsg((struct cmsghdr *)(cb[m].b + cl), &pkts[i]);
+			if (cl) {
+				mh->msg_control = cb[m].b;
+				mh->msg_controllen = cl;
 			}
 			used += run;
 			i += run;
@@ -223,6 +249,7 @@ static bool strip_v4(ss_dpu_pkt *p)
 	uint8_t vihl = ss_cur_u8(&c);
 	size_t ihl = (size_t)(vihl & 0x0f) * 4;
 	uint8_t dst[4];
+	ss_cur_peek(&c, 0, &p->tos, 1); /* the byte after version/IHL */
 	if (!ss_cur_peek(&c, 15, dst, 4) || vihl >> 4 != 4 || ihl < 20 || !ss_cur_skip(&c, ihl - 1))
 		return false;
 	p->local = ss_addr_v4((uint32_t)dst[0] << 24 | (uint32_t)dst[1] << 16 | (uint32_t)dst[2] << 8 | dst[3]);
@@ -245,6 +272,11 @@ static void pktinfo(struct msghdr *mh, ss_dpu_pkt *p)
 			struct in_pktinfo pi;
 			memcpy(&pi, CMSG_DATA(cm), sizeof pi);
 			p->local = ss_addr_v4(ntohl(pi.ipi_addr.s_addr));
+		} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS &&
+			   cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int tc;
+			memcpy(&tc, CMSG_DATA(cm), sizeof tc);
+			p->tos = (uint8_t)tc; /* the outer ECN for tunnel decap (RFC 6040) */
 		}
 	}
 }
@@ -272,7 +304,8 @@ int ss_io_recv(int fd, enum ss_io_rx how, ss_dpu_pkt *pkts, size_t n, uint64_t *
 	struct mmsghdr mm[SS_IO_BATCH];
 	struct iovec iov[SS_IO_BATCH];
 	struct sockaddr_storage from[SS_IO_BATCH];
-	union { char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+	union { char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
+		       CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align; } cb[SS_IO_BATCH];
 	if (n > SS_IO_BATCH)
 		n = SS_IO_BATCH;
@@ -302,6 +335,7 @@ int ss_io_recv(int fd, enum ss_io_rx how, ss_dpu_pkt *pkts, size_t n, uint64_t *
 		p->local = (ss_addr){ 0 };
 		p->kind = SS_DPU_RX_ESP;
 		p->port = 0;
+		p->tos = 0;
 		uint16_t port = 0;
 		bool ok = (mm[i].msg_hdr.msg_flags & MSG_TRUNC) == 0 &&
 			  ss_addr_from_sockaddr((struct sockaddr *)&from[i], &p->remote, &port);

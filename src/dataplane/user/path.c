@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataplane/icmperr.h"
 #include "dataplane/pkt.h"
 #include "dataplane/user/backend.h"
 
@@ -34,14 +35,61 @@ static dpu_sa *pair_sa(dpu_backend *b, const ss_addr *local, const ss_addr *remo
 /* slot: the packet already sits in a buffer of DPU_SLOT bytes with ESP head- and tailroom
  * around it (a packet of the current batch: the TSO split wrote it there), and is encrypted
  * in place; NULL: copied into a staging slot (a held packet). */
+static void stage_clear(dpu_backend *b, const uint8_t *p, size_t len, ss_time now);
+
+/* The pair a packet's SA is found by, and the daemon's events name: its own addresses, or
+ * for a tunnel's traffic our address and the endpoint's.  False: a tunnel endpoint we have
+ * no route to (the packet cannot leave). */
+static bool packet_pair(dpu_backend *b, const ss_pkt_tuple *t, bool inbound, ss_addr *local, ss_addr *remote,
+			dpu_tunend **end)
+{
+	*end = b->tmap.n ? dpu_tunmap_find(&b->tmap, t, inbound) : NULL;
+	if (*end)
+		return dpu_tunend_pair(*end, local, remote);
+	*local = inbound ? t->dst : t->src;
+	*remote = inbound ? t->src : t->dst;
+	return true;
+}
+
+/* A tunnel entry is a router hop (RFC 4301 §8.2.1): a packet that will not fit the path to
+ * the endpoint once encapsulated, and must not be fragmented, goes back to its sender as
+ * "too big" with the MTU that would fit; the path MTU itself is the kernel's (ICMP from the
+ * transit network updates it, as for any socket of this host). */
+static bool too_big(dpu_backend *b, dpu_tunend *e, dpu_sa *s, const uint8_t *p, size_t len, ss_time now)
+{
+	uint32_t pmtu = dpu_tunend_pmtu(e, now);
+	size_t over = ss_esp_sa_overhead(s->esp, len);
+	if (!pmtu || len + over <= pmtu || pmtu <= over + 68)
+		return false;
+	/* From our address toward the sender, as a router answers (also right for IPv6
+	 * networks inside an IPv4 tunnel); a rare event, so the route lookup per error is fine. */
+	ss_pkt_tuple t;
+	ss_addr from;
+	if (!ss_icmperr_needed(p, len, (uint32_t)(pmtu - over)) || !ss_pkt_tuple_parse(p, len, &t) ||
+	    !dpu_route_source(&t.src, &from))
+		return false; /* may be fragmented (outer fragments), or no error may go back */
+	uint8_t icmp[SS_ICMPERR_MAX];
+	size_t n = ss_icmperr_too_big(p, len, (uint32_t)(pmtu - over), &from, icmp, sizeof icmp);
+	if (!n)
+		return false;
+	b->st.too_big++;
+	stage_clear(b, icmp, n, now);
+	return true;
+}
+
 static void stage_esp(dpu_backend *b, uint8_t *slot, const uint8_t *p, size_t len, ss_time now)
 {
 	ss_pkt_tuple t;
-	dpu_sa *s = ss_pkt_tuple_parse(p, len, &t) ? pair_sa(b, &t.src, &t.dst) : NULL;
+	ss_addr local, remote;
+	dpu_tunend *end = NULL;
+	dpu_sa *s = ss_pkt_tuple_parse(p, len, &t) && packet_pair(b, &t, false, &local, &remote, &end)
+			    ? pair_sa(b, &local, &remote) : NULL;
 	if (!s || len > DPU_SLOT - SS_ESP_HEADROOM - SS_ESP_TAILROOM) {
 		b->st.no_sa_out++;
 		return;
 	}
+	if (end && too_big(b, end, s, p, len, now))
+		return;
 	dpu_stage *g = &b->stage;
 	if (g->n_enc == DPU_BATCH)
 		dpu_stage_flush(b, now);
@@ -150,7 +198,8 @@ void dpu_stage_flush(dpu_backend *b, ss_time now)
 				out[k++] = (ss_dpu_pkt){ .buf = p->base, .cap = p->cap,
 							 .data = p->base + p->off + p->outer_hdr_len,
 							 .len = p->len - p->outer_hdr_len,
-							 .remote = g->enc_sa[x]->id.remote, .port = g->enc_sa[x]->rport };
+							 .remote = g->enc_sa[x]->id.remote, .port = g->enc_sa[x]->rport,
+							 .tos = p->outer_tos };
 			}
 			i = j;
 		}
@@ -202,7 +251,14 @@ int dpu_read_outbound(dpu_backend *b, ss_time now)
 			bt->decided[i] = true;
 			continue;
 		}
-		ss_dp_event ev = { .kind = SS_DP_EV_ACQUIRE, .local = t.src, .remote = t.dst, .proto = t.proto,
+		ss_addr local, remote;
+		dpu_tunend *end;
+		if (!packet_pair(b, &t, false, &local, &remote, &end)) {
+			b->st.no_sa_out++; /* no route to its tunnel's endpoint */
+			bt->decided[i] = true;
+			continue;
+		}
+		ss_dp_event ev = { .kind = SS_DP_EV_ACQUIRE, .local = local, .remote = remote, .proto = t.proto,
 				   .sport = t.sport, .dport = t.dport, .len = (uint32_t)bt->pk[i].len,
 				   .handle = bt->base + (uint64_t)i };
 		dpu_event(b, &ev);
@@ -267,7 +323,8 @@ int dpu_read_esp(dpu_backend *b, ss_time now)
 			continue;
 		ep[k++] = (ss_esp_pkt){ .base = b->rx_slot[i], .cap = DPU_SLOT,
 					.off = (uint32_t)(dk[i].data - b->rx_slot[i]), .len = (uint32_t)dk[i].len,
-					.src = dk[i].remote, .dst = dk[i].local, .sport = dk[i].port };
+					.src = dk[i].remote, .dst = dk[i].local, .sport = dk[i].port,
+					.outer_tos = dk[i].tos };
 	}
 	decap(b, ep, k, now);
 	dpu_sa_events(b);
@@ -299,7 +356,13 @@ int dpu_read_notices(dpu_backend *b)
 	ss_dp_notice nt[DPU_BATCH];
 	int n = ss_dpu_read_notices(b->port, nt, DPU_BATCH);
 	for (int i = 0; i < n; i++) {
-		ss_dp_event ev = { .kind = SS_DP_EV_INBOUND_CLEAR, .local = nt[i].dst, .remote = nt[i].src,
+		ss_pkt_tuple t = { .src = nt[i].src, .dst = nt[i].dst, .proto = nt[i].proto, .sport = nt[i].sport,
+				   .dport = nt[i].dport };
+		ss_addr local, remote;
+		dpu_tunend *end;
+		if (!packet_pair(b, &t, true, &local, &remote, &end))
+			continue;
+		ss_dp_event ev = { .kind = SS_DP_EV_INBOUND_CLEAR, .local = local, .remote = remote,
 				   .proto = nt[i].proto, .sport = nt[i].sport, .dport = nt[i].dport,
 				   .accepted = nt[i].accepted };
 		dpu_event(b, &ev);

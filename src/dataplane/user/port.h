@@ -32,6 +32,9 @@ typedef struct ss_dpu_pkt {
 	ss_addr remote, local;
 	uint16_t port;
 	uint8_t kind; /* receive on a UDP encapsulation port: enum ss_dpu_rx_kind */
+	/* ESP: the outer TOS / traffic class to send with (tunnel mode carries the inner ECN
+	 * and DSCP out, RFC 6040 normal mode), and the one received (raw sockets; 0 otherwise). */
+	uint8_t tos;
 } ss_dpu_pkt;
 
 enum ss_dpu_rx_kind { SS_DPU_RX_ESP = 0, SS_DPU_RX_IKE = 1 };

@@ -208,6 +208,7 @@ void ss_nft_table(ss_sb *s, const ss_dp_user_config *cfg)
 	table_sets(s, cfg);
 	table_out(s, cfg);
 	table_in(s, cfg);
+	ss_nft_tunnel_chains(s, cfg);
 	ss_sb_printf(s, "}\n");
 }
 
@@ -260,17 +261,37 @@ static bool filter_ok(const ss_dp_filter *f, const char **why)
 	return true;
 }
 
-bool ss_nft_filters(ss_sb *s, const ss_dp_filter *f, size_t n, const char **why)
+bool ss_nft_filters_tunnels(ss_sb *s, const ss_dp_user_config *cfg, ss_nft_tunnels *t,
+			    const ss_dp_filter *f, size_t n, const char **why)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (!filter_ok(&f[i], why))
 			return false;
+		if (f[i].tunnel.family && !t) {
+			*why = "tunnel filters need the tunnel chains";
+			return false;
+		}
+	}
 	ss_sb_printf(s, "flush chain " T " filt_out\nflush chain " T " filt_in\n");
+	if (t)
+		ss_nft_tunnel_flush(s, t);
 	for (size_t i = 0; i < n; i++) {
+		if (f[i].tunnel.family) {
+			if (!ss_nft_tunnel_filter(s, cfg, t, &f[i])) {
+				*why = "too many tunnel endpoints";
+				return false;
+			}
+			continue;
+		}
 		filter_rule(s, &f[i], false);
 		filter_rule(s, &f[i], true);
 	}
 	return true;
+}
+
+bool ss_nft_filters(ss_sb *s, const ss_dp_filter *f, size_t n, const char **why)
+{
+	return ss_nft_filters_tunnels(s, NULL, NULL, f, n, why);
 }
 
 int ss_nft_soft_class(ss_sb *s, ss_nft_soft_classes *c, ss_time ms)

@@ -23,8 +23,42 @@ void ss_nft_delete_table(ss_sb *s);
 /* Flushes any leftover table and creates the whole table, with no filters and empty sets. */
 void ss_nft_table(ss_sb *s, const ss_dp_user_config *cfg);
 /* Replaces the filter rules; returns false (and writes nothing) for a filter it refuses:
- * mixed families, or ports without a protocol that has ports. */
+ * mixed families, or ports without a protocol that has ports, or a tunnel filter (those
+ * need ss_nft_filters_tunnels). */
 bool ss_nft_filters(ss_sb *s, const ss_dp_filter *f, size_t n, const char **why);
+
+/* ---- tunnel rules (ruleset_tunnel.c) ---- */
+
+#define SS_NFT_MAX_TUNNELS 256
+/* What one tunnel endpoint's chains say: its peer state, and for a soft one the idle
+ * lifetime class (whole seconds; 0: the plain soft set). */
+typedef struct ss_nft_tunnel {
+	uint8_t st;          /* enum ss_dp_peer_state */
+	uint32_t soft_secs;
+} ss_nft_tunnel;
+typedef struct ss_nft_tunnels {
+	ss_addr ep[SS_NFT_MAX_TUNNELS];
+	ss_nft_tunnel tun[SS_NFT_MAX_TUNNELS];
+	size_t n;
+	/* The list being built by a filter update (committed when the kernel took it). */
+	ss_addr next_ep[SS_NFT_MAX_TUNNELS];
+	ss_nft_tunnel next[SS_NFT_MAX_TUNNELS];
+	size_t n_new;
+} ss_nft_tunnels;
+
+/* The base chains for forwarded traffic (part of ss_nft_table). */
+void ss_nft_tunnel_chains(ss_sb *s, const ss_dp_user_config *cfg);
+/* The same as ss_nft_filters, with tunnel filters written into the tunnels' chains; t's
+ * endpoint list is rebuilt (call ss_nft_tunnel_commit once the kernel accepted the text). */
+bool ss_nft_filters_tunnels(ss_sb *s, const ss_dp_user_config *cfg, ss_nft_tunnels *t,
+			    const ss_dp_filter *f, size_t n, const char **why);
+void ss_nft_tunnel_flush(ss_sb *s, ss_nft_tunnels *t);
+bool ss_nft_tunnel_filter(ss_sb *s, const ss_dp_user_config *cfg, ss_nft_tunnels *t, const ss_dp_filter *f);
+void ss_nft_tunnel_commit(ss_nft_tunnels *t);
+/* Rewrites endpoint i's state chains from t->tun[i]. */
+bool ss_nft_tunnel_peer(ss_sb *s, const ss_nft_tunnels *t, size_t i);
+/* The index of endpoint ep, or -1. */
+int ss_nft_tunnel_find(const ss_nft_tunnels *t, const ss_addr *ep);
 /* The named counter of each enum ss_dp_drop, as in the table. */
 extern const char *const ss_nft_drop_counter[SS_DP_DROP_COUNT];
 

@@ -54,6 +54,7 @@ struct user_dp {
 	bool tso_pending;
 	ss_dpu_stats st;
 	ss_nft_soft_classes soft; /* the soft sets by idle lifetime made so far */
+	ss_nft_tunnels tunnels;   /* tunnel endpoints and the state their chains say */
 	ss_time drops_at;         /* last read of the drop counters (st.dropped) */
 	/* nfnetlink datagrams; netlink messages are 4-byte aligned within it. */
 	_Alignas(8) uint8_t nlbuf[8192];
@@ -363,15 +364,18 @@ static int user_set_filters(ss_dpu *dp, const ss_dp_filter *f, size_t n)
 {
 	ss_sb sb = { 0 };
 	const char *why = NULL;
-	if (!ss_nft_filters(&sb, f, n, &why)) {
+	struct user_dp *d = U(dp);
+	if (!ss_nft_filters_tunnels(&sb, &d->cfg, &d->tunnels, f, n, &why)) {
 		ss_sb_free(&sb);
 		SS_WARN(SUB, "negotiate filters refused: %s", why);
 		return -EINVAL;
 	}
 	char err[512];
-	int r = nft_run(U(dp)->nft, &sb, err, sizeof err);
+	int r = nft_run(d->nft, &sb, err, sizeof err);
 	if (r < 0)
 		SS_ERR(SUB, "%s", err);
+	else
+		ss_nft_tunnel_commit(&d->tunnels);
 	return r;
 }
 
@@ -381,7 +385,8 @@ static int user_set_peer(ss_dpu *dp, const ss_addr *peer, enum ss_dp_peer_state 
 	ss_sb sb = { 0 };
 	size_t classes = d->soft.n;
 	/* A soft peer's timeout is its idle lifetime (the agent sends now + lifetime). */
-	if (st == SS_DP_PEER_SOFT && timeout != SS_NEVER && ss_nft_soft_class(&sb, &d->soft, timeout) < 0)
+	int cls = -1;
+	if (st == SS_DP_PEER_SOFT && timeout != SS_NEVER && (cls = ss_nft_soft_class(&sb, &d->soft, timeout)) < 0)
 		SS_WARN(SUB, "no soft set for an idle lifetime of %llu ms: its timeout is fixed",
 			(unsigned long long)timeout);
 	if (!ss_nft_peer(&sb, peer, st, timeout, &d->soft)) {
@@ -389,11 +394,21 @@ static int user_set_peer(ss_dpu *dp, const ss_addr *peer, enum ss_dp_peer_state 
 		d->soft.n = classes;
 		return -EINVAL;
 	}
+	/* A tunnel endpoint's state also decides for the networks behind it. */
+	int ti = ss_nft_tunnel_find(&d->tunnels, peer);
+	ss_nft_tunnel was = { 0 };
+	if (ti >= 0) {
+		was = d->tunnels.tun[ti];
+		d->tunnels.tun[ti] = (ss_nft_tunnel){ .st = (uint8_t)st, .soft_secs = cls >= 0 ? d->soft.ms[cls] / 1000 : 0 };
+		ss_nft_tunnel_peer(&sb, &d->tunnels, (size_t)ti);
+	}
 	char err[512];
 	int r = nft_run(d->nft, &sb, err, sizeof err);
 	if (r < 0) {
 		SS_ERR(SUB, "%s", err);
 		d->soft.n = classes; /* the batch is atomic: a new class was not made either */
+		if (ti >= 0)
+			d->tunnels.tun[ti] = was;
 	}
 	return r;
 }

@@ -166,6 +166,14 @@ sed 's|  dns: \[{dst: any, proto: udp, dst_port: 53}\]|  dns: [{dst: any, proto:
 CMD="check office fixed"; expect 0 "$SOFTSA" check --strict "$TMP/office2.yaml"
 CMD="explain office fixed"; expect 0 "$SOFTSA" explain "$TMP/office2.yaml" 10.0.0.1 10.1.0.53 udp 53
 has out "Action permit"
+# A tunnel rule with fallback_to_clear: the networks would be routed in the clear; said in a warning.
+printf 'auth: [{psk: 0123456789abcdef}]\nfilter_lists:\n  site: [{src: 10.1.0.0/16, dst: 10.2.0.0/16}]\nfilter_actions:\n  soft: {action: negotiate, fallback_to_clear: true}\nrules:\n  - {name: to-b, filter_list: site, filter_action: soft, tunnel: 203.0.113.2}\n' >"$TMP/tsoft.yaml"
+CMD="check tunnel fallback"; expect 0 "$SOFTSA" check "$TMP/tsoft.yaml"
+has out "warning: rule 'to-b' (line 7) tunnels to 203.0.113.2 with fallback_to_clear: when that gateway never answers IKE, the traffic between its networks is routed in the clear"
+CMD="check tunnel fallback --strict"; expect 1 "$SOFTSA" check --strict "$TMP/tsoft.yaml"
+CMD="check tunnel fallback --json"; expect 0 "$SOFTSA" check "$TMP/tsoft.yaml" --json
+json '[w["kind"] for w in j["warnings"]] == ["tunnel-fallback"] and j["warnings"][0]["tunnel"] == "203.0.113.2"'
+CMD="check tunnel"; expect 0 "$SOFTSA" check --strict "$EX/tunnel.yaml"
 CMD="check quoted bool"; printf 'filter_lists:\n  a: [{dst: any, mirrored: "true"}]\n' >"$TMP/q.yaml"; expect 1 "$SOFTSA" check "$TMP/q.yaml"
 has err "without quotes"
 

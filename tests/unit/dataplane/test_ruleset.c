@@ -232,6 +232,99 @@ static void test_soft_classes(void **state)
 	ss_sb_free(&s);
 }
 
+
+/* Tunnel filters: forwarded and own traffic of the networks, the endpoint's state in its
+ * chains, the MSS clamp both ways, and states kept across a filter update. */
+static void test_tunnels(void **state)
+{
+	(void)state;
+	ss_dp_user_config cfg;
+	ss_dp_user_config_default(&cfg);
+	snprintf(cfg.tun_name, sizeof cfg.tun_name, "tunx");
+	ss_sb s = { 0 };
+	ss_nft_table(&s, &cfg);
+	assert_true(has(&s, "chain gw_pre {\n    type filter hook prerouting priority mangle; policy accept;\n"
+			    "    iifname \"tunx\" accept\n"));
+	assert_true(has(&s, "chain gw_fwd {\n    type filter hook forward priority filter; policy accept;\n"
+			    "    iifname \"tunx\" jump tun_rx\n    iifname \"tunx\" accept\n"));
+	ss_sb_free(&s);
+
+	ss_dp_filter f = { .local = pfx("10.1.0.0/24"), .remote = pfx("10.2.0.0/24"), .tcp_mss = 1300 };
+	assert_true(ss_addr_parse("192.0.2.2", &f.tunnel));
+	const char *why = NULL;
+	/* Without the tunnel chains a tunnel filter is refused, not written as a host one. */
+	assert_false(ss_nft_filters(&s, &f, 1, &why));
+	assert_string_equal(why, "tunnel filters need the tunnel chains");
+	ss_sb_free(&s);
+
+	static ss_nft_tunnels t;
+	memset(&t, 0, sizeof t);
+	assert_true(ss_nft_filters_tunnels(&s, &cfg, &t, &f, 1, &why));
+	ss_nft_tunnel_commit(&t);
+	assert_int_equal(t.n, 1);
+	assert_true(has(&s, "flush chain inet softsa filt_pre\nflush chain inet softsa filt_fwd\nflush chain inet softsa tun_rx\n"));
+	assert_true(has(&s, "add chain inet softsa tun0_out\nflush chain inet softsa tun0_out\n"));
+	/* Outbound, in output and in prerouting: state, clamp, capture. */
+	for (int i = 0; i < 2; i++) {
+		char want[512];
+		const char *ch = i ? "filt_pre" : "filt_out";
+		snprintf(want, sizeof want,
+			 "add rule inet softsa %s meta nfproto ipv4 ip saddr 10.1.0.0/24 ip daddr 10.2.0.0/24 jump tun0_out\n"
+			 "add rule inet softsa %s meta nfproto ipv4 ip saddr 10.1.0.0/24 ip daddr 10.2.0.0/24 tcp flags & syn == syn "
+			 "tcp option maxseg size > 1300 tcp option maxseg size set 1300\n"
+			 "add rule inet softsa %s meta nfproto ipv4 ip saddr 10.1.0.0/24 ip daddr 10.2.0.0/24 "
+			 "meta mark set meta mark | 0x100000 counter accept\n", ch, ch, ch);
+		assert_true(has(&s, want));
+	}
+	/* Inbound clear from the remote network, in input and forward: state, then report. */
+	assert_true(has(&s, "add rule inet softsa filt_fwd meta nfproto ipv4 ip daddr 10.1.0.0/24 ip saddr 10.2.0.0/24 jump tun0_in\n"
+			    "add rule inet softsa filt_fwd meta nfproto ipv4 ip daddr 10.1.0.0/24 ip saddr 10.2.0.0/24 goto need_in_drop\n"));
+	assert_true(has(&s, "filt_in meta nfproto ipv4 ip daddr 10.1.0.0/24 ip saddr 10.2.0.0/24 goto need_in_drop\n"));
+	/* Decrypted SYNs from the TUN. */
+	assert_true(has(&s, "add rule inet softsa tun_rx meta nfproto ipv4 ip daddr 10.1.0.0/24 ip saddr 10.2.0.0/24 tcp flags"));
+	ss_sb_free(&s);
+
+	/* The endpoint's states. */
+	static const struct { uint8_t st; uint32_t secs; const char *out, *in; } rows[] = {
+		{ SS_DP_PEER_NONE, 0, NULL, NULL },
+		{ SS_DP_PEER_SECURED, 0, NULL, "tun0_in counter name \"drop_clear_from_secure\" drop\n" },
+		{ SS_DP_PEER_SOFT, 300, "tun0_out update @soft4_300 { 192.0.2.2 } accept\n", "tun0_in update @soft4_300 { 192.0.2.2 } accept\n" },
+		{ SS_DP_PEER_SOFT, 0, "tun0_out accept\n", "tun0_in accept\n" },
+		{ SS_DP_PEER_BLOCKED, 0, "tun0_out counter name \"drop_blocked\" drop\n", "tun0_in counter name \"drop_blocked\" drop\n" },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		t.tun[0] = (ss_nft_tunnel){ rows[i].st, rows[i].secs };
+		assert_true(ss_nft_tunnel_peer(&s, &t, 0));
+		assert_true(has(&s, "flush chain inet softsa tun0_out\n"));
+		if (rows[i].out)
+			assert_true(has(&s, rows[i].out));
+		else
+			assert_null(strstr(s.p, "add rule inet softsa tun0_out"));
+		if (rows[i].in)
+			assert_true(has(&s, rows[i].in));
+		else
+			assert_null(strstr(s.p, "add rule inet softsa tun0_in"));
+		ss_sb_free(&s);
+	}
+	assert_false(ss_nft_tunnel_peer(&s, &t, 1));
+	ss_sb_free(&s);
+
+	/* A reload keeps the state of an endpoint that stays; a new one starts unknown, and the
+	 * chains follow the new numbering. */
+	t.tun[0] = (ss_nft_tunnel){ SS_DP_PEER_SECURED, 0 };
+	ss_dp_filter g[2] = { f, f };
+	assert_true(ss_addr_parse("192.0.2.3", &g[0].tunnel));
+	assert_true(ss_nft_filters_tunnels(&s, &cfg, &t, g, 2, &why));
+	ss_nft_tunnel_commit(&t);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(ss_nft_tunnel_find(&t, &g[0].tunnel), 0);
+	assert_int_equal(ss_nft_tunnel_find(&t, &f.tunnel), 1);
+	assert_int_equal(t.tun[0].st, SS_DP_PEER_NONE);
+	assert_int_equal(t.tun[1].st, SS_DP_PEER_SECURED);
+	assert_true(has(&s, "add rule inet softsa tun1_in counter name \"drop_clear_from_secure\" drop\n"));
+	ss_sb_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_filters_refused),
 		cmocka_unit_test(test_peer),
 		cmocka_unit_test(test_soft_classes),
+		cmocka_unit_test(test_tunnels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

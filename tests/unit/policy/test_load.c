@@ -81,6 +81,7 @@ static void full_model(void **state)
 		"    filter_list: l\n"
 		"    filter_action: n\n"
 		"    tunnel: 2001:db8::2\n"
+		"    tcp_mss_clamp: 1300\n"
 		"    dpd_delay: 2m\n"
 		"    auth:\n"
 		"      - { psk: 0123456789abcdefXYZ, local_id: 192.0.2.1, remote_id: keyid:k7 }\n"
@@ -141,6 +142,12 @@ static void full_model(void **state)
 	ss_addr t;
 	assert_true(ss_addr_parse("2001:db8::2", &t));
 	assert_true(ss_addr_eq(&r->tunnel_endpoint, &t));
+	assert_int_equal(r->tcp_mss_clamp, 1300);
+	/* The endpoint's pair belongs to this rule; any other address to none. */
+	assert_ptr_equal(ss_policy_tunnel_rule(p, &t), r);
+	ss_addr other;
+	assert_true(ss_addr_parse("2001:db8::3", &other));
+	assert_null(ss_policy_tunnel_rule(p, &other));
 	assert_int_equal(r->dpd_delay, 120);
 	assert_int_equal(ss_rule_dpd_delay(r), 120);
 	assert_int_equal(r->n_auth, 2);

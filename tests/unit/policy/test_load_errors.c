@@ -122,6 +122,16 @@ static const struct row {
 		"t.yaml:10:53: tunnel applies only to rules whose action negotiates ('ok' is permit)" },
 	{ BASE "rules:\n  - { name: r, filter_list: web, filter_action: sec, tunnel: gw.example }\n",
 		"t.yaml:10:62: tunnel must be the IP address of the tunnel endpoint, got 'gw.example'" },
+	{ BASE "rules:\n  - { name: r, filter_list: web, filter_action: sec, tcp_mss_clamp: 1300 }\n",
+		"t.yaml:10:54: tcp_mss_clamp applies only to tunnel rules" },
+	{ BASE "rules:\n  - { name: r, filter_list: web, filter_action: sec, tunnel: 192.0.2.1, tcp_mss_clamp: 100 }\n",
+		"t.yaml:10:88: tcp_mss_clamp must be between 536 and 65495, got 100" },
+	{ BASE "rules:\n  - { name: r, filter_list: web, filter_action: sec, tunnel: 192.0.2.1, tcp_mss_clamp: big }\n",
+		"t.yaml:10:88: tcp_mss_clamp must be a whole number, got 'big'" },
+	{ BASE "rules:\n  - { name: a, filter_list: web, filter_action: sec, tunnel: 192.0.2.1 }\n"
+	       "  - { name: b, filter_list: web, filter_action: sec, tunnel: 192.0.2.1 }\n",
+		"t.yaml:11:62: rule 'b' tunnels to the same endpoint as rule 'a' (line 10): one rule per tunnel "
+		"endpoint; put all its networks in that rule's filter list" },
 	{ BASE "rules:\n  - { name: r, filter_list: web, filter_action: ok, dpd_delay: 10s }\n",
 		"t.yaml:10:53: dpd_delay applies only to rules whose action negotiates ('ok' is permit)" },
 	{ BASE "rules:\n  - { name: r, filter_list: web, filter_action: sec, dpd_delay: 0 }\n",
