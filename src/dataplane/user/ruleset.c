@@ -220,12 +220,11 @@ static void match_prefix(ss_sb *s, const char *fam, const char *dir, const ss_pr
 	ss_sb_printf(s, " %s %s %s", fam, dir, ss_prefix_fmt(p, buf));
 }
 
-static void filter_rule(ss_sb *s, const ss_dp_filter *f, bool inbound)
+void ss_nft_filter_match(ss_sb *s, const ss_dp_filter *f, bool inbound)
 {
 	bool v4 = f->local.addr.family == SS_AF_INET;
 	const char *fam = v4 ? "ip" : "ip6";
-	ss_sb_printf(s, "add rule " T " %s meta nfproto %s", inbound ? "filt_in" : "filt_out",
-		     v4 ? "ipv4" : "ipv6");
+	ss_sb_printf(s, " meta nfproto %s", v4 ? "ipv4" : "ipv6");
 	match_prefix(s, fam, inbound ? "daddr" : "saddr", &f->local);
 	match_prefix(s, fam, inbound ? "saddr" : "daddr", &f->remote);
 	if (f->proto)
@@ -234,6 +233,12 @@ static void filter_rule(ss_sb *s, const ss_dp_filter *f, bool inbound)
 		ss_sb_printf(s, " th %s %u", inbound ? "dport" : "sport", f->local_port);
 	if (f->remote_port)
 		ss_sb_printf(s, " th %s %u", inbound ? "sport" : "dport", f->remote_port);
+}
+
+static void filter_rule(ss_sb *s, const ss_dp_filter *f, bool inbound)
+{
+	ss_sb_printf(s, "add rule " T " %s", inbound ? "filt_in" : "filt_out");
+	ss_nft_filter_match(s, f, inbound);
 	if (f->verdict == SS_DP_PERMIT || f->verdict == SS_DP_BLOCK) {
 		ss_sb_printf(s, " %s\n", f->verdict == SS_DP_PERMIT ? "accept" : "counter name \"drop_rule_block\" drop");
 		return;

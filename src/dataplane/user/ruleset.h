@@ -27,6 +27,10 @@ void ss_nft_table(ss_sb *s, const ss_dp_user_config *cfg);
  * need ss_nft_filters_tunnels). */
 bool ss_nft_filters(ss_sb *s, const ss_dp_filter *f, size_t n, const char **why);
 
+/* Appends a filter's match (family, addresses, protocol, ports) as seen on a packet in
+ * (inbound) or out: the same text in the host filter chains and the tunnels' chains. */
+void ss_nft_filter_match(ss_sb *s, const ss_dp_filter *f, bool inbound);
+
 /* ---- tunnel rules (ruleset_tunnel.c) ---- */
 
 #define SS_NFT_MAX_TUNNELS 256

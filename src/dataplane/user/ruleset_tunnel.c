@@ -90,30 +90,12 @@ bool ss_nft_tunnel_peer(ss_sb *s, const ss_nft_tunnels *t, size_t i)
 	return true;
 }
 
-static void match(ss_sb *s, const ss_dp_filter *f, bool inbound)
-{
-	bool v4 = f->local.addr.family == SS_AF_INET;
-	const char *fam = v4 ? "ip" : "ip6";
-	char b[SS_PREFIX_STRLEN];
-	ss_sb_printf(s, " meta nfproto %s", v4 ? "ipv4" : "ipv6");
-	if (f->local.len)
-		ss_sb_printf(s, " %s %s %s", fam, inbound ? "daddr" : "saddr", ss_prefix_fmt(&f->local, b));
-	if (f->remote.len)
-		ss_sb_printf(s, " %s %s %s", fam, inbound ? "saddr" : "daddr", ss_prefix_fmt(&f->remote, b));
-	if (f->proto)
-		ss_sb_printf(s, " meta l4proto %u", f->proto);
-	if (f->local_port)
-		ss_sb_printf(s, " th %s %u", inbound ? "dport" : "sport", f->local_port);
-	if (f->remote_port)
-		ss_sb_printf(s, " th %s %u", inbound ? "sport" : "dport", f->remote_port);
-}
-
 static void clamp(ss_sb *s, const char *chain, const ss_dp_filter *f, bool inbound)
 {
 	if (!f->tcp_mss)
 		return;
 	ss_sb_printf(s, "add rule " T " %s", chain);
-	match(s, f, inbound);
+	ss_nft_filter_match(s, f, inbound);
 	ss_sb_printf(s, " tcp flags & syn == syn tcp option maxseg size > %u tcp option maxseg size set %u\n",
 		     f->tcp_mss, f->tcp_mss);
 }
@@ -124,12 +106,12 @@ static void half(ss_sb *s, const ss_dp_user_config *cfg, const char *chain, cons
 		 int i, bool inbound)
 {
 	ss_sb_printf(s, "add rule " T " %s", chain);
-	match(s, f, inbound);
+	ss_nft_filter_match(s, f, inbound);
 	ss_sb_printf(s, " jump tun%d_%s\n", i, inbound ? "in" : "out");
 	if (!inbound)
 		clamp(s, chain, f, false);
 	ss_sb_printf(s, "add rule " T " %s", chain);
-	match(s, f, inbound);
+	ss_nft_filter_match(s, f, inbound);
 	if (inbound)
 		ss_sb_printf(s, " goto %s\n", f->accept_inbound_clear ? "need_in_accept" : "need_in_drop");
 	else
