@@ -551,6 +551,12 @@ static bool peer_spoke(ss_agent *ag, ss_time now, const ss_addr *local, const ss
 			return false;
 	}
 	ss_assoc *a = ss_at_get(&ag->t, i);
+	/* A late answer carries our SPI back: proof the peer is there.  An IKE_SA_INIT
+	 * proves nothing until its IKE_AUTH follows (ss_agent_responder_gave_up undoes it). */
+	if (late)
+		a->flags &= (uint8_t)~SS_AF_SPOKE_UNPROVEN;
+	else if (!(a->flags & SS_AF_SPOKE_IKE))
+		a->flags |= SS_AF_SPOKE_UNPROVEN;
 	a->flags |= SS_AF_SPOKE_IKE;
 	switch (a->state) {
 	case SS_AS_IDLE:
@@ -567,6 +573,7 @@ static bool peer_spoke(ss_agent *ag, ss_time now, const ss_addr *local, const ss
 		break;
 	case SS_AS_BLOCKED:
 		emit(ag, SS_AA_UNBLOCK, &a->local, &a->remote);
+		a->flags |= SS_AF_WAS_BLOCKED;
 		begin_negotiation(ag, i, now, false, late ? "late ike answer ends block" : "blocked peer started ike");
 		break;
 	default:
@@ -583,6 +590,39 @@ bool ss_agent_ike_start(ss_agent *ag, ss_time now, const ss_addr *local, const s
 bool ss_agent_peer_answered(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote)
 {
 	return peer_spoke(ag, now, local, remote, true);
+}
+
+void ss_agent_responder_gave_up(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote)
+{
+	uint32_t i = ss_at_find(&ag->t, local, remote);
+	if (i == SS_NIL || ss_at_get(&ag->t, i)->state != SS_AS_NEGOTIATING) {
+		ag->stats.stale_outcomes++;
+		return;
+	}
+	ss_assoc *a = ss_at_get(&ag->t, i);
+	ag->stats.responder_gave_up++;
+	const ss_filter_action *act = rule_action(a->rule);
+	uint8_t was = a->flags;
+	if (a->flags & SS_AF_SPOKE_UNPROVEN)
+		a->flags &= (uint8_t)~(SS_AF_SPOKE_IKE | SS_AF_SPOKE_UNPROVEN);
+	a->flags &= (uint8_t)~(SS_AF_UPGRADING | SS_AF_WAS_BLOCKED);
+	/* Back to where the unproven IKE_SA_INIT found the pair: a forged one must not end a
+	 * soft association for good, lift a block, or leave an idle pair blocked. */
+	if (was & SS_AF_WAS_BLOCKED) {
+		to_blocked(ag, i, now, "peer never authenticated (responder gave up)");
+		return;
+	}
+	if ((was & SS_AF_UPGRADING) && act && act->fallback_to_clear) {
+		to_soft(ag, i, now, "peer never authenticated: soft association restored");
+		return;
+	}
+	if (a->held_head != SS_NIL && act && act->kind == SS_ACT_NEGOTIATE) {
+		/* Our own packets waited on the peer's exchange: now we negotiate ourselves, on the
+		 * full schedule, and its outcome decides. */
+		begin_negotiation(ag, i, now, true, "own negotiation after responder gave up");
+		return;
+	}
+	retire(ag, i, now, "peer never authenticated (responder gave up)");
 }
 
 /* Which rule secures the peer, judged on addresses alone: 1 a negotiate rule (*rule), 2 the

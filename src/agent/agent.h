@@ -129,6 +129,7 @@ typedef struct ss_agent_stats {
 	uint64_t soft_upgraded;                 /* soft peers that started IKE themselves */
 	uint64_t soft_ended_late_answer;        /* of those, soft after ICMP, then IKE answered */
 	uint64_t esp_unknown_negotiations;      /* negotiations started by ESP with unknown SPIs */
+	uint64_t responder_gave_up;             /* peers' IKE_SA_INITs never followed by IKE_AUTH */
 	uint64_t outcomes[SS_IKE_PEER_REFUSED + 1]; /* by enum ss_ike_outcome */
 	uint64_t illegal_transitions, stale_outcomes, watchdog_fired;
 	uint32_t assocs, held_now, remembered;
@@ -164,6 +165,13 @@ bool ss_agent_initiate(ss_agent *ag, ss_time now, const ss_addr *local, const ss
  * negotiating again until the engine reports the final outcome.  False when no rule
  * negotiates with the peer any more (the caller abandons the exchange). */
 bool ss_agent_peer_answered(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
+/* Our half-open responder SA for the pair gave up: the peer's IKE_SA_INIT had no IKE_AUTH
+ * after it (the engine's SS_IKE_ACT_TIMEOUT), and no other negotiation of ours with the
+ * pair is running (the caller checks).  An IKE_SA_INIT proves nothing (anyone can forge its
+ * source), so the pair returns to where it found the pair: soft again, blocked again, or
+ * idle (negotiating itself if packets of ours are held); it does not count as having
+ * spoken IKE.  Ignored unless the pair is negotiating. */
+void ss_agent_responder_gave_up(ss_agent *ag, ss_time now, const ss_addr *local, const ss_addr *remote);
 /* Does the policy secure remote (a negotiate rule, or the Default Response rule), judged on
  * addresses alone?  No side effects. */
 bool ss_agent_secures(const ss_agent *ag, const ss_addr *local, const ss_addr *remote);

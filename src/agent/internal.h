@@ -16,6 +16,10 @@ enum ss_assoc_flag {
 	SS_AF_REMEMBERED = 1 << 2,   /* in the downgrade memory when negotiation began */
 	SS_AF_IN_HEAP = 1 << 3,
 	SS_AF_UPGRADING = 1 << 4,    /* was soft when the peer started IKE: its clear is stale */
+	/* SPOKE_IKE came from an IKE_SA_INIT alone, which any off-path host can forge: it
+	 * stands while that exchange lives, and goes if the responder gives up unanswered. */
+	SS_AF_SPOKE_UNPROVEN = 1 << 5,
+	SS_AF_WAS_BLOCKED = 1 << 6,  /* was blocked when the peer started IKE */
 };
 
 /* One association.  Kept small (budget: 256 bytes) because a flood of clear packets from

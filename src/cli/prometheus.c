@@ -23,6 +23,9 @@ static const prom metrics[] = {
 	{ "negotiations.peer_silent", "softsa_negotiations_total", "counter", NULL, "outcome", "peer-silent" },
 	{ "negotiations.peer_unreachable", "softsa_negotiations_total", "counter", NULL, "outcome", "peer-unreachable" },
 	{ "negotiations.peer_refused", "softsa_negotiations_total", "counter", NULL, "outcome", "peer-refused" },
+	/* Not an outcome: our responder gave up on an IKE_SA_INIT without IKE_AUTH. */
+	{ "negotiations.responder_gave_up", "softsa_negotiations_total", "counter", NULL, "outcome",
+	  "responder-gave-up" },
 	{ "soft.created", "softsa_soft_associations_created_total", "counter",
 	  "Soft associations created (peer never answered IKE, clear traffic allowed).", NULL, NULL },
 	{ "soft.expired", "softsa_soft_associations_expired_total", "counter",

@@ -117,11 +117,12 @@ void dm_agent_stats_json(ss_daemon *d, json_t *r)
 	ss_dp_get_stats(d->dp, &dp);
 	const ss_node_stats *ns = ss_node_get_stats(d->node);
 	json_object_set_new(r, "negotiations",
-		json_pack("{s:I, s:I, s:I, s:I, s:I}", "started", (json_int_t)ns->neg_started, "secured",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "started", (json_int_t)ns->neg_started, "secured",
 			  (json_int_t)ns->neg_outcome[SS_IKE_SECURED], "peer_silent",
 			  (json_int_t)ns->neg_outcome[SS_IKE_PEER_SILENT], "peer_unreachable",
 			  (json_int_t)ns->neg_outcome[SS_IKE_PEER_UNREACHABLE], "peer_refused",
-			  (json_int_t)ns->neg_outcome[SS_IKE_PEER_REFUSED]));
+			  (json_int_t)ns->neg_outcome[SS_IKE_PEER_REFUSED], "responder_gave_up",
+			  (json_int_t)ns->responder_timeouts));
 	uint32_t soft_now = 0;
 	json_t *peers = dm_peers_json(d, ss_now_ms(), true);
 	soft_now = (uint32_t)json_array_size(json_object_get(peers, "soft"));

@@ -38,7 +38,10 @@ static json_t *fields_of(const ss_node_event *ev)
 	case SS_NE_NEG_STARTED:
 		return json_pack("{s:s}", "rule", ev->rule);
 	case SS_NE_NEG_ENDED:
-		return json_pack("{s:s, s:s}", "outcome", ss_ike_outcome_name(ev->outcome), "reason", ev->reason);
+		/* outcome -1: our responder gave up on an unproven IKE_SA_INIT (no outcome). */
+		return json_pack("{s:s, s:s}", "outcome",
+				 ev->outcome < 0 ? "responder-gave-up" : ss_ike_outcome_name(ev->outcome), "reason",
+				 ev->reason);
 	case SS_NE_SOFT_CREATED:
 		return json_pack("{s:s, s:I}", "rule", ev->rule, "expires_in", (json_int_t)ev->n);
 	case SS_NE_PEER_BLOCKED:

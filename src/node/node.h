@@ -18,8 +18,8 @@
  * (through the policy port), that an IKE_SA_INIT from a peer is answered only when the agent
  * agrees, that a CHILD SA is both directions in the dataplane under one reqid and the peer
  * secured there, that the agent's pair goes back to idle when the last CHILD SA with the
- * peer goes, that an ended responder negotiation (the engine's TIMEOUT) is the pair's outcome
- * when nothing else negotiates with it, that a soft lifetime rekeys and a hard one deletes,
+ * peer goes, that an ended responder negotiation (the engine's TIMEOUT) puts the pair back
+ * where the unproven IKE_SA_INIT found it when nothing else negotiates with it, that a soft lifetime rekeys and a hard one deletes,
  * that traffic counters feed the engine's liveness checks, and that an old IKE SA that went
  * unanswered while the peer has a newer one is no dead peer. */
 #ifndef SS_NODE_NODE_H
@@ -75,7 +75,7 @@ typedef struct ss_node_event {
 	enum ss_node_event_kind kind;
 	ss_addr local, remote;   /* family 0: none */
 	const char *rule, *reason, *suite; /* never NULL */
-	int outcome;             /* NEG_ENDED: enum ss_ike_outcome */
+	int outcome;             /* NEG_ENDED: enum ss_ike_outcome, -1: our responder gave up */
 	uint32_t spi_in, spi_out;
 	bool tunnel;
 	uint64_t n;
@@ -181,7 +181,7 @@ typedef struct ss_node_stats {
 	uint64_t soft_created, soft_expired, soft_upgraded;
 	uint64_t rekeys_wanted;
 	uint64_t unknown_spi;         /* the dataplane's UNKNOWN_SPI hints (rate-limited per sender) */
-	uint64_t responder_timeouts;  /* the engine's TIMEOUTs that ended a pair's negotiation */
+	uint64_t responder_timeouts;  /* the engine's TIMEOUTs handed to the agent (responder gave up) */
 } ss_node_stats;
 
 const ss_node_ikesa *ss_node_ikesas(const ss_node *n, size_t *count);

@@ -172,9 +172,9 @@ static void outcome(ss_node *n, const ss_addr *local, const ss_addr *remote, enu
 }
 
 /* A responder's negotiation ended unanswered (the engine's TIMEOUT).  Nothing proved the
- * IKE_SA_INIT came from the peer, so it ends the pair's negotiation only when no other IKE SA
- * of ours negotiates with it; the agent hears it as refused (the peer spoke IKE, then went
- * away), as it would hear its own watchdog later. */
+ * IKE_SA_INIT came from the peer (its source is forgeable), so it matters only when no other
+ * IKE SA of ours negotiates with the pair; then the agent puts the pair back where the
+ * IKE_SA_INIT found it (ss_agent_responder_gave_up), never blocked on that alone. */
 static void responder_timeout(ss_node *n, const ss_ike_action *a, ss_time now)
 {
 	for (size_t i = 0; i < SS_NODE_MAX_IKESAS; i++) {
@@ -189,7 +189,10 @@ static void responder_timeout(ss_node *n, const ss_ike_action *a, ss_time now)
 	    st != SS_AS_NEGOTIATING)
 		return;
 	n->st.responder_timeouts++;
-	outcome(n, &a->local.addr, &a->remote.addr, SS_IKE_PEER_REFUSED, a->reason ? a->reason : "timeout", now);
+	const char *why = a->reason ? a->reason : "responder gave up";
+	node_event(n, &(ss_node_event){ .kind = SS_NE_NEG_ENDED, .local = a->local.addr, .remote = a->remote.addr,
+					.outcome = -1, .reason = why });
+	ss_agent_responder_gave_up(n->agent, now, &a->local.addr, &a->remote.addr);
 }
 
 static void do_action(ss_node *n, const ss_ike_action *a, ss_time now)

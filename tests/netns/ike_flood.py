@@ -46,4 +46,5 @@ def main():
             i += 1
     print(json.dumps({"sent": sent, "seconds": seconds}))
 
-main()
+if __name__ == "__main__":
+    main()

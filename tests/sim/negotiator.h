@@ -34,6 +34,9 @@ typedef struct sim_neg_env {
 	/* The peer answered after a provisional silent/unreachable outcome (the engine's
 	 * SS_IKE_ACT_ANSWERED); false: abandon the exchange. */
 	bool (*answered)(void *host, ss_time now, const ss_addr *local, const ss_addr *remote);
+	/* Our half-open responder gave up: the peer's first message had no second after it
+	 * (the engine's SS_IKE_ACT_TIMEOUT as the node hands it on). */
+	void (*responder_gave_up)(void *host, ss_time now, const ss_addr *local, const ss_addr *remote);
 } sim_neg_env;
 
 typedef struct sim_neg_config {

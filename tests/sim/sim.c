@@ -526,6 +526,11 @@ static bool env_answered(void *host, ss_time now, const ss_addr *l, const ss_add
 	return ss_agent_peer_answered(((sim_host *)host)->agent, now, l, r);
 }
 
+static void env_gave_up(void *host, ss_time now, const ss_addr *l, const ss_addr *r)
+{
+	ss_agent_responder_gave_up(((sim_host *)host)->agent, now, l, r);
+}
+
 static void env_sa_down(void *host, ss_time now, const ss_addr *l, const ss_addr *r)
 {
 	ss_agent_sa_down(((sim_host *)host)->agent, now, l, r);
@@ -572,6 +577,7 @@ static bool start_agent(sim_host *h)
 	} else {
 		sim_neg_env env = { .host = h, .send_ike = env_send_ike, .peer_starts = env_peer_starts,
 				    .attempt = env_attempt, .outcome = env_outcome, .sa_down = env_sa_down,
+				    .responder_gave_up = env_gave_up,
 				    .answered = env_answered };
 		sim_neg_config nc = { .credential = h->cred, .sa_life_ms = SS_SEC(3600),
 				      .responder_timeout_ms = SS_SEC(6) };

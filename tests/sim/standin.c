@@ -313,8 +313,12 @@ static ss_time si_deadline(void *n)
 static void slot_timer(standin *s, slot *sl, ss_time now)
 {
 	if (sl->phase == P_RESPONDING) {
-		if (now >= sl->give_up)
-			finish(s, sl, now, SS_IKE_PEER_REFUSED); /* it spoke IKE, then went away */
+		if (now >= sl->give_up) {
+			/* Its INIT proved nothing (one slot per pair: nothing else of ours negotiates). */
+			ss_addr l = sl->local, r = sl->remote;
+			sl->used = false;
+			s->env.responder_gave_up(s->env.host, now, &l, &r);
+		}
 		return;
 	}
 	if (sl->phase == P_LINGER) {

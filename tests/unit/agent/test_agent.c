@@ -225,6 +225,72 @@ static void late_answer_ends_soft(void **state)
 	done(&f);
 }
 
+/* Our responder gave up on a peer's IKE_SA_INIT (no IKE_AUTH followed): the pair goes back
+ * to where the unproven message found it, and it does not count as having spoken IKE. */
+static void responder_gave_up_restores(void **state)
+{
+	(void)state;
+	enum ss_assoc_state st;
+	fixture f = make("server", NULL);
+	ss_pkt_key k = out_key(&peer);
+	/* Idle: back to idle; our own later negotiation may still end soft (silent peer). */
+	assert_true(ss_agent_ike_start(f.ag, 0, &me, &peer));
+	ss_agent_responder_gave_up(f.ag, 30000, &me, &peer);
+	expect_none(f.ag);
+	assert_false(ss_agent_state(f.ag, &me, &peer, &st, NULL));
+	ss_agent_outbound(f.ag, 31000, &k, 100, 1);
+	expect_action(f.ag, SS_AA_START_NEGOTIATION, 0);
+	expect_action(f.ag, SS_AA_HOLD, 1);
+	ss_agent_outcome(f.ag, 34000, &me, &peer, SS_IKE_PEER_SILENT);
+	expect_action(f.ag, SS_AA_RELEASE_CLEAR, 1);
+	expect_action(f.ag, SS_AA_SOFT_CREATE, 0);
+	/* Soft: the IKE_SA_INIT ends it (the peer may be upgrading); giving up restores it. */
+	assert_true(ss_agent_ike_start(f.ag, 35000, &me, &peer));
+	expect_action(f.ag, SS_AA_SOFT_EXPIRE, 0);
+	ss_agent_responder_gave_up(f.ag, 65000, &me, &peer);
+	expect_action(f.ag, SS_AA_SOFT_CREATE, 0);
+	expect_none(f.ag);
+	ss_agent_state(f.ag, &me, &peer, &st, NULL);
+	assert_int_equal(st, SS_AS_SOFT);
+	/* Not negotiating any more: a second report is stale and changes nothing. */
+	ss_agent_responder_gave_up(f.ag, 65001, &me, &peer);
+	expect_none(f.ag);
+	ss_agent_stats sts;
+	ss_agent_get_stats(f.ag, &sts);
+	assert_int_equal(sts.responder_gave_up, 2);
+	assert_int_equal(sts.stale_outcomes, 1);
+	done(&f);
+
+	/* Blocked (it refused us): the IKE_SA_INIT lifts the block, giving up puts it back. */
+	f = make("server", NULL);
+	ss_agent_outbound(f.ag, 0, &k, 100, 1);
+	ss_agent_outcome(f.ag, 100, &me, &peer, SS_IKE_PEER_REFUSED);
+	expect_action(f.ag, SS_AA_START_NEGOTIATION, 0);
+	expect_action(f.ag, SS_AA_HOLD, 1);
+	expect_action(f.ag, SS_AA_BLOCK, 0);
+	expect_action(f.ag, SS_AA_DROP, 1);
+	assert_true(ss_agent_ike_start(f.ag, 200, &me, &peer));
+	expect_action(f.ag, SS_AA_UNBLOCK, 0);
+	ss_agent_responder_gave_up(f.ag, 30200, &me, &peer);
+	expect_action(f.ag, SS_AA_BLOCK, 0);
+	expect_none(f.ag);
+	done(&f);
+
+	/* Our packets waited on the peer's exchange: we negotiate ourselves, holding them. */
+	f = make("server", NULL);
+	assert_true(ss_agent_ike_start(f.ag, 0, &me, &peer));
+	ss_agent_outbound(f.ag, 10, &k, 100, 7);
+	expect_action(f.ag, SS_AA_HOLD, 7);
+	expect_none(f.ag);
+	ss_agent_responder_gave_up(f.ag, 30000, &me, &peer);
+	expect_action(f.ag, SS_AA_START_NEGOTIATION, 0);
+	expect_none(f.ag);
+	ss_agent_outcome(f.ag, 33000, &me, &peer, SS_IKE_PEER_SILENT);
+	expect_action(f.ag, SS_AA_RELEASE_CLEAR, 7);
+	expect_action(f.ag, SS_AA_SOFT_CREATE, 0);
+	done(&f);
+}
+
 static void refused_never_soft_and_block_backoff(void **state)
 {
 	(void)state;
@@ -524,6 +590,7 @@ int main(void)
 		cmocka_unit_test(watchdog_and_stale_outcome),
 		cmocka_unit_test(table_full_drops),
 		cmocka_unit_test(ike_start_rules),
+		cmocka_unit_test(responder_gave_up_restores),
 		cmocka_unit_test(reload_secured_to_permit),
 		cmocka_unit_test(memory_back_to_baseline),
 		cmocka_unit_test(info_and_flush_soft),
