@@ -240,7 +240,7 @@ static bool open_dataplane(ss_daemon *d, char *err, size_t errlen)
 			return false;
 		}
 	for (int i = 0; i < SS_IKESOCK_N; i++) {
-		int r = d->ike.fd[i] >= 0 ? ss_dp_bypass_socket(d->dp, d->ike.fd[i], i == SS_IKESOCK_V6_500 || i == SS_IKESOCK_V6_4500 ? AF_INET6 : AF_INET) : 0;
+		int r = d->ike.fd[i] >= 0 ? ss_dp_bypass_socket(d->dp, d->ike.fd[i], i == SS_IKESOCK_V6_500 || i == SS_IKESOCK_V6_4500 ? SS_AF_INET6 : SS_AF_INET) : 0;
 		if (r < 0) {
 			snprintf(err, errlen, "the dataplane cannot exempt the IKE sockets: %s", strerror(-r));
 			return false;

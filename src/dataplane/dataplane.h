@@ -270,7 +270,8 @@ struct ss_dp_ops {
 	/* Optional (NULL = not needed by this backend). */
 	int (*esp_input)(ss_dp *dp, const ss_addr *local, const ss_addr *remote, uint16_t lport,
 			 uint16_t rport, const uint8_t *p, size_t len);
-	int (*bypass_socket)(ss_dp *dp, int fd, int family);
+	/* family: SS_AF_INET or SS_AF_INET6 (base/addr.h), not the socket API's AF_*. */
+	int (*bypass_socket)(ss_dp *dp, int fd, enum ss_family family);
 	void (*get_stats)(ss_dp *dp, ss_dp_stats *out);
 };
 
@@ -319,7 +320,7 @@ static inline int ss_dp_esp_input(ss_dp *dp, const ss_addr *local, const ss_addr
 	return dp->ops->esp_input ? dp->ops->esp_input(dp, local, remote, lport, rport, p, len) : -EOPNOTSUPP;
 }
 /* IKE sockets must never be captured nor need an SA. */
-static inline int ss_dp_bypass_socket(ss_dp *dp, int fd, int family)
+static inline int ss_dp_bypass_socket(ss_dp *dp, int fd, enum ss_family family)
 {
 	return dp->ops->bypass_socket ? dp->ops->bypass_socket(dp, fd, family) : 0;
 }

@@ -499,7 +499,7 @@ static size_t poll_fds(ss_dp *dp, ss_dp_fd *out, size_t max)
 static ss_time deadline(ss_dp *dp) { return SS_NEVER; }
 static int flush(ss_dp *dp, ss_time now) { return 0; }
 static int verdict(ss_dp *dp, uint64_t h, enum ss_dp_pkt_verdict v, ss_time now) { return -ENOENT; }
-static int bypass_socket(ss_dp *dp, int fd, int family) { return ss_xfrm_socket_bypass(fd, (uint8_t)family); }
+static int bypass_socket(ss_dp *dp, int fd, enum ss_family family) { return ss_xfrm_socket_bypass(fd, (uint8_t)family); }
 static void get_stats(ss_dp *dp, ss_dp_stats *out) { *out = X(dp)->st; }
 
 static const struct ss_dp_ops xfrm_ops = {
