@@ -21,7 +21,7 @@ void child_info(ike_sa *sa, const ss_child_keys *ck, bool exch_initiator, uint32
 	ci->ts_remote = *tsr;
 	ci->mode = sa->cfg->mode;
 	ci->lifetime_s = sa->cfg->child_lifetime_s;
-	ci->udp_encap = sa->natt;
+	ci->udp_encap = sa->nat;
 	ci->local = sa->local;
 	ci->remote = sa->remote;
 	ci->initiator = exch_initiator;

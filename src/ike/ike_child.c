@@ -241,6 +241,7 @@ static ike_sa *ike_successor(ss_ike_engine *e, ike_sa *old, bool initiator, uint
 	n->spi_r = spi_r;
 	n->suite = *s;
 	n->natt = old->natt;
+	n->nat = old->nat;
 	n->keepalive_at = old->keepalive_at;
 	n->cfg = cfg_dup(old->cfg);
 	n->peer = old->peer;

@@ -173,7 +173,7 @@ void init_response_in(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const u
 	bool behind = false;
 	if (nat_detected(m, &sa->local, &sa->remote, &behind)) {
 		/* §2.23: both sides float to 4500 from IKE_AUTH on. */
-		sa->natt = true;
+		sa->natt = sa->nat = true;
 		sa->local.port = SS_IKE_NATT_PORT;
 		sa->remote.port = SS_IKE_NATT_PORT;
 		SS_INFO(SUB, "SA %u: NAT detected%s, moving to UDP 4500", sa->handle,
@@ -415,7 +415,7 @@ void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, si
 		return;
 	}
 	bool behind = false;
-	sa->natt = nat_detected(m, local, remote, &behind);
+	sa->natt = sa->nat = nat_detected(m, local, remote, &behind);
 	cert_note_peer(sa, m);
 	sa->keepalive_at = behind ? now + SS_NATT_KEEPALIVE_MS : SS_NEVER;
 	sa->init_resp = dup_bytes(buf, n);

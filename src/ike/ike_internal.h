@@ -62,6 +62,10 @@ typedef struct ike_sa {
 	enum ike_state state;
 	bool initiator;
 	bool natt;             /* moved to 4500 */
+	/* A NAT between us, as NAT_DETECTION told in IKE_SA_INIT: ESP goes in UDP (§2.23).  Not
+	 * the same as natt: a peer may float to 4500 without a NAT (strongSwan does with MOBIKE)
+	 * and then sends raw ESP, which an SA marked for UDP would not take. */
+	bool nat;
 	bool answered;         /* the peer said anything at all (for the outcome) */
 	uint32_t attempts;     /* initiator: IKE_SA_INIT requests sent (ATTEMPT actions) */
 	ss_ike_id peer_id;     /* the peer's identity, once its AUTH verified */
