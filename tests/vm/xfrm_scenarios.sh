@@ -329,12 +329,11 @@ ina ip xfrm state add src $A4 dst 10.88.0.9 proto esp spi 0x777 reqid 7 mode tra
 	aead 'rfc4106(gcm(aes))' 0x$KEY_GCM 128
 ina ip xfrm policy add src $A4/32 dst 10.88.0.9/32 dir out priority 100 \
 	tmpl proto esp reqid 7 mode transport
-# Ours as iproute2 lists them: states by reqid (but not the larval states of unanswered
-# ACQUIREs, spi 0: the kernel offers no way to delete those by id; they expire by themselves
-# after net.core.xfrm_acq_expires), policies by priority.
+# Ours as iproute2 lists them: states by reqid, the larval states of unanswered ACQUIREs (spi
+# 0) included: remove-ours numbers each (ALLOCSPI) and then deletes it; policies by priority.
+larval_before=$(ina ip xfrm state | grep -c 'spi 0x00000000')
 ours_s=$(ina ip xfrm state | awk -v lo=$BASE -v hi=$((BASE + 0x10000)) '
-	/^src/ { spi = 0 } / spi / { spi = ($4 != "0x00000000") }
-	/ reqid / { for (i = 1; i < NF; i++) if ($i == "reqid" && $(i+1) >= lo && $(i+1) < hi && spi) n++ }
+	/ reqid / { for (i = 1; i < NF; i++) if ($i == "reqid" && $(i+1) >= lo && $(i+1) < hi) n++ }
 	END { print n + 0 }')
 ours_p=$(ina ip xfrm policy | awk -v lo=$((0x50000)) -v hi=$((0x60000)) '
 	/ priority / { for (i = 1; i < NF; i++) if ($i == "priority" && $(i+1) >= lo && $(i+1) < hi) n++ }
@@ -347,6 +346,7 @@ same "remove-ours: the foreign state survives, alone" \
 # table that remove-ours cleans: only the table's own policies ("dir ...") count.
 same "remove-ours: the foreign policy survives, alone" "$(ina ip xfrm policy | grep -c '	dir ')/$(ina ip xfrm policy | grep -c 'priority 100 ')" 1/1
 same "remove-ours: again, nothing left of ours" "$(ina "$D" remove-ours)" "states=0 policies=0"
+same "remove-ours: larval states of ours gone too ($larval_before before)" "$(ina ip xfrm state | grep -c 'spi 0x00000000')" 0
 
 # 11. The kernel backend of dataplane.h (src/dataplane/xfrm/backend.c) as softsad drives it,
 # with a soft association: the held ping goes out in the clear, the bypass expires in the

@@ -17,8 +17,12 @@
  *   held         net.core.xfrm_larval_drop=0: the kernel queues a flow's packets on its
  *                policy until the SA (sent as ESP) or a more specific bypass (sent clear)
  *                resolves it, and drops them after about two minutes.
- * Peers' policies sit above the filters' (lower priority number) and are more specific, as
- * the kernel keeps one policy per selector and direction.  Every policy has a slot of ours
+ * Filter i has priority FILTER_PRIO + 2i (the dataplane's order: most specific first).  A
+ * peer's policies sit just above the first negotiate filter that covers the peer (one less),
+ * so that a more specific permit or block (ICMP permitted by a Require policy, say) still wins
+ * over the peer's state as it does in the userspace dataplane, while everything the
+ * negotiate filter would capture meets the peer's state.  The kernel keeps one policy per
+ * selector and direction, so the peer's use any local address.  Every policy has a slot of ours
  * (its index): one slot per filter, and one per peer, kept through its changes of state. */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,11 +36,13 @@
 #include "base/secure.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/xfrm/xfrm.h"
+#include "esp/esp.h"
 
 enum {
 	FILTER_SLOTS = 1024,         /* slots 0..1023: filter i */
 	PEER_PRIO = 100, FILTER_PRIO = 1000,
-	MAX_PEERS = 4096, MAX_SAS = 8192, QUEUE = 256,
+	PEER_SEL_TAG = 0x5f5a, /* the selector tag of peers' policies (msg.h) */
+	MAX_PEERS = 4096, MAX_SAS = 8192, QUEUE = 256, LARVAL = 256,
 	DEFAULT_WINDOW = 128,
 };
 /* The template of negotiate policies: no SA ever carries it, so a match always acquires. */
@@ -59,18 +65,33 @@ typedef struct sa_ent {
 	bool used;
 } sa_ent;
 
+/* The endpoints of an ACQUIRE the kernel raised: its larval state lives until an SA with the
+ * same reqid answers it, which none does (ACQUIRE_REQID), so it is dropped once the peer's
+ * state is decided (ss_xfrm_drop_larval says why it must not stay). */
+typedef struct larval {
+	ss_addr src, dst;
+	uint8_t mode;
+	bool used;
+} larval;
+
 typedef struct xb {
 	ss_dp base;
 	ss_xfrm *x;
 	char why[160];
 	uint8_t filter_dirs[FILTER_SLOTS]; /* bit per direction installed at filter slot i */
+	ss_prefix negotiate_remote[FILTER_SLOTS]; /* filter i's remote when it negotiates, else family 0 */
 	size_t n_filters;
 	peer peers[MAX_PEERS];
 	sa_ent sas[MAX_SAS];
 	uint32_t next_slot, next_kreqid;
 	ss_dp_event q[QUEUE];
 	size_t q_head, q_len;
+	larval larvae[LARVAL];
+	size_t next_larval;
 	ss_dp_stats st;
+	/* What SAs that are gone had counted: `stats` totals must not fall when an SA is rekeyed
+	 * or expires (the live ones are read from the kernel each time). */
+	ss_dp_stats retired;
 } xb;
 
 static xb *X(ss_dp *dp) { return (xb *)dp; }
@@ -150,6 +171,17 @@ static int add_pol(xb *b, ss_xfrm_policy *p, uint8_t dir, ss_prefix src, ss_pref
 	return ss_xfrm_add_policy(b->x, p, update);
 }
 
+/* Just above the first negotiate filter that covers the peer; above all filters when none does
+ * (a peer the daemon knows from its own IKE, as responder). */
+static uint16_t peer_prio(const xb *b, const ss_addr *a)
+{
+	for (size_t i = 0; i < b->n_filters; i++)
+		if (b->negotiate_remote[i].addr.family == a->family &&
+		    ss_prefix_contains(&b->negotiate_remote[i], a))
+			return (uint16_t)(FILTER_PRIO + 2 * i - 1);
+	return PEER_PRIO;
+}
+
 /* The policies of one peer state.  The kernel keeps one policy per selector and direction,
  * whatever its priority or index, and refuses a second: a peer that has policies already
  * gets them replaced in place (XFRM_MSG_UPDPOLICY, which keeps the replaced policy's index,
@@ -161,7 +193,10 @@ static int install_peer(xb *b, peer *p, uint8_t st)
 	bool have = p->state != SS_DP_PEER_NONE;
 	uint32_t slot = have ? p->slot : new_slot(b);
 	uint8_t fam = p->addr.family;
-	ss_xfrm_policy pol = { .slot = slot, .prio = PEER_PRIO };
+	/* Tagged: a filter from any local address to exactly this peer (a rule "me -> peer") has
+	 * the same addresses, and the kernel would refuse the peer's as a duplicate (EEXIST: the
+	 * peer never secured, found with charon in the VM). */
+	ss_xfrm_policy pol = { .slot = slot, .prio = peer_prio(b, &p->addr), .sel.tag = PEER_SEL_TAG };
 	/* Any local address: a negotiate filter may well be exactly local/32 -> peer/32, and the
 	 * kernel refuses a second policy with the same selector whatever its priority. */
 	ss_prefix me = any(fam), them = host(&p->addr);
@@ -201,7 +236,46 @@ static int install_peer(xb *b, peer *p, uint8_t st)
 	return 0;
 }
 
+static int set_peer_policies(ss_dp *dp, const ss_addr *addr, enum ss_dp_peer_state st, ss_time timeout);
+
+static void note_larval(xb *b, const ss_xfrm_event *e)
+{
+	larval *free_slot = NULL;
+	for (size_t i = 0; i < LARVAL; i++) {
+		larval *l = &b->larvae[i];
+		if (l->used && ss_addr_eq(&l->src, &e->sa.src) && ss_addr_eq(&l->dst, &e->sa.dst))
+			return;
+		if (!l->used && !free_slot)
+			free_slot = l;
+	}
+	if (!free_slot) /* full: the oldest is forgotten, and its larval state expires by itself */
+		free_slot = &b->larvae[b->next_larval++ % LARVAL];
+	*free_slot = (larval){ .src = e->sa.src, .dst = e->sa.dst, .mode = e->sa.mode, .used = true };
+}
+
+/* After the peer's new policies are in: the kernel's queue of its held packets then resolves
+ * through them (ESP, clear or dropped), and its next packet without a policy acquires again. */
+static void drop_larvae(xb *b, const ss_addr *peer_addr)
+{
+	for (size_t i = 0; i < LARVAL; i++) {
+		larval *l = &b->larvae[i];
+		if (!l->used || !ss_addr_eq(&l->dst, peer_addr))
+			continue;
+		if (ss_xfrm_drop_larval(b->x, &l->src, &l->dst, ACQUIRE_REQID, l->mode) < 0)
+			b->st.release_err++;
+		l->used = false;
+	}
+}
+
 static int set_peer(ss_dp *dp, const ss_addr *addr, enum ss_dp_peer_state st, ss_time timeout)
+{
+	int r = set_peer_policies(dp, addr, st, timeout);
+	if (r == 0)
+		drop_larvae(X(dp), addr);
+	return r;
+}
+
+static int set_peer_policies(ss_dp *dp, const ss_addr *addr, enum ss_dp_peer_state st, ss_time timeout)
 {
 	xb *b = X(dp);
 	peer *p = find_peer(b, addr, st != SS_DP_PEER_NONE);
@@ -229,9 +303,13 @@ static int set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n)
 	for (size_t i = 0; i < b->n_filters; i++)
 		del_slot(b, (uint32_t)i, b->filter_dirs[i]);
 	memset(b->filter_dirs, 0, sizeof b->filter_dirs);
+	memset(b->negotiate_remote, 0, sizeof b->negotiate_remote);
 	b->n_filters = n;
+	for (size_t i = 0; i < n; i++)
+		if (f[i].verdict != SS_DP_PERMIT && f[i].verdict != SS_DP_BLOCK)
+			b->negotiate_remote[i] = f[i].remote;
 	for (size_t i = 0; i < n; i++) {
-		ss_xfrm_policy p = { .slot = (uint32_t)i, .prio = (uint16_t)(FILTER_PRIO + i),
+		ss_xfrm_policy p = { .slot = (uint32_t)i, .prio = (uint16_t)(FILTER_PRIO + 2 * i),
 				     .reqid = ACQUIRE_REQID };
 		p.sel.proto = f[i].proto;
 		p.action = f[i].verdict == SS_DP_PERMIT ? SS_XFRM_BYPASS
@@ -253,6 +331,15 @@ static int set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n)
 		if (r < 0)
 			return r;
 		b->filter_dirs[i] |= 1u << SS_XFRM_IN;
+	}
+	/* Peers' places follow the new filters (a reload). */
+	for (size_t i = 0; i < MAX_PEERS; i++) {
+		peer *pe = &b->peers[i];
+		if (pe->state && pe->state != SS_DP_PEER_NONE) {
+			int r = install_peer(b, pe, pe->state);
+			if (r < 0)
+				return r;
+		}
 	}
 	return 0;
 }
@@ -368,12 +455,30 @@ static int sa_update(ss_dp *dp, const ss_dp_sa_id *id, const ss_addr *new_remote
 	return -EOPNOTSUPP;
 }
 
+/* One SA's kernel counters into the totals of `stats` (outbound or inbound by its direction). */
+static void account(ss_dp_stats *t, uint8_t dir, const ss_xfrm_sa_info *i)
+{
+	if (dir == SS_DP_OUT) {
+		t->esp_out_pkts += i->packets;
+		t->esp_out_bytes += i->bytes;
+	} else {
+		t->esp_in_pkts += i->packets;
+		t->esp_in_bytes += i->bytes;
+		t->esp_in_err[SS_ESP_E_REPLAY] += i->replay_drops;
+		t->esp_in_err[SS_ESP_E_AUTH] += i->integrity_failures;
+	}
+}
+
 static int sa_del(ss_dp *dp, const ss_dp_sa_id *id)
 {
 	xb *b = X(dp);
 	sa_ent *e = find_sa(b, id, false);
-	if (e)
+	ss_xfrm_sa_info last;
+	if (e) {
 		e->used = false;
+		if (ss_xfrm_get_sa(b->x, sa_dst(id), id->spi, &last) == 0)
+			account(&b->retired, id->dir, &last);
+	}
 	int r = ss_xfrm_del_sa(b->x, sa_dst(id), id->spi);
 	return r == -ESRCH ? -ENOENT : r;
 }
@@ -412,11 +517,28 @@ static void on_expire(xb *b, const ss_xfrm_event *e)
 			ev.why = SS_DP_WHY_PACKETS;
 		else if (by && e->sa.bytes >= by)
 			ev.why = SS_DP_WHY_BYTES;
-		if (e->hard)
-			s->used = false; /* the kernel has removed it */
+		if (e->hard) {
+			s->used = false; /* the kernel has removed it: its last counters are these */
+			account(&b->retired, s->id.dir, &e->sa);
+		}
 		push(b, &ev);
 		return;
 	}
+}
+
+/* Whether the bypass of the direction that did not expire was used within the idle timeout
+ * (the kernel's use time, wall-clock seconds). */
+static bool other_direction_busy(xb *b, const peer *p, uint8_t expired_dir)
+{
+	if (expired_dir != SS_XFRM_IN && expired_dir != SS_XFRM_OUT)
+		return false;
+	ss_xfrm_event o;
+	uint8_t other = expired_dir == SS_XFRM_IN ? SS_XFRM_OUT : SS_XFRM_IN;
+	if (p->timeout == SS_NEVER || ss_xfrm_get_policy(b->x, p->slot, other, &o) < 0)
+		return false;
+	uint64_t last = o.sa.use_time ? o.sa.use_time : o.sa.add_time;
+	uint64_t now = (uint64_t)time(NULL);
+	return last && now >= last && (now - last) * 1000 < (uint64_t)p->timeout;
 }
 
 static void on_event(xb *b, const ss_xfrm_event *e)
@@ -426,16 +548,23 @@ static void on_event(xb *b, const ss_xfrm_event *e)
 				   .remote = e->sel.dst.addr, .proto = e->sel.proto,
 				   .sport = e->sel.sport, .dport = e->sel.dport };
 		b->st.captured++;
+		if (e->sa.reqid == ACQUIRE_REQID)
+			note_larval(b, e);
 		push(b, &ev);
 	} else if (e->kind == SS_XFRM_EV_EXPIRE && ss_xfrm_reqid_ours(e->sa.reqid) && e->sa.spi) {
 		on_expire(b, e);
 	} else if (e->kind == SS_XFRM_EV_POLEXPIRE && ss_xfrm_policy_ours(e->index, e->priority)) {
-		/* A soft peer's bypass went idle: its other direction goes too, and the peer is
-		 * unknown again (its next packet negotiates). */
+		/* One direction of a soft peer's bypass went idle.  While the other still carries
+		 * traffic (a stream one way only), the association lives: both are put in afresh.
+		 * Otherwise the other goes too, and the peer is unknown again (its next packet
+		 * negotiates). */
 		peer *p = peer_by_slot(b, (e->index - SS_XFRM_INDEX_BASE) >> 3);
 		if (p && p->state == SS_DP_PEER_SOFT) {
+			if (other_direction_busy(b, p, e->dir) && install_peer(b, p, SS_DP_PEER_SOFT) == 0)
+				return;
 			del_slot(b, p->slot, 7);
 			p->state = SS_DP_PEER_NONE;
+			drop_larvae(b, &p->addr);
 		}
 	}
 }
@@ -508,7 +637,26 @@ static ss_time deadline(ss_dp *dp) { return SS_NEVER; }
 static int flush(ss_dp *dp, ss_time now) { return 0; }
 static int verdict(ss_dp *dp, uint64_t h, enum ss_dp_pkt_verdict v, ss_time now) { return -ENOENT; }
 static int bypass_socket(ss_dp *dp, int fd, enum ss_family family) { return ss_xfrm_socket_bypass(fd, (uint8_t)family); }
-static void get_stats(ss_dp *dp, ss_dp_stats *out) { *out = X(dp)->st; }
+/* The backend's own counts, and the ESP counters of every SA of ours the kernel holds (one
+ * GETSA each: `stats` is an operator's request, not a hot path) plus those of SAs gone. */
+static void get_stats(ss_dp *dp, ss_dp_stats *out)
+{
+	xb *b = X(dp);
+	*out = b->st;
+	ss_dp_stats live = b->retired;
+	for (size_t k = 0; k < MAX_SAS; k++) {
+		const sa_ent *e = &b->sas[k];
+		ss_xfrm_sa_info i;
+		if (e->used && ss_xfrm_get_sa(b->x, sa_dst(&e->id), e->id.spi, &i) == 0)
+			account(&live, e->id.dir, &i);
+	}
+	out->esp_out_pkts = live.esp_out_pkts;
+	out->esp_out_bytes = live.esp_out_bytes;
+	out->esp_in_pkts = live.esp_in_pkts;
+	out->esp_in_bytes = live.esp_in_bytes;
+	out->esp_in_err[SS_ESP_E_REPLAY] = live.esp_in_err[SS_ESP_E_REPLAY];
+	out->esp_in_err[SS_ESP_E_AUTH] = live.esp_in_err[SS_ESP_E_AUTH];
+}
 
 static const struct ss_dp_ops xfrm_ops = {
 	.close = close_backend, .info = info, .poll_fds = poll_fds, .process = process,

@@ -77,6 +77,7 @@ static bool put_sel(struct xfrm_selector *s, const ss_xfrm_sel *in, uint8_t fall
 		s->prefixlen_d = in->dst.len;
 	}
 	s->proto = in->proto;
+	s->user = in->tag;
 	if (in->sport) {
 		s->sport = htons(in->sport);
 		s->sport_mask = 0xffff;
@@ -234,6 +235,27 @@ size_t ss_xfrm_build_sa_id(uint8_t *buf, size_t cap, uint32_t seq, bool get,
 	return nlh->nlmsg_len;
 }
 
+size_t ss_xfrm_build_allocspi(uint8_t *buf, size_t cap, uint32_t seq, const ss_addr *src,
+			      const ss_addr *dst, uint32_t reqid, uint8_t mode)
+{
+	if ((dst->family != SS_AF_INET && dst->family != SS_AF_INET6) || src->family != dst->family ||
+	    !ss_xfrm_reqid_ours(reqid) || mode > SS_XFRM_TUNNEL)
+		return 0;
+	struct nlmsghdr *nlh = start(buf, cap, XFRM_MSG_ALLOCSPI, NLM_F_ACK, seq);
+	if (!nlh)
+		return 0;
+	struct xfrm_userspi_info *u = mnl_nlmsg_put_extra_header(nlh, sizeof *u);
+	put_addr(&u->info.id.daddr, dst);
+	u->info.id.proto = IPPROTO_ESP;
+	put_addr(&u->info.saddr, src);
+	u->info.family = af(dst->family);
+	u->info.reqid = reqid;
+	u->info.mode = mode;
+	u->min = SS_XFRM_LARVAL_SPI_MIN;
+	u->max = SS_XFRM_LARVAL_SPI_MAX;
+	return nlh->nlmsg_len;
+}
+
 size_t ss_xfrm_build_policy(uint8_t *buf, size_t cap, uint32_t seq, const ss_xfrm_policy *p,
 			    bool update)
 {
@@ -286,7 +308,13 @@ size_t ss_xfrm_build_policy(uint8_t *buf, size_t cap, uint32_t seq, const ss_xfr
 
 size_t ss_xfrm_build_policy_del(uint8_t *buf, size_t cap, uint32_t seq, uint32_t index, uint8_t dir)
 {
-	struct nlmsghdr *nlh = start(buf, cap, XFRM_MSG_DELPOLICY, NLM_F_ACK, seq);
+	return ss_xfrm_build_policy_id(buf, cap, seq, false, index, dir);
+}
+
+size_t ss_xfrm_build_policy_id(uint8_t *buf, size_t cap, uint32_t seq, bool get, uint32_t index,
+			       uint8_t dir)
+{
+	struct nlmsghdr *nlh = start(buf, cap, get ? XFRM_MSG_GETPOLICY : XFRM_MSG_DELPOLICY, NLM_F_ACK, seq);
 	if (!nlh || dir > SS_XFRM_FWD)
 		return 0;
 	struct xfrm_userpolicy_id *id = mnl_nlmsg_put_extra_header(nlh, sizeof *id);

@@ -58,6 +58,10 @@ typedef struct ss_xfrm_sel {
 	ss_prefix src, dst;
 	uint8_t proto;
 	uint16_t sport, dport;
+	/* The selector's `user` field: never matched against packets, but part of what makes two
+	 * selectors the same to the kernel (one policy per selector and direction), so a tag
+	 * lets a peer's policy share its addresses with a filter's. */
+	uint32_t tag;
 } ss_xfrm_sel;
 
 typedef struct ss_xfrm_sa {
@@ -112,8 +116,18 @@ size_t ss_xfrm_build_policy(uint8_t *buf, size_t cap, uint32_t seq, const ss_xfr
 			    bool update);
 /* DELPOLICY by index. */
 size_t ss_xfrm_build_policy_del(uint8_t *buf, size_t cap, uint32_t seq, uint32_t index, uint8_t dir);
+/* GETPOLICY (get) or DELPOLICY by index and direction. */
+size_t ss_xfrm_build_policy_id(uint8_t *buf, size_t cap, uint32_t seq, bool get, uint32_t index,
+			       uint8_t dir);
 /* A dump of every state (states = true) or policy. */
 size_t ss_xfrm_build_dump(uint8_t *buf, size_t cap, uint32_t seq, bool states);
+/* XFRM_MSG_ALLOCSPI for the state of (src, dst, reqid, mode): the kernel gives the larval state
+ * of an ACQUIRE (or a new one) an SPI in [SS_XFRM_LARVAL_SPI_MIN, MAX], after which it has an id
+ * and can be deleted; the reply is the state (NEWSA). */
+#define SS_XFRM_LARVAL_SPI_MIN 0xffe00000u
+#define SS_XFRM_LARVAL_SPI_MAX 0xffefffffu
+size_t ss_xfrm_build_allocspi(uint8_t *buf, size_t cap, uint32_t seq, const ss_addr *src,
+			      const ss_addr *dst, uint32_t reqid, uint8_t mode);
 uint32_t ss_xfrm_policy_index(uint32_t slot, uint8_t dir);
 
 /* What the parser makes of one kernel message. */

@@ -178,10 +178,45 @@ int ss_xfrm_del_policy(ss_xfrm *x, uint32_t slot, uint8_t dir)
 	return talk(x, len, NULL, NULL);
 }
 
+static void keep_policy(const ss_xfrm_event *ev, void *ctx)
+{
+	if (ev->kind == SS_XFRM_EV_POLICY)
+		*(ss_xfrm_event *)ctx = *ev;
+}
+
+int ss_xfrm_get_policy(ss_xfrm *x, uint32_t slot, uint8_t dir, ss_xfrm_event *out)
+{
+	if (slot >= SS_XFRM_SLOTS)
+		return -EINVAL;
+	memset(out, 0, sizeof *out);
+	size_t len = ss_xfrm_build_policy_id(x->tx, sizeof x->tx, next_seq(x), true,
+					     ss_xfrm_policy_index(slot, dir), dir);
+	int r = talk(x, len, keep_policy, out);
+	if (r == 0 && out->kind != SS_XFRM_EV_POLICY)
+		return -ENOENT;
+	return r;
+}
+
 int ss_xfrm_dump(ss_xfrm *x, bool states, ss_xfrm_dump_fn *fn, void *ctx)
 {
 	size_t len = ss_xfrm_build_dump(x->tx, sizeof x->tx, next_seq(x), states);
 	return talk(x, len, fn, ctx);
+}
+
+int ss_xfrm_drop_larval(ss_xfrm *x, const ss_addr *src, const ss_addr *dst, uint32_t reqid,
+			uint8_t mode)
+{
+	ss_xfrm_sa_info got;
+	memset(&got, 0, sizeof got);
+	size_t len = ss_xfrm_build_allocspi(x->tx, sizeof x->tx, next_seq(x), src, dst, reqid, mode);
+	int r = talk(x, len, keep_sa, &got);
+	if (r < 0)
+		return r;
+	/* Only what the kernel just numbered in our range: never another state of the pair. */
+	if (got.spi < SS_XFRM_LARVAL_SPI_MIN || got.spi > SS_XFRM_LARVAL_SPI_MAX || got.reqid != reqid)
+		return -ESRCH;
+	r = ss_xfrm_del_sa(x, dst, got.spi);
+	return r == -ESRCH ? 0 : r;
 }
 
 /* What a dump found of ours, deleted after the dump (the kernel's walk must not change
@@ -195,9 +230,9 @@ struct owned {
 static void collect(const ss_xfrm_event *ev, void *ctx)
 {
 	struct owned *o = ctx;
-	/* A larval state (spi 0, the kernel's placeholder for an unanswered ACQUIRE) cannot
-	 * be deleted by id; it goes by itself after net.core.xfrm_acq_expires. */
-	bool ours = ev->kind == SS_XFRM_EV_SA ? ss_xfrm_reqid_ours(ev->sa.reqid) && ev->sa.spi
+	/* A larval state (spi 0, the kernel's placeholder for an unanswered ACQUIRE) has no id:
+	 * remove_kind numbers it first (ss_xfrm_drop_larval). */
+	bool ours = ev->kind == SS_XFRM_EV_SA ? ss_xfrm_reqid_ours(ev->sa.reqid)
 		  : ev->kind == SS_XFRM_EV_POLICY && ss_xfrm_policy_ours(ev->index, ev->priority);
 	if (!ours)
 		return;
@@ -220,6 +255,12 @@ static int remove_kind(ss_xfrm *x, bool states, unsigned *count)
 	int r = ss_xfrm_dump(x, states, collect, &o);
 	for (size_t i = 0; r == 0 && i < o.n; i++) {
 		const ss_xfrm_event *e = &o.ev[i];
+		if (states && e->sa.spi == 0) {
+			int d = ss_xfrm_drop_larval(x, &e->sa.src, &e->sa.dst, e->sa.reqid, e->sa.mode);
+			if (d == 0)
+				(*count)++;
+			continue; /* gone by itself meanwhile, or not ours to number: it expires */
+		}
 		size_t len = states
 			? ss_xfrm_build_sa_id(x->tx, sizeof x->tx, next_seq(x), false, &e->sa.dst, e->sa.spi)
 			: ss_xfrm_build_policy_del(x->tx, sizeof x->tx, next_seq(x), e->index, e->dir);

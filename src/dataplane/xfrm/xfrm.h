@@ -25,6 +25,9 @@ int ss_xfrm_del_sa(ss_xfrm *x, const ss_addr *dst, uint32_t spi);
 int ss_xfrm_get_sa(ss_xfrm *x, const ss_addr *dst, uint32_t spi, ss_xfrm_sa_info *out);
 int ss_xfrm_add_policy(ss_xfrm *x, const ss_xfrm_policy *p, bool update);
 int ss_xfrm_del_policy(ss_xfrm *x, uint32_t slot, uint8_t dir);
+/* One policy of ours as the kernel has it (its add and last-use times in out->sa); -ENOENT
+ * when it is gone. */
+int ss_xfrm_get_policy(ss_xfrm *x, uint32_t slot, uint8_t dir, ss_xfrm_event *out);
 
 /* Calls fn for every state (states = true) or policy in the kernel, ours or not. */
 typedef void ss_xfrm_dump_fn(const ss_xfrm_event *ev, void *ctx);
@@ -32,6 +35,14 @@ int ss_xfrm_dump(ss_xfrm *x, bool states, ss_xfrm_dump_fn *fn, void *ctx);
 /* Removes every state and policy that softsad owns and nothing else (on start, for what a
  * previous softsad left, and on exit); counts what went in *states / *policies. */
 int ss_xfrm_remove_ours(ss_xfrm *x, unsigned *states, unsigned *policies);
+
+/* Removes the larval state of (src, dst, reqid, mode): the kernel's placeholder for an
+ * ACQUIRE nobody answered with an SA (the peer went soft, blocked, or its SA has another
+ * reqid).  While it lives (net.core.xfrm_acq_expires, 30 s) the kernel raises no new ACQUIRE
+ * for that pair: a flushed or expired soft association would not negotiate again.  A larval
+ * state has no id to delete it by, so it gets an SPI first (ALLOCSPI).  0 when none was left. */
+int ss_xfrm_drop_larval(ss_xfrm *x, const ss_addr *src, const ss_addr *dst, uint32_t reqid,
+			uint8_t mode);
 
 /* Per-socket bypass (IP_XFRM_POLICY / IPV6_XFRM_POLICY, both directions): the IKE sockets'
  * own traffic never meets a policy, whatever softsad or anyone else installs. */

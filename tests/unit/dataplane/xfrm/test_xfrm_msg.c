@@ -272,6 +272,33 @@ static void test_ids_and_dumps(void **state)
 	assert_int_equal(n, m.len);
 	assert_memory_equal(out, m.b, n);
 
+	n = ss_xfrm_build_policy_id(out, sizeof out, 5, true, SS_XFRM_INDEX_BASE + 9, SS_XFRM_OUT);
+	m_start(&m, XFRM_MSG_GETPOLICY, NLM_F_REQUEST | NLM_F_ACK, 5, &pid, sizeof pid);
+	assert_int_equal(n, m.len);
+	assert_memory_equal(out, m.b, n);
+
+	/* ALLOCSPI: the larval state of (src, dst, reqid, transport) numbered in our range. */
+	ss_addr src = a4("10.0.0.1"), dst = a4("10.0.0.2");
+	n = ss_xfrm_build_allocspi(out, sizeof out, 6, &src, &dst, SS_XFRM_REQID_BASE + 7, SS_XFRM_TRANSPORT);
+	struct xfrm_userspi_info us;
+	memset(&us, 0, sizeof us);
+	v4(&us.info.id.daddr, "10.0.0.2");
+	us.info.id.proto = IPPROTO_ESP;
+	v4(&us.info.saddr, "10.0.0.1");
+	us.info.family = AF_INET;
+	us.info.reqid = SS_XFRM_REQID_BASE + 7;
+	us.info.mode = XFRM_MODE_TRANSPORT;
+	us.min = SS_XFRM_LARVAL_SPI_MIN;
+	us.max = SS_XFRM_LARVAL_SPI_MAX;
+	m_start(&m, XFRM_MSG_ALLOCSPI, NLM_F_REQUEST | NLM_F_ACK, 6, &us, sizeof us);
+	assert_int_equal(n, m.len);
+	assert_memory_equal(out, m.b, n);
+	/* Never for a reqid that is not ours, nor across families. */
+	assert_int_equal(ss_xfrm_build_allocspi(out, sizeof out, 6, &src, &dst, 7, SS_XFRM_TRANSPORT), 0);
+	ss_addr six = a4("10.0.0.3");
+	six.family = SS_AF_INET6;
+	assert_int_equal(ss_xfrm_build_allocspi(out, sizeof out, 6, &src, &six, SS_XFRM_REQID_BASE, SS_XFRM_TRANSPORT), 0);
+
 	n = ss_xfrm_build_dump(out, sizeof out, 8, false);
 	m_start(&m, XFRM_MSG_GETPOLICY, NLM_F_REQUEST | NLM_F_DUMP, 8, NULL, 0);
 	assert_int_equal(n, m.len);
