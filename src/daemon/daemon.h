@@ -176,6 +176,8 @@ size_t dm_compile_filters(const struct ss_policy *p, struct ss_dp_filter *out, s
 int dm_on_dp(ss_daemon *d, int fd, ss_time now);
 ss_time dm_dp_deadline(ss_daemon *d);
 json_t *dm_dp_stats_json(ss_daemon *d);
+/* What carries ESP, for the log and systemd's status: "TUN softsa0" or "kernel XFRM". */
+const char *dm_dp_what(ss_daemon *d, char *buf, size_t len);
 json_t *dm_dp_info_json(ss_daemon *d);
 
 /* agentio.c */

@@ -32,6 +32,17 @@ ss_time dm_dp_deadline(ss_daemon *d)
 	return ss_dp_deadline(d->dp);
 }
 
+const char *dm_dp_what(ss_daemon *d, char *buf, size_t len)
+{
+	ss_dp_info in;
+	ss_dp_info_get(d->dp, &in);
+	if (strcmp(in.name, "kernel") == 0)
+		snprintf(buf, len, "kernel XFRM");
+	else
+		snprintf(buf, len, "TUN %s", d->o.tun_name);
+	return buf;
+}
+
 json_t *dm_dp_info_json(ss_daemon *d)
 {
 	ss_dp_info in;

@@ -23,8 +23,9 @@ static void notify(const char *msg)
 
 static void status_line(ss_daemon *d, char *buf, size_t len)
 {
-	snprintf(buf, len, "STATUS=policy \"%s\" in force; IKE on UDP %u and %u; TUN %s", dm_policy_name(d),
-		 d->ike.port, d->ike.natt_port, d->o.tun_name);
+	char what[64];
+	snprintf(buf, len, "STATUS=policy \"%s\" in force; IKE on UDP %u and %u; %s", dm_policy_name(d),
+		 d->ike.port, d->ike.natt_port, dm_dp_what(d, what, sizeof what));
 }
 
 void dm_sd_ready(ss_daemon *d)

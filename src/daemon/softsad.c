@@ -283,8 +283,9 @@ fail:
 static int run(ss_daemon *d)
 {
 	d->started = ss_now_ms();
-	SS_INFO(SUB, "started: policy \"%s\", IKE on UDP %u and %u, TUN %s, control on %s", dm_policy_name(d),
-		d->ike.port, d->ike.natt_port, d->o.tun_name, d->o.control_path);
+	char what[64];
+	SS_INFO(SUB, "started: policy \"%s\", IKE on UDP %u and %u, %s, control on %s", dm_policy_name(d),
+		d->ike.port, d->ike.natt_port, dm_dp_what(d, what, sizeof what), d->o.control_path);
 	dm_sd_ready(d);
 	while (!d->stop) {
 		/* One deadline: the earliest of the node's (agent, engine, traffic reports), the
