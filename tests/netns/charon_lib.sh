@@ -9,6 +9,8 @@
 # charon_stop DIR       stops it by the PID in DIR/run/charon.pid (only if that is charon).
 # swanctl_at DIR CMD ARGS...  swanctl against that charon.
 # charon_available      false when strongSwan (with kernel-libipsec) is not installed.
+# CHARON_KERNEL=netlink  charon_start without kernel-libipsec: ESP in the kernel (XFRM), any
+#                       mode, raw ESP (tests/vm, whose kernel has ESP).
 
 charon_available() {
 	command -v swanctl >/dev/null && [ -x /usr/lib/ipsec/charon ] &&
@@ -19,18 +21,23 @@ charon_available() {
 swanctl_at() { local dir=$1 cmd=$2; shift 2; swanctl "$cmd" --uri "unix://$dir/run/charon.vici" "$@"; }
 
 charon_start() {
-	local ns=$1 dir=$2
+	local ns=$1 dir=$2 libipsec=kernel-libipsec marks
+	# kernel-libipsec routes through its TUN and marks its own sockets around it.
+	marks='kernel-libipsec { allow_peer_ts = yes }
+        kernel-netlink { fwmark = !0x42 }
+        socket-default { fwmark = 0x42 }'
+	if [ "${CHARON_KERNEL:-libipsec}" = netlink ]; then
+		libipsec= marks=
+	fi
 	mkdir -p "$dir/run"
 	cat > "$dir/strongswan.conf" <<CONF
 charon {
-    load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints revocation curve25519 kdf hmac gcm aes sha2 kernel-libipsec kernel-netlink socket-default vici
+    load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints revocation curve25519 kdf hmac gcm aes sha2 $libipsec kernel-netlink socket-default vici
     install_routes = yes
     retransmit_tries = 2
     ${CHARON_EXTRA:-}
     plugins {
-        kernel-libipsec { allow_peer_ts = yes }
-        kernel-netlink { fwmark = !0x42 }
-        socket-default { fwmark = 0x42 }
+        $marks
         vici { socket = unix://$dir/run/charon.vici }
     }
     filelog {

@@ -74,12 +74,9 @@ ok "terminate removed the SA on both ends; initiate made a new one, which carrie
 sad_stop a
 sad_stop b
 for h in a b; do
-	# The kernel unregisters the TUN once its last reference goes, a moment after exit.
-	wait_for 3 "! topo_exec $h ip link show softsa0 >/dev/null 2>&1" || fail "$h: softsa0 left behind"
-	topo_exec $h nft list table inet softsa >/dev/null 2>&1 && fail "$h: table inet softsa left behind"
-	topo_exec $h ip rule | grep -q 0x100000 && fail "$h: fwmark rule left behind"
-	[ -z "$(topo_exec $h ip route show table 21331 2>/dev/null)" ] || fail "$h: routes left in table 21331"
+	left=$(dp_left $h)
+	[ -z "$left" ] || fail "$h: left behind: $left"
 done
 grep -q "stopped" "$W/a.log" || fail "no stop line in A's log"
-ok "SIGTERM: TUN, table, rules and routes removed on both hosts"
+ok "SIGTERM: nothing of the dataplane ($E2E_DP) left on either host"
 echo PASS

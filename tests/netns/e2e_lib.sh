@@ -29,6 +29,8 @@ trap 'exit 1' INT TERM
 
 fail() {
 	echo "FAIL: $*"
+	# A test's own evidence first (a peer's log, the kernels' state), if it defines on_fail.
+	declare -F on_fail >/dev/null && on_fail
 	local f
 	for f in "$W"/*.log; do
 		[ -f "$f" ] || continue
@@ -54,13 +56,20 @@ request_policy() {
 	} > "$f"
 }
 
+# The dataplane the tests run softsad with: `user` on this host (its kernel has no ESP);
+# tests/vm/e2e_softsad.sh runs the same scripts in a VM with SOFTSA_E2E_DATAPLANE=kernel.
+E2E_DP=${SOFTSA_E2E_DATAPLANE:-user}
+# Where packets wait for a negotiation: in softsad (user: `peers` and `stats` count them) or in
+# the kernel's policy queue (net.core.xfrm_larval_drop=0), which softsad does not see.
+if [ "$E2E_DP" = user ]; then E2E_HELD=1; else E2E_HELD=0; fi
+
 # sad_start HOST ARGS...: softsad in HOST's namespace (control socket $W/HOST.ctl, log
-# $W/HOST.log); waits until it answers.  Its PID is in SAD_PID_<HOST>.
+# $W/HOST.log) on the dataplane $E2E_DP; waits until it answers.  Its PID is in SAD_PID_<HOST>.
 sad_start() {
 	local h=$1
 	shift
 	rm -f "$W/$h.ctl"
-	ip netns exec "$TOPO_PREFIX-$h" "$SOFTSAD" --control "$W/$h.ctl" "$@" >>"$W/$h.log" 2>&1 &
+	ip netns exec "$TOPO_PREFIX-$h" "$SOFTSAD" --dataplane "$E2E_DP" --control "$W/$h.ctl" "$@" >>"$W/$h.log" 2>&1 &
 	local pid=$!
 	topo_track $pid
 	eval "SAD_PID_$h=$pid"
@@ -70,6 +79,24 @@ sad_start() {
 		sleep 0.05
 	done
 	fail "softsad on $h did not open its control socket"
+}
+
+# dp_left HOST: what softsad's dataplane left behind in HOST's namespace after it stopped
+# (nothing when all is well): the TUN, table, rule and routes of the userspace dataplane; the
+# XFRM states and policies of the kernel one.
+dp_left() {
+	local h=$1
+	if [ "$E2E_DP" = kernel ]; then
+		topo_exec "$h" ip xfrm state | grep -q . && echo "XFRM states: $(topo_exec "$h" ip xfrm state)"
+		topo_exec "$h" ip xfrm policy | grep -q . && echo "XFRM policies: $(topo_exec "$h" ip xfrm policy)"
+		return 0
+	fi
+	# The kernel unregisters the TUN once its last reference goes, a moment after exit.
+	wait_for 3 "! topo_exec $h ip link show softsa0 >/dev/null 2>&1" || echo "softsa0"
+	topo_exec "$h" nft list table inet softsa >/dev/null 2>&1 && echo "table inet softsa"
+	topo_exec "$h" ip rule | grep -q 0x100000 && echo "fwmark rule"
+	[ -z "$(topo_exec "$h" ip route show table 21331 2>/dev/null)" ] || echo "routes in table 21331"
+	return 0
 }
 
 # sad_stop HOST: SIGTERM, and it must exit 0.
@@ -93,9 +120,12 @@ jget() {
 }
 
 # wait_for SECONDS CMD...: polls CMD (every 50 ms) until it succeeds; false on timeout.
+# SECONDS is multiplied by SOFTSA_E2E_SLOW (default 1): under emulation (tests/vm) every
+# process start costs a second or more, and a wait for a listener or a subscription must not
+# fail for that.  Waits that assert a time window are written as such, not with wait_for.
 # A single-word CMD is a shell string evaluated afresh each time: 'test "$(f)" = 1'.
 wait_for() {
-	local end=$(( $(date +%s%N) / 1000000 + ${1%.*} * 1000 ))
+	local end=$(( $(date +%s%N) / 1000000 + ${1%.*} * 1000 * ${SOFTSA_E2E_SLOW:-1} ))
 	shift
 	while ! if [ $# = 1 ]; then eval "$1"; else "$@"; fi; do
 		[ $(( $(date +%s%N) / 1000000 )) -ge $end ] && return 1
@@ -107,7 +137,7 @@ wait_for() {
 # host TO over TCP (IPv6 when TCP_FAM=6); fails unless the SHA-256 on arrival equals the one
 # sent.
 tcp_transfer() {
-	local from=$1 to=$2 n=$3 port=${4:-5001} tmo=${5:-10} fam=${TCP_FAM:-4}
+	local from=$1 to=$2 n=$3 port=${4:-5001} tmo=$(( ${5:-10} * ${SOFTSA_E2E_SLOW:-1} )) fam=${TCP_FAM:-4}
 	head -c "$n" /dev/urandom > "$W/data"
 	local want
 	want="$n $(sha256sum "$W/data" | cut -d' ' -f1)"
