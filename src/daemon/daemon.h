@@ -90,6 +90,7 @@ typedef struct ss_neg_params {
 	size_t n_ts;
 	uint32_t ike_lifetime_s, child_lifetime_s;
 	uint32_t dpd_delay_s;         /* liveness check after this much unanswered traffic; 0: none */
+	bool udp_encap_always;        /* the rule's udp_encap: always (ESP in UDP without a NAT) */
 	uint64_t child_life_bytes;
 	ss_retx_params retx;
 	char rule[64];                /* for logs and events */

@@ -81,6 +81,7 @@ static void to_config(const ss_neg_params *np, const ss_addr *local, const ss_ad
 	c->child_lifetime_s = np->child_lifetime_s;
 	c->retx = np->retx;
 	c->dpd_delay_s = np->dpd_delay_s;
+	c->udp_encap_always = np->udp_encap_always;
 }
 
 /* ---- the policy port ---- */
