@@ -22,7 +22,21 @@ enum ss_natt_kind ss_natt_classify(const uint8_t *p, size_t len)
 	return len >= 8 ? SS_NATT_ESP : SS_NATT_MALFORMED;
 }
 
-static int open_one(int family, uint16_t port, uint32_t mark, uint16_t *bound, char *err, size_t errlen)
+/* The NAT-T sockets carry ESP in UDP for the userspace dataplane: a whole TSO super-packet
+ * leaves as one UDP GSO send of up to 64 datagrams and a burst arrives faster than one read
+ * round, so the default 208 KiB buffers would drop.  FORCE goes past net.core.*mem_max
+ * (CAP_NET_ADMIN, which softsad has); without it the capped size is still asked for. */
+static void set_big_buffers(int fd)
+{
+	int sz = SS_IKESOCK_NATT_BUF;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+}
+
+static int open_one(int family, uint16_t port, uint32_t mark, bool big_buffers, uint16_t *bound, char *err,
+		    size_t errlen)
 {
 	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -46,6 +60,8 @@ static int open_one(int family, uint16_t port, uint32_t mark, uint16_t *bound, c
 		close(fd);
 		return -1;
 	}
+	if (big_buffers)
+		set_big_buffers(fd);
 	struct sockaddr_storage ss;
 	ss_addr any;
 	memset(&any, 0, sizeof(any));
@@ -75,19 +91,19 @@ bool ss_ikesock_open(ss_ikesock *s, uint16_t port, uint16_t natt_port, uint32_t 
 	for (int i = 0; i < SS_IKESOCK_N; i++)
 		s->fd[i] = -1;
 	uint16_t b500 = port, b4500 = natt_port;
-	s->fd[SS_IKESOCK_V4_500] = open_one(AF_INET, port, mark, &b500, err, errlen);
+	s->fd[SS_IKESOCK_V4_500] = open_one(AF_INET, port, mark, false, &b500, err, errlen);
 	if (s->fd[SS_IKESOCK_V4_500] < 0)
 		goto fail;
-	s->fd[SS_IKESOCK_V4_4500] = open_one(AF_INET, natt_port, mark, &b4500, err, errlen);
+	s->fd[SS_IKESOCK_V4_4500] = open_one(AF_INET, natt_port, mark, true, &b4500, err, errlen);
 	if (s->fd[SS_IKESOCK_V4_4500] < 0)
 		goto fail;
 	s->port = b500;
 	s->natt_port = b4500;
 	/* IPv6 may be disabled on the host; then we serve IPv4 only.  Same ports as IPv4. */
 	char ignore[128];
-	s->fd[SS_IKESOCK_V6_500] = open_one(AF_INET6, b500, mark, &b500, ignore, sizeof(ignore));
+	s->fd[SS_IKESOCK_V6_500] = open_one(AF_INET6, b500, mark, false, &b500, ignore, sizeof(ignore));
 	if (s->fd[SS_IKESOCK_V6_500] >= 0)
-		s->fd[SS_IKESOCK_V6_4500] = open_one(AF_INET6, b4500, mark, &b4500, ignore, sizeof(ignore));
+		s->fd[SS_IKESOCK_V6_4500] = open_one(AF_INET6, b4500, mark, true, &b4500, ignore, sizeof(ignore));
 	if (s->fd[SS_IKESOCK_V6_500] >= 0 && s->fd[SS_IKESOCK_V6_4500] < 0 && errno == EADDRINUSE) {
 		snprintf(err, errlen, "UDP port %u (IPv6) is in use", b4500);
 		goto fail;

@@ -12,6 +12,9 @@
 
 enum { SS_IKESOCK_V4_500, SS_IKESOCK_V4_4500, SS_IKESOCK_V6_500, SS_IKESOCK_V6_4500, SS_IKESOCK_N };
 
+/* Send and receive buffer of the NAT-T (4500) sockets, which carry ESP in UDP. */
+#define SS_IKESOCK_NATT_BUF (4 << 20)
+
 typedef struct ss_ikesock {
 	int fd[SS_IKESOCK_N]; /* -1 where unavailable (e.g. IPv6 disabled) */
 	uint16_t port, natt_port;
