@@ -25,11 +25,14 @@ row_esp() {
 		track $!
 	done
 	local have_sad=1 have_ch=1
+	# The ESP rows' softsads put ESP in UDP 4500 without a NAT (udp_encap: always), as the
+	# charons do (encap = yes): the UDP GSO send path.  BENCH_ESP_ENCAP=auto: raw ESP.
+	sed "s/^ike:\$/ike:\n  udp_encap: ${BENCH_ESP_ENCAP:-always}/" "$W/responder.yaml" >"$W/esp.yaml"
 	if [ -z "$SAD" ]; then
 		have_sad=0
 		N esp.tcp1 softsa "no softsad binary ($SOFTSAD)"
 		N esp.tcp4 softsa "no softsad binary ($SOFTSAD)"
-	elif ! sad_start a -c "$W/responder.yaml" || ! sad_start b -c "$W/responder.yaml"; then
+	elif ! sad_start a -c "$W/esp.yaml" || ! sad_start b -c "$W/esp.yaml"; then
 		have_sad=0
 		N esp.tcp1 softsa "softsad did not start"
 		N esp.tcp4 softsa "softsad did not start"

@@ -108,6 +108,7 @@ typedef struct daemon_opts {
 
 typedef struct dm_stats {
 	uint64_t ike_in, ike_out, ike_send_err, icmp_in, ike_malformed, keepalives;
+	uint64_t natt_gro;            /* UDP GRO reads on 4500: several ESP datagrams in one */
 	uint64_t reloads, reload_failures;
 } dm_stats;
 
