@@ -104,7 +104,7 @@ row_esp() {
 			log "softsad $h offloads: $(ctl $h stats | python3 -c 'import json, sys
 d = json.load(sys.stdin)
 d = d.get("result", d).get("dataplane", {})
-print(" ".join("%s=%s" % (k, d.get(k)) for k in ("captured", "gso_split", "esp_tx", "esp_tx_err", "gso_sent", "esp_rx", "delivered", "gro_merged", "malformed")))' 2>/dev/null);" \
+print(" ".join("%s=%s" % (k, d.get(k)) for k in ("captured", "gso_split", "esp_tx", "esp_tx_err", "gso_sent", "esp_rx", "delivered", "gro_merged", "udp_gro_reads", "malformed")))' 2>/dev/null);" \
 				"TUN $(nx $h ip -s -o link show softsa0 2>/dev/null | sed 's/.*RX: *//; s/\\/ /g' | tr -s ' ')"
 		done
 		sad_stop a
