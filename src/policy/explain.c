@@ -122,7 +122,7 @@ static void say_negotiate(ctx *e, const ss_rule *r)
 		say(e, "ESP in tunnel mode to %s.", ss_addr_fmt(&r->tunnel_endpoint, t));
 	}
 	if (ss_rule_udp_encap_always(e->p, r))
-		say(e, "ESP in UDP 4500 always (udp_encap: always): softsa tells %s it is behind a NAT "
+		say(e, "ESP in UDP 4500 always (udp_encap: always): softsa tells %s that this host is behind a NAT "
 			"(RFC 7296 2.23), so both sides encapsulate even without one.", e->peer);
 	/* For an inbound packet, what happens to it comes first. */
 	if (e->k->dir == SS_DIR_IN) {

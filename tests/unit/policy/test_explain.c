@@ -182,7 +182,7 @@ static void row1_fallback_or_block(void **state)
 	j = explain("out", "10.0.0.1", "203.0.113.9", NULL, -1, -1);
 	assert_string_equal(str(j, "rule"), "discover");
 	assert_string_equal(str(j, "udp_encap"), "always");
-	assert_true(says(j, "ESP in UDP 4500 always (udp_encap: always): softsa tells 203.0.113.9 it is behind a NAT"));
+	assert_true(says(j, "ESP in UDP 4500 always (udp_encap: always): softsa tells 203.0.113.9 that this host is behind a NAT"));
 	json_decref(j);
 }
 
