@@ -20,8 +20,9 @@ row_gw() {
 	fi
 	HOSTS="$HOSTS t-h1 t-gw1 t-gw2 t-h2" # removed by cleanup whatever happens
 	tun_up "$P-t" >/dev/null 2>&1 || { N esp.gw1 softsa "could not build the gateway namespaces"; return; }
-	tun_policy_gw1 "$W/gw1.yaml"
-	tun_policy_gw2 "$W/gw2.yaml"
+	# ESP in UDP between the gateways, as in row_esp (BENCH_ESP_ENCAP=auto: raw ESP).
+	TUN_RULE_EXTRA=", udp_encap: ${BENCH_ESP_ENCAP:-always}" tun_policy_gw1 "$W/gw1.yaml"
+	TUN_RULE_EXTRA=", udp_encap: ${BENCH_ESP_ENCAP:-always}" tun_policy_gw2 "$W/gw2.yaml"
 	ip netns exec "$P-t-h2" iperf3 -s -p 5201 >/dev/null 2>&1 &
 	track $!
 	sleep 0.3

@@ -25,11 +25,14 @@ row_esp() {
 		track $!
 	done
 	local have_sad=1 have_ch=1
+	# The ESP rows' softsads put ESP in UDP 4500 without a NAT (udp_encap: always), as the
+	# charons do (encap = yes): the UDP GSO send path.  BENCH_ESP_ENCAP=auto: raw ESP.
+	sed "s/^ike:\$/ike:\n  udp_encap: ${BENCH_ESP_ENCAP:-always}/" "$W/responder.yaml" >"$W/esp.yaml"
 	if [ -z "$SAD" ]; then
 		have_sad=0
 		N esp.tcp1 softsa "no softsad binary ($SOFTSAD)"
 		N esp.tcp4 softsa "no softsad binary ($SOFTSAD)"
-	elif ! sad_start a -c "$W/responder.yaml" || ! sad_start b -c "$W/responder.yaml"; then
+	elif ! sad_start a -c "$W/esp.yaml" || ! sad_start b -c "$W/esp.yaml"; then
 		have_sad=0
 		N esp.tcp1 softsa "softsad did not start"
 		N esp.tcp4 softsa "softsad did not start"
@@ -101,7 +104,7 @@ row_esp() {
 			log "softsad $h offloads: $(ctl $h stats | python3 -c 'import json, sys
 d = json.load(sys.stdin)
 d = d.get("result", d).get("dataplane", {})
-print(" ".join("%s=%s" % (k, d.get(k)) for k in ("captured", "gso_split", "esp_tx", "esp_tx_err", "gso_sent", "esp_rx", "delivered", "gro_merged", "malformed")))' 2>/dev/null);" \
+print(" ".join("%s=%s" % (k, d.get(k)) for k in ("captured", "gso_split", "esp_tx", "esp_tx_err", "gso_sent", "esp_rx", "delivered", "gro_merged", "udp_gro_reads", "malformed")))' 2>/dev/null);" \
 				"TUN $(nx $h ip -s -o link show softsa0 2>/dev/null | sed 's/.*RX: *//; s/\\/ /g' | tr -s ' ')"
 		done
 		sad_stop a

@@ -241,6 +241,9 @@ static void print_text(const ss_policy *p, const ranked *r, size_t n, json_t *no
 			printf("  rule '%s' uses tunnel mode to %s\n", p->rules[i].name,
 				ss_addr_fmt(&p->rules[i].tunnel_endpoint, a));
 		}
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].action->kind == SS_ACT_NEGOTIATE && ss_rule_udp_encap_always(p, &p->rules[i]))
+			printf("  rule '%s' sends ESP in UDP 4500 always (udp_encap: always)\n", p->rules[i].name);
 	for (size_t i = 0; i < json_array_size(notes); i++)
 		printf("  note: %s\n", json_string_value(json_array_get(notes, i)));
 	for (size_t i = 0; i < json_array_size(warns); i++)
@@ -281,8 +284,9 @@ static json_t *to_json(const ss_policy *p, const ranked *r, size_t n, json_t *no
 		"rules", order, "default_response", p->default_response);
 	if (p->builtin)
 		json_object_set_new(j, "builtin", json_string(p->builtin));
-	json_object_set_new(j, "ike", json_pack("{s:o, s:i, s:i, s:I}", "proposals", ike, "lifetime",
-		p->ike.lifetime, "attempts", p->ike.retx.attempts, "silent_decision_ms", (json_int_t)ss_retx_silent_decision(&p->ike.retx)));
+	json_object_set_new(j, "ike", json_pack("{s:o, s:i, s:i, s:I, s:s}", "proposals", ike, "lifetime",
+		p->ike.lifetime, "attempts", p->ike.retx.attempts, "silent_decision_ms", (json_int_t)ss_retx_silent_decision(&p->ike.retx),
+		"udp_encap", ss_udp_encap_name(p->ike.udp_encap)));
 	json_object_set_new(j, "downgrade_protection", json_integer(p->downgrade_protection));
 	json_object_set(j, "notes", notes);
 	json_object_set(j, "warnings", warns);

@@ -90,6 +90,7 @@ typedef struct ss_neg_params {
 	size_t n_ts;
 	uint32_t ike_lifetime_s, child_lifetime_s;
 	uint32_t dpd_delay_s;         /* liveness check after this much unanswered traffic; 0: none */
+	bool udp_encap_always;        /* the rule's udp_encap: always (ESP in UDP without a NAT) */
 	uint64_t child_life_bytes;
 	ss_retx_params retx;
 	char rule[64];                /* for logs and events */
@@ -107,6 +108,7 @@ typedef struct daemon_opts {
 
 typedef struct dm_stats {
 	uint64_t ike_in, ike_out, ike_send_err, icmp_in, ike_malformed, keepalives;
+	uint64_t natt_gro;            /* UDP GRO reads on 4500: several ESP datagrams in one */
 	uint64_t reloads, reload_failures;
 } dm_stats;
 

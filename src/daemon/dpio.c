@@ -55,7 +55,7 @@ json_t *dm_dp_stats_json(ss_daemon *d)
 	ss_dp_stats s;
 	ss_dp_get_stats(d->dp, &s);
 	const uint64_t *e = s.esp_in_err;
-	return json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}},"
+	json_t *j = json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}},"
 			 " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 			 "esp", "packets_out", (json_int_t)s.esp_out_pkts, "bytes_out", (json_int_t)s.esp_out_bytes,
 			 "packets_in", (json_int_t)s.esp_in_pkts, "bytes_in", (json_int_t)s.esp_in_bytes,
@@ -71,4 +71,7 @@ json_t *dm_dp_stats_json(ss_daemon *d)
 			 (json_int_t)s.held_now, "gso_split", (json_int_t)s.gso_split, "gso_sent",
 			 (json_int_t)s.gso_sent, "gro_merged", (json_int_t)s.gro_merged,
 			 "too_big", (json_int_t)s.too_big);
+	/* Read by the daemon from its NAT-T sockets, so counted there. */
+	json_object_set_new(json_object_get(j, "dataplane"), "udp_gro_reads", json_integer((json_int_t)d->st.natt_gro));
+	return j;
 }

@@ -81,6 +81,7 @@ static void to_config(const ss_neg_params *np, const ss_addr *local, const ss_ad
 	c->child_lifetime_s = np->child_lifetime_s;
 	c->retx = np->retx;
 	c->dpd_delay_s = np->dpd_delay_s;
+	c->udp_encap_always = np->udp_encap_always;
 }
 
 /* ---- the policy port ---- */
@@ -202,6 +203,28 @@ json_t *dm_terminate_json(ss_daemon *d, ss_time now, const ss_addr *remote, size
 
 /* ---- datagrams in ---- */
 
+/* One datagram (or one UDP GRO segment) from an IKE socket. */
+static void on_datagram(ss_daemon *d, const ss_dgram *g, ss_time now)
+{
+	switch (g->kind) {
+	case SS_NATT_IKE: {
+		ss_ike_endpoint le = { g->local, g->lport }, re = { g->remote, g->rport };
+		d->st.ike_in++;
+		ss_node_ike_input(d->node, g->data, g->len, &le, &re, now);
+		break;
+	}
+	case SS_NATT_ESP:
+		ss_dp_esp_input(d->dp, &g->local, &g->remote, g->lport, g->rport, g->data, g->len);
+		break;
+	case SS_NATT_KEEPALIVE:
+		d->st.keepalives++;
+		break;
+	default:
+		d->st.ike_malformed++;
+		break;
+	}
+}
+
 void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx)
 {
 	ss_daemon *d = ctx;
@@ -228,24 +251,11 @@ void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx)
 		int n, rounds = 0;
 		while (rounds++ < 8 && (n = ss_ikesock_recv(&d->ike, which, rxbufs, dg, 32)) > 0) {
 			for (int i = 0; i < n; i++) {
-				switch (dg[i].kind) {
-				case SS_NATT_IKE: {
-					ss_ike_endpoint le = { dg[i].local, dg[i].lport }, re = { dg[i].remote, dg[i].rport };
-					d->st.ike_in++;
-					ss_node_ike_input(d->node, dg[i].data, dg[i].len, &le, &re, now);
-					break;
-				}
-				case SS_NATT_ESP:
-					ss_dp_esp_input(d->dp, &dg[i].local, &dg[i].remote, dg[i].lport,
-							dg[i].rport, dg[i].data, dg[i].len);
-					break;
-				case SS_NATT_KEEPALIVE:
-					d->st.keepalives++;
-					break;
-				default:
-					d->st.ike_malformed++;
-					break;
-				}
+				if (dg[i].seg)
+					d->st.natt_gro++;
+				ss_dgram g;
+				for (size_t off = 0; ss_dgram_next(&dg[i], &off, &g);)
+					on_datagram(d, &g, now);
 			}
 			dm_drain(d, now);
 		}

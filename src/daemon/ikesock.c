@@ -4,6 +4,7 @@
 #include <time.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,7 +23,21 @@ enum ss_natt_kind ss_natt_classify(const uint8_t *p, size_t len)
 	return len >= 8 ? SS_NATT_ESP : SS_NATT_MALFORMED;
 }
 
-static int open_one(int family, uint16_t port, uint32_t mark, uint16_t *bound, char *err, size_t errlen)
+/* The NAT-T sockets carry ESP in UDP for the userspace dataplane: a whole TSO super-packet
+ * leaves as one UDP GSO send of up to 64 datagrams and a burst arrives faster than one read
+ * round, so the default 208 KiB buffers would drop.  FORCE goes past net.core.*mem_max
+ * (CAP_NET_ADMIN, which softsad has); without it the capped size is still asked for. */
+static void set_big_buffers(int fd)
+{
+	int sz = SS_IKESOCK_NATT_BUF;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+}
+
+static int open_one(int family, uint16_t port, uint32_t mark, bool big_buffers, uint16_t *bound, char *err,
+		    size_t errlen)
 {
 	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -45,6 +60,13 @@ static int open_one(int family, uint16_t port, uint32_t mark, uint16_t *bound, c
 		snprintf(err, errlen, "socket options: %s", strerror(errno));
 		close(fd);
 		return -1;
+	}
+	if (big_buffers) {
+		set_big_buffers(fd);
+		/* UDP GRO (Linux 5.0): a burst of same-size ESP datagrams from one peer arrives as
+		 * one read with its segment size (ss_dgram.seg); a kernel without it gives single
+		 * datagrams, which is only slower. */
+		(void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
 	}
 	struct sockaddr_storage ss;
 	ss_addr any;
@@ -75,19 +97,19 @@ bool ss_ikesock_open(ss_ikesock *s, uint16_t port, uint16_t natt_port, uint32_t 
 	for (int i = 0; i < SS_IKESOCK_N; i++)
 		s->fd[i] = -1;
 	uint16_t b500 = port, b4500 = natt_port;
-	s->fd[SS_IKESOCK_V4_500] = open_one(AF_INET, port, mark, &b500, err, errlen);
+	s->fd[SS_IKESOCK_V4_500] = open_one(AF_INET, port, mark, false, &b500, err, errlen);
 	if (s->fd[SS_IKESOCK_V4_500] < 0)
 		goto fail;
-	s->fd[SS_IKESOCK_V4_4500] = open_one(AF_INET, natt_port, mark, &b4500, err, errlen);
+	s->fd[SS_IKESOCK_V4_4500] = open_one(AF_INET, natt_port, mark, true, &b4500, err, errlen);
 	if (s->fd[SS_IKESOCK_V4_4500] < 0)
 		goto fail;
 	s->port = b500;
 	s->natt_port = b4500;
 	/* IPv6 may be disabled on the host; then we serve IPv4 only.  Same ports as IPv4. */
 	char ignore[128];
-	s->fd[SS_IKESOCK_V6_500] = open_one(AF_INET6, b500, mark, &b500, ignore, sizeof(ignore));
+	s->fd[SS_IKESOCK_V6_500] = open_one(AF_INET6, b500, mark, false, &b500, ignore, sizeof(ignore));
 	if (s->fd[SS_IKESOCK_V6_500] >= 0)
-		s->fd[SS_IKESOCK_V6_4500] = open_one(AF_INET6, b4500, mark, &b4500, ignore, sizeof(ignore));
+		s->fd[SS_IKESOCK_V6_4500] = open_one(AF_INET6, b4500, mark, true, &b4500, ignore, sizeof(ignore));
 	if (s->fd[SS_IKESOCK_V6_500] >= 0 && s->fd[SS_IKESOCK_V6_4500] < 0 && errno == EADDRINUSE) {
 		snprintf(err, errlen, "UDP port %u (IPv6) is in use", b4500);
 		goto fail;
@@ -113,23 +135,57 @@ void ss_ikesock_close(ss_ikesock *s)
 
 static bool is_natt(int which) { return which == SS_IKESOCK_V4_4500 || which == SS_IKESOCK_V6_4500; }
 
-/* The local address the datagram was sent to, from IP_PKTINFO / IPV6_PKTINFO. */
-static void local_from_cmsg(struct msghdr *m, ss_addr *local)
+/* Whether control message c is at least want bytes long (CMSG_LEN) and lies inside m's
+ * buffer: CMSG_FIRSTHDR checks only that a header fits. */
+static bool cm_fits(const struct msghdr *m, const struct cmsghdr *c, size_t want)
+{
+	size_t at = (size_t)((const char *)c - (const char *)m->msg_control);
+	return c->cmsg_len >= want && at <= m->msg_controllen && c->cmsg_len <= m->msg_controllen - at;
+}
+
+void ss_ikesock_parse_cmsg(struct msghdr *m, ss_addr *local, uint16_t *seg)
 {
 	memset(local, 0, sizeof(*local));
+	*seg = 0;
+	/* The kernel writes these; each is still read only when its length covers what is read
+	 * (a short one is skipped), and CMSG_NXTHDR stays inside msg_controllen. */
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    cm_fits(m, c, CMSG_LEN(sizeof(struct in_pktinfo)))) {
 			struct in_pktinfo pi;
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			local->family = SS_AF_INET;
 			memcpy(local->a, &pi.ipi_addr, 4);
-		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+			   cm_fits(m, c, CMSG_LEN(sizeof(struct in6_pktinfo)))) {
 			struct in6_pktinfo pi;
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			local->family = SS_AF_INET6;
 			memcpy(local->a, &pi.ipi6_addr, 16);
+		} else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+			   cm_fits(m, c, CMSG_LEN(sizeof(int)))) {
+			int v;
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			*seg = v > 0 && v <= UINT16_MAX ? (uint16_t)v : 0;
 		}
 	}
+}
+
+bool ss_dgram_next(const ss_dgram *d, size_t *off, ss_dgram *out)
+{
+	if (*off > d->len || (*off == d->len && d->len))
+		return false;
+	/* No segment size, or one the datagram does not exceed: a single datagram. */
+	size_t n = d->seg && d->seg < d->len ? d->seg : d->len;
+	if (n > d->len - *off)
+		n = d->len - *off;
+	*out = *d;
+	out->data = d->data + *off;
+	out->len = n;
+	out->seg = 0;
+	out->kind = d->natt ? (uint8_t)ss_natt_classify(out->data, n) : SS_NATT_IKE;
+	*off += n ? n : 1; /* an empty datagram is one (malformed) segment */
+	return true;
 }
 
 #define RECV_BATCH 32
@@ -144,7 +200,7 @@ int ss_ikesock_recv(const ss_ikesock *s, int which, uint8_t (*bufs)[65536], ss_d
 	struct iovec iov[RECV_BATCH];
 	struct sockaddr_storage from[RECV_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl[RECV_BATCH];
 	memset(mm, 0, sizeof(mm));
@@ -165,14 +221,14 @@ int ss_ikesock_recv(const ss_ikesock *s, int which, uint8_t (*bufs)[65536], ss_d
 	for (int i = 0; i < n; i++) {
 		ss_dgram *d = &out[i];
 		ss_addr_from_sockaddr((struct sockaddr *)&from[i], &d->remote, &d->rport);
-		local_from_cmsg(&mm[i].msg_hdr, &d->local);
+		ss_ikesock_parse_cmsg(&mm[i].msg_hdr, &d->local, &d->seg);
 		d->lport = lport;
 		d->data = bufs[i];
 		d->len = mm[i].msg_len;
+		d->natt = is_natt(which);
 		d->kind = SS_NATT_IKE;
-		if (is_natt(which)) {
-			d->kind = (uint8_t)ss_natt_classify(d->data, d->len);
-		}
+		if (d->natt)
+			d->kind = (uint8_t)ss_natt_classify(d->data, d->seg && d->seg < d->len ? d->seg : d->len);
 	}
 	return n;
 }

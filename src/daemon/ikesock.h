@@ -12,6 +12,9 @@
 
 enum { SS_IKESOCK_V4_500, SS_IKESOCK_V4_4500, SS_IKESOCK_V6_500, SS_IKESOCK_V6_4500, SS_IKESOCK_N };
 
+/* Send and receive buffer of the NAT-T (4500) sockets, which carry ESP in UDP. */
+#define SS_IKESOCK_NATT_BUF (4 << 20)
+
 typedef struct ss_ikesock {
 	int fd[SS_IKESOCK_N]; /* -1 where unavailable (e.g. IPv6 disabled) */
 	uint16_t port, natt_port;
@@ -28,7 +31,11 @@ typedef struct ss_dgram {
 	uint8_t *data; /* into the caller's buffer, exactly as on the wire (IKE on a NAT-T port
 	                * keeps its non-ESP marker: the IKE engine expects it) */
 	size_t len;
-	uint8_t kind;  /* enum ss_natt_kind; SS_NATT_IKE for port 500 */
+	uint8_t kind;  /* enum ss_natt_kind (of the first segment); SS_NATT_IKE for port 500 */
+	bool natt;     /* read from a NAT-T port */
+	/* UDP GRO: the kernel coalesced datagrams of seg bytes each (the last may be shorter)
+	 * into this one; 0: a single datagram.  Walk the segments with ss_dgram_next. */
+	uint16_t seg;
 } ss_dgram;
 
 typedef struct ss_icmp_report {
@@ -51,6 +58,13 @@ void ss_ikesock_close(ss_ikesock *s);
 /* Reads up to max datagrams from one socket without blocking; returns how many (0 when
  * none, -1 on error).  Buffers: bufs[i] of bufsize bytes back out[i].data. */
 int ss_ikesock_recv(const ss_ikesock *s, int which, uint8_t (*bufs)[65536], ss_dgram *out, int max);
+/* The segments of d, one per call from *off = 0: each a datagram as sent (kind classified on
+ * its own), the whole of d when it has no segment size.  False when none is left. */
+bool ss_dgram_next(const ss_dgram *d, size_t *off, ss_dgram *out);
+struct msghdr;
+/* What recvmsg's control messages say: our address (IP_PKTINFO / IPV6_PKTINFO) and the UDP
+ * GRO segment size (0: none).  Lengths are checked; unknown or short messages are skipped. */
+void ss_ikesock_parse_cmsg(struct msghdr *m, ss_addr *local, uint16_t *seg);
 /* Reads one ICMP error from the socket's error queue: 1 read, 0 none, -1 error. */
 int ss_ikesock_recv_error(const ss_ikesock *s, int which, uint8_t *buf, size_t bufsize,
 			  ss_icmp_report *out);

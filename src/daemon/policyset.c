@@ -297,6 +297,7 @@ void dm_neg_params_rule(const ss_daemon *d, const ss_rule *r, const ss_addr *loc
 		if (r->tunnel)
 			tunnel_ts(r, out);
 		out->dpd_delay_s = ss_rule_dpd_delay(r);
+		out->udp_encap_always = ss_rule_udp_encap_always(p, r);
 		snprintf(out->rule, sizeof(out->rule), "%s", r->name);
 		return;
 	}
@@ -308,6 +309,7 @@ void dm_neg_params_rule(const ss_daemon *d, const ss_rule *r, const ss_addr *loc
 	};
 	esp_params(dflt, 3, SS_DH_NONE, out);
 	out->dpd_delay_s = SS_DEFAULT_DPD_DELAY;
+	out->udp_encap_always = ss_rule_udp_encap_always(p, NULL);
 	if (p->n_default_response_auth)
 		auth_list_params(p->default_response_auth, p->n_default_response_auth, out);
 	else

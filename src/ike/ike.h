@@ -73,6 +73,11 @@ typedef struct ss_ike_config {
 	/* Liveness check (§2.4) once our protected traffic went unanswered this long; 0: none
 	 * (default 30).  See ss_ike_traffic(). */
 	uint32_t dpd_delay_s;
+	/* ESP in UDP even without a NAT: our NAT_DETECTION_SOURCE_IP hash is made not to match
+	 * (§2.23 lets a host pretend to be behind a NAT), so the peer floats to 4500 and puts
+	 * the CHILD SAs in UDP, and so do we once the peer shows it does NAT-T (its own
+	 * NAT_DETECTION notifies).  A peer without NAT-T keeps plain ESP. */
+	bool udp_encap_always;
 } ss_ike_config;
 
 /* Fills defaults: retx default schedule, transport mode, lifetimes. */

@@ -52,7 +52,7 @@ bool init_start(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	free(sap);
 	ss_ikew_ke(&w, sa->ke_group, ke, ke_len);
 	ss_ikew_nonce(&w, sa->ni, sa->ni_len);
-	nat_add_notifies(&w, sa->spi_i, 0, &sa->local, &sa->remote);
+	nat_add_notifies(&w, sa->spi_i, 0, &sa->local, &sa->remote, sa->cfg->udp_encap_always);
 	cert_init_payloads(&w, sa->cfg, false);
 	size_t n = ss_ikew_finish(&w);
 	if (!n)
@@ -171,13 +171,14 @@ void init_response_in(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const u
 		return;
 	}
 	bool behind = false;
-	if (nat_detected(m, &sa->local, &sa->remote, &behind)) {
+	bool nat = nat_detected(m, &sa->local, &sa->remote, &behind);
+	if (nat || (sa->cfg->udp_encap_always && nat_peer_does_natt(m))) {
 		/* §2.23: both sides float to 4500 from IKE_AUTH on. */
 		sa->natt = sa->nat = true;
 		sa->local.port = SS_IKE_NATT_PORT;
 		sa->remote.port = SS_IKE_NATT_PORT;
-		SS_INFO(SUB, "SA %u: NAT detected%s, moving to UDP 4500", sa->handle,
-			behind ? " in front of us" : "");
+		SS_INFO(SUB, "SA %u: %s%s, moving to UDP 4500", sa->handle,
+			nat ? "NAT detected" : "ESP in UDP always (udp_encap)", behind ? " in front of us" : "");
 	}
 	sa->keepalive_at = behind ? now + SS_NATT_KEEPALIVE_MS : SS_NEVER;
 	cert_note_peer(sa, m);
@@ -335,7 +336,7 @@ static size_t build_init_response(ike_sa *sa, const ss_ike_config *cfg, uint8_t 
 	free(sap);
 	ss_ikew_ke(&w, sa->suite.dh, ke, ke_len);
 	ss_ikew_nonce(&w, sa->nr, sa->nr_len);
-	nat_add_notifies(&w, sa->spi_i, sa->spi_r, &sa->local, &sa->remote);
+	nat_add_notifies(&w, sa->spi_i, sa->spi_r, &sa->local, &sa->remote, cfg->udp_encap_always);
 	cert_init_payloads(&w, cfg, true);
 	return ss_ikew_finish(&w);
 }
@@ -415,7 +416,8 @@ void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, si
 		return;
 	}
 	bool behind = false;
-	sa->natt = sa->nat = nat_detected(m, local, remote, &behind);
+	sa->natt = sa->nat = nat_detected(m, local, remote, &behind) ||
+			     (cfg->udp_encap_always && nat_peer_does_natt(m));
 	cert_note_peer(sa, m);
 	sa->keepalive_at = behind ? now + SS_NATT_KEEPALIVE_MS : SS_NEVER;
 	sa->init_resp = dup_bytes(buf, n);

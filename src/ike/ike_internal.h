@@ -304,7 +304,9 @@ bool ts_subset(const ss_ike_ts_pl *got, const ss_ike_ts_pl *ours);
 /* ike_nat.c: NAT_DETECTION_*_IP data = SHA-1(SPIi | SPIr | IP | port) (§2.23). */
 bool nat_hash(uint64_t spi_i, uint64_t spi_r, const ss_ike_endpoint *ep, uint8_t out[20]);
 void nat_add_notifies(ss_ike_writer *w, uint64_t spi_i, uint64_t spi_r,
-		      const ss_ike_endpoint *local, const ss_ike_endpoint *remote);
+		      const ss_ike_endpoint *local, const ss_ike_endpoint *remote, bool pretend);
+/* Whether m carries both NAT_DETECTION notifies (the peer does NAT-T). */
+bool nat_peer_does_natt(const ss_ike_msg *m);
 /* True when the peer's hashes show a NAT on either side (or a peer faking one). */
 bool nat_detected(const ss_ike_msg *m, const ss_ike_endpoint *local, const ss_ike_endpoint *remote,
 		  bool *behind_nat);

@@ -37,13 +37,28 @@ bool nat_hash(uint64_t spi_i, uint64_t spi_r, const ss_ike_endpoint *ep, uint8_t
 }
 
 void nat_add_notifies(ss_ike_writer *w, uint64_t spi_i, uint64_t spi_r,
-		      const ss_ike_endpoint *local, const ss_ike_endpoint *remote)
+		      const ss_ike_endpoint *local, const ss_ike_endpoint *remote, bool pretend)
 {
 	uint8_t h[20];
-	if (nat_hash(spi_i, spi_r, local, h))
+	/* Pretending to be behind a NAT (udp_encap: always): the hash of our address with port
+	 * 0, which no datagram comes from, so the peer's check cannot match it. */
+	ss_ike_endpoint src = *local;
+	if (pretend)
+		src.port = 0;
+	if (nat_hash(spi_i, spi_r, &src, h))
 		ss_ikew_notify(w, 0, NULL, 0, SS_N_NAT_DETECTION_SOURCE_IP, h, 20);
 	if (nat_hash(spi_i, spi_r, remote, h))
 		ss_ikew_notify(w, 0, NULL, 0, SS_N_NAT_DETECTION_DESTINATION_IP, h, 20);
+}
+
+bool nat_peer_does_natt(const ss_ike_msg *m)
+{
+	bool src = false, dst = false;
+	for (unsigned i = 0; i < m->n_notify; i++) {
+		src |= m->notify[i].type == SS_N_NAT_DETECTION_SOURCE_IP;
+		dst |= m->notify[i].type == SS_N_NAT_DETECTION_DESTINATION_IP;
+	}
+	return src && dst;
 }
 
 bool nat_detected(const ss_ike_msg *m, const ss_ike_endpoint *local, const ss_ike_endpoint *remote,

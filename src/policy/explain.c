@@ -121,6 +121,9 @@ static void say_negotiate(ctx *e, const ss_rule *r)
 		char t[SS_ADDR_STRLEN];
 		say(e, "ESP in tunnel mode to %s.", ss_addr_fmt(&r->tunnel_endpoint, t));
 	}
+	if (ss_rule_udp_encap_always(e->p, r))
+		say(e, "ESP in UDP 4500 always (udp_encap: always): softsa tells %s that this host is behind a NAT "
+			"(RFC 7296 2.23), so both sides encapsulate even without one.", e->peer);
 	/* For an inbound packet, what happens to it comes first. */
 	if (e->k->dir == SS_DIR_IN) {
 		say(e, "Secured inbound (ESP from %s under an SA for this rule): accepted.", e->peer);
@@ -257,6 +260,10 @@ json_t *ss_explain_ex(const ss_policy *p, const ss_classifier *c, const ss_pkt_k
 		json_object_set_new(j, "filter", ss_filter_json(m.filter));
 		json_object_set_new(j, "mirrored", json_boolean(m.mirrored));
 		json_object_set_new(j, "action", ss_action_json(r->action));
+		if (r->action->kind == SS_ACT_NEGOTIATE)
+			json_object_set_new(j, "udp_encap",
+				json_string(ss_udp_encap_name(ss_rule_udp_encap_always(p, r) ? SS_UDP_ENCAP_ALWAYS
+												: SS_UDP_ENCAP_AUTO)));
 		if (r->tunnel) {
 			char t[SS_ADDR_STRLEN];
 			json_object_set_new(j, "tunnel", json_string(ss_addr_fmt(&r->tunnel_endpoint, t)));

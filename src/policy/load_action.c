@@ -246,7 +246,7 @@ bool ld_filter_actions(struct ld *l, const ynode *n)
 	return true;
 }
 
-static const char *const ike_keys[] = { "proposals", "lifetime", "retransmit", NULL };
+static const char *const ike_keys[] = { "proposals", "lifetime", "retransmit", "udp_encap", NULL };
 static const char *const retx_keys[] = {
 	"attempts", "delays_ms", "final_wait_ms", "icmp_gap_ms", "min_fallback_ms", NULL
 };
@@ -382,6 +382,7 @@ bool ld_ike(struct ld *l, const ynode *n)
 {
 	ss_ike_settings *ike = &l->p->ike;
 	ike->lifetime = SS_DEFAULT_IKE_LIFETIME;
+	ike->udp_encap = SS_UDP_ENCAP_AUTO;
 	ss_retx_params_default(&ike->retx);
 	if (!default_proposals(l, n, ike))
 		return false;
@@ -396,6 +397,21 @@ bool ld_ike(struct ld *l, const ynode *n)
 		return false;
 	if ((v = yn_get(n, "retransmit")) && !ld_retx(l, v, &ike->retx))
 		return false;
+	if ((v = yn_get(n, "udp_encap")) && !ld_udp_encap(l, v, &ike->udp_encap))
+		return false;
+	return true;
+}
+
+bool ld_udp_encap(struct ld *l, const ynode *v, uint8_t *out)
+{
+	if (!ld_scalar(l, v, "udp_encap"))
+		return false;
+	if (strcmp(v->str, "auto") == 0)
+		*out = SS_UDP_ENCAP_AUTO;
+	else if (strcmp(v->str, "always") == 0)
+		*out = SS_UDP_ENCAP_ALWAYS;
+	else
+		return ld_fail(l, v, "unknown udp_encap '%s' (expected auto or always)", v->str);
 	return true;
 }
 

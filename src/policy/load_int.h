@@ -100,6 +100,8 @@ bool ld_filter_lists(struct ld *l, const ynode *n);
 /* load_action.c */
 bool ld_filter_actions(struct ld *l, const ynode *n);
 bool ld_ike(struct ld *l, const ynode *n);
+/* `udp_encap: auto|always` (the rule's or the ike section's). */
+bool ld_udp_encap(struct ld *l, const ynode *v, uint8_t *out);
 /* load_auth.c: a sequence of auth methods, or the psk_file shorthand. */
 bool ld_auth_list(struct ld *l, const ynode *n, ss_auth_method **out, size_t *n_out);
 bool ld_auth_psk_file(struct ld *l, const ynode *n, const char *path, ss_auth_method **out, size_t *n_out);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const rule_keys[] = { "name", "filter_list", "filter_action", "auth", "tunnel", "tcp_mss_clamp", "dpd_delay", NULL };
+static const char *const rule_keys[] = { "name", "filter_list", "filter_action", "auth", "tunnel", "tcp_mss_clamp", "dpd_delay", "udp_encap", NULL };
 
 /* Names of the lists and actions, sorted for lookups. */
 typedef struct ld_refs {
@@ -105,6 +105,13 @@ static bool ld_rule(struct ld *l, const ynode *n, ss_rule *r, const ld_refs *ref
 		r->tcp_mss_clamp = (uint16_t)v;
 	}
 	if (!ld_dpd_delay(l, n, r, neg))
+		return false;
+	const ynode *ue = yn_get(n, "udp_encap");
+	if (ue && !neg)
+		return ld_fail(l, yn_get_key(n, "udp_encap"),
+			"udp_encap applies only to rules whose action negotiates ('%s' is %s)", r->action->name,
+			ss_action_kind_name(r->action->kind));
+	if (ue && !ld_udp_encap(l, ue, &r->udp_encap))
 		return false;
 	if (auth)
 		return ld_auth_list(l, auth, &r->auth, &r->n_auth);

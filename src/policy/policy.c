@@ -122,6 +122,18 @@ uint32_t ss_rule_dpd_delay(const ss_rule *r)
 	return r->dpd_delay == SS_DPD_NEVER ? 0 : r->dpd_delay;
 }
 
+bool ss_rule_udp_encap_always(const ss_policy *p, const ss_rule *r)
+{
+	if (r && r->udp_encap != SS_UDP_ENCAP_INHERIT)
+		return r->udp_encap == SS_UDP_ENCAP_ALWAYS;
+	return p && p->ike.udp_encap == SS_UDP_ENCAP_ALWAYS;
+}
+
+const char *ss_udp_encap_name(unsigned v)
+{
+	return v == SS_UDP_ENCAP_ALWAYS ? "always" : "auto";
+}
+
 const ss_rule *ss_policy_tunnel_rule(const ss_policy *p, const ss_addr *endpoint)
 {
 	for (size_t i = 0; p && i < p->n_rules; i++) {

@@ -118,6 +118,12 @@ typedef struct ss_auth_method {
 	ss_srcloc loc;
 } ss_auth_method;
 
+/* ESP in UDP (RFC 3948): `auto` moves to UDP 4500 only when NAT detection (RFC 7296 §2.23)
+ * sees a NAT; `always` makes both sides move even without one (we pretend to be behind a
+ * NAT, which §2.23 allows), so that ESP leaves through a UDP socket and its batched, UDP
+ * GSO send path.  A rule's INHERIT takes the policy's `ike: udp_encap`. */
+enum ss_udp_encap { SS_UDP_ENCAP_INHERIT = 0, SS_UDP_ENCAP_AUTO, SS_UDP_ENCAP_ALWAYS };
+
 typedef struct ss_rule {
 	char *name;
 	const ss_filter_list *list;
@@ -130,6 +136,7 @@ typedef struct ss_rule {
 	/* Liveness (RFC 7296 §2.4): seconds our protected traffic may go unanswered before
 	 * an INFORMATIONAL check; 0: the default (SS_DEFAULT_DPD_DELAY), SS_DPD_NEVER: none. */
 	uint32_t dpd_delay;
+	uint8_t udp_encap;           /* enum ss_udp_encap; INHERIT: the policy's */
 	ss_srcloc loc;
 } ss_rule;
 
@@ -137,6 +144,13 @@ typedef struct ss_rule {
 #define SS_DPD_NEVER UINT32_MAX
 /* The rule's dpd_delay in seconds, 0 for none. */
 uint32_t ss_rule_dpd_delay(const ss_rule *r);
+
+struct ss_policy;
+/* Whether negotiations under rule r (NULL: the Default Response rule) force ESP in UDP:
+ * the rule's udp_encap, else the policy's. */
+bool ss_rule_udp_encap_always(const struct ss_policy *p, const ss_rule *r);
+/* "auto", "always" (INHERIT reads as "auto": callers resolve it first). */
+const char *ss_udp_encap_name(unsigned v);
 
 /* One proposal for the IKE SA itself (Windows: "key exchange security methods"). */
 typedef struct ss_ike_method {
@@ -148,6 +162,7 @@ typedef struct ss_ike_settings {
 	size_t n_proposals;
 	uint32_t lifetime;           /* IKE SA lifetime in seconds; default 28800 */
 	ss_retx_params retx;         /* attempts (default 4) and timing; see ike/schedule.h */
+	uint8_t udp_encap;           /* enum ss_udp_encap, AUTO or ALWAYS; default AUTO */
 } ss_ike_settings;
 
 typedef struct ss_policy {

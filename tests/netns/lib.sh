@@ -25,7 +25,10 @@ done
 DRIVER=${DP_DRIVER:?set DP_DRIVER to the dp_driver binary}
 PROBE=${NSPROBE:?set NSPROBE to the nsprobe binary}
 RUN=$$
-A=ssdp-a-$RUN B=ssdp-b-$RUN C=ssdp-c-$RUN SW=ssdp-sw-$RUN
+# TOPO_NS_PREFIX (optional) goes before every namespace name: a runner that must keep to
+# names of its own sets it; stale ones are reaped only under the same prefix.
+NSP=${TOPO_NS_PREFIX:-}ssdp
+A=$NSP-a-$RUN B=$NSP-b-$RUN C=$NSP-c-$RUN SW=$NSP-sw-$RUN
 A4=10.77.0.1 B4=10.77.0.2 C4=10.77.0.3
 A6=fd77::1 B6=fd77::2 C6=fd77::3
 # The negotiate filters of the driver: B's inbound clear is dropped, C's accepted.
@@ -64,7 +67,7 @@ netns_del_all() {
 # Namespaces that a test run killed midway left behind: its PID is in the name.
 reap_stale() {
 	local n pid
-	for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^ssdp-[a-z]+-[0-9]+$'); do
+	for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$NSP-[a-z]+-[0-9]+\$"); do
 		pid=${n##*-}
 		kill -0 "$pid" 2>/dev/null || netns_del "$n"
 	done

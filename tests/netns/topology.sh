@@ -6,6 +6,7 @@
 #      fd89::1      fd89::2       fd89::3        fd89::4        fd89::5
 #
 # topo_up PREFIX HOST...   creates $PREFIX-br and one namespace $PREFIX-<host> per host name
+#                           ($TOPO_NS_PREFIX, when set, goes before PREFIX)
 #                           (a single lower-case letter: a=.1, b=.2, ...), eth0 in each, lo up.
 # topo_host_add HOST        adds one more host (or the same again after its namespace went).
 # topo_down                 kills the PIDs registered with topo_track, deletes the namespaces.
@@ -49,7 +50,8 @@ topo_down() {
 }
 
 topo_up() {
-	TOPO_PREFIX=$1
+	# TOPO_NS_PREFIX (optional) goes before the test's own prefix, as in lib.sh.
+	TOPO_PREFIX=${TOPO_NS_PREFIX:-}$1
 	shift
 	local h br="$TOPO_PREFIX-br"
 	# Leftovers of a run that was killed: ours by prefix, so safe to remove.

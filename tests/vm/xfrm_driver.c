@@ -19,13 +19,16 @@
  *   udp-recv 4|6 PORT SECONDS [--bypass]    wait for one datagram: "got N bytes from ADDR"
  *                                           (exit 0), or exit 1 at the timeout; "ready" first
  *   encap-sock PORT SECONDS                 hold a UDP socket with ESP-in-UDP decapsulation
- *   dp LOCAL REMOTE SECONDS ACTION [SPI_OUT SPI_IN]
+ *   dp LOCAL REMOTE SECONDS ACTION [SPI_OUT SPI_IN [encap]]
  *        the kernel backend of dataplane.h, as softsad drives it: a negotiate filter
  *        LOCAL -> REMOTE, then on the first ACQUIRE (ACTION secure, soft, block) or at once
  *        (secure-now) AES-GCM SAs and set_peer; prints events, the SA counters and what
  *        list_soft says at the end, then closes (which removes everything it installed).
  *        soft-secure: on the ACQUIRE soft, then secured, then secured again (changes of
  *        state of a peer that has policies: "soft: done", "secure: done", "again: done")
+ *        encap: the SAs are ESP in UDP on port 4501 (4500 may still be held by the encap
+ *        scenario's sockets) and a UDP socket on it is handed to the backend as softsad hands
+ *        its NAT-T socket (esp_udp_fd4), which must then receive it
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -381,11 +384,15 @@ static int cmd_encap_sock(int argc, char **argv)
 static const uint8_t dp_key[20] = { 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19,
 				     0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23 };
 
+static bool dp_encap; /* dp ... encap: ESP in UDP 4500 */
+
 static ss_dp_sa dp_sa(const ss_addr *local, const ss_addr *remote, uint32_t spi, uint8_t dir)
 {
+	uint16_t port = dp_encap ? 4501 : 0;
 	return (ss_dp_sa){ .id = { .spi = spi, .dir = dir, .local = *local, .remote = *remote },
 			   .reqid = 42, .encr = SS_ENCR_AES_GCM_16, .encr_key = dp_key,
-			   .encr_key_len = sizeof dp_key, .replay_window = 64 };
+			   .encr_key_len = sizeof dp_key, .replay_window = 64,
+			   .encap_local_port = port, .encap_remote_port = port };
 }
 
 static int dp_act(ss_dp *dp, const char *action, const ss_addr *l, const ss_addr *r,
@@ -426,6 +433,17 @@ static int cmd_dp(int argc, char **argv)
 	uint32_t spi_out = argc > 5 ? (uint32_t)num(argv[4]) : 0, spi_in = argc > 5 ? (uint32_t)num(argv[5]) : 0;
 	ss_dp_config cfg;
 	ss_dp_config_default(&cfg);
+	dp_encap = argc > 6 && !strcmp(argv[6], "encap");
+	int ufd = -1;
+	if (dp_encap) {
+		/* What softsad's NAT-T socket is: bound, bypassing, handed to the backend. */
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(4501) };
+		ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (ufd < 0 || bind(ufd, (struct sockaddr *)&sin, sizeof sin) < 0 ||
+		    ss_xfrm_socket_bypass(ufd, SS_AF_INET) < 0)
+			die("UDP 4501 socket");
+		cfg.esp_udp_fd4 = ufd;
+	}
 	ss_dp *dp;
 	char err[200];
 	if (ss_dp_open("kernel", &cfg, &dp, err, sizeof err) < 0) {
@@ -477,6 +495,8 @@ static int cmd_dp(int argc, char **argv)
 	ss_dp_soft_info si[4];
 	printf("soft peers=%d\n", ss_dp_list_soft(dp, si, 4));
 	ss_dp_close(dp);
+	if (ufd >= 0)
+		close(ufd);
 	printf("closed\n");
 	return rc != 0;
 }

@@ -436,5 +436,25 @@ check "changes: ESP on the wire" [ "$(cap_count changes "esp and src $A4")" -ge 
 wait $ap $bp
 check "changes: closed" grep -q "^closed" "$T/dpa2"
 
+# 14. The backend's secured peer with ESP in UDP (a NAT, or udp_encap: always): the backend makes the NAT-T socket
+# it is handed take ESP in UDP for the kernel (UDP_ENCAP_ESPINUDP), so that the replies, ESP in
+# UDP from B, are decapsulated too (A's inbound counter); without it they would reach the socket.
+inb "$D" dp $B4 $A4 15 secure-now $((0x2200)) $((0x1200)) encap > "$T/dueb" &
+bp=$!
+ina "$D" dp $A4 $B4 15 secure $((0x1200)) $((0x2200)) encap > "$T/duea" &
+ap=$!
+wait_ready "$T/duea"; wait_ready "$T/dueb"
+cap_start dpu
+check "backend, ESP in UDP: ping A->B" ina ping -c 3 -i 0.5 -W 10 -q $B4
+cap_stop
+wait $ap $bp
+same "backend, ESP in UDP: no raw ESP" "$(cap_count dpu esp)" 0
+same "backend, ESP in UDP: nothing in the clear" \
+	"$(cap_count dpu 'not udp port 4501 and not arp and not (icmp6 and ip6[40] >= 133 and ip6[40] <= 137)')" 0
+esp=$(cap_count dpu "udp port 4501 and src $A4")
+check "backend, ESP in UDP: on the wire" [ "$esp" -ge 3 ]
+same "backend, ESP in UDP: A's SA counters = ESP in UDP on the wire, both ways" "$(grep '^out packets' "$T/duea")" \
+	"out packets=$esp in packets=$esp"
+
 echo "# $fails failed"
 [ "$fails" = 0 ]

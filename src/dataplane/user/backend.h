@@ -34,6 +34,9 @@ typedef struct dpu_batch {
 	size_t n;
 	bool decided[DPU_BATCH];
 	ss_dpu_pkt pk[DPU_BATCH];
+	/* Each packet's 5-tuple as parsed at the read, so that the verdict need not parse it
+	 * again (valid where the read found one: the others are decided already). */
+	ss_pkt_tuple t[DPU_BATCH];
 	uint8_t slot[DPU_BATCH][DPU_SLOT];
 } dpu_batch;
 

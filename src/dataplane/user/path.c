@@ -77,12 +77,16 @@ static bool too_big(dpu_backend *b, dpu_tunend *e, dpu_sa *s, const uint8_t *p, 
 	return true;
 }
 
-static void stage_esp(dpu_backend *b, uint8_t *slot, const uint8_t *p, size_t len, ss_time now)
+/* tp: the packet's tuple when the read parsed it already, else NULL. */
+static void stage_esp(dpu_backend *b, uint8_t *slot, const uint8_t *p, size_t len, const ss_pkt_tuple *tp,
+		      ss_time now)
 {
 	ss_pkt_tuple t;
 	ss_addr local, remote;
 	dpu_tunend *end = NULL;
-	dpu_sa *s = ss_pkt_tuple_parse(p, len, &t) && packet_pair(b, &t, false, &local, &remote, &end)
+	if (tp)
+		t = *tp;
+	dpu_sa *s = (tp || ss_pkt_tuple_parse(p, len, &t)) && packet_pair(b, &t, false, &local, &remote, &end)
 			    ? pair_sa(b, &local, &remote) : NULL;
 	if (!s || len > DPU_SLOT - SS_ESP_HEADROOM - SS_ESP_TAILROOM) {
 		b->st.no_sa_out++;
@@ -245,21 +249,21 @@ int dpu_read_outbound(dpu_backend *b, ss_time now)
 	b->st.captured_reads++;
 	for (int i = 0; i < n; i++) {
 		bt->decided[i] = false;
-		ss_pkt_tuple t;
-		if (!ss_pkt_tuple_parse(bt->pk[i].data, bt->pk[i].len, &t)) {
+		const ss_pkt_tuple *t = &bt->t[i];
+		if (!ss_pkt_tuple_parse(bt->pk[i].data, bt->pk[i].len, &bt->t[i])) {
 			b->st.unparsable++;
 			bt->decided[i] = true;
 			continue;
 		}
 		ss_addr local, remote;
 		dpu_tunend *end;
-		if (!packet_pair(b, &t, false, &local, &remote, &end)) {
+		if (!packet_pair(b, t, false, &local, &remote, &end)) {
 			b->st.no_sa_out++; /* no route to its tunnel's endpoint */
 			bt->decided[i] = true;
 			continue;
 		}
-		ss_dp_event ev = { .kind = SS_DP_EV_ACQUIRE, .local = local, .remote = remote, .proto = t.proto,
-				   .sport = t.sport, .dport = t.dport, .len = (uint32_t)bt->pk[i].len,
+		ss_dp_event ev = { .kind = SS_DP_EV_ACQUIRE, .local = local, .remote = remote, .proto = t->proto,
+				   .sport = t->sport, .dport = t->dport, .len = (uint32_t)bt->pk[i].len,
 				   .handle = bt->base + (uint64_t)i };
 		dpu_event(b, &ev);
 	}
@@ -272,6 +276,7 @@ int dpu_verdict(dpu_backend *b, uint64_t h, enum ss_dp_pkt_verdict v, ss_time no
 	const uint8_t *p = NULL;
 	size_t len = 0;
 	uint8_t *slot = NULL;
+	const ss_pkt_tuple *tp = NULL;
 	dpu_held_pkt *owned = NULL;
 	if (bt->n && h >= bt->base && h < bt->base + bt->n && !bt->decided[h - bt->base]) {
 		size_t i = (size_t)(h - bt->base);
@@ -289,6 +294,7 @@ int dpu_verdict(dpu_backend *b, uint64_t h, enum ss_dp_pkt_verdict v, ss_time no
 		/* The batch's slots stay untouched until the next read, which ends this round
 		 * (and so flushes the staged packets) first. */
 		slot = bt->slot[i];
+		tp = &bt->t[i];
 	} else if (v == SS_DP_PKT_HOLD) {
 		return 0; /* held already (or gone: a later verdict says -ENOENT) */
 	} else {
@@ -301,7 +307,7 @@ int dpu_verdict(dpu_backend *b, uint64_t h, enum ss_dp_pkt_verdict v, ss_time no
 	if (v == SS_DP_PKT_CLEAR)
 		stage_clear(b, p, len, now);
 	else if (v == SS_DP_PKT_ESP)
-		stage_esp(b, slot, p, len, now);
+		stage_esp(b, slot, p, len, tp, now);
 	free(owned);
 	return 0;
 }

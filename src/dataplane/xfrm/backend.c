@@ -706,6 +706,12 @@ static int xfrm_open(const ss_dp_config *cfg, const char *why_chosen, ss_dp **ou
 	r = ss_xfrm_remove_ours(b->x, &s, &p);
 	if (r == 0)
 		r = queue_larval();
+	/* ESP in UDP (a NAT, or udp_encap: always) arrives on the daemon's NAT-T sockets: the
+	 * kernel must take it from there, as it takes raw ESP. */
+	if (r == 0 && cfg->esp_udp_fd4 >= 0)
+		r = ss_xfrm_socket_espinudp(cfg->esp_udp_fd4);
+	if (r == 0 && cfg->esp_udp_fd6 >= 0)
+		r = ss_xfrm_socket_espinudp(cfg->esp_udp_fd6);
 	if (r < 0) {
 		snprintf(err, errlen, "kernel dataplane: %s", strerror(-r));
 		ss_xfrm_close(b->x);
@@ -715,7 +721,6 @@ static int xfrm_open(const ss_dp_config *cfg, const char *why_chosen, ss_dp **ou
 	snprintf(b->why, sizeof b->why, "%s%s(removed %u states, %u policies left before)",
 		 why_chosen ? why_chosen : "", why_chosen ? " " : "", s, p);
 	*out = &b->base;
-	(void)cfg;
 	return 0;
 }
 

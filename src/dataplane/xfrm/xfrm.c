@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,6 +286,13 @@ int ss_xfrm_remove_ours(ss_xfrm *x, unsigned *states, unsigned *policies)
 	int r = remove_kind(x, false, policies);
 	int s = remove_kind(x, true, states);
 	return r ? r : s;
+}
+
+int ss_xfrm_socket_espinudp(int fd)
+{
+	int off = 0, type = UDP_ENCAP_ESPINUDP;
+	(void)setsockopt(fd, SOL_UDP, UDP_GRO, &off, sizeof off); /* absent before Linux 5.0: fine */
+	return setsockopt(fd, SOL_UDP, UDP_ENCAP, &type, sizeof type) < 0 ? -errno : 0;
 }
 
 int ss_xfrm_socket_bypass(int fd, uint8_t family)

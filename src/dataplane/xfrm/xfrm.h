@@ -47,6 +47,11 @@ int ss_xfrm_drop_larval(ss_xfrm *x, const ss_addr *src, const ss_addr *dst, uint
 /* Per-socket bypass (IP_XFRM_POLICY / IPV6_XFRM_POLICY, both directions): the IKE sockets'
  * own traffic never meets a policy, whatever softsad or anyone else installs. */
 int ss_xfrm_socket_bypass(int fd, uint8_t family);
+/* Makes a UDP socket a NAT-T socket for the kernel (UDP_ENCAP_ESPINUDP, RFC 3948): ESP in UDP
+ * that reaches it goes to XFRM, IKE (behind its zero marker) still to the socket, keepalives
+ * are eaten.  UDP GRO is turned off on it first: a coalesced datagram would reach XFRM as one
+ * ESP packet.  0 or -errno. */
+int ss_xfrm_socket_espinudp(int fd);
 
 /* Whether this kernel runs ESP through XFRM: 1 yes, 0 no (why says what failed), as far as
  * installing and removing a throw-away AES-GCM state (TEST-NET addresses) tells. */

@@ -490,6 +490,35 @@ static void nat_moves_to_4500_with_marker(void **state)
 	h_free(&H);
 }
 
+/* udp_encap: always on either side moves both to ESP in UDP with no NAT in between; the
+ * pretending side is not behind a NAT, so nobody sends keepalives. */
+static void udp_encap_always_without_nat(void **state)
+{
+	for (int forcer = 0; forcer < 3; forcer++) {
+		start(NULL, &GCM128_ECP256, &ESP_GCM128);
+		H.side[0].cfg.udp_encap_always = forcer == 0;
+		H.side[1].cfg.udp_encap_always = forcer == 1;
+		uint32_t ha = h_initiate(&H, 0);
+		h_run(&H, SS_SEC(60));
+		assert_pair(ha);
+		bool want = forcer < 2; /* 2: neither side forces, no NAT: plain ESP */
+		assert_int_equal(H.side[0].child.udp_encap, want);
+		assert_int_equal(H.side[1].child.udp_encap, want);
+		if (want) {
+			assert_int_equal(H.side[0].child.remote.port, SS_IKE_NATT_PORT);
+			assert_int_equal(H.side[1].child.remote.port, SS_IKE_NATT_PORT);
+			assert_int_equal(H.side[0].child.local.port, SS_IKE_NATT_PORT);
+			assert_int_equal(H.log[2].dst.port, SS_IKE_NATT_PORT); /* IKE_AUTH floated */
+		} else {
+			assert_int_equal(H.log[2].dst.port, SS_IKE_PORT);
+		}
+		int before = H.n_log;
+		h_run(&H, H.now + SS_SEC(45));
+		assert_int_equal(H.n_log - before, 0); /* no keepalives either way */
+		h_free(&H);
+	}
+}
+
 static void delete_and_liveness(void **state)
 {
 	start(NULL, &GCM128_ECP256, &ESP_GCM128);
@@ -1439,6 +1468,7 @@ int main(void)
 		cmocka_unit_test(unreachable_peer_and_spoofed_icmp),
 		cmocka_unit_test(initial_contact_replaces_stale),
 		cmocka_unit_test(nat_moves_to_4500_with_marker),
+		cmocka_unit_test(udp_encap_always_without_nat),
 		cmocka_unit_test(delete_and_liveness),
 		cmocka_unit_test(unknown_critical_payload_answered),
 		cmocka_unit_test(half_open_limit),

@@ -27,7 +27,7 @@ static const char policy[] =
 	"rules:\n"
 	"  - { name: request, filter_list: request, filter_action: request }\n"
 	"  - { name: require, filter_list: require, filter_action: require, tunnel: 198.51.100.1 }\n"
-	"  - { name: discover, filter_list: discover, filter_action: discover }\n"
+	"  - { name: discover, filter_list: discover, filter_action: discover, udp_encap: always }\n"
 	"  - { name: dns, filter_list: dns, filter_action: permit }\n";
 
 static json_t *explain(const char *dir, const char *src, const char *dst, const char *proto, long sp, long dp)
@@ -175,6 +175,14 @@ static void row1_fallback_or_block(void **state)
 	assert_string_equal(str(j, "tunnel"), "198.51.100.1");
 	assert_true(says(j, "traffic with it is blocked (no fallback to clear)"));
 	assert_true(says(j, "ESP in tunnel mode to 198.51.100.1."));
+	assert_string_equal(str(j, "udp_encap"), "auto");
+	assert_false(says(j, "ESP in UDP"));
+	json_decref(j);
+	/* udp_encap: always is said, and in the JSON. */
+	j = explain("out", "10.0.0.1", "203.0.113.9", NULL, -1, -1);
+	assert_string_equal(str(j, "rule"), "discover");
+	assert_string_equal(str(j, "udp_encap"), "always");
+	assert_true(says(j, "ESP in UDP 4500 always (udp_encap: always): softsa tells 203.0.113.9 that this host is behind a NAT"));
 	json_decref(j);
 }
 

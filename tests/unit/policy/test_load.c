@@ -83,6 +83,7 @@ static void full_model(void **state)
 		"    tunnel: 2001:db8::2\n"
 		"    tcp_mss_clamp: 1300\n"
 		"    dpd_delay: 2m\n"
+		"    udp_encap: auto\n"
 		"    auth:\n"
 		"      - { psk: 0123456789abcdefXYZ, local_id: 192.0.2.1, remote_id: keyid:k7 }\n"
 		"      - { psk: 0123456789abcdef, local_id: a.example, remote_id: fqdn:b.example }\n"
@@ -90,6 +91,7 @@ static void full_model(void **state)
 		"ike:\n"
 		"  proposals: [aes128-sha384-ecp256, aes256gcm16-prfsha512-modp2048]\n"
 		"  lifetime: 1h\n"
+		"  udp_encap: always\n"
 		"  retransmit: { attempts: 3, delays_ms: [200, 400], final_wait_ms: 800, icmp_gap_ms: 50, min_fallback_ms: 100 }\n"
 		"downgrade_protection: 2d\n",
 		NULL);
@@ -150,6 +152,11 @@ static void full_model(void **state)
 	assert_null(ss_policy_tunnel_rule(p, &other));
 	assert_int_equal(r->dpd_delay, 120);
 	assert_int_equal(ss_rule_dpd_delay(r), 120);
+	/* The rule's own auto wins over the policy's always. */
+	assert_int_equal(p->ike.udp_encap, SS_UDP_ENCAP_ALWAYS);
+	assert_int_equal(r->udp_encap, SS_UDP_ENCAP_AUTO);
+	assert_false(ss_rule_udp_encap_always(p, r));
+	assert_true(ss_rule_udp_encap_always(p, NULL));
 	assert_int_equal(r->n_auth, 2);
 	assert_int_equal(r->auth[0].secret_len, 19);
 	assert_memory_equal(r->auth[0].secret, "0123456789abcdefXYZ", 19);
@@ -212,6 +219,9 @@ static void defaults(void **state)
 	assert_int_equal(a->soft_idle_lifetime, 300);
 	assert_int_equal(a->icmp_fallback, SS_ICMP_FALLBACK_FAST);
 	assert_int_equal(ss_rule_dpd_delay(&p->rules[0]), SS_DEFAULT_DPD_DELAY);
+	assert_int_equal(p->rules[0].udp_encap, SS_UDP_ENCAP_INHERIT);
+	assert_int_equal(p->ike.udp_encap, SS_UDP_ENCAP_AUTO);
+	assert_false(ss_rule_udp_encap_always(p, &p->rules[0]));
 	/* Policy-wide auth is copied into the rule and into the Default Response rule. */
 	assert_int_equal(p->rules[0].n_auth, 1);
 	assert_memory_equal(p->rules[0].auth[0].secret, "0123456789abcdef", 16);
@@ -228,10 +238,12 @@ static void defaults(void **state)
 	p = tl_load("auth: [{ psk: 0123456789abcdef }]\n"
 		    "filter_lists:\n  l: [{}]\n"
 		    "filter_actions:\n  n: { action: negotiate }\n"
-		    "rules:\n  - { name: r, filter_list: l, filter_action: n, dpd_delay: never }\n",
+		    "rules:\n  - { name: r, filter_list: l, filter_action: n, dpd_delay: never, udp_encap: always }\n",
 		    NULL);
 	assert_non_null(p);
 	assert_int_equal(ss_rule_dpd_delay(&p->rules[0]), 0);
+	assert_true(ss_rule_udp_encap_always(p, &p->rules[0]));
+	assert_false(ss_rule_udp_encap_always(p, NULL)); /* the Default Response rule: the policy's auto */
 	ss_policy_free(p);
 
 	/* No auth anywhere: no Default Response. */
