@@ -98,7 +98,9 @@ static void min_nonce(const ike_sa *sa, const uint8_t **p, size_t *len)
  * see the same nonces, so they agree, and the initiator of the redundant one deletes it. */
 static void converge(ss_ike_engine *e, ike_sa *sa, ss_time now)
 {
-	for (ike_sa *o = NULL; (o = sa_next_by_peer(e, &sa->remote.addr, o));) {
+	/* Only SAs of the other role: ours toward the peer meeting the peer's toward us. */
+	uint8_t other = sa->initiator ? PEER_RESPONDER : PEER_INITIATOR;
+	for (ike_sa *o = NULL; (o = sa_next_class(e, &sa->remote.addr, other, o));) {
 		if (o == sa || o->state != ST_ESTABLISHED || o->rekeyed ||
 		    !ss_addr_eq(&o->local.addr, &sa->local.addr))
 			continue;
@@ -195,6 +197,7 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	}
 	sa->peer_id = id_of_payload(&m->idr);
 	sa->peer_id_known = true;
+	sa_index_ident(e, sa);
 	if (err) {
 		delete_and_die(e, sa, err->type, ss_ike_notify_name(err->type));
 		return;
@@ -359,6 +362,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	}
 	sa->peer_id = idi;
 	sa->peer_id_known = true;
+	sa_index_ident(e, sa);
 	ss_esp_suite es = { 0 };
 	uint8_t num = 0;
 	uint32_t peer_spi = 0;

@@ -271,13 +271,13 @@ static bool cookie_valid(const ss_ike_engine *e, const ss_ike_msg *m, const ss_i
 }
 
 /* Half-open SAs from this address reached the per-address limit (a walk over that address's
- * SAs only, in the table's peer index). */
+ * half-open SAs only, at most the limit: their own class in the table's peer index). */
 static bool peer_half_open_full(const ss_ike_engine *e, const ss_ike_endpoint *remote)
 {
 	uint32_t n = 0, max = e->p.max_half_open_per_peer;
 	if (max == 0)
 		return false;
-	for (const ike_sa *sa = NULL; (sa = sa_peek_by_peer(e, &remote->addr, sa));)
+	for (const ike_sa *sa = NULL; (sa = sa_peek_class(e, &remote->addr, PEER_HALF_OPEN, sa));)
 		if (sa->half_open && sa->state != ST_DEAD && ++n >= max)
 			return true;
 	return false;

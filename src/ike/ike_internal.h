@@ -133,9 +133,11 @@ typedef struct ike_sa {
 	const char *gone_reason;  /* why it died, for IKE_DELETED */
 	ss_time delete_until;     /* ST_DELETING: when we give up waiting for the peer's answer */
 	ike_child child[SS_IKE_MAX_CHILD];
-	/* The table (sa_table.c, ike_sa.c): every SA is in by_handle; by_spi once its SPIi is
-	 * final (indexed); by_peer under its remote address; timer while it has a deadline. */
-	ss_hnode by_spi, by_handle, by_peer;
+	/* The table (sa_table.c, ike_table.c): every SA is in by_handle; by_spi once its SPIi
+	 * is final (indexed); by_peer under its remote address and class; by_ident under its
+	 * address and peer identity once that is authenticated; timer while it has a deadline. */
+	ss_hnode by_spi, by_handle, by_peer, by_ident;
+	uint8_t peer_class;    /* enum peer_class: its chain in by_peer */
 	bool indexed;
 	ss_tnode timer;
 	/* Reached during the current event (any lookup, sa_new, a due timer): its deadline is
@@ -143,6 +145,20 @@ typedef struct ike_sa {
 	bool touched;
 	struct ike_sa *tnext;
 } ike_sa;
+
+/* An SA's class in the peer index (ike_table.c). */
+enum peer_class {
+	PEER_INITIATOR = 0,
+	PEER_HALF_OPEN,        /* responder before IKE_AUTH */
+	PEER_RESPONDER,
+	PEER_CLASSES,
+};
+
+/* The peer's authenticated identity (peer_id_known), or what it sent. */
+static inline ss_ike_id sa_peer_id(const ike_sa *sa)
+{
+	return sa->peer_id;
+}
 
 /* Actions queue up until the caller drains them; a timer pass over many SAs can emit many
  * at once, so the queue grows (to a hard bound, beyond which actions are dropped, logged). */
@@ -164,7 +180,7 @@ struct ss_ike_engine {
 	ss_ike_engine_params p;
 	/* Constant-time lookups at any number of SAs: by SPIi (chosen by the initiator, so
 	 * hashed with a secret seed), by handle, by peer address; deadlines in a heap. */
-	ss_hmap by_spi, by_handle, by_peer;
+	ss_hmap by_spi, by_handle, by_peer, by_ident;
 	ss_theap timers;
 	ike_sa *touched;       /* SAs reached in this event, linked by tnext */
 	ike_sa **due;          /* ss_ike_timer's batch of due SAs */
@@ -234,6 +250,16 @@ const ike_sa *sa_peek_handle(const ss_ike_engine *e, uint32_t h);
 ike_sa *sa_next_by_peer(ss_ike_engine *e, const ss_addr *remote, ike_sa *o);
 /* The same for reading only (nothing touched). */
 const ike_sa *sa_peek_by_peer(const ss_ike_engine *e, const ss_addr *remote, const ike_sa *o);
+/* The same within one enum peer_class only. */
+const ike_sa *sa_peek_class(const ss_ike_engine *e, const ss_addr *remote, uint8_t cls,
+			    const ike_sa *o);
+ike_sa *sa_next_class(ss_ike_engine *e, const ss_addr *remote, uint8_t cls, ike_sa *o);
+/* Moves sa to the chain of its class after it changed (left half-open). */
+void sa_reclass(ss_ike_engine *e, ike_sa *sa);
+/* Enters sa under its address and peer identity (call once peer_id is set). */
+void sa_index_ident(ss_ike_engine *e, ike_sa *sa);
+/* SAs with this address and identity, each touched: o = NULL starts, NULL ends. */
+ike_sa *sa_next_by_ident(ss_ike_engine *e, const ss_addr *remote, const ss_ike_id *id, ike_sa *o);
 /* The SA reached its remote endpoint another way (NAT mapping): re-indexed by address. */
 void sa_set_remote(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *remote);
 /* A rekey's successor takes the handle of the SA it replaces, and the old one the other. */

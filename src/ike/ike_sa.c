@@ -111,6 +111,7 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	e->st.sas++;
 	if (!initiator) {
 		sa->half_open = true;
+		sa_reclass(e, sa);
 		sa->expires = now + e->p.half_open_timeout_ms;
 		e->st.half_open++;
 		if (e->st.half_open > e->st.half_open_peak)
@@ -123,6 +124,7 @@ void sa_leave_half_open(ss_ike_engine *e, ike_sa *sa)
 {
 	if (sa->half_open) {
 		sa->half_open = false;
+		sa_reclass(e, sa);
 		e->st.half_open--;
 		/* Hysteresis: the flood is over well below the threshold, not at its edge. */
 		if (e->st.cookies_required && e->st.half_open < e->p.cookie_threshold / 2) {
