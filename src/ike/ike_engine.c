@@ -465,6 +465,6 @@ bool ss_ike_sa_get(const ss_ike_engine *e, uint32_t h, ss_ike_sa_info *out)
 	out->local = sa->local;
 	out->remote = sa->remote;
 	out->keys = sa->keyed ? &sa->keys : NULL;
-	out->peer = sa->peer;
+	auth_peer_info(sa, &out->peer);
 	return true;
 }

@@ -2,6 +2,9 @@
 #ifndef SS_IKE_INTERNAL_H
 #define SS_IKE_INTERNAL_H
 
+#include <string.h>
+
+#include "ike/cert.h"
 #include "ike/ike.h"
 #include "ike/sa_table.h"
 
@@ -39,10 +42,19 @@ enum ike_op {
 	OP_DPD,
 };
 
+/* A CHILD SA once handed out: what rekeying, expiring and deleting it need, without its
+ * keys, and its selectors in a right-sized array (ts[0 .. n_local) ours, then the
+ * peer's), allocated per CHILD SA (child_new). */
 typedef struct ike_child {
-	bool used;
-	ss_ike_child_info info;   /* keys wiped once handed out */
+	uint32_t spi_in, spi_out;
 	ss_time rekey_at, expire_at;
+	ss_esp_suite suite;
+	uint8_t mode;             /* enum ss_ike_mode */
+	bool udp_encap, initiator;
+	uint8_t n_local, n_remote;
+	uint32_t lifetime_s, rekey_of;
+	ss_ike_endpoint local, remote;
+	ss_ike_ts ts[];
 } ike_child;
 
 /* The request we have outstanding (window 1) and the last response we sent. */
@@ -64,7 +76,12 @@ typedef struct ike_sa {
 	bool natt;             /* moved to 4500 */
 	bool answered;         /* the peer said anything at all (for the outcome) */
 	uint32_t attempts;     /* initiator: IKE_SA_INIT requests sent (ATTEMPT actions) */
-	ss_ike_id peer_id;     /* the peer's identity, once its AUTH verified */
+	/* The peer's identity (its ID payload), once its AUTH verified: right-sized on the heap
+	 * (sa_set_peer_id, sa_peer_id).  A rekey's successor carries it for display but is
+	 * not peer_id_known (not in the identity index). */
+	uint8_t peer_id_type;
+	size_t peer_id_len;
+	uint8_t *peer_id_data;
 	bool peer_id_known;
 	bool outcome_sent;
 	/* Initiator: a silent/unreachable OUTCOME went out before the full silent schedule
@@ -75,12 +92,12 @@ typedef struct ike_sa {
 	uint64_t spi_i, spi_r;
 	ss_ike_endpoint local, remote;
 	ss_time created, expires;
-	ss_ike_config *cfg;    /* owned copy; NULL for a half-open responder SA */
+	ss_ike_config *cfg;    /* shared copy (cfg_get); NULL for a half-open responder SA */
 
 	ss_ike_suite suite;
 	uint16_t ke_group;     /* group of our KE */
 	ss_dh *dh;
-	uint8_t ni[256], nr[256];
+	uint8_t *ni, *nr;      /* the nonces of IKE_SA_INIT (heap: the peer's may be 16..256) */
 	size_t ni_len, nr_len;
 	uint8_t *cookie;       /* initiator: cookie to echo */
 	size_t cookie_len;
@@ -91,7 +108,11 @@ typedef struct ike_sa {
 	/* Authentication (ike_cert.c): what the peer told us in IKE_SA_INIT / IKE_AUTH. */
 	uint32_t peer_hashes;  /* RFC 7427 SIGNATURE_HASH_ALGORITHMS as a set; 0: none sent */
 	bool peer_certreq;     /* the peer sent a CERTREQ: it can verify a certificate */
-	ss_ike_peer_auth peer;
+	/* How the peer authenticated (ss_ike_peer_auth without its fixed text buffers): its
+	 * method and ours (0 before IKE_AUTH), its certificate's details (heap, certificate
+	 * peers only; the text identity is its subject, else the ID payload's text). */
+	uint8_t peer_method, local_method;
+	ss_cert_info *peer_cert;
 
 	ss_ike_keys keys;
 	ss_sk sk_send, sk_recv;
@@ -108,20 +129,20 @@ typedef struct ike_sa {
 	uint32_t child_spi;    /* our inbound SPI for the CHILD SA being negotiated */
 	enum ike_op op;        /* what our outstanding request is about */
 	uint32_t op_spi;       /* OP_REKEY_CHILD / OP_DELETE_CHILD: our inbound SPI of that child */
-	uint8_t xn[256];       /* our nonce in the current CREATE_CHILD_SA exchange */
+	uint8_t xn[SS_IKE_NONCE_LEN];  /* our nonce in the current CREATE_CHILD_SA exchange */
 	size_t xn_len;
 	uint64_t new_spi;      /* OP_REKEY_IKE: our SPI of the new IKE SA */
 	bool rekeyed;          /* superseded by a new IKE SA: its children moved there */
 	/* §2.8.1 CHILD rekey collision: the child we made answering the peer's rekey of the
 	 * CHILD SA we were rekeying too, and the lower nonce of that exchange. */
 	uint32_t coll_spi;
-	uint8_t coll_nonce[256];
+	uint8_t *coll_nonce;   /* heap, only once a collision happened */
 	size_t coll_nonce_len;
 	/* §2.8.2 IKE rekey collision: the successor we made answering the peer's rekey while
 	 * ours was in flight (internal handle; it holds no CHILD SA until chosen), and the
 	 * lower nonce of that exchange. */
 	uint32_t ike_coll;
-	uint8_t ike_coll_nonce[256];
+	uint8_t *ike_coll_nonce;
 	size_t ike_coll_nonce_len;
 	ss_time rekey_at;      /* when we rekey this IKE SA (we initiated it), else SS_NEVER */
 	ss_time ike_expire_at; /* hard lifetime (100%, both sides): deleted if not rekeyed */
@@ -132,7 +153,7 @@ typedef struct ike_sa {
 	ss_time heard_at, last_sent, unanswered_since, hint_at, hinted_at;
 	const char *gone_reason;  /* why it died, for IKE_DELETED */
 	ss_time delete_until;     /* ST_DELETING: when we give up waiting for the peer's answer */
-	ike_child child[SS_IKE_MAX_CHILD];
+	ike_child *child[SS_IKE_MAX_CHILD];  /* NULL: free slot */
 	/* The table (sa_table.c, ike_table.c): every SA is in by_handle; by_spi once its SPIi
 	 * is final (indexed); by_peer under its remote address and class; by_ident under its
 	 * address and peer identity once that is authenticated; timer while it has a deadline. */
@@ -154,10 +175,14 @@ enum peer_class {
 	PEER_CLASSES,
 };
 
-/* The peer's authenticated identity (peer_id_known), or what it sent. */
+/* The peer's identity as stored (all zero before it is known). */
 static inline ss_ike_id sa_peer_id(const ike_sa *sa)
 {
-	return sa->peer_id;
+	ss_ike_id id = { .type = sa->peer_id_type };
+	id.len = (uint8_t)(sa->peer_id_len < sizeof(id.data) ? sa->peer_id_len : sizeof(id.data));
+	if (id.len)
+		memcpy(id.data, sa->peer_id_data, id.len);
+	return id;
 }
 
 /* Actions queue up until the caller drains them; a timer pass over many SAs can emit many
@@ -181,6 +206,7 @@ struct ss_ike_engine {
 	/* Constant-time lookups at any number of SAs: by SPIi (chosen by the initiator, so
 	 * hashed with a secret seed), by handle, by peer address; deadlines in a heap. */
 	ss_hmap by_spi, by_handle, by_peer, by_ident;
+	ss_hmap configs;       /* interned configurations (ike_cert.c) */
 	ss_theap timers;
 	ike_sa *touched;       /* SAs reached in this event, linked by tnext */
 	ike_sa **due;          /* ss_ike_timer's batch of due SAs */
@@ -277,7 +303,7 @@ void sa_table_init(ss_ike_engine *e);
 /* Enters a new SA by handle and peer address (touched); false when out of memory. */
 bool sa_table_add(ss_ike_engine *e, ike_sa *sa);
 /* ike_sa.c: frees an SA that left the table, wiping its secrets. */
-void sa_free(ike_sa *sa);
+void sa_free(ss_ike_engine *e, ike_sa *sa);
 /* Kills and frees every SA, then the table's arrays. */
 void sa_table_free(ss_ike_engine *e);
 void sa_fail(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify, const char *why);
@@ -290,6 +316,10 @@ void sa_send_response(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len
 bool sa_request(ss_ike_engine *e, ike_sa *sa, uint8_t exch, const ss_ike_writer *w, ss_time now);
 void sa_respond(ss_ike_engine *e, ike_sa *sa, uint8_t exch, const ss_ike_writer *w);
 uint64_t sa_new_spi(void);
+/* Stores the peer's identity (right-sized); false when out of memory. */
+bool sa_set_peer_id(ike_sa *sa, const ss_ike_id *id);
+/* A heap copy of len bytes (NULL when out of memory); *p freed first, *plen set (0 on failure). */
+bool sa_set_bytes(uint8_t **p, size_t *plen, const uint8_t *src, size_t len);
 void sa_clear_request(ike_sa *sa);
 /* Protected message from an inner payload chain; returns the length, 0 on failure. */
 size_t sa_seal(ike_sa *sa, uint8_t exch, bool response, uint32_t msg_id,
@@ -350,12 +380,19 @@ ss_ike_id id_of_payload(const ss_ike_id_pl *pl);
 
 /* ike_cert.c: the authentication methods (PSK, certificates) on the engine's side */
 bool cfg_allows(const ss_ike_config *c, uint8_t kind);
-/* Owned copy of a configuration (references its credential); NULL when out of memory. */
-ss_ike_config *cfg_dup(const ss_ike_config *c);
-void cfg_free(ss_ike_config *c);
+/* The engine's shared copy of a configuration (one reference taken; the copy references
+ * its credential); NULL when out of memory.  cfg_share takes one more reference, cfg_put
+ * drops one (NULL: nothing). */
+ss_ike_config *cfg_get(ss_ike_engine *e, const ss_ike_config *c);
+ss_ike_config *cfg_share(ss_ike_config *c);
+void cfg_put(ss_ike_engine *e, ss_ike_config *c);
 /* IKE_SA_INIT: SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4) when c lists a certificate; the
  * responder adds its CERTREQ (§3.7). */
 void cert_init_payloads(ss_ike_writer *w, const ss_ike_config *c, bool responder);
+/* sa_get's view of how the peer authenticated. */
+void auth_peer_info(const ike_sa *sa, ss_ike_peer_auth *out);
+/* Copies a rekeyed SA's record of its peer into its successor; false when out of memory. */
+bool auth_peer_copy(ike_sa *to, const ike_sa *from);
 /* Remembers what the peer's message says it can verify (hash algorithms, CERTREQ). */
 void cert_note_peer(ike_sa *sa, const ss_ike_msg *m);
 /* IKE_AUTH: our ID (IDi / IDr), CERTs, the initiator's CERTREQ and IDr, and AUTH, with the
@@ -387,6 +424,13 @@ void child_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
 void child_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
 ike_child *child_by_spi_in(ike_sa *sa, uint32_t spi);
 ike_child *child_by_spi_out(ike_sa *sa, uint32_t spi);
+/* The CHILD SA as the caller saw it at CHILD_UP, keys zero; its selectors alone. */
+void child_info_of(const ike_child *c, ss_ike_child_info *out);
+void child_ts(const ike_child *c, ss_ike_ts_pl *local, ss_ike_ts_pl *remote);
+/* Reports c deleted (CHILD_DELETED) and frees its slot. */
+void child_gone(ss_ike_engine *e, ike_sa *sa, ike_child *c);
+/* Frees every CHILD SA record of sa (nothing reported). */
+void child_free_all(ike_sa *sa);
 /* Sends INFORMATIONAL DELETE for one of our CHILD SAs (op OP_DELETE_CHILD). */
 bool child_send_delete(ss_ike_engine *e, ike_sa *sa, uint32_t spi_in, ss_time now);
 /* Lifetimes of an established, idle SA: starts at most one rekey or delete that is due. */

@@ -135,7 +135,23 @@ void sa_leave_half_open(ss_ike_engine *e, ike_sa *sa)
 	}
 }
 
-void sa_free(ike_sa *sa)
+bool sa_set_bytes(uint8_t **p, size_t *plen, const uint8_t *src, size_t len)
+{
+	free(*p);
+	*p = malloc(len ? len : 1);
+	*plen = *p ? len : 0;
+	if (*p && len)
+		memcpy(*p, src, len);
+	return *p != NULL;
+}
+
+bool sa_set_peer_id(ike_sa *sa, const ss_ike_id *id)
+{
+	sa->peer_id_type = id->type;
+	return sa_set_bytes(&sa->peer_id_data, &sa->peer_id_len, id->data, id->len);
+}
+
+void sa_free(ss_ike_engine *e, ike_sa *sa)
 {
 	ss_dh_free(sa->dh);
 	free(sa->cookie);
@@ -143,7 +159,15 @@ void sa_free(ike_sa *sa)
 	free(sa->init_resp);
 	free(sa->out.req);
 	free(sa->resp);
-	cfg_free(sa->cfg);
+	free(sa->ni);
+	free(sa->nr);
+	/* The identity came out of a decrypted IKE_AUTH: wiped like the SA itself. */
+	ss_free_secret(sa->peer_id_data, sa->peer_id_len);
+	ss_free_secret(sa->peer_cert, sizeof(*sa->peer_cert));
+	free(sa->coll_nonce);
+	free(sa->ike_coll_nonce);
+	child_free_all(sa);
+	cfg_put(e, sa->cfg);
 	ss_ike_keys_wipe(&sa->keys);
 	ss_sk_wipe(&sa->sk_send);
 	ss_sk_wipe(&sa->sk_recv);

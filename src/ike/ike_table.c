@@ -56,6 +56,7 @@ void sa_table_init(ss_ike_engine *e)
 	ss_hmap_init(&e->by_handle, e->hash_seed + 1);
 	ss_hmap_init(&e->by_peer, e->hash_seed + 2);
 	ss_hmap_init(&e->by_ident, e->hash_seed + 3);
+	ss_hmap_init(&e->configs, e->hash_seed + 4);
 	ss_theap_init(&e->timers);
 }
 
@@ -245,13 +246,13 @@ static void drop(ss_ike_engine *e, ike_sa *sa)
 	/* A rekeyed SA handed its CHILD SAs and its handle to its successor. */
 	if (sa->keyed && sa->outcome_sent && !sa->rekeyed) {
 		for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
-			if (sa->child[i].used)
-				act_child(e, sa, SS_IKE_ACT_CHILD_DELETED, &sa->child[i].info);
+			if (sa->child[i])
+				child_gone(e, sa, sa->child[i]);
 		act_ike_deleted(e, sa);
 	}
 	e->st.sas--;
 	sa_leave_half_open(e, sa);
-	sa_free(sa);
+	sa_free(e, sa);
 }
 
 void sa_reap(ss_ike_engine *e)
@@ -329,6 +330,7 @@ void sa_table_free(ss_ike_engine *e)
 	ss_hmap_free(&e->by_handle);
 	ss_hmap_free(&e->by_peer);
 	ss_hmap_free(&e->by_ident);
+	ss_hmap_free(&e->configs);  /* empty: every SA dropped its reference */
 	ss_theap_free(&e->timers);
 	free(e->due);
 	e->due = NULL;
