@@ -266,6 +266,7 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		delete_and_die(e, sa, SS_N_AUTHENTICATION_FAILED, why);
 		return;
 	}
+	sa_init_msgs_done(sa);
 	ss_ike_id idr = id_of_payload(&m->idr);
 	if (!sa_set_peer_id(sa, &idr)) {
 		delete_and_die(e, sa, 0, "out of memory");
@@ -471,6 +472,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		return;
 	}
 	sa_send_response(e, sa, out, n);
+	sa_init_msgs_done(sa);
 	e->st.sa_established++;
 	ike_lifetime_start(sa, now);
 	contact_received(e, sa, m);

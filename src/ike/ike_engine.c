@@ -370,6 +370,7 @@ void ss_ike_input(ss_ike_engine *e, const uint8_t *p, size_t len, const ss_ike_e
 		  const ss_ike_endpoint *remote, ss_time now)
 {
 	eng_begin(e);
+	e->now = now;
 	e->st.rx++;
 	if (!strip_marker(e, &p, &len, local))
 		return;

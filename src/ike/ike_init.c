@@ -366,7 +366,7 @@ void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, si
 	ike_sa *old = sa_find_half(e, m->hdr.spi_i, remote);
 	if (old) {
 		/* A retransmission gets the same response; anything else with that SPIi is dropped. */
-		if (old->init_req_len == len && memcmp(old->init_req, p, len) == 0 && old->has_resp &&
+		if (old->init_req && old->init_req_len == len && memcmp(old->init_req, p, len) == 0 && old->has_resp &&
 		    old->resp_id == 0) {
 			act_send(e, old, &old->local, &old->remote, old->resp, old->resp_len);
 			e->st.responses_resent++;

@@ -13,6 +13,11 @@
 #define SS_IKE_BUF 8192    /* room for CERT payloads: a certificate and its chain */
 #define SS_IKE_MAX_CHILD 4
 #define SS_IKE_MAX_INIT_MSG 2048
+/* How long a response stays cached for a retransmitted request: beyond the retransmission
+ * schedules in use (ours gives up after 31 s; strongSwan's default sends its last
+ * retransmission 90 s after the request).  After it, a request with that message ID is
+ * dropped like any old one: an idle IKE SA holds no message at all. */
+#define RESP_KEEP_MS 120000
 /* A rekeyed IKE SA waits this long for the peer's DELETE (its retransmissions take ~31 s),
  * then goes silently: it holds no CHILD SA and no handle any more. */
 #define REKEYED_LINGER_MS 60000
@@ -102,7 +107,8 @@ typedef struct ike_sa {
 	uint8_t *cookie;       /* initiator: cookie to echo */
 	size_t cookie_len;
 	uint32_t ke_retries;
-	uint8_t *init_req, *init_resp;   /* IKE_SA_INIT messages, for AUTH (§2.15) */
+	uint8_t *init_req, *init_resp;   /* IKE_SA_INIT messages, for AUTH (§2.15); freed once
+					  * both AUTHs are done (sa_init_msgs_done) */
 	size_t init_req_len, init_resp_len;
 
 	/* Authentication (ike_cert.c): what the peer told us in IKE_SA_INIT / IKE_AUTH. */
@@ -121,7 +127,8 @@ typedef struct ike_sa {
 	uint32_t my_msg_id;    /* next request we send */
 	uint32_t peer_msg_id;  /* next request we expect */
 	ike_exchange out;      /* outstanding request, if out.req */
-	uint8_t *resp;         /* last response, resent on a retransmitted request */
+	uint8_t *resp;         /* last response, resent on a retransmitted request, until */
+	ss_time resp_until;    /* then freed: the peer stopped retransmitting (RESP_KEEP_MS) */
 	size_t resp_len;
 	uint32_t resp_id;
 	bool has_resp;
@@ -226,6 +233,7 @@ struct ss_ike_engine {
 	ike_unknown_peer unknown[SS_IKE_UNKNOWN_PEERS];
 	ss_time unknown_window;    /* start of the current second of unknown-SPI budget */
 	uint32_t unknown_spent;    /* acted on in it (at most SS_IKE_UNKNOWN_PER_S) */
+	ss_time now;           /* time of the datagram being handled (ss_ike_input) */
 	ss_ike_stats st;
 };
 
@@ -321,6 +329,8 @@ bool sa_set_peer_id(ike_sa *sa, const ss_ike_id *id);
 /* A heap copy of len bytes (NULL when out of memory); *p freed first, *plen set (0 on failure). */
 bool sa_set_bytes(uint8_t **p, size_t *plen, const uint8_t *src, size_t len);
 void sa_clear_request(ike_sa *sa);
+/* Both AUTH payloads are computed and checked: the IKE_SA_INIT messages go. */
+void sa_init_msgs_done(ike_sa *sa);
 /* Protected message from an inner payload chain; returns the length, 0 on failure. */
 size_t sa_seal(ike_sa *sa, uint8_t exch, bool response, uint32_t msg_id,
 	       const ss_ike_writer *inner, uint8_t *out, size_t cap);

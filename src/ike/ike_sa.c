@@ -303,6 +303,14 @@ bool sa_open(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len, ss_ike_
 	return false;
 }
 
+void sa_init_msgs_done(ike_sa *sa)
+{
+	free(sa->init_req);
+	free(sa->init_resp);
+	sa->init_req = sa->init_resp = NULL;
+	sa->init_req_len = sa->init_resp_len = 0;
+}
+
 void sa_clear_request(ike_sa *sa)
 {
 	free(sa->out.req);
@@ -368,6 +376,7 @@ void sa_send_response(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len
 	sa->resp = copy;
 	sa->resp_len = len;
 	sa->resp_id = sa->peer_msg_id;
+	sa->resp_until = e->now + RESP_KEEP_MS;
 	sa->has_resp = true;
 	sa->peer_msg_id++;
 	act_send(e, sa, &sa->local, &sa->remote, p, len);
@@ -404,6 +413,12 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 {
 	if (sa->state == ST_DEAD)
 		return;
+	if (sa->resp && now >= sa->resp_until) {
+		free(sa->resp);
+		sa->resp = NULL;
+		sa->resp_len = 0;
+		sa->has_resp = false;
+	}
 	if (sa->state == ST_HALF_OPEN && now >= sa->expires) {
 		e->st.half_open_expired++;
 		/* No outcome: nobody proved they own the address (see responder_refused); the
@@ -471,6 +486,8 @@ ss_time sa_deadline(const ike_sa *sa)
 		return sa->linger_until;
 	if (sa->out.req)
 		t = sa->out.first ? ss_retx_deadline(&sa->out.retx) : sa->out.next;
+	if (sa->resp)
+		t = ss_time_min(t, sa->resp_until);
 	if (sa->state == ST_HALF_OPEN)
 		t = ss_time_min(t, sa->expires);
 	if (sa->state == ST_ESTABLISHED)
