@@ -167,8 +167,10 @@ row_ike() {
 	local r grp n
 	for r in $(seq "$ROUNDS"); do
 		for grp in ecp256 modp2048; do
-			n=1000
-			[ $grp = modp2048 ] && n=300
+			# IKE_N / IKE_N_MODP: longer runs for before/after comparisons (1000 / 300 s are
+			# well under a second on the development VM).
+			n=${IKE_N:-1000}
+			[ $grp = modp2048 ] && n=${IKE_N_MODP:-300}
 			[ -n "$QUICK" ] && n=$((n / 10))
 			[ -n "$SMOKE" ] && n=$((n / 5))
 			# alternate which responder goes first
@@ -181,6 +183,8 @@ row_ike() {
 			fi
 		done
 	done
+	# IKE_RATE_ONLY=1: the PSK rate rows alone (no certificate or flood rows).
+	[ -n "${IKE_RATE_ONLY:-}" ] && return
 	row_ike_cert
 	if [ -z "$SAD" ]; then
 		for grp in ecp256 modp2048 cert; do

@@ -37,30 +37,100 @@ static ss_time at_fraction(ss_time now, uint32_t lifetime_s, unsigned percent)
 /* Emits CHILD_UP and remembers the CHILD SA (without its keys).  A CHILD SA we cannot track
  * is not handed out at all: nothing would ever rekey, expire or delete it (callers check
  * child_slot_free() first, so this is a backstop). */
+static ike_child *child_new(const ss_ike_child_info *ci, ss_time now)
+{
+	size_t nl = ci->ts_local.n < SS_IKE_MAX_TS ? ci->ts_local.n : SS_IKE_MAX_TS;
+	size_t nr = ci->ts_remote.n < SS_IKE_MAX_TS ? ci->ts_remote.n : SS_IKE_MAX_TS;
+	ike_child *c = calloc(1, sizeof(*c) + (nl + nr) * sizeof(c->ts[0]));
+	if (!c)
+		return NULL;
+	c->spi_in = ci->spi_in;
+	c->spi_out = ci->spi_out;
+	c->suite = ci->suite;
+	c->mode = (uint8_t)ci->mode;
+	c->udp_encap = ci->udp_encap;
+	c->initiator = ci->initiator;
+	c->lifetime_s = ci->lifetime_s;
+	c->rekey_of = ci->rekey_of;
+	c->local = ci->local;
+	c->remote = ci->remote;
+	c->n_local = (uint8_t)nl;
+	c->n_remote = (uint8_t)nr;
+	memcpy(c->ts, ci->ts_local.ts, nl * sizeof(c->ts[0]));
+	memcpy(c->ts + nl, ci->ts_remote.ts, nr * sizeof(c->ts[0]));
+	c->rekey_at = ci->initiator ? at_fraction(now, ci->lifetime_s, 90) : SS_NEVER;
+	c->expire_at = at_fraction(now, ci->lifetime_s, 100);
+	return c;
+}
+
+void child_ts(const ike_child *c, ss_ike_ts_pl *local, ss_ike_ts_pl *remote)
+{
+	memset(local, 0, sizeof(*local));
+	memset(remote, 0, sizeof(*remote));
+	local->n = c->n_local;
+	remote->n = c->n_remote;
+	memcpy(local->ts, c->ts, c->n_local * sizeof(c->ts[0]));
+	memcpy(remote->ts, c->ts + c->n_local, c->n_remote * sizeof(c->ts[0]));
+}
+
+void child_info_of(const ike_child *c, ss_ike_child_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->spi_in = c->spi_in;
+	out->spi_out = c->spi_out;
+	out->suite = c->suite;
+	child_ts(c, &out->ts_local, &out->ts_remote);
+	out->mode = (enum ss_ike_mode)c->mode;
+	out->lifetime_s = c->lifetime_s;
+	out->udp_encap = c->udp_encap;
+	out->local = c->local;
+	out->remote = c->remote;
+	out->initiator = c->initiator;
+	out->rekey_of = c->rekey_of;
+}
+
+void child_gone(ss_ike_engine *e, ike_sa *sa, ike_child *c)
+{
+	ss_ike_child_info ci;
+	child_info_of(c, &ci);
+	act_child(e, sa, SS_IKE_ACT_CHILD_DELETED, &ci);
+	for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
+		if (sa->child[i] == c)
+			sa->child[i] = NULL;
+	free(c);
+}
+
+void child_free_all(ike_sa *sa)
+{
+	for (int i = 0; i < SS_IKE_MAX_CHILD; i++) {
+		free(sa->child[i]);
+		sa->child[i] = NULL;
+	}
+}
+
 void child_up(ss_ike_engine *e, ike_sa *sa, ss_ike_child_info *ci, ss_time now)
 {
 	for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
-		if (!sa->child[i].used) {
+		if (!sa->child[i]) {
+			ike_child *c = child_new(ci, now);
+			if (!c)
+				break;
 			act_child(e, sa, SS_IKE_ACT_CHILD_UP, ci);
 			ss_wipe(&ci->key_in, sizeof(ci->key_in));
 			ss_wipe(&ci->key_out, sizeof(ci->key_out));
-			ike_child *c = &sa->child[i];
-			c->used = true;
-			c->info = *ci;
-			c->rekey_at = ci->initiator ? at_fraction(now, ci->lifetime_s, 90) : SS_NEVER;
-			c->expire_at = at_fraction(now, ci->lifetime_s, 100);
+			sa->child[i] = c;
 			return;
 		}
 	ss_wipe(&ci->key_in, sizeof(ci->key_in));
 	ss_wipe(&ci->key_out, sizeof(ci->key_out));
-	SS_WARN(SUB, "SA %u: more than %d CHILD SAs: SPI %08x not installed", sa->handle,
-		SS_IKE_MAX_CHILD, ci->spi_in);
+	SS_WARN(SUB, "SA %u: no room for another CHILD SA (at most %d, or out of memory): SPI %08x not installed",
+		sa->handle, SS_IKE_MAX_CHILD, ci->spi_in);
 }
 
 bool child_slot_free(const ike_sa *sa)
 {
 	for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
-		if (!sa->child[i].used)
+		if (!sa->child[i])
 			return true;
 	return false;
 }
@@ -82,7 +152,8 @@ void our_ts(const ike_sa *sa, ss_ike_ts_pl *local, ss_ike_ts_pl *remote)
 /* Nonces compared as §2.8.1 compares them: bytes, then length. */
 int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
-	int c = memcmp(a, b, al < bl ? al : bl);
+	/* An SA made by a rekey holds no IKE_SA_INIT nonces (NULL, 0). */
+	int c = al && bl ? memcmp(a, b, al < bl ? al : bl) : 0;
 	return c ? c : (al > bl) - (al < bl);
 }
 
@@ -98,7 +169,9 @@ static void min_nonce(const ike_sa *sa, const uint8_t **p, size_t *len)
  * see the same nonces, so they agree, and the initiator of the redundant one deletes it. */
 static void converge(ss_ike_engine *e, ike_sa *sa, ss_time now)
 {
-	for (ike_sa *o = NULL; (o = sa_next_by_peer(e, &sa->remote.addr, o));) {
+	/* Only SAs of the other role: ours toward the peer meeting the peer's toward us. */
+	uint8_t other = sa->initiator ? PEER_RESPONDER : PEER_INITIATOR;
+	for (ike_sa *o = NULL; (o = sa_next_class(e, &sa->remote.addr, other, o));) {
 		if (o == sa || o->state != ST_ESTABLISHED || o->rekeyed ||
 		    !ss_addr_eq(&o->local.addr, &sa->local.addr))
 			continue;
@@ -193,8 +266,14 @@ void auth_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		delete_and_die(e, sa, SS_N_AUTHENTICATION_FAILED, why);
 		return;
 	}
-	sa->peer_id = id_of_payload(&m->idr);
+	sa_init_msgs_done(sa);
+	ss_ike_id idr = id_of_payload(&m->idr);
+	if (!sa_set_peer_id(sa, &idr)) {
+		delete_and_die(e, sa, 0, "out of memory");
+		return;
+	}
 	sa->peer_id_known = true;
+	sa_index_ident(e, sa);
 	if (err) {
 		delete_and_die(e, sa, err->type, ss_ike_notify_name(err->type));
 		return;
@@ -344,7 +423,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		auth_fail_reply(e, sa, "no configuration for this identity");
 		return;
 	}
-	sa->cfg = cfg_dup(cfg);
+	sa->cfg = cfg_get(e, cfg);
 	if (!sa->cfg) {
 		e->st.sa_failed++;
 		responder_refused(e, sa, 0, "out of memory");
@@ -357,8 +436,12 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		auth_fail_reply(e, sa, why);
 		return;
 	}
-	sa->peer_id = idi;
+	if (!sa_set_peer_id(sa, &idi)) {
+		auth_fail_reply(e, sa, "out of memory");
+		return;
+	}
 	sa->peer_id_known = true;
+	sa_index_ident(e, sa);
 	ss_esp_suite es = { 0 };
 	uint8_t num = 0;
 	uint32_t peer_spi = 0;
@@ -389,6 +472,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		return;
 	}
 	sa_send_response(e, sa, out, n);
+	sa_init_msgs_done(sa);
 	e->st.sa_established++;
 	ike_lifetime_start(sa, now);
 	contact_received(e, sa, m);

@@ -24,22 +24,57 @@ bool cfg_allows(const ss_ike_config *c, uint8_t kind)
 	return false;
 }
 
-ss_ike_config *cfg_dup(const ss_ike_config *c)
+/* Configurations are interned: the SAs of one rule share one copy (1.5 KB each would be a
+ * third of an SA's memory), counted by reference.  Two configurations are the same copy
+ * only when their bytes are equal; padding that differs only costs a second copy. */
+typedef struct cfg_ref {
+	ss_hnode node;
+	uint32_t refs;
+	ss_ike_config c;
+} cfg_ref;
+
+#define REF_OF(cfg) ((cfg_ref *)((char *)(cfg) - offsetof(cfg_ref, c)))
+
+ss_ike_config *cfg_get(ss_ike_engine *e, const ss_ike_config *c)
 {
-	ss_ike_config *n = malloc(sizeof(*n));
-	if (!n)
+	uint64_t key = ss_hmap_key_bytes((const uint8_t *)c, sizeof(*c));
+	for (ss_hnode *n = ss_hmap_first(&e->configs, key); n; n = ss_hmap_next(n)) {
+		cfg_ref *r = (cfg_ref *)((char *)n - offsetof(cfg_ref, node));
+		if (r->refs < UINT32_MAX && memcmp(&r->c, c, sizeof(*c)) == 0) {
+			r->refs++;
+			return &r->c;
+		}
+	}
+	cfg_ref *r = calloc(1, sizeof(*r));
+	if (!r)
 		return NULL;
-	*n = *c;
-	ss_ike_cred_ref(n->cred);
-	return n;
+	r->c = *c;
+	r->refs = 1;
+	if (!ss_hmap_insert(&e->configs, &r->node, key)) {
+		free(r);
+		return NULL;
+	}
+	ss_ike_cred_ref(r->c.cred);
+	return &r->c;
 }
 
-void cfg_free(ss_ike_config *c)
+ss_ike_config *cfg_share(ss_ike_config *c)
+{
+	if (c)
+		REF_OF(c)->refs++;
+	return c;
+}
+
+void cfg_put(ss_ike_engine *e, ss_ike_config *c)
 {
 	if (!c)
 		return;
-	ss_ike_cred_unref(c->cred);
-	ss_free_secret(c, sizeof(*c));
+	cfg_ref *r = REF_OF(c);
+	if (--r->refs)
+		return;
+	ss_hmap_remove(&e->configs, &r->node);
+	ss_ike_cred_unref(r->c.cred);
+	ss_free_secret(r, sizeof(*r));
 }
 
 void cert_init_payloads(ss_ike_writer *w, const ss_ike_config *c, bool responder)
@@ -190,7 +225,7 @@ const char *auth_write(ss_ike_engine *e, ike_sa *sa, ss_ike_writer *w)
 		ss_ikew_id(w, SS_PL_IDR, c->remote_id.type, c->remote_id.data, c->remote_id.len);
 	ss_ikew_auth(w, method, auth, alen);
 	ss_wipe(auth, sizeof(auth));
-	sa->peer.local_method = method;
+	sa->local_method = method;
 	return NULL;
 }
 
@@ -228,8 +263,7 @@ static const char *verify_psk(ike_sa *sa, const ss_ike_msg *m, const ss_ike_id_p
 		return sa->initiator ? "responder failed to authenticate" :
 				       "initiator failed to authenticate";
 #endif
-	sa->peer.method = SS_AUTH_PSK;
-	id_text(&id, sa->peer.id, sizeof(sa->peer.id));
+	sa->peer_method = SS_AUTH_PSK;
 	return NULL;
 }
 
@@ -264,10 +298,41 @@ static const char *verify_cert(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m
 	EVP_PKEY_free(pub);
 	if (why)
 		return why;
-	sa->peer.method = m->auth.method;
-	sa->peer.cert = info;
-	snprintf(sa->peer.id, sizeof(sa->peer.id), "%s", info.subject);
+	free(sa->peer_cert);
+	sa->peer_cert = malloc(sizeof(*sa->peer_cert));
+	if (!sa->peer_cert)
+		return "out of memory";
+	*sa->peer_cert = info;
+	sa->peer_method = m->auth.method;
 	return NULL;
+}
+
+void auth_peer_info(const ike_sa *sa, ss_ike_peer_auth *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->method = sa->peer_method;
+	out->local_method = sa->local_method;
+	if (sa->peer_cert) {
+		out->cert = *sa->peer_cert;
+		snprintf(out->id, sizeof(out->id), "%s", sa->peer_cert->subject);
+	} else if (sa->peer_method == SS_AUTH_PSK && sa->peer_id_data) {
+		ss_ike_id id = sa_peer_id(sa);
+		id_text(&id, out->id, sizeof(out->id));
+	}
+}
+
+bool auth_peer_copy(ike_sa *to, const ike_sa *from)
+{
+	to->peer_method = from->peer_method;
+	to->local_method = from->local_method;
+	if (from->peer_cert) {
+		to->peer_cert = malloc(sizeof(*to->peer_cert));
+		if (!to->peer_cert)
+			return false;
+		*to->peer_cert = *from->peer_cert;
+	}
+	ss_ike_id id = sa_peer_id(from);
+	return !from->peer_id_data || sa_set_peer_id(to, &id);
 }
 
 const char *auth_verify(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const ss_ike_id_pl *id)

@@ -10,16 +10,16 @@
 ike_child *child_by_spi_in(ike_sa *sa, uint32_t spi)
 {
 	for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
-		if (sa->child[i].used && sa->child[i].info.spi_in == spi)
-			return &sa->child[i];
+		if (sa->child[i] && sa->child[i]->spi_in == spi)
+			return sa->child[i];
 	return NULL;
 }
 
 ike_child *child_by_spi_out(ike_sa *sa, uint32_t spi)
 {
 	for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
-		if (sa->child[i].used && sa->child[i].info.spi_out == spi)
-			return &sa->child[i];
+		if (sa->child[i] && sa->child[i]->spi_out == spi)
+			return sa->child[i];
 	return NULL;
 }
 
@@ -87,7 +87,7 @@ static bool start_child(ss_ike_engine *e, ike_sa *sa, ike_child *old, ss_time no
 	if (old) {
 		uint8_t spi[4];
 		for (int i = 0; i < 4; i++)
-			spi[i] = (uint8_t)(old->info.spi_in >> (24 - 8 * i));
+			spi[i] = (uint8_t)(old->spi_in >> (24 - 8 * i));
 		ss_ikew_notify(&w, SS_PROTO_ESP, spi, 4, SS_N_REKEY_SA, NULL, 0);
 	}
 	if (sa->cfg->mode == SS_MODE_TRANSPORT)
@@ -103,8 +103,7 @@ static bool start_child(ss_ike_engine *e, ike_sa *sa, ike_child *old, ss_time no
 		return false;
 	ss_ike_ts_pl tsl, tsr;
 	if (old) {
-		tsl = old->info.ts_local;
-		tsr = old->info.ts_remote;
+		child_ts(old, &tsl, &tsr);
 	} else {
 		our_ts(sa, &tsl, &tsr);
 	}
@@ -114,7 +113,7 @@ static bool start_child(ss_ike_engine *e, ike_sa *sa, ike_child *old, ss_time no
 	if (!sa_request(e, sa, SS_IKE_CREATE_CHILD_SA, &w, now))
 		return false;
 	sa->op = old ? OP_REKEY_CHILD : OP_NEW_CHILD;
-	sa->op_spi = old ? old->info.spi_in : 0;
+	sa->op_spi = old ? old->spi_in : 0;
 	return true;
 }
 
@@ -170,8 +169,7 @@ static void child_done(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, enum ike_op 
 	ss_ike_ts_pl tsl, tsr;
 	ike_child *old = op == OP_REKEY_CHILD ? child_by_spi_in(sa, sa->op_spi) : NULL;
 	if (old) {
-		tsl = old->info.ts_local;
-		tsr = old->info.ts_remote;
+		child_ts(old, &tsl, &tsr);
 	} else {
 		our_ts(sa, &tsl, &tsr);
 	}
@@ -196,7 +194,7 @@ static void child_done(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, enum ike_op 
 	ss_ike_child_info ci;
 	child_info(sa, &ck, true, sa->child_spi, peer_spi, &m->tsi, &m->tsr, &ci);
 	ss_child_keys_wipe(&ck);
-	ci.rekey_of = old ? old->info.spi_in : 0;
+	ci.rekey_of = old ? old->spi_in : 0;
 	child_up(e, sa, &ci, now);
 	if (op == OP_REKEY_CHILD && sa->coll_spi) {
 		/* §2.8.1: both sides rekeyed the same CHILD SA.  The new SA made with the lowest
@@ -243,14 +241,13 @@ static ike_sa *ike_successor(ss_ike_engine *e, ike_sa *old, bool initiator, uint
 	n->natt = old->natt;
 	n->nat = old->nat;
 	n->keepalive_at = old->keepalive_at;
-	n->cfg = cfg_dup(old->cfg);
-	n->peer = old->peer;
+	n->cfg = cfg_share(old->cfg);
 	n->peer_hashes = old->peer_hashes;
 	n->peer_certreq = old->peer_certreq;
 	uint8_t si[8], sr[8];
 	spi_bytes(spi_i, si);
 	spi_bytes(spi_r, sr);
-	if (!n->cfg || !ss_ike_keys_rekey(&n->keys, s, &old->keys, gir, glen, ni, ni_len, nr, nr_len, si, sr) ||
+	if (!n->cfg || !auth_peer_copy(n, old) || !ss_ike_keys_rekey(&n->keys, s, &old->keys, gir, glen, ni, ni_len, nr, nr_len, si, sr) ||
 	    !ss_sk_init_pair(&n->sk_send, &n->sk_recv, &n->keys, initiator)) {
 		sa_kill(n, "IKE rekey failed");
 		return NULL;
@@ -402,7 +399,7 @@ static void child_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time n
 		if (!old)
 			return refuse(e, sa, SS_N_CHILD_SA_NOT_FOUND, 0);
 		/* §2.25: we rekeyed it already and are deleting it. */
-		if (sa->op == OP_DELETE_CHILD && sa->op_spi == old->info.spi_in)
+		if (sa->op == OP_DELETE_CHILD && sa->op_spi == old->spi_in)
 			return refuse(e, sa, SS_N_TEMPORARY_FAILURE, 0);
 	}
 	/* Bounded state per peer: a CHILD SA we cannot track is refused, not made. */
@@ -448,15 +445,15 @@ static void child_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time n
 	ss_ike_child_info ci;
 	child_info(sa, &ck, false, my_spi, peer_spi, &tnr, &tni, &ci);
 	ss_child_keys_wipe(&ck);
-	ci.rekey_of = old ? old->info.spi_in : 0;
+	ci.rekey_of = old ? old->spi_in : 0;
 	if (old) {
 		old->rekey_at = SS_NEVER;  /* the peer took care of it */
-		if (sa->op == OP_REKEY_CHILD && sa->op_spi == old->info.spi_in) {
+		if (sa->op == OP_REKEY_CHILD && sa->op_spi == old->spi_in) {
 			/* Our own rekey of it is in flight: remember this exchange's lower nonce. */
 			bool ni_low = nonce_cmp(m->nonce.p, m->nonce.len, nr, sizeof(nr)) < 0;
 			sa->coll_spi = ci.spi_in;
-			sa->coll_nonce_len = ni_low ? m->nonce.len : sizeof(nr);
-			memcpy(sa->coll_nonce, ni_low ? m->nonce.p : nr, sa->coll_nonce_len);
+			sa_set_bytes(&sa->coll_nonce, &sa->coll_nonce_len, ni_low ? m->nonce.p : nr,
+				     ni_low ? m->nonce.len : sizeof(nr));
 		}
 	}
 	child_up(e, sa, &ci, now);
@@ -510,8 +507,8 @@ static void ike_rekey_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, bool 
 	}
 	bool ni_low = nonce_cmp(m->nonce.p, m->nonce.len, nr, sizeof(nr)) < 0;
 	sa->ike_coll = n->handle;
-	sa->ike_coll_nonce_len = ni_low ? m->nonce.len : sizeof(nr);
-	memcpy(sa->ike_coll_nonce, ni_low ? m->nonce.p : nr, sa->ike_coll_nonce_len);
+	sa_set_bytes(&sa->ike_coll_nonce, &sa->ike_coll_nonce_len, ni_low ? m->nonce.p : nr,
+		     ni_low ? m->nonce.len : sizeof(nr));
 }
 
 void child_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
@@ -553,8 +550,8 @@ ss_time lifetime_deadline(const ike_sa *sa)
 		return SS_NEVER;
 	ss_time t = ss_time_min(sa->rekey_at, sa->ike_expire_at);
 	for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
-		if (sa->child[i].used)
-			t = ss_time_min(t, ss_time_min(sa->child[i].rekey_at, sa->child[i].expire_at));
+		if (sa->child[i])
+			t = ss_time_min(t, ss_time_min(sa->child[i]->rekey_at, sa->child[i]->expire_at));
 	return t;
 }
 
@@ -569,14 +566,14 @@ void lifetime_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 		return;
 	}
 	for (int i = 0; i < SS_IKE_MAX_CHILD; i++) {
-		ike_child *c = &sa->child[i];
-		if (!c->used)
+		ike_child *c = sa->child[i];
+		if (!c)
 			continue;
 		if (now >= c->expire_at) {
-			SS_INFO(SUB, "SA %u: CHILD SA %08x expired", sa->handle, c->info.spi_in);
+			SS_INFO(SUB, "SA %u: CHILD SA %08x expired", sa->handle, c->spi_in);
 			c->expire_at = SS_NEVER;  /* once, even if the delete cannot go now */
 			c->rekey_at = SS_NEVER;
-			child_send_delete(e, sa, c->info.spi_in, now);
+			child_send_delete(e, sa, c->spi_in, now);
 			return;
 		}
 		if (now >= c->rekey_at) {

@@ -21,9 +21,11 @@ void contact_received(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m)
 {
 	if (!ss_ike_find_notify(m, SS_N_INITIAL_CONTACT))
 		return;
-	for (ike_sa *o = NULL; (o = sa_next_by_peer(e, &sa->remote.addr, o));) {
-		if (o == sa || !o->peer_id_known || (o->state != ST_ESTABLISHED && o->state != ST_DELETING) ||
-		    !ss_ike_id_eq(&o->peer_id, &sa->peer_id))
+	ss_ike_id id = sa_peer_id(sa);
+	/* The identity index holds only the SAs with this address and identity: the other
+	 * hosts behind the same address are not walked. */
+	for (ike_sa *o = NULL; (o = sa_next_by_ident(e, &sa->remote.addr, &id, o));) {
+		if (o == sa || !o->peer_id_known || (o->state != ST_ESTABLISHED && o->state != ST_DELETING))
 			continue;
 		char rb[SS_ADDR_STRLEN];
 		SS_INFO(SUB, "SA %u: INITIAL_CONTACT from %s: deleting SA %u, which it no longer has", sa->handle,

@@ -370,6 +370,7 @@ void ss_ike_input(ss_ike_engine *e, const uint8_t *p, size_t len, const ss_ike_e
 		  const ss_ike_endpoint *remote, ss_time now)
 {
 	eng_begin(e);
+	e->now = now;
 	e->st.rx++;
 	if (!strip_marker(e, &p, &len, local))
 		return;
@@ -465,6 +466,6 @@ bool ss_ike_sa_get(const ss_ike_engine *e, uint32_t h, ss_ike_sa_info *out)
 	out->local = sa->local;
 	out->remote = sa->remote;
 	out->keys = sa->keyed ? &sa->keys : NULL;
-	out->peer = sa->peer;
+	auth_peer_info(sa, &out->peer);
 	return true;
 }

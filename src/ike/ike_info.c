@@ -15,17 +15,16 @@ static uint16_t delete_children(ss_ike_engine *e, ike_sa *sa, const ss_ike_delet
 	for (uint16_t i = 0; i < d->n_spi; i++) {
 		uint32_t spi = ss_cur_be32(&spis);
 		for (int k = 0; k < SS_IKE_MAX_CHILD; k++) {
-			ike_child *c = &sa->child[k];
-			if (!c->used || c->info.spi_out != spi || n >= max)
+			ike_child *c = sa->child[k];
+			if (!c || c->spi_out != spi || n >= max)
 				continue;
-			uint32_t in = c->info.spi_in;
+			uint32_t in = c->spi_in;
 			ours[4 * n] = (uint8_t)(in >> 24);
 			ours[4 * n + 1] = (uint8_t)(in >> 16);
 			ours[4 * n + 2] = (uint8_t)(in >> 8);
 			ours[4 * n + 3] = (uint8_t)in;
 			n++;
-			act_child(e, sa, SS_IKE_ACT_CHILD_DELETED, &c->info);
-			memset(c, 0, sizeof(*c));
+			child_gone(e, sa, c);
 		}
 	}
 	return n;
@@ -72,10 +71,8 @@ void info_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	enum ike_op op = sa->op;
 	sa->op = OP_NONE;
 	ike_child *c = op == OP_DELETE_CHILD ? child_by_spi_in(sa, sa->op_spi) : NULL;
-	if (c) {
-		act_child(e, sa, SS_IKE_ACT_CHILD_DELETED, &c->info);
-		memset(c, 0, sizeof(*c));
-	}
+	if (c)
+		child_gone(e, sa, c);
 	if (sa->state == ST_DELETING)
 		sa_kill(sa, "DELETE acknowledged");
 }
@@ -106,13 +103,9 @@ bool ss_ike_delete_sa(ss_ike_engine *e, ike_sa *sa, ss_time now)
 	}
 	/* §1.4.1: deleting the IKE SA closes its CHILD SAs; they go now, not when the peer
 	 * answers (or, if it never does, after the DELETE's retransmissions). */
-	for (int i = 0; i < SS_IKE_MAX_CHILD; i++) {
-		ike_child *c = &sa->child[i];
-		if (c->used) {
-			act_child(e, sa, SS_IKE_ACT_CHILD_DELETED, &c->info);
-			memset(c, 0, sizeof(*c));
-		}
-	}
+	for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
+		if (sa->child[i])
+			child_gone(e, sa, sa->child[i]);
 	sa->delete_until = now + SS_IKE_REQUEST_TIMEOUT_MS;
 	return true;
 }

@@ -28,9 +28,9 @@ bool init_start(ss_ike_engine *e, ike_sa *sa, ss_time now)
 		ss_dh_free(sa->dh);
 		sa->dh = ss_dh_new(sa->ke_group);
 	}
-	if (sa->ni_len == 0) {
-		sa->ni_len = SS_IKE_NONCE_LEN;
-		if (!ss_random(sa->ni, sa->ni_len))
+	if (!sa->ni) {
+		uint8_t ni[SS_IKE_NONCE_LEN];
+		if (!ss_random(ni, sizeof(ni)) || !sa_set_bytes(&sa->ni, &sa->ni_len, ni, sizeof(ni)))
 			return false;
 	}
 	uint8_t ke[SS_DH_PUB_MAX];
@@ -78,7 +78,7 @@ uint32_t ss_ike_initiate(ss_ike_engine *e, const ss_ike_endpoint *local,
 	ike_sa *sa = sa_new(e, true, local, remote, now);
 	if (!sa)
 		return 0;
-	sa->cfg = cfg_dup(cfg);
+	sa->cfg = cfg_get(e, cfg);
 	sa->ke_group = cfg->ike[0].dh;
 	if (!sa->cfg || !init_start(e, sa, now)) {
 		sa_kill(sa, "cannot build IKE_SA_INIT");
@@ -161,12 +161,11 @@ void init_response_in(ss_ike_engine *e, ike_sa *sa, const ss_ike_msg *m, const u
 	}
 	sa->suite = s;
 	sa->spi_r = m->hdr.spi_r;
-	memcpy(sa->nr, m->nonce.p, m->nonce.len);
-	sa->nr_len = m->nonce.len;
+	bool copied = sa_set_bytes(&sa->nr, &sa->nr_len, m->nonce.p, m->nonce.len);
 	sa->init_resp = dup_bytes(p, len);
 	sa->init_resp_len = len;
 	uint16_t why = 0;
-	if (!sa->init_resp || !sa_keys(sa, m->ke.data.p, m->ke.data.len, &why)) {
+	if (!copied || !sa->init_resp || !sa_keys(sa, m->ke.data.p, m->ke.data.len, &why)) {
 		sa_fail(e, sa, SS_IKE_PEER_REFUSED, why, "key exchange failed");
 		return;
 	}
@@ -272,13 +271,13 @@ static bool cookie_valid(const ss_ike_engine *e, const ss_ike_msg *m, const ss_i
 }
 
 /* Half-open SAs from this address reached the per-address limit (a walk over that address's
- * SAs only, in the table's peer index). */
+ * half-open SAs only, at most the limit: their own class in the table's peer index). */
 static bool peer_half_open_full(const ss_ike_engine *e, const ss_ike_endpoint *remote)
 {
 	uint32_t n = 0, max = e->p.max_half_open_per_peer;
 	if (max == 0)
 		return false;
-	for (const ike_sa *sa = NULL; (sa = sa_peek_by_peer(e, &remote->addr, sa));)
+	for (const ike_sa *sa = NULL; (sa = sa_peek_class(e, &remote->addr, PEER_HALF_OPEN, sa));)
 		if (sa->half_open && sa->state != ST_DEAD && ++n >= max)
 			return true;
 	return false;
@@ -368,7 +367,7 @@ void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, si
 	ike_sa *old = sa_find_half(e, m->hdr.spi_i, remote);
 	if (old) {
 		/* A retransmission gets the same response; anything else with that SPIi is dropped. */
-		if (old->init_req_len == len && memcmp(old->init_req, p, len) == 0 && old->has_resp &&
+		if (old->init_req && old->init_req_len == len && memcmp(old->init_req, p, len) == 0 && old->has_resp &&
 		    old->resp_id == 0) {
 			act_send(e, old, &old->local, &old->remote, old->resp, old->resp_len);
 			e->st.responses_resent++;
@@ -398,15 +397,15 @@ void init_request_in(ss_ike_engine *e, const ss_ike_msg *m, const uint8_t *p, si
 	sa_index(e, sa);
 	sa->suite = s;
 	sa->dh = ss_dh_new(s.dh);
-	memcpy(sa->ni, m->nonce.p, m->nonce.len);
-	sa->ni_len = m->nonce.len;
-	sa->nr_len = SS_IKE_NONCE_LEN;
+	uint8_t nr[SS_IKE_NONCE_LEN];
+	bool copied = sa_set_bytes(&sa->ni, &sa->ni_len, m->nonce.p, m->nonce.len) &&
+		      ss_random(nr, sizeof(nr)) && sa_set_bytes(&sa->nr, &sa->nr_len, nr, sizeof(nr));
 	sa->init_req = dup_bytes(p, len);
 	sa->init_req_len = len;
 	uint8_t buf[SS_IKE_BUF];
 	size_t n = 0;
 	uint16_t why = 0;
-	if (sa->dh && sa->init_req && ss_random(sa->nr, sa->nr_len))
+	if (sa->dh && sa->init_req && copied)
 		n = build_init_response(sa, cfg, num, buf, sizeof(buf));
 	if (!n || !sa_keys(sa, m->ke.data.p, m->ke.data.len, &why)) {
 		sa_kill(sa, "IKE_SA_INIT failed");

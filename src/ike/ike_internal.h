@@ -2,6 +2,9 @@
 #ifndef SS_IKE_INTERNAL_H
 #define SS_IKE_INTERNAL_H
 
+#include <string.h>
+
+#include "ike/cert.h"
 #include "ike/ike.h"
 #include "ike/sa_table.h"
 
@@ -10,6 +13,11 @@
 #define SS_IKE_BUF 8192    /* room for CERT payloads: a certificate and its chain */
 #define SS_IKE_MAX_CHILD 4
 #define SS_IKE_MAX_INIT_MSG 2048
+/* How long a response stays cached for a retransmitted request: beyond the retransmission
+ * schedules in use (ours gives up after 31 s; strongSwan's default sends its last
+ * retransmission 90 s after the request).  After it, a request with that message ID is
+ * dropped like any old one: an idle IKE SA holds no message at all. */
+#define RESP_KEEP_MS 120000
 /* A rekeyed IKE SA waits this long for the peer's DELETE (its retransmissions take ~31 s),
  * then goes silently: it holds no CHILD SA and no handle any more. */
 #define REKEYED_LINGER_MS 60000
@@ -39,10 +47,19 @@ enum ike_op {
 	OP_DPD,
 };
 
+/* A CHILD SA once handed out: what rekeying, expiring and deleting it need, without its
+ * keys, and its selectors in a right-sized array (ts[0 .. n_local) ours, then the
+ * peer's), allocated per CHILD SA (child_new). */
 typedef struct ike_child {
-	bool used;
-	ss_ike_child_info info;   /* keys wiped once handed out */
+	uint32_t spi_in, spi_out;
 	ss_time rekey_at, expire_at;
+	ss_esp_suite suite;
+	uint8_t mode;             /* enum ss_ike_mode */
+	bool udp_encap, initiator;
+	uint8_t n_local, n_remote;
+	uint32_t lifetime_s, rekey_of;
+	ss_ike_endpoint local, remote;
+	ss_ike_ts ts[];
 } ike_child;
 
 /* The request we have outstanding (window 1) and the last response we sent. */
@@ -68,7 +85,12 @@ typedef struct ike_sa {
 	bool nat;
 	bool answered;         /* the peer said anything at all (for the outcome) */
 	uint32_t attempts;     /* initiator: IKE_SA_INIT requests sent (ATTEMPT actions) */
-	ss_ike_id peer_id;     /* the peer's identity, once its AUTH verified */
+	/* The peer's identity (its ID payload), once its AUTH verified: right-sized on the heap
+	 * (sa_set_peer_id, sa_peer_id).  A rekey's successor carries it for display but is
+	 * not peer_id_known (not in the identity index). */
+	uint8_t peer_id_type;
+	size_t peer_id_len;
+	uint8_t *peer_id_data;
 	bool peer_id_known;
 	bool outcome_sent;
 	/* Initiator: a silent/unreachable OUTCOME went out before the full silent schedule
@@ -79,23 +101,28 @@ typedef struct ike_sa {
 	uint64_t spi_i, spi_r;
 	ss_ike_endpoint local, remote;
 	ss_time created, expires;
-	ss_ike_config *cfg;    /* owned copy; NULL for a half-open responder SA */
+	ss_ike_config *cfg;    /* shared copy (cfg_get); NULL for a half-open responder SA */
 
 	ss_ike_suite suite;
 	uint16_t ke_group;     /* group of our KE */
 	ss_dh *dh;
-	uint8_t ni[256], nr[256];
+	uint8_t *ni, *nr;      /* the nonces of IKE_SA_INIT (heap: the peer's may be 16..256) */
 	size_t ni_len, nr_len;
 	uint8_t *cookie;       /* initiator: cookie to echo */
 	size_t cookie_len;
 	uint32_t ke_retries;
-	uint8_t *init_req, *init_resp;   /* IKE_SA_INIT messages, for AUTH (§2.15) */
+	uint8_t *init_req, *init_resp;   /* IKE_SA_INIT messages, for AUTH (§2.15); freed once
+					  * both AUTHs are done (sa_init_msgs_done) */
 	size_t init_req_len, init_resp_len;
 
 	/* Authentication (ike_cert.c): what the peer told us in IKE_SA_INIT / IKE_AUTH. */
 	uint32_t peer_hashes;  /* RFC 7427 SIGNATURE_HASH_ALGORITHMS as a set; 0: none sent */
 	bool peer_certreq;     /* the peer sent a CERTREQ: it can verify a certificate */
-	ss_ike_peer_auth peer;
+	/* How the peer authenticated (ss_ike_peer_auth without its fixed text buffers): its
+	 * method and ours (0 before IKE_AUTH), its certificate's details (heap, certificate
+	 * peers only; the text identity is its subject, else the ID payload's text). */
+	uint8_t peer_method, local_method;
+	ss_cert_info *peer_cert;
 
 	ss_ike_keys keys;
 	ss_sk sk_send, sk_recv;
@@ -104,7 +131,8 @@ typedef struct ike_sa {
 	uint32_t my_msg_id;    /* next request we send */
 	uint32_t peer_msg_id;  /* next request we expect */
 	ike_exchange out;      /* outstanding request, if out.req */
-	uint8_t *resp;         /* last response, resent on a retransmitted request */
+	uint8_t *resp;         /* last response, resent on a retransmitted request, until */
+	ss_time resp_until;    /* then freed: the peer stopped retransmitting (RESP_KEEP_MS) */
 	size_t resp_len;
 	uint32_t resp_id;
 	bool has_resp;
@@ -112,20 +140,20 @@ typedef struct ike_sa {
 	uint32_t child_spi;    /* our inbound SPI for the CHILD SA being negotiated */
 	enum ike_op op;        /* what our outstanding request is about */
 	uint32_t op_spi;       /* OP_REKEY_CHILD / OP_DELETE_CHILD: our inbound SPI of that child */
-	uint8_t xn[256];       /* our nonce in the current CREATE_CHILD_SA exchange */
+	uint8_t xn[SS_IKE_NONCE_LEN];  /* our nonce in the current CREATE_CHILD_SA exchange */
 	size_t xn_len;
 	uint64_t new_spi;      /* OP_REKEY_IKE: our SPI of the new IKE SA */
 	bool rekeyed;          /* superseded by a new IKE SA: its children moved there */
 	/* §2.8.1 CHILD rekey collision: the child we made answering the peer's rekey of the
 	 * CHILD SA we were rekeying too, and the lower nonce of that exchange. */
 	uint32_t coll_spi;
-	uint8_t coll_nonce[256];
+	uint8_t *coll_nonce;   /* heap, only once a collision happened */
 	size_t coll_nonce_len;
 	/* §2.8.2 IKE rekey collision: the successor we made answering the peer's rekey while
 	 * ours was in flight (internal handle; it holds no CHILD SA until chosen), and the
 	 * lower nonce of that exchange. */
 	uint32_t ike_coll;
-	uint8_t ike_coll_nonce[256];
+	uint8_t *ike_coll_nonce;
 	size_t ike_coll_nonce_len;
 	ss_time rekey_at;      /* when we rekey this IKE SA (we initiated it), else SS_NEVER */
 	ss_time ike_expire_at; /* hard lifetime (100%, both sides): deleted if not rekeyed */
@@ -136,10 +164,12 @@ typedef struct ike_sa {
 	ss_time heard_at, last_sent, unanswered_since, hint_at, hinted_at;
 	const char *gone_reason;  /* why it died, for IKE_DELETED */
 	ss_time delete_until;     /* ST_DELETING: when we give up waiting for the peer's answer */
-	ike_child child[SS_IKE_MAX_CHILD];
-	/* The table (sa_table.c, ike_sa.c): every SA is in by_handle; by_spi once its SPIi is
-	 * final (indexed); by_peer under its remote address; timer while it has a deadline. */
-	ss_hnode by_spi, by_handle, by_peer;
+	ike_child *child[SS_IKE_MAX_CHILD];  /* NULL: free slot */
+	/* The table (sa_table.c, ike_table.c): every SA is in by_handle; by_spi once its SPIi
+	 * is final (indexed); by_peer under its remote address and class; by_ident under its
+	 * address and peer identity once that is authenticated; timer while it has a deadline. */
+	ss_hnode by_spi, by_handle, by_peer, by_ident;
+	uint8_t peer_class;    /* enum peer_class: its chain in by_peer */
 	bool indexed;
 	ss_tnode timer;
 	/* Reached during the current event (any lookup, sa_new, a due timer): its deadline is
@@ -147,6 +177,24 @@ typedef struct ike_sa {
 	bool touched;
 	struct ike_sa *tnext;
 } ike_sa;
+
+/* An SA's class in the peer index (ike_table.c). */
+enum peer_class {
+	PEER_INITIATOR = 0,
+	PEER_HALF_OPEN,        /* responder before IKE_AUTH */
+	PEER_RESPONDER,
+	PEER_CLASSES,
+};
+
+/* The peer's identity as stored (all zero before it is known). */
+static inline ss_ike_id sa_peer_id(const ike_sa *sa)
+{
+	ss_ike_id id = { .type = sa->peer_id_type };
+	id.len = (uint8_t)(sa->peer_id_len < sizeof(id.data) ? sa->peer_id_len : sizeof(id.data));
+	if (id.len)
+		memcpy(id.data, sa->peer_id_data, id.len);
+	return id;
+}
 
 /* Actions queue up until the caller drains them; a timer pass over many SAs can emit many
  * at once, so the queue grows (to a hard bound, beyond which actions are dropped, logged). */
@@ -168,7 +216,8 @@ struct ss_ike_engine {
 	ss_ike_engine_params p;
 	/* Constant-time lookups at any number of SAs: by SPIi (chosen by the initiator, so
 	 * hashed with a secret seed), by handle, by peer address; deadlines in a heap. */
-	ss_hmap by_spi, by_handle, by_peer;
+	ss_hmap by_spi, by_handle, by_peer, by_ident;
+	ss_hmap configs;       /* interned configurations (ike_cert.c) */
 	ss_theap timers;
 	ike_sa *touched;       /* SAs reached in this event, linked by tnext */
 	ike_sa **due;          /* ss_ike_timer's batch of due SAs */
@@ -188,6 +237,7 @@ struct ss_ike_engine {
 	ike_unknown_peer unknown[SS_IKE_UNKNOWN_PEERS];
 	ss_time unknown_window;    /* start of the current second of unknown-SPI budget */
 	uint32_t unknown_spent;    /* acted on in it (at most SS_IKE_UNKNOWN_PER_S) */
+	ss_time now;           /* time of the datagram being handled (ss_ike_input) */
 	ss_ike_stats st;
 };
 
@@ -238,6 +288,16 @@ const ike_sa *sa_peek_handle(const ss_ike_engine *e, uint32_t h);
 ike_sa *sa_next_by_peer(ss_ike_engine *e, const ss_addr *remote, ike_sa *o);
 /* The same for reading only (nothing touched). */
 const ike_sa *sa_peek_by_peer(const ss_ike_engine *e, const ss_addr *remote, const ike_sa *o);
+/* The same within one enum peer_class only. */
+const ike_sa *sa_peek_class(const ss_ike_engine *e, const ss_addr *remote, uint8_t cls,
+			    const ike_sa *o);
+ike_sa *sa_next_class(ss_ike_engine *e, const ss_addr *remote, uint8_t cls, ike_sa *o);
+/* Moves sa to the chain of its class after it changed (left half-open). */
+void sa_reclass(ss_ike_engine *e, ike_sa *sa);
+/* Enters sa under its address and peer identity (call once peer_id is set). */
+void sa_index_ident(ss_ike_engine *e, ike_sa *sa);
+/* SAs with this address and identity, each touched: o = NULL starts, NULL ends. */
+ike_sa *sa_next_by_ident(ss_ike_engine *e, const ss_addr *remote, const ss_ike_id *id, ike_sa *o);
 /* The SA reached its remote endpoint another way (NAT mapping): re-indexed by address. */
 void sa_set_remote(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *remote);
 /* A rekey's successor takes the handle of the SA it replaces, and the old one the other. */
@@ -255,7 +315,7 @@ void sa_table_init(ss_ike_engine *e);
 /* Enters a new SA by handle and peer address (touched); false when out of memory. */
 bool sa_table_add(ss_ike_engine *e, ike_sa *sa);
 /* ike_sa.c: frees an SA that left the table, wiping its secrets. */
-void sa_free(ike_sa *sa);
+void sa_free(ss_ike_engine *e, ike_sa *sa);
 /* Kills and frees every SA, then the table's arrays. */
 void sa_table_free(ss_ike_engine *e);
 void sa_fail(ss_ike_engine *e, ike_sa *sa, enum ss_ike_outcome o, uint16_t notify, const char *why);
@@ -268,7 +328,13 @@ void sa_send_response(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len
 bool sa_request(ss_ike_engine *e, ike_sa *sa, uint8_t exch, const ss_ike_writer *w, ss_time now);
 void sa_respond(ss_ike_engine *e, ike_sa *sa, uint8_t exch, const ss_ike_writer *w);
 uint64_t sa_new_spi(void);
+/* Stores the peer's identity (right-sized); false when out of memory. */
+bool sa_set_peer_id(ike_sa *sa, const ss_ike_id *id);
+/* A heap copy of len bytes (NULL when out of memory); *p freed first, *plen set (0 on failure). */
+bool sa_set_bytes(uint8_t **p, size_t *plen, const uint8_t *src, size_t len);
 void sa_clear_request(ike_sa *sa);
+/* Both AUTH payloads are computed and checked: the IKE_SA_INIT messages go. */
+void sa_init_msgs_done(ike_sa *sa);
 /* Protected message from an inner payload chain; returns the length, 0 on failure. */
 size_t sa_seal(ike_sa *sa, uint8_t exch, bool response, uint32_t msg_id,
 	       const ss_ike_writer *inner, uint8_t *out, size_t cap);
@@ -330,12 +396,19 @@ ss_ike_id id_of_payload(const ss_ike_id_pl *pl);
 
 /* ike_cert.c: the authentication methods (PSK, certificates) on the engine's side */
 bool cfg_allows(const ss_ike_config *c, uint8_t kind);
-/* Owned copy of a configuration (references its credential); NULL when out of memory. */
-ss_ike_config *cfg_dup(const ss_ike_config *c);
-void cfg_free(ss_ike_config *c);
+/* The engine's shared copy of a configuration (one reference taken; the copy references
+ * its credential); NULL when out of memory.  cfg_share takes one more reference, cfg_put
+ * drops one (NULL: nothing). */
+ss_ike_config *cfg_get(ss_ike_engine *e, const ss_ike_config *c);
+ss_ike_config *cfg_share(ss_ike_config *c);
+void cfg_put(ss_ike_engine *e, ss_ike_config *c);
 /* IKE_SA_INIT: SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4) when c lists a certificate; the
  * responder adds its CERTREQ (§3.7). */
 void cert_init_payloads(ss_ike_writer *w, const ss_ike_config *c, bool responder);
+/* sa_get's view of how the peer authenticated. */
+void auth_peer_info(const ike_sa *sa, ss_ike_peer_auth *out);
+/* Copies a rekeyed SA's record of its peer into its successor; false when out of memory. */
+bool auth_peer_copy(ike_sa *to, const ike_sa *from);
 /* Remembers what the peer's message says it can verify (hash algorithms, CERTREQ). */
 void cert_note_peer(ike_sa *sa, const ss_ike_msg *m);
 /* IKE_AUTH: our ID (IDi / IDr), CERTs, the initiator's CERTREQ and IDr, and AUTH, with the
@@ -367,6 +440,13 @@ void child_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
 void child_response_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now);
 ike_child *child_by_spi_in(ike_sa *sa, uint32_t spi);
 ike_child *child_by_spi_out(ike_sa *sa, uint32_t spi);
+/* The CHILD SA as the caller saw it at CHILD_UP, keys zero; its selectors alone. */
+void child_info_of(const ike_child *c, ss_ike_child_info *out);
+void child_ts(const ike_child *c, ss_ike_ts_pl *local, ss_ike_ts_pl *remote);
+/* Reports c deleted (CHILD_DELETED) and frees its slot. */
+void child_gone(ss_ike_engine *e, ike_sa *sa, ike_child *c);
+/* Frees every CHILD SA record of sa (nothing reported). */
+void child_free_all(ike_sa *sa);
 /* Sends INFORMATIONAL DELETE for one of our CHILD SAs (op OP_DELETE_CHILD). */
 bool child_send_delete(ss_ike_engine *e, ike_sa *sa, uint32_t spi_in, ss_time now);
 /* Lifetimes of an established, idle SA: starts at most one rekey or delete that is due. */

@@ -111,6 +111,7 @@ ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,
 	e->st.sas++;
 	if (!initiator) {
 		sa->half_open = true;
+		sa_reclass(e, sa);
 		sa->expires = now + e->p.half_open_timeout_ms;
 		e->st.half_open++;
 		if (e->st.half_open > e->st.half_open_peak)
@@ -123,6 +124,7 @@ void sa_leave_half_open(ss_ike_engine *e, ike_sa *sa)
 {
 	if (sa->half_open) {
 		sa->half_open = false;
+		sa_reclass(e, sa);
 		e->st.half_open--;
 		/* Hysteresis: the flood is over well below the threshold, not at its edge. */
 		if (e->st.cookies_required && e->st.half_open < e->p.cookie_threshold / 2) {
@@ -133,7 +135,23 @@ void sa_leave_half_open(ss_ike_engine *e, ike_sa *sa)
 	}
 }
 
-void sa_free(ike_sa *sa)
+bool sa_set_bytes(uint8_t **p, size_t *plen, const uint8_t *src, size_t len)
+{
+	free(*p);
+	*p = malloc(len ? len : 1);
+	*plen = *p ? len : 0;
+	if (*p && len)
+		memcpy(*p, src, len);
+	return *p != NULL;
+}
+
+bool sa_set_peer_id(ike_sa *sa, const ss_ike_id *id)
+{
+	sa->peer_id_type = id->type;
+	return sa_set_bytes(&sa->peer_id_data, &sa->peer_id_len, id->data, id->len);
+}
+
+void sa_free(ss_ike_engine *e, ike_sa *sa)
 {
 	ss_dh_free(sa->dh);
 	free(sa->cookie);
@@ -141,7 +159,15 @@ void sa_free(ike_sa *sa)
 	free(sa->init_resp);
 	free(sa->out.req);
 	free(sa->resp);
-	cfg_free(sa->cfg);
+	free(sa->ni);
+	free(sa->nr);
+	/* The identity came out of a decrypted IKE_AUTH: wiped like the SA itself. */
+	ss_free_secret(sa->peer_id_data, sa->peer_id_len);
+	ss_free_secret(sa->peer_cert, sizeof(*sa->peer_cert));
+	free(sa->coll_nonce);
+	free(sa->ike_coll_nonce);
+	child_free_all(sa);
+	cfg_put(e, sa->cfg);
 	ss_ike_keys_wipe(&sa->keys);
 	ss_sk_wipe(&sa->sk_send);
 	ss_sk_wipe(&sa->sk_recv);
@@ -277,6 +303,14 @@ bool sa_open(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len, ss_ike_
 	return false;
 }
 
+void sa_init_msgs_done(ike_sa *sa)
+{
+	free(sa->init_req);
+	free(sa->init_resp);
+	sa->init_req = sa->init_resp = NULL;
+	sa->init_req_len = sa->init_resp_len = 0;
+}
+
 void sa_clear_request(ike_sa *sa)
 {
 	free(sa->out.req);
@@ -342,6 +376,7 @@ void sa_send_response(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len
 	sa->resp = copy;
 	sa->resp_len = len;
 	sa->resp_id = sa->peer_msg_id;
+	sa->resp_until = e->now + RESP_KEEP_MS;
 	sa->has_resp = true;
 	sa->peer_msg_id++;
 	act_send(e, sa, &sa->local, &sa->remote, p, len);
@@ -378,6 +413,12 @@ void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now)
 {
 	if (sa->state == ST_DEAD)
 		return;
+	if (sa->resp && now >= sa->resp_until) {
+		free(sa->resp);
+		sa->resp = NULL;
+		sa->resp_len = 0;
+		sa->has_resp = false;
+	}
 	if (sa->state == ST_HALF_OPEN && now >= sa->expires) {
 		e->st.half_open_expired++;
 		/* No outcome: nobody proved they own the address (see responder_refused); the
@@ -445,6 +486,8 @@ ss_time sa_deadline(const ike_sa *sa)
 		return sa->linger_until;
 	if (sa->out.req)
 		t = sa->out.first ? ss_retx_deadline(&sa->out.retx) : sa->out.next;
+	if (sa->resp)
+		t = ss_time_min(t, sa->resp_until);
 	if (sa->state == ST_HALF_OPEN)
 		t = ss_time_min(t, sa->expires);
 	if (sa->state == ST_ESTABLISHED)

@@ -23,11 +23,40 @@ static uint64_t addr_key(const ss_addr *a)
 	return ss_hmap_key_bytes(b, sizeof(b));
 }
 
+/* The peer index is keyed by address and class, so that the questions set-up asks (any
+ * half-open SA from here? any SA of the other role, for simultaneous initiation?) look at
+ * that class alone: thousands of established SAs from one address (hosts behind one NAT,
+ * a load generator) are never walked to set up one more. */
+static uint64_t peer_key(const ss_addr *a, uint8_t cls)
+{
+	return addr_key(a) ^ (0x9e3779b97f4a7c15ull * (uint64_t)(cls + 1));
+}
+
+static uint8_t class_of(const ike_sa *sa)
+{
+	return sa->initiator ? PEER_INITIATOR : sa->half_open ? PEER_HALF_OPEN : PEER_RESPONDER;
+}
+
+/* The identity index: established SAs by address and authenticated peer identity, for
+ * INITIAL_CONTACT. */
+static uint64_t ident_key(const ss_addr *a, const ss_ike_id *id)
+{
+	uint8_t b[17 + 2 + 255];
+	b[0] = a->family;
+	memcpy(b + 1, a->a, 16);
+	b[17] = id->type;
+	b[18] = id->len;
+	memcpy(b + 19, id->data, id->len);
+	return ss_hmap_key_bytes(b, 19u + id->len);
+}
+
 void sa_table_init(ss_ike_engine *e)
 {
 	ss_hmap_init(&e->by_spi, e->hash_seed);
 	ss_hmap_init(&e->by_handle, e->hash_seed + 1);
 	ss_hmap_init(&e->by_peer, e->hash_seed + 2);
+	ss_hmap_init(&e->by_ident, e->hash_seed + 3);
+	ss_hmap_init(&e->configs, e->hash_seed + 4);
 	ss_theap_init(&e->timers);
 }
 
@@ -44,7 +73,8 @@ bool sa_table_add(ss_ike_engine *e, ike_sa *sa)
 {
 	if (!ss_hmap_insert(&e->by_handle, &sa->by_handle, sa->handle))
 		return false;
-	if (!ss_hmap_insert(&e->by_peer, &sa->by_peer, addr_key(&sa->remote.addr))) {
+	sa->peer_class = class_of(sa);
+	if (!ss_hmap_insert(&e->by_peer, &sa->by_peer, peer_key(&sa->remote.addr, sa->peer_class))) {
 		ss_hmap_remove(&e->by_handle, &sa->by_handle);
 		return false;
 	}
@@ -114,15 +144,34 @@ ike_sa *sa_by_handle(ss_ike_engine *e, uint32_t h)
 	return sa;
 }
 
-const ike_sa *sa_peek_by_peer(const ss_ike_engine *e, const ss_addr *remote, const ike_sa *o)
+const ike_sa *sa_peek_class(const ss_ike_engine *e, const ss_addr *remote, uint8_t cls,
+			    const ike_sa *o)
 {
-	const ss_hnode *n = o ? ss_hmap_next(&o->by_peer) : ss_hmap_first(&e->by_peer, addr_key(remote));
+	const ss_hnode *n = o ? ss_hmap_next(&o->by_peer) : ss_hmap_first(&e->by_peer, peer_key(remote, cls));
 	for (; n; n = ss_hmap_next(n)) {
 		const ike_sa *sa = SA_OF(n, by_peer);
 		if (ss_addr_eq(&sa->remote.addr, remote))
 			return sa;
 	}
 	return NULL;
+}
+
+ike_sa *sa_next_class(ss_ike_engine *e, const ss_addr *remote, uint8_t cls, ike_sa *o)
+{
+	ike_sa *sa = (ike_sa *)sa_peek_class(e, remote, cls, o);
+	if (sa)
+		sa_touch(e, sa);
+	return sa;
+}
+
+const ike_sa *sa_peek_by_peer(const ss_ike_engine *e, const ss_addr *remote, const ike_sa *o)
+{
+	/* The classes one after the other; o's own chain first. */
+	uint8_t cls = o ? o->peer_class : 0;
+	const ike_sa *sa = sa_peek_class(e, remote, cls, o);
+	while (!sa && ++cls < PEER_CLASSES)
+		sa = sa_peek_class(e, remote, cls, NULL);
+	return sa;
 }
 
 ike_sa *sa_next_by_peer(ss_ike_engine *e, const ss_addr *remote, ike_sa *o)
@@ -137,8 +186,44 @@ void sa_set_remote(ss_ike_engine *e, ike_sa *sa, const ss_ike_endpoint *remote)
 {
 	bool moved = !ss_addr_eq(&sa->remote.addr, &remote->addr);
 	sa->remote = *remote;
-	if (moved)
-		ss_hmap_insert(&e->by_peer, &sa->by_peer, addr_key(&remote->addr));
+	if (!moved)
+		return;
+	/* Re-entering a node that is in the map never needs to grow it. */
+	if (ss_hnode_in(&sa->by_peer))
+		ss_hmap_insert(&e->by_peer, &sa->by_peer, peer_key(&remote->addr, sa->peer_class));
+	if (ss_hnode_in(&sa->by_ident))
+		sa_index_ident(e, sa);
+}
+
+void sa_reclass(ss_ike_engine *e, ike_sa *sa)
+{
+	uint8_t cls = class_of(sa);
+	if (cls == sa->peer_class || !ss_hnode_in(&sa->by_peer))
+		return;
+	sa->peer_class = cls;
+	ss_hmap_insert(&e->by_peer, &sa->by_peer, peer_key(&sa->remote.addr, cls));
+}
+
+void sa_index_ident(ss_ike_engine *e, ike_sa *sa)
+{
+	ss_ike_id id = sa_peer_id(sa);
+	/* Out of memory to grow the empty map: INITIAL_CONTACT then misses this SA (it ends
+	 * by its lifetime or a liveness check instead). */
+	ss_hmap_insert(&e->by_ident, &sa->by_ident, ident_key(&sa->remote.addr, &id));
+}
+
+ike_sa *sa_next_by_ident(ss_ike_engine *e, const ss_addr *remote, const ss_ike_id *id, ike_sa *o)
+{
+	const ss_hnode *n = o ? ss_hmap_next(&o->by_ident) : ss_hmap_first(&e->by_ident, ident_key(remote, id));
+	for (; n; n = ss_hmap_next(n)) {
+		ike_sa *sa = SA_OF(n, by_ident);
+		ss_ike_id oid = sa_peer_id(sa);
+		if (ss_addr_eq(&sa->remote.addr, remote) && ss_ike_id_eq(&oid, id)) {
+			sa_touch(e, sa);
+			return sa;
+		}
+	}
+	return NULL;
 }
 
 void sa_swap_handles(ss_ike_engine *e, ike_sa *a, ike_sa *b)
@@ -156,17 +241,18 @@ static void drop(ss_ike_engine *e, ike_sa *sa)
 	sa_unindex(e, sa);
 	ss_hmap_remove(&e->by_handle, &sa->by_handle);
 	ss_hmap_remove(&e->by_peer, &sa->by_peer);
+	ss_hmap_remove(&e->by_ident, &sa->by_ident);
 	ss_theap_remove(&e->timers, &sa->timer);
 	/* A rekeyed SA handed its CHILD SAs and its handle to its successor. */
 	if (sa->keyed && sa->outcome_sent && !sa->rekeyed) {
 		for (int i = 0; i < SS_IKE_MAX_CHILD; i++)
-			if (sa->child[i].used)
-				act_child(e, sa, SS_IKE_ACT_CHILD_DELETED, &sa->child[i].info);
+			if (sa->child[i])
+				child_gone(e, sa, sa->child[i]);
 		act_ike_deleted(e, sa);
 	}
 	e->st.sas--;
 	sa_leave_half_open(e, sa);
-	sa_free(sa);
+	sa_free(e, sa);
 }
 
 void sa_reap(ss_ike_engine *e)
@@ -243,6 +329,8 @@ void sa_table_free(ss_ike_engine *e)
 	ss_hmap_free(&e->by_spi);
 	ss_hmap_free(&e->by_handle);
 	ss_hmap_free(&e->by_peer);
+	ss_hmap_free(&e->by_ident);
+	ss_hmap_free(&e->configs);  /* empty: every SA dropped its reference */
 	ss_theap_free(&e->timers);
 	free(e->due);
 	e->due = NULL;

@@ -46,7 +46,10 @@ static bool grow(ss_hmap *m)
 			nx = n->next;
 			size_t s = slot(m, n->key);
 			n->next = b[s];
+			if (b[s])
+				b[s]->pprev = &n->next;
 			b[s] = n;
+			n->pprev = &b[s];
 		}
 	free(old.b);
 	return true;
@@ -54,7 +57,7 @@ static bool grow(ss_hmap *m)
 
 bool ss_hmap_insert(ss_hmap *m, ss_hnode *n, uint64_t key)
 {
-	if (n->in)
+	if (ss_hnode_in(n))
 		ss_hmap_remove(m, n);
 	/* Load factor at most 1: chains stay short as the table grows. */
 	if (m->n >= m->nb && !grow(m) && m->nb == 0)
@@ -62,24 +65,24 @@ bool ss_hmap_insert(ss_hmap *m, ss_hnode *n, uint64_t key)
 	n->key = key;
 	size_t s = slot(m, key);
 	n->next = m->b[s];
+	if (n->next)
+		n->next->pprev = &n->next;
 	m->b[s] = n;
-	n->in = true;
+	n->pprev = &m->b[s];
 	m->n++;
 	return true;
 }
 
 void ss_hmap_remove(ss_hmap *m, ss_hnode *n)
 {
-	if (!n->in)
+	if (!ss_hnode_in(n))
 		return;
-	for (ss_hnode **pp = &m->b[slot(m, n->key)]; *pp; pp = &(*pp)->next)
-		if (*pp == n) {
-			*pp = n->next;
-			m->n--;
-			break;
-		}
+	*n->pprev = n->next;
+	if (n->next)
+		n->next->pprev = n->pprev;
+	m->n--;
 	n->next = NULL;
-	n->in = false;
+	n->pprev = NULL;
 }
 
 static ss_hnode *match(ss_hnode *n, uint64_t key)

@@ -3,7 +3,8 @@
  *
  *   ss_hmap   intrusive chained hash multimap, uint64 keys hashed with a secret seed (SPIs
  *             and addresses come from the network), growing by doubling: O(1) insert, remove
- *             and lookup at any table size;
+ *             and lookup at any table size (chains are doubly linked, so removal never
+ *             walks a chain, however many SAs share a key, e.g. one peer address);
  *   ss_theap  intrusive binary min-heap of deadlines: O(log n) set / remove, O(1) earliest.
  *
  * Both are intrusive: the node lives in the element (ike_sa), so indexing allocates nothing
@@ -19,9 +20,15 @@
 
 typedef struct ss_hnode {
 	struct ss_hnode *next;
+	struct ss_hnode **pprev;  /* the link pointing at this node; NULL: in no map */
 	uint64_t key;
-	bool in;               /* currently in a map */
 } ss_hnode;
+
+/* Currently in a map. */
+static inline bool ss_hnode_in(const ss_hnode *n)
+{
+	return n->pprev != NULL;
+}
 
 typedef struct ss_hmap {
 	ss_hnode **b;

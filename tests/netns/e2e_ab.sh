@@ -10,7 +10,7 @@
 # (UDP 500) and ESP between A and B, and not one clear TCP packet.  Both ends list the same
 # CHILD SA (SPIs mirrored).  SIGTERM leaves no TUN, table or rule behind.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-ab$$ a b || fail "topology"
+topo_up "$NSP-ab$$" a b || fail "topology"
 sad_start a --builtin server --psk-file "$PSK"
 sad_start b --builtin server --psk-file "$PSK"
 cap_start "$W/ab.pcap" "(host 10.89.0.1 and host 10.89.0.2) or (host fd89::1 and host fd89::2)"

@@ -12,7 +12,7 @@
 # to A is secured (B echoes the cookie).  After the half-open SAs time out (30 s) the flood
 # is over (event, cookies_required false).  Every figure is read from softsad's stats.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-fl$$ a b c || fail "topology"
+topo_up "$NSP-fl$$" a b c || fail "topology"
 srcs=""
 for i in $(seq 100 149); do
 	topo_exec c ip addr add "10.89.0.$i/24" dev eth0

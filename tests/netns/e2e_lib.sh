@@ -4,8 +4,10 @@
 #
 # usage in a test:  . "$(dirname "$0")/e2e_lib.sh" "$@"   (argument 1: the softsad binary)
 # Root only: exits 77 (skipped) otherwise.  Everything is removed on exit (trap).  Tests name
-# their namespaces sse-<test><PID>-<host>: several worktrees may run the suite at once.
+# their namespaces $NSP-<test><PID>-<host> (NSP: $E2E_NS_PREFIX, default sse): several
+# worktrees may run the suite at once, each under a prefix of its own if it likes.
 set -u
+NSP=${E2E_NS_PREFIX:-sse}
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: the end-to-end tests need root (network namespaces)"
 	exit 77

@@ -23,7 +23,7 @@
 #     since B completed IKE before it blocks B instead of falling back to clear: not one clear
 #     packet from A to B.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-rs$$ a b || fail "topology"
+topo_up "$NSP-rs$$" a b || fail "topology"
 cat > "$W/policy.yaml" <<YAML
 name: server-dpd5
 psk_file: $PSK

@@ -18,7 +18,7 @@
 . "$(dirname "$0")/e2e_lib.sh" "$@"
 . "$HERE/charon_lib.sh"
 charon_available || { echo "SKIP: strongSwan charon with kernel-libipsec is not installed"; exit 77; }
-topo_up sse-sw$$ a e || fail "topology"
+topo_up "$NSP-sw$$" a e || fail "topology"
 SWD="$W/swan"
 trap 'charon_stop "$SWD"; e2e_cleanup' EXIT
 charon_start $TOPO_PREFIX-e "$SWD" || fail "charon"

@@ -61,10 +61,15 @@ static void check_walk(const ss_hmap *m)
 	for (ss_hnode *n = NULL; (n = ss_hmap_walk(m, &cur, n));) {
 		item *x = (item *)((char *)n - offsetof(item, h));
 		assert_true(x->in);
+		/* The back link removal relies on (no chain walk): it points at this node. */
+		assert_true(ss_hnode_in(n));
+		assert_ptr_equal(*n->pprev, n);
 		got++;
 	}
-	for (size_t i = 0; i < N; i++)
+	for (size_t i = 0; i < N; i++) {
 		want += it[i].in;
+		assert_int_equal(ss_hnode_in(&it[i].h), it[i].in);
+	}
 	assert_int_equal(got, want);
 	assert_int_equal(m->n, want);
 }
