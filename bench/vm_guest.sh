@@ -13,8 +13,8 @@
 # Per round and daemon: both ends start fresh; a probe (bench/fallback_probe.py) from A to
 # B times the first datagram delivered (the first packet raises the kernel's ACQUIRE; the
 # daemon negotiates and installs the SAs): vm.acquire.ms; then iperf3 TCP through the SAs
-# that came up: vm.tcp1, kept only when the kernel's SA counters moved at least the bytes
-# iperf3 sent (a row must not report clear traffic as ESP).  Then B alone as the IKE
+# that came up: vm.tcp1, kept only when A's outbound SAs counted at least the bytes B
+# received (a row must not report clear traffic as ESP).  Then B alone as the IKE
 # responder of bench/ikeload: vm.child.rate, kept only when B's kernel holds 2 states per
 # CHILD SA established.  Under emulation only the ratio softsad/charon means something.
 set -u
@@ -85,13 +85,15 @@ inb iperf3 -s -p 5201 >/dev/null 2>&1 &
 track $!
 for i in $(seq 100); do inb ss -Hltn 'sport = :5201' | grep -q . && break; sleep 0.2; done
 inb ss -Hltn 'sport = :5201' | grep -q . || log "iperf3 server did not listen"
-# iperf: A -> B, SECS, 1 stream; sets MBPS (received) and SENT (bytes), or leaves them empty.
+# iperf: A -> B, SECS, 1 stream; sets MBPS and GOT (bytes B received), or leaves them empty.
+# What B received has crossed A's outbound SA before iperf3 returns; what A sent may
+# still sit in its socket buffer.
 iperf() {
 	local j
-	MBPS="" SENT=""
+	MBPS="" GOT=""
 	j=$(ina timeout $((SECS + 20)) iperf3 -c $B4 -p 5201 -t "$SECS" -J 2>/dev/null)
 	MBPS=$(echo "$j" | jget '["end"]["sum_received"]["bits_per_second"] / 1e6')
-	SENT=$(echo "$j" | jget '["end"]["sum_sent"]["bytes"]')
+	GOT=$(echo "$j" | jget '["end"]["sum_received"]["bytes"]')
 }
 # esp_bytes NS SRC DST: bytes counted by the kernel's SAs from SRC to DST (ip -s xfrm state).
 esp_bytes() {
@@ -266,11 +268,11 @@ pair() {
 		b0=$(esp_bytes "$A" $A4 $B4)
 		iperf
 		b1=$(esp_bytes "$A" $A4 $B4)
-		log "$side tcp1: ${MBPS:-none} Mbit/s, iperf3 sent ${SENT:-?} B, A's SAs to B counted $((b1 - b0)) B"
+		log "$side tcp1: ${MBPS:-none} Mbit/s, B received ${GOT:-?} B, A's SAs to B counted $((b1 - b0)) B"
 		if [ -z "$MBPS" ]; then
 			N vm.tcp1 "$side" "iperf3 failed"
-		elif [ $((b1 - b0)) -lt "${SENT:-0}" ]; then
-			N vm.tcp1 "$side" "the SAs counted $((b1 - b0)) B of ${SENT} sent: traffic not all ESP"
+		elif [ $((b1 - b0)) -lt "${GOT:-0}" ]; then
+			N vm.tcp1 "$side" "A's SAs counted $((b1 - b0)) B, B received ${GOT}: traffic not all ESP"
 		else
 			S vm.tcp1 "$side" "$MBPS"
 		fi
