@@ -217,6 +217,8 @@ def main():
         ac = "—"
         if anchor:
             ac = cell(a, unit)
+            if ac and n_a:
+                ac += " (" + n_a + ")"
             ac = ("%s: %s" % (aname, ac)) if ac else ("%s: not measured%s" % (aname, " — " + n_a if n_a else ""))
         fc = "—"
         if floor:

@@ -24,6 +24,7 @@ with tempfile.TemporaryDirectory() as d:
         f.write("S\tvm.tcp1\tfloor\t450\n")
         f.write("S\tvm.child.rate\tsoftsa\t30\n")
         f.write("S\tvm.child.rate\tanchor\t10\n")
+        f.write("N\tvm.child.rate\tanchor\tonly 40 of 50 established\n")
         f.write("garbage line\n")
         f.write("S\tcls.10\tsoftsa\tnot-a-number\n")
     out = os.path.join(d, "o.json")
@@ -44,6 +45,7 @@ with tempfile.TemporaryDirectory() as d:
     assert rows["vm.tcp1"]["met"] is False and abs(rows["vm.tcp1"]["ratio"] - 0.7) < 1e-9
     assert rows["vm.child.rate"]["ratio"] == 3.0 and rows["vm.child.rate"]["met"] is None
     assert "VM (emulated)" in table
+    assert "charon kernel-netlink: 10.0 SA/s (only 40 of 50 established)" in table, table
     assert "not measured — no softsad binary" in table
     assert "200 [100–300] SA/s" in table and "4.00×" in table
     assert j["quick"] is True and j["markdown"] == table.strip()
