@@ -23,7 +23,9 @@
  *        the kernel backend of dataplane.h, as softsad drives it: a negotiate filter
  *        LOCAL -> REMOTE, then on the first ACQUIRE (ACTION secure, soft, block) or at once
  *        (secure-now) AES-GCM SAs and set_peer; prints events, the SA counters and what
- *        list_soft says at the end, then closes (which removes everything it installed)
+ *        list_soft says at the end, then closes (which removes everything it installed).
+ *        soft-secure: on the ACQUIRE soft, then secured, then secured again (changes of
+ *        state of a peer that has policies: "soft: done", "secure: done", "again: done")
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -397,6 +399,14 @@ static int dp_act(ss_dp *dp, const char *action, const ss_addr *l, const ss_addr
 			rc = ss_dp_sa_add(dp, &o, ss_now_ms());
 		if (rc == 0)
 			rc = ss_dp_set_peer(dp, r, SS_DP_PEER_SECURED, SS_NEVER);
+	} else if (!strcmp(action, "soft-secure")) {
+		/* A fallback, then a CHILD SA, then the next CHILD SA with the same peer. */
+		rc = dp_act(dp, "soft", l, r, spi_out, spi_in);
+		if (rc == 0)
+			rc = dp_act(dp, "secure", l, r, spi_out, spi_in);
+		if (rc == 0)
+			rc = ss_dp_set_peer(dp, r, SS_DP_PEER_SECURED, SS_NEVER);
+		action = "again";
 	} else if (!strcmp(action, "soft")) {
 		rc = ss_dp_set_peer(dp, r, SS_DP_PEER_SOFT, SS_SEC(4));
 	} else {

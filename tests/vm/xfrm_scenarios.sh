@@ -404,5 +404,37 @@ ours_left() {
 }
 same "backend: closing removed its policies and SAs" "$(ours_left "$A" | tr '\n' /)" "0/0/"
 
+# 13. Changes of state of a peer that has policies (the kernel keeps one policy per selector
+# and direction, and refuses a second): on the ACQUIRE soft, then secured by its SAs, then
+# secured again (the next CHILD SA with it), each replacing the peer's policies in place;
+# then its traffic is ESP only, under one out and one in policy of ours.
+inb "$D" remove-ours > /dev/null
+ina "$D" remove-ours > /dev/null
+inb "$D" dp $B4 $A4 20 secure-now $((0x2200)) $((0x1200)) > "$T/dpb2" &
+bp=$!
+ina "$D" dp $A4 $B4 20 soft-secure $((0x1200)) $((0x2200)) > "$T/dpa2" &
+ap=$!
+wait_ready "$T/dpa2"; wait_ready "$T/dpb2"
+ina ping -c 1 -W 5 -q $B4 > /dev/null # raises the ACQUIRE
+for i in $(seq 50); do grep -q '^again:' "$T/dpa2" && break; sleep 0.2; done
+same "changes: soft, secured, secured again" "$(grep -E '^(soft|secure|again):' "$T/dpa2" | tr '\n' ' ')" \
+	"soft: done secure: done again: done "
+# esp_pols SEL DIR: A's policies with exactly that selector line and direction, with an
+# ESP template (iproute2's own filter takes 0.0.0.0/0 as "any source").
+esp_pols() {
+	ina ip xfrm policy | awk -v sel="$1" -v dir="$2" '
+		/^src/ { f = ($0 ~ "^" sel "[ \t]*$") } f && $1 == "dir" { f = ($2 == dir) }
+		f && /proto esp/ { n++ } END { print n + 0 }'
+}
+same "changes: one ESP policy each way for the peer" \
+	"$(esp_pols "src 0.0.0.0/0 dst $B4/32" out)/$(esp_pols "src $B4/32 dst 0.0.0.0/0" in)" 1/1
+cap_start changes
+check "changes: ping A->B" ina ping -c 3 -i 0.3 -W 5 -q $B4
+cap_stop
+same "changes: nothing in the clear" "$(cap_count changes "$CLEAR")" 0
+check "changes: ESP on the wire" [ "$(cap_count changes "esp and src $A4")" -ge 3 ]
+wait $ap $bp
+check "changes: closed" grep -q "^closed" "$T/dpa2"
+
 echo "# $fails failed"
 [ "$fails" = 0 ]

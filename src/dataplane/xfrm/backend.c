@@ -19,7 +19,7 @@
  *                resolves it, and drops them after about two minutes.
  * Peers' policies sit above the filters' (lower priority number) and are more specific, as
  * the kernel keeps one policy per selector and direction.  Every policy has a slot of ours
- * (its index): one slot per filter, and one per peer state, new for each change of state. */
+ * (its index): one slot per filter, and one per peer, kept through its changes of state. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -142,19 +142,24 @@ static void del_slot(xb *b, uint32_t slot, uint8_t dirs)
 			ss_xfrm_del_policy(b->x, slot, d);
 }
 
-static int add_pol(xb *b, ss_xfrm_policy *p, uint8_t dir, ss_prefix src, ss_prefix dst)
+static int add_pol(xb *b, ss_xfrm_policy *p, uint8_t dir, ss_prefix src, ss_prefix dst, bool update)
 {
 	p->dir = dir;
 	p->sel.src = src;
 	p->sel.dst = dst;
-	return ss_xfrm_add_policy(b->x, p, false);
+	return ss_xfrm_add_policy(b->x, p, update);
 }
 
-/* The policies of one peer state at a fresh slot; the old slot's go after, so that the peer's
- * traffic never falls through to the negotiate filters in between. */
+/* The policies of one peer state.  The kernel keeps one policy per selector and direction,
+ * whatever its priority or index, and refuses a second: a peer that has policies already
+ * gets them replaced in place (XFRM_MSG_UPDPOLICY, which keeps the replaced policy's index,
+ * i.e. the peer's slot).  So soft -> secured works, marking a secured peer secured again
+ * (its next CHILD SA, a rekey) succeeds, and the peer's traffic never falls through to the
+ * negotiate filters in between. */
 static int install_peer(xb *b, peer *p, uint8_t st)
 {
-	uint32_t slot = new_slot(b);
+	bool have = p->state != SS_DP_PEER_NONE;
+	uint32_t slot = have ? p->slot : new_slot(b);
 	uint8_t fam = p->addr.family;
 	ss_xfrm_policy pol = { .slot = slot, .prio = PEER_PRIO };
 	/* Any local address: a negotiate filter may well be exactly local/32 -> peer/32, and the
@@ -175,19 +180,22 @@ static int install_peer(xb *b, peer *p, uint8_t st)
 	}
 	pol.tsrc = p->local;
 	pol.tdst = p->addr;
-	r = add_pol(b, &pol, SS_XFRM_OUT, me, them);
+	r = add_pol(b, &pol, SS_XFRM_OUT, me, them, have);
 	pol.tsrc = p->addr;
 	pol.tdst = p->local;
 	if (r == 0)
-		r = add_pol(b, &pol, SS_XFRM_IN, them, me);
+		r = add_pol(b, &pol, SS_XFRM_IN, them, me, have);
 	if (r == 0 && (dirs & 1u << SS_XFRM_FWD))
-		r = add_pol(b, &pol, SS_XFRM_FWD, them, me);
+		r = add_pol(b, &pol, SS_XFRM_FWD, them, me, have);
 	if (r < 0) {
-		del_slot(b, slot, dirs);
+		/* In place, the old state's policies may be half replaced: none stay, and the
+		 * peer's traffic meets the negotiate filters (ACQUIRE out, blocked in). */
+		del_slot(b, slot, have ? 7 : dirs);
+		p->state = SS_DP_PEER_NONE;
 		return r;
 	}
-	if (p->state)
-		del_slot(b, p->slot, 7);
+	if (have && !(dirs & 1u << SS_XFRM_FWD))
+		ss_xfrm_del_policy(b->x, slot, SS_XFRM_FWD); /* a tunnel state's, if it had one */
 	p->slot = slot;
 	p->state = st;
 	return 0;
@@ -230,7 +238,7 @@ static int set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n)
 			 : f[i].verdict == SS_DP_BLOCK ? SS_XFRM_BLOCK : SS_XFRM_PROTECT;
 		p.sel.sport = f[i].local_port;
 		p.sel.dport = f[i].remote_port;
-		int r = add_pol(b, &p, SS_XFRM_OUT, f[i].local, f[i].remote);
+		int r = add_pol(b, &p, SS_XFRM_OUT, f[i].local, f[i].remote, false);
 		if (r < 0)
 			return r;
 		b->filter_dirs[i] |= 1u << SS_XFRM_OUT;
@@ -241,7 +249,7 @@ static int set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n)
 		}
 		p.sel.sport = f[i].remote_port;
 		p.sel.dport = f[i].local_port;
-		r = add_pol(b, &p, SS_XFRM_IN, f[i].remote, f[i].local);
+		r = add_pol(b, &p, SS_XFRM_IN, f[i].remote, f[i].local, false);
 		if (r < 0)
 			return r;
 		b->filter_dirs[i] |= 1u << SS_XFRM_IN;
