@@ -95,11 +95,12 @@ iperf() {
 	MBPS=$(echo "$j" | jget '["end"]["sum_received"]["bits_per_second"] / 1e6')
 	GOT=$(echo "$j" | jget '["end"]["sum_received"]["bytes"]')
 }
-# esp_bytes NS SRC DST: bytes counted by the kernel's SAs from SRC to DST (ip -s xfrm state).
-esp_bytes() {
-	ip netns exec "$1" ip -s xfrm state | awk -v s="$2" -v d="$3" '
+# esp_count NS SRC DST bytes|packets: what the kernel's SAs from SRC to DST counted
+# (ip -s xfrm state: "N(bytes), M(packets)").
+esp_count() {
+	ip netns exec "$1" ip -s xfrm state | awk -v s="$2" -v d="$3" -v k="$4" '
 		/^src/ { f = ($2 == s && $4 == d) }
-		f && /\(bytes\)/ { sub(/\(bytes\),?/, "", $1); n += $1 }
+		f && /\(bytes\)/ { v = k == "bytes" ? $1 : $2; sub(/\(.*/, "", v); n += v }
 		END { print n + 0 }'
 }
 states() { ip netns exec "$1" ip xfrm state | grep -c '^src'; }
@@ -232,7 +233,8 @@ start() {
 # ---- the rows -----------------------------------------------------------------------------------
 # first_packet SIDE: a probe A -> B, a datagram every 10 ms for 4 s; the first delivered.
 first_packet() {
-	local side=$1 i res ms lost
+	local side=$1 i res ms lost got esp
+	rm -f "$W/recv" "$W/sent" # the last round's "ready" must not pass for this one's
 	inb python3 "$HERE/fallback_probe.py" recv $B4 7100 12 "$W/recv" &
 	local rp=$!
 	track $rp
@@ -241,8 +243,14 @@ first_packet() {
 	wait $rp
 	res=$(python3 "$HERE/fallback_probe.py" result "$W/sent" "$W/recv" 2>/dev/null)
 	ms=$(echo "$res" | jget '["first_ms"]')
-	log "$side first packet: $res"
-	if [ -n "$ms" ] && [ "$ms" != None ]; then
+	got=$(echo "$res" | jget '["received"]')
+	esp=$(esp_count "$A" $A4 $B4 packets)
+	log "$side first packet: $res; A's SAs to B counted $esp packets"
+	# Fresh daemons, no other traffic from A to B yet: every datagram B got crossed an SA,
+	# or some went in the clear (a fallback, a bypass) and the row would not be ACQUIRE's.
+	if [ -n "$ms" ] && [ "$ms" != None ] && [ "$esp" -lt "${got:-0}" ]; then
+		N vm.acquire.ms "$side" "B received $got datagrams, A's SAs counted $esp: not all ESP"
+	elif [ -n "$ms" ] && [ "$ms" != None ]; then
 		S vm.acquire.ms "$side" "$ms"
 		lost=$(echo "$res" | jget '["lost"]')
 		[ "${lost:-0}" != 0 ] && N vm.acquire.ms "$side" "$lost of 400 datagrams lost"
@@ -265,9 +273,9 @@ pair() {
 		N vm.tcp1 "$side" "no SAs installed after the first packets"
 		log "$side: A's states: $(ip -n "$A" xfrm state | grep -c '^src'), policies: $(ip -n "$A" xfrm policy | grep -c '^src')"
 	else
-		b0=$(esp_bytes "$A" $A4 $B4)
+		b0=$(esp_count "$A" $A4 $B4 bytes)
 		iperf
-		b1=$(esp_bytes "$A" $A4 $B4)
+		b1=$(esp_count "$A" $A4 $B4 bytes)
 		log "$side tcp1: ${MBPS:-none} Mbit/s, B received ${GOT:-?} B, A's SAs to B counted $((b1 - b0)) B"
 		if [ -z "$MBPS" ]; then
 			N vm.tcp1 "$side" "iperf3 failed"
