@@ -103,6 +103,9 @@ esp_count() {
 		f && /\(bytes\)/ { v = k == "bytes" ? $1 : $2; sub(/\(.*/, "", v); n += v }
 		END { print n + 0 }'
 }
+TCK=$(getconf CLK_TCK)
+# cpu PID...: user + system ticks of the processes, summed.
+cpu() { local t=0 x; for x in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$x/stat" 2>/dev/null || echo 0))); done; echo $t; }
 states() { ip netns exec "$1" ip xfrm state | grep -c '^src'; }
 flush() { local n; for n in "$A" "$B"; do ip -n "$n" xfrm state flush; ip -n "$n" xfrm policy flush; done; }
 
@@ -260,7 +263,7 @@ first_packet() {
 }
 # pair SIDE: both ends fresh; vm.acquire.ms, then vm.tcp1 through the SAs it brought up.
 pair() {
-	local side=$1 b0 b1
+	local side=$1 b0 b1 c0 c1
 	flush
 	if ! start "$side" b pair || ! start "$side" a pair; then
 		N vm.tcp1 "$side" "the daemons did not start"
@@ -273,10 +276,14 @@ pair() {
 		N vm.tcp1 "$side" "no SAs installed after the first packets"
 		log "$side: A's states: $(ip -n "$A" xfrm state | grep -c '^src'), policies: $(ip -n "$A" xfrm policy | grep -c '^src')"
 	else
+		[ "${VM_BENCH_LOGS:-}" = 1 ] && { ina nft list ruleset; ina ip xfrm policy; } >&2 2>/dev/null
 		b0=$(esp_count "$A" $A4 $B4 bytes)
+		c0=$(cpu $PID_a $PID_b)
 		iperf
+		c1=$(cpu $PID_a $PID_b)
 		b1=$(esp_count "$A" $A4 $B4 bytes)
-		log "$side tcp1: ${MBPS:-none} Mbit/s, B received ${GOT:-?} B, A's SAs to B counted $((b1 - b0)) B"
+		log "$side tcp1: ${MBPS:-none} Mbit/s, B received ${GOT:-?} B, A's SAs to B counted $((b1 - b0)) B;" \
+			"both daemons $(((c1 - c0) * 1000 / TCK)) ms CPU meanwhile"
 		if [ -z "$MBPS" ]; then
 			N vm.tcp1 "$side" "iperf3 failed"
 		elif [ $((b1 - b0)) -lt "${GOT:-0}" ]; then
