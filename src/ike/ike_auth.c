@@ -471,26 +471,31 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 		sa_kill(sa, "state change refused");
 		return;
 	}
-	sa_send_response(e, sa, out, n);
-	sa_init_msgs_done(sa);
+	sa_init_msgs_done(sa); /* our AUTH is built: the IKE_SA_INIT messages are not needed again */
 	e->st.sa_established++;
 	ike_lifetime_start(sa, now);
 	contact_received(e, sa, m);
 	if (child_err) {
 		/* The IKE SA stands (the initiator deletes it), but no traffic will be secured. */
+		sa_send_response(e, sa, out, n);
 		SS_INFO(SUB, "SA %u: CHILD SA refused: %s", sa->handle, ss_ike_notify_name(child_err));
 		responder_refused(e, sa, child_err, ss_ike_notify_name(child_err));
 		return;
 	}
 	ss_child_keys ck;
 	if (!ss_child_keys_derive(&ck, &es, &sa->keys, NULL, 0, sa->ni, sa->ni_len, sa->nr, sa->nr_len)) {
+		sa_send_response(e, sa, out, n);
 		responder_refused(e, sa, 0, "CHILD SA key derivation failed");
 		return;
 	}
 	ss_ike_child_info ci;
 	child_info(sa, &ck, false, sa->child_spi, peer_spi, &nr, &ni, &ci);
 	ss_child_keys_wipe(&ck);
+	/* CHILD_UP before the answer: the caller installs our SAs before the initiator can
+	 * have its own and send ESP.  With the kernel's ESP the other order lost the
+	 * initiator's first packets (its held burst met no inbound SA: 99 of 400 in the VM). */
 	child_up(e, sa, &ci, now);
+	sa_send_response(e, sa, out, n);
 	act_outcome(e, sa, SS_IKE_SECURED, 0, "peer established IKE SA and CHILD SA");
 	converge(e, sa, now);
 }

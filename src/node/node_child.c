@@ -200,7 +200,8 @@ void node_child_up(ss_node *n, uint32_t ike_sa, const ss_ike_child_info *ci, ss_
 		s->established = true;
 	int r = ss_dp_set_peer(n->dp, &ci->remote.addr, SS_DP_PEER_SECURED, SS_NEVER);
 	if (r < 0)
-		SS_ERR(SUB, "dataplane: cannot mark %s secured: %s", rb, strerror(-r));
+		SS_ERR(SUB, "dataplane: cannot mark %s secured: %s", ss_addr_fmt(&ci->remote.addr, rb),
+		       strerror(-r));
 	char si[12], so[12];
 	snprintf(si, sizeof(si), "%08x", c->spi_in);
 	snprintf(so, sizeof(so), "%08x", c->spi_out);

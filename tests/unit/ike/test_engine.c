@@ -1346,6 +1346,35 @@ static void drained_action_holds_no_keys(void **state)
 	h_free(&H);
 }
 
+/* The responder's CHILD_UP comes before its IKE_AUTH answer, so that the caller has its SAs
+ * installed before the initiator can have its own and send ESP: with the kernel's ESP the
+ * other order lost the initiator's first packets (they met no inbound SA). */
+static void responder_child_up_before_answer(void **state)
+{
+	(void)state;
+	start(NULL, &GCM128_ECP256, &ESP_GCM128);
+	assert_true(h_initiate(&H, 0));
+	int b_sends = 0;
+	bool up_before_auth_answer = false, up = false;
+	for (int round = 0; round < 6; round++)
+		for (int i = 0; i < 2; i++) {
+			ss_ike_action a;
+			while (ss_ike_next_action(H.side[i].eng, &a)) {
+				if (i == 1 && a.kind == SS_IKE_ACT_CHILD_UP)
+					up = true;
+				if (a.kind != SS_IKE_ACT_SEND)
+					continue;
+				if (i == 1 && ++b_sends == 2) /* IKE_SA_INIT's answer, then IKE_AUTH's */
+					up_before_auth_answer = up;
+				ss_ike_input(H.side[!i].eng, a.data, a.len, &H.side[!i].ep, &H.side[i].ep, H.now);
+			}
+		}
+	assert_int_equal(b_sends, 2);
+	assert_true(up);
+	assert_true(up_before_auth_answer);
+	h_free(&H);
+}
+
 /* Issue 11.1: forged "port unreachable" for every attempt gives a provisional outcome at
  * 300 ms; B's genuine answer to the first attempt at 400 ms (inside the 3 s schedule) is
  * heard: ANSWERED, then the exchange goes on to SECURED. */
@@ -1492,6 +1521,7 @@ int main(void)
 		cmocka_unit_test(child_sas_bounded_per_ike_sa),
 		cmocka_unit_test(half_open_bounded_per_peer),
 		cmocka_unit_test(drained_action_holds_no_keys),
+		cmocka_unit_test(responder_child_up_before_answer),
 		cmocka_unit_test(late_answer_after_forged_icmp),
 		cmocka_unit_test(provisional_outcome_lingers_until_schedule_end),
 		cmocka_unit_test(icmp_full_decides_at_schedule_end),
