@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "directory/cache.h"
 #include "directory/config.h"
@@ -36,8 +37,11 @@ static void bootstrap(const char *buf, size_t len)
 	if (c.n_uris < 1 || c.n_uris > SS_DIR_MAX_URIS || !c.base_dn || !c.cache_file || !c.policy_base ||
 	    !c.default_policy || !ss_dir_default_text(c.default_policy) || strcmp(c.file, NAME) != 0)
 		abort();
+	/* A URI's scheme is case-insensitive (RFC 3986 §3.1): config.c accepts LDAPS://, and
+	 * ldapc.c decides on StartTLS the same way (this check was case-sensitive at first, and
+	 * the campaign's 9 "crashes" of 4 December were that, corpus/dir_files/scheme-case-*). */
 	for (size_t i = 0; i < c.n_uris; i++)
-		if (strncmp(c.uris[i], "ldap://", 7) != 0 && strncmp(c.uris[i], "ldaps://", 8) != 0)
+		if (strncasecmp(c.uris[i], "ldap://", 7) != 0 && strncasecmp(c.uris[i], "ldaps://", 8) != 0)
 			abort();
 	if (c.bind == SS_DIR_BIND_SIMPLE ? !c.bind_dn || !c.password_file
 					 : !c.cert_file || !c.key_file || !c.tls)
