@@ -88,6 +88,7 @@ static bool header_line(ss_cur *c, char *key, size_t kcap, char *val, size_t vca
 
 static bool parse(const char *buf, size_t len, ss_dir_result *r)
 {
+	memset(r, 0, sizeof(*r));
 	size_t ml = strlen(MAGIC);
 	if (len < ml || memcmp(buf, MAGIC, ml) != 0)
 		return false;
@@ -117,6 +118,14 @@ static bool parse(const char *buf, size_t len, ss_dir_result *r)
 	return true;
 }
 
+bool ss_dir_cache_parse(const char *buf, size_t len, ss_dir_result *r)
+{
+	bool ok = parse(buf, len, r);
+	if (!ok)
+		ss_dir_result_clear(r);
+	return ok;
+}
+
 bool ss_dir_cache_load(const char *path, ss_dir_result *r, char *err, size_t errlen)
 {
 	memset(r, 0, sizeof(*r));
@@ -131,7 +140,7 @@ bool ss_dir_cache_load(const char *path, ss_dir_result *r, char *err, size_t err
 	char *buf = malloc((size_t)st.st_size + 1);
 	ssize_t n = buf ? read(fd, buf, (size_t)st.st_size + 1) : -1;
 	close(fd);
-	bool ok = n >= 0 && n <= st.st_size && parse(buf, (size_t)n, r);
+	bool ok = n >= 0 && n <= st.st_size && ss_dir_cache_parse(buf, (size_t)n, r);
 	free(buf);
 	if (!ok) {
 		ss_dir_result_clear(r);

@@ -187,6 +187,17 @@ static bool pattern_ok(const ss_ike_cred *c, X509 *x, const ss_cert_info *info, 
 	}
 }
 
+const char *ss_ike_cert_identity(const ss_ike_cred *c, X509 *leaf, const ss_cert_idpl *id,
+				 const ss_addr *peer_addr, ss_cert_info *info)
+{
+	cert_describe(leaf, info);
+	if (!id_confirmed(leaf, id))
+		return "identity not in the peer's certificate";
+	if (!pattern_ok(c, leaf, info, peer_addr))
+		return "certificate identity does not match the rule's peer_id";
+	return NULL;
+}
+
 const char *ss_ike_cert_verify(const ss_ike_cred *c, const ss_cert_chain *chain,
 			       const ss_cert_idpl *id, const ss_addr *peer_addr, int64_t now,
 			       EVP_PKEY **pub, ss_cert_info *info)
@@ -213,13 +224,8 @@ const char *ss_ike_cert_verify(const ss_ike_cred *c, const ss_cert_chain *chain,
 	}
 	if (!why)
 		why = cert_chain_verify(c, leaf, rest, now);
-	if (!why) {
-		cert_describe(leaf, info);
-		if (!id_confirmed(leaf, id))
-			why = "identity not in the peer's certificate";
-		else if (!pattern_ok(c, leaf, info, peer_addr))
-			why = "certificate identity does not match the rule's peer_id";
-	}
+	if (!why)
+		why = ss_ike_cert_identity(c, leaf, id, peer_addr, info);
 	if (!why && !(*pub = X509_get_pubkey(leaf)))
 		why = "certificate with an unusable public key";
 	X509_free(leaf);

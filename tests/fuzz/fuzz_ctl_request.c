@@ -3,7 +3,10 @@
  * size), framed into lines (ss_ctl_feed, 64 KiB limit), each line answered by
  * ss_ctl_request with the daemon's built-ins and command names, whose handlers read their
  * arguments as the daemon does (daemon/ctlargs.h; explain runs the built-in "server"
- * policy), and each reply encoded as it would be sent. */
+ * policy), and each reply encoded as it would be sent.  Every complete line is answered,
+ * however many the input holds: the target counts the lines on its own and checks that
+ * ss_ctl_feed dispatched exactly those (up to a line over the frame limit, where the server
+ * closes the connection; a last line without its newline waits for more, as on a socket). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,10 +62,16 @@ static const ss_ctl_command cmds[] = {
 	{ "flush-soft", h_none, "" },
 };
 
+struct conn {
+	bool subscribed;
+	size_t lines;
+};
+
 static bool on_line(void *arg, const char *line, size_t len)
 {
-	bool *subscribed = arg;
-	json_t *reply = ss_ctl_request(cmds, sizeof(cmds) / sizeof(cmds[0]), NULL, line, len, subscribed);
+	struct conn *cn = arg;
+	cn->lines++;
+	json_t *reply = ss_ctl_request(cmds, sizeof(cmds) / sizeof(cmds[0]), NULL, line, len, &cn->subscribed);
 	if (!reply || !json_is_object(reply) || !json_object_get(reply, "ok"))
 		__builtin_trap(); /* every line gets a reply that says whether it worked */
 	char *s = json_dumps(reply, JSON_COMPACT);
@@ -71,6 +80,23 @@ static bool on_line(void *arg, const char *line, size_t len)
 	free(s);
 	json_decref(reply);
 	return true;
+}
+
+/* The non-empty lines ended by a newline that come before the first line longer than the
+ * frame limit (complete or not): what the server must answer. */
+static size_t lines_expected(const uint8_t *p, size_t n)
+{
+	size_t count = 0, len = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '\n') {
+			if (++len > SS_CTL_MAX_FRAME)
+				return count;
+			continue;
+		}
+		count += len > 0;
+		len = 0;
+	}
+	return count;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -89,12 +115,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	size_t piece = (size_t)data[0] * 37 + 1, in_len = 0;
-	bool subscribed = false;
+	struct conn cn = { false, 0 };
 	for (size_t off = 1; off < size;) {
 		size_t n = size - off < piece ? size - off : piece;
-		if (ss_ctl_feed(in, &in_len, (const char *)data + off, n, on_line, &subscribed) < 0)
+		if (ss_ctl_feed(in, &in_len, (const char *)data + off, n, on_line, &cn) < 0)
 			break; /* frame-too-large: the server closes the connection */
 		off += n;
 	}
+	if (cn.lines != lines_expected(data + 1, size - 1))
+		__builtin_trap(); /* a request line left unanswered, or one answered twice */
 	return 0;
 }

@@ -2,9 +2,11 @@
  * carries them inside SK.  Byte 0 names the first payload of an inner chain, the rest is the
  * chain (seeds: make_cert_seeds.py).  After the codec: the peer certificates go through
  * ss_ike_cert_verify against a fixed credential (two peer_id patterns); the credential's
- * own valid certificate goes through it with the fuzzed ID payload (identity matching); the
- * AUTH data is verified (ss_sig_verify) with each received certificate's key and with fixed
- * ECDSA / RSA / Ed25519 keys over the seeds' signed octets. */
+ * own valid certificate, whose chain verifies the same way every time (checked once, at
+ * init), goes through the identity half only (ss_ike_cert_identity) with the fuzzed ID
+ * payload, against every kind of peer_id pattern (cheap without the chain); the AUTH data is verified (ss_sig_verify) with each received certificate's key
+ * and with fixed ECDSA / RSA / Ed25519 keys over the seeds' signed octets. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,10 +23,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static ss_ike_cred *cred[2];
+/* cred[0] and cred[1] verify the input's chains too; all of them the identity checks. */
+enum { N_FULL = 2, N_CRED = 6 };
+static ss_ike_cred *cred[N_CRED];
 static EVP_PKEY *keys[3];
-static uint8_t *leaf_der;
-static size_t leaf_len;
+static X509 *own_leaf;
 
 static void init(void)
 {
@@ -37,8 +40,24 @@ static void init(void)
 	X509 *leaf = pki_cert(k, &hs, ca, cak);
 	cred[0] = pki_cred(ca, leaf, NULL, 0, k, NULL, NULL);
 	cred[1] = pki_cred(ca, leaf, NULL, 0, k, NULL, "dns:*.example");
-	int n = i2d_X509(leaf, &leaf_der);
-	leaf_len = n > 0 ? (size_t)n : 0;
+	cred[2] = pki_cred(ca, leaf, NULL, 0, k, NULL, "dn:CN=a*");
+	cred[3] = pki_cred(ca, leaf, NULL, 0, k, NULL, "email:*@example");
+	cred[4] = pki_cred(ca, leaf, NULL, 0, k, NULL, "ip:10.0.0.2");
+	cred[5] = pki_cred(ca, leaf, NULL, 0, k, NULL, "CN=b");
+	/* The valid certificate verifies once here (through the DER a peer would send); per
+	 * input only the identity half runs on it. */
+	uint8_t *der = NULL;
+	int n = i2d_X509(leaf, &der);
+	ss_cert_chain own = { .der = { der }, .len = { n > 0 ? (size_t)n : 0 }, .n = 1 };
+	EVP_PKEY *pub = NULL;
+	ss_cert_info info;
+	static const uint8_t ip[] = { 10, 0, 0, 1 };
+	ss_cert_idpl id = { SS_ID_IPV4_ADDR, ip, sizeof(ip) };
+	ss_addr peer = ss_addr_v4(0x0a000001);
+	if (n > 0 && !ss_ike_cert_verify(cred[0], &own, &id, &peer, 1800000000, &pub, &info))
+		own_leaf = X509_dup(leaf);
+	EVP_PKEY_free(pub);
+	OPENSSL_free(der);
 	keys[0] = k;
 	keys[1] = pki_key("RSA");
 	keys[2] = pki_key("ED25519");
@@ -58,9 +77,17 @@ static void auth_with(EVP_PKEY *pub, const ss_ike_msg *m)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static ss_ike_codec_stats st;
-	if (!cred[0])
+	static bool inited, ready;
+	if (!inited) {
+		inited = true;
 		init();
-	if (size < 1 || !cred[0] || !cred[1])
+		ready = own_leaf != NULL;
+		for (int k = 0; k < N_CRED; k++)
+			ready = ready && cred[k];
+		if (!ready)
+			abort(); /* the fixed credentials must load, or nothing is fuzzed */
+	}
+	if (size < 1)
 		return 0;
 	static ss_ike_msg m;
 	memset(&m, 0, sizeof(m));
@@ -84,15 +111,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		EVP_PKEY_free(pub);
 		X509_free(x);
 	}
-	ss_cert_chain own = { .der = { leaf_der }, .len = { leaf_len }, .n = 1 };
-	for (int k = 0; k < 2; k++) {
-		const ss_cert_chain *chains[2] = { &ch, &own };
-		for (int j = 0; j < 2; j++) {
+	for (int k = 0; k < N_CRED; k++) {
+		ss_cert_info info;
+		if (k < N_FULL) {
 			EVP_PKEY *pub = NULL;
-			ss_cert_info info;
-			ss_ike_cert_verify(cred[k], chains[j], &id, &peer, 1800000000, &pub, &info);
+			ss_ike_cert_verify(cred[k], &ch, &id, &peer, 1800000000, &pub, &info);
 			EVP_PKEY_free(pub);
 		}
+		ss_ike_cert_identity(cred[k], own_leaf, &id, &peer, &info);
 	}
 	if (ss_ike_has(&m, SS_PL_AUTH))
 		for (int k = 0; k < 3; k++)

@@ -16,8 +16,10 @@ static bool parse_elem(json_t *e, ss_dp_soft_info *out)
 	if (!obj)
 		return true;
 	json_t *exp = json_object_get(obj, "expires");
-	if (json_is_integer(exp) && json_integer_value(exp) >= 0)
-		out->expires_in = SS_SEC(json_integer_value(exp));
+	if (json_is_integer(exp) && json_integer_value(exp) >= 0) {
+		json_int_t left = json_integer_value(exp);
+		out->expires_in = SS_SEC(left < SS_SOFT_EXPIRES_MAX_S ? left : SS_SOFT_EXPIRES_MAX_S);
+	}
 	json_t *ctr = json_object_get(obj, "counter");
 	json_t *pk = ctr ? json_object_get(ctr, "packets") : NULL;
 	json_t *by = ctr ? json_object_get(ctr, "bytes") : NULL;

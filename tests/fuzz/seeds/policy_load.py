@@ -69,6 +69,66 @@ for key, val, where in [
     else:
         SEEDS[name] = policy(ike='%s: %s\n' % (key, val))
 
+# The auth section (src/policy/load_auth.c), policy-wide and per rule: certificate methods
+# (paths only: the target does not read key files), identities of each kind, PSK length
+# bounds, and each refusal of a method that mixes or lacks its parts.
+CERT = '    certificate:\n      ca: ca.pem\n      cert: host.pem\n      key: host.key\n'
+ITEM = '  - ' + CERT[4:]
+
+
+def auth(body, top=True):
+    """A policy whose auth list is body: policy-wide (top) or on the rule."""
+    if top:
+        return 'name: cov\nauth:\n' + body + RULES % ''
+    rules = RULES.replace('filter_action: secure }', 'filter_action: secure,\n      auth: AUTH }')
+    return 'name: cov\npsk_file: k.psk\n' + rules.replace('AUTH', '[%s]' % body) % ''
+
+
+SEEDS.update({
+    'auth-cert': auth(ITEM + '      crl: ca.crl\n      peer_id: "dns:*.example.com"\n'),
+    'auth-cert-dn': auth(ITEM + '      peer_id: "dn:CN=*,O=Example"\n'),
+    'auth-cert-abs': auth('  - certificate: {ca: /etc/softsa/ca, cert: /etc/softsa/h.pem, '
+                          'key: /etc/softsa/h.key, peer_id: 192.0.2.7}\n'),
+    'auth-cert-then-psk': auth(ITEM + '  - psk: "a long shared secret for partners"\n'),
+    'auth-cert-twice': auth(ITEM + ITEM),
+    'auth-cert-no-ca': auth('  - certificate: {cert: h.pem, key: h.key}\n'),
+    'auth-cert-no-cert': auth('  - certificate: {ca: ca.pem, key: h.key}\n'),
+    'auth-cert-no-key': auth('  - certificate: {ca: ca.pem, cert: h.pem}\n'),
+    'auth-cert-empty-path': auth('  - certificate: {ca: "", cert: h.pem, key: h.key}\n'),
+    'auth-cert-path-list': auth('  - certificate: {ca: [a], cert: h.pem, key: h.key}\n'),
+    'auth-cert-long-path': auth('  - certificate: {ca: %s, cert: h.pem, key: h.key}\n' % ('/d' * 2100)),
+    'auth-cert-peer-id-list': auth('  - certificate: {ca: ca.pem, cert: h.pem, key: h.key, peer_id: [x]}\n'),
+    'auth-cert-unknown-key': auth('  - certificate: {ca: ca.pem, cert: h.pem, key: h.key, pin: 1}\n'),
+    'auth-cert-not-map': auth('  - certificate: ca.pem\n'),
+    'auth-cert-with-psk': auth(ITEM + '    psk: "a long shared secret for partners"\n'),
+    'auth-cert-with-psk-file': auth(ITEM + '    psk_file: k.psk\n'),
+    'auth-cert-with-local-id': auth(ITEM + '    local_id: host.example\n'),
+    'auth-cert-with-remote-id': auth(ITEM + '    remote_id: peer.example\n'),
+    'auth-cert-rule': auth('{certificate: {ca: ca.pem, cert: h.pem, key: h.key}}', top=False),
+    'auth-psk-rule': auth('{psk: "a long shared secret for partners", remote_id: keyid:b7}', top=False),
+    'auth-ids': auth('  - psk: "a long shared secret for partners"\n    local_id: 2001:db8::1\n'
+                     '    remote_id: 192.0.2.9\n'
+                     '  - psk_file: k.psk\n    local_id: keyid:branch-7\n    remote_id: fqdn:p.example\n'
+                     '  - psk_file: k.psk\n    local_id: plain.example.net\n'),
+    'auth-id-empty-keyid': auth('  - psk_file: k.psk\n    local_id: "keyid:"\n'),
+    'auth-id-space': auth('  - psk_file: k.psk\n    remote_id: "fqdn:a b"\n'),
+    'auth-id-list': auth('  - psk_file: k.psk\n    remote_id: [a]\n'),
+    'auth-id-local-list': auth('  - psk_file: k.psk\n    local_id: {a: b}\n'),
+    'auth-psk-short': auth('  - psk: short\n'),
+    'auth-psk-list': auth('  - psk: [a]\n'),
+    'auth-psk-file-list': auth('  - psk_file: [a]\n'),
+    'auth-psk-and-file': auth('  - psk: "a long shared secret for partners"\n    psk_file: k.psk\n'),
+    'auth-neither': auth('  - local_id: a.example\n'),
+    'auth-unknown-key': auth('  - psk_file: k.psk\n    password: x\n'),
+    'auth-method-scalar': auth('  - k.psk\n'),
+    'auth-empty': 'name: cov\nauth: []\n' + RULES % '',
+    'auth-map': 'name: cov\nauth: {psk_file: k.psk}\n' + RULES % '',
+    'auth-psk-file-top-list': 'name: cov\npsk_file: [k.psk]\n' + RULES % '',
+    'auth-default-response': 'name: cov\ndefault_response: true\nauth:\n'
+                             '  - psk: "a long shared secret for partners"\n    local_id: keyid:me\n' +
+                             ITEM + RULES % '',
+})
+
 if __name__ == '__main__':
     for name, data in SEEDS.items():
         with open(os.path.join(OUT, 'cov-' + name + '.yaml'), 'w') as f:

@@ -55,6 +55,25 @@ static void test_empty_and_bad(void **state)
 	assert_true(s[0].expires_in == SS_NEVER);
 }
 
+/* "expires" is clamped to SS_SOFT_EXPIRES_MAX_S: SS_SEC() of 18446744073709552 s wrapped
+ * around to 384 ms, which made a live soft association look idle for all but a second of its
+ * lifetime (the node computes idle = life - left); INT64_MAX came within 999 ms of wrapping
+ * the node's rounding up. */
+static void test_expires_clamped(void **state)
+{
+	(void)state;
+	ss_dp_soft_info s[4];
+	assert_int_equal(ss_nft_parse_soft_json(
+		"{\"nftables\": [{\"set\": {\"elem\": ["
+		"{\"elem\": {\"val\": \"10.0.0.1\", \"expires\": 18446744073709552}},"
+		" {\"elem\": {\"val\": \"10.0.0.2\", \"expires\": 9223372036854775807}},"
+		" {\"elem\": {\"val\": \"10.0.0.3\", \"expires\": 86401}},"
+		" {\"elem\": {\"val\": \"10.0.0.4\", \"expires\": 86400}}]}}]}", s, 4), 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(s[i].expires_in, SS_SEC(SS_SOFT_EXPIRES_MAX_S));
+	assert_int_equal(SS_SOFT_EXPIRES_MAX_S, 86400); /* the policy's largest soft_idle_lifetime */
+}
+
 /* As nft 1.0.6 prints `nft -j list counters table inet softsa`. */
 static const char ctrs[] =
 	"{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", \"json_schema_version\": 1}},"
@@ -83,6 +102,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_empty_and_bad),
+		cmocka_unit_test(test_expires_clamped),
 		cmocka_unit_test(test_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

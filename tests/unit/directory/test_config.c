@@ -168,6 +168,31 @@ static void test_cache_round_trip(void **state)
 	rmdir(dir);
 }
 
+/* The cache loader's in-memory half (what fuzz_dir_files reads through): the header lines
+ * until the first that is not "# key: value", then the document, bytes as they are. */
+static void test_cache_parse(void **state)
+{
+	static const char magic[] =
+		"# softsa directory cache: the last good policy (doc/directory.md); written by softsad\n";
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), "%s# version: 7\n# via: ou\n# a-key-that-is-longer-than-31-bytes: x\n"
+			 "name: x\n", magic);
+	ss_dir_result r;
+	assert_true(ss_dir_cache_parse(buf, (size_t)n, &r));
+	assert_int_equal(r.version, 7);
+	assert_int_equal(r.via, SS_DIR_VIA_OU);
+	/* a key too long for a header is where the document starts */
+	assert_string_equal(r.doc, "# a-key-that-is-longer-than-31-bytes: x\nname: x\n");
+	assert_int_equal(r.doc_len, strlen(r.doc));
+	ss_dir_result_clear(&r);
+	/* the magic line is the whole test: one byte short of it is not a cache */
+	assert_false(ss_dir_cache_parse(buf, strlen(magic) - 1, &r));
+	assert_null(r.doc);
+	assert_true(ss_dir_cache_parse(buf, strlen(magic), &r));
+	assert_int_equal(r.doc_len, 0);
+	ss_dir_result_clear(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_password_file),
 		cmocka_unit_test(test_cache_round_trip),
+		cmocka_unit_test(test_cache_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
