@@ -117,7 +117,6 @@ typedef struct ss_daemon {
 	ss_loop *loop;
 	ss_ctl *ctl;
 	ss_ikesock ike;
-	bool ike_batching;     /* sends queue up (ikeio.c) while a batch of datagrams is handled */
 	int sigfd;
 	ss_time started;
 	bool stop;

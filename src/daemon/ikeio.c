@@ -19,8 +19,6 @@
 #include "node/node.h"
 
 static uint8_t rxbufs[32][65536];
-/* Replies to a batch of received datagrams leave in one sendmmsg per socket. */
-static ss_ikesock_txq txq;
 
 /* ---- parameters -> engine configuration ---- */
 
@@ -125,24 +123,10 @@ static uint64_t pol_life_bytes(void *ctx, const ss_addr *local, const ss_addr *r
 	return dm_pair_life_bytes(ctx, local, remote, s->encr, s->encr_bits, s->integ);
 }
 
-static void send_result(ss_daemon *d, const ss_ikesock_result *r)
-{
-	d->st.ike_out += r->sent;
-	d->st.ike_send_err += r->failed;
-	if (r->failed)
-		SS_WARN(SUB, "%" PRIu64 " IKE datagram(s) not sent: %s", r->failed, strerror(r->err));
-}
-
 static void io_send(void *ctx, const ss_ike_endpoint *local, const ss_ike_endpoint *remote, const uint8_t *p,
 		    size_t len)
 {
 	ss_daemon *d = ctx;
-	ss_ikesock_result r = { 0 };
-	if (d->ike_batching &&
-	    ss_ikesock_queue(&d->ike, &txq, &local->addr, local->port, &remote->addr, remote->port, p, len, &r)) {
-		send_result(d, &r);
-		return;
-	}
 	if (ss_ikesock_send(&d->ike, &local->addr, local->port, &remote->addr, remote->port, p, len)) {
 		d->st.ike_out++;
 	} else {
@@ -263,7 +247,6 @@ void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx)
 		}
 	}
 	if (events & EPOLLIN) {
-		d->ike_batching = true;
 		ss_dgram dg[32];
 		int n, rounds = 0;
 		while (rounds++ < 8 && (n = ss_ikesock_recv(&d->ike, which, rxbufs, dg, 32)) > 0) {
@@ -275,12 +258,7 @@ void dm_on_ike_socket(ss_loop *l, int fd, uint32_t events, void *ctx)
 					on_datagram(d, &g, now);
 			}
 			dm_drain(d, now);
-			/* This batch's answers leave before the next batch is read. */
-			ss_ikesock_result r = { 0 };
-			ss_ikesock_flush(&d->ike, &txq, &r);
-			send_result(d, &r);
 		}
-		d->ike_batching = false;
 	}
 	dm_drain(d, now);
 }

@@ -278,27 +278,29 @@ int ss_ikesock_recv_error(const ss_ikesock *s, int which, uint8_t *buf, size_t b
 	return 1;
 }
 
-/* One datagram's message header: destination, our source address (IP_PKTINFO), payload.
- * Returns the socket it leaves by, or -1 when that socket is unavailable. */
-static int fill_msg(const ss_ikesock *s, const ss_addr *local, uint16_t lport, const ss_addr *remote,
-		    uint16_t rport, const uint8_t *data, size_t len, ss_ikesock_slot *o)
+bool ss_ikesock_send(const ss_ikesock *s, const ss_addr *local, uint16_t lport,
+		     const ss_addr *remote, uint16_t rport, const uint8_t *data, size_t len)
 {
 	bool v4 = remote->family == SS_AF_INET;
 	bool natt = lport == s->natt_port && lport != s->port;
 	int which = v4 ? (natt ? SS_IKESOCK_V4_4500 : SS_IKESOCK_V4_500)
 		       : (natt ? SS_IKESOCK_V6_4500 : SS_IKESOCK_V6_500);
 	if (s->fd[which] < 0)
-		return -1;
-	memset(&o->m, 0, sizeof(o->m));
-	memset(&o->ctl, 0, sizeof(o->ctl));
-	o->iov.iov_base = (void *)data;
-	o->iov.iov_len = len;
-	o->m.msg_name = &o->to;
-	o->m.msg_namelen = (socklen_t)ss_addr_to_sockaddr(remote, rport, &o->to);
-	o->m.msg_iov = &o->iov;
-	o->m.msg_iovlen = 1;
+		return false;
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	struct sockaddr_storage to;
+	socklen_t tl = (socklen_t)ss_addr_to_sockaddr(remote, rport, &to);
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct msghdr m = {
+		.msg_name = &to, .msg_namelen = tl,
+		.msg_iov = &iov, .msg_iovlen = 1,
+	};
 	if (local && local->family == remote->family) {
-		struct cmsghdr *c = (struct cmsghdr *)o->ctl.buf;
+		struct cmsghdr *c = (struct cmsghdr *)ctl.buf;
 		if (v4) {
 			struct in_pktinfo pi;
 			memset(&pi, 0, sizeof(pi));
@@ -307,7 +309,7 @@ static int fill_msg(const ss_ikesock *s, const ss_addr *local, uint16_t lport, c
 			c->cmsg_type = IP_PKTINFO;
 			c->cmsg_len = CMSG_LEN(sizeof(pi));
 			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-			o->m.msg_controllen = CMSG_SPACE(sizeof(pi));
+			m.msg_controllen = CMSG_SPACE(sizeof(pi));
 		} else {
 			struct in6_pktinfo pi;
 			memset(&pi, 0, sizeof(pi));
@@ -316,105 +318,19 @@ static int fill_msg(const ss_ikesock *s, const ss_addr *local, uint16_t lport, c
 			c->cmsg_type = IPV6_PKTINFO;
 			c->cmsg_len = CMSG_LEN(sizeof(pi));
 			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-			o->m.msg_controllen = CMSG_SPACE(sizeof(pi));
+			m.msg_controllen = CMSG_SPACE(sizeof(pi));
 		}
-		o->m.msg_control = o->ctl.buf;
+		m.msg_control = ctl.buf;
 	}
-	o->which = which;
-	return which;
-}
-
-/* With IP_RECVERR an ICMP error about an earlier datagram also leaves a pending socket
- * error, which the next send returns instead of sending (and thereby clears): that is not
- * about this datagram, so it is sent again. */
-static bool pending_error(int e)
-{
-	return e == EINTR || e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH ||
-	       e == EHOSTDOWN || e == EPROTO;
-}
-
-bool ss_ikesock_send(const ss_ikesock *s, const ss_addr *local, uint16_t lport,
-		     const ss_addr *remote, uint16_t rport, const uint8_t *data, size_t len)
-{
-	ss_ikesock_slot o;
-	int which = fill_msg(s, local, lport, remote, rport, data, len, &o);
-	if (which < 0)
-		return false;
+	/* With IP_RECVERR an ICMP error about an earlier datagram also leaves a pending socket
+	 * error, which the next send returns instead of sending (and thereby clears): that is
+	 * not about this datagram, so it is sent again. */
 	for (int tries = 0; tries < 3; tries++) {
-		if (sendmsg(s->fd[which], &o.m, MSG_DONTWAIT) == (ssize_t)len)
+		if (sendmsg(s->fd[which], &m, MSG_DONTWAIT) == (ssize_t)len)
 			return true;
-		if (!pending_error(errno))
+		if (errno != EINTR && errno != ECONNREFUSED && errno != EHOSTUNREACH &&
+		    errno != ENETUNREACH && errno != EHOSTDOWN && errno != EPROTO)
 			break;
 	}
 	return false;
-}
-
-/* ---- batched sends ---- */
-
-void ss_ikesock_txq_init(ss_ikesock_txq *q)
-{
-	q->n = 0;
-	q->used = 0;
-}
-
-bool ss_ikesock_queue(const ss_ikesock *s, ss_ikesock_txq *q, const ss_addr *local, uint16_t lport,
-		      const ss_addr *remote, uint16_t rport, const uint8_t *data, size_t len,
-		      ss_ikesock_result *r)
-{
-	if (len > sizeof(q->data))
-		return false;
-	if (q->n == SS_IKESOCK_TXQ || q->used + len > sizeof(q->data))
-		ss_ikesock_flush(s, q, r);
-	/* The caller's bytes live only until its next call into the engine: copied. */
-	uint8_t *copy = q->data + q->used;
-	memcpy(copy, data, len);
-	if (fill_msg(s, local, lport, remote, rport, copy, len, &q->slot[q->n]) < 0) {
-		r->failed++;
-		r->err = ENOTCONN;
-		return true;
-	}
-	q->used += len;
-	q->n++;
-	return true;
-}
-
-/* Sends slot[from .. from + n), all by one socket; returns how many left. */
-static int flush_run(const ss_ikesock *s, ss_ikesock_txq *q, int from, int n, ss_ikesock_result *r)
-{
-	struct mmsghdr mm[SS_IKESOCK_TXQ];
-	int fd = s->fd[q->slot[from].which], done = 0, tries = 0;
-	for (int i = 0; i < n; i++) {
-		mm[i].msg_hdr = q->slot[from + i].m;
-		mm[i].msg_len = 0;
-	}
-	while (done < n) {
-		int k = sendmmsg(fd, mm + done, (unsigned)(n - done), MSG_DONTWAIT);
-		if (k > 0) {
-			done += k;
-			r->sent += k;
-			tries = 0;
-			continue;
-		}
-		/* The datagram at done failed: a pending error is cleared by the attempt and
-		 * retried (as ss_ikesock_send does), anything else drops it alone. */
-		if (k < 0 && pending_error(errno) && ++tries < 3)
-			continue;
-		r->failed++;
-		r->err = k < 0 ? errno : EIO;
-		done++;
-		tries = 0;
-	}
-	return done;
-}
-
-void ss_ikesock_flush(const ss_ikesock *s, ss_ikesock_txq *q, ss_ikesock_result *r)
-{
-	for (int i = 0; i < q->n;) {
-		int j = i + 1;
-		while (j < q->n && q->slot[j].which == q->slot[i].which)
-			j++;
-		i += flush_run(s, q, i, j - i, r);
-	}
-	q->n = 0;
-	q->used = 0;
 }

@@ -8,10 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-
 #include "base/addr.h"
 
 enum { SS_IKESOCK_V4_500, SS_IKESOCK_V4_4500, SS_IKESOCK_V6_500, SS_IKESOCK_V6_4500, SS_IKESOCK_N };
@@ -77,41 +73,5 @@ int ss_ikesock_recv_error(const ss_ikesock *s, int which, uint8_t *buf, size_t b
  * choose). */
 bool ss_ikesock_send(const ss_ikesock *s, const ss_addr *local, uint16_t lport,
 		     const ss_addr *remote, uint16_t rport, const uint8_t *data, size_t len);
-
-/* Batched sends (sendmmsg): datagrams queue up (copied) while the daemon handles a batch of
- * received ones, and leave together, one system call per run of datagrams by the same
- * socket.  A full queue flushes itself. */
-#define SS_IKESOCK_TXQ 64
-typedef struct ss_ikesock_slot {
-	struct msghdr m;
-	struct iovec iov;
-	struct sockaddr_storage to;
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr align;
-	} ctl;
-	int which;
-} ss_ikesock_slot;
-
-typedef struct ss_ikesock_txq {
-	ss_ikesock_slot slot[SS_IKESOCK_TXQ];
-	int n;
-	size_t used;
-	uint8_t data[SS_IKESOCK_TXQ * 2048];
-} ss_ikesock_txq;
-
-/* What a queue or flush did: datagrams sent, datagrams that failed (err: the last errno). */
-typedef struct ss_ikesock_result {
-	uint64_t sent, failed;
-	int err;
-} ss_ikesock_result;
-
-void ss_ikesock_txq_init(ss_ikesock_txq *q);
-/* Queues one datagram (what a flush it needed did goes into *r); false when it is larger
- * than the queue's buffer: the caller sends it with ss_ikesock_send. */
-bool ss_ikesock_queue(const ss_ikesock *s, ss_ikesock_txq *q, const ss_addr *local, uint16_t lport,
-		      const ss_addr *remote, uint16_t rport, const uint8_t *data, size_t len,
-		      ss_ikesock_result *r);
-void ss_ikesock_flush(const ss_ikesock *s, ss_ikesock_txq *q, ss_ikesock_result *r);
 
 #endif

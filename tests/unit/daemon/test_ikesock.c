@@ -204,64 +204,6 @@ static void cmsg_lengths_are_checked(void **state)
 	assert_int_equal(seg, 0);
 }
 
-/* Queued datagrams leave at the flush, in order, each with its own bytes (the caller's
- * buffer is reused between queueing calls), by the socket of their port; more than the
- * queue holds flushes by itself on the way. */
-
-static void queued_datagrams_leave_in_order(void **state)
-{
-	ss_ikesock a, b;
-	char err[160];
-	assert_true(ss_ikesock_open(&a, 0, 0, 0, err, sizeof(err)));
-	assert_true(ss_ikesock_open(&b, 0, 0, 0, err, sizeof(err)));
-	ss_addr lo = lo4();
-	static ss_ikesock_txq q;
-	ss_ikesock_txq_init(&q);
-	ss_ikesock_result r = { 0 };
-	enum { K = SS_IKESOCK_TXQ + 6 };
-	uint8_t msg[100];
-	for (int i = 0; i < K; i++) {
-		memset(msg, i, sizeof(msg));
-		uint16_t lport = i == 3 ? a.natt_port : a.port, rport = i == 3 ? b.natt_port : b.port;
-		if (i == 3)
-			memset(msg, 0, 4);  /* non-ESP marker */
-		assert_true(ss_ikesock_queue(&a, &q, &lo, lport, &lo, rport, msg, sizeof(msg), &r));
-	}
-	/* The queue filled up once on the way and sent what it held. */
-	assert_int_equal(r.sent, SS_IKESOCK_TXQ);
-	assert_int_equal(q.n, K - SS_IKESOCK_TXQ);
-	ss_ikesock_flush(&a, &q, &r);
-	assert_int_equal(r.sent, K);
-	assert_int_equal(r.failed, 0);
-	assert_int_equal(q.n, 0);
-	int got = 0;
-	ss_dgram d[4];
-	for (int want = 0; want < K; want++) {
-		if (want == 3)
-			continue;
-		if (got == 0) {
-			wait_readable(b.fd[SS_IKESOCK_V4_500], POLLIN);
-			got = ss_ikesock_recv(&b, SS_IKESOCK_V4_500, bufs, d, 1);
-			assert_int_equal(got, 1);
-		}
-		assert_int_equal(d[0].len, sizeof(msg));
-		assert_int_equal(d[0].data[0], want);
-		assert_int_equal(d[0].data[99], want);
-		assert_int_equal(d[0].rport, a.port);
-		got = 0;
-	}
-	wait_readable(b.fd[SS_IKESOCK_V4_4500], POLLIN);
-	assert_int_equal(ss_ikesock_recv(&b, SS_IKESOCK_V4_4500, bufs, d, 4), 1);
-	assert_int_equal(d[0].kind, SS_NATT_IKE);
-	assert_int_equal(d[0].data[99], 3);
-	/* Too large for the queue's buffer: refused, for the caller to send it itself. */
-	static uint8_t big[sizeof(q.data) + 1];
-	assert_false(ss_ikesock_queue(&a, &q, &lo, a.port, &lo, b.port, big, sizeof(big), &r));
-	ss_ikesock_close(&a);
-	ss_ikesock_close(&b);
-}
-
-
 static void classify_natt_payloads(void **state)
 {
 	const uint8_t ka[] = { 0xff };
@@ -322,7 +264,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(datagram_carries_local_and_remote),
 		cmocka_unit_test(natt_port_passes_the_marker_through),
-		cmocka_unit_test(queued_datagrams_leave_in_order),
 		cmocka_unit_test(classify_natt_payloads),
 		cmocka_unit_test(natt_gro_read_splits_into_datagrams),
 		cmocka_unit_test(dgram_walk_edges),
