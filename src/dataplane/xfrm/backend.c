@@ -36,12 +36,14 @@
 #include "base/secure.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/xfrm/xfrm.h"
+#include "dataplane/xfrm_notice.h"
 #include "esp/esp.h"
 
 enum {
 	FILTER_SLOTS = 1024,         /* slots 0..1023: filter i */
 	PEER_PRIO = 100, FILTER_PRIO = 1000,
 	PEER_SEL_TAG = 0x5f5a, /* the selector tag of peers' policies (msg.h) */
+	NOTICE_GROUP = 0x5354, NOTICE_RATE = 10, /* NFLOG group (the userspace backend's + 1), per source/s */
 	MAX_PEERS = 4096, MAX_SAS = 8192, QUEUE = 256, LARVAL = 256,
 	DEFAULT_WINDOW = 128,
 };
@@ -77,6 +79,7 @@ typedef struct larval {
 typedef struct xb {
 	ss_dp base;
 	ss_xfrm *x;
+	ss_xnotice *notice; /* inbound clear traffic from peers (xfrm_notice.h) */
 	char why[160];
 	uint8_t filter_dirs[FILTER_SLOTS]; /* bit per direction installed at filter slot i */
 	ss_prefix negotiate_remote[FILTER_SLOTS]; /* filter i's remote when it negotiates, else family 0 */
@@ -332,6 +335,8 @@ static int set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n)
 			return r;
 		b->filter_dirs[i] |= 1u << SS_XFRM_IN;
 	}
+	if (b->notice && ss_xnotice_set_filters(b->notice, f, n) < 0)
+		return -EIO;
 	/* Peers' places follow the new filters (a reload). */
 	for (size_t i = 0; i < MAX_PEERS; i++) {
 		peer *pe = &b->peers[i];
@@ -569,11 +574,27 @@ static void on_event(xb *b, const ss_xfrm_event *e)
 	}
 }
 
+static int read_notices(xb *b)
+{
+	ss_dp_notice nt[32];
+	int n = ss_xnotice_read(b->notice, nt, 32, &b->st.malformed);
+	for (int i = 0; i < n; i++) {
+		ss_dp_event ev = { .kind = SS_DP_EV_INBOUND_CLEAR, .local = nt[i].dst, .remote = nt[i].src,
+				   .proto = nt[i].proto, .sport = nt[i].sport, .dport = nt[i].dport,
+				   .accepted = nt[i].accepted };
+		b->st.notices++;
+		push(b, &ev);
+	}
+	return n;
+}
+
 static int process(ss_dp *dp, int fd, ss_time now)
 {
 	xb *b = X(dp);
 	if (fd < 0)
 		return 0;
+	if (b->notice && fd == ss_xnotice_fd(b->notice))
+		return read_notices(b);
 	int total = 0;
 	for (;;) {
 		ss_xfrm_event ev[32];
@@ -613,6 +634,7 @@ static void close_backend(ss_dp *dp)
 {
 	xb *b = X(dp);
 	unsigned s, p;
+	ss_xnotice_close(b->notice);
 	ss_xfrm_remove_ours(b->x, &s, &p);
 	ss_xfrm_close(b->x);
 	ss_wipe(b, sizeof *b);
@@ -627,10 +649,13 @@ static void info(ss_dp *dp, ss_dp_info *out)
 
 static size_t poll_fds(ss_dp *dp, ss_dp_fd *out, size_t max)
 {
-	if (!max)
-		return 0;
-	out[0] = (ss_dp_fd){ .fd = ss_xfrm_fd(X(dp)->x), .role = SS_DP_FD_EVENTS };
-	return 1;
+	xb *b = X(dp);
+	size_t k = 0;
+	if (k < max)
+		out[k++] = (ss_dp_fd){ .fd = ss_xfrm_fd(b->x), .role = SS_DP_FD_EVENTS };
+	if (k < max && b->notice)
+		out[k++] = (ss_dp_fd){ .fd = ss_xnotice_fd(b->notice), .role = SS_DP_FD_NOTICE };
+	return k;
 }
 
 static ss_time deadline(ss_dp *dp) { return SS_NEVER; }
@@ -717,6 +742,17 @@ static int xfrm_open(const ss_dp_config *cfg, const char *why_chosen, ss_dp **ou
 		ss_xfrm_close(b->x);
 		free(b);
 		return r;
+	}
+	/* Without notices a host that talks first in the clear would never be negotiated with:
+	 * no kernel dataplane rather than a quietly weaker one. */
+	char nerr[300];
+	b->notice = ss_xnotice_open(NOTICE_GROUP, NOTICE_RATE, nerr, sizeof nerr);
+	if (!b->notice) {
+		snprintf(err, errlen, "kernel dataplane: notices of inbound clear traffic: %s", nerr);
+		ss_xfrm_remove_ours(b->x, &s, &p);
+		ss_xfrm_close(b->x);
+		free(b);
+		return -EIO;
 	}
 	snprintf(b->why, sizeof b->why, "%s%s(removed %u states, %u policies left before)",
 		 why_chosen ? why_chosen : "", why_chosen ? " " : "", s, p);
