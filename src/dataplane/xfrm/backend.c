@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "base/iana.h"
+#include "base/ip.h"
 #include "base/secure.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/xfrm/xfrm.h"
@@ -40,7 +41,9 @@
 #include "esp/esp.h"
 
 enum {
-	FILTER_SLOTS = 1024,         /* slots 0..1023: filter i */
+	FILTER_SLOTS = 1024,         /* slots 0..1023: filter i, then the system bypasses */
+	SYS_SLOTS = 8, SYS_SLOT = FILTER_SLOTS - SYS_SLOTS, MAX_FILTERS = SYS_SLOT,
+	SYS_PRIO = 10, SYS_SEL_TAG = 0x5f5b,
 	PEER_PRIO = 100, FILTER_PRIO = 1000,
 	PEER_SEL_TAG = 0x5f5a, /* the selector tag of peers' policies (msg.h) */
 	NOTICE_GROUP = 0x5354, NOTICE_RATE = 10, /* NFLOG group (the userspace backend's + 1), per source/s */
@@ -174,6 +177,39 @@ static int add_pol(xb *b, ss_xfrm_policy *p, uint8_t dir, ss_prefix src, ss_pref
 	return ss_xfrm_add_policy(b->x, p, update);
 }
 
+/* Traffic no peer state or filter may capture, above everything: multicast (a negotiate
+ * filter to any address would otherwise raise ACQUIREs for ff02::2 and 224.0.0.251 and try IKE
+ * to them) and IPv6 neighbour discovery (ICMPv6 133-137: an NA toward a peer whose SA is not
+ * up would wait in the queue for an SA whose IKE needs that very NA), as the userspace
+ * backend's table lets them pass (ND_BYPASS). */
+static int install_system_bypasses(xb *b)
+{
+	static const char *const mcast[2] = { "224.0.0.0/4", "ff00::/8" };
+	int r = 0;
+	for (int i = 0; i < 2 && r == 0; i++) {
+		ss_prefix m;
+		const char *why;
+		if (!ss_prefix_parse(mcast[i], &m, false, &why))
+			return -EINVAL;
+		ss_xfrm_policy p = { .slot = SYS_SLOT + (uint32_t)i, .prio = SYS_PRIO, .action = SS_XFRM_BYPASS,
+				     .sel.tag = SYS_SEL_TAG };
+		ss_prefix anyp = any(m.addr.family);
+		r = add_pol(b, &p, SS_XFRM_OUT, anyp, m, true);
+		if (r == 0)
+			r = add_pol(b, &p, SS_XFRM_IN, anyp, m, true);
+	}
+	for (uint16_t type = 133; type <= 137 && r == 0; type++) {
+		ss_xfrm_policy p = { .slot = SYS_SLOT + 2 + (uint32_t)(type - 133), .prio = SYS_PRIO,
+				     .action = SS_XFRM_BYPASS, .sel.tag = SYS_SEL_TAG };
+		p.sel.proto = SS_IPPROTO_ICMPV6;
+		p.sel.sport = type; /* XFRM matches an ICMP type as the source port */
+		r = add_pol(b, &p, SS_XFRM_OUT, any(SS_AF_INET6), any(SS_AF_INET6), true);
+		if (r == 0)
+			r = add_pol(b, &p, SS_XFRM_IN, any(SS_AF_INET6), any(SS_AF_INET6), true);
+	}
+	return r;
+}
+
 /* Just above the first negotiate filter that covers the peer; above all filters when none does
  * (a peer the daemon knows from its own IKE, as responder). */
 static uint16_t peer_prio(const xb *b, const ss_addr *a)
@@ -300,7 +336,7 @@ static int set_peer_policies(ss_dp *dp, const ss_addr *addr, enum ss_dp_peer_sta
 static int set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n)
 {
 	xb *b = X(dp);
-	if (n > FILTER_SLOTS)
+	if (n > MAX_FILTERS)
 		return -E2BIG;
 	/* Filters change rarely (a reload): remove the old set, then install the new one. */
 	for (size_t i = 0; i < b->n_filters; i++)
@@ -739,6 +775,16 @@ static int xfrm_open(const ss_dp_config *cfg, const char *why_chosen, ss_dp **ou
 		r = ss_xfrm_socket_espinudp(cfg->esp_udp_fd6);
 	if (r < 0) {
 		snprintf(err, errlen, "kernel dataplane: %s", strerror(-r));
+		ss_xfrm_close(b->x);
+		free(b);
+		return r;
+	}
+	if (r == 0)
+		r = install_system_bypasses(b);
+	if (r < 0) {
+		snprintf(err, errlen, "kernel dataplane: the multicast and neighbour discovery bypasses: %s",
+			 strerror(-r));
+		ss_xfrm_remove_ours(b->x, &s, &p);
 		ss_xfrm_close(b->x);
 		free(b);
 		return r;
