@@ -37,6 +37,13 @@ st=$(ctl a stats)
 [ "$(jget "$st" 'r["result"]["negotiations"]["peer_unreachable"]')" = 2 ] || fail "outcomes: $st"
 [ "$(jget "$st" 'r["result"]["esp"]["packets_out"]')" = 0 ] || fail "ESP toward a host without IKE: $st"
 ok "two soft associations, both after peer-unreachable outcomes"
+# A datagram C sends that A never answers: only the dataplane's notice of inbound clear
+# traffic can tell A's agent (the seed's second case), and A negotiates toward C again.
+ctl a flush-soft > /dev/null
+udp_send c a 7000 one-way-from-legacy
+wait_for 10 'test "$(jget "$(ctl a soft)" "len([x for x in r[\"result\"][\"soft\"] if x[\"remote\"] == \"10.89.0.3\"])")" = 1' ||
+	fail "A did not negotiate toward C after a one-way datagram from it: $(ctl a peers) $(ctl a stats)"
+ok "one datagram C -> A, never answered: A noticed it and negotiated toward C (soft again)"
 sad_stop a
 
 # --- fallback not allowed ----------------------------------------------------------

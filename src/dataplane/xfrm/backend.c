@@ -33,15 +33,20 @@
 #include <unistd.h>
 
 #include "base/iana.h"
+#include "base/ip.h"
 #include "base/secure.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/xfrm/xfrm.h"
+#include "dataplane/xfrm_notice.h"
 #include "esp/esp.h"
 
 enum {
-	FILTER_SLOTS = 1024,         /* slots 0..1023: filter i */
+	FILTER_SLOTS = 1024,         /* slots 0..1023: filter i, then the system bypasses */
+	SYS_SLOTS = 8, SYS_SLOT = FILTER_SLOTS - SYS_SLOTS, MAX_FILTERS = SYS_SLOT,
+	SYS_PRIO = 10, SYS_SEL_TAG = 0x5f5b,
 	PEER_PRIO = 100, FILTER_PRIO = 1000,
 	PEER_SEL_TAG = 0x5f5a, /* the selector tag of peers' policies (msg.h) */
+	NOTICE_GROUP = 0x5354, NOTICE_RATE = 10, /* NFLOG group (the userspace backend's + 1), per source/s */
 	MAX_PEERS = 4096, MAX_SAS = 8192, QUEUE = 256, LARVAL = 256,
 	DEFAULT_WINDOW = 128,
 };
@@ -77,6 +82,7 @@ typedef struct larval {
 typedef struct xb {
 	ss_dp base;
 	ss_xfrm *x;
+	ss_xnotice *notice; /* inbound clear traffic from peers (xfrm_notice.h) */
 	char why[160];
 	uint8_t filter_dirs[FILTER_SLOTS]; /* bit per direction installed at filter slot i */
 	ss_prefix negotiate_remote[FILTER_SLOTS]; /* filter i's remote when it negotiates, else family 0 */
@@ -169,6 +175,39 @@ static int add_pol(xb *b, ss_xfrm_policy *p, uint8_t dir, ss_prefix src, ss_pref
 	p->sel.src = src;
 	p->sel.dst = dst;
 	return ss_xfrm_add_policy(b->x, p, update);
+}
+
+/* Traffic no peer state or filter may capture, above everything: multicast (a negotiate
+ * filter to any address would otherwise raise ACQUIREs for ff02::2 and 224.0.0.251 and try IKE
+ * to them) and IPv6 neighbour discovery (ICMPv6 133-137: an NA toward a peer whose SA is not
+ * up would wait in the queue for an SA whose IKE needs that very NA), as the userspace
+ * backend's table lets them pass (ND_BYPASS). */
+static int install_system_bypasses(xb *b)
+{
+	static const char *const mcast[2] = { "224.0.0.0/4", "ff00::/8" };
+	int r = 0;
+	for (int i = 0; i < 2 && r == 0; i++) {
+		ss_prefix m;
+		const char *why;
+		if (!ss_prefix_parse(mcast[i], &m, false, &why))
+			return -EINVAL;
+		ss_xfrm_policy p = { .slot = SYS_SLOT + (uint32_t)i, .prio = SYS_PRIO, .action = SS_XFRM_BYPASS,
+				     .sel.tag = SYS_SEL_TAG };
+		ss_prefix anyp = any(m.addr.family);
+		r = add_pol(b, &p, SS_XFRM_OUT, anyp, m, true);
+		if (r == 0)
+			r = add_pol(b, &p, SS_XFRM_IN, anyp, m, true);
+	}
+	for (uint16_t type = 133; type <= 137 && r == 0; type++) {
+		ss_xfrm_policy p = { .slot = SYS_SLOT + 2 + (uint32_t)(type - 133), .prio = SYS_PRIO,
+				     .action = SS_XFRM_BYPASS, .sel.tag = SYS_SEL_TAG };
+		p.sel.proto = SS_IPPROTO_ICMPV6;
+		p.sel.sport = type; /* XFRM matches an ICMP type as the source port */
+		r = add_pol(b, &p, SS_XFRM_OUT, any(SS_AF_INET6), any(SS_AF_INET6), true);
+		if (r == 0)
+			r = add_pol(b, &p, SS_XFRM_IN, any(SS_AF_INET6), any(SS_AF_INET6), true);
+	}
+	return r;
 }
 
 /* Just above the first negotiate filter that covers the peer; above all filters when none does
@@ -297,7 +336,7 @@ static int set_peer_policies(ss_dp *dp, const ss_addr *addr, enum ss_dp_peer_sta
 static int set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n)
 {
 	xb *b = X(dp);
-	if (n > FILTER_SLOTS)
+	if (n > MAX_FILTERS)
 		return -E2BIG;
 	/* Filters change rarely (a reload): remove the old set, then install the new one. */
 	for (size_t i = 0; i < b->n_filters; i++)
@@ -332,6 +371,8 @@ static int set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n)
 			return r;
 		b->filter_dirs[i] |= 1u << SS_XFRM_IN;
 	}
+	if (b->notice && ss_xnotice_set_filters(b->notice, f, n) < 0)
+		return -EIO;
 	/* Peers' places follow the new filters (a reload). */
 	for (size_t i = 0; i < MAX_PEERS; i++) {
 		peer *pe = &b->peers[i];
@@ -569,11 +610,27 @@ static void on_event(xb *b, const ss_xfrm_event *e)
 	}
 }
 
+static int read_notices(xb *b)
+{
+	ss_dp_notice nt[32];
+	int n = ss_xnotice_read(b->notice, nt, 32, &b->st.malformed);
+	for (int i = 0; i < n; i++) {
+		ss_dp_event ev = { .kind = SS_DP_EV_INBOUND_CLEAR, .local = nt[i].dst, .remote = nt[i].src,
+				   .proto = nt[i].proto, .sport = nt[i].sport, .dport = nt[i].dport,
+				   .accepted = nt[i].accepted };
+		b->st.notices++;
+		push(b, &ev);
+	}
+	return n;
+}
+
 static int process(ss_dp *dp, int fd, ss_time now)
 {
 	xb *b = X(dp);
 	if (fd < 0)
 		return 0;
+	if (b->notice && fd == ss_xnotice_fd(b->notice))
+		return read_notices(b);
 	int total = 0;
 	for (;;) {
 		ss_xfrm_event ev[32];
@@ -613,6 +670,7 @@ static void close_backend(ss_dp *dp)
 {
 	xb *b = X(dp);
 	unsigned s, p;
+	ss_xnotice_close(b->notice);
 	ss_xfrm_remove_ours(b->x, &s, &p);
 	ss_xfrm_close(b->x);
 	ss_wipe(b, sizeof *b);
@@ -627,10 +685,13 @@ static void info(ss_dp *dp, ss_dp_info *out)
 
 static size_t poll_fds(ss_dp *dp, ss_dp_fd *out, size_t max)
 {
-	if (!max)
-		return 0;
-	out[0] = (ss_dp_fd){ .fd = ss_xfrm_fd(X(dp)->x), .role = SS_DP_FD_EVENTS };
-	return 1;
+	xb *b = X(dp);
+	size_t k = 0;
+	if (k < max)
+		out[k++] = (ss_dp_fd){ .fd = ss_xfrm_fd(b->x), .role = SS_DP_FD_EVENTS };
+	if (k < max && b->notice)
+		out[k++] = (ss_dp_fd){ .fd = ss_xnotice_fd(b->notice), .role = SS_DP_FD_NOTICE };
+	return k;
 }
 
 static ss_time deadline(ss_dp *dp) { return SS_NEVER; }
@@ -717,6 +778,27 @@ static int xfrm_open(const ss_dp_config *cfg, const char *why_chosen, ss_dp **ou
 		ss_xfrm_close(b->x);
 		free(b);
 		return r;
+	}
+	if (r == 0)
+		r = install_system_bypasses(b);
+	if (r < 0) {
+		snprintf(err, errlen, "kernel dataplane: the multicast and neighbour discovery bypasses: %s",
+			 strerror(-r));
+		ss_xfrm_remove_ours(b->x, &s, &p);
+		ss_xfrm_close(b->x);
+		free(b);
+		return r;
+	}
+	/* Without notices a host that talks first in the clear would never be negotiated with:
+	 * no kernel dataplane rather than a quietly weaker one. */
+	char nerr[300];
+	b->notice = ss_xnotice_open(NOTICE_GROUP, NOTICE_RATE, nerr, sizeof nerr);
+	if (!b->notice) {
+		snprintf(err, errlen, "kernel dataplane: notices of inbound clear traffic: %s", nerr);
+		ss_xfrm_remove_ours(b->x, &s, &p);
+		ss_xfrm_close(b->x);
+		free(b);
+		return -EIO;
 	}
 	snprintf(b->why, sizeof b->why, "%s%s(removed %u states, %u policies left before)",
 		 why_chosen ? why_chosen : "", why_chosen ? " " : "", s, p);

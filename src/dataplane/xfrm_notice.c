@@ -1,0 +1,158 @@
+/* The kernel backend's notices of inbound clear traffic (xfrm_notice.h says why). */
+#include "dataplane/xfrm_notice.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libmnl/libmnl.h>
+#include <nftables/libnftables.h>
+
+#include "dataplane/user/nflog.h"
+
+#define T "inet softsa_kernel"
+#define TABLE "softsa_kernel"
+
+enum { SNAP = 128, RX = 65536 };
+
+struct ss_xnotice {
+	struct nft_ctx *nft;
+	struct mnl_socket *nl;
+	uint16_t group;
+	uint8_t buf[RX];
+};
+
+void ss_xnotice_table(ss_sb *s, uint16_t group, unsigned rate)
+{
+	ss_sb_printf(s, "table " T " { }\ndelete table " T "\ntable " T " {\n");
+	for (int f = 4; f <= 6; f += 2)
+		ss_sb_printf(s, "  set notice%d { type ipv%d_addr; size 65536; flags dynamic,timeout; timeout 10s; }\n",
+			     f, f);
+	/* What never needs a notice: loopback, ESP (decrypted packets carry a secpath and come
+	 * by again), IKE, and neighbour discovery. */
+	ss_sb_printf(s,
+		"  chain in {\n"
+		"    type filter hook input priority filter; policy accept;\n"
+		"    iifname \"lo\" accept\n"
+		"    meta secpath exists accept\n"
+		"    meta l4proto esp accept\n"
+		"    meta l4proto udp th dport { 500, 4500 } accept\n"
+		"    icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "
+		"nd-neighbor-advert, nd-redirect } accept\n"
+		"    jump filt_in\n"
+		"  }\n"
+		"  chain filt_in {\n  }\n");
+	/* The prefix says the kernel's verdict that follows: 'a' the in-policy lets it in,
+	 * 'd' it blocks it (the filter accepts no clear).  The rate limits the log only. */
+	static const char v[2] = { 'a', 'd' };
+	for (int i = 0; i < 2; i++) {
+		ss_sb_printf(s, "  chain note_%c {\n", v[i]);
+		ss_sb_printf(s, "    update @notice4 { ip saddr limit rate %u/second burst %u packets } "
+			     "log prefix \"softsa:%c\" group %u snaplen %u\n", rate, rate, v[i], group, SNAP);
+		ss_sb_printf(s, "    update @notice6 { ip6 saddr limit rate %u/second burst %u packets } "
+			     "log prefix \"softsa:%c\" group %u snaplen %u\n", rate, rate, v[i], group, SNAP);
+		ss_sb_printf(s, "    accept\n  }\n");
+	}
+	ss_sb_printf(s, "}\n");
+}
+
+void ss_xnotice_rules(ss_sb *s, const ss_dp_filter *f, size_t nf)
+{
+	ss_sb_printf(s, "flush chain " T " filt_in\n");
+	/* In the dataplane's order (most specific first): a permit or block ends the walk
+	 * without a notice, as it does in the userspace table. */
+	for (size_t i = 0; i < nf; i++) {
+		if (f[i].local.addr.family != f[i].remote.addr.family || !f[i].local.addr.family ||
+		    f[i].tunnel.family)
+			continue;
+		ss_sb_printf(s, "add rule " T " filt_in");
+		ss_nft_filter_match(s, &f[i], true);
+		if (f[i].verdict == SS_DP_PERMIT || f[i].verdict == SS_DP_BLOCK)
+			ss_sb_printf(s, " accept\n");
+		else
+			ss_sb_printf(s, " goto note_%c\n", f[i].accept_inbound_clear ? 'a' : 'd');
+	}
+}
+
+static int run(ss_xnotice *n, ss_sb *s, char *err, size_t errlen)
+{
+	if (s->err) {
+		ss_sb_free(s);
+		snprintf(err, errlen, "out of memory building the notice table");
+		return -ENOMEM;
+	}
+	int r = nft_run_cmd_from_buffer(n->nft, s->p ? s->p : "");
+	if (r != 0) {
+		const char *e = nft_ctx_get_error_buffer(n->nft);
+		snprintf(err, errlen, "nftables refused the notice table: %s", e ? e : "(no message)");
+	}
+	ss_sb_free(s);
+	return r ? -EIO : 0;
+}
+
+ss_xnotice *ss_xnotice_open(uint16_t group, unsigned rate, char *err, size_t errlen)
+{
+	ss_xnotice *n = calloc(1, sizeof *n);
+	if (!n) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	n->group = group;
+	n->nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!n->nft) {
+		snprintf(err, errlen, "cannot create an nftables context");
+		free(n);
+		return NULL;
+	}
+	nft_ctx_buffer_output(n->nft);
+	nft_ctx_buffer_error(n->nft);
+	int r = 0;
+	n->nl = ss_nflog_open(group, SNAP, &r);
+	if (!n->nl) {
+		snprintf(err, errlen, "cannot bind nfnetlink_log group %u: %s", group, strerror(-r));
+		ss_xnotice_close(n);
+		return NULL;
+	}
+	ss_sb s = { 0 };
+	ss_xnotice_table(&s, group, rate);
+	if (run(n, &s, err, errlen) < 0) {
+		ss_xnotice_close(n);
+		return NULL;
+	}
+	return n;
+}
+
+void ss_xnotice_close(ss_xnotice *n)
+{
+	if (!n)
+		return;
+	if (n->nft) {
+		nft_run_cmd_from_buffer(n->nft, "table " T " { }\ndelete table " T "\n");
+		nft_ctx_free(n->nft);
+	}
+	ss_nflog_close(n->nl, n->group);
+	free(n);
+}
+
+int ss_xnotice_set_filters(ss_xnotice *n, const ss_dp_filter *f, size_t nf)
+{
+	ss_sb s = { 0 };
+	char err[256];
+	ss_xnotice_rules(&s, f, nf);
+	return run(n, &s, err, sizeof err);
+}
+
+int ss_xnotice_fd(const ss_xnotice *n)
+{
+	return mnl_socket_get_fd(n->nl);
+}
+
+int ss_xnotice_read(ss_xnotice *n, ss_dp_notice *out, size_t max, uint64_t *malformed)
+{
+	ssize_t r = recv(mnl_socket_get_fd(n->nl), n->buf, sizeof n->buf, MSG_DONTWAIT);
+	if (r < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? 0 : -errno;
+	return (int)ss_nflog_parse(n->buf, (size_t)r, out, max, malformed);
+}

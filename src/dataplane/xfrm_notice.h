@@ -1,0 +1,35 @@
+/* Notices of inbound clear traffic for the kernel backend: the seed's second case (a host
+ * without IPsec talks first) needs the agent to hear of clear packets from peers it has no
+ * state with, and XFRM has no event for a packet its policies let in or drop.  So the kernel
+ * backend keeps a small nftables table of its own (inet softsa_kernel) whose input chain
+ * logs, to an NFLOG group, the first packets of each source that a negotiate filter covers,
+ * rate-limited per source, exactly as the userspace backend's table does (the same NFLOG
+ * parser and filter matcher).  The table only reports: every packet goes on to the kernel's
+ * own verdict (the XFRM in-policies: accepted clear, or blocked), and the prefix says which. */
+#ifndef SS_DATAPLANE_XFRM_NOTICE_H
+#define SS_DATAPLANE_XFRM_NOTICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane/user/ruleset.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/user/port.h"
+
+typedef struct ss_xnotice ss_xnotice;
+
+/* Installs the table (replacing one a previous softsad left) and binds the NFLOG group. */
+ss_xnotice *ss_xnotice_open(uint16_t group, unsigned rate, char *err, size_t errlen);
+/* Removes the table and unbinds. */
+void ss_xnotice_close(ss_xnotice *n);
+/* The negotiate filters whose inbound clear traffic is reported (a reload replaces them). */
+int ss_xnotice_set_filters(ss_xnotice *n, const ss_dp_filter *f, size_t nf);
+int ss_xnotice_fd(const ss_xnotice *n);
+/* Up to max notices that are ready (0 when none); unusable messages counted in *malformed. */
+int ss_xnotice_read(ss_xnotice *n, ss_dp_notice *out, size_t max, uint64_t *malformed);
+
+/* The nftables commands (pure: unit-tested): the table, and the filter rules of a set. */
+void ss_xnotice_table(ss_sb *s, uint16_t group, unsigned rate);
+void ss_xnotice_rules(ss_sb *s, const ss_dp_filter *f, size_t nf);
+
+#endif

@@ -1,0 +1,86 @@
+/* The kernel backend's notice table (src/dataplane/xfrm_notice.c): what nftables is told.
+ * (tests/vm's e2e_legacy proves that nft accepts it and that a one-way datagram from a host
+ * without IKE reaches the agent.) */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dataplane/xfrm_notice.h"
+
+static bool has(const ss_sb *s, const char *needle)
+{
+	if (!s->p || !strstr(s->p, needle)) {
+		print_message("missing: %s\nin:\n%s\n", needle, s->p ? s->p : "(empty)");
+		return false;
+	}
+	return true;
+}
+
+static ss_prefix pfx(const char *t)
+{
+	ss_prefix p;
+	const char *why;
+	assert_true(ss_prefix_parse(t, &p, false, &why));
+	return p;
+}
+
+static void table_reports_and_never_decides(void **state)
+{
+	(void)state;
+	ss_sb s = { 0 };
+	ss_xnotice_table(&s, 0x5354, 10);
+	assert_false(s.err);
+	/* A leftover table goes in the same transaction. */
+	assert_true(has(&s, "table inet softsa_kernel { }\ndelete table inet softsa_kernel\n"));
+	assert_true(has(&s, "type filter hook input priority filter; policy accept;"));
+	/* Decrypted ESP comes by again with a secpath: never a notice. */
+	assert_true(has(&s, "meta secpath exists accept"));
+	assert_true(has(&s, "meta l4proto udp th dport { 500, 4500 } accept"));
+	assert_true(has(&s, "update @notice4 { ip saddr limit rate 10/second burst 10 packets } "
+			    "log prefix \"softsa:a\" group 21332 snaplen 128"));
+	assert_true(has(&s, "update @notice6 { ip6 saddr limit rate 10/second burst 10 packets } "
+			    "log prefix \"softsa:d\" group 21332 snaplen 128"));
+	/* Nothing in it drops: the kernel's policies give the verdict. */
+	assert_null(strstr(s.p, "drop"));
+	ss_sb_free(&s);
+}
+
+static void rules_follow_the_filters(void **state)
+{
+	(void)state;
+	ss_dp_filter f[4] = {
+		{ .local = pfx("0.0.0.0/0"), .remote = pfx("10.89.0.0/24"), .proto = 1, .verdict = SS_DP_PERMIT },
+		{ .local = pfx("0.0.0.0/0"), .remote = pfx("10.89.0.0/24"), .verdict = SS_DP_NEGOTIATE,
+		  .accept_inbound_clear = true },
+		{ .local = pfx("::/0"), .remote = pfx("fd89::/64"), .proto = 6, .local_port = 22,
+		  .verdict = SS_DP_NEGOTIATE },
+		/* A tunnel rule's filter: not on the kernel dataplane (softsad refuses those). */
+		{ .local = pfx("10.1.0.0/16"), .remote = pfx("10.2.0.0/16"), .verdict = SS_DP_NEGOTIATE,
+		  .tunnel = ss_addr_v4(0x0a590002) },
+	};
+	ss_sb s = { 0 };
+	ss_xnotice_rules(&s, f, 4);
+	assert_false(s.err);
+	assert_true(has(&s, "flush chain inet softsa_kernel filt_in\n"));
+	assert_true(has(&s, "add rule inet softsa_kernel filt_in meta nfproto ipv4 ip saddr 10.89.0.0/24 meta l4proto 1 accept\n"));
+	assert_true(has(&s, "add rule inet softsa_kernel filt_in meta nfproto ipv4 ip saddr 10.89.0.0/24 goto note_a\n"));
+	assert_true(has(&s, "ip6 saddr fd89::/64 meta l4proto 6 th dport 22 goto note_d\n"));
+	assert_null(strstr(s.p, "10.2.0.0"));
+	/* In the dataplane's order: the permit before the negotiate filter it is inside. */
+	assert_true(strstr(s.p, "meta l4proto 1 accept") < strstr(s.p, "goto note_a"));
+	ss_sb_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(table_reports_and_never_decides),
+		cmocka_unit_test(rules_follow_the_filters),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
