@@ -279,7 +279,7 @@ first_packet() {
 	elif [ -n "$ms" ] && [ "$ms" != None ]; then
 		S vm.acquire.ms "$side" "$ms"
 		lost=$(echo "$res" | jget '["lost"]')
-		[ "${lost:-0}" != 0 ] && N vm.acquire.ms "$side" "$lost of 400 datagrams lost"
+		eval "LOST_$side=\"\${LOST_$side:+\$LOST_$side, }${lost:-?}\""
 	else
 		N vm.acquire.ms "$side" "nothing delivered"
 	fi
@@ -380,6 +380,11 @@ for r in $(seq "$ROUNDS"); do
 	if [ -x "$BUILD/bench/ikeload" ]; then
 		for side in $order; do responder $side; done
 	fi
+done
+# One remark per side for the whole run, not one per round.
+for side in $sides; do
+	eval "l=\${LOST_$side:-}"
+	[ -n "$l" ] && N vm.acquire.ms "$side" "datagrams lost of 400, per round: $l"
 done
 if [ "${VM_BENCH_LOGS:-}" = 1 ]; then
 	tail -n 30 "$W"/sad-*.log "$W"/ch-*/charon.log >&2 2>/dev/null
