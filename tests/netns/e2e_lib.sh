@@ -75,7 +75,7 @@ sad_start() {
 	local pid=$!
 	topo_track $pid
 	eval "SAD_PID_$h=$pid"
-	for _ in $(seq 100); do
+	for _ in $(seq $((100 * ${SOFTSA_E2E_SLOW:-1}))); do
 		[ -S "$W/$h.ctl" ] && return 0
 		kill -0 $pid 2>/dev/null || fail "softsad on $h exited at start"
 		sleep 0.05

@@ -20,9 +20,11 @@ sad_events a "$W/events"
 # stream FROM TO COUNT: COUNT datagrams at 10 pps, received and counted on TO.
 stream() {
 	local from=$1 to=$2 n=$3
-	ip netns exec "$TOPO_PREFIX-$to" timeout $((n / 10 + 8)) python3 -c '
+	# The first datagram may wait for the sender to start (seconds under emulation: SLOW).
+	local slow=${SOFTSA_E2E_SLOW:-1}
+	ip netns exec "$TOPO_PREFIX-$to" timeout $((n / 10 + 8 * slow)) python3 -c '
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 6000)); s.settimeout(3)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 6000)); s.settimeout(3 * int(sys.argv[3]))
 print("listening", flush=True)
 got = 0
 try:
@@ -30,7 +32,7 @@ try:
         s.recv(100); got += 1
 except socket.timeout:
     pass
-print("got", got, flush=True)' "$(topo_ip "$to")" "$n" > "$W/rx-$to" 2>&1 &
+print("got", got, flush=True)' "$(topo_ip "$to")" "$n" "$slow" > "$W/rx-$to" 2>&1 &
 	local rcv=$!
 	wait_for 5 grep -q listening "$W/rx-$to" || fail "listener on $to"
 	topo_exec "$from" python3 -c '
