@@ -227,40 +227,50 @@ static uint16_t peer_prio(const xb *b, const ss_addr *a)
  * i.e. the peer's slot).  So soft -> secured works, marking a secured peer secured again
  * (its next CHILD SA, a rekey) succeeds, and the peer's traffic never falls through to the
  * negotiate filters in between. */
-static int install_peer(xb *b, peer *p, uint8_t st)
+/* The policy of one of the peer's directions in state st (its selector is set by add_dir). */
+static ss_xfrm_policy peer_policy(xb *b, const peer *p, uint32_t slot, uint8_t st)
 {
-	bool have = p->state != SS_DP_PEER_NONE;
-	uint32_t slot = have ? p->slot : new_slot(b);
-	uint8_t fam = p->addr.family;
 	/* Tagged: a filter from any local address to exactly this peer (a rule "me -> peer") has
 	 * the same addresses, and the kernel would refuse the peer's as a duplicate (EEXIST: the
 	 * peer never secured, found with charon in the VM). */
 	ss_xfrm_policy pol = { .slot = slot, .prio = peer_prio(b, &p->addr), .sel.tag = PEER_SEL_TAG };
-	/* Any local address: a negotiate filter may well be exactly local/32 -> peer/32, and the
-	 * kernel refuses a second policy with the same selector whatever its priority. */
-	ss_prefix me = any(fam), them = host(&p->addr);
-	int r = 0;
-	uint8_t dirs = 1u << SS_XFRM_IN | 1u << SS_XFRM_OUT;
 	if (st == SS_DP_PEER_SECURED) {
 		pol.action = SS_XFRM_PROTECT;
 		pol.reqid = p->kreqid;
 		pol.mode = p->mode;
-		if (p->mode == SS_XFRM_TUNNEL)
-			dirs |= 1u << SS_XFRM_FWD;
 	} else {
 		pol.action = st == SS_DP_PEER_SOFT ? SS_XFRM_BYPASS : SS_XFRM_BLOCK;
 		if (st == SS_DP_PEER_SOFT && p->timeout != SS_NEVER)
 			pol.idle_seconds = (uint32_t)((p->timeout + 999) / 1000);
 	}
-	pol.tsrc = p->local;
-	pol.tdst = p->addr;
-	r = add_pol(b, &pol, SS_XFRM_OUT, me, them, have);
-	pol.tsrc = p->addr;
-	pol.tdst = p->local;
+	return pol;
+}
+
+/* One direction of the peer's policies: out is any local address -> peer, in and fwd the
+ * reverse.  Any local address: a negotiate filter may well be exactly local/32 -> peer/32, and
+ * the kernel refuses a second policy with the same selector whatever its priority. */
+static int add_dir(xb *b, const peer *p, ss_xfrm_policy *pol, uint8_t dir, bool update)
+{
+	ss_prefix me = any(p->addr.family), them = host(&p->addr);
+	pol->tsrc = dir == SS_XFRM_OUT ? p->local : p->addr;
+	pol->tdst = dir == SS_XFRM_OUT ? p->addr : p->local;
+	return dir == SS_XFRM_OUT ? add_pol(b, pol, dir, me, them, update)
+				  : add_pol(b, pol, dir, them, me, update);
+}
+
+static int install_peer(xb *b, peer *p, uint8_t st)
+{
+	bool have = p->state != SS_DP_PEER_NONE;
+	uint32_t slot = have ? p->slot : new_slot(b);
+	ss_xfrm_policy pol = peer_policy(b, p, slot, st);
+	uint8_t dirs = 1u << SS_XFRM_IN | 1u << SS_XFRM_OUT;
+	if (st == SS_DP_PEER_SECURED && p->mode == SS_XFRM_TUNNEL)
+		dirs |= 1u << SS_XFRM_FWD;
+	int r = add_dir(b, p, &pol, SS_XFRM_OUT, have);
 	if (r == 0)
-		r = add_pol(b, &pol, SS_XFRM_IN, them, me, have);
+		r = add_dir(b, p, &pol, SS_XFRM_IN, have);
 	if (r == 0 && (dirs & 1u << SS_XFRM_FWD))
-		r = add_pol(b, &pol, SS_XFRM_FWD, them, me, have);
+		r = add_dir(b, p, &pol, SS_XFRM_FWD, have);
 	if (r < 0) {
 		/* In place, the old state's policies may be half replaced: none stay, and the
 		 * peer's traffic meets the negotiate filters (ACQUIRE out, blocked in). */
@@ -577,7 +587,9 @@ static bool other_direction_busy(xb *b, const peer *p, uint8_t expired_dir)
 	uint8_t other = expired_dir == SS_XFRM_IN ? SS_XFRM_OUT : SS_XFRM_IN;
 	if (p->timeout == SS_NEVER || ss_xfrm_get_policy(b->x, p->slot, other, &o) < 0)
 		return false;
-	uint64_t last = o.sa.use_time ? o.sa.use_time : o.sa.add_time;
+	/* Its use time only: a direction put back alone while the other carried traffic was
+	 * added recently but may never have been used, and must not keep the other alive. */
+	uint64_t last = o.sa.use_time;
 	uint64_t now = (uint64_t)time(NULL);
 	return last && now >= last && (now - last) * 1000 < (uint64_t)p->timeout;
 }
@@ -601,7 +613,11 @@ static void on_event(xb *b, const ss_xfrm_event *e)
 		 * negotiates). */
 		peer *p = peer_by_slot(b, (e->index - SS_XFRM_INDEX_BASE) >> 3);
 		if (p && p->state == SS_DP_PEER_SOFT) {
-			if (other_direction_busy(b, p, e->dir) && install_peer(b, p, SS_DP_PEER_SOFT) == 0)
+			/* Only the expired direction is put back: replacing the busy one too would
+			 * reset its use time, and the association would outlive its last packet by
+			 * up to two idle timeouts (8.9 s for 4 s, seen in the VM). */
+			ss_xfrm_policy pol = peer_policy(b, p, p->slot, SS_DP_PEER_SOFT);
+			if (other_direction_busy(b, p, e->dir) && add_dir(b, p, &pol, e->dir, true) == 0)
 				return;
 			del_slot(b, p->slot, 7);
 			p->state = SS_DP_PEER_NONE;
