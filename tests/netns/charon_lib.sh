@@ -74,3 +74,40 @@ charon_stop() {
 	fi
 	return 0
 }
+
+# charon_load_psk DIR MODE [VERSION IKE_PROPOSALS ESP_PROPOSALS]: the host-to-host connection
+# "a" between charon on E (10.89.0.5) and softsad on A (10.89.0.1), PSK from $PSK, one CHILD
+# SA "a" in MODE (transport or tunnel) that neither side starts by itself; loaded into the
+# charon of DIR.  Defaults: IKEv2, the suites softsad's tests negotiate.
+charon_load_psk() {
+	local dir=$1 mode=$2 ver=${3:-2} ike=${4:-aes256gcm16-prfsha384-ecp384} esp=${5:-aes256gcm16}
+	cat > "$dir/swanctl.conf" <<CONF
+connections {
+    a {
+        version = $ver
+        local_addrs = 10.89.0.5
+        remote_addrs = 10.89.0.1
+        proposals = $ike
+        dpd_delay = 0
+        local { auth = psk
+                id = 10.89.0.5 }
+        remote { auth = psk
+                 id = 10.89.0.1 }
+        children {
+            a { mode = $mode
+                local_ts = 10.89.0.5/32
+                remote_ts = 10.89.0.1/32
+                esp_proposals = $esp
+                start_action = none }
+        }
+    }
+}
+secrets {
+    ike-a { id-1 = 10.89.0.5
+            id-2 = 10.89.0.1
+            secret = "$(cat "$PSK")" }
+}
+CONF
+	swanctl_at "$dir" --load-all --noprompt --file "$dir/swanctl.conf" >/dev/null 2>"$dir/load.err" ||
+		{ echo "swanctl --load-all: $(cat "$dir/load.err")"; return 1; }
+}

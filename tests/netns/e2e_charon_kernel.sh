@@ -21,35 +21,7 @@ topo_up sse-ck$$ a e || fail "topology"
 SWD="$W/swan"
 trap 'charon_stop "$SWD"; e2e_cleanup' EXIT
 CHARON_KERNEL=netlink charon_start $TOPO_PREFIX-e "$SWD" || fail "charon"
-cat > "$SWD/swanctl.conf" <<CONF
-connections {
-    a {
-        version = 2
-        local_addrs = 10.89.0.5
-        remote_addrs = 10.89.0.1
-        proposals = aes256gcm16-prfsha384-ecp384
-        dpd_delay = 0
-        local { auth = psk
-                id = 10.89.0.5 }
-        remote { auth = psk
-                 id = 10.89.0.1 }
-        children {
-            a { mode = transport
-                local_ts = 10.89.0.5/32
-                remote_ts = 10.89.0.1/32
-                esp_proposals = aes256gcm16
-                start_action = none }
-        }
-    }
-}
-secrets {
-    ike-a { id-1 = 10.89.0.5
-            id-2 = 10.89.0.1
-            secret = "$(cat "$PSK")" }
-}
-CONF
-swanctl_at "$SWD" --load-all --noprompt --file "$SWD/swanctl.conf" >/dev/null 2>"$SWD/load.err" ||
-	fail "swanctl --load-all: $(cat "$SWD/load.err")"
+charon_load_psk "$SWD" transport >"$SWD/load.msg" || fail "$(cat "$SWD/load.msg")"
 cat > "$W/policy.yaml" <<YAML
 name: to-charon
 psk_file: psk

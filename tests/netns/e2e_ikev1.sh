@@ -20,34 +20,7 @@ topo_up sse-v1$$ a e w || fail "topology"
 SWD="$W/swan"
 trap 'charon_stop "$SWD"; e2e_cleanup' EXIT
 charon_start $TOPO_PREFIX-e "$SWD" || fail "charon"
-cat > "$SWD/swanctl.conf" <<CONF
-connections {
-    a {
-        version = 1
-        local_addrs = 10.89.0.5
-        remote_addrs = 10.89.0.1
-        proposals = aes256-sha256-modp2048
-        local { auth = psk
-                id = 10.89.0.5 }
-        remote { auth = psk
-                 id = 10.89.0.1 }
-        children {
-            a { mode = tunnel
-                local_ts = 10.89.0.5/32
-                remote_ts = 10.89.0.1/32
-                esp_proposals = aes256-sha256
-                start_action = none }
-        }
-    }
-}
-secrets {
-    ike-a { id-1 = 10.89.0.5
-            id-2 = 10.89.0.1
-            secret = "$(cat "$PSK")" }
-}
-CONF
-swanctl_at "$SWD" --load-all --noprompt --file "$SWD/swanctl.conf" >/dev/null 2>"$SWD/load.err" ||
-	fail "swanctl --load-all: $(cat "$SWD/load.err")"
+charon_load_psk "$SWD" tunnel 1 aes256-sha256-modp2048 aes256-sha256 >"$SWD/load.msg" || fail "$(cat "$SWD/load.msg")"
 request_policy "$W/policy.yaml" v1-peers
 sad_start a -c "$W/policy.yaml"
 ip netns exec "$TOPO_PREFIX-w" python3 "$HERE/ikev1_responder.py" 10.89.0.23 "$W/v1count" &
