@@ -9,24 +9,9 @@
 
 #include <cmocka.h>
 
+#include "dp_testutil.h"
+
 #include "dataplane/user/ruleset.h"
-
-static bool has(const ss_sb *s, const char *needle)
-{
-	if (!s->p || !strstr(s->p, needle)) {
-		print_message("missing: %s\nin:\n%s\n", needle, s->p ? s->p : "(empty)");
-		return false;
-	}
-	return true;
-}
-
-static ss_prefix pfx(const char *t)
-{
-	ss_prefix p;
-	const char *why;
-	assert_true(ss_prefix_parse(t, &p, false, &why));
-	return p;
-}
 
 static void test_table(void **state)
 {

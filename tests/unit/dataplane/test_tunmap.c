@@ -8,15 +8,9 @@
 
 #include <cmocka.h>
 
-#include "dataplane/user/tunmap.h"
+#include "dp_testutil.h"
 
-static ss_prefix pfx(const char *t)
-{
-	ss_prefix p;
-	const char *why;
-	assert_true(ss_prefix_parse(t, &p, false, &why));
-	return p;
-}
+#include "dataplane/user/tunmap.h"
 
 static ss_addr ad(const char *t)
 {
