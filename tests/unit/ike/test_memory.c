@@ -104,16 +104,23 @@ static void timers(ss_ike_engine *ini, ss_ike_engine *r, ss_time now)
 	drain(r, true, &d);
 }
 
-static void per_sa_bound_and_response_linger(void **state)
+/* Both sides' configurations, the responder's address and engine parameters that never ask
+ * for cookies (N handshakes from made-up addresses would). */
+static void setup(ss_ike_engine_params *p)
 {
-	(void)state;
 	cfg(&cfg_i, "i.memory");
 	cfg(&cfg_r, "r.memory");
 	resp_ep = (ss_ike_endpoint){ ss_addr_v4(0x0a000001), 500 };
+	ss_ike_engine_params_default(p);
+	p->lookup = lookup;
+	p->cookie_threshold = 1u << 30;
+}
+
+static void per_sa_bound_and_response_linger(void **state)
+{
+	(void)state;
 	ss_ike_engine_params p;
-	ss_ike_engine_params_default(&p);
-	p.lookup = lookup;
-	p.cookie_threshold = 1u << 30;
+	setup(&p);
 	p.max_sas = 2 * N;
 	ss_ike_engine *ini = ss_ike_engine_new(&p);
 	assert_non_null(ini);
@@ -165,13 +172,8 @@ static void per_sa_bound_and_response_linger(void **state)
 static void same_role_sas_from_one_address_all_stay(void **state)
 {
 	(void)state;
-	cfg(&cfg_i, "i.memory");
-	cfg(&cfg_r, "r.memory");
-	resp_ep = (ss_ike_endpoint){ ss_addr_v4(0x0a000001), 500 };
 	ss_ike_engine_params p;
-	ss_ike_engine_params_default(&p);
-	p.lookup = lookup;
-	p.cookie_threshold = 1u << 30;
+	setup(&p);
 	ss_ike_engine *ini = ss_ike_engine_new(&p), *r = ss_ike_engine_new(&p);
 	assert_true(ini && r);
 	one_addr = 0x0b000001;
