@@ -1156,10 +1156,11 @@ static size_t init_request(uint8_t *buf, size_t cap, uint64_t spi_i, const ss_ik
 	return ss_ikew_finish(&w);
 }
 
-/* Sends a request to B; returns the notify type of B's answer, its data in *data. */
-static uint16_t ask_b(const uint8_t *req, size_t len, ss_time now, uint8_t *data, size_t *dlen)
+/* Sends a request to B from the endpoint `from`; the notify type of B's answer (0: none). */
+static uint16_t ask_b_from(const ss_ike_endpoint *from, const uint8_t *req, size_t len,
+			   ss_time now, uint8_t *data, size_t *dlen)
 {
-	ss_ike_input(H.side[1].eng, req, len, &H.side[1].ep, &H.side[0].ep, now);
+	ss_ike_input(H.side[1].eng, req, len, &H.side[1].ep, from, now);
 	ss_ike_action a;
 	uint16_t type = 0;
 	while (ss_ike_next_action(H.side[1].eng, &a)) {
@@ -1173,6 +1174,12 @@ static uint16_t ask_b(const uint8_t *req, size_t len, ss_time now, uint8_t *data
 		}
 	}
 	return type;
+}
+
+/* Sends a request to B from A's endpoint; the notify type of B's answer, its data in *data. */
+static uint16_t ask_b(const uint8_t *req, size_t len, ss_time now, uint8_t *data, size_t *dlen)
+{
+	return ask_b_from(&H.side[0].ep, req, len, now, data, dlen);
 }
 
 /* The cookie secret changes every 5 minutes; a cookie stays good for one more period. */
@@ -1257,26 +1264,6 @@ static void child_sas_bounded_per_ike_sa(void **state)
 	assert_int_equal(H.side[0].n_alive, 0);
 	assert_int_equal(H.side[1].n_alive, 0);
 	h_free(&H);
-}
-
-/* Sends a request to B from the endpoint `from`; the notify type of B's answer (0: none). */
-static uint16_t ask_b_from(const ss_ike_endpoint *from, const uint8_t *req, size_t len,
-			   ss_time now, uint8_t *data, size_t *dlen)
-{
-	ss_ike_input(H.side[1].eng, req, len, &H.side[1].ep, from, now);
-	ss_ike_action a;
-	uint16_t type = 0;
-	while (ss_ike_next_action(H.side[1].eng, &a)) {
-		ss_ike_msg m;
-		if (a.kind != SS_IKE_ACT_SEND || ss_ike_parse(a.data, a.len, &m, NULL) != SS_CODEC_OK)
-			continue;
-		type = m.n_notify ? m.notify[0].type : 0;
-		if (m.n_notify && data) {
-			*dlen = m.notify[0].data.len;
-			memcpy(data, m.notify[0].data.p, *dlen);
-		}
-	}
-	return type;
 }
 
 /* Half-open SAs from one address and a cookie each: the per-address limit holds. */
