@@ -97,6 +97,11 @@ static void emit(sink *s, const ss_endpoint *local, const ss_endpoint *remote, i
 		memset(&f, 0, sizeof(f));
 		if (!ep_prefix(local, fams[i], &f.local) || !ep_prefix(remote, fams[i], &f.remote))
 			continue;
+		/* ICMP is IPv4's and ICMPv6 IPv6's: "any" endpoints span both families, and the
+		 * other family's filter would match nothing and only take a slot (an XFRM policy
+		 * pair on the kernel dataplane). */
+		if ((proto == 1 && fams[i] != SS_AF_INET) || (proto == 58 && fams[i] != SS_AF_INET6))
+			continue;
 		f.proto = proto == SS_PROTO_ANY ? 0 : (uint8_t)proto;
 		f.local_port = one_port(proto, lport);
 		f.remote_port = one_port(proto, rport);
