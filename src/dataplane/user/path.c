@@ -84,10 +84,9 @@ static void stage_esp(dpu_backend *b, uint8_t *slot, const uint8_t *p, size_t le
 	ss_pkt_tuple t;
 	ss_addr local, remote;
 	dpu_tunend *end = NULL;
-	if (tp)
-		t = *tp;
-	dpu_sa *s = (tp || ss_pkt_tuple_parse(p, len, &t)) && packet_pair(b, &t, false, &local, &remote, &end)
-			    ? pair_sa(b, &local, &remote) : NULL;
+	if (!tp && ss_pkt_tuple_parse(p, len, &t))
+		tp = &t;
+	dpu_sa *s = tp && packet_pair(b, tp, false, &local, &remote, &end) ? pair_sa(b, &local, &remote) : NULL;
 	if (!s || len > DPU_SLOT - SS_ESP_HEADROOM - SS_ESP_TAILROOM) {
 		b->st.no_sa_out++;
 		return;
