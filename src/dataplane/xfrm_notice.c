@@ -27,17 +27,24 @@ struct ss_xnotice {
 void ss_xnotice_table(ss_sb *s, uint16_t group, unsigned rate)
 {
 	ss_sb_printf(s, "table " T " { }\ndelete table " T "\ntable " T " {\n");
-	for (int f = 4; f <= 6; f += 2)
+	for (int f = 4; f <= 6; f += 2) {
 		ss_sb_printf(s, "  set notice%d { type ipv%d_addr; size 65536; flags dynamic,timeout; timeout 10s; }\n",
 			     f, f);
+		ss_sb_printf(s, "  set esp%d { type ipv%d_addr; size 65536; flags dynamic,timeout; timeout 10s; }\n",
+			     f, f);
+	}
 	/* What never needs a notice: loopback, ESP (decrypted packets carry a secpath and come
-	 * by again), IKE, and neighbour discovery. */
+	 * by again), IKE, and neighbour discovery.  ESP itself, raw or in UDP (a zero non-ESP
+	 * marker is IKE), is sampled once a second per source before it meets XFRM, which drops
+	 * an unknown SPI without a word: the backend tells a peer that still uses an SA we lost
+	 * (we restarted) from one it knows. */
 	ss_sb_printf(s,
 		"  chain in {\n"
 		"    type filter hook input priority filter; policy accept;\n"
 		"    iifname \"lo\" accept\n"
 		"    meta secpath exists accept\n"
-		"    meta l4proto esp accept\n"
+		"    meta l4proto esp goto esp_in\n"
+		"    udp dport 4500 @th,64,32 != 0 goto esp_in\n"
 		"    meta l4proto udp th dport { 500, 4500 } accept\n"
 		"    icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "
 		"nd-neighbor-advert, nd-redirect } accept\n"
@@ -46,6 +53,11 @@ void ss_xnotice_table(ss_sb *s, uint16_t group, unsigned rate)
 		"  chain filt_in {\n  }\n");
 	/* The prefix says the kernel's verdict that follows: 'a' the in-policy lets it in,
 	 * 'd' it blocks it (the filter accepts no clear).  The rate limits the log only. */
+	ss_sb_printf(s, "  chain esp_in {\n");
+	for (int f = 4; f <= 6; f += 2)
+		ss_sb_printf(s, "    update @esp%d { ip%s saddr limit rate 1/second burst 1 packets } "
+			     "log prefix \"softsa:s\" group %u snaplen %u\n", f, f == 6 ? "6" : "", group, SNAP);
+	ss_sb_printf(s, "    accept\n  }\n");
 	static const char v[2] = { 'a', 'd' };
 	for (int i = 0; i < 2; i++) {
 		ss_sb_printf(s, "  chain note_%c {\n", v[i]);

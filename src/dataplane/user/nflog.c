@@ -102,6 +102,26 @@ static bool parse_attrs(ss_cur *c, struct attr a[NFULA_MAX + 1])
 	return ss_cur_ok(c);
 }
 
+/* The SPI of a sampled ESP packet: right after the IP headers, or after the UDP header of
+ * ESP in UDP (RFC 3948: a zero there is the non-ESP marker of IKE, which is no sample).
+ * False when the snapshot holds no SPI: counted as malformed. */
+static bool esp_sample(const uint8_t *p, size_t len, const ss_pkt_tuple *tu, ss_dp_notice *out)
+{
+	size_t off = tu->l3len;
+	if (tu->proto == 17)
+		off += 8;
+	else if (tu->proto != 50)
+		return false;
+	ss_cur c = ss_cur_init(p, len);
+	ss_cur_skip(&c, off);
+	uint32_t spi = ss_cur_be32(&c);
+	if (!ss_cur_ok(&c) || spi == 0)
+		return false;
+	out->esp = true;
+	out->spi = spi;
+	return true;
+}
+
 /* One NFULNL_MSG_PACKET of exactly ml bytes; false when it cannot be used. */
 static bool parse_packet(const struct nlmsghdr *nlh, size_t ml, ss_dp_notice *out)
 {
@@ -121,8 +141,10 @@ static bool parse_packet(const struct nlmsghdr *nlh, size_t ml, ss_dp_notice *ou
 		return false;
 	*out = (ss_dp_notice){ .src = tu.src, .dst = tu.dst, .proto = tu.proto,
 			       .sport = tu.sport, .dport = tu.dport };
-	/* The table's log prefixes: "softsa:a" accepted, "softsa:d" dropped.  Anything else
-	 * counts as dropped, the safe reading. */
+	/* The table's log prefixes: "softsa:a" accepted, "softsa:d" dropped, "softsa:s" a
+	 * sample of ESP.  Anything else counts as dropped clear traffic, the safe reading. */
+	if (pfx->len >= 8 && memcmp(pfx->p, "softsa:s", 8) == 0)
+		return esp_sample(pl->p, pl->len, &tu, out);
 	out->accepted = pfx->len >= 8 && memcmp(pfx->p, "softsa:a", 8) == 0;
 	return true;
 }

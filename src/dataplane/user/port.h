@@ -45,6 +45,10 @@ typedef struct ss_dp_notice {
 	uint8_t proto;
 	uint16_t sport, dport; /* 0 when the protocol has none or the packet is a later fragment */
 	bool accepted;         /* what the backend did with it */
+	/* A sample of inbound ESP (the kernel backend's table, prefix "softsa:s"), not clear
+	 * traffic: spi is its SPI; for ESP in UDP, sport is the sender's port. */
+	bool esp;
+	uint32_t spi;
 } ss_dp_notice;
 
 typedef struct ss_dpu_stats {

@@ -626,11 +626,41 @@ static void on_event(xb *b, const ss_xfrm_event *e)
 	}
 }
 
+/* Whether an inbound SA of ours has this SPI from this sender.  A walk over the table: it
+ * runs for sampled packets only (one a second per sender, xfrm_notice.c). */
+static bool inbound_spi_known(const xb *b, const ss_addr *from, uint32_t spi)
+{
+	for (size_t i = 0; i < MAX_SAS; i++) {
+		const sa_ent *s = &b->sas[i];
+		if (s->used && s->id.dir == SS_DP_IN && s->id.spi == spi && ss_addr_eq(&s->id.remote, from))
+			return true;
+	}
+	return false;
+}
+
+/* A sample of inbound ESP: for an SPI we do not have, the sender may be a peer that still
+ * uses an SA we lost (a restart), and the kernel dropped the packet without a word.  A hint
+ * only (unauthenticated); the node and the engine rate-limit what they do with it. */
+static void esp_sample(xb *b, const ss_dp_notice *nt)
+{
+	if (inbound_spi_known(b, &nt->src, nt->spi))
+		return;
+	b->st.unknown_spi++;
+	ss_dp_event ev = { .kind = SS_DP_EV_UNKNOWN_SPI, .local = nt->dst, .remote = nt->src,
+			   .port = nt->proto == 17 ? nt->sport : 0,
+			   .sa = { .spi = nt->spi, .dir = SS_DP_IN, .local = nt->dst, .remote = nt->src } };
+	push(b, &ev);
+}
+
 static int read_notices(xb *b)
 {
 	ss_dp_notice nt[32];
 	int n = ss_xnotice_read(b->notice, nt, 32, &b->st.malformed);
 	for (int i = 0; i < n; i++) {
+		if (nt[i].esp) {
+			esp_sample(b, &nt[i]);
+			continue;
+		}
 		ss_dp_event ev = { .kind = SS_DP_EV_INBOUND_CLEAR, .local = nt[i].dst, .remote = nt[i].src,
 				   .proto = nt[i].proto, .sport = nt[i].sport, .dport = nt[i].dport,
 				   .accepted = nt[i].accepted };

@@ -58,6 +58,53 @@ static void test_accepted_and_dropped(void **state)
 	assert_false(n[1].accepted);
 }
 
+/* Samples of inbound ESP (the kernel backend's "softsa:s"): the SPI after the IP header, or
+ * after the UDP header of ESP in UDP; a zero there (IKE's non-ESP marker), another protocol
+ * or a snapshot that ends before the SPI is no sample. */
+static void test_esp_samples(void **state)
+{
+	(void)state;
+	static const uint8_t esp4[] = { 0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, 50, 0, 0, 10, 77, 0, 3,
+					10, 77, 0, 1, 0xc1, 0x00, 0x00, 0x2a, 0, 0, 0, 1 };
+	uint8_t udp6[40 + 8 + 8] = { 0x60, 0, 0, 0, 0, 16, 17, 64 };
+	udp6[8 + 15] = 3;  /* src fd00::3 */
+	udp6[8] = 0xfd;
+	udp6[24] = 0xfd;
+	udp6[24 + 15] = 1; /* dst fd00::1 */
+	static const uint8_t udp_esp[16] = { 0x11, 0x94, 0x11, 0x94, 0, 16, 0, 0, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 7 };
+	memcpy(udp6 + 40, udp_esp, sizeof udp_esp);
+	size_t off = 0;
+	put_packet(buf, &off, "softsa:s", esp4, sizeof esp4);
+	put_packet(buf, &off, "softsa:s", udp6, sizeof udp6);
+	ss_dp_notice n[8];
+	uint64_t bad = 0;
+	assert_int_equal(ss_nflog_parse(buf, off, n, 8, &bad), 2);
+	assert_int_equal(bad, 0);
+	assert_true(n[0].esp);
+	assert_int_equal(n[0].spi, 0xc100002a);
+	assert_int_equal(n[0].proto, 50);
+	assert_true(n[1].esp);
+	assert_int_equal(n[1].spi, 0xdeadbeef);
+	assert_int_equal(n[1].proto, 17);
+	assert_int_equal(n[1].sport, 4500);
+	ss_addr c;
+	assert_true(ss_addr_parse("fd00::3", &c));
+	assert_true(ss_addr_eq(&n[1].src, &c));
+
+	off = 0;
+	uint8_t ike6[sizeof udp6];
+	memcpy(ike6, udp6, sizeof udp6);
+	memset(ike6 + 48, 0, 4); /* the non-ESP marker: IKE, not ESP */
+	put_packet(buf, &off, "softsa:s", ike6, sizeof ike6);
+	put_packet(buf, &off, "softsa:s", esp4, 22); /* ends inside the SPI */
+	put_packet(buf, &off, "softsa:s", udp4, sizeof udp4); /* UDP, but too short for an SPI */
+	put_packet(buf, &off, "softsa:a", esp4, sizeof esp4); /* clear-traffic prefix: no sample */
+	bad = 0;
+	assert_int_equal(ss_nflog_parse(buf, off, n, 8, &bad), 1);
+	assert_int_equal(bad, 3);
+	assert_false(n[0].esp);
+}
+
 static void test_room(void **state)
 {
 	(void)state;
@@ -189,6 +236,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepted_and_dropped),
 		cmocka_unit_test(test_room),
+		cmocka_unit_test(test_esp_samples),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_unaligned_last_message),
 		cmocka_unit_test(test_step_past_end),

@@ -30,6 +30,14 @@ static void table_reports_and_never_decides(void **state)
 			    "log prefix \"softsa:a\" group 21332 snaplen 128"));
 	assert_true(has(&s, "update @notice6 { ip6 saddr limit rate 10/second burst 10 packets } "
 			    "log prefix \"softsa:d\" group 21332 snaplen 128"));
+	/* ESP, raw or in UDP (not IKE's zero marker), is sampled once a second per source before
+	 * IKE's ports are let by, and goes on to XFRM. */
+	assert_true(has(&s, "    meta l4proto esp goto esp_in\n    udp dport 4500 @th,64,32 != 0 goto esp_in\n"
+			    "    meta l4proto udp th dport { 500, 4500 } accept\n"));
+	assert_true(has(&s, "  chain esp_in {\n    update @esp4 { ip saddr limit rate 1/second burst 1 packets } "
+			    "log prefix \"softsa:s\" group 21332 snaplen 128\n"
+			    "    update @esp6 { ip6 saddr limit rate 1/second burst 1 packets } "
+			    "log prefix \"softsa:s\" group 21332 snaplen 128\n    accept\n  }\n"));
 	/* Nothing in it drops: the kernel's policies give the verdict. */
 	assert_null(strstr(s.p, "drop"));
 	ss_sb_free(&s);
