@@ -17,37 +17,54 @@ topo_up sse-st$$ a c || fail "topology"
 request_policy "$W/policy.yaml" soft-traffic "soft_idle_lifetime: 4s"
 sad_start a -c "$W/policy.yaml"
 sad_events a "$W/events"
-# stream FROM TO COUNT: COUNT datagrams at 10 pps, received and counted on TO.
-stream() {
-	local from=$1 to=$2 n=$3
-	# The first datagram may wait for the sender to start (seconds under emulation: SLOW).
-	local slow=${SOFTSA_E2E_SLOW:-1}
-	ip netns exec "$TOPO_PREFIX-$to" timeout $((n / 10 + 8 * slow)) python3 -c '
+# listen ON COUNT: a receiver on ON for COUNT datagrams on UDP 6000 (its count in rx-ON).
+listen() {
+	local on=$1 n=$2 slow=${SOFTSA_E2E_SLOW:-1}
+	ip netns exec "$TOPO_PREFIX-$on" timeout $((2 * n / 10 + 8 * slow)) python3 -c '
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 6000)); s.settimeout(3 * int(sys.argv[3]))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 6000))
 print("listening", flush=True)
 got = 0
+s.settimeout(15 * int(sys.argv[3]))  # the first may come after the other stream (9 s)
 try:
     while got < int(sys.argv[2]):
         s.recv(100); got += 1
+        s.settimeout(3 * int(sys.argv[3]))
 except socket.timeout:
     pass
-print("got", got, flush=True)' "$(topo_ip "$to")" "$n" "$slow" > "$W/rx-$to" 2>&1 &
-	local rcv=$!
-	wait_for 5 grep -q listening "$W/rx-$to" || fail "listener on $to"
-	topo_exec "$from" python3 -c '
-import socket, sys, time
+print("got", got, flush=True)' "$(topo_ip "$on")" "$n" "$slow" > "$W/rx-$on" 2>&1 &
+	topo_track $!
+	wait_for 5 grep -q listening "$W/rx-$on" || fail "listener on $on"
+}
+# send FROM TO COUNT [AFTER [THEN]]: COUNT datagrams at 10 pps; the sender starts (python
+# already running) once the file AFTER exists, and makes the file THEN after its last one.
+# So C's stream follows A's at once: under a loaded emulation, starting python between the
+# two took longer than the idle lifetime, and the association rightly expired in the gap.
+send() {
+	topo_exec "$1" python3 -c '
+import os, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+while sys.argv[3] and not os.path.exists(sys.argv[3]):
+    time.sleep(0.01)
 t0 = time.monotonic()
 for i in range(int(sys.argv[2])):
     s.sendto(b"%d" % i, (sys.argv[1], 6000))
-    time.sleep(max(0, t0 + (i + 1) * 0.1 - time.monotonic()))' "$(topo_ip "$to")" "$n" || fail "sender on $from"
-	wait $rcv
-	grep -q "got $n\$" "$W/rx-$to" || fail "$from -> $to: $(cat "$W/rx-$to") of $n"
+    time.sleep(max(0, t0 + (i + 1) * 0.1 - time.monotonic()))
+if sys.argv[4]:
+    open(sys.argv[4], "w").close()' "$(topo_ip "$2")" "$3" "${4:-}" "${5:-}"
 }
-stream a c 90
+got() { grep -q "got $3\$" "$W/rx-$2" || fail "$1 -> $2: $(cat "$W/rx-$2") of $3"; }
+listen c 90
+listen a 90
+send c a 90 "$W/a-done" > "$W/tx-c" 2>&1 &
+cp=$!
+send a c 90 "" "$W/a-done" || fail "sender on a"
+wait_for 10 'grep -q "got 90\$" "$W/rx-c"'
+got a c 90
 ok "A -> C: 90 datagrams in 9 s, all delivered"
-stream c a 90
+wait $cp || fail "sender on c: $(cat "$W/tx-c")"
+wait_for 10 'grep -q "got 90\$" "$W/rx-a"'
+got c a 90
 last=$(date +%s.%N)
 ok "C -> A: 90 datagrams in 9 s, all delivered"
 count() { grep -c "\"event\":\"$1\"" "$W/events"; }

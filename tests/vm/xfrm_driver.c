@@ -23,7 +23,8 @@
  *        the kernel backend of dataplane.h, as softsad drives it: a negotiate filter
  *        LOCAL -> REMOTE, then on the first ACQUIRE (ACTION secure, soft, block) or at once
  *        (secure-now) AES-GCM SAs and set_peer; prints events, the SA counters and what
- *        list_soft says at the end, then closes (which removes everything it installed).
+ *        list_soft says at the end, then closes (which removes everything it installed);
+ *        SIGTERM ends it early the same way (a scenario need not wait out SECONDS).
  *        soft-secure: on the ACQUIRE soft, then secured, then secured again (changes of
  *        state of a peer that has policies: "soft: done", "secure: done", "again: done")
  *        encap: the SAs are ESP in UDP on port 4501 (4500 may still be held by the encap
@@ -34,6 +35,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -424,6 +426,9 @@ static int dp_act(ss_dp *dp, const char *action, const ss_addr *l, const ss_addr
 	return rc;
 }
 
+static volatile sig_atomic_t dp_stop;
+static void on_term(int sig) { (void)sig; dp_stop = 1; }
+
 static int cmd_dp(int argc, char **argv)
 {
 	if (argc < 4)
@@ -466,7 +471,9 @@ static int cmd_dp(int argc, char **argv)
 	ss_time until = ss_now_ms() + SS_SEC(num(argv[2]));
 	ss_dp_fd fds[4];
 	size_t nfd = ss_dp_poll_fds(dp, fds, 4);
-	while (rc == 0 && ss_now_ms() < until) {
+	struct sigaction sa = { .sa_handler = on_term }; /* no SA_RESTART: poll returns at once */
+	sigaction(SIGTERM, &sa, NULL);
+	while (rc == 0 && !dp_stop && ss_now_ms() < until) {
 		struct pollfd p = { .fd = fds[0].fd, .events = POLLIN };
 		poll(&p, nfd ? 1 : 0, (int)(until - ss_now_ms()));
 		ss_dp_process(dp, fds[0].fd, ss_now_ms());

@@ -358,7 +358,11 @@ same "remove-ours: larval states of ours gone too ($larval_before before)" "$(in
 # 30 s by default): 3 s here, so that the flow can negotiate again within the test.
 inb "$D" remove-ours > /dev/null
 ina sysctl -qw net.core.xfrm_acq_expires=3
-ina "$D" dp $A4 $B4 25 soft > "$T/dps" &
+# The driver gets 90 s and is ended (SIGTERM) once the second ACQUIRE came: under a loaded
+# emulation the steps below took more than the 25 s it used to have.
+# (ip netns exec straight, not through ina: $! must be the driver itself, which ip execs, not
+# a subshell whose death leaves the driver running and holding the NFLOG group.)
+ip netns exec "$A" "$D" dp $A4 $B4 90 soft > "$T/dps" &
 ap=$!
 wait_ready "$T/dps"
 cap_start soft
@@ -378,6 +382,8 @@ check "soft: clear echo requests on the wire" [ "$(cap_count soft "icmp[icmptype
 sleep 8
 check "soft: gone once idle" sh -c "! ip netns exec $A ip -s xfrm policy | grep -q 'hard 4(sec)'"
 ina ping -c 1 -W 1 -q $B4 > /dev/null
+for i in $(seq 50); do [ "$(grep -c '^event acquire' "$T/dps")" -ge 2 ] && break; sleep 0.2; done
+kill -TERM $ap
 wait $ap
 check "soft: the next packet negotiates again (a second ACQUIRE)" [ "$(grep -c '^event acquire' "$T/dps")" -ge 2 ]
 
