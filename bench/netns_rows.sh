@@ -144,10 +144,16 @@ ike_once() {
 	m0=$(rss_kb "$pid")
 	# The load generator's own CPU and peak RSS (/usr/bin/time) go to the progress log: it
 	# shares the machine with the responder.  IKE_TIMEOUT: seconds for one load (default 120).
-	local tm=""
+	local tm="" perfpid=""
 	[ -x /usr/bin/time ] && tm="/usr/bin/time -o $W/ikeload.time -f %U+%S_s_cpu_%M_kB_maxrss"
+	# IKE_PERF=PREFIX: perf record (call graphs) of softsad during the load, to PREFIX.GROUP.data.
+	if [ -n "${IKE_PERF:-}" ] && [ "$impl" = softsa ] && command -v perf >/dev/null; then
+		perf record -q -F 499 -g -p "$pid" -o "$IKE_PERF.$grp.data" >/dev/null 2>&1 &
+		perfpid=$!
+	fi
 	out=$(nx l timeout "${IKE_TIMEOUT:-120}" $tm "$BUILD/bench/ikeload" "$(ipof $host)" "$count" "$grp" "${IKE_WINDOW:-32}" "$cred" $mode $SRCS 2>"$W/ikeload.err")
 	sleep 0.5 # the responder finishes installing the last CHILD SAs
+	[ -n "$perfpid" ] && { kill -INT "$perfpid"; wait "$perfpid"; }
 	c1=$(cpu_ticks "$pid")
 	m1=$(rss_kb "$pid")
 	hw=$(hwm_kb "$pid")

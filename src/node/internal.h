@@ -8,6 +8,7 @@
 #ifndef SS_NODE_INTERNAL_H
 #define SS_NODE_INTERNAL_H
 
+#include "dataplane/dataplane.h"
 #include "ike/sa_table.h"
 #include "node/node.h"
 
@@ -46,6 +47,13 @@ typedef struct node_note {
 	struct node_note *older, *newer; /* least recently touched first */
 } node_note;
 
+/* The state the node last put a remote address in, in the dataplane (none: no record). */
+typedef struct node_peer {
+	ss_hnode hn;                  /* key: the remote address */
+	ss_addr remote;
+	enum ss_dp_peer_state st;
+} node_peer;
+
 /* A dense array of the records, for walks (introspection, traffic); removal moves the last
  * record into the hole. */
 typedef struct node_vec {
@@ -63,7 +71,7 @@ struct ss_node {
 	 * a PSK, so it is wiped as soon as the engine call that asked for it returns. */
 	ss_ike_config lookup_cfg;
 	ss_ike_config init_cfg;       /* the same for ss_ike_initiate */
-	ss_hmap by_pair, by_h, by_spi, by_reqid, by_ike, notes;
+	ss_hmap by_pair, by_h, by_spi, by_reqid, by_ike, notes, peers;
 	node_vec ike_v, child_v;
 	node_note *lru_old, *lru_new; /* notes, least recently touched first */
 	size_t traffic_cursor;        /* the next CHILD SA of child_v whose traffic is read */
@@ -107,6 +115,10 @@ static inline node_ikesa *node_ikesa_of(const ss_node_ikesa *s)
 /* A new CHILD SA record of IKE SA h between the pair, with a fresh reqid; NULL without memory. */
 ss_node_child *node_child_add(ss_node *n, uint32_t h, uint32_t spi_in, const ss_addr *local,
 			      const ss_addr *remote);
+/* ss_dp_set_peer, but a peer already secured is not secured again: each set is a dataplane
+ * transaction (nftables with the userspace backend), and every CHILD SA with a secured peer
+ * would repeat it. */
+int node_set_peer(ss_node *n, const ss_addr *remote, enum ss_dp_peer_state st, ss_time timeout);
 void node_child_set_installed(ss_node *n, ss_node_child *c);
 void node_child_forget(ss_node *n, ss_node_child *c);
 ss_node_child *node_child_by_spi(const ss_node *n, uint32_t spi_in, uint32_t spi_out);

@@ -123,7 +123,7 @@ static void verdict(ss_node *n, uint64_t h, enum ss_dp_pkt_verdict v, ss_time no
 
 static void set_peer(ss_node *n, const ss_addr *remote, enum ss_dp_peer_state st, ss_time timeout)
 {
-	int r = ss_dp_set_peer(n->dp, remote, st, timeout);
+	int r = node_set_peer(n, remote, st, timeout);
 	if (r < 0) {
 		char rb[SS_ADDR_STRLEN];
 		SS_ERR(SUB, "dataplane: cannot put %s in state %s (error %d)", ss_addr_fmt(remote, rb),

@@ -136,7 +136,7 @@ void node_child_up(ss_node *n, uint32_t ike_sa, const ss_ike_child_info *ci, ss_
 	}
 	node_child_set_installed(n, c);
 	s->established = true;
-	int r = ss_dp_set_peer(n->dp, &ci->remote.addr, SS_DP_PEER_SECURED, SS_NEVER);
+	int r = node_set_peer(n, &ci->remote.addr, SS_DP_PEER_SECURED, SS_NEVER);
 	if (r < 0)
 		SS_ERR(SUB, "dataplane: cannot mark %s secured: %s", ss_addr_fmt(&ci->remote.addr, rb),
 		       strerror(-r));
@@ -168,7 +168,7 @@ static void child_gone(ss_node *n, ss_node_child *c, const char *reason, ss_time
 					.spi_out = spi_out, .reason = reason });
 	node_pair *p = node_pair_find(n, &local, &remote);
 	if (!p || !p->n_installed) {
-		ss_dp_set_peer(n->dp, &remote, SS_DP_PEER_NONE, SS_NEVER);
+		node_set_peer(n, &remote, SS_DP_PEER_NONE, SS_NEVER);
 		agent_sa_down(n, now, &local, &remote);
 	}
 }

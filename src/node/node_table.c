@@ -59,6 +59,7 @@ bool node_tables_init(ss_node *n)
 	ss_hmap_init(&n->by_reqid, seed + 3);
 	ss_hmap_init(&n->by_ike, seed + 4);
 	ss_hmap_init(&n->notes, seed + 5);
+	ss_hmap_init(&n->peers, seed + 6);
 	return true;
 }
 
@@ -79,6 +80,11 @@ void node_tables_free(ss_node *n)
 		ss_wipe(x, sizeof(*x));
 		free(x);
 	}
+	cur = 0;
+	for (h = ss_hmap_walk(&n->peers, &cur, NULL); h; h = next) {
+		next = ss_hmap_walk(&n->peers, &cur, h);
+		free((node_peer *)((char *)h - offsetof(node_peer, hn)));
+	}
 	free(n->ike_v.v);
 	free(n->child_v.v);
 	ss_hmap_free(&n->by_pair);
@@ -87,6 +93,7 @@ void node_tables_free(ss_node *n)
 	ss_hmap_free(&n->by_reqid);
 	ss_hmap_free(&n->by_ike);
 	ss_hmap_free(&n->notes);
+	ss_hmap_free(&n->peers);
 }
 
 /* ---- pairs ---- */
@@ -288,6 +295,36 @@ ss_node_child *node_child_by_reqid(const ss_node *n, uint32_t reqid)
 {
 	ss_hnode *h = ss_hmap_first(&n->by_reqid, reqid);
 	return h ? &CHILD_OF(h, by_reqid)->pub : NULL;
+}
+
+/* ---- peer states ---- */
+
+int node_set_peer(ss_node *n, const ss_addr *remote, enum ss_dp_peer_state st, ss_time timeout)
+{
+	node_peer *p = NULL;
+	for (ss_hnode *h = ss_hmap_first(&n->peers, addr_key(remote)); h && !p; h = ss_hmap_next(h))
+		if (ss_addr_eq(&((node_peer *)((char *)h - offsetof(node_peer, hn)))->remote, remote))
+			p = (node_peer *)((char *)h - offsetof(node_peer, hn));
+	if (p && p->st == SS_DP_PEER_SECURED && st == SS_DP_PEER_SECURED)
+		return 0;
+	int r = ss_dp_set_peer(n->dp, remote, st, timeout);
+	if (r == 0 && st != SS_DP_PEER_NONE && !p && (p = calloc(1, sizeof(*p)))) {
+		p->remote = *remote;
+		if (!ss_hmap_insert(&n->peers, &p->hn, addr_key(remote))) {
+			free(p);
+			p = NULL;
+		}
+	}
+	if (!p)
+		return r;
+	if (r == 0 && st != SS_DP_PEER_NONE) {
+		p->st = st;
+	} else {
+		/* Gone from the dataplane, or unknown after a failure: the next set goes through. */
+		ss_hmap_remove(&n->peers, &p->hn);
+		free(p);
+	}
+	return r;
 }
 
 /* ---- notes ---- */

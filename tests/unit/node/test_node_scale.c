@@ -64,7 +64,13 @@ static ss_time d_deadline(ss_dp *d) { return SS_NEVER; }
 static bool d_next_event(ss_dp *d, ss_dp_event *out) { return false; }
 static int d_flush(ss_dp *d, ss_time now) { return 0; }
 static int d_set_filters(ss_dp *d, const ss_dp_filter *f, size_t n) { return 0; }
-static int d_set_peer(ss_dp *d, const ss_addr *peer, enum ss_dp_peer_state st, ss_time t) { return 0; }
+static unsigned set_secured, set_none;
+static int d_set_peer(ss_dp *d, const ss_addr *peer, enum ss_dp_peer_state st, ss_time t)
+{
+	set_secured += st == SS_DP_PEER_SECURED;
+	set_none += st == SS_DP_PEER_NONE;
+	return 0;
+}
 static int d_list_soft(ss_dp *d, ss_dp_soft_info *out, size_t n) { return 0; }
 static int d_sa_update(ss_dp *d, const ss_dp_sa_id *id, const ss_addr *r, uint16_t port) { return -EOPNOTSUPP; }
 static int d_verdict(ss_dp *d, uint64_t h, enum ss_dp_pkt_verdict v, ss_time now) { return 0; }
@@ -386,6 +392,8 @@ static void beyond_1024(void **state)
 	assert_true(per_sa > 0);
 	assert_true(per_sa <= 4096);
 	assert_int_equal(sa_up, N_ALL);
+	/* Each peer is secured in the dataplane once, however many CHILD SAs it has. */
+	assert_int_equal(set_secured, N_ONE + 1);
 	check_tables(N_ALL);
 	assert_int_equal(ikesas_with(&sh), N_SHARED);
 	for (unsigned i = 0; i < N_ONE; i += 97) {
@@ -437,6 +445,7 @@ static void terminate_and_reuse(void **state)
 	ss_node_run(node, now);
 	pump();
 	assert_int_equal(sa_down - down0, N_SHARED);
+	assert_int_equal(set_none, 1); /* with its last CHILD SA */
 	assert_int_equal(ikesas_with(&sh), 0);
 	assert_false(ss_node_has_children_with(node, &sh));
 	check_tables(N_ONE);
@@ -448,6 +457,7 @@ static void terminate_and_reuse(void **state)
 		handles[N_ALL + i] = establish(&sh);
 	check_tables(N_ALL);
 	assert_int_equal(ikesas_with(&sh), N_SHARED);
+	assert_int_equal(set_secured, N_ONE + 2); /* secured again, once */
 }
 
 /* The peers delete half of the single-address SAs themselves (their DELETE): the node
