@@ -152,6 +152,8 @@ bool dm_ike_start(ss_daemon *d, char *err, size_t errlen)
 		p.engine.max_half_open = d->o.max_half_open;
 		p.engine.max_half_open_per_peer = d->o.max_half_open_per_peer;
 	}
+	if (d->o.max_ike_sas)
+		p.engine.max_sas = d->o.max_ike_sas;
 	d->node = ss_node_new(&p);
 	if (!d->node) {
 		snprintf(err, errlen, "out of memory creating the IKE engine");
