@@ -163,6 +163,12 @@ ike_once() {
 	[ "$impl" = softsa ] && held=$(ctl r stats | python3 -c 'import json, sys
 d = json.load(sys.stdin); d = d.get("result", d)
 print("held: ike_sas=%s" % d.get("ike", {}).get("sas"))' 2>/dev/null)
+	# IKE_IDLE_S=N: then N s with every SA held and no load: the responder's CPU for its
+	# timers alone (softsad: liveness reports, a tenth of the CHILD SAs every 100 ms).
+	if [ -n "${IKE_IDLE_S:-}" ]; then
+		sleep "$IKE_IDLE_S"
+		held="$held idle: $(($(cpu_ticks "$pid") - c1)) ticks in ${IKE_IDLE_S} s"
+	fi
 	log "ike $impl $grp $auth: $out (cpu ticks $c0->$c1, rss $m0->$m1 kB, hwm $hw kB) $held ikeload $(cat "$W/ikeload.time" 2>/dev/null | tr '\n' ' ') $(head -c 200 "$W/ikeload.err")"
 	local est rate
 	est=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["established"])' 2>/dev/null)
@@ -175,6 +181,8 @@ print("held: ike_sas=%s" % d.get("ike", {}).get("sas"))' 2>/dev/null)
 	else
 		N "ike.$rid.rate" $side "no SA established: $(head -c 120 "$W/ikeload.err" | tr '\n\t' '  ')"
 	fi
+	# IKE_KEEP_LOG=PREFIX: softsad's log of the run to PREFIX.GROUP.log.
+	[ -n "${IKE_KEEP_LOG:-}" ] && [ "$impl" = softsa ] && cp "$W/sad-r.log" "$IKE_KEEP_LOG.$grp.log"
 	if [ "$impl" = softsa ]; then sad_stop r; else charon_stop s; fi
 }
 
