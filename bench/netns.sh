@@ -61,7 +61,7 @@ if [ -x "$SOFTSAD" ]; then
 	cp "$SOFTSAD" "$W/softsad"
 	SAD=$W/softsad
 fi
-CHARON=/usr/lib/ipsec/charon
+CHARON=${CHARON:-/usr/lib/ipsec/charon}  # CHARON=none: no anchor (long softsad-only runs)
 echo "ssb-bench-pre-shared-key-0123456789" >"$W/psk"
 chmod 600 "$W/psk"
 

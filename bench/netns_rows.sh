@@ -1,6 +1,6 @@
 # The three sections of bench/netns.sh (sourced by it: uses its topology and helpers).
 
-ROUNDS=3
+ROUNDS=${IKE_ROUNDS:-3}  # IKE_ROUNDS: fewer rounds for long IKE_N runs (the other sections use it too)
 [ -n "$QUICK" ] && ROUNDS=1
 # BENCH_SMOKE=1 (make check): fewer SAs, one stream count, no silent host.
 SMOKE=${BENCH_SMOKE:-}
@@ -142,12 +142,34 @@ ike_once() {
 	local c0 m0 c1 m1 hw out
 	c0=$(cpu_ticks "$pid")
 	m0=$(rss_kb "$pid")
-	out=$(nx l timeout 120 "$BUILD/bench/ikeload" "$(ipof $host)" "$count" "$grp" "${IKE_WINDOW:-32}" "$cred" $mode $SRCS 2>"$W/ikeload.err")
+	# The load generator's own CPU and peak RSS (/usr/bin/time) go to the progress log: it
+	# shares the machine with the responder.  IKE_TIMEOUT: seconds for one load (default 120).
+	local tm="" perfpid=""
+	[ -x /usr/bin/time ] && tm="/usr/bin/time -o $W/ikeload.time -f %U+%S_s_cpu_%M_kB_maxrss"
+	# IKE_PERF=PREFIX: perf record (call graphs) of softsad during the load, to PREFIX.GROUP.data.
+	if [ -n "${IKE_PERF:-}" ] && [ "$impl" = softsa ] && command -v perf >/dev/null; then
+		perf record -q -F 499 -g -p "$pid" -o "$IKE_PERF.$grp.data" >/dev/null 2>&1 &
+		perfpid=$!
+	fi
+	out=$(nx l timeout "${IKE_TIMEOUT:-120}" $tm "$BUILD/bench/ikeload" "$(ipof $host)" "$count" "$grp" "${IKE_WINDOW:-32}" "$cred" $mode $SRCS 2>"$W/ikeload.err")
 	sleep 0.5 # the responder finishes installing the last CHILD SAs
+	[ -n "$perfpid" ] && { kill -INT "$perfpid"; wait "$perfpid"; }
 	c1=$(cpu_ticks "$pid")
 	m1=$(rss_kb "$pid")
 	hw=$(hwm_kb "$pid")
-	log "ike $impl $grp $auth: $out (cpu ticks $c0->$c1, rss $m0->$m1 kB, hwm $hw kB) $(head -c 200 "$W/ikeload.err")"
+	# What the responder says it holds at the end (softsad: its engine's IKE SAs and the
+	# node's CHILD SAs), so that "established" is not only the load generator's view.
+	local held=""
+	[ "$impl" = softsa ] && held=$(ctl r stats | python3 -c 'import json, sys
+d = json.load(sys.stdin); d = d.get("result", d)
+print("held: ike_sas=%s" % d.get("ike", {}).get("sas"))' 2>/dev/null)
+	# IKE_IDLE_S=N: then N s with every SA held and no load: the responder's CPU for its
+	# timers alone (softsad: liveness reports, a tenth of the CHILD SAs every 100 ms).
+	if [ -n "${IKE_IDLE_S:-}" ]; then
+		sleep "$IKE_IDLE_S"
+		held="$held idle: $(($(cpu_ticks "$pid") - c1)) ticks in ${IKE_IDLE_S} s"
+	fi
+	log "ike $impl $grp $auth: $out (cpu ticks $c0->$c1, rss $m0->$m1 kB, hwm $hw kB) $held ikeload $(cat "$W/ikeload.time" 2>/dev/null | tr '\n' ' ') $(head -c 200 "$W/ikeload.err")"
 	local est rate
 	est=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["established"])' 2>/dev/null)
 	rate=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rate"])' 2>/dev/null)
@@ -159,6 +181,8 @@ ike_once() {
 	else
 		N "ike.$rid.rate" $side "no SA established: $(head -c 120 "$W/ikeload.err" | tr '\n\t' '  ')"
 	fi
+	# IKE_KEEP_LOG=PREFIX: softsad's log of the run to PREFIX.GROUP.log.
+	[ -n "${IKE_KEEP_LOG:-}" ] && [ "$impl" = softsa ] && cp "$W/sad-r.log" "$IKE_KEEP_LOG.$grp.log"
 	if [ "$impl" = softsa ]; then sad_stop r; else charon_stop s; fi
 }
 

@@ -104,6 +104,7 @@ typedef struct daemon_opts {
 	const char *dataplane;        /* user, kernel, auto */
 	uint16_t ike_port, natt_port;
 	uint32_t cookie_threshold, max_half_open, max_half_open_per_peer; /* IKE_SA_INIT flood */
+	uint32_t max_ike_sas;         /* the engine's bound on all IKE SAs (0: its default) */
 } daemon_opts;
 
 typedef struct dm_stats {

@@ -152,6 +152,8 @@ bool dm_ike_start(ss_daemon *d, char *err, size_t errlen)
 		p.engine.max_half_open = d->o.max_half_open;
 		p.engine.max_half_open_per_peer = d->o.max_half_open_per_peer;
 	}
+	if (d->o.max_ike_sas)
+		p.engine.max_sas = d->o.max_ike_sas;
 	d->node = ss_node_new(&p);
 	if (!d->node) {
 		snprintf(err, errlen, "out of memory creating the IKE engine");
@@ -173,32 +175,36 @@ size_t dm_neg_stop(ss_daemon *d, ss_time now, const ss_addr *remote)
 	return ss_node_terminate(d->node, now, remote);
 }
 
+typedef struct term_json_ctx {
+	ss_daemon *d;
+	ss_time now;
+	json_t *waiting;
+	int connecting;
+} term_json_ctx;
+
+static void term_json_one(void *ctx, const ss_node_ikesa *s)
+{
+	term_json_ctx *t = ctx;
+	ss_ike_sa_info info;
+	if (!ss_ike_sa_get(t->d->eng, s->h, &info))
+		return;
+	if (info.deleting) {
+		ss_time left = info.delete_until > t->now ? info.delete_until - t->now : 0;
+		json_array_append_new(t->waiting, json_pack("{s:i, s:I}", "id", (int)s->h, "wait_ms", (json_int_t)left));
+	} else if (!info.established) {
+		t->connecting++;
+	}
+}
+
 json_t *dm_terminate_json(ss_daemon *d, ss_time now, const ss_addr *remote, size_t n)
 {
-	json_t *waiting = json_array();
-	int connecting = 0;
-	size_t ns, nc;
-	const ss_node_ikesa *sas = ss_node_ikesas(d->node, &ns);
-	const ss_node_child *cs = ss_node_children(d->node, &nc);
-	for (size_t i = 0; i < ns; i++) {
-		const ss_node_ikesa *s = &sas[i];
-		ss_ike_sa_info info;
-		if (!s->used || !ss_addr_eq(&s->remote, remote) || !ss_ike_sa_get(d->eng, s->h, &info))
-			continue;
-		if (info.deleting) {
-			ss_time left = info.delete_until > now ? info.delete_until - now : 0;
-			json_array_append_new(waiting, json_pack("{s:i, s:I}", "id", (int)s->h, "wait_ms", (json_int_t)left));
-		} else if (!info.established) {
-			connecting++;
-		}
-	}
-	bool children = false;
-	for (size_t i = 0; i < nc && !children; i++)
-		children = cs[i].used && ss_addr_eq(&cs[i].remote, remote);
+	term_json_ctx t = { d, now, json_array(), 0 };
+	ss_node_each_ikesa_with(d->node, remote, term_json_one, &t);
+	bool children = ss_node_has_children_with(d->node, remote);
 	char rb[SS_ADDR_STRLEN];
 	return json_pack("{s:s, s:i, s:b, s:o, s:i, s:b}", "peer", ss_addr_fmt(remote, rb), "terminated", (int)n, "gone",
-			 !json_array_size(waiting) && !connecting && !children, "waiting", waiting, "connecting",
-			 connecting, "child_sas", children);
+			 !json_array_size(t.waiting) && !t.connecting && !children, "waiting", t.waiting, "connecting",
+			 t.connecting, "child_sas", children);
 }
 
 /* ---- datagrams in ---- */
@@ -339,25 +345,20 @@ static json_t *child_json(ss_daemon *d, const ss_node_child *c, ss_time now)
 static json_t *children_json(ss_daemon *d, uint32_t ike_sa, ss_time now)
 {
 	json_t *ch = json_array();
-	size_t nc;
-	const ss_node_child *cs = ss_node_children(d->node, &nc);
-	for (size_t k = 0; k < nc; k++) {
-		const ss_node_child *c = &cs[k];
-		if (c->used && c->ike_sa == ike_sa && c->installed)
+	for (const ss_node_child *c = ss_node_child_first(d->node, ike_sa); c; c = ss_node_child_next(c))
+		if (c->installed)
 			json_array_append_new(ch, child_json(d, c, now));
-	}
 	return ch;
 }
 
 json_t *dm_sas_json(ss_daemon *d, ss_time now)
 {
 	json_t *arr = json_array();
-	size_t ns;
-	const ss_node_ikesa *sas = ss_node_ikesas(d->node, &ns);
+	size_t ns = ss_node_n_ikesas(d->node);
 	for (size_t i = 0; i < ns; i++) {
-		const ss_node_ikesa *s = &sas[i];
+		const ss_node_ikesa *s = ss_node_ikesa_at(d->node, i);
 		ss_ike_sa_info info;
-		if (!s->used || !ss_ike_sa_get(d->eng, s->h, &info))
+		if (!ss_ike_sa_get(d->eng, s->h, &info))
 			continue;
 		char lb[SS_ADDR_STRLEN], rb[SS_ADDR_STRLEN], spi_i[20], spi_r[20], suite[64];
 		snprintf(spi_i, sizeof(spi_i), "%016" PRIx64, info.spi_i);

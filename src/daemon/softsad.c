@@ -44,6 +44,7 @@ static void usage(FILE *f)
 		"  --cookie-threshold N        half-open IKE SAs from which COOKIEs are required (50)\n"
 		"  --max-half-open N           half-open IKE SAs at most; more IKE_SA_INITs dropped (1000)\n"
 		"  --max-half-open-per-peer N  under COOKIEs, half-open SAs per address (20; 0: no limit)\n"
+		"  --max-ike-sas N             IKE SAs at most, half-open ones included (250000)\n"
 		"  --log-level LEVEL   error, warning, notice, info (default) or debug\n"
 		"  --log HOW           auto (default: the journal under systemd, else stderr),\n"
 		"                      journal, syslog or stderr (RFC 3339 timestamps)\n"
@@ -93,6 +94,7 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 		{ "cookie-threshold", required_argument, NULL, 'K' },
 		{ "max-half-open", required_argument, NULL, 'H' },
 		{ "max-half-open-per-peer", required_argument, NULL, 'R' },
+		{ "max-ike-sas", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -108,6 +110,8 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 	o->cookie_threshold = 50;
 	o->max_half_open = 1000;
 	o->max_half_open_per_peer = 20;
+	/* About 9 KiB each with its CHILD SA in softsad (bench/README.md): 2.2 GiB at most. */
+	o->max_ike_sas = 250000;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:vh", lo, NULL)) != -1) {
 		switch (c) {
@@ -129,8 +133,9 @@ static int parse_opts(int argc, char **argv, daemon_opts *o)
 		case 'K':
 		case 'H':
 		case 'R':
+		case 'M':
 			if (!parse_count(optarg, c == 'K' ? &o->cookie_threshold : c == 'H' ? &o->max_half_open
-											 : &o->max_half_open_per_peer)) {
+					 : c == 'M' ? &o->max_ike_sas : &o->max_half_open_per_peer)) {
 				fprintf(stderr, "softsad: bad number: %s\n", optarg);
 				return 1;
 			}

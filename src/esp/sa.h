@@ -26,7 +26,7 @@ struct ss_esp_sa {
 	ss_esp_sa *hnext;         /* hash chain */
 	ss_esp_sa *prev, *next;   /* list of all SAs */
 	ss_esp_sa *qnext;         /* pending-events list */
-	ss_replay replay;         /* inbound only; last because it is large */
+	ss_replay replay;         /* inbound only, last: an outbound SA is allocated without it */
 };
 
 /* Marks a lifetime as reached: queues the event once; hard also kills the SA. */

@@ -1,4 +1,5 @@
 /* The SA database: SAs by (SPI, direction) in a chained hash, lifetimes, expiry events. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,10 +57,17 @@ ss_esp_sad *ss_esp_sad_new(void)
 	return sad;
 }
 
+/* An outbound SA has no replay window (sa.h keeps it last for this): 1 KiB less per SA,
+ * which counts with 100k CHILD SAs in one softsad (issue 14). */
+static size_t sa_size(int dir)
+{
+	return dir == SS_ESP_IN ? sizeof(ss_esp_sa) : offsetof(ss_esp_sa, replay);
+}
+
 static void sa_destroy(ss_esp_sa *sa)
 {
 	ss_esp_crypto_free(&sa->cr);
-	ss_free_secret(sa, sizeof(*sa));
+	ss_free_secret(sa, sa_size(sa->p.dir));
 }
 
 void ss_esp_sad_free(ss_esp_sad *sad)
@@ -147,7 +155,7 @@ ss_esp_sa *ss_esp_sad_add(ss_esp_sad *sad, const ss_esp_params *p, ss_time now, 
 		return NULL;
 	if (ss_esp_sad_find(sad, p->spi, p->dir))
 		return *why = "an SA with this SPI and direction exists", NULL;
-	ss_esp_sa *sa = calloc(1, sizeof(*sa));
+	ss_esp_sa *sa = calloc(1, sa_size(p->dir));
 	if (!sa)
 		return *why = "out of memory", NULL;
 	if (!ss_esp_crypto_init(&sa->cr, p, why)) {
@@ -163,7 +171,8 @@ ss_esp_sa *ss_esp_sad_add(ss_esp_sad *sad, const ss_esp_params *p, ss_time now, 
 	sa->seq_soft = sa->seq_max - (sa->seq_max >> 4);
 	sa->soft_at = after(now, p->life.soft_seconds);
 	sa->hard_at = after(now, p->life.hard_seconds);
-	ss_replay_init(&sa->replay, p->esn);
+	if (p->dir == SS_ESP_IN)
+		ss_replay_init(&sa->replay, p->esn);
 	sa->sad = sad;
 	size_t k = bucket(sad, p->spi, p->dir);
 	sa->hnext = sad->buckets[k];

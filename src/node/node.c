@@ -1,6 +1,6 @@
 /* The node (node.h): creation, the run loop, deadlines and timers; the agent's actions become
  * packet verdicts, dataplane peer states (soft with its timeout, blocked, none) and
- * negotiations, and its state changes become log lines and events; per-peer notes. */
+ * negotiations, and its state changes become log lines and events. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,13 +45,11 @@ ss_node *ss_node_new(const ss_node_params *p)
 	if (!n->p.log_sub)
 		n->p.log_sub = "node";
 	n->dp = p->dp;
-	n->notes = calloc(SS_NODE_MAX_NOTES, sizeof(*n->notes));
 	ss_ike_engine_params ep = p->engine;
 	ep.lookup = node_lookup;
 	ep.lookup_ctx = n;
-	n->eng = n->notes ? ss_ike_engine_new(&ep) : NULL;
+	n->eng = node_tables_init(n) ? ss_ike_engine_new(&ep) : NULL;
 	if (!n->eng) {
-		free(n->notes);
 		free(n);
 		return NULL;
 	}
@@ -63,7 +61,7 @@ void ss_node_free(ss_node *n)
 	if (!n)
 		return;
 	ss_ike_engine_free(n->eng);
-	free(n->notes);
+	node_tables_free(n);
 	ss_wipe(n, sizeof(*n));
 	free(n);
 }
@@ -109,37 +107,6 @@ void node_event_pair(ss_node *n, enum ss_node_event_kind k, const ss_addr *local
 	node_event(n, &ev);
 }
 
-/* A fixed table; when full, the note touched longest ago gives way (notes are only for
- * display: losing one loses a "last outcome" column, nothing else). */
-ss_node_note *ss_node_note_get(ss_node *n, const ss_addr *local, const ss_addr *remote, bool create)
-{
-	ss_node_note *free_slot = NULL, *oldest = NULL;
-	for (size_t i = 0; i < SS_NODE_MAX_NOTES; i++) {
-		ss_node_note *x = &n->notes[i];
-		if (!x->used) {
-			if (!free_slot)
-				free_slot = x;
-			continue;
-		}
-		if (ss_addr_eq(&x->remote, remote) && (!local || ss_addr_eq(&x->local, local))) {
-			x->touched = n->now;
-			return x;
-		}
-		if (!oldest || x->touched < oldest->touched)
-			oldest = x;
-	}
-	if (!create || !local)
-		return NULL;
-	ss_node_note *x = free_slot ? free_slot : oldest;
-	memset(x, 0, sizeof(*x));
-	x->used = true;
-	x->local = *local;
-	x->remote = *remote;
-	x->last_outcome = -1;
-	x->touched = n->now;
-	return x;
-}
-
 /* ---- the agent's actions ---- */
 
 /* A verdict on a packet the dataplane acquired, or (a backend that passes inbound clear
@@ -156,7 +123,7 @@ static void verdict(ss_node *n, uint64_t h, enum ss_dp_pkt_verdict v, ss_time no
 
 static void set_peer(ss_node *n, const ss_addr *remote, enum ss_dp_peer_state st, ss_time timeout)
 {
-	int r = ss_dp_set_peer(n->dp, remote, st, timeout);
+	int r = node_set_peer(n, remote, st, timeout);
 	if (r < 0) {
 		char rb[SS_ADDR_STRLEN];
 		SS_ERR(SUB, "dataplane: cannot put %s in state %s (error %d)", ss_addr_fmt(remote, rb),
@@ -168,7 +135,9 @@ static void soft_create(ss_node *n, const ss_agent_action *a, ss_time now, bool 
 {
 	ss_time left = a->until > now ? a->until - now : 1;
 	set_peer(n, &a->remote, SS_DP_PEER_SOFT, left);
-	ss_node_note *x = ss_node_note_get(n, &a->local, &a->remote, true);
+	ss_node_note spare = { .last_outcome = -1 }, *x = ss_node_note_get(n, &a->local, &a->remote, true);
+	if (!x)
+		x = &spare; /* no memory for a note: the log and the event lose its columns only */
 	if (!refresh) {
 		x->soft_since = now;
 		x->soft_idle_s = (uint32_t)(left / 1000);
@@ -363,7 +332,7 @@ ss_time ss_node_deadline(ss_node *n)
 	ss_time t = ss_ike_next_deadline(n->eng);
 	if (n->agent)
 		t = ss_time_min(t, ss_agent_deadline(n->agent));
-	if (n->n_children && n->p.traffic_every_ms)
+	if (n->child_v.n && n->p.traffic_every_ms)
 		t = ss_time_min(t, n->traffic_at);
 	return t;
 }
@@ -373,7 +342,7 @@ void ss_node_timer(ss_node *n, ss_time now)
 	n->now = now;
 	if (n->p.traffic_every_ms && now >= n->traffic_at) {
 		node_children_traffic(n, now);
-		n->traffic_at = now + n->p.traffic_every_ms;
+		n->traffic_at = now + node_traffic_step_ms(n);
 	}
 	if (ss_ike_next_deadline(n->eng) <= now)
 		ss_ike_timer(n->eng, now);
@@ -385,23 +354,6 @@ void ss_node_timer(ss_node *n, ss_time now)
 }
 
 /* ---- introspection ---- */
-
-const ss_node_ikesa *ss_node_ikesas(const ss_node *n, size_t *count)
-{
-	*count = SS_NODE_MAX_IKESAS;
-	return n->ikesas;
-}
-
-const ss_node_child *ss_node_children(const ss_node *n, size_t *count)
-{
-	*count = SS_NODE_MAX_CHILDREN;
-	return n->children;
-}
-
-size_t ss_node_n_children(const ss_node *n)
-{
-	return n->n_children;
-}
 
 const ss_node_stats *ss_node_get_stats(const ss_node *n)
 {

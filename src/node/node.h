@@ -133,8 +133,12 @@ void ss_node_soft_sync(ss_node *n, ss_time now);
 
 /* ---- what the node keeps, for introspection ---- */
 
+/* The node's tables grow with what they hold (no fixed limit) and are indexed by hash: by
+ * IKE SA handle, by (local, remote) pair, by CHILD SA inbound SPI, reqid and IKE SA; notes by
+ * pair.  No event walks every entry (node_table.c). */
+
 typedef struct ss_node_ikesa {
-	bool used, established;
+	bool established;
 	bool deleting;                /* we asked the engine to delete it */
 	uint32_t h;                   /* the engine's handle */
 	ss_addr local, remote;
@@ -144,7 +148,6 @@ typedef struct ss_node_ikesa {
 } ss_node_ikesa;
 
 typedef struct ss_node_child {
-	bool used;
 	uint32_t ike_sa;
 	uint32_t spi_in, spi_out;
 	uint32_t reqid;               /* both directions in the dataplane */
@@ -161,7 +164,6 @@ typedef struct ss_node_child {
 
 /* Per-peer notes the agent does not keep (for `peers` and `soft`). */
 typedef struct ss_node_note {
-	bool used;
 	ss_addr local, remote;
 	char rule[64];
 	int last_outcome;             /* enum ss_ike_outcome, or -1 */
@@ -172,9 +174,8 @@ typedef struct ss_node_note {
 	ss_time touched;
 } ss_node_note;
 
-#define SS_NODE_MAX_IKESAS 1024
-#define SS_NODE_MAX_CHILDREN 1024
-#define SS_NODE_MAX_NOTES 4096
+/* Notes are only for display: beyond this many, the one touched longest ago gives way. */
+#define SS_NODE_MAX_NOTES 262144
 
 typedef struct ss_node_stats {
 	uint64_t neg_started, neg_outcome[4];
@@ -182,12 +183,29 @@ typedef struct ss_node_stats {
 	uint64_t rekeys_wanted;
 	uint64_t unknown_spi;         /* the dataplane's UNKNOWN_SPI hints (rate-limited per sender) */
 	uint64_t responder_timeouts;  /* the engine's TIMEOUTs handed to the agent (responder gave up) */
+	uint64_t table_full;          /* IKE or CHILD SAs refused: no memory for the node's record */
 } ss_node_stats;
 
-const ss_node_ikesa *ss_node_ikesas(const ss_node *n, size_t *count);
-const ss_node_child *ss_node_children(const ss_node *n, size_t *count);
+/* Every IKE SA the node follows, as ss_node_ikesa_at(n, 0 .. count - 1): positions change
+ * when one goes (the last moves into its place), so walk them between two calls into the
+ * node only. */
+size_t ss_node_n_ikesas(const ss_node *n);
+const ss_node_ikesa *ss_node_ikesa_at(const ss_node *n, size_t i);
+/* NULL when the node does not follow this handle. */
+const ss_node_ikesa *ss_node_ikesa_get(const ss_node *n, uint32_t h);
+/* The IKE SAs with remote (any local address), handed to fn one by one. */
+void ss_node_each_ikesa_with(const ss_node *n, const ss_addr *remote,
+			     void (*fn)(void *ctx, const ss_node_ikesa *s), void *ctx);
+/* The same for CHILD SAs, all of them. */
 size_t ss_node_n_children(const ss_node *n);
-/* NULL when none (and create false, or no local given). */
+const ss_node_child *ss_node_child_at(const ss_node *n, size_t i);
+/* The CHILD SAs of IKE SA h: first, then next until NULL. */
+const ss_node_child *ss_node_child_first(const ss_node *n, uint32_t h);
+const ss_node_child *ss_node_child_next(const ss_node_child *c);
+/* A CHILD SA with remote (any local address). */
+bool ss_node_has_children_with(const ss_node *n, const ss_addr *remote);
+size_t ss_node_n_notes(const ss_node *n);
+/* NULL when none (and create false, or no local given; or no memory). */
 ss_node_note *ss_node_note_get(ss_node *n, const ss_addr *local, const ss_addr *remote, bool create);
 const ss_node_stats *ss_node_get_stats(const ss_node *n);
 

@@ -1,8 +1,8 @@
 /* CHILD SAs: the table of which SAs carry traffic between a local and a remote address
  * (with what `sas` shows), and its life: the engine's CHILD_UP becomes both directions in the
  * dataplane under one reqid (and the peer secured there), deletions and lifetimes take them
- * out again, and their counters feed the engine's liveness checks.  A linear table: a host
- * has few peers with SAs at once. */
+ * out again, and their counters feed the engine's liveness checks.  The records and their
+ * indexes are node_table.c's. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,66 +12,7 @@
 #include "dataplane/dataplane.h"
 #include "node/internal.h"
 
-/* ---- the table ---- */
-
-static ss_node_child *child_add(ss_node *n)
-{
-	for (size_t i = 0; i < SS_NODE_MAX_CHILDREN; i++) {
-		ss_node_child *c = &n->children[i];
-		if (!c->used) {
-			memset(c, 0, sizeof(*c));
-			c->used = true;
-			c->reqid = ++n->next_reqid;
-			n->n_children++;
-			return c;
-		}
-	}
-	return NULL;
-}
-
-/* The newest installed CHILD SA between local and remote, or NULL. */
-static ss_node_child *child_for_pair(ss_node *n, const ss_addr *local, const ss_addr *remote)
-{
-	ss_node_child *best = NULL;
-	for (size_t i = 0, seen = 0; i < SS_NODE_MAX_CHILDREN && seen < n->n_children; i++) {
-		ss_node_child *c = &n->children[i];
-		if (!c->used)
-			continue;
-		seen++;
-		if (!c->installed || !ss_addr_eq(&c->remote, remote) || !ss_addr_eq(&c->local, local))
-			continue;
-		if (!best || c->created >= best->created)
-			best = c;
-	}
-	return best;
-}
-
-static ss_node_child *child_by_spi(ss_node *n, uint32_t spi_in, uint32_t spi_out)
-{
-	for (size_t i = 0; i < SS_NODE_MAX_CHILDREN; i++) {
-		ss_node_child *c = &n->children[i];
-		if (c->used && (c->spi_in == spi_in || !spi_in) && (c->spi_out == spi_out || !spi_out))
-			return c;
-	}
-	return NULL;
-}
-
-static ss_node_child *child_by_reqid(ss_node *n, uint32_t reqid)
-{
-	for (size_t i = 0; i < SS_NODE_MAX_CHILDREN; i++)
-		if (n->children[i].used && n->children[i].reqid == reqid)
-			return &n->children[i];
-	return NULL;
-}
-
-/* Forgets the entry (its dataplane SAs are the caller's to delete first). */
-static void child_forget(ss_node *n, ss_node_child *c)
-{
-	if (!c->used)
-		return;
-	memset(c, 0, sizeof(*c));
-	n->n_children--;
-}
+/* ---- the table (node_table.c) ---- */
 
 static void agent_sa_down(ss_node *n, ss_time now, const ss_addr *local, const ss_addr *remote)
 {
@@ -166,17 +107,15 @@ static void child_gone(ss_node *n, ss_node_child *c, const char *reason, ss_time
 void node_child_up(ss_node *n, uint32_t ike_sa, const ss_ike_child_info *ci, ss_time now)
 {
 	char lb[SS_ADDR_STRLEN], rb[SS_ADDR_STRLEN];
-	ss_node_child *c = child_add(n);
+	ss_node_ikesa *s = node_ikesa_add(n, ike_sa, &ci->local.addr, &ci->remote.addr, now, NULL);
+	ss_node_child *c = s ? node_child_add(n, ike_sa, ci->spi_in, &ci->local.addr, &ci->remote.addr) : NULL;
 	if (!c) {
-		SS_ERR(SUB, "CHILD SA table full: deleting the IKE SA with %s", ss_addr_fmt(&ci->remote.addr, rb));
-		ss_ike_delete(n->eng, ike_sa, now);
+		SS_ERR(SUB, "no memory for the CHILD SA: deleting the IKE SA with %s", ss_addr_fmt(&ci->remote.addr, rb));
+		if (ss_ike_delete(n->eng, ike_sa, now) && s)
+			node_ikesa_set_deleting(n, s);
 		return;
 	}
-	c->ike_sa = ike_sa;
-	c->spi_in = ci->spi_in;
 	c->spi_out = ci->spi_out;
-	c->local = ci->local.addr;
-	c->remote = ci->remote.addr;
 	c->lport = ci->udp_encap ? ci->local.port : 0;
 	c->rport = ci->udp_encap ? ci->remote.port : 0;
 	c->created = now;
@@ -190,15 +129,14 @@ void node_child_up(ss_node *n, uint32_t ike_sa, const ss_ike_child_info *ci, ss_
 								   &ci->suite) : 0;
 	if (add_sa(n, ci, SS_DP_IN, c, bytes, now) < 0 || add_sa(n, ci, SS_DP_OUT, c, bytes, now) < 0) {
 		del_sas(n, c);
-		child_forget(n, c);
-		ss_ike_delete(n->eng, ike_sa, now);
+		node_child_forget(n, c);
+		if (ss_ike_delete(n->eng, ike_sa, now))
+			node_ikesa_set_deleting(n, s);
 		return;
 	}
-	c->installed = true;
-	ss_node_ikesa *s = node_ikesa_add(n, ike_sa, &ci->local.addr, &ci->remote.addr, now, NULL);
-	if (s)
-		s->established = true;
-	int r = ss_dp_set_peer(n->dp, &ci->remote.addr, SS_DP_PEER_SECURED, SS_NEVER);
+	node_child_set_installed(n, c);
+	s->established = true;
+	int r = node_set_peer(n, &ci->remote.addr, SS_DP_PEER_SECURED, SS_NEVER);
 	if (r < 0)
 		SS_ERR(SUB, "dataplane: cannot mark %s secured: %s", ss_addr_fmt(&ci->remote.addr, rb),
 		       strerror(-r));
@@ -225,28 +163,29 @@ static void child_gone(ss_node *n, ss_node_child *c, const char *reason, ss_time
 	ss_log_kv(SS_LOG_INFO, SUB, SS_KV("PEER", ss_addr_fmt(&remote, rb), "SPI", si, "SPI_OUT", so),
 		  "SA down %s <-> %s: SPIs in %s out %s (%s)", ss_addr_fmt(&local, lb), rb, si, so, reason);
 	del_sas(n, c);
-	child_forget(n, c);
+	node_child_forget(n, c);
 	node_event(n, &(ss_node_event){ .kind = SS_NE_SA_DOWN, .local = local, .remote = remote, .spi_in = spi_in,
 					.spi_out = spi_out, .reason = reason });
-	if (!child_for_pair(n, &local, &remote)) {
-		ss_dp_set_peer(n->dp, &remote, SS_DP_PEER_NONE, SS_NEVER);
+	node_pair *p = node_pair_find(n, &local, &remote);
+	if (!p || !p->n_installed) {
+		node_set_peer(n, &remote, SS_DP_PEER_NONE, SS_NEVER);
 		agent_sa_down(n, now, &local, &remote);
 	}
 }
 
 void node_child_deleted(ss_node *n, uint32_t spi_in, uint32_t spi_out, ss_time now)
 {
-	ss_node_child *c = child_by_spi(n, spi_in, spi_out);
+	ss_node_child *c = node_child_by_spi(n, spi_in, spi_out);
 	if (c)
 		child_gone(n, c, "deleted by IKE", now);
 }
 
 void node_children_of_ike_gone(ss_node *n, uint32_t h, const char *reason, ss_time now)
 {
-	for (size_t i = 0; i < SS_NODE_MAX_CHILDREN; i++) {
-		ss_node_child *c = &n->children[i];
-		if (c->used && c->ike_sa == h)
-			child_gone(n, c, reason, now);
+	/* child_gone frees the record: take the next one first. */
+	for (ss_node_child *c = (ss_node_child *)ss_node_child_first(n, h), *next; c; c = next) {
+		next = (ss_node_child *)ss_node_child_next(c);
+		child_gone(n, c, reason, now);
 	}
 }
 
@@ -255,7 +194,7 @@ void node_children_of_ike_gone(ss_node *n, uint32_t h, const char *reason, ss_ti
  * hard deletes the IKE SA and the next packet negotiates afresh. */
 void node_child_expired(ss_node *n, uint32_t reqid, uint32_t spi, bool hard, uint8_t why, ss_time now)
 {
-	ss_node_child *c = child_by_reqid(n, reqid);
+	ss_node_child *c = node_child_by_reqid(n, reqid);
 	if (!c)
 		return;
 	static const char *names[] = { "?", "time", "bytes", "packets", "sequence numbers" };
@@ -273,27 +212,45 @@ void node_child_expired(ss_node *n, uint32_t reqid, uint32_t spi, bool hard, uin
 	child_gone(n, c, why == SS_DP_WHY_SEQ ? "sequence numbers exhausted" : "hard lifetime", now);
 	ss_node_ikesa *s = node_ikesa_find(n, h);
 	if (ss_ike_delete(n->eng, h, now) && s)
-		s->deleting = true;
+		node_ikesa_set_deleting(n, s);
 }
 
-/* Liveness: the packets each CHILD SA carried since the last report go to the engine, from
- * the dataplane's counters, for CHILD SAs that moved only. */
+/* Liveness: the packets one CHILD SA carried since the last report go to the engine, from
+ * the dataplane's counters, when it moved. */
+static void child_traffic(ss_node *n, ss_node_child *c, ss_time now)
+{
+	ss_dp_sa_counters in = { 0 }, out = { 0 };
+	ss_dp_sa_id iid = sa_id(c, SS_DP_IN), oid = sa_id(c, SS_DP_OUT);
+	if (!c->installed || ss_dp_sa_query(n->dp, &iid, &in) < 0 || ss_dp_sa_query(n->dp, &oid, &out) < 0)
+		return;
+	if (in.packets == c->seen_in && out.packets == c->seen_out)
+		return;
+	ss_ike_traffic(n->eng, c->ike_sa, out.packets - c->seen_out, in.packets - c->seen_in, now);
+	c->seen_in = in.packets;
+	c->seen_out = out.packets;
+}
+
+/* Each CHILD SA is read once per traffic_every_ms, in TRAFFIC_SLICES rounds of a slice each
+ * (so that no timer reads them all at once); with traffic_every_ms 0 (the simulator), all of
+ * them on every call. */
+#define TRAFFIC_SLICES 10
+
+ss_time node_traffic_step_ms(const ss_node *n)
+{
+	ss_time step = n->p.traffic_every_ms / TRAFFIC_SLICES;
+	return step ? step : 1;
+}
+
 void node_children_traffic(ss_node *n, ss_time now)
 {
-	for (size_t i = 0, seen = 0; i < SS_NODE_MAX_CHILDREN && seen < n->n_children; i++) {
-		ss_node_child *c = &n->children[i];
-		if (!c->used)
-			continue;
-		seen++;
-		ss_dp_sa_counters in = { 0 }, out = { 0 };
-		ss_dp_sa_id iid = sa_id(c, SS_DP_IN), oid = sa_id(c, SS_DP_OUT);
-		if (!c->installed || ss_dp_sa_query(n->dp, &iid, &in) < 0 || ss_dp_sa_query(n->dp, &oid, &out) < 0)
-			continue;
-		if (in.packets == c->seen_in && out.packets == c->seen_out)
-			continue;
-		ss_ike_traffic(n->eng, c->ike_sa, out.packets - c->seen_out, in.packets - c->seen_in, now);
-		c->seen_in = in.packets;
-		c->seen_out = out.packets;
+	size_t total = n->child_v.n;
+	size_t k = n->p.traffic_every_ms ? (total + TRAFFIC_SLICES - 1) / TRAFFIC_SLICES : total;
+	if (!n->p.traffic_every_ms)
+		n->traffic_cursor = 0;
+	/* ss_ike_traffic only queues: no CHILD SA comes or goes during the walk. */
+	for (size_t i = 0; i < k && n->child_v.n; i++) {
+		if (n->traffic_cursor >= n->child_v.n)
+			n->traffic_cursor = 0;
+		child_traffic(n, &((node_child *)n->child_v.v[n->traffic_cursor++])->pub, now);
 	}
 }
-

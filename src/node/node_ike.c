@@ -11,37 +11,6 @@
 #include "base/secure.h"
 #include "node/internal.h"
 
-/* ---- the IKE SAs the node started or answered ---- */
-
-ss_node_ikesa *node_ikesa_find(ss_node *n, uint32_t h)
-{
-	for (size_t i = 0; i < SS_NODE_MAX_IKESAS; i++)
-		if (n->ikesas[i].used && n->ikesas[i].h == h)
-			return &n->ikesas[i];
-	return NULL;
-}
-
-ss_node_ikesa *node_ikesa_add(ss_node *n, uint32_t h, const ss_addr *local, const ss_addr *remote, ss_time now,
-			      const char *rule)
-{
-	ss_node_ikesa *s = node_ikesa_find(n, h);
-	for (size_t i = 0; !s && i < SS_NODE_MAX_IKESAS; i++)
-		if (!n->ikesas[i].used)
-			s = &n->ikesas[i];
-	if (!s)
-		return NULL;
-	if (!s->used || s->h != h) {
-		memset(s, 0, sizeof(*s));
-		s->used = true;
-		s->h = h;
-		s->local = *local;
-		s->remote = *remote;
-		s->created = now;
-		snprintf(s->rule, sizeof(s->rule), "%s", rule ? rule : "");
-	}
-	return s;
-}
-
 /* ---- the responder's lookup, negotiations in and out ---- */
 
 /* An IKE_SA_INIT is answered only when the agent agrees (a rule asks for security with the
@@ -88,7 +57,8 @@ bool node_neg_start(ss_node *n, ss_time now, const struct ss_rule *rule, const s
 	ss_log_kv(SS_LOG_INFO, SUB, SS_KV("PEER", rb, "RULE", name), "negotiation started %s -> %s (rule %s, %u attempts)",
 		  lb, rb, name, c->retx.attempts);
 	ss_node_note *x = ss_node_note_get(n, local, remote, true);
-	snprintf(x->rule, sizeof(x->rule), "%s", name);
+	if (x)
+		snprintf(x->rule, sizeof(x->rule), "%s", name);
 	n->st.neg_started++;
 	node_event(n, &(ss_node_event){ .kind = SS_NE_NEG_STARTED, .local = *local, .remote = *remote, .rule = name });
 	ss_ike_endpoint l = { *local, n->p.ike_port }, r = { *remote, n->p.ike_port };
@@ -105,18 +75,28 @@ bool node_neg_start(ss_node *n, ss_time now, const struct ss_rule *rule, const s
 	return true;
 }
 
+typedef struct term_ctx {
+	ss_node *n;
+	ss_time now;
+	size_t k;
+} term_ctx;
+
+static void term_one(void *ctx, const ss_node_ikesa *s)
+{
+	term_ctx *t = ctx;
+	/* ss_ike_delete only queues the DELETE: no record comes or goes during the walk. */
+	if (ss_ike_delete(t->n->eng, s->h, t->now)) {
+		node_ikesa_set_deleting(t->n, (ss_node_ikesa *)s);
+		t->k++;
+	}
+}
+
 size_t ss_node_terminate(ss_node *n, ss_time now, const ss_addr *remote)
 {
 	n->now = now;
-	size_t k = 0;
-	for (size_t i = 0; i < SS_NODE_MAX_IKESAS; i++) {
-		ss_node_ikesa *s = &n->ikesas[i];
-		if (s->used && ss_addr_eq(&s->remote, remote) && ss_ike_delete(n->eng, s->h, now)) {
-			s->deleting = true;
-			k++;
-		}
-	}
-	return k;
+	term_ctx t = { n, now, 0 };
+	ss_node_each_ikesa_with(n, remote, term_one, &t);
+	return t.k;
 }
 
 /* ---- engine actions ---- */
@@ -125,12 +105,11 @@ size_t ss_node_terminate(ss_node *n, ss_time now, const ss_addr *remote)
  * before we found out) is no dead peer. */
 static bool newer_sa_with(const ss_node *n, const ss_node_ikesa *old)
 {
-	for (size_t i = 0; i < SS_NODE_MAX_IKESAS; i++) {
-		const ss_node_ikesa *o = &n->ikesas[i];
-		if (o->used && o != old && o->established && !o->deleting && o->created >= old->created &&
-		    ss_addr_eq(&o->remote, &old->remote) && ss_addr_eq(&o->local, &old->local))
+	(void)n;
+	/* The pair's SAs in the order they came, newest last: the newest is the likely one. */
+	for (const node_ikesa *o = node_ikesa_of(old)->pair->last; o; o = o->prev)
+		if (&o->pub != old && o->pub.established && !o->pub.deleting && o->pub.created >= old->created)
 			return true;
-	}
 	return false;
 }
 
@@ -154,15 +133,17 @@ static void ike_gone(ss_node *n, const ss_ike_action *a, ss_time now)
 	}
 	node_children_of_ike_gone(n, a->sa, why, now);
 	if (s)
-		memset(s, 0, sizeof(*s));
+		node_ikesa_remove(n, s);
 }
 
 static void outcome(ss_node *n, const ss_addr *local, const ss_addr *remote, enum ss_ike_outcome o,
 		    const char *reason, ss_time now)
 {
 	ss_node_note *x = ss_node_note_get(n, local, remote, true);
-	x->last_outcome = (int)o;
-	snprintf(x->reason, sizeof(x->reason), "%s", reason);
+	if (x) {
+		x->last_outcome = (int)o;
+		snprintf(x->reason, sizeof(x->reason), "%s", reason);
+	}
 	if ((unsigned)o < 4)
 		n->st.neg_outcome[o]++;
 	node_event(n, &(ss_node_event){ .kind = SS_NE_NEG_ENDED, .local = *local, .remote = *remote, .outcome = (int)o,
@@ -177,12 +158,14 @@ static void outcome(ss_node *n, const ss_addr *local, const ss_addr *remote, enu
  * IKE_SA_INIT found it (ss_agent_responder_gave_up), never blocked on that alone. */
 static void responder_timeout(ss_node *n, const ss_ike_action *a, ss_time now)
 {
-	for (size_t i = 0; i < SS_NODE_MAX_IKESAS; i++) {
-		const ss_node_ikesa *s = &n->ikesas[i];
-		if (s->used && s->h != a->sa && !s->deleting && ss_addr_eq(&s->remote, &a->remote.addr) &&
-		    ss_addr_eq(&s->local, &a->local.addr))
-			return;
-	}
+	const node_pair *p = node_pair_find(n, &a->local.addr, &a->remote.addr);
+	const ss_node_ikesa *self = node_ikesa_find(n, a->sa);
+	size_t others = p ? p->n_live : 0;
+	if (self && !self->deleting && ss_addr_eq(&self->local, &a->local.addr) &&
+	    ss_addr_eq(&self->remote, &a->remote.addr))
+		others--;
+	if (others)
+		return;
 	enum ss_assoc_state st;
 	uint32_t attempt;
 	if (!n->agent || !ss_agent_state(n->agent, &a->local.addr, &a->remote.addr, &st, &attempt) ||
@@ -229,7 +212,7 @@ static void do_action(ss_node *n, const ss_ike_action *a, ss_time now)
 	case SS_IKE_ACT_OUTCOME: {
 		s = node_ikesa_find(n, a->sa);
 		if (a->outcome != SS_IKE_SECURED && s && !s->established)
-			memset(s, 0, sizeof(*s));
+			node_ikesa_remove(n, s);
 		outcome(n, &a->local.addr, &a->remote.addr, a->outcome, a->reason ? a->reason : "", now);
 		ss_ike_sa_info info;
 		ss_node_note *x = ss_node_note_get(n, &a->local.addr, &a->remote.addr, false);

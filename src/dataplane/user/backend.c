@@ -50,8 +50,10 @@ void dpu_sa_events(dpu_backend *b)
 					  .why = why[ev[i].reason < 4 ? ev[i].reason : 1] };
 			dpu_event(b, &e);
 			/* Hard: the SA carries nothing more; it leaves the table as in the kernel. */
-			if (ev[i].kind == SS_ESP_EV_HARD)
+			if (ev[i].kind == SS_ESP_EV_HARD) {
+				dpu_stage_forget_sa(b, s);
 				dpu_sas_del(&b->sas, s);
+			}
 		}
 	}
 }
@@ -132,12 +134,18 @@ static int user_sa_add(ss_dp *dp, const ss_dp_sa *sa, ss_time now)
 {
 	dpu_backend *b = B(dp);
 	const char *why = NULL;
-	int r = dpu_sas_add(&b->sas, sa, now, &why);
+	dpu_sa *s = NULL;
+	int r = dpu_sas_add(&b->sas, sa, now, &why, &s);
 	if (r == -EINVAL)
 		SS_ERR(SUB, "cannot install ESP SA %08x (%s): %s", sa->id.spi, sa->id.dir == SS_DP_IN ? "in" : "out",
 		       why ? why : "?");
-	if (r == 0)
-		b->next_tick = ss_esp_sad_tick(b->sas.sad, now);
+	if (r == 0) {
+		/* Only the new SA's deadlines can come sooner: no walk over every SA per add. */
+		ss_time soft, hard;
+		uint64_t bytes;
+		ss_esp_sa_lifetime(s->esp, &soft, &hard, &bytes);
+		b->next_tick = ss_time_min(b->next_tick, ss_time_min(soft, hard));
+	}
 	return r;
 }
 
@@ -154,6 +162,7 @@ static int user_sa_del(ss_dp *dp, const ss_dp_sa_id *id)
 	if (!s)
 		return -ENOENT;
 	dpu_sa_events(b); /* events already queued for it keep its reqid */
+	dpu_stage_forget_sa(b, s);
 	dpu_sas_del(&b->sas, s);
 	return 0;
 }

@@ -86,6 +86,8 @@ int dpu_esp_input(dpu_backend *b, const ss_addr *local, const ss_addr *remote, u
 /* Sends what verdicts staged and decapsulates staged NAT-T ESP. */
 void dpu_stage_flush(dpu_backend *b, ss_time now);
 /* The end of a round: staged packets out, the batch's undecided packets dropped. */
+/* Packets staged for s are dropped (counted as esp_out_err): s is going. */
+void dpu_stage_forget_sa(dpu_backend *b, const dpu_sa *s);
 void dpu_end_round(dpu_backend *b, ss_time now);
 
 #endif

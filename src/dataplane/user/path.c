@@ -189,6 +189,10 @@ void dpu_stage_flush(dpu_backend *b, ss_time now)
 			size_t j = i + 1;
 			while (j < g->n_enc && g->enc_sa[j] == g->enc_sa[i])
 				j++;
+			if (!g->enc_sa[i]) { /* their SA went before the flush (dpu_stage_forget_sa) */
+				i = j;
+				continue;
+			}
 			ss_esp_encap_batch(g->enc_sa[i]->esp, g->enc + i, j - i, now);
 			for (size_t x = i; x < j; x++) {
 				ss_esp_pkt *p = &g->enc[x];
@@ -215,6 +219,19 @@ void dpu_stage_flush(dpu_backend *b, ss_time now)
 		g->n_udp = 0;
 	}
 	dpu_sa_events(b);
+}
+
+void dpu_stage_forget_sa(dpu_backend *b, const dpu_sa *s)
+{
+	dpu_stage *g = &b->stage;
+	/* Marked, not removed: each staged packet may sit in its own index's slot. */
+	for (size_t i = 0; i < g->n_enc; i++)
+		if (g->enc_sa[i] == s) {
+			g->enc_sa[i] = NULL;
+			b->st.esp_out_err++;
+		}
+	if (b->last_sa == s)
+		b->last_sa = NULL;
 }
 
 void dpu_end_round(dpu_backend *b, ss_time now)

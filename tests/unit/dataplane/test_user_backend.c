@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -191,14 +192,14 @@ static void test_sas(void **state)
 	ss_addr l = A("10.0.0.1"), r = A("10.0.0.2");
 	assert_null(dpu_sas_for_pair(t, &l, &r));
 	ss_dp_sa in = gcm_sa(0x1000, SS_DP_IN, "10.0.0.1", "10.0.0.2", 1);
-	assert_int_equal(dpu_sas_add(t, &in, 0, &why), 0);
+	assert_int_equal(dpu_sas_add(t, &in, 0, &why, NULL), 0);
 	assert_null(dpu_sas_for_pair(t, &l, &r)); /* inbound carries nothing out */
 	ss_dp_sa o1 = gcm_sa(0x2000, SS_DP_OUT, "10.0.0.1", "10.0.0.2", 1);
 	ss_dp_sa o2 = gcm_sa(0x3000, SS_DP_OUT, "10.0.0.1", "10.0.0.2", 2);
-	assert_int_equal(dpu_sas_add(t, &o1, 0, &why), 0);
-	assert_int_equal(dpu_sas_add(t, &o1, 0, &why), -EEXIST);
+	assert_int_equal(dpu_sas_add(t, &o1, 0, &why, NULL), 0);
+	assert_int_equal(dpu_sas_add(t, &o1, 0, &why, NULL), -EEXIST);
 	uint64_t g = t->gen;
-	assert_int_equal(dpu_sas_add(t, &o2, 0, &why), 0);
+	assert_int_equal(dpu_sas_add(t, &o2, 0, &why, NULL), 0);
 	assert_true(t->gen != g);
 	assert_int_equal(dpu_sas_for_pair(t, &l, &r)->id.spi, 0x3000); /* the newest wins */
 	ss_addr other = A("10.0.0.3");
@@ -207,9 +208,76 @@ static void test_sas(void **state)
 	assert_int_equal(dpu_sas_for_pair(t, &l, &r)->id.spi, 0x2000);
 	ss_dp_sa pk = gcm_sa(0x4000, SS_DP_OUT, "10.0.0.1", "10.0.0.2", 3);
 	pk.life.hard_packets = 10;
-	assert_int_equal(dpu_sas_add(t, &pk, 0, &why), -EINVAL); /* not silently ignored */
+	assert_int_equal(dpu_sas_add(t, &pk, 0, &why, NULL), -EINVAL); /* not silently ignored */
 	assert_non_null(why);
 	dpu_sas_free(t);
+	free(t);
+}
+
+/* Beyond the old fixed 2048 slots: 6000 SAs (an inbound and an outbound for each of 3000
+ * CHILD SAs, 30 pairs of 100), each found by SPI and direction, the newest outbound of each
+ * pair by pair; half deleted (the newest of each pair among them), found no more, the rest
+ * still; the SPIs reused. */
+#define SC_PAIRS 30
+#define SC_PER 100
+
+static ss_dp_sa scale_sa(unsigned pair, unsigned k, int dir)
+{
+	char r[32];
+	snprintf(r, sizeof(r), "10.9.%u.%u", pair / 200, pair % 200 + 1);
+	uint32_t spi = 0x10000u + (pair * SC_PER + k) * 2u + (dir == SS_DP_OUT);
+	return gcm_sa(spi, dir, "10.0.0.1", r, pair * SC_PER + k + 1);
+}
+
+static void test_sas_scale(void **state)
+{
+	dpu_sas *t = malloc(sizeof(*t));
+	assert_true(dpu_sas_init(t));
+	const char *why;
+	for (unsigned p = 0; p < SC_PAIRS; p++)
+		for (unsigned k = 0; k < SC_PER; k++) {
+			ss_dp_sa in = scale_sa(p, k, SS_DP_IN), out = scale_sa(p, k, SS_DP_OUT);
+			dpu_sa *s = NULL;
+			assert_int_equal(dpu_sas_add(t, &in, 0, &why, &s), 0);
+			assert_non_null(s);
+			assert_int_equal(dpu_sas_add(t, &out, 0, &why, NULL), 0);
+		}
+	assert_int_equal(t->n_used, 2 * SC_PAIRS * SC_PER);
+	for (unsigned p = 0; p < SC_PAIRS; p++) {
+		for (unsigned k = 0; k < SC_PER; k++) {
+			ss_dp_sa in = scale_sa(p, k, SS_DP_IN);
+			dpu_sa *s = dpu_sas_find(t, &in.id);
+			assert_non_null(s);
+			assert_int_equal(s->reqid, in.reqid);
+		}
+		ss_dp_sa last = scale_sa(p, SC_PER - 1, SS_DP_OUT);
+		dpu_sa *b = dpu_sas_for_pair(t, &last.id.local, &last.id.remote);
+		assert_non_null(b);
+		assert_int_equal(b->id.spi, last.id.spi);
+	}
+	/* odd k go, SC_PER - 1 (the newest) among them */
+	for (unsigned p = 0; p < SC_PAIRS; p++)
+		for (unsigned k = 1; k < SC_PER; k += 2)
+			for (int dir = SS_DP_IN; dir <= SS_DP_OUT; dir++) {
+				ss_dp_sa x = scale_sa(p, k, dir);
+				dpu_sas_del(t, dpu_sas_find(t, &x.id));
+			}
+	assert_int_equal(t->n_used, SC_PAIRS * SC_PER);
+	for (unsigned p = 0; p < SC_PAIRS; p++) {
+		for (unsigned k = 0; k < SC_PER; k++) {
+			ss_dp_sa o = scale_sa(p, k, SS_DP_OUT);
+			if (k % 2)
+				assert_null(dpu_sas_find(t, &o.id));
+			else
+				assert_non_null(dpu_sas_find(t, &o.id));
+		}
+		ss_dp_sa newest = scale_sa(p, SC_PER - 2, SS_DP_OUT);
+		assert_int_equal(dpu_sas_for_pair(t, &newest.id.local, &newest.id.remote)->id.spi, newest.id.spi);
+	}
+	ss_dp_sa again = scale_sa(3, 1, SS_DP_OUT);
+	assert_int_equal(dpu_sas_add(t, &again, 0, &why, NULL), 0);
+	assert_int_equal(dpu_sas_for_pair(t, &again.id.local, &again.id.remote)->id.spi, again.id.spi);
+	dpu_sas_free(t); /* frees every SA (ASan checks) */
 	free(t);
 }
 
@@ -373,6 +441,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_held),
 		cmocka_unit_test(test_sas),
+		cmocka_unit_test(test_sas_scale),
 		cmocka_unit_test(test_acquire_and_verdicts),
 		cmocka_unit_test(test_esp_both_ways_and_unknown_spi),
 		cmocka_unit_test(test_lifetimes),
