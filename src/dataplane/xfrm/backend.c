@@ -17,6 +17,13 @@
  *   held         net.core.xfrm_larval_drop=0: the kernel queues a flow's packets on its
  *                policy until the SA (sent as ESP) or a more specific bypass (sent clear)
  *                resolves it, and drops them after about two minutes.
+ *   tunnels      a tunnel filter (a gateway's networks, ss_dp_filter.tunnel): out local ->
+ *                remote with a tunnel-mode template toward the endpoint (the ACQUIRE names
+ *                the gateways' pair), in and fwd the reverse (blocked unless the filter
+ *                accepts inbound clear: forwarded packets meet fwd).  The endpoint's state
+ *                (secured: tunnel-mode ESP between the gateways; soft; blocked) sits on the
+ *                same selectors, tagged, just above the filter, at slot TUN_SLOT + i; the
+ *                endpoint gets host policies only where a host filter covers it.
  * Filter i has priority FILTER_PRIO + 2i (the dataplane's order: most specific first).  A
  * peer's policies sit just above the first negotiate filter that covers the peer (one less),
  * so that a more specific permit or block (ICMP permitted by a Require policy, say) still wins
