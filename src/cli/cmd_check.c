@@ -208,11 +208,32 @@ static json_t *warnings_of(const ss_policy *p, const ranked *r, size_t n, json_t
 	return w;
 }
 
+/* The kernel dataplane carries a tunnel only with its networks in the endpoint's family
+ * (src/dataplane/xfrm/README.md): softsad refuses the policy there, so say it here first. */
+static void note_tunnel_families(const ss_policy *p, json_t *notes)
+{
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const ss_rule *r = &p->rules[i];
+		for (size_t k = 0; r->tunnel && r->list && k < r->list->n_filters; k++) {
+			const ss_filter *f = &r->list->filters[k];
+			if (f->src.kind != SS_EP_PREFIX || f->src.prefix.addr.family == r->tunnel_endpoint.family)
+				continue;
+			char a[SS_ADDR_STRLEN];
+			note(notes, "rule '%s' (line %u) carries IPv%d networks inside its IPv%d tunnel to %s: "
+			     "the userspace dataplane only (softsad --dataplane kernel refuses the policy)",
+			     r->name, r->loc.line, f->src.prefix.addr.family == SS_AF_INET ? 4 : 6,
+			     r->tunnel_endpoint.family == SS_AF_INET ? 4 : 6, ss_addr_fmt(&r->tunnel_endpoint, a));
+			break;
+		}
+	}
+}
+
 static json_t *notes_of(const ss_policy *p, const ranked *r, size_t n)
 {
 	json_t *notes = json_array();
 	note_unused(p, notes);
 	note_shadowed(r, n, notes);
+	note_tunnel_families(p, notes);
 	return notes;
 }
 

@@ -77,15 +77,9 @@ static bool install(ss_daemon *d, ss_policy *p, ss_time now, char *err, size_t e
 		snprintf(err, errlen, "the policy needs more than %d dataplane filters", MAX_FILTERS);
 		goto fail;
 	}
-	ss_dp_info di;
-	ss_dp_info_get(d->dp, &di);
-	for (size_t i = 0; i < nf; i++)
-		if (f[i].tunnel.family && strcmp(di.name, "user") != 0) {
-			/* Accepted but not routed would be worse than refused (issue 16). */
-			snprintf(err, errlen, "tunnel rules for networks need the userspace dataplane "
-				 "(--dataplane user): the %s dataplane does not route them", di.name);
-			goto fail;
-		}
+	/* Both backends route tunnel rules for networks (doc/dataplane.md, Tunnels); one that
+	 * could not would refuse them here, in set_filters: accepted but not routed would be
+	 * worse than refused (issue 16). */
 	int r = ss_dp_set_filters(d->dp, f, nf);
 	if (r < 0) {
 		snprintf(err, errlen, "the dataplane refused the policy's filters: %s", strerror(-r));

@@ -61,7 +61,7 @@ typedef struct ss_dp_filter {
 	 * networks behind this gateway and behind the peer, and their traffic, forwarded or the
 	 * host's own, goes through a tunnel-mode SA to this endpoint.  The endpoint is the peer
 	 * of every event and peer state (ss_dp_set_peer(tunnel, ...) decides for the networks).
-	 * The userspace backend implements it; the kernel one does not yet. */
+	 * Both backends implement it (the kernel one with one family inside and out). */
 	ss_addr tunnel;
 	uint16_t tcp_mss;   /* tunnel: the MSS of TCP SYNs through it is clamped to this; 0: none */
 } ss_dp_filter;

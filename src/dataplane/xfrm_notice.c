@@ -51,6 +51,25 @@ void ss_xnotice_table(ss_sb *s, uint16_t group, unsigned rate)
 		"    jump filt_in\n"
 		"  }\n"
 		"  chain filt_in {\n  }\n");
+	/* A tunnel's inbound half (the network behind the endpoint -> ours), forwarded or to
+	 * our own addresses inside our network: before the route lookup, because the kernel
+	 * drops a forwarded packet by its fwd policy ahead of the forward hook. */
+	ss_sb_printf(s,
+		"  chain pre {\n"
+		"    type filter hook prerouting priority filter; policy accept;\n"
+		"    iifname \"lo\" accept\n"
+		"    meta secpath exists accept\n"
+		"    meta l4proto esp accept\n"
+		"    meta l4proto udp th dport { 500, 4500 } accept\n"
+		"    jump filt_pre\n"
+		"  }\n"
+		"  chain filt_pre {\n  }\n");
+	/* Tunnel rules with tcp_mss_clamp: SYNs between the networks, clear before the kernel
+	 * encrypts them (forward, output) and decrypted after (forward, input). */
+	static const char *const hook[3] = { "forward", "output", "input" };
+	for (int i = 0; i < 3; i++)
+		ss_sb_printf(s, "  chain mss_%s {\n    type filter hook %s priority mangle; policy accept;\n  }\n",
+			     hook[i], hook[i]);
 	/* The prefix says the kernel's verdict that follows: 'a' the in-policy lets it in,
 	 * 'd' it blocks it (the filter accepts no clear).  The rate limits the log only. */
 	ss_sb_printf(s, "  chain esp_in {\n");
@@ -70,21 +89,36 @@ void ss_xnotice_table(ss_sb *s, uint16_t group, unsigned rate)
 	ss_sb_printf(s, "}\n");
 }
 
+static void clamp(ss_sb *s, const char *chain, const ss_dp_filter *f, bool inbound)
+{
+	ss_sb_printf(s, "add rule " T " %s", chain);
+	ss_nft_filter_match(s, f, inbound);
+	ss_sb_printf(s, " tcp flags & syn == syn tcp option maxseg size > %u tcp option maxseg size set %u\n",
+		     f->tcp_mss, f->tcp_mss);
+}
+
 void ss_xnotice_rules(ss_sb *s, const ss_dp_filter *f, size_t nf)
 {
-	ss_sb_printf(s, "flush chain " T " filt_in\n");
+	ss_sb_printf(s, "flush chain " T " filt_in\nflush chain " T " filt_pre\n");
+	ss_sb_printf(s, "flush chain " T " mss_forward\nflush chain " T " mss_output\nflush chain " T " mss_input\n");
 	/* In the dataplane's order (most specific first): a permit or block ends the walk
-	 * without a notice, as it does in the userspace table. */
+	 * without a notice, as it does in the userspace table.  Host filters in input (their
+	 * local side is any address of ours), tunnel filters in prerouting. */
 	for (size_t i = 0; i < nf; i++) {
-		if (f[i].local.addr.family != f[i].remote.addr.family || !f[i].local.addr.family ||
-		    f[i].tunnel.family)
+		if (f[i].local.addr.family != f[i].remote.addr.family || !f[i].local.addr.family)
 			continue;
-		ss_sb_printf(s, "add rule " T " filt_in");
+		ss_sb_printf(s, "add rule " T " %s", f[i].tunnel.family ? "filt_pre" : "filt_in");
 		ss_nft_filter_match(s, &f[i], true);
 		if (f[i].verdict == SS_DP_PERMIT || f[i].verdict == SS_DP_BLOCK)
 			ss_sb_printf(s, " accept\n");
 		else
 			ss_sb_printf(s, " goto note_%c\n", f[i].accept_inbound_clear ? 'a' : 'd');
+		if (f[i].tunnel.family && f[i].tcp_mss) {
+			clamp(s, "mss_forward", &f[i], false);
+			clamp(s, "mss_forward", &f[i], true);
+			clamp(s, "mss_output", &f[i], false);
+			clamp(s, "mss_input", &f[i], true);
+		}
 	}
 }
 

@@ -5,7 +5,11 @@
  * logs, to an NFLOG group, the first packets of each source that a negotiate filter covers,
  * rate-limited per source, exactly as the userspace backend's table does (the same NFLOG
  * parser and filter matcher).  The table only reports: every packet goes on to the kernel's
- * own verdict (the XFRM in-policies: accepted clear, or blocked), and the prefix says which. */
+ * own verdict (the XFRM in-policies: accepted clear, or blocked), and the prefix says which.
+ * A tunnel rule's inbound half (forwarded, or to our addresses inside our network) is
+ * reported from prerouting, ahead of the kernel's fwd policy check; and its tcp_mss_clamp is
+ * applied here (chains mss_forward, mss_output, mss_input), the one packet change the table
+ * makes. */
 #ifndef SS_DATAPLANE_XFRM_NOTICE_H
 #define SS_DATAPLANE_XFRM_NOTICE_H
 

@@ -19,7 +19,7 @@
  *   udp-recv 4|6 PORT SECONDS [--bypass]    wait for one datagram: "got N bytes from ADDR"
  *                                           (exit 0), or exit 1 at the timeout; "ready" first
  *   encap-sock PORT SECONDS                 hold a UDP socket with ESP-in-UDP decapsulation
- *   dp LOCAL REMOTE SECONDS ACTION [SPI_OUT SPI_IN [encap]]
+ *   dp LOCAL REMOTE SECONDS ACTION [SPI_OUT SPI_IN [encap | tunnel LPFX RPFX]]
  *        the kernel backend of dataplane.h, as softsad drives it: a negotiate filter
  *        LOCAL -> REMOTE, then on the first ACQUIRE (ACTION secure, soft, block) or at once
  *        (secure-now) AES-GCM SAs and set_peer; prints events, the SA counters and what
@@ -30,6 +30,8 @@
  *        encap: the SAs are ESP in UDP on port 4501 (4500 may still be held by the encap
  *        scenario's sockets) and a UDP socket on it is handed to the backend as softsad hands
  *        its NAT-T socket (esp_udp_fd4), which must then receive it
+ *        tunnel: a gateway's tunnel filter instead, LPFX -> RPFX through REMOTE (the endpoint),
+ *        and tunnel-mode SAs between LOCAL and REMOTE whose selectors are the two prefixes
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -387,14 +389,31 @@ static const uint8_t dp_key[20] = { 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x
 				     0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23 };
 
 static bool dp_encap; /* dp ... encap: ESP in UDP 4500 */
+static ss_prefix dp_tun_l, dp_tun_r; /* dp ... tunnel: the networks (family 0: none) */
+
+/* A prefix as a selector range: its first and last address. */
+static ss_dp_ts ts_of(const ss_prefix *p)
+{
+	ss_dp_ts t = { .lo = p->addr, .hi = p->addr, .port_hi = 0xffff };
+	for (unsigned i = p->len; i < ss_addr_bits(&p->addr); i++)
+		t.hi.a[i / 8] |= (uint8_t)(0x80u >> (i % 8));
+	return t;
+}
 
 static ss_dp_sa dp_sa(const ss_addr *local, const ss_addr *remote, uint32_t spi, uint8_t dir)
 {
 	uint16_t port = dp_encap ? 4501 : 0;
-	return (ss_dp_sa){ .id = { .spi = spi, .dir = dir, .local = *local, .remote = *remote },
-			   .reqid = 42, .encr = SS_ENCR_AES_GCM_16, .encr_key = dp_key,
-			   .encr_key_len = sizeof dp_key, .replay_window = 64,
-			   .encap_local_port = port, .encap_remote_port = port };
+	ss_dp_sa sa = { .id = { .spi = spi, .dir = dir, .local = *local, .remote = *remote },
+			.reqid = 42, .encr = SS_ENCR_AES_GCM_16, .encr_key = dp_key,
+			.encr_key_len = sizeof dp_key, .replay_window = 64,
+			.encap_local_port = port, .encap_remote_port = port };
+	if (dp_tun_l.addr.family) {
+		sa.mode = SS_DP_TUNNEL;
+		sa.local_ts[0] = ts_of(&dp_tun_l);
+		sa.remote_ts[0] = ts_of(&dp_tun_r);
+		sa.n_local_ts = sa.n_remote_ts = 1;
+	}
+	return sa;
 }
 
 static int dp_act(ss_dp *dp, const char *action, const ss_addr *l, const ss_addr *r,
@@ -439,6 +458,11 @@ static int cmd_dp(int argc, char **argv)
 	ss_dp_config cfg;
 	ss_dp_config_default(&cfg);
 	dp_encap = argc > 6 && !strcmp(argv[6], "encap");
+	if (argc > 8 && !strcmp(argv[6], "tunnel")) {
+		const char *why;
+		if (!ss_prefix_parse(argv[7], &dp_tun_l, false, &why) || !ss_prefix_parse(argv[8], &dp_tun_r, false, &why))
+			die("tunnel LPFX RPFX: prefixes");
+	}
 	int ufd = -1;
 	if (dp_encap) {
 		/* What softsad's NAT-T socket is: bound, bypassing, handed to the backend. */
@@ -460,6 +484,11 @@ static int cmd_dp(int argc, char **argv)
 	printf("backend %s: %s\n", inf.name, inf.why);
 	ss_dp_filter f = { .local = ss_prefix_host(&l), .remote = ss_prefix_host(&r),
 			   .verdict = SS_DP_NEGOTIATE };
+	if (dp_tun_l.addr.family) {
+		f.local = dp_tun_l;
+		f.remote = dp_tun_r;
+		f.tunnel = r;
+	}
 	int rc = ss_dp_set_filters(dp, &f, 1);
 	bool acted = false;
 	if (rc == 0 && !strcmp(action, "secure-now")) {

@@ -465,5 +465,39 @@ check "backend, ESP in UDP: on the wire" [ "$esp" -ge 3 ]
 same "backend, ESP in UDP: A's SA counters = ESP in UDP on the wire, both ways" "$(grep '^out packets' "$T/duea")" \
 	"out packets=$esp in packets=$esp"
 
+# 15. A gateway's tunnel (a tunnel filter: A's network 10.99.1.1 -> B's 10.99.2.1 through the
+# endpoint B) as softsad drives it: the ACQUIRE names the gateways' pair, not the inner one;
+# the endpoint's state is tunnel-mode ESP policies on the networks' selectors (out, and in and
+# fwd the other way: forwarded traffic meets fwd), and no host policies with B; ESP only.
+inb "$D" remove-ours > /dev/null
+ina "$D" remove-ours > /dev/null
+inb "$D" dp $B4 $A4 20 secure-now $((0x2300)) $((0x1300)) tunnel 10.99.2.1/32 10.99.1.1/32 > "$T/dtb" &
+bp=$!
+ina "$D" dp $A4 $B4 20 secure $((0x1300)) $((0x2300)) tunnel 10.99.1.1/32 10.99.2.1/32 > "$T/dta" &
+ap=$!
+wait_ready "$T/dta"; wait_ready "$T/dtb"
+cap_start gwt
+check "gateway tunnel: ping 10.99.1.1 -> 10.99.2.1, the first packet held until secured" \
+	ina ping -c 3 -i 0.5 -W 10 -q -I 10.99.1.1 10.99.2.1
+cap_stop
+check "gateway tunnel: the ACQUIRE names the gateways" grep -q "^event acquire $A4>$B4 " "$T/dta"
+check "gateway tunnel: then secured" grep -q "^secure: done" "$T/dta"
+# The filter's own out policy (ACQUIRE) and the endpoint's; in and fwd: the endpoint's (the
+# filter's own block them).
+same "gateway tunnel: ESP policies out/in/fwd on the networks" \
+	"$(esp_pols "src 10.99.1.1/32 dst 10.99.2.1/32" out)/$(esp_pols "src 10.99.2.1/32 dst 10.99.1.1/32" in)/$(esp_pols "src 10.99.2.1/32 dst 10.99.1.1/32" fwd)" 2/1/1
+same "gateway tunnel: tunnel-mode templates between the gateways" \
+	"$(ina ip xfrm policy | grep -c "tmpl src $A4 dst $B4")/$(ina ip xfrm policy | grep -c "tmpl src $B4 dst $A4")" 1/2
+same "gateway tunnel: no host policies with the endpoint" \
+	"$(esp_pols "src 0.0.0.0/0 dst $B4/32" out)/$(esp_pols "src $B4/32 dst 0.0.0.0/0" in)" 0/0
+same "gateway tunnel: no inner address on the wire" "$(cap_count gwt 'host 10.99.1.1 or host 10.99.2.1')" 0
+same "gateway tunnel: nothing in the clear" "$(cap_count gwt "$CLEAR")" 0
+esp=$(cap_count gwt "esp and src $A4")
+check "gateway tunnel: ESP on the wire" [ "$esp" -ge 3 ]
+wait $ap $bp
+same "gateway tunnel: A's SA counters = ESP on the wire, both ways" "$(grep '^out packets' "$T/dta")" \
+	"out packets=$esp in packets=$esp"
+same "gateway tunnel: closing removed its policies and SAs" "$(ours_left "$A" | tr '\n' /)" "0/0/"
+
 echo "# $fails failed"
 [ "$fails" = 0 ]

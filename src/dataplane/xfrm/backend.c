@@ -17,6 +17,13 @@
  *   held         net.core.xfrm_larval_drop=0: the kernel queues a flow's packets on its
  *                policy until the SA (sent as ESP) or a more specific bypass (sent clear)
  *                resolves it, and drops them after about two minutes.
+ *   tunnels      a tunnel filter (a gateway's networks, ss_dp_filter.tunnel): out local ->
+ *                remote with a tunnel-mode template toward the endpoint (the ACQUIRE names
+ *                the gateways' pair), in and fwd the reverse (blocked unless the filter
+ *                accepts inbound clear: forwarded packets meet fwd).  The endpoint's state
+ *                (secured: tunnel-mode ESP between the gateways; soft; blocked) sits on the
+ *                same selectors, tagged, just above the filter, at slot TUN_SLOT + i; the
+ *                endpoint gets host policies only where a host filter covers it.
  * Filter i has priority FILTER_PRIO + 2i (the dataplane's order: most specific first).  A
  * peer's policies sit just above the first negotiate filter that covers the peer (one less),
  * so that a more specific permit or block (ICMP permitted by a Require policy, say) still wins
@@ -36,6 +43,7 @@
 #include "base/ip.h"
 #include "base/secure.h"
 #include "dataplane/dataplane.h"
+#include "dataplane/user/tunmap.h"
 #include "dataplane/xfrm/xfrm.h"
 #include "dataplane/xfrm_notice.h"
 #include "esp/esp.h"
@@ -43,9 +51,12 @@
 enum {
 	FILTER_SLOTS = 1024,         /* slots 0..1023: filter i, then the system bypasses */
 	SYS_SLOTS = 8, SYS_SLOT = FILTER_SLOTS - SYS_SLOTS, MAX_FILTERS = SYS_SLOT,
+	TUN_SLOT = FILTER_SLOTS,     /* + i: the endpoint's state for tunnel filter i */
+	PEER_SLOT = 2 * FILTER_SLOTS, /* peers' own slots from here */
 	SYS_PRIO = 10, SYS_SEL_TAG = 0x5f5b,
 	PEER_PRIO = 100, FILTER_PRIO = 1000,
 	PEER_SEL_TAG = 0x5f5a, /* the selector tag of peers' policies (msg.h) */
+	TUN_SEL_TAG = 0x5f5c,  /* and of an endpoint's state on a tunnel filter's selector */
 	NOTICE_GROUP = 0x5354, NOTICE_RATE = 10, /* NFLOG group (the userspace backend's + 1), per source/s */
 	MAX_PEERS = 4096, MAX_SAS = 8192, QUEUE = 256, LARVAL = 256,
 	DEFAULT_WINDOW = 128,
@@ -58,6 +69,7 @@ typedef struct peer {
 	uint8_t state;   /* enum ss_dp_peer_state; NONE = free entry */
 	uint8_t mode;    /* of its newest SA */
 	uint32_t slot;   /* of its current policies */
+	uint8_t hdirs;   /* directions of its host policies (any <-> it) installed at slot */
 	uint32_t kreqid; /* 0 until its first SA */
 	ss_time timeout; /* SOFT */
 	ss_time since;   /* SOFT: when set */
@@ -85,7 +97,12 @@ typedef struct xb {
 	ss_xnotice *notice; /* inbound clear traffic from peers (xfrm_notice.h) */
 	char why[160];
 	uint8_t filter_dirs[FILTER_SLOTS]; /* bit per direction installed at filter slot i */
-	ss_prefix negotiate_remote[FILTER_SLOTS]; /* filter i's remote when it negotiates, else family 0 */
+	ss_prefix negotiate_remote[FILTER_SLOTS]; /* host filter i's remote when it negotiates, else family 0 */
+	/* Tunnel filter i (family 0 in tunnel: a host filter, or not negotiate), and the
+	 * directions of its endpoint's state installed at TUN_SLOT + i. */
+	ss_dp_filter tun[FILTER_SLOTS];
+	uint8_t tun_dirs[FILTER_SLOTS];
+	dpu_tunmap tmap; /* which tunnel an inbound clear packet belongs to (notices) */
 	size_t n_filters;
 	peer peers[MAX_PEERS];
 	sa_ent sas[MAX_SAS];
@@ -156,7 +173,7 @@ static uint32_t new_slot(xb *b)
 {
 	/* Slots cycle through the peer range; one still in use by a peer is skipped. */
 	for (;;) {
-		uint32_t s = FILTER_SLOTS + b->next_slot++ % (SS_XFRM_SLOTS - FILTER_SLOTS);
+		uint32_t s = PEER_SLOT + b->next_slot++ % (SS_XFRM_SLOTS - PEER_SLOT);
 		if (!peer_by_slot(b, s))
 			return s;
 	}
@@ -258,29 +275,117 @@ static int add_dir(xb *b, const peer *p, ss_xfrm_policy *pol, uint8_t dir, bool 
 				  : add_pol(b, pol, dir, them, me, update);
 }
 
-static int install_peer(xb *b, peer *p, uint8_t st)
+/* The peer's host policies (any <-> it) in state st at slot; a direction it had already is
+ * replaced in place, one the new state has not is removed. */
+static int install_host(xb *b, peer *p, uint8_t st, uint32_t slot)
 {
-	bool have = p->state != SS_DP_PEER_NONE;
-	uint32_t slot = have ? p->slot : new_slot(b);
+	static const uint8_t order[3] = { SS_XFRM_OUT, SS_XFRM_IN, SS_XFRM_FWD };
 	ss_xfrm_policy pol = peer_policy(b, p, slot, st);
 	uint8_t dirs = 1u << SS_XFRM_IN | 1u << SS_XFRM_OUT;
 	if (st == SS_DP_PEER_SECURED && p->mode == SS_XFRM_TUNNEL)
 		dirs |= 1u << SS_XFRM_FWD;
-	int r = add_dir(b, p, &pol, SS_XFRM_OUT, have);
-	if (r == 0)
-		r = add_dir(b, p, &pol, SS_XFRM_IN, have);
-	if (r == 0 && (dirs & 1u << SS_XFRM_FWD))
-		r = add_dir(b, p, &pol, SS_XFRM_FWD, have);
+	int r = 0;
+	for (int k = 0; k < 3 && r == 0; k++) {
+		uint8_t d = order[k];
+		if (!(dirs & 1u << d))
+			continue;
+		r = add_dir(b, p, &pol, d, (p->hdirs & 1u << d) != 0);
+		if (r == 0)
+			p->hdirs |= (uint8_t)(1u << d);
+	}
+	if (r == 0 && (p->hdirs & ~dirs)) {
+		del_slot(b, slot, p->hdirs & ~dirs); /* a tunnel-mode state's fwd, if it had one */
+		p->hdirs &= dirs;
+	}
+	return r;
+}
+
+static bool is_endpoint(const xb *b, const ss_addr *a)
+{
+	for (size_t i = 0; i < b->n_filters; i++)
+		if (ss_addr_eq(&b->tun[i].tunnel, a))
+			return true;
+	return false;
+}
+
+/* Host policies for a tunnel endpoint only where a host filter negotiates with it: its state
+ * decides for the networks behind it, and the userspace backend applies a peer's state only to
+ * traffic a filter covers (an endpoint blocked must not cut the gateways' own ICMP, say). */
+static bool wants_host(const xb *b, const peer *p)
+{
+	return !is_endpoint(b, &p->addr) || peer_prio(b, &p->addr) != PEER_PRIO;
+}
+
+/* The endpoint's state on tunnel filter i's selectors, tagged (the filter's own policies keep
+ * theirs) and just above the filter: out local -> remote, in and fwd remote -> local (the
+ * kernel checks forwarded packets against fwd, the gateway's own against in).  Secured: a
+ * tunnel-mode template between the gateways with the endpoint's reqid. */
+static int install_tunnel(xb *b, const peer *p, size_t i, uint8_t st, uint8_t dirs)
+{
+	static const uint8_t order[3] = { SS_XFRM_OUT, SS_XFRM_IN, SS_XFRM_FWD };
+	const ss_dp_filter *f = &b->tun[i];
+	ss_xfrm_policy pol = peer_policy(b, p, TUN_SLOT + (uint32_t)i, st);
+	pol.prio = (uint16_t)(FILTER_PRIO + 2 * i - 1);
+	pol.sel.tag = TUN_SEL_TAG;
+	pol.sel.proto = f->proto;
+	pol.mode = SS_XFRM_TUNNEL;
+	for (int k = 0; k < 3; k++) {
+		uint8_t d = order[k];
+		bool out = d == SS_XFRM_OUT;
+		if (!(dirs & 1u << d))
+			continue;
+		pol.tsrc = out ? p->local : p->addr;
+		pol.tdst = out ? p->addr : p->local;
+		pol.sel.sport = out ? f->local_port : f->remote_port;
+		pol.sel.dport = out ? f->remote_port : f->local_port;
+		int r = add_pol(b, &pol, d, out ? f->local : f->remote, out ? f->remote : f->local,
+				(b->tun_dirs[i] & 1u << d) != 0);
+		if (r < 0)
+			return r;
+		b->tun_dirs[i] |= (uint8_t)(1u << d);
+	}
+	return 0;
+}
+
+static void remove_tunnels(xb *b, const ss_addr *ep)
+{
+	for (size_t i = 0; i < b->n_filters; i++)
+		if (b->tun_dirs[i] && ss_addr_eq(&b->tun[i].tunnel, ep)) {
+			del_slot(b, TUN_SLOT + (uint32_t)i, b->tun_dirs[i]);
+			b->tun_dirs[i] = 0;
+		}
+}
+
+/* Every policy of the peer goes: its traffic meets the filters again. */
+static void drop_peer(xb *b, peer *p)
+{
+	if (p->hdirs)
+		del_slot(b, p->slot, p->hdirs);
+	p->hdirs = 0;
+	remove_tunnels(b, &p->addr);
+	p->state = SS_DP_PEER_NONE;
+}
+
+static int install_peer(xb *b, peer *p, uint8_t st)
+{
+	uint32_t slot = p->state != SS_DP_PEER_NONE ? p->slot : new_slot(b);
+	int r = 0;
+	if (wants_host(b, p)) {
+		r = install_host(b, p, st, slot);
+	} else if (p->hdirs) {
+		del_slot(b, slot, p->hdirs); /* a reload made it an endpoint */
+		p->hdirs = 0;
+	}
+	for (size_t i = 0; i < b->n_filters && r == 0; i++)
+		if (ss_addr_eq(&b->tun[i].tunnel, &p->addr))
+			r = install_tunnel(b, p, i, st, 7);
+	p->slot = slot;
 	if (r < 0) {
 		/* In place, the old state's policies may be half replaced: none stay, and the
 		 * peer's traffic meets the negotiate filters (ACQUIRE out, blocked in). */
-		del_slot(b, slot, have ? 7 : dirs);
-		p->state = SS_DP_PEER_NONE;
+		drop_peer(b, p);
 		return r;
 	}
-	if (have && !(dirs & 1u << SS_XFRM_FWD))
-		ss_xfrm_del_policy(b->x, slot, SS_XFRM_FWD); /* a tunnel state's, if it had one */
-	p->slot = slot;
 	p->state = st;
 	return 0;
 }
@@ -331,9 +436,7 @@ static int set_peer_policies(ss_dp *dp, const ss_addr *addr, enum ss_dp_peer_sta
 	if (!p)
 		return st == SS_DP_PEER_NONE ? 0 : -ENOSPC;
 	if (st == SS_DP_PEER_NONE) {
-		if (p->state)
-			del_slot(b, p->slot, 7);
-		p->state = SS_DP_PEER_NONE;
+		drop_peer(b, p);
 		return 0;
 	}
 	if (st == SS_DP_PEER_SECURED && !p->kreqid)
@@ -343,43 +446,80 @@ static int set_peer_policies(ss_dp *dp, const ss_addr *addr, enum ss_dp_peer_sta
 	return install_peer(b, p, st);
 }
 
+/* Filter i's own policies: out, and unless it accepts inbound clear, in (and for a tunnel fwd)
+ * the reverse.  A negotiate filter's out policy has a template no SA carries, so its traffic
+ * acquires; a tunnel's names the endpoint (our address: the kernel's route lookup), so the
+ * ACQUIRE carries the gateways' pair. */
+static int install_filter(xb *b, const ss_dp_filter *f, size_t i)
+{
+	ss_xfrm_policy p = { .slot = (uint32_t)i, .prio = (uint16_t)(FILTER_PRIO + 2 * i),
+			     .reqid = ACQUIRE_REQID };
+	p.sel.proto = f->proto;
+	p.action = f->verdict == SS_DP_PERMIT ? SS_XFRM_BYPASS
+		 : f->verdict == SS_DP_BLOCK ? SS_XFRM_BLOCK : SS_XFRM_PROTECT;
+	if (f->tunnel.family) {
+		p.mode = SS_XFRM_TUNNEL;
+		p.tdst = f->tunnel;
+		p.tsrc = (ss_addr){ .family = f->tunnel.family };
+	}
+	p.sel.sport = f->local_port;
+	p.sel.dport = f->remote_port;
+	int r = add_pol(b, &p, SS_XFRM_OUT, f->local, f->remote, false);
+	if (r < 0)
+		return r;
+	b->filter_dirs[i] |= 1u << SS_XFRM_OUT;
+	if (p.action == SS_XFRM_PROTECT) {
+		if (f->accept_inbound_clear)
+			return 0;
+		p.action = SS_XFRM_BLOCK;
+	}
+	p.sel.sport = f->remote_port;
+	p.sel.dport = f->local_port;
+	for (uint8_t d = SS_XFRM_IN; d <= SS_XFRM_FWD; d += 2) {
+		if (d == SS_XFRM_FWD && !f->tunnel.family)
+			break;
+		r = add_pol(b, &p, d, f->remote, f->local, false);
+		if (r < 0)
+			return r;
+		b->filter_dirs[i] |= (uint8_t)(1u << d);
+	}
+	return 0;
+}
+
 static int set_filters(ss_dp *dp, const ss_dp_filter *f, size_t n)
 {
 	xb *b = X(dp);
 	if (n > MAX_FILTERS)
 		return -E2BIG;
-	/* Filters change rarely (a reload): remove the old set, then install the new one. */
-	for (size_t i = 0; i < b->n_filters; i++)
-		del_slot(b, (uint32_t)i, b->filter_dirs[i]);
-	memset(b->filter_dirs, 0, sizeof b->filter_dirs);
-	memset(b->negotiate_remote, 0, sizeof b->negotiate_remote);
-	b->n_filters = n;
 	for (size_t i = 0; i < n; i++)
-		if (f[i].verdict != SS_DP_PERMIT && f[i].verdict != SS_DP_BLOCK)
-			b->negotiate_remote[i] = f[i].remote;
+		if (f[i].tunnel.family && f[i].tunnel.family != f[i].local.addr.family)
+			return -EAFNOSUPPORT; /* one family inside and out (doc/dataplane.md) */
+	if (dpu_tunmap_set(&b->tmap, f, n) < 0)
+		return -ENOMEM;
+	/* Filters change rarely (a reload): remove the old set, then install the new one; the
+	 * endpoints' states on the old tunnel filters go too (their slots follow the filters'
+	 * order) and are put back on the new ones with the peers below. */
+	for (size_t i = 0; i < b->n_filters; i++) {
+		del_slot(b, (uint32_t)i, b->filter_dirs[i]);
+		del_slot(b, TUN_SLOT + (uint32_t)i, b->tun_dirs[i]);
+	}
+	memset(b->filter_dirs, 0, sizeof b->filter_dirs);
+	memset(b->tun_dirs, 0, sizeof b->tun_dirs);
+	memset(b->negotiate_remote, 0, sizeof b->negotiate_remote);
+	memset(b->tun, 0, sizeof b->tun);
+	b->n_filters = n;
 	for (size_t i = 0; i < n; i++) {
-		ss_xfrm_policy p = { .slot = (uint32_t)i, .prio = (uint16_t)(FILTER_PRIO + 2 * i),
-				     .reqid = ACQUIRE_REQID };
-		p.sel.proto = f[i].proto;
-		p.action = f[i].verdict == SS_DP_PERMIT ? SS_XFRM_BYPASS
-			 : f[i].verdict == SS_DP_BLOCK ? SS_XFRM_BLOCK : SS_XFRM_PROTECT;
-		p.sel.sport = f[i].local_port;
-		p.sel.dport = f[i].remote_port;
-		int r = add_pol(b, &p, SS_XFRM_OUT, f[i].local, f[i].remote, false);
+		if (f[i].verdict == SS_DP_PERMIT || f[i].verdict == SS_DP_BLOCK)
+			continue;
+		if (f[i].tunnel.family)
+			b->tun[i] = f[i];
+		else
+			b->negotiate_remote[i] = f[i].remote;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int r = install_filter(b, &f[i], i);
 		if (r < 0)
 			return r;
-		b->filter_dirs[i] |= 1u << SS_XFRM_OUT;
-		if (p.action == SS_XFRM_PROTECT) {
-			if (f[i].accept_inbound_clear)
-				continue;
-			p.action = SS_XFRM_BLOCK;
-		}
-		p.sel.sport = f[i].remote_port;
-		p.sel.dport = f[i].local_port;
-		r = add_pol(b, &p, SS_XFRM_IN, f[i].remote, f[i].local, false);
-		if (r < 0)
-			return r;
-		b->filter_dirs[i] |= 1u << SS_XFRM_IN;
 	}
 	if (b->notice && ss_xnotice_set_filters(b->notice, f, n) < 0)
 		return -EIO;
@@ -577,21 +717,75 @@ static void on_expire(xb *b, const ss_xfrm_event *e)
 	}
 }
 
-/* Whether the bypass of the direction that did not expire was used within the idle timeout
- * (the kernel's use time, wall-clock seconds). */
-static bool other_direction_busy(xb *b, const peer *p, uint8_t expired_dir)
+/* Whether one of the peer's policies (slot, dir) was used within its idle timeout (the
+ * kernel's use time, wall-clock seconds).  Its use time only: a direction put back alone
+ * while another carried traffic was added recently but may never have been used, and must
+ * not keep the others alive. */
+static bool policy_busy(xb *b, const peer *p, uint32_t slot, uint8_t dir)
 {
-	if (expired_dir != SS_XFRM_IN && expired_dir != SS_XFRM_OUT)
-		return false;
 	ss_xfrm_event o;
-	uint8_t other = expired_dir == SS_XFRM_IN ? SS_XFRM_OUT : SS_XFRM_IN;
-	if (p->timeout == SS_NEVER || ss_xfrm_get_policy(b->x, p->slot, other, &o) < 0)
+	if (ss_xfrm_get_policy(b->x, slot, dir, &o) < 0)
 		return false;
-	/* Its use time only: a direction put back alone while the other carried traffic was
-	 * added recently but may never have been used, and must not keep the other alive. */
 	uint64_t last = o.sa.use_time;
 	uint64_t now = (uint64_t)time(NULL);
 	return last && now >= last && (now - last) * 1000 < (uint64_t)p->timeout;
+}
+
+/* Whether any policy of the soft peer but the one that expired still carries traffic: its
+ * host policies, and for an endpoint its state on every tunnel filter (a stream one way
+ * only, forwarded h1 -> h2, is out; its answers fwd). */
+static bool peer_busy(xb *b, const peer *p, uint32_t slot, uint8_t expired_dir)
+{
+	if (p->timeout == SS_NEVER)
+		return false;
+	for (uint8_t d = SS_XFRM_IN; d <= SS_XFRM_FWD; d++) {
+		if ((p->hdirs & 1u << d) && !(slot == p->slot && d == expired_dir) &&
+		    policy_busy(b, p, p->slot, d))
+			return true;
+		for (size_t i = 0; i < b->n_filters; i++) {
+			uint32_t ts = TUN_SLOT + (uint32_t)i;
+			if ((b->tun_dirs[i] & 1u << d) && ss_addr_eq(&b->tun[i].tunnel, &p->addr) &&
+			    !(slot == ts && d == expired_dir) && policy_busy(b, p, ts, d))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The peer a policy slot of ours belongs to: its own slot, or a tunnel filter's endpoint. */
+static peer *peer_of_slot(xb *b, uint32_t slot)
+{
+	if (slot >= TUN_SLOT && slot < TUN_SLOT + b->n_filters) {
+		const ss_addr *ep = &b->tun[slot - TUN_SLOT].tunnel;
+		return ep->family ? find_peer(b, ep, false) : NULL;
+	}
+	return peer_by_slot(b, slot);
+}
+
+/* One direction of a soft peer's bypass went idle.  While another of its policies still
+ * carries traffic (a stream one way only), the association lives and the expired one is put
+ * back alone: replacing a busy one too would reset its use time, and the association would
+ * outlive its last packet by up to two idle timeouts (8.9 s for 4 s, seen in the VM).
+ * Otherwise all go, and the peer is unknown again (its next packet negotiates). */
+static void on_polexpire(xb *b, const ss_xfrm_event *e)
+{
+	uint32_t slot = (e->index - SS_XFRM_INDEX_BASE) >> 3;
+	peer *p = peer_of_slot(b, slot);
+	if (!p || p->state != SS_DP_PEER_SOFT || e->dir > SS_XFRM_FWD)
+		return;
+	if (peer_busy(b, p, slot, e->dir)) {
+		ss_xfrm_policy pol = peer_policy(b, p, slot, SS_DP_PEER_SOFT);
+		int r;
+		if (slot == p->slot) {
+			r = add_dir(b, p, &pol, e->dir, true);
+		} else {
+			r = install_tunnel(b, p, slot - TUN_SLOT, SS_DP_PEER_SOFT, (uint8_t)(1u << e->dir));
+		}
+		if (r == 0)
+			return;
+	}
+	drop_peer(b, p);
+	drop_larvae(b, &p->addr);
 }
 
 static void on_event(xb *b, const ss_xfrm_event *e)
@@ -600,6 +794,12 @@ static void on_event(xb *b, const ss_xfrm_event *e)
 		ss_dp_event ev = { .kind = SS_DP_EV_ACQUIRE, .local = e->sel.src.addr,
 				   .remote = e->sel.dst.addr, .proto = e->sel.proto,
 				   .sport = e->sel.sport, .dport = e->sel.dport };
+		/* A tunnel-mode template: the daemon knows a tunnel's traffic by the gateways'
+		 * pair (dataplane.h), the template's endpoints as the kernel resolved them. */
+		if (e->sa.mode == SS_XFRM_TUNNEL && e->sa.src.family && e->sa.dst.family) {
+			ev.local = e->sa.src;
+			ev.remote = e->sa.dst;
+		}
 		b->st.captured++;
 		if (e->sa.reqid == ACQUIRE_REQID)
 			note_larval(b, e);
@@ -607,22 +807,7 @@ static void on_event(xb *b, const ss_xfrm_event *e)
 	} else if (e->kind == SS_XFRM_EV_EXPIRE && ss_xfrm_reqid_ours(e->sa.reqid) && e->sa.spi) {
 		on_expire(b, e);
 	} else if (e->kind == SS_XFRM_EV_POLEXPIRE && ss_xfrm_policy_ours(e->index, e->priority)) {
-		/* One direction of a soft peer's bypass went idle.  While the other still carries
-		 * traffic (a stream one way only), the association lives: both are put in afresh.
-		 * Otherwise the other goes too, and the peer is unknown again (its next packet
-		 * negotiates). */
-		peer *p = peer_by_slot(b, (e->index - SS_XFRM_INDEX_BASE) >> 3);
-		if (p && p->state == SS_DP_PEER_SOFT) {
-			/* Only the expired direction is put back: replacing the busy one too would
-			 * reset its use time, and the association would outlive its last packet by
-			 * up to two idle timeouts (8.9 s for 4 s, seen in the VM). */
-			ss_xfrm_policy pol = peer_policy(b, p, p->slot, SS_DP_PEER_SOFT);
-			if (other_direction_busy(b, p, e->dir) && add_dir(b, p, &pol, e->dir, true) == 0)
-				return;
-			del_slot(b, p->slot, 7);
-			p->state = SS_DP_PEER_NONE;
-			drop_larvae(b, &p->addr);
-		}
+		on_polexpire(b, e);
 	}
 }
 
@@ -664,6 +849,13 @@ static int read_notices(xb *b)
 		ss_dp_event ev = { .kind = SS_DP_EV_INBOUND_CLEAR, .local = nt[i].dst, .remote = nt[i].src,
 				   .proto = nt[i].proto, .sport = nt[i].sport, .dport = nt[i].dport,
 				   .accepted = nt[i].accepted };
+		/* A tunnel's clear packet from the network behind the endpoint: under the
+		 * gateways' pair, as the userspace backend reports it (tunmap.h). */
+		ss_pkt_tuple t = { .src = nt[i].src, .dst = nt[i].dst, .proto = nt[i].proto,
+				   .sport = nt[i].sport, .dport = nt[i].dport };
+		dpu_tunend *end = b->tmap.n ? dpu_tunmap_find(&b->tmap, &t, true) : NULL;
+		if (end && !dpu_tunend_pair(end, &ev.local, &ev.remote))
+			continue; /* no route to the endpoint: nobody to negotiate with */
 		b->st.notices++;
 		push(b, &ev);
 	}
@@ -719,6 +911,7 @@ static void close_backend(ss_dp *dp)
 	ss_xnotice_close(b->notice);
 	ss_xfrm_remove_ours(b->x, &s, &p);
 	ss_xfrm_close(b->x);
+	dpu_tunmap_free(&b->tmap);
 	ss_wipe(b, sizeof *b);
 	free(b);
 }

@@ -173,6 +173,12 @@ has out "warning: rule 'to-b' (line 7) tunnels to 203.0.113.2 with fallback_to_c
 CMD="check tunnel fallback --strict"; expect 1 "$SOFTSA" check --strict "$TMP/tsoft.yaml"
 CMD="check tunnel fallback --json"; expect 0 "$SOFTSA" check "$TMP/tsoft.yaml" --json
 json '[w["kind"] for w in j["warnings"]] == ["tunnel-fallback"] and j["warnings"][0]["tunnel"] == "203.0.113.2"'
+# IPv6 networks inside an IPv4 tunnel: valid, but not on the kernel dataplane; said in a note.
+printf 'auth: [{psk: 0123456789abcdef}]\nfilter_lists:\n  site: [{src: 10.1.0.0/16, dst: 10.2.0.0/16}, {src: "fd01::/64", dst: "fd02::/64"}]\nfilter_actions:\n  sec: {action: negotiate}\nrules:\n  - {name: to-b, filter_list: site, filter_action: sec, tunnel: 203.0.113.2}\n' >"$TMP/tmix.yaml"
+CMD="check tunnel families"; expect 0 "$SOFTSA" check "$TMP/tmix.yaml"
+has out "note: rule 'to-b' (line 7) carries IPv6 networks inside its IPv4 tunnel to 203.0.113.2: the userspace dataplane only"
+CMD="check tunnel one family"; expect 0 "$SOFTSA" check "$TMP/tsoft.yaml"
+grep -q "carries IPv" "$TMP/out" && fail "a one-family tunnel got the families note"
 CMD="check tunnel"; expect 0 "$SOFTSA" check --strict "$EX/tunnel.yaml"
 CMD="check quoted bool"; printf 'filter_lists:\n  a: [{dst: any, mirrored: "true"}]\n' >"$TMP/q.yaml"; expect 1 "$SOFTSA" check "$TMP/q.yaml"
 has err "without quotes"

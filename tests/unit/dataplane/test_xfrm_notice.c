@@ -38,6 +38,10 @@ static void table_reports_and_never_decides(void **state)
 			    "log prefix \"softsa:s\" group 21332 snaplen 128\n"
 			    "    update @esp6 { ip6 saddr limit rate 1/second burst 1 packets } "
 			    "log prefix \"softsa:s\" group 21332 snaplen 128\n    accept\n  }\n"));
+	/* A tunnel's forwarded clear packets are seen before the kernel's fwd policy drops them. */
+	assert_true(has(&s, "type filter hook prerouting priority filter; policy accept;"));
+	assert_true(has(&s, "jump filt_pre\n"));
+	assert_true(has(&s, "chain mss_forward {\n    type filter hook forward priority mangle;"));
 	/* Nothing in it drops: the kernel's policies give the verdict. */
 	assert_null(strstr(s.p, "drop"));
 	ss_sb_free(&s);
@@ -52,9 +56,9 @@ static void rules_follow_the_filters(void **state)
 		  .accept_inbound_clear = true },
 		{ .local = pfx("::/0"), .remote = pfx("fd89::/64"), .proto = 6, .local_port = 22,
 		  .verdict = SS_DP_NEGOTIATE },
-		/* A tunnel rule's filter: not on the kernel dataplane (softsad refuses those). */
+		/* A tunnel rule's filter: its inbound half in prerouting, its SYNs clamped. */
 		{ .local = pfx("10.1.0.0/16"), .remote = pfx("10.2.0.0/16"), .verdict = SS_DP_NEGOTIATE,
-		  .tunnel = ss_addr_v4(0x0a590002) },
+		  .tunnel = ss_addr_v4(0x0a590002), .tcp_mss = 1000 },
 	};
 	ss_sb s = { 0 };
 	ss_xnotice_rules(&s, f, 4);
@@ -63,7 +67,23 @@ static void rules_follow_the_filters(void **state)
 	assert_true(has(&s, "add rule inet softsa_kernel filt_in meta nfproto ipv4 ip saddr 10.89.0.0/24 meta l4proto 1 accept\n"));
 	assert_true(has(&s, "add rule inet softsa_kernel filt_in meta nfproto ipv4 ip saddr 10.89.0.0/24 goto note_a\n"));
 	assert_true(has(&s, "ip6 saddr fd89::/64 meta l4proto 6 th dport 22 goto note_d\n"));
-	assert_null(strstr(s.p, "10.2.0.0"));
+	assert_true(has(&s, "flush chain inet softsa_kernel filt_pre\n"));
+	assert_true(has(&s, "add rule inet softsa_kernel filt_pre meta nfproto ipv4 ip daddr 10.1.0.0/16 "
+			    "ip saddr 10.2.0.0/16 goto note_d\n"));
+	/* Not among the host filters of input: their local side is any address of ours. */
+	assert_null(strstr(s.p, "filt_in meta nfproto ipv4 ip daddr 10.1.0.0/16"));
+	const char *clamp = " tcp flags & syn == syn tcp option maxseg size > 1000 tcp option maxseg size set 1000\n";
+	char want[256];
+	snprintf(want, sizeof want, "add rule inet softsa_kernel mss_forward meta nfproto ipv4 ip saddr 10.1.0.0/16 "
+		 "ip daddr 10.2.0.0/16%s", clamp);
+	assert_true(has(&s, want));
+	snprintf(want, sizeof want, "add rule inet softsa_kernel mss_forward meta nfproto ipv4 ip daddr 10.1.0.0/16 "
+		 "ip saddr 10.2.0.0/16%s", clamp);
+	assert_true(has(&s, want));
+	assert_true(has(&s, "add rule inet softsa_kernel mss_output meta nfproto ipv4 ip saddr 10.1.0.0/16"));
+	assert_true(has(&s, "add rule inet softsa_kernel mss_input meta nfproto ipv4 ip daddr 10.1.0.0/16"));
+	/* Host filters without a clamp get none. */
+	assert_null(strstr(s.p, "10.89.0.0/24 tcp flags"));
 	/* In the dataplane's order: the permit before the negotiate filter it is inside. */
 	assert_true(strstr(s.p, "meta l4proto 1 accept") < strstr(s.p, "goto note_a"));
 	ss_sb_free(&s);
