@@ -11,7 +11,7 @@
 # count), then released in the clear under a soft association; the rest goes clear.  D
 # receives every datagram; softsa stats shows no overflow and the bytes held.
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-hd$$ a d || fail "topology"
+topo_up "$NSP-hd$$" a d || fail "topology"
 topo_silent_ike d
 sad_start a --builtin server --psk-file "$PSK"
 ip netns exec $TOPO_PREFIX-d timeout 30 python3 -c '
