@@ -866,7 +866,7 @@ static int xfrm_open(const ss_dp_config *cfg, const char *why_chosen, ss_dp **ou
 		free(b);
 		return -EIO;
 	}
-	snprintf(b->why, sizeof b->why, "%s%s(removed %u states, %u policies left before)%s%s",
+	snprintf(b->why, sizeof b->why, "%s%s(removed %u states, %u policies left before)%s%.48s",
 		 why_chosen ? why_chosen : "", why_chosen ? " " : "", s, p,
 		 b->hold ? "" : "; held packets in the kernel's queue: ", herr);
 	*out = &b->base;

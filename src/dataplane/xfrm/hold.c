@@ -12,6 +12,8 @@
 #include <libmnl/libmnl.h>
 
 #include "base/addr.h"
+#include "base/cursor.h"
+#include "base/ip.h"
 #include "dataplane/pkt.h"
 #include "dataplane/user/held.h"
 #include "dataplane/xfrm/nfq.h"
@@ -194,6 +196,61 @@ int ss_xhold_verdict(ss_xhold *h, uint64_t handle, enum ss_dp_pkt_verdict v, ss_
 	return 0;
 }
 
+long ss_xhold_frag4(const uint8_t *p, size_t len, size_t mtu, unsigned k, uint8_t *out, size_t cap)
+{
+	ss_cur c = ss_cur_init(p, len);
+	uint8_t vihl = ss_cur_u8(&c);
+	ss_cur_skip(&c, 1);
+	uint16_t total = ss_cur_be16(&c);
+	ss_cur_skip(&c, 2);
+	uint16_t frag = ss_cur_be16(&c);
+	if (!ss_cur_ok(&c) || vihl != 0x45 || total != len || (frag & 0x4000) || mtu < 68 || cap < mtu)
+		return -1;
+	/* Each fragment's data is a multiple of 8 bytes, but the last. */
+	size_t chunk = (mtu - 20) & ~(size_t)7, data = len - 20, at = (size_t)k * chunk;
+	if (at >= data)
+		return 0;
+	size_t n = data - at < chunk ? data - at : chunk;
+	bool more = at + n < data || (frag & 0x2000);
+	ss_cur body = ss_cur_init(p, len);
+	const uint8_t *hdr = ss_cur_take(&body, 20);
+	ss_cur_skip(&body, at);
+	const uint8_t *piece = ss_cur_take(&body, n);
+	if (!hdr || !piece)
+		return -1;
+	ss_buf b = ss_buf_init(out, cap);
+	ss_buf_put(&b, hdr, 20);
+	ss_buf_set_be16(&b, 2, (uint16_t)(20 + n));
+	ss_buf_set_be16(&b, 6, (uint16_t)((frag & 0x1fff) + at / 8) | (more ? 0x2000 : 0));
+	ss_buf_set_be16(&b, 10, 0);
+	ss_buf_set_be16(&b, 10, ss_csum_finish(ss_csum_add(0, out, 20)));
+	ss_buf_put(&b, piece, n);
+	return ss_buf_ok(&b) ? (long)b.len : -1;
+}
+
+static int send_raw(int fd, const uint8_t *p, size_t len, const struct sockaddr_storage *ss, size_t sl)
+{
+	return sendto(fd, p, len, 0, (const struct sockaddr *)ss, (socklen_t)sl) < 0 ? -errno : 0;
+}
+
+/* IPv4 too large for the device: in fragments of the minimum every IPv4 path carries
+ * (576), since the route's MTU is not at hand here; IPv6 has no such way (its fragment
+ * header is the sender's to add): counted as an error. */
+static int send_frags(int fd, const dpu_held_pkt *k, const struct sockaddr_storage *ss, size_t sl)
+{
+	uint8_t f[576];
+	for (unsigned i = 0;; i++) {
+		long n = ss_xhold_frag4(k->data, k->len, sizeof f, i, f, sizeof f);
+		if (n < 0)
+			return -EMSGSIZE;
+		if (n == 0)
+			return 0;
+		int r = send_raw(fd, f, (size_t)n, ss, sl);
+		if (r < 0)
+			return r;
+	}
+}
+
 static int send_one(ss_xhold *h, const dpu_held_pkt *k, bool clear)
 {
 	ss_pkt_tuple tu;
@@ -202,9 +259,10 @@ static int send_one(ss_xhold *h, const dpu_held_pkt *k, bool clear)
 	struct sockaddr_storage ss;
 	size_t sl = ss_addr_to_sockaddr(&tu.dst, 0, &ss);
 	int fd = h->raw[tu.dst.family == SS_AF_INET6][clear];
-	if (sendto(fd, k->data, k->len, 0, (const struct sockaddr *)&ss, (socklen_t)sl) < 0)
-		return -errno;
-	return 0;
+	int r = send_raw(fd, k->data, k->len, &ss, sl);
+	if (r == -EMSGSIZE && tu.dst.family == SS_AF_INET)
+		r = send_frags(fd, k, &ss, sl);
+	return r;
 }
 
 void ss_xhold_flush(ss_xhold *h, ss_dp_stats *st)

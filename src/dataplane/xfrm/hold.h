@@ -41,4 +41,11 @@ void ss_xhold_flush(ss_xhold *h, ss_dp_stats *st);
 /* Packets kept now. */
 size_t ss_xhold_count(const ss_xhold *h);
 
+/* Fragment number k (from 0) of an IPv4 packet for a path of mtu bytes, into out (cap at
+ * least mtu): its length, 0 past the last one, -1 when the packet cannot be fragmented here
+ * (DF set, IP options, malformed).  A datagram larger than the MTU reaches the output hook
+ * whole (the stack fragments it after), and a raw socket refuses to send it (EMSGSIZE), so
+ * the backend sends it again in fragments, as the stack would have.  Pure: unit-tested. */
+long ss_xhold_frag4(const uint8_t *p, size_t len, size_t mtu, unsigned k, uint8_t *out, size_t cap);
+
 #endif

@@ -1,5 +1,6 @@
 /* ss_nfq_parse and the batch verdict (src/dataplane/xfrm/nfq.c): nfnetlink_queue messages as
- * the kernel sends them, and broken ones. */
+ * the kernel sends them, and broken ones; and the IPv4 fragments in which the kernel backend
+ * sends a held datagram larger than the MTU again (ss_xhold_frag4, src/dataplane/xfrm/hold.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,8 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <sys/socket.h>
 
+#include "base/ip.h"
+#include "dataplane/xfrm/hold.h"
 #include "dataplane/xfrm/nfq.h"
 
 static const uint8_t udp4[] = { 0x45, 0, 0, 30, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 89, 0, 1,
@@ -131,6 +134,51 @@ static void drop_verdict_bytes(void **state)
 	assert_int_equal(ntohl(vh->id), 41);
 }
 
+/* A 2000-byte UDP datagram in fragments of at most 576 bytes: offsets in 8-byte units, MF on
+ * all but the last, each header's checksum right, the data in order and complete. */
+static void fragments_of_a_large_datagram(void **state)
+{
+	(void)state;
+	static uint8_t big[2000], out[576], back[2000];
+	memcpy(big, udp4, 20);
+	big[2] = 2000 >> 8;
+	big[3] = 2000 & 0xff;
+	big[6] = 0; /* DF clear: the stack would fragment it */
+	for (size_t i = 20; i < sizeof big; i++)
+		big[i] = (uint8_t)(i * 7);
+	size_t got = 0;
+	unsigned k = 0;
+	for (;; k++) {
+		long n = ss_xhold_frag4(big, sizeof big, sizeof out, k, out, sizeof out);
+		assert_true(n >= 0);
+		if (n == 0)
+			break;
+		assert_true(n <= 576);
+		assert_int_equal((out[2] << 8 | out[3]), n);
+		unsigned fo = (unsigned)(out[6] << 8 | out[7]);
+		assert_int_equal((fo & 0x1fff) * 8, got);
+		bool last = got + (size_t)n - 20 == sizeof big - 20;
+		assert_int_equal(!!(fo & 0x2000), !last);
+		if (!last)
+			assert_int_equal((n - 20) % 8, 0);
+		assert_int_equal(ss_csum_finish(ss_csum_add(0, out, 20)), 0);
+		assert_memory_equal(out + 12, big + 12, 8); /* the addresses */
+		memcpy(back + 20 + got, out + 20, (size_t)n - 20);
+		got += (size_t)n - 20;
+	}
+	assert_int_equal(k, 4); /* 1980 bytes of data in pieces of 552 */
+	assert_int_equal(got, sizeof big - 20);
+	assert_memory_equal(back + 20, big + 20, got);
+	/* DF set, IP options, a length that disagrees, too small an MTU: not fragmented. */
+	big[6] = 0x40;
+	assert_int_equal(ss_xhold_frag4(big, sizeof big, sizeof out, 0, out, sizeof out), -1);
+	big[6] = 0;
+	assert_int_equal(ss_xhold_frag4(big, sizeof big - 1, sizeof out, 0, out, sizeof out), -1);
+	assert_int_equal(ss_xhold_frag4(big, sizeof big, 40, 0, out, sizeof out), -1);
+	big[0] = 0x46;
+	assert_int_equal(ss_xhold_frag4(big, sizeof big, sizeof out, 0, out, sizeof out), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -138,6 +186,7 @@ int main(void)
 		cmocka_unit_test(truncated_and_broken),
 		cmocka_unit_test(room_for_max),
 		cmocka_unit_test(drop_verdict_bytes),
+		cmocka_unit_test(fragments_of_a_large_datagram),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
