@@ -134,14 +134,18 @@ static bool take_packet(ss_xhold *h, const ss_nfq_pkt *q, ss_dp_event *ev, ss_dp
 		st->unparsable++;
 		return false;
 	}
+	/* Handles stay consecutive within a round (fresh_base + index): a refused packet keeps
+	 * its place, decided already. */
 	uint64_t handle = h->next_handle++;
 	if (!h->n_fresh)
 		h->fresh_base = handle;
+	size_t i = h->n_fresh++;
+	h->decided[i] = true;
 	if (!dpu_held_put(&h->held, handle, q->data, q->len)) {
 		st->held_refused++;
 		return false;
 	}
-	h->decided[h->n_fresh++] = false;
+	h->decided[i] = false;
 	st->captured++;
 	*ev = (ss_dp_event){ .kind = SS_DP_EV_ACQUIRE, .local = tu.src, .remote = tu.dst, .proto = tu.proto,
 			     .sport = tu.sport, .dport = tu.dport, .len = (uint32_t)q->len, .handle = handle };
@@ -150,11 +154,13 @@ static bool take_packet(ss_xhold *h, const ss_nfq_pkt *q, ss_dp_event *ev, ss_dp
 
 int ss_xhold_read(ss_xhold *h, ss_dp_event *out, size_t max, ss_dp_stats *st)
 {
+	enum { PER_READ = 8 };
 	size_t k = 0;
 	uint32_t max_id = 0;
 	bool any = false;
-	/* Handles stay consecutive within a round: a gap (a refused packet) is never decided. */
-	while (k < max && h->n_fresh < FRESH) {
+	/* Only with room for all a read may bring: the verdict below drops the kernel's copy of
+	 * every packet seen, so every one seen must be kept. */
+	while (k + PER_READ <= max && h->n_fresh + PER_READ <= FRESH) {
 		ssize_t r = recv(mnl_socket_get_fd(h->nl), h->buf, sizeof h->buf, MSG_DONTWAIT);
 		if (r < 0) {
 			if (errno == ENOBUFS) { /* the kernel dropped what did not fit: counted there */
@@ -164,9 +170,9 @@ int ss_xhold_read(ss_xhold *h, ss_dp_event *out, size_t max, ss_dp_stats *st)
 			break;
 		}
 		any = true;
-		ss_nfq_pkt q[8];
-		size_t n = ss_nfq_parse(h->buf, (size_t)r, q, 8, &st->malformed, &max_id);
-		for (size_t i = 0; i < n && k < max && h->n_fresh < FRESH; i++)
+		ss_nfq_pkt q[PER_READ];
+		size_t n = ss_nfq_parse(h->buf, (size_t)r, q, PER_READ, &st->malformed, &max_id);
+		for (size_t i = 0; i < n; i++)
 			if (take_packet(h, &q[i], &out[k], st))
 				k++;
 	}
