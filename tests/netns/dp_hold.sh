@@ -26,27 +26,32 @@ NFT
 	grep -q "No such file or directory" "$W/nft.err" && { echo "SKIP: this kernel has no nft_queue (run it in tests/vm)"; exit 77; }
 	fail "nft: $(cat "$W/nft.err")"
 fi
-recv_b() { # recv_b SECONDS: what B receives on port 7000 (v4 and v6), one line each
+recv_b() { # recv_b SECONDS [N]: what B receives on port 7000 (v4 and v6), one line each, until N
 	ip netns exec $TOPO_PREFIX-b timeout $(($1 + 5)) python3 -c '
 import socket, select, sys, time
 s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s4.bind(("0.0.0.0", 7000))
 s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
 s6.bind(("::", 7000))
 print("listening", flush=True)
-end = time.time() + float(sys.argv[1])
-while time.time() < end:
+end, n = time.time() + float(sys.argv[1]), 0
+while time.time() < end and n < int(sys.argv[2]):
     for s in select.select([s4, s6], [], [], 0.2)[0]:
         d = s.recv(4000)
-        print(d.split(b" ")[0].decode(), len(d), flush=True)' "$1"
+        n += 1
+        print(d.split(b" ")[0].decode(), len(d), flush=True)' "$1" "${2:-1000}"
 }
-send_a() { # send_a ADDR WORD [SIZE]
+send_a() { # send_a ADDR/WORD/SIZE...: one datagram each, 0.2 s apart, from one process
 	topo_exec a python3 -c '
-import socket, sys
-fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_DGRAM)
-s.sendto(sys.argv[2].encode() + b" " + b"x" * (int(sys.argv[3]) - len(sys.argv[2]) - 1), (sys.argv[1], 7000))' "$@"
+import socket, sys, time
+for a in sys.argv[1:]:
+    addr, word, size = a.rsplit("/", 2)
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.sendto(word.encode() + b" " + b"x" * (int(size) - len(word) - 1), (addr, 7000))
+    time.sleep(0.2)' "$@"
 }
-recv_b 6 > "$W/b.out" 2>&1 &
+# The five that must arrive, or 25 s; the dropped and undecided ones were sent before them.
+recv_b 25 5 > "$W/b.out" 2>&1 &
 rb=$!
 wait_for 5 grep -q listening "$W/b.out" || fail "receiver on B"
 ip netns exec $TOPO_PREFIX-a "$DRV" 77 0x100000 7 clear drop none hold clear hold clear > "$W/drv.out" 2>&1 &
@@ -54,10 +59,7 @@ drv=$!
 topo_track $drv
 wait_for 5 grep -q ready "$W/drv.out" || fail "driver: $(cat "$W/drv.out")"
 b4=$(topo_ip b) b6=$(topo_ip b 6)
-for i in 0 1 2 3 4; do send_a "$b4" "p$i" 100; sleep 0.2; done
-send_a "$b6" p5 100
-sleep 0.2
-send_a "$b4" p6 3000
+send_a "$b4/p0/100" "$b4/p1/100" "$b4/p2/100" "$b4/p3/100" "$b4/p4/100" "$b6/p5/100" "$b4/p6/3000"
 wait $drv || fail "driver: $(cat "$W/drv.out")"
 wait $rb
 echo "  driver: $(tr '\n' ';' < "$W/drv.out")"
@@ -72,10 +74,10 @@ grep -q "captured=7 clear=5 release_err=0 undecided=1 unparsable=0 kept=0" "$W/d
 ok "clear, drop, no verdict, hold: B got exactly the cleared and the held ones (IPv4, IPv6, 3000 bytes in fragments), each once"
 
 # No reader: the rule has no bypass flag, so the kernel drops (softsad gone: fail closed).
-recv_b 2 > "$W/b2.out" 2>&1 &
+recv_b 3 > "$W/b2.out" 2>&1 &
 rb=$!
 wait_for 5 grep -q listening "$W/b2.out" || fail "receiver on B"
-send_a "$b4" lost 100
+send_a "$b4/lost/100"
 wait $rb
 [ -z "$(grep -v listening "$W/b2.out")" ] || fail "B received without a reader: $(cat "$W/b2.out")"
 ok "without a reader the queued datagram is dropped (fail closed)"

@@ -2,7 +2,7 @@
  * dp_hold.sh: binds QUEUE, reads COUNT queued packets and gives packet i the verdict
  * VERDICTS[i % n]: clear, drop, none (no verdict: undecided at the end of its round), hold
  * (kept, then sent clear after the last packet, in a later round).  Prints one line per
- * packet and the counters at the end.  Exits 0 when COUNT packets came within 10 s.
+ * packet and the counters at the end.  Exits 0 when all COUNT packets came (none more than 10 s after the last).
  *
  * usage: hold_driver QUEUE MARK COUNT VERDICT... */
 #include <poll.h>
@@ -32,12 +32,14 @@ int main(int argc, char **argv)
 	ss_dp_stats st = { 0 };
 	printf("ready\n");
 	fflush(stdout);
-	for (int waited = 0; seen < count && waited < 100;) {
+	/* Until COUNT packets, or 10 s without one (process starts are slow under emulation). */
+	for (int idle = 0; seen < count && idle < 100;) {
 		struct pollfd p = { .fd = ss_xhold_fd(h), .events = POLLIN };
 		if (poll(&p, 1, 100) <= 0) {
-			waited++;
+			idle++;
 			continue;
 		}
+		idle = 0;
 		ss_dp_event ev[64];
 		int n = ss_xhold_read(h, ev, 64, &st);
 		for (int i = 0; i < n; i++, seen++) {
