@@ -33,12 +33,10 @@ build: deps $(BUILD)/build.ninja
 build-asan: deps $(ASAN)/build.ninja
 	ninja -C $(ASAN)
 
-# Every test suite, in the normal build and again under the sanitizers.
+# Every test suite, in the normal build and again under the sanitizers (tools/check.sh: the
+# vm suite runs beside the others).
 check: build build-asan
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	meson test -C $(BUILD) --print-errorlogs --num-processes 2
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	meson test -C $(ASAN) --print-errorlogs --num-processes 2
+	./tools/check.sh $(BUILD) $(ASAN)
 
 # Unit tests only, for a quick loop while editing.
 unit: build

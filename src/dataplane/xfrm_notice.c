@@ -1,4 +1,5 @@
-/* The kernel backend's notices of inbound clear traffic (xfrm_notice.h says why). */
+/* The kernel backend's table inet softsa_kernel (xfrm_notice.h says why): notices of inbound
+ * clear traffic, and the queue of outbound packets that wait for a negotiation. */
 #include "dataplane/xfrm_notice.h"
 
 #include <errno.h>
@@ -20,12 +21,42 @@ enum { SNAP = 128, RX = 65536 };
 struct ss_xnotice {
 	struct nft_ctx *nft;
 	struct mnl_socket *nl;
-	uint16_t group;
+	ss_xnotice_cfg cfg;
 	uint8_t buf[RX];
 };
 
-void ss_xnotice_table(ss_sb *s, uint16_t group, unsigned rate)
+/* The output chain: what waits for a negotiation goes to the queue (hold.h).  Never queued:
+ * loopback, softsad's own packets (IKE, and held packets sent again: the mark), ESP and
+ * IKE, multicast and neighbour discovery (the system bypasses of the XFRM policies), and
+ * packets to a peer whose state is decided (secured, soft, blocked: its policies say). */
+static void out_chain(ss_sb *s, const ss_xnotice_cfg *c)
 {
+	for (int f = 4; f <= 6; f += 2)
+		ss_sb_printf(s, "  set peers%d { type ipv%d_addr; size 65536; }\n", f, f);
+	ss_sb_printf(s,
+		"  chain out {\n"
+		"    type filter hook output priority filter; policy accept;\n"
+		"    oifname \"lo\" accept\n"
+		"    meta mark 0x%x accept\n"
+		"    meta l4proto esp accept\n"
+		"    meta l4proto udp th sport { 500, 4500 } accept\n"
+		"    ip daddr 224.0.0.0/4 accept\n"
+		"    ip6 daddr ff00::/8 accept\n"
+		"    icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "
+		"nd-neighbor-advert, nd-redirect } accept\n"
+		"    ip daddr @peers4 accept\n"
+		"    ip6 daddr @peers6 accept\n"
+		"    jump filt_out\n"
+		"  }\n"
+		"  chain filt_out {\n  }\n", c->mark);
+	/* No bypass flag: without a reader (softsad gone) the kernel drops, fail closed. */
+	ss_sb_printf(s, "  chain hold {\n    queue num %u\n  }\n", (unsigned)c->hold_queue);
+}
+
+void ss_xnotice_table(ss_sb *s, const ss_xnotice_cfg *c)
+{
+	uint16_t group = c->group;
+	unsigned rate = c->rate;
 	ss_sb_printf(s, "table " T " { }\ndelete table " T "\ntable " T " {\n");
 	for (int f = 4; f <= 6; f += 2) {
 		ss_sb_printf(s, "  set notice%d { type ipv%d_addr; size 65536; flags dynamic,timeout; timeout 10s; }\n",
@@ -33,6 +64,8 @@ void ss_xnotice_table(ss_sb *s, uint16_t group, unsigned rate)
 		ss_sb_printf(s, "  set esp%d { type ipv%d_addr; size 65536; flags dynamic,timeout; timeout 10s; }\n",
 			     f, f);
 	}
+	if (c->hold_queue >= 0)
+		out_chain(s, c);
 	/* What never needs a notice: loopback, ESP (decrypted packets carry a secpath and come
 	 * by again), IKE, and neighbour discovery.  ESP itself, raw or in UDP (a zero non-ESP
 	 * marker is IKE), is sampled once a second per source before it meets XFRM, which drops
@@ -97,19 +130,22 @@ static void clamp(ss_sb *s, const char *chain, const ss_dp_filter *f, bool inbou
 		     f->tcp_mss, f->tcp_mss);
 }
 
-void ss_xnotice_rules(ss_sb *s, const ss_dp_filter *f, size_t nf)
+void ss_xnotice_rules(ss_sb *s, const ss_dp_filter *f, size_t nf, bool hold)
 {
 	ss_sb_printf(s, "flush chain " T " filt_in\nflush chain " T " filt_pre\n");
 	ss_sb_printf(s, "flush chain " T " mss_forward\nflush chain " T " mss_output\nflush chain " T " mss_input\n");
+	if (hold)
+		ss_sb_printf(s, "flush chain " T " filt_out\n");
 	/* In the dataplane's order (most specific first): a permit or block ends the walk
 	 * without a notice, as it does in the userspace table.  Host filters in input (their
 	 * local side is any address of ours), tunnel filters in prerouting. */
 	for (size_t i = 0; i < nf; i++) {
 		if (f[i].local.addr.family != f[i].remote.addr.family || !f[i].local.addr.family)
 			continue;
+		bool decides = f[i].verdict == SS_DP_PERMIT || f[i].verdict == SS_DP_BLOCK;
 		ss_sb_printf(s, "add rule " T " %s", f[i].tunnel.family ? "filt_pre" : "filt_in");
 		ss_nft_filter_match(s, &f[i], true);
-		if (f[i].verdict == SS_DP_PERMIT || f[i].verdict == SS_DP_BLOCK)
+		if (decides)
 			ss_sb_printf(s, " accept\n");
 		else
 			ss_sb_printf(s, " goto note_%c\n", f[i].accept_inbound_clear ? 'a' : 'd');
@@ -119,7 +155,24 @@ void ss_xnotice_rules(ss_sb *s, const ss_dp_filter *f, size_t nf)
 			clamp(s, "mss_output", &f[i], false);
 			clamp(s, "mss_input", &f[i], true);
 		}
+		/* Outbound, the same walk: a permit or block is the XFRM policies' (accept here),
+		 * a negotiate filter's packet waits in softsad. */
+		if (!hold || f[i].tunnel.family) /* a tunnel's traffic is forwarded, not ours */
+			continue;
+		ss_sb_printf(s, "add rule " T " filt_out");
+		ss_nft_filter_match(s, &f[i], false);
+		ss_sb_printf(s, decides ? " accept\n" : " goto hold\n");
 	}
+}
+
+void ss_xnotice_peer_cmd(ss_sb *s, const ss_addr *peer, bool decided)
+{
+	char b[SS_ADDR_STRLEN];
+	int f = peer->family == SS_AF_INET6 ? 6 : 4;
+	/* add is idempotent; delete of a missing element fails, so it follows an add. */
+	ss_sb_printf(s, "add element " T " peers%d { %s }\n", f, ss_addr_fmt(peer, b));
+	if (!decided)
+		ss_sb_printf(s, "delete element " T " peers%d { %s }\n", f, b);
 }
 
 static int run(ss_xnotice *n, ss_sb *s, char *err, size_t errlen)
@@ -138,14 +191,15 @@ static int run(ss_xnotice *n, ss_sb *s, char *err, size_t errlen)
 	return r ? -EIO : 0;
 }
 
-ss_xnotice *ss_xnotice_open(uint16_t group, unsigned rate, char *err, size_t errlen)
+ss_xnotice *ss_xnotice_open(const ss_xnotice_cfg *cfg, char *err, size_t errlen)
 {
 	ss_xnotice *n = calloc(1, sizeof *n);
 	if (!n) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	n->group = group;
+	n->cfg = *cfg;
+	uint16_t group = cfg->group;
 	n->nft = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!n->nft) {
 		snprintf(err, errlen, "cannot create an nftables context");
@@ -162,7 +216,7 @@ ss_xnotice *ss_xnotice_open(uint16_t group, unsigned rate, char *err, size_t err
 		return NULL;
 	}
 	ss_sb s = { 0 };
-	ss_xnotice_table(&s, group, rate);
+	ss_xnotice_table(&s, cfg);
 	if (run(n, &s, err, errlen) < 0) {
 		ss_xnotice_close(n);
 		return NULL;
@@ -178,7 +232,7 @@ void ss_xnotice_close(ss_xnotice *n)
 		nft_run_cmd_from_buffer(n->nft, "table " T " { }\ndelete table " T "\n");
 		nft_ctx_free(n->nft);
 	}
-	ss_nflog_close(n->nl, n->group);
+	ss_nflog_close(n->nl, n->cfg.group);
 	free(n);
 }
 
@@ -186,7 +240,17 @@ int ss_xnotice_set_filters(ss_xnotice *n, const ss_dp_filter *f, size_t nf)
 {
 	ss_sb s = { 0 };
 	char err[256];
-	ss_xnotice_rules(&s, f, nf);
+	ss_xnotice_rules(&s, f, nf, n->cfg.hold_queue >= 0);
+	return run(n, &s, err, sizeof err);
+}
+
+int ss_xnotice_peer(ss_xnotice *n, const ss_addr *peer, bool decided)
+{
+	if (n->cfg.hold_queue < 0)
+		return 0;
+	ss_sb s = { 0 };
+	char err[256];
+	ss_xnotice_peer_cmd(&s, peer, decided);
 	return run(n, &s, err, sizeof err);
 }
 

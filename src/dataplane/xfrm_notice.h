@@ -13,6 +13,7 @@
 #ifndef SS_DATAPLANE_XFRM_NOTICE_H
 #define SS_DATAPLANE_XFRM_NOTICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,18 +23,32 @@
 
 typedef struct ss_xnotice ss_xnotice;
 
+typedef struct ss_xnotice_cfg {
+	uint16_t group;     /* NFLOG group of the notices */
+	unsigned rate;      /* notices per source and second */
+	/* The NFQUEUE of outbound packets that wait for a negotiation (xfrm/hold.h), -1 for
+	 * none (they wait in the kernel's policy queue instead). */
+	int hold_queue;
+	uint32_t mark;      /* softsad's own packets, never queued */
+} ss_xnotice_cfg;
+
 /* Installs the table (replacing one a previous softsad left) and binds the NFLOG group. */
-ss_xnotice *ss_xnotice_open(uint16_t group, unsigned rate, char *err, size_t errlen);
+ss_xnotice *ss_xnotice_open(const ss_xnotice_cfg *cfg, char *err, size_t errlen);
 /* Removes the table and unbinds. */
 void ss_xnotice_close(ss_xnotice *n);
 /* The negotiate filters whose inbound clear traffic is reported (a reload replaces them). */
 int ss_xnotice_set_filters(ss_xnotice *n, const ss_dp_filter *f, size_t nf);
+/* A peer whose state is decided (secured, soft, blocked: its XFRM policies take its traffic)
+ * or no longer (its outbound packets under a negotiate filter wait in softsad again). */
+int ss_xnotice_peer(ss_xnotice *n, const ss_addr *peer, bool decided);
 int ss_xnotice_fd(const ss_xnotice *n);
 /* Up to max notices that are ready (0 when none); unusable messages counted in *malformed. */
 int ss_xnotice_read(ss_xnotice *n, ss_dp_notice *out, size_t max, uint64_t *malformed);
 
-/* The nftables commands (pure: unit-tested): the table, and the filter rules of a set. */
-void ss_xnotice_table(ss_sb *s, uint16_t group, unsigned rate);
-void ss_xnotice_rules(ss_sb *s, const ss_dp_filter *f, size_t nf);
+/* The nftables commands (pure: unit-tested): the table, the filter rules of a set (hold: the
+ * output chain's too), a peer's entry in the set of decided peers. */
+void ss_xnotice_table(ss_sb *s, const ss_xnotice_cfg *c);
+void ss_xnotice_rules(ss_sb *s, const ss_dp_filter *f, size_t nf, bool hold);
+void ss_xnotice_peer_cmd(ss_sb *s, const ss_addr *peer, bool decided);
 
 #endif

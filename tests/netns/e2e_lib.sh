@@ -61,9 +61,10 @@ request_policy() {
 # The dataplane the tests run softsad with: `user` on this host (its kernel has no ESP);
 # tests/vm/e2e_softsad.sh runs the same scripts in a VM with SOFTSA_E2E_DATAPLANE=kernel.
 E2E_DP=${SOFTSA_E2E_DATAPLANE:-user}
-# Where packets wait for a negotiation: in softsad (user: `peers` and `stats` count them) or in
-# the kernel's policy queue (net.core.xfrm_larval_drop=0), which softsad does not see.
-if [ "$E2E_DP" = user ]; then E2E_HELD=1; else E2E_HELD=0; fi
+# Packets wait for a negotiation in softsad on both dataplanes (the kernel one has them from an
+# NFQUEUE, src/dataplane/xfrm/hold.h).  What `peers` counts as held for one datagram: the
+# datagram, and on the kernel dataplane also the kernel's ACQUIRE for it (no packet, counted).
+if [ "$E2E_DP" = user ]; then E2E_HELD=1; else E2E_HELD=2; fi
 
 # sad_start HOST ARGS...: softsad in HOST's namespace (control socket $W/HOST.ctl, log
 # $W/HOST.log) on the dataplane $E2E_DP; waits until it answers.  Its PID is in SAD_PID_<HOST>.

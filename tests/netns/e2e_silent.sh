@@ -1,5 +1,6 @@
 #!/bin/bash
-# A silent peer: no IKE and no ICMP error.  The fallback comes at the configured time.
+# A silent peer: no IKE and no ICMP error.  The fallback comes at the configured time; under
+# a policy without fallback (Require Security), nothing at all reaches it in the clear.
 #
 #        +------------- bridge br0 (netns sse-sl<PID>-br) -------------+
 #        |                                                        |
@@ -11,8 +12,13 @@
 # soft association (reason peer-silent).  The time between the events negotiation-started
 # and soft-created is measured and must fall in a generous window around 3.0 s (the exact
 # schedule is asserted in the simulator, tests/sim; here only that the real clock follows it).
+#
+# Then A runs secure-server (no fallback) and sends D five datagrams during the attempts and
+# three after them: D receives none, the capture has not one clear packet from A to D (only
+# the 4 IKE attempts), the five are held and then dropped, and A lists D as blocked after
+# peer-silent.  Both dataplanes (tests/vm runs it on the kernel one).
 . "$(dirname "$0")/e2e_lib.sh" "$@"
-topo_up sse-sl$$ a d || fail "topology"
+topo_up "$NSP-sl$$" a d || fail "topology"
 topo_silent_ike d
 sad_start a --builtin server --psk-file "$PSK"
 sad_events a "$W/events"
@@ -57,4 +63,52 @@ first_clear=$(tcpdump -tt -nr "$W/sl.pcap" "src host 10.89.0.1 and udp dst port 
 last_ike=$(tcpdump -tt -nr "$W/sl.pcap" "src host 10.89.0.1 and udp dst port 500" 2>/dev/null | tail -1 | cut -d' ' -f1)
 python3 -c "import sys; sys.exit(0 if $first_clear > $last_ike else 1)" || fail "the datagram left before the last IKE attempt"
 ok "4 IKE attempts, then the held datagram once in the clear; soft association (peer-silent)"
+sad_stop a
+
+# --- no fallback: require --------------------------------------------------------------
+sad_start a --builtin secure-server --psk-file "$PSK"
+cap_start "$W/rq.pcap" "ip and host 10.89.0.1 and host 10.89.0.4"
+ip netns exec $TOPO_PREFIX-d timeout 20 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.89.0.4", 6001))
+s.settimeout(8)
+print("listening", flush=True)
+n = 0
+try:
+    while True:
+        s.recv(100); n += 1
+except socket.timeout:
+    pass
+print("got", n, flush=True)' > "$W/rq.out" 2>&1 &
+rcv=$!
+wait_for 5 grep -q listening "$W/rq.out" || fail "listener on D"
+# Five datagrams 0.5 s apart while A tries IKE (held), three more once D is blocked (the
+# block refuses them at once: sendto fails, which is fine).
+topo_exec a python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(8):
+    try:
+        s.sendto(b"required-%d" % i, ("10.89.0.4", 6001))
+    except OSError:
+        pass
+    time.sleep(0.5 if i < 4 else 0.1)
+    if i == 4:
+        time.sleep(3.5)' || fail "sender"
+wait $rcv
+cap_stop
+[ "$(cat "$W/rq.out" | tail -1)" = "got 0" ] || fail "D received datagrams under secure-server: $(cat "$W/rq.out")"
+clear=$(pcap_count "$W/rq.pcap" "src host 10.89.0.1 and not (udp port 500 or udp port 4500)")
+ike=$(pcap_count "$W/rq.pcap" "src host 10.89.0.1 and udp dst port 500")
+[ "$clear" = 0 ] || { tcpdump -nr "$W/rq.pcap" "src host 10.89.0.1" 2>/dev/null | head; fail "$clear clear packets from A to D"; }
+[ "$ike" = 4 ] || fail "expected 4 IKE attempts toward D, saw $ike"
+p=$(ctl a peers)
+[ "$(jget "$p" '[x["state"] + "/" + str(x["last_outcome"]) for x in r["result"]["peers"] if x["remote"]=="10.89.0.4"][0]')" = blocked/peer-silent ] ||
+	fail "D is not blocked after peer-silent: $p"
+[ "$(jget "$(ctl a soft)" 'len(r["result"]["soft"])')" = 0 ] || fail "a soft association under secure-server"
+st=$(ctl a stats)
+held=$(jget "$st" 'r["result"]["packets"]["held"]')
+dropped=$(jget "$st" 'r["result"]["packets"]["held_dropped"]')
+[ "$held" -ge 5 ] && [ "$dropped" -ge 5 ] && [ "$dropped" = "$held" ] || fail "held $held, dropped after the attempts $dropped: $st"
+ok "secure-server, silent D: 4 IKE attempts, not one clear packet, $held held and dropped after the attempts, D blocked (peer-silent)"
 echo PASS

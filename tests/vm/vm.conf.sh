@@ -10,6 +10,8 @@ VM_STAMP=$VM_CACHE/package          # the kernel package the cache was made from
 VM_INITRD_MODS="virtio_pci 9pnet_virtio 9p overlay virtio_console"
 # Loaded in the guest before the command runs (cbc, hmac, sha256 are built in).  aesni_intel
 # first, so that rfc4106(gcm(aes)) is built from the accelerated cipher, not the generic
-# templates.
+# templates.  nft_queue and nfnetlink_queue: the kernel dataplane's held packets
+# (src/dataplane/xfrm/hold.h); the kernel would load them on demand, but a missing module
+# should fail here, visibly, not as a softsad that quietly falls back to the kernel's queue.
 VM_GUEST_MODS="aesni_intel ghash_clmulni_intel sha256_ssse3 gcm seqiv echainiv authenc
-xfrm_user esp4 esp6 xfrm4_tunnel xfrm6_tunnel veth nf_tables"
+xfrm_user esp4 esp6 xfrm4_tunnel xfrm6_tunnel veth nf_tables nft_queue nfnetlink_queue"

@@ -31,6 +31,14 @@ bool dpu_held_put(dpu_held *h, uint64_t handle, const uint8_t *p, size_t len)
 	return true;
 }
 
+const dpu_held_pkt *dpu_held_find(const dpu_held *h, uint64_t handle)
+{
+	for (const dpu_held_pkt *k = h->b[bucket(handle)]; k; k = k->next)
+		if (k->handle == handle)
+			return k;
+	return NULL;
+}
+
 dpu_held_pkt *dpu_held_take(dpu_held *h, uint64_t handle)
 {
 	for (dpu_held_pkt **pp = &h->b[bucket(handle)]; *pp; pp = &(*pp)->next) {

@@ -25,6 +25,8 @@ typedef struct dpu_held {
 } dpu_held;
 
 bool dpu_held_put(dpu_held *h, uint64_t handle, const uint8_t *p, size_t len);
+/* The packet kept under handle, or NULL (it stays). */
+const dpu_held_pkt *dpu_held_find(const dpu_held *h, uint64_t handle);
 /* Removes and returns it (the caller frees), or NULL. */
 dpu_held_pkt *dpu_held_take(dpu_held *h, uint64_t handle);
 void dpu_held_clear(dpu_held *h);

@@ -14,9 +14,13 @@
  *   filters      negotiate: an out policy with a template no SA will ever match (the acquire
  *                reqid), so traffic raises ACQUIRE; in: a block policy unless the filter
  *                accepts inbound clear.  permit / block: bypass / block both ways.
- *   held         net.core.xfrm_larval_drop=0: the kernel queues a flow's packets on its
- *                policy until the SA (sent as ESP) or a more specific bypass (sent clear)
- *                resolves it, and drops them after about two minutes.
+ *   held         in softsad (hold.h): the table inet softsa_kernel queues to us the outbound
+ *                packets a negotiate filter covers toward a peer without a decided state,
+ *                and we send them again through raw sockets on the verdict, as the
+ *                userspace backend holds them (by bytes, in the agent).  What still reaches
+ *                a negotiate policy (no NFQUEUE here; a soft peer's policy expired in the
+ *                kernel before we heard) waits in the kernel's policy queue instead
+ *                (net.core.xfrm_larval_drop=0), released by the SA or the bypass that follows.
  *   tunnels      a tunnel filter (a gateway's networks, ss_dp_filter.tunnel): out local ->
  *                remote with a tunnel-mode template toward the endpoint (the ACQUIRE names
  *                the gateways' pair), in and fwd the reverse (blocked unless the filter
@@ -44,6 +48,7 @@
 #include "base/secure.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/user/tunmap.h"
+#include "dataplane/xfrm/hold.h"
 #include "dataplane/xfrm/xfrm.h"
 #include "dataplane/xfrm_notice.h"
 #include "esp/esp.h"
@@ -58,6 +63,7 @@ enum {
 	PEER_SEL_TAG = 0x5f5a, /* the selector tag of peers' policies (msg.h) */
 	TUN_SEL_TAG = 0x5f5c,  /* and of an endpoint's state on a tunnel filter's selector */
 	NOTICE_GROUP = 0x5354, NOTICE_RATE = 10, /* NFLOG group (the userspace backend's + 1), per source/s */
+	HOLD_QUEUE = 0x5354, /* NFQUEUE number of held packets */
 	MAX_PEERS = 4096, MAX_SAS = 8192, QUEUE = 256, LARVAL = 256,
 	DEFAULT_WINDOW = 128,
 };
@@ -95,6 +101,7 @@ typedef struct xb {
 	ss_dp base;
 	ss_xfrm *x;
 	ss_xnotice *notice; /* inbound clear traffic from peers (xfrm_notice.h) */
+	ss_xhold *hold;     /* held packets (hold.h); NULL: the kernel's queue holds them */
 	char why[160];
 	uint8_t filter_dirs[FILTER_SLOTS]; /* bit per direction installed at filter slot i */
 	ss_prefix negotiate_remote[FILTER_SLOTS]; /* host filter i's remote when it negotiates, else family 0 */
@@ -356,9 +363,13 @@ static void remove_tunnels(xb *b, const ss_addr *ep)
 		}
 }
 
-/* Every policy of the peer goes: its traffic meets the filters again. */
+/* Every policy of the peer goes: its traffic meets the filters again.  Its place among the
+ * decided peers in the notice table goes first, so that its packets wait in softsad (hold.h)
+ * rather than meet no policy of its own. */
 static void drop_peer(xb *b, peer *p)
 {
+	if (p->state != SS_DP_PEER_NONE && b->notice && ss_xnotice_peer(b->notice, &p->addr, false) < 0)
+		b->st.release_err++;
 	if (p->hdirs)
 		del_slot(b, p->slot, p->hdirs);
 	p->hdirs = 0;
@@ -386,6 +397,9 @@ static int install_peer(xb *b, peer *p, uint8_t st)
 		drop_peer(b, p);
 		return r;
 	}
+	/* After its policies: what the table lets by from now on meets them. */
+	if (b->notice && ss_xnotice_peer(b->notice, &p->addr, true) < 0)
+		b->st.release_err++;
 	p->state = st;
 	return 0;
 }
@@ -862,6 +876,15 @@ static int read_notices(xb *b)
 	return n;
 }
 
+static int read_held(xb *b)
+{
+	ss_dp_event ev[64];
+	int n = ss_xhold_read(b->hold, ev, 64, &b->st);
+	for (int i = 0; i < n; i++)
+		push(b, &ev[i]);
+	return n;
+}
+
 static int process(ss_dp *dp, int fd, ss_time now)
 {
 	xb *b = X(dp);
@@ -869,6 +892,8 @@ static int process(ss_dp *dp, int fd, ss_time now)
 		return 0;
 	if (b->notice && fd == ss_xnotice_fd(b->notice))
 		return read_notices(b);
+	if (b->hold && fd == ss_xhold_fd(b->hold))
+		return read_held(b);
 	int total = 0;
 	for (;;) {
 		ss_xfrm_event ev[32];
@@ -908,7 +933,8 @@ static void close_backend(ss_dp *dp)
 {
 	xb *b = X(dp);
 	unsigned s, p;
-	ss_xnotice_close(b->notice);
+	ss_xnotice_close(b->notice); /* the queue's rule first: then nothing more is queued */
+	ss_xhold_close(b->hold);
 	ss_xfrm_remove_ours(b->x, &s, &p);
 	ss_xfrm_close(b->x);
 	dpu_tunmap_free(&b->tmap);
@@ -918,7 +944,7 @@ static void close_backend(ss_dp *dp)
 
 static void info(ss_dp *dp, ss_dp_info *out)
 {
-	*out = (ss_dp_info){ .name = "kernel", .holds_packets = false };
+	*out = (ss_dp_info){ .name = "kernel", .holds_packets = X(dp)->hold != NULL };
 	snprintf(out->why, sizeof out->why, "%s", X(dp)->why);
 }
 
@@ -930,12 +956,25 @@ static size_t poll_fds(ss_dp *dp, ss_dp_fd *out, size_t max)
 		out[k++] = (ss_dp_fd){ .fd = ss_xfrm_fd(b->x), .role = SS_DP_FD_EVENTS };
 	if (k < max && b->notice)
 		out[k++] = (ss_dp_fd){ .fd = ss_xnotice_fd(b->notice), .role = SS_DP_FD_NOTICE };
+	if (k < max && b->hold)
+		out[k++] = (ss_dp_fd){ .fd = ss_xhold_fd(b->hold), .role = SS_DP_FD_OUTBOUND };
 	return k;
 }
 
 static ss_time deadline(ss_dp *dp) { return SS_NEVER; }
-static int flush(ss_dp *dp, ss_time now) { return 0; }
-static int verdict(ss_dp *dp, uint64_t h, enum ss_dp_pkt_verdict v, ss_time now) { return -ENOENT; }
+static int flush(ss_dp *dp, ss_time now)
+{
+	xb *b = X(dp);
+	if (b->hold)
+		ss_xhold_flush(b->hold, &b->st);
+	return 0;
+}
+
+static int verdict(ss_dp *dp, uint64_t h, enum ss_dp_pkt_verdict v, ss_time now)
+{
+	xb *b = X(dp);
+	return b->hold ? ss_xhold_verdict(b->hold, h, v, &b->st) : -ENOENT;
+}
 static int bypass_socket(ss_dp *dp, int fd, enum ss_family family) { return ss_xfrm_socket_bypass(fd, (uint8_t)family); }
 /* The backend's own counts, and the ESP counters of every SA of ours the kernel holds (one
  * GETSA each: `stats` is an operator's request, not a hot path) plus those of SAs gone. */
@@ -943,6 +982,7 @@ static void get_stats(ss_dp *dp, ss_dp_stats *out)
 {
 	xb *b = X(dp);
 	*out = b->st;
+	out->held_now = b->hold ? ss_xhold_count(b->hold) : 0;
 	ss_dp_stats live = b->retired;
 	for (size_t k = 0; k < MAX_SAS; k++) {
 		const sa_ent *e = &b->sas[k];
@@ -1028,19 +1068,26 @@ static int xfrm_open(const ss_dp_config *cfg, const char *why_chosen, ss_dp **ou
 		free(b);
 		return r;
 	}
+	/* Held packets in softsad, when this kernel has nfnetlink_queue; else in the kernel's
+	 * policy queue (100 packets a policy), said in `softsa status`. */
+	char nerr[300], herr[200] = "";
+	b->hold = ss_xhold_open(HOLD_QUEUE, cfg->bypass_mark, cfg->max_held, herr, sizeof herr);
 	/* Without notices a host that talks first in the clear would never be negotiated with:
 	 * no kernel dataplane rather than a quietly weaker one. */
-	char nerr[300];
-	b->notice = ss_xnotice_open(NOTICE_GROUP, NOTICE_RATE, nerr, sizeof nerr);
+	ss_xnotice_cfg nc = { .group = NOTICE_GROUP, .rate = NOTICE_RATE, .hold_queue = b->hold ? HOLD_QUEUE : -1,
+			      .mark = cfg->bypass_mark };
+	b->notice = ss_xnotice_open(&nc, nerr, sizeof nerr);
 	if (!b->notice) {
 		snprintf(err, errlen, "kernel dataplane: notices of inbound clear traffic: %s", nerr);
+		ss_xhold_close(b->hold);
 		ss_xfrm_remove_ours(b->x, &s, &p);
 		ss_xfrm_close(b->x);
 		free(b);
 		return -EIO;
 	}
-	snprintf(b->why, sizeof b->why, "%s%s(removed %u states, %u policies left before)",
-		 why_chosen ? why_chosen : "", why_chosen ? " " : "", s, p);
+	snprintf(b->why, sizeof b->why, "%s%s(removed %u states, %u policies left before)%s%.48s",
+		 why_chosen ? why_chosen : "", why_chosen ? " " : "", s, p,
+		 b->hold ? "" : "; held packets in the kernel's queue: ", herr);
 	*out = &b->base;
 	return 0;
 }
