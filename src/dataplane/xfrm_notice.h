@@ -4,8 +4,11 @@
  * backend keeps a small nftables table of its own (inet softsa_kernel) whose input chain
  * logs, to an NFLOG group, the first packets of each source that a negotiate filter covers,
  * rate-limited per source, exactly as the userspace backend's table does (the same NFLOG
- * parser and filter matcher).  The table only reports: every packet goes on to the kernel's
- * own verdict (the XFRM in-policies: accepted clear, or blocked), and the prefix says which.
+ * parser and filter matcher).  The input chain only reports: every packet goes on to the
+ * kernel's own verdict (the XFRM in-policies: accepted clear, or blocked), and the prefix says
+ * which.  The same table's output chain (when the backend holds packets, xfrm/hold.h) sends
+ * what waits for a negotiation to an NFQUEUE: outbound packets a negotiate filter covers,
+ * toward a peer not in the sets of decided peers (ss_xnotice_peer).
  * A tunnel rule's inbound half (forwarded, or to our addresses inside our network) is
  * reported from prerouting, ahead of the kernel's fwd policy check; and its tcp_mss_clamp is
  * applied here (chains mss_forward, mss_output, mss_input), the one packet change the table

@@ -7,11 +7,12 @@
 #   drop / no verdict (undecided): never received;  hold: received after the last one;
 #   marked packets (softsad's own, as the re-sent ones are) are not queued again;
 #   no reader (softsad gone): the queued datagram is dropped, fail closed.
-# usage: dp_hold.sh HOLD_DRIVER   (skipped where the kernel has no nft_queue, as on the CI
-# host; in the VM: tests/vm/run.sh --share $PWD --share $PWD/build -- bash
-# $PWD/tests/netns/dp_hold.sh $PWD/build/tests/netns/hold_driver)
+# usage: dp_hold.sh HOLD_DRIVER|SOFTSAD   (skipped where the kernel has no nft_queue, as on
+# the CI host; in vm-e2e it runs in the VM)
 . "$(dirname "$0")/e2e_lib.sh" "$@"
 DRV=$SOFTSAD # e2e_lib takes argument 1 as the binary under test
+# vm-e2e (tests/vm/e2e_softsad.sh) gives every script softsad: the driver is built beside it.
+[ "$(basename "$DRV")" = softsad ] && DRV=$(dirname "$DRV")/../../tests/netns/hold_driver
 topo_up "$NSP-hq$$" a b || fail "topology"
 if ! topo_exec a nft -f - <<'NFT' 2>"$W/nft.err"; then
 table inet hq {
