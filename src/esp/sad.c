@@ -242,7 +242,9 @@ ss_esp_sa *ss_esp_sad_add(ss_esp_sad *sad, const ss_esp_params *p, ss_time now, 
 		why = &dummy;
 	if ((*why = check_params(p)))
 		return NULL;
-	if (ss_esp_sad_find(sad, p->spi, p->dir))
+	/* An inbound SPI is ours and unique; an outbound one is the peer's choice, unique only
+	 * per peer (two of 100k peers pick the same about once): the caller tells them apart. */
+	if (p->dir == SS_ESP_IN && ss_esp_sad_find(sad, p->spi, p->dir))
 		return *why = "an SA with this SPI and direction exists", NULL;
 	ss_esp_sa *sa = calloc(1, sa_size(p->dir));
 	if (!sa)
