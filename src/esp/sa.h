@@ -26,6 +26,8 @@ struct ss_esp_sa {
 	ss_esp_sa *hnext;         /* hash chain */
 	ss_esp_sa *prev, *next;   /* list of all SAs */
 	ss_esp_sa *qnext;         /* pending-events list */
+	ss_time hkey;             /* its key in the SAD's deadline heap (may be early, never late) */
+	size_t hpos;              /* index in that heap + 1; 0: not in it */
 	ss_replay replay;         /* inbound only, last: an outbound SA is allocated without it */
 };
 

@@ -1,4 +1,5 @@
-/* The SA database: SAs by (SPI, direction) in a chained hash, lifetimes, expiry events. */
+/* The SA database: SAs by (SPI, direction) in a chained hash, lifetimes (their deadlines in a
+ * heap: a tick costs the SAs due, not all of them), expiry events. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,9 @@ struct ss_esp_sad {
 	ss_esp_sa **buckets;
 	size_t nbuckets;          /* power of two */
 	size_t count;
-	ss_esp_sa *all;           /* every SA, for ticks */
+	ss_esp_sa *all;           /* every SA */
+	ss_esp_sa **heap;         /* SAs with a time limit ahead, earliest first (binary min-heap) */
+	size_t hn, hcap;
 	ss_esp_sa *qhead, *qtail; /* SAs with undrained events, oldest first */
 	ss_esp_counters ctr;      /* packets with no SA */
 };
@@ -41,6 +44,91 @@ static size_t bucket(const ss_esp_sad *sad, uint32_t spi, int dir)
 {
 	uint64_t h = ((uint64_t)spi << 1 | (unsigned)dir) * 0x9e3779b97f4a7c15ULL;
 	return (size_t)(h >> 32) & (sad->nbuckets - 1);
+}
+
+/* ---- the deadline heap ---- */
+
+static void hset(ss_esp_sad *sad, size_t i, ss_esp_sa *sa)
+{
+	sad->heap[i] = sa;
+	sa->hpos = i + 1;
+}
+
+static void sift_up(ss_esp_sad *sad, size_t i)
+{
+	ss_esp_sa *sa = sad->heap[i];
+	while (i > 0 && sad->heap[(i - 1) / 2]->hkey > sa->hkey) {
+		hset(sad, i, sad->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	hset(sad, i, sa);
+}
+
+static void sift_down(ss_esp_sad *sad, size_t i)
+{
+	ss_esp_sa *sa = sad->heap[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= sad->hn)
+			break;
+		if (c + 1 < sad->hn && sad->heap[c + 1]->hkey < sad->heap[c]->hkey)
+			c++;
+		if (sad->heap[c]->hkey >= sa->hkey)
+			break;
+		hset(sad, i, sad->heap[c]);
+		i = c;
+	}
+	hset(sad, i, sa);
+}
+
+static void heap_remove(ss_esp_sad *sad, ss_esp_sa *sa)
+{
+	if (!sa->hpos)
+		return;
+	size_t i = sa->hpos - 1;
+	sa->hpos = 0;
+	ss_esp_sa *last = sad->heap[--sad->hn];
+	if (i == sad->hn)
+		return;
+	hset(sad, i, last);
+	sift_up(sad, i);
+	sift_down(sad, last->hpos - 1);
+}
+
+/* The SA's next time limit: soft until reported, then hard; none once dead. */
+static ss_time next_deadline(const ss_esp_sa *sa)
+{
+	if (sa->dead)
+		return SS_NEVER;
+	return sa->reported & SS_SA_SOFT ? sa->hard_at : ss_time_min(sa->soft_at, sa->hard_at);
+}
+
+/* (Re)files sa under its next deadline; false only when the heap could not grow. */
+static bool heap_file(ss_esp_sad *sad, ss_esp_sa *sa)
+{
+	ss_time at = next_deadline(sa);
+	if (at == SS_NEVER) {
+		heap_remove(sad, sa);
+		return true;
+	}
+	if (!sa->hpos) {
+		if (sad->hn == sad->hcap) {
+			size_t cap = sad->hcap ? 2 * sad->hcap : 64;
+			ss_esp_sa **h = realloc(sad->heap, cap * sizeof(*h));
+			if (!h)
+				return false;
+			sad->heap = h;
+			sad->hcap = cap;
+		}
+		sa->hkey = at;
+		hset(sad, sad->hn++, sa);
+		sift_up(sad, sa->hpos - 1);
+		return true;
+	}
+	/* Deadlines only move later (soft reported, then dead). */
+	sa->hkey = at;
+	sift_down(sad, sa->hpos - 1);
+	return true;
 }
 
 ss_esp_sad *ss_esp_sad_new(void)
@@ -78,6 +166,7 @@ void ss_esp_sad_free(ss_esp_sad *sad)
 		next = sa->next;
 		sa_destroy(sa);
 	}
+	free(sad->heap);
 	free(sad->buckets);
 	free(sad);
 }
@@ -153,7 +242,9 @@ ss_esp_sa *ss_esp_sad_add(ss_esp_sad *sad, const ss_esp_params *p, ss_time now, 
 		why = &dummy;
 	if ((*why = check_params(p)))
 		return NULL;
-	if (ss_esp_sad_find(sad, p->spi, p->dir))
+	/* An inbound SPI is ours and unique; an outbound one is the peer's choice, unique only
+	 * per peer (two of 100k peers pick the same about once): the caller tells them apart. */
+	if (p->dir == SS_ESP_IN && ss_esp_sad_find(sad, p->spi, p->dir))
 		return *why = "an SA with this SPI and direction exists", NULL;
 	ss_esp_sa *sa = calloc(1, sa_size(p->dir));
 	if (!sa)
@@ -183,6 +274,10 @@ ss_esp_sa *ss_esp_sad_add(ss_esp_sad *sad, const ss_esp_params *p, ss_time now, 
 	sad->all = sa;
 	if (++sad->count > sad->nbuckets)
 		grow(sad);
+	if (!heap_file(sad, sa)) {
+		ss_esp_sad_del(sad, sa);
+		return *why = "out of memory", NULL;
+	}
 	return sa;
 }
 
@@ -220,6 +315,7 @@ void ss_esp_sad_del(ss_esp_sad *sad, ss_esp_sa *sa)
 		sa->next->prev = sa->prev;
 	if (sa->queued)
 		unqueue(sad, sa);
+	heap_remove(sad, sa);
 	sad->count--;
 	sa_destroy(sa);
 }
@@ -286,16 +382,14 @@ void ss_esp_sa_check_time(ss_esp_sa *sa, ss_time now)
 
 ss_time ss_esp_sad_tick(ss_esp_sad *sad, ss_time now)
 {
-	ss_time next = SS_NEVER;
-	for (ss_esp_sa *sa = sad->all; sa; sa = sa->next) {
+	/* Only the SAs due: a key may be early (the datapath reported a limit first), never
+	 * late, so an early one is just filed again. */
+	while (sad->hn && sad->heap[0]->hkey <= now) {
+		ss_esp_sa *sa = sad->heap[0];
 		ss_esp_sa_check_time(sa, now);
-		if (sa->dead)
-			continue;
-		next = ss_time_min(next, sa->hard_at);
-		if (!(sa->reported & SS_SA_SOFT))
-			next = ss_time_min(next, sa->soft_at);
+		heap_file(sad, sa); /* later or gone: never needs to grow */
 	}
-	return next;
+	return sad->hn ? sad->heap[0]->hkey : SS_NEVER;
 }
 
 size_t ss_esp_sad_events(ss_esp_sad *sad, ss_esp_event *out, size_t max)

@@ -105,6 +105,10 @@ typedef struct ss_ike_engine_params {
 	 * needs); NULL: time(). */
 	int64_t (*wall_clock)(void *ctx);
 	void *wall_ctx;
+	/* True when an inbound CHILD SA SPI is taken already (the caller's table of installed
+	 * CHILD SAs); a new one is drawn then.  NULL: random SPIs unchecked. */
+	bool (*spi_in_use)(void *ctx, uint32_t spi);
+	void *spi_ctx;
 } ss_ike_engine_params;
 
 void ss_ike_engine_params_default(ss_ike_engine_params *p);

@@ -193,7 +193,7 @@ static void converge(ss_ike_engine *e, ike_sa *sa, ss_time now)
 void auth_start(ss_ike_engine *e, ike_sa *sa, ss_time now)
 {
 	uint8_t inner[SS_IKE_BUF], out[SS_IKE_BUF];
-	sa->child_spi = new_child_spi();
+	sa->child_spi = new_child_spi(e);
 	if (!sa->child_spi) {
 		sa_fail(e, sa, SS_IKE_PEER_REFUSED, 0, "cannot compute AUTH");
 		return;
@@ -447,7 +447,7 @@ void auth_request_in(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time now)
 	uint32_t peer_spi = 0;
 	ss_ike_ts_pl ni, nr;
 	uint16_t child_err = child_select(sa, m, true, &es, &num, &peer_spi, &ni, &nr);
-	sa->child_spi = child_err ? 0 : new_child_spi();
+	sa->child_spi = child_err ? 0 : new_child_spi(e);
 	if (!child_err && !sa->child_spi) {
 		/* The CSPRNG failed: fail closed, never offer SPI 0. */
 		sa_kill(sa, "no random SPI");

@@ -79,7 +79,7 @@ static bool start_child(ss_ike_engine *e, ike_sa *sa, ike_child *old, ss_time no
 	uint8_t inner[SS_IKE_BUF];
 	uint16_t pfs = sa->cfg->esp[0].dh;
 	sa->xn_len = SS_IKE_NONCE_LEN;
-	sa->child_spi = new_child_spi();
+	sa->child_spi = new_child_spi(e);
 	if (!sa->child_spi || !ss_random(sa->xn, sa->xn_len))
 		return false;
 	ss_ike_writer w;
@@ -415,7 +415,7 @@ static void child_respond(ss_ike_engine *e, ike_sa *sa, ss_ike_msg *m, ss_time n
 	if (es.dh != SS_DH_NONE && (!ss_ike_has(m, SS_PL_KE) || m->ke.group != es.dh))
 		return refuse(e, sa, SS_N_INVALID_KE_PAYLOAD, es.dh);
 	/* Not sa->child_spi: that belongs to our own request, which may be in flight. */
-	uint32_t my_spi = new_child_spi();
+	uint32_t my_spi = new_child_spi(e);
 	ss_ike_writer w;
 	ss_ikew_init_inner(&w, inner, sizeof(inner));
 	if (sa->cfg->mode == SS_MODE_TRANSPORT)

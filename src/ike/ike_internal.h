@@ -344,7 +344,7 @@ bool sa_open(ss_ike_engine *e, ike_sa *sa, const uint8_t *p, size_t len, ss_ike_
 ss_ike_hdr sa_hdr(const ike_sa *sa, uint8_t exch, bool response, uint32_t msg_id);
 void sa_timer(ss_ike_engine *e, ike_sa *sa, ss_time now);
 ss_time sa_deadline(const ike_sa *sa);
-uint32_t new_child_spi(void);
+uint32_t new_child_spi(const ss_ike_engine *e);
 
 /* ike_proposal.c */
 void prop_build_ike(ss_ike_sa_pl *sa, const ss_ike_suite *s, size_t n, const uint8_t *spi, uint8_t spi_size);

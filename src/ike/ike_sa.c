@@ -60,13 +60,19 @@ uint64_t sa_new_spi(void)
 	return s;
 }
 
-uint32_t new_child_spi(void)
+uint32_t new_child_spi(const ss_ike_engine *e)
 {
-	uint32_t s = 0;
-	while (s < 256)  /* 1..255 are reserved (RFC 4303 §2.1) */
-		if (!ss_random(&s, sizeof(s)))
-			return 0;
-	return s;
+	/* 100k random inbound SPIs collide about once (birthday bound, 2^32 values): the
+	 * caller's index says which are taken, so that no CHILD SA fails to install for that. */
+	for (int tries = 0; tries < 64; tries++) {
+		uint32_t s = 0;
+		while (s < 256)  /* 1..255 are reserved (RFC 4303 §2.1) */
+			if (!ss_random(&s, sizeof(s)))
+				return 0;
+		if (!e->p.spi_in_use || !e->p.spi_in_use(e->p.spi_ctx, s))
+			return s;
+	}
+	return 0;
 }
 
 ike_sa *sa_new(ss_ike_engine *e, bool initiator, const ss_ike_endpoint *local,

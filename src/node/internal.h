@@ -123,6 +123,8 @@ void node_child_set_installed(ss_node *n, ss_node_child *c);
 void node_child_forget(ss_node *n, ss_node_child *c);
 ss_node_child *node_child_by_spi(const ss_node *n, uint32_t spi_in, uint32_t spi_out);
 ss_node_child *node_child_by_reqid(const ss_node *n, uint32_t reqid);
+/* The engine's spi_in_use: an installed CHILD SA of ours has this inbound SPI. */
+bool node_spi_in_use(void *ctx, uint32_t spi);
 static inline node_child *node_child_of(const ss_node_child *c)
 {
 	return (node_child *)((char *)c - offsetof(node_child, pub));

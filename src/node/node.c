@@ -48,6 +48,8 @@ ss_node *ss_node_new(const ss_node_params *p)
 	ss_ike_engine_params ep = p->engine;
 	ep.lookup = node_lookup;
 	ep.lookup_ctx = n;
+	ep.spi_in_use = node_spi_in_use;
+	ep.spi_ctx = n;
 	n->eng = node_tables_init(n) ? ss_ike_engine_new(&ep) : NULL;
 	if (!n->eng) {
 		free(n);

@@ -291,6 +291,11 @@ ss_node_child *node_child_by_spi(const ss_node *n, uint32_t spi_in, uint32_t spi
 	return NULL;
 }
 
+bool node_spi_in_use(void *ctx, uint32_t spi)
+{
+	return node_child_by_spi(ctx, spi, 0) != NULL;
+}
+
 ss_node_child *node_child_by_reqid(const ss_node *n, uint32_t reqid)
 {
 	ss_hnode *h = ss_hmap_first(&n->by_reqid, reqid);

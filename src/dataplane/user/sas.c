@@ -188,8 +188,10 @@ int dpu_sas_add(dpu_sas *t, const ss_dp_sa *sa, ss_time now, const char **why, d
 
 dpu_sa *dpu_sas_find(dpu_sas *t, const ss_dp_sa_id *id)
 {
+	/* Outbound SPIs are the peers' choice: unique per peer only. */
 	for (dpu_sa *s = t->by_id[id_slot(t, id->spi, id->dir)]; s; s = s->id_next)
-		if (s->id.spi == id->spi && s->id.dir == id->dir)
+		if (s->id.spi == id->spi && s->id.dir == id->dir &&
+		    (id->dir != SS_DP_OUT || ss_addr_eq(&s->id.remote, &id->remote)))
 			return s;
 	return NULL;
 }

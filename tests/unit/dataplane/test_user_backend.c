@@ -274,6 +274,16 @@ static void test_sas_scale(void **state)
 		ss_dp_sa newest = scale_sa(p, SC_PER - 2, SS_DP_OUT);
 		assert_int_equal(dpu_sas_for_pair(t, &newest.id.local, &newest.id.remote)->id.spi, newest.id.spi);
 	}
+	/* Two peers may pick the same SPI for our outbound SAs: both install, each found by its
+	 * peer; an inbound SPI (ours) stays unique. */
+	ss_dp_sa twin = scale_sa(4, 0, SS_DP_OUT), twin_in = scale_sa(4, 0, SS_DP_IN);
+	twin.id.remote = twin_in.id.remote = A("10.8.0.1");
+	twin.reqid = 99999;
+	assert_int_equal(dpu_sas_add(t, &twin, 0, &why, NULL), 0);
+	assert_int_equal(dpu_sas_add(t, &twin_in, 0, &why, NULL), -EEXIST);
+	assert_int_equal(dpu_sas_find(t, &twin.id)->reqid, 99999);
+	ss_dp_sa orig = scale_sa(4, 0, SS_DP_OUT);
+	assert_int_equal(dpu_sas_find(t, &orig.id)->reqid, orig.reqid);
 	ss_dp_sa again = scale_sa(3, 1, SS_DP_OUT);
 	assert_int_equal(dpu_sas_add(t, &again, 0, &why, NULL), 0);
 	assert_int_equal(dpu_sas_for_pair(t, &again.id.local, &again.id.remote)->id.spi, again.id.spi);

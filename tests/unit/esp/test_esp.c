@@ -692,6 +692,49 @@ static void lifetimes(void **state)
 	ss_esp_sad_free(sad);
 }
 
+/* The deadline heap against a naive model: 400 SAs with random soft and hard lifetimes
+ * (some without one), deleted now and then; after every tick each SA has reported exactly
+ * the limits it passed, and the tick returns the earliest limit still ahead. */
+static void tick_heap_vs_naive(void **state)
+{
+	enum { NSA = 400 };
+	ss_esp_sad *sad = ss_esp_sad_new();
+	ss_esp_sa *sa[NSA];
+	uint32_t soft[NSA], hard[NSA];
+	srand(14);
+	for (int i = 0; i < NSA; i++) {
+		ss_esp_params p = tu_params(&tu_suites[0], i % 2 ? SS_ESP_IN : SS_ESP_OUT, SS_ESP_TUNNEL, 4, false, false,
+					    0x9000 + (uint32_t)i);
+		hard[i] = rand() % 5 ? 1 + (uint32_t)(rand() % 200) : 0;
+		soft[i] = hard[i] && rand() % 4 ? (uint32_t)(rand() % hard[i]) : 0;
+		p.life = (ss_esp_lifetime){ .soft_seconds = soft[i], .hard_seconds = hard[i] };
+		assert_non_null(sa[i] = ss_esp_sad_add(sad, &p, 0, NULL));
+	}
+	for (ss_time now = 0; now <= 210000; now += 1 + (ss_time)(rand() % 3000)) {
+		ss_time next = ss_esp_sad_tick(sad, now), want = SS_NEVER;
+		for (int i = 0; i < NSA; i++) {
+			if (!sa[i])
+				continue;
+			ss_time s = soft[i] ? (ss_time)soft[i] * 1000 : SS_NEVER, h = hard[i] ? (ss_time)hard[i] * 1000 : SS_NEVER;
+			assert_int_equal(sa[i]->dead, now >= h);
+			if (now < h) /* past hard, soft was reported only if a tick came between */
+				assert_int_equal(!!(sa[i]->reported & SS_SA_SOFT), now >= s);
+			if (now < h)
+				want = ss_time_min(want, now < s ? ss_time_min(s, h) : h);
+		}
+		assert_int_equal(next, want);
+		ss_esp_event ev[64];
+		while (ss_esp_sad_events(sad, ev, 64))
+			;
+		int k = rand() % NSA; /* a delete now and then, as the daemon does on HARD */
+		if (sa[k] && rand() % 3 == 0) {
+			ss_esp_sad_del(sad, sa[k]);
+			sa[k] = NULL;
+		}
+	}
+	ss_esp_sad_free(sad);
+}
+
 /* Events come out in the order the SAs first had one, soft before hard for one SA; a short
  * drain leaves the rest queued; a deleted SA's undrained events go with it.  (A tick that
  * finds an SA already past its hard limit reports only the hard event.) */
@@ -964,6 +1007,7 @@ int main(void)
 		cmocka_unit_test(seq_exhaustion),
 		cmocka_unit_test(esn_crossing),
 		cmocka_unit_test(sad_management),
+		cmocka_unit_test(tick_heap_vs_naive),
 		cmocka_unit_test(rfc3602),
 		cmocka_unit_test(outer_parsing),
 	};

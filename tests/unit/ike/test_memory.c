@@ -187,6 +187,69 @@ static void same_role_sas_from_one_address_all_stay(void **state)
 	ss_ike_engine_free(ini);
 }
 
+/* Inbound CHILD SA SPIs are drawn at random; among 100k of them two collide about once, and
+ * the second could not be installed.  The engine asks the caller's spi_in_use and draws
+ * again: here the first five draws are "taken", and the CHILD SA carries the sixth. */
+static unsigned spi_calls;
+static uint32_t spi_taken[5], spi_given;
+
+static bool spi_in_use(void *ctx, uint32_t spi)
+{
+	(void)ctx;
+	if (spi_calls < 5) {
+		spi_taken[spi_calls++] = spi;
+		return true;
+	}
+	spi_calls++;
+	spi_given = spi;
+	return false;
+}
+
+static void child_spis_skip_those_in_use(void **state)
+{
+	(void)state;
+	cfg(&cfg_i, "i.memory");
+	cfg(&cfg_r, "r.memory");
+	resp_ep = (ss_ike_endpoint){ ss_addr_v4(0x0a000001), 500 };
+	ss_ike_engine_params p;
+	ss_ike_engine_params_default(&p);
+	p.lookup = lookup;
+	ss_ike_engine *ini = ss_ike_engine_new(&p);
+	p.spi_in_use = spi_in_use;
+	ss_ike_engine *r = ss_ike_engine_new(&p);
+	assert_true(ini && r);
+	ss_ike_endpoint ep = { ss_addr_v4(0x0b000009u), 500 };
+	assert_int_not_equal(ss_ike_initiate(ini, &ep, &resp_ep, &cfg_i, T0), 0);
+	uint32_t peer_out = 0;
+	for (int round = 0; round < 4; round++) {
+		ss_ike_action a;
+		dgram d = { .len = 0 };
+		while (ss_ike_next_action(ini, &a)) {
+			if (a.kind == SS_IKE_ACT_SEND && a.len <= sizeof(d.b)) {
+				memcpy(d.b, a.data, a.len);
+				d.len = a.len;
+			} else if (a.kind == SS_IKE_ACT_CHILD_UP) {
+				peer_out = a.child.spi_out;
+			}
+		}
+		if (!d.len)
+			break;
+		ss_ike_input(r, d.b, d.len, &resp_ep, &ep, T0);
+		dgram back;
+		if (!drain(r, false, &back))
+			break;
+		ss_ike_input(ini, back.b, back.len, &ep, &resp_ep, T0);
+	}
+	assert_int_equal(ss_ike_get_stats(r)->sa_established, 1);
+	assert_int_equal(spi_calls, 6);
+	assert_int_not_equal(spi_given, 0);
+	assert_int_equal(peer_out, spi_given); /* the initiator sends to the SPI drawn last */
+	for (int i = 0; i < 5; i++)
+		assert_int_not_equal(spi_taken[i], spi_given);
+	ss_ike_engine_free(r);
+	ss_ike_engine_free(ini);
+}
+
 int main(void)
 {
 	/* Before OpenSSL allocates anything. */
@@ -196,6 +259,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(per_sa_bound_and_response_linger),
 		cmocka_unit_test(same_role_sas_from_one_address_all_stay),
+		cmocka_unit_test(child_spis_skip_those_in_use),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
