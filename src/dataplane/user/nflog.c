@@ -10,6 +10,7 @@
 #include <linux/netfilter/nfnetlink_log.h>
 
 #include "base/cursor.h"
+#include "dataplane/nfnl.h"
 #include "dataplane/pkt.h"
 
 static int config(struct mnl_socket *nl, uint16_t group, uint8_t cmd, uint32_t copy_range)
@@ -74,34 +75,6 @@ void ss_nflog_close(struct mnl_socket *nl, uint16_t group)
 	mnl_socket_close(nl);
 }
 
-/* The attributes of one message, found by our own walk over exactly nlmsg_len bytes:
- * libmnl's mnl_attr_parse runs to NLMSG_ALIGN(nlmsg_len), which is up to 3 bytes past an
- * unaligned last message and so past the end of the datagram (found by fuzz_dp_nflog:
- * tests/fuzz/corpus/dp_nflog/nflog-oob-1071.bin). */
-struct attr {
-	const uint8_t *p;
-	size_t len;
-};
-
-static bool parse_attrs(ss_cur *c, struct attr a[NFULA_MAX + 1])
-{
-	while (ss_cur_left(c) >= sizeof(struct nlattr)) {
-		struct nlattr h;
-		ss_cur_copy(c, &h, sizeof h);
-		if (h.nla_len < sizeof h || h.nla_len - sizeof h > ss_cur_left(c))
-			return false;
-		size_t plen = h.nla_len - sizeof h;
-		const uint8_t *p = ss_cur_take(c, plen);
-		unsigned type = h.nla_type & NLA_TYPE_MASK;
-		if (type <= NFULA_MAX) /* a newer kernel's attributes are ignored */
-			a[type] = (struct attr){ .p = p, .len = plen };
-		/* The padding after the last attribute may be missing: the message ends there. */
-		size_t pad = NLA_ALIGN(h.nla_len) - h.nla_len;
-		ss_cur_skip(c, pad < ss_cur_left(c) ? pad : ss_cur_left(c));
-	}
-	return ss_cur_ok(c);
-}
-
 /* The SPI of a sampled ESP packet: right after the IP headers, or after the UDP header of
  * ESP in UDP (RFC 3948: a zero there is the non-ESP marker of IKE, which is no sample).
  * False when the snapshot holds no SPI: counted as malformed. */
@@ -123,17 +96,15 @@ static bool esp_sample(const uint8_t *p, size_t len, const ss_pkt_tuple *tu, ss_
 }
 
 /* One NFULNL_MSG_PACKET of exactly ml bytes; false when it cannot be used. */
-static bool parse_packet(const struct nlmsghdr *nlh, size_t ml, ss_dp_notice *out)
+static bool parse_packet(const struct nlmsghdr *nlh, size_t ml, size_t used, void *ctx)
 {
+	ss_dp_notice *out = (ss_dp_notice *)ctx + used;
 	if (nlh->nlmsg_type != ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET))
 		return false;
-	ss_cur c = ss_cur_init(nlh, ml);
-	if (!ss_cur_skip(&c, NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg))))
+	ss_nlattr a[NFULA_MAX + 1];
+	if (!ss_nfnl_attrs(nlh, ml, a, NFULA_MAX))
 		return false;
-	struct attr a[NFULA_MAX + 1] = { 0 };
-	if (!parse_attrs(&c, a))
-		return false;
-	const struct attr *pl = &a[NFULA_PAYLOAD], *pfx = &a[NFULA_PREFIX];
+	const ss_nlattr *pl = &a[NFULA_PAYLOAD], *pfx = &a[NFULA_PREFIX];
 	if (!pl->p)
 		return false;
 	ss_pkt_tuple tu;
@@ -152,29 +123,5 @@ static bool parse_packet(const struct nlmsghdr *nlh, size_t ml, ss_dp_notice *ou
 size_t ss_nflog_parse(const uint8_t *buf, size_t len, ss_dp_notice *out, size_t max,
 		      uint64_t *malformed)
 {
-	/* The message walk is ours, not mnl_nlmsg_ok/next: those compare the 32-bit length as
-	 * an int, so a length of 2^31 or more passes the check and sends the walk astray (found
-	 * by fuzz_dp_nflog). */
-	size_t n = 0, off = 0;
-	while (n < max && off <= len && len - off >= sizeof(struct nlmsghdr)) {
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)(buf + off);
-		size_t ml = nlh->nlmsg_len;
-		if (ml < sizeof *nlh || ml > len - off) {
-			(*malformed)++;
-			break;
-		}
-		if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
-			if (parse_packet(nlh, ml, &out[n]))
-				n++;
-			else
-				(*malformed)++;
-		}
-		/* An unaligned last message has no padding after it: the walk ends with it, and
-		 * the offset never passes len (len - off would wrap and the walk go on). */
-		size_t step = NLMSG_ALIGN(ml);
-		if (step >= len - off)
-			break;
-		off += step;
-	}
-	return n;
+	return ss_nfnl_walk(buf, len, max, malformed, parse_packet, out);
 }

@@ -14,6 +14,7 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 
 #include "base/cursor.h"
+#include "dataplane/nfnl.h"
 
 enum { COPY_RANGE = 0xffff, QUEUE_MAXLEN = 4096 };
 
@@ -103,32 +104,7 @@ int ss_nfq_drop_upto(struct mnl_socket *nl, uint16_t queue, uint32_t id)
 	return mnl_socket_sendto(nl, buf, n) < 0 ? -errno : 0;
 }
 
-/* The attributes of one message by our own walk over exactly its bytes (as nflog.c does:
- * libmnl's walk reads up to the aligned length, past an unaligned last message). */
-struct attr {
-	const uint8_t *p;
-	size_t len;
-};
-
-static bool parse_attrs(ss_cur *c, struct attr a[NFQA_MAX + 1])
-{
-	while (ss_cur_left(c) >= sizeof(struct nlattr)) {
-		struct nlattr h;
-		ss_cur_copy(c, &h, sizeof h);
-		if (h.nla_len < sizeof h || h.nla_len - sizeof h > ss_cur_left(c))
-			return false;
-		size_t plen = h.nla_len - sizeof h;
-		const uint8_t *p = ss_cur_take(c, plen);
-		unsigned type = h.nla_type & NLA_TYPE_MASK;
-		if (type <= NFQA_MAX) /* a newer kernel's attributes are ignored */
-			a[type] = (struct attr){ .p = p, .len = plen };
-		size_t pad = NLA_ALIGN(h.nla_len) - h.nla_len;
-		ss_cur_skip(c, pad < ss_cur_left(c) ? pad : ss_cur_left(c));
-	}
-	return ss_cur_ok(c);
-}
-
-static uint32_t be32_of(const struct attr *a)
+static uint32_t be32_of(const ss_nlattr *a)
 {
 	ss_cur c = ss_cur_init(a->p, a->len);
 	return ss_cur_be32(&c);
@@ -136,18 +112,23 @@ static uint32_t be32_of(const struct attr *a)
 
 /* One NFQNL_MSG_PACKET of exactly ml bytes.  1: a packet; 0: unusable (its id, when it has
  * one, still raises *max_id). */
-static int parse_packet(const struct nlmsghdr *nlh, size_t ml, ss_nfq_pkt *out, uint32_t *max_id)
+typedef struct walk {
+	ss_nfq_pkt *out;
+	uint32_t *max_id;
+} walk;
+
+static bool parse_packet(const struct nlmsghdr *nlh, size_t ml, size_t used, void *ctx)
 {
+	walk *w = ctx;
+	ss_nfq_pkt *out = &w->out[used];
+	uint32_t *max_id = w->max_id;
 	if (nlh->nlmsg_type != (NFNL_SUBSYS_QUEUE << 8 | NFQNL_MSG_PACKET))
 		return 0;
-	ss_cur c = ss_cur_init(nlh, ml);
-	if (!ss_cur_skip(&c, NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg))))
-		return 0;
-	struct attr a[NFQA_MAX + 1] = { 0 };
-	if (!parse_attrs(&c, a))
+	ss_nlattr a[NFQA_MAX + 1];
+	if (!ss_nfnl_attrs(nlh, ml, a, NFQA_MAX))
 		return 0;
 	/* struct nfqnl_msg_packet_hdr: the id (big-endian) first, then protocol and hook. */
-	const struct attr *hdr = &a[NFQA_PACKET_HDR], *pl = &a[NFQA_PAYLOAD], *cap = &a[NFQA_CAP_LEN];
+	const ss_nlattr *hdr = &a[NFQA_PACKET_HDR], *pl = &a[NFQA_PAYLOAD], *cap = &a[NFQA_CAP_LEN];
 	if (!hdr->p || hdr->len < sizeof(struct nfqnl_msg_packet_hdr))
 		return 0;
 	uint32_t id = be32_of(hdr);
@@ -164,25 +145,6 @@ static int parse_packet(const struct nlmsghdr *nlh, size_t ml, ss_nfq_pkt *out, 
 size_t ss_nfq_parse(const uint8_t *buf, size_t len, ss_nfq_pkt *out, size_t max, uint64_t *malformed,
 		    uint32_t *max_id)
 {
-	/* Our own message walk, as in nflog.c (mnl_nlmsg_ok compares the length as an int). */
-	size_t n = 0, off = 0;
-	while (n < max && off <= len && len - off >= sizeof(struct nlmsghdr)) {
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)(buf + off);
-		size_t ml = nlh->nlmsg_len;
-		if (ml < sizeof *nlh || ml > len - off) {
-			(*malformed)++;
-			break;
-		}
-		if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
-			if (parse_packet(nlh, ml, &out[n], max_id))
-				n++;
-			else
-				(*malformed)++;
-		}
-		size_t step = NLMSG_ALIGN(ml);
-		if (step >= len - off)
-			break;
-		off += step;
-	}
-	return n;
+	walk w = { out, max_id };
+	return ss_nfnl_walk(buf, len, max, malformed, parse_packet, &w);
 }
