@@ -493,5 +493,38 @@ same "gateway tunnel: A's SA counters = ESP on the wire, both ways" "$(grep '^ou
 	"out packets=$esp in packets=$esp"
 same "gateway tunnel: closing removed its policies and SAs" "$(ours_left "$A" | tr '\n' /)" "0/0/"
 
+# 16. The same gateway tunnel soft (the endpoint never answered IKE): bypasses on the networks'
+# selectors (out, in, fwd) that expire when idle; the ping goes in the clear, the kernel removes
+# the bypasses once idle (the unused fwd put back while the others carry traffic), and the next
+# packet negotiates again (a second ACQUIRE, under the gateways' pair).
+inb "$D" remove-ours > /dev/null
+ina "$D" remove-ours > /dev/null
+# (40 s: the look at the policies and the captures take seconds each under emulation, and the
+# last ping must come while the driver still runs)
+ina "$D" dp $A4 $B4 40 soft 0 0 tunnel 10.99.1.1/32 10.99.2.1/32 > "$T/dts" &
+ap=$!
+wait_ready "$T/dts"
+cap_start gws
+ina ping -c 6 -i 0.5 -W 10 -q -I 10.99.1.1 10.99.2.1 > "$T/gws-ping" &
+pp=$!
+idle_bypasses() { ina ip -s xfrm policy | grep -c 'expire use: soft 0(sec), hard 4(sec)'; }
+for i in $(seq 50); do [ "$(idle_bypasses)" = 3 ] && break; sleep 0.2; done
+same "gateway tunnel soft: idle-expiring bypasses out, in and fwd" "$(idle_bypasses)" 3
+check "gateway tunnel soft: ping released in the clear" wait $pp
+cap_stop
+same "gateway tunnel soft: no ESP" "$(cap_count gws esp)" 0
+check "gateway tunnel soft: clear echo requests on the wire" \
+	[ "$(cap_count gws "icmp[icmptype] == icmp-echo and src 10.99.1.1")" -ge 2 ]
+sleep 9
+same "gateway tunnel soft: gone once idle" "$(idle_bypasses)" 0
+ina ping -c 1 -W 1 -q -I 10.99.1.1 10.99.2.1 > /dev/null
+wait $ap
+# (at least: the unanswered packet waits in the kernel's queue and acquires again each time its
+# larval state expires, 3 s here)
+check "gateway tunnel soft: the next packet negotiates again (a second ACQUIRE, the gateways' pair)" \
+	[ "$(grep -c "^event acquire $A4>$B4 " "$T/dts")" -ge 2 ]
+check "gateway tunnel soft: no ACQUIRE under the inner pair" sh -c "! grep -q '^event acquire 10.99' $T/dts"
+check "gateway tunnel soft: closed" grep -q "^closed" "$T/dts"
+
 echo "# $fails failed"
 [ "$fails" = 0 ]
