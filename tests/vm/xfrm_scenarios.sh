@@ -526,5 +526,25 @@ check "gateway tunnel soft: the next packet negotiates again (a second ACQUIRE, 
 check "gateway tunnel soft: no ACQUIRE under the inner pair" sh -c "! grep -q '^event acquire 10.99' $T/dts"
 check "gateway tunnel soft: closed" grep -q "^closed" "$T/dts"
 
+# 17. The same gateway tunnel with its endpoint blocked (it answered IKE and refused): block
+# policies out, in and fwd on the networks; the ping gets nowhere, nothing of it on the wire, and
+# B's own address is not blocked (no host policies with the endpoint: its ping still passes).
+inb "$D" remove-ours > /dev/null
+ina "$D" remove-ours > /dev/null
+ina "$D" dp $A4 $B4 15 block 0 0 tunnel 10.99.1.1/32 10.99.2.1/32 > "$T/dtk" &
+ap=$!
+wait_ready "$T/dtk"
+cap_start gwk
+ina ping -c 2 -i 0.5 -W 2 -q -I 10.99.1.1 10.99.2.1 > /dev/null 2>&1
+for i in $(seq 50); do grep -q '^block:' "$T/dtk" && break; sleep 0.2; done
+check "gateway tunnel blocked: the inner ping does not pass" sh -c "! ip netns exec $A ping -c 2 -i 0.5 -W 2 -q -I 10.99.1.1 10.99.2.1"
+check "gateway tunnel blocked: the endpoint itself still answers" ina ping -c 1 -W 5 -q $B4
+same "gateway tunnel blocked: block policies out, in and fwd on the networks" \
+	"$(ina ip xfrm policy | grep -B1 'action block' | grep -c 'src 10.99.[12].1/32 dst 10.99.[12].1/32')" 5
+cap_stop
+same "gateway tunnel blocked: nothing from the inner address on the wire" "$(cap_count gwk 'host 10.99.1.1')" 0
+wait $ap
+check "gateway tunnel blocked: closed" grep -q "^closed" "$T/dtk"
+
 echo "# $fails failed"
 [ "$fails" = 0 ]
