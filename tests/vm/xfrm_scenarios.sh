@@ -499,5 +499,58 @@ same "gateway tunnel: A's SA counters = ESP on the wire, both ways" "$(grep '^ou
 	"out packets=$esp in packets=$esp"
 same "gateway tunnel: closing removed its policies and SAs" "$(ours_left "$A" | tr '\n' /)" "0/0/"
 
+# 16. The same gateway tunnel soft (the endpoint never answered IKE): bypasses on the networks'
+# selectors (out, in, fwd) that expire when idle; the ping goes in the clear, the kernel removes
+# the bypasses once idle (the unused fwd put back while the others carry traffic), and the next
+# packet negotiates again (a second ACQUIRE, under the gateways' pair).
+inb "$D" remove-ours > /dev/null
+ina "$D" remove-ours > /dev/null
+# (40 s: the look at the policies and the captures take seconds each under emulation, and the
+# last ping must come while the driver still runs)
+ina "$D" dp $A4 $B4 40 soft 0 0 tunnel 10.99.1.1/32 10.99.2.1/32 > "$T/dts" &
+ap=$!
+wait_ready "$T/dts"
+cap_start gws
+ina ping -c 6 -i 0.5 -W 10 -q -I 10.99.1.1 10.99.2.1 > "$T/gws-ping" &
+pp=$!
+idle_bypasses() { ina ip -s xfrm policy | grep -c 'expire use: soft 0(sec), hard 4(sec)'; }
+for i in $(seq 50); do [ "$(idle_bypasses)" = 3 ] && break; sleep 0.2; done
+same "gateway tunnel soft: idle-expiring bypasses out, in and fwd" "$(idle_bypasses)" 3
+check "gateway tunnel soft: ping released in the clear" wait $pp
+cap_stop
+same "gateway tunnel soft: no ESP" "$(cap_count gws esp)" 0
+check "gateway tunnel soft: clear echo requests on the wire" \
+	[ "$(cap_count gws "icmp[icmptype] == icmp-echo and src 10.99.1.1")" -ge 2 ]
+sleep 9
+same "gateway tunnel soft: gone once idle" "$(idle_bypasses)" 0
+ina ping -c 1 -W 1 -q -I 10.99.1.1 10.99.2.1 > /dev/null
+wait $ap
+# (at least: the unanswered packet waits in the kernel's queue and acquires again each time its
+# larval state expires, 3 s here)
+check "gateway tunnel soft: the next packet negotiates again (a second ACQUIRE, the gateways' pair)" \
+	[ "$(grep -c "^event acquire $A4>$B4 " "$T/dts")" -ge 2 ]
+check "gateway tunnel soft: no ACQUIRE under the inner pair" sh -c "! grep -q '^event acquire 10.99' $T/dts"
+check "gateway tunnel soft: closed" grep -q "^closed" "$T/dts"
+
+# 17. The same gateway tunnel with its endpoint blocked (it answered IKE and refused): block
+# policies out, in and fwd on the networks; the ping gets nowhere, nothing of it on the wire, and
+# B's own address is not blocked (no host policies with the endpoint: its ping still passes).
+inb "$D" remove-ours > /dev/null
+ina "$D" remove-ours > /dev/null
+ina "$D" dp $A4 $B4 15 block 0 0 tunnel 10.99.1.1/32 10.99.2.1/32 > "$T/dtk" &
+ap=$!
+wait_ready "$T/dtk"
+cap_start gwk
+ina ping -c 2 -i 0.5 -W 2 -q -I 10.99.1.1 10.99.2.1 > /dev/null 2>&1
+for i in $(seq 50); do grep -q '^block:' "$T/dtk" && break; sleep 0.2; done
+check "gateway tunnel blocked: the inner ping does not pass" sh -c "! ip netns exec $A ping -c 2 -i 0.5 -W 2 -q -I 10.99.1.1 10.99.2.1"
+check "gateway tunnel blocked: the endpoint itself still answers" ina ping -c 1 -W 5 -q $B4
+same "gateway tunnel blocked: block policies out, in and fwd on the networks" \
+	"$(ina ip xfrm policy | grep -B1 'action block' | grep -c 'src 10.99.[12].1/32 dst 10.99.[12].1/32')" 5
+cap_stop
+same "gateway tunnel blocked: nothing from the inner address on the wire" "$(cap_count gwk 'host 10.99.1.1')" 0
+wait $ap
+check "gateway tunnel blocked: closed" grep -q "^closed" "$T/dtk"
+
 echo "# $fails failed"
 [ "$fails" = 0 ]
