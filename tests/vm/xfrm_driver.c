@@ -517,6 +517,12 @@ static int cmd_dp(int argc, char **argv)
 				rc = dp_act(dp, action, &l, &r, spi_out, spi_in);
 				acted = true;
 			}
+			/* A packet the backend holds (its NFQUEUE, where the kernel has one) waits for
+			 * a verdict, as the agent gives it: the action's (the last state set). */
+			if (ev.kind == SS_DP_EV_ACQUIRE && ev.handle)
+				ss_dp_verdict(dp, ev.handle, !strcmp(action, "block") ? SS_DP_PKT_DROP
+							     : !strcmp(action, "soft") ? SS_DP_PKT_CLEAR : SS_DP_PKT_ESP,
+					      ss_now_ms());
 		}
 		ss_dp_flush(dp, ss_now_ms());
 	}

